@@ -1,0 +1,186 @@
+"""Capturing URLs: validate the input, run the Scrapy crawl in a child process, stream results back.
+
+The crawl runs in a fresh child process for every call (Twisted's reactor cannot be restarted, and a
+child keeps memory and threads from leaking into a long-lived caller). Inside the child: the crawl, the
+archive writer thread and the extraction worker pool. Each URL's result comes back as one dict as soon
+as the URL is archived and, for HTML, extracted.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import traceback
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from collector.config import Config
+from collector.errors import CollectorError, InputError
+
+__all__ = ["Target", "capture_urls", "check_url", "crawl_in_process"]
+
+ALLOWED_SCHEMES = ("http", "https")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One URL to capture, with the text the user gave and why it is fetched."""
+
+    url: str
+    given: str
+    context: dict[str, Any] | None = None
+
+
+def check_url(given: str) -> str:
+    """Validate a URL the user typed; return it ready to fetch or raise InputError naming it.
+
+    A URL without a scheme (``example.com/page``) is taken as https. Only http and https are fetched.
+    """
+    text = given.strip()
+    if not text:
+        raise InputError("empty URL")
+    if any(ch.isspace() for ch in text) or any(ord(ch) < 32 for ch in text):
+        raise InputError(f"{given!r} is not a URL: it contains spaces or control characters")
+    scheme = text.split(":", 1)[0].lower() if ":" in text else ""
+    if "://" not in text:
+        if scheme and scheme.isalpha() and not text.split(":", 1)[1][:1].isdigit():
+            raise InputError(f"{given!r}: unsupported scheme {scheme + ':'!r} "
+                             "(only http and https are captured)")
+        text = "https://" + text
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in ALLOWED_SCHEMES:
+        raise InputError(f"{given!r}: unsupported scheme {parts.scheme + ':'!r} "
+                         "(only http and https are captured)")
+    try:
+        host = parts.hostname
+        port = parts.port
+    except ValueError as exc:
+        raise InputError(f"{given!r} is not a valid URL: {exc}") from exc
+    if not host:
+        raise InputError(f"{given!r} is not a valid URL: it has no host")
+    if port == 0:
+        raise InputError(f"{given!r} is not a valid URL: port 0")
+    try:
+        host.encode("idna")
+    except UnicodeError as exc:
+        raise InputError(f"{given!r} is not a valid URL: bad host name {host!r}") from exc
+    return text
+
+
+def skipped_result(given: str, reason: str) -> dict[str, Any]:
+    """The result line of an input that was not fetched."""
+    return {"url": given, "captured_at": None, "outcome": "skipped", "reason": "invalid-input",
+            "reason_detail": reason, "http_status": None, "final_url": None, "sha256": None,
+            "text_sha256": None, "warc_file": None, "warc_offset": None}
+
+
+def crawl_in_process(config: Config, targets: list[Target], emit: Callable[[dict], None],
+                     *, run: dict[str, Any] | None = None) -> None:
+    """Run the capture crawl in this process (the reactor starts and stops here: once per process)."""
+    from scrapy.crawler import CrawlerProcess
+
+    from collector.extract_pool import ExtractionPool
+    from collector.pipeline import register_writer
+    from collector.scrapy_settings import scrapy_settings
+    from collector.writer import ArchiveWriter
+    from spiders.capture import CaptureSpider
+    from storage.archive import Archive
+
+    archive = Archive.open(config.db_url, config.warc_dir, warc_max_bytes=config.warc_max_bytes,
+                           software=f"collector ({config.ua})")
+    pool = ExtractionPool(config.warc_dir, workers=config.workers, timeout=config.extract_timeout,
+                          max_bytes=config.max_body_bytes) if config.workers > 0 else None
+    writer = ArchiveWriter(archive, pool=pool, emit=lambda r: emit(r.to_json()),
+                           batch=config.commit_batch).start()
+    try:
+        if targets:
+            run_info = {"run_id": uuid.uuid4().hex, "user_agent": config.ua,
+                        "ignore_robots": not config.obey_robots,
+                        "allow_private": config.allow_private, **(run or {})}
+            process = CrawlerProcess(
+                settings=scrapy_settings(config, COLLECTOR_WRITER=register_writer(writer),
+                                         COLLECTOR_RUN=run_info))
+            process.crawl(CaptureSpider, targets=[
+                {"url": t.url, "context": t.context} for t in targets])
+            process.start()
+        writer.close()
+    finally:
+        if pool is not None:
+            pool.close()
+        archive.close()
+
+
+def _child(config: Config, targets: list[Target], conn: Any) -> None:
+    try:
+        crawl_in_process(config, targets, lambda result: conn.send(("result", result)))
+        conn.send(("done", None))
+    except BaseException as exc:  # report, never hang the parent
+        conn.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
+    finally:
+        conn.close()
+
+
+def capture_urls(
+    config: Config,
+    urls: Iterable[str],
+    *,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+    contexts: dict[str, dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """Capture every URL; return one result dict per input (skipped, failed or captured).
+
+    Results are also passed to ``on_result`` as they arrive. Invalid inputs are reported as skipped and
+    the rest of the batch is captured.
+    """
+    results: list[dict[str, Any]] = []
+    report = on_result or (lambda _r: None)
+    targets: list[Target] = []
+    seen: set[str] = set()
+    for given in urls:
+        try:
+            url = check_url(given)
+        except InputError as exc:
+            result = skipped_result(given, str(exc))
+            results.append(result)
+            report(result)
+            continue
+        if url in seen:
+            continue
+        seen.add(url)
+        targets.append(Target(url=url, given=given, context=(contexts or {}).get(given)))
+    ctx = multiprocessing.get_context("spawn")
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_child, args=(config, targets, send), name="collector-crawl")
+    child.start()
+    send.close()
+    error = None
+    try:
+        while True:
+            try:
+                kind, payload = receive.recv()
+            except EOFError:
+                child.join()
+                error = f"the capture process stopped unexpectedly (exit code {child.exitcode})"
+                break
+            if kind == "result":
+                results.append(payload)
+                report(payload)
+            elif kind == "error":
+                error = payload
+                break
+            else:
+                break
+    finally:
+        child.join()
+        receive.close()
+    if error:
+        raise CollectorError(f"capture failed: {error}")
+    return results
+
+
+def now_utc() -> datetime:
+    """The current time, UTC, with microseconds."""
+    return datetime.now(UTC)

@@ -1,0 +1,129 @@
+"""Human output: progress bars on stderr, tables and lines on stdout; JSON lines with --json."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from storage.records import CaptureRecord
+
+__all__ = ["CaptureProgress", "print_capture", "print_snapshots", "print_verify",
+           "verify_progress"]
+
+OUT = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+ERR = Console(stderr=True, highlight=False)
+_STYLE = {"captured": "green", "failed": "red", "skipped": "yellow"}
+
+
+def _short(digest: str | None) -> str:
+    return digest[:12] if digest else "-"
+
+
+def _progress(description: str, total: int | None) -> Progress:
+    return Progress(TextColumn(description), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=ERR, transient=True,
+                    disable=not ERR.is_terminal)
+
+
+class CaptureProgress:
+    """Progress bar for a capture run; prints each URL's line (or JSON object) as it completes."""
+
+    def __init__(self, *, total: int, as_json: bool) -> None:
+        self.as_json = as_json
+        self.progress = _progress("capturing", total)
+        self.task = self.progress.add_task("capture", total=total)
+        self.counts: dict[str, int] = {}
+
+    def __enter__(self) -> CaptureProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.progress.stop()
+        if not self.as_json and self.counts:
+            summary = ", ".join(f"{n} {k}" for k, n in sorted(self.counts.items()))
+            ERR.print(f"done: {summary}")
+
+    def result(self, result: dict[str, Any]) -> None:
+        """Print one URL's result."""
+        self.progress.advance(self.task)
+        outcome = result.get("outcome", "?")
+        self.counts[outcome] = self.counts.get(outcome, 0) + 1
+        if self.as_json:
+            sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+            return
+        style = _STYLE.get(outcome, "")
+        if outcome == "captured":
+            detail = (f"{result.get('http_status')}  sha256 {_short(result.get('sha256'))}  "
+                      f"text {_short(result.get('text_sha256'))}")
+            if result.get("revisit_of"):
+                detail += f"  (unchanged: revisit of #{result['revisit_of']})"
+            if result.get("final_url") and result["final_url"] != result["url"]:
+                detail += f"  -> {result['final_url']}"
+        else:
+            detail = f"{result.get('reason')}: {result.get('reason_detail')}"
+        OUT.print(f"[{style}]{outcome:<8}[/] {result.get('url')}  {detail}")
+
+
+def print_snapshots(url: str, records: list[CaptureRecord]) -> None:
+    """A table of captures."""
+    if not records:
+        ERR.print(f"No captures of {url} in this archive. Capture it with: collector capture {url}")
+        return
+    table = Table(title=f"Captures of {url}", title_justify="left")
+    for column in ("#", "captured_at (UTC)", "outcome", "status", "sha256", "text_sha256",
+                   "url"):
+        table.add_column(column)
+    for rec in records:
+        outcome = rec.outcome if rec.outcome == "captured" else f"{rec.outcome} ({rec.reason})"
+        if rec.is_revisit:
+            outcome += " (revisit)"
+        table.add_row(str(rec.id), rec.captured_at.isoformat(timespec="microseconds"),
+                      f"[{_STYLE.get(rec.outcome, '')}]{outcome}[/]",
+                      str(rec.http_status or "-"), _short(rec.sha256), _short(rec.text_sha256),
+                      rec.final_url or rec.url)
+    OUT.print(table)
+
+
+def print_capture(rec: CaptureRecord) -> None:
+    """Metadata of one capture, one field per line."""
+    data = rec.to_json()
+    width = max(len(k) for k in data)
+    for key, value in data.items():
+        if value in (None, [], ""):
+            continue
+        OUT.print(f"{key:<{width}}  {value}")
+
+
+@contextmanager
+def verify_progress(*, enabled: bool) -> Iterator[Callable[[int], None]]:
+    """A progress bar for verify; yields the function that advances it."""
+    progress = _progress("verifying", None)
+    if not enabled:
+        progress.disable = True
+    task = progress.add_task("verify", total=None)
+    with progress:
+        yield lambda n: progress.advance(task, n)
+
+
+def print_verify(report: Any) -> None:
+    """verify's human report."""
+    for problem in report.problems:
+        OUT.print(f"[red]PROBLEM[/] {problem['kind']}: capture {problem.get('capture_id')} "
+                  f"({problem.get('url')}): {problem['detail']}")
+    for warning in report.warnings:
+        OUT.print(f"[yellow]warning[/] {warning['kind']} in {warning['warc_file']}: "
+                  f"{warning['detail']} (no row points there; left by an interrupted run)")
+    verdict = "[green]OK[/]" if report.ok else f"[red]{len(report.problems)} problem(s)[/]"
+    OUT.print(f"{verdict}: {report.records_checked} records of {report.captures_checked} "
+              f"captures checked, {report.files_scanned} WARC files scanned")

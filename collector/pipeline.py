@@ -1,0 +1,75 @@
+"""The Scrapy item pipeline that hands each capture item to the archive writer."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from scrapy.exceptions import NotConfigured
+
+from storage.records import CaptureInput, Exchange
+
+if TYPE_CHECKING:
+    from scrapy import Spider
+    from scrapy.crawler import Crawler
+
+    from collector.writer import ArchiveWriter
+
+__all__ = ["ArchivePipeline", "register_writer", "to_capture_input"]
+
+# Scrapy deep-copies its settings, so live objects are passed by key through this registry.
+_WRITERS: dict[str, ArchiveWriter] = {}
+
+
+def register_writer(writer: ArchiveWriter) -> str:
+    """Make ``writer`` reachable from a crawl; put the returned key in COLLECTOR_WRITER."""
+    key = f"writer-{id(writer)}"
+    _WRITERS[key] = writer
+    return key
+
+
+def to_capture_input(item: dict[str, Any], *, run: dict[str, Any]) -> CaptureInput:
+    """Turn a spider's plain-dict item into the storage input of one attempt."""
+    hops = [Exchange(**hop) for hop in item.get("hops", [])]
+    target = item["target"]
+    final = next((h for h in reversed(hops)), None)
+    captured_at = final.requested_at if final else datetime.now(UTC)
+    started = item.get("started_at")
+    return CaptureInput(
+        url=target["url"],
+        captured_at=captured_at,
+        outcome=item["outcome"],
+        reason=item.get("reason"),
+        reason_detail=item.get("reason_detail"),
+        exchanges=hops,
+        final_url=item.get("final_url"),
+        redirect_chain=item.get("redirect_chain", []),
+        ignore_robots=bool(run.get("ignore_robots")),
+        allow_private=bool(run.get("allow_private")),
+        user_agent=run.get("user_agent"),
+        run_id=run.get("run_id"),
+        fetch_seconds=(datetime.now(UTC) - started).total_seconds() if started else None,
+        context=target.get("context") or {},
+    )
+
+
+class ArchivePipeline:
+    """Queues every item on the ArchiveWriter and waits for its row to commit (back-pressure)."""
+
+    def __init__(self, writer: ArchiveWriter, run: dict[str, Any]) -> None:
+        self.writer = writer
+        self.run = run
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
+        """Wire the pipeline from the COLLECTOR_WRITER and COLLECTOR_RUN settings."""
+        writer = _WRITERS.get(crawler.settings.get("COLLECTOR_WRITER") or "")
+        if writer is None:
+            raise NotConfigured("COLLECTOR_WRITER is not set: nothing to archive into")
+        return cls(writer, dict(crawler.settings.get("COLLECTOR_RUN") or {}))
+
+    async def process_item(self, item: dict[str, Any], spider: Spider | None = None) -> dict:
+        """Archive the item; returns a small summary once its row is committed."""
+        record = await asyncio.wrap_future(self.writer.submit(to_capture_input(item, run=self.run)))
+        return {"id": record.id, "url": record.url, "outcome": record.outcome}

@@ -1,0 +1,59 @@
+"""Scrapy settings, derived from the one Config in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from collector.config import Config
+
+__all__ = ["scrapy_settings"]
+
+# Only http and https: file:, data:, ftp: and s3: handlers are switched off so that a typed-in
+# file:///etc/passwd can never be read.
+DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None}
+
+
+def scrapy_settings(config: Config, **overrides: Any) -> dict[str, Any]:
+    """The Scrapy settings dict for a capture crawl under ``config``."""
+    settings: dict[str, Any] = {
+        "BOT_NAME": "collector",
+        "USER_AGENT": config.ua,
+        "ROBOTSTXT_OBEY": config.obey_robots,
+        "ROBOTSTXT_USER_AGENT": "collector",
+        "CONCURRENT_REQUESTS": config.concurrency,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": config.per_host_concurrency,
+        "CONCURRENT_REQUESTS_PER_IP": 0,
+        "DOWNLOAD_DELAY": config.download_delay,
+        "RANDOMIZE_DOWNLOAD_DELAY": True,
+        "AUTOTHROTTLE_ENABLED": config.autothrottle,
+        "AUTOTHROTTLE_START_DELAY": config.autothrottle_start_delay,
+        "AUTOTHROTTLE_MAX_DELAY": config.autothrottle_max_delay,
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": float(config.per_host_concurrency),
+        "DOWNLOAD_TIMEOUT": config.download_timeout,
+        "REDIRECT_MAX_TIMES": config.max_redirects,
+        "DOWNLOAD_MAXSIZE": config.max_body_bytes,
+        "DOWNLOAD_WARNSIZE": 0,
+        "RETRY_TIMES": config.retry_times,
+        "HTTPERROR_ALLOW_ALL": True,
+        "DOWNLOAD_HANDLERS": DOWNLOAD_HANDLERS,
+        "COOKIES_ENABLED": True,
+        "TELNETCONSOLE_ENABLED": False,
+        "LOG_ENABLED": True,
+        "LOG_LEVEL": "ERROR",
+        "DNSCACHE_ENABLED": True,
+        "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
+        "COLLECTOR_ALLOW_PRIVATE": config.allow_private,
+        "EXTENSIONS": {
+            "scrapy.extensions.throttle.AutoThrottle": None,
+            "scrapy.extensions.telnet.TelnetConsole": None,
+            "spiders.politeness.PoliteThrottle": 0,
+        },
+        "DOWNLOADER_MIDDLEWARES": {
+            "spiders.safety.PrivateAddressMiddleware": 960,
+            "spiders.recording.RecordingMiddleware": 990,
+        },
+        "ITEM_PIPELINES": {"collector.pipeline.ArchivePipeline": 300},
+        "CONCURRENT_ITEMS": 200,
+    }
+    settings.update(overrides)
+    return settings

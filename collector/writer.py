@@ -1,0 +1,147 @@
+"""The archive writer thread: group commits of captures, extraction hand-off, results out.
+
+The crawl hands each attempt to ``ArchiveWriter.submit``; one thread drains the queue in batches,
+writes WARC records, fsyncs once per batch and commits the batch's rows in one transaction. A committed
+HTML capture is then sent to the extraction pool; its text is committed later, by this same thread,
+so the WARC files have a single writer. ``emit`` is called once per capture when it is complete
+(archived, and extracted when it is HTML).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from datetime import UTC, datetime
+from typing import Any
+
+from collector.extract_pool import ExtractionPool
+from collector.extraction import is_html
+from storage import queries
+from storage.archive import Archive
+from storage.records import CaptureInput, CaptureRecord, ExtractionInput
+
+__all__ = ["ArchiveWriter"]
+
+log = logging.getLogger(__name__)
+_STOP = object()
+
+
+class ArchiveWriter:
+    """Single writer of one archive, running in its own thread."""
+
+    def __init__(
+        self,
+        archive: Archive,
+        *,
+        pool: ExtractionPool | None,
+        emit: Callable[[CaptureRecord], None],
+        batch: int = 64,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.archive = archive
+        self.pool = pool
+        self.emit = emit
+        self.batch = batch
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._pending = 0  # extractions scheduled and not yet committed
+        self._idle = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="archive-writer", daemon=True)
+        self._error: BaseException | None = None
+
+    def start(self) -> ArchiveWriter:
+        """Start the writer thread; extraction left pending by an earlier run is scheduled too."""
+        self._thread.start()
+        if self.pool is not None:
+            for record in queries.pending_extractions(self.archive.sessions):
+                self._schedule(record, emit=False)
+        return self
+
+    def submit(self, item: CaptureInput) -> Future[CaptureRecord]:
+        """Queue one attempt; the future resolves once its row is committed."""
+        future: Future[CaptureRecord] = Future()
+        self._queue.put(("capture", item, future))
+        return future
+
+    def close(self) -> None:
+        """Wait for queued captures and pending extractions, then stop the thread."""
+        with self._idle:
+            while self._pending and self._error is None:
+                self._idle.wait(0.2)
+        self._queue.put(_STOP)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    # -- thread ------------------------------------------------------------------------------
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            items = [self._queue.get()]
+            while len(items) < self.batch:
+                try:
+                    items.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            if _STOP in items:
+                stop = True
+                items = [i for i in items if i is not _STOP]
+            try:
+                self._handle(items)
+            except BaseException as exc:  # a storage failure must stop the run, loudly
+                log.exception("archive writer failed")
+                self._error = exc
+                for kind, _, future in (i for i in items if i[0] == "capture"):
+                    if not future.done():
+                        future.set_exception(exc)
+                with self._idle:
+                    self._idle.notify_all()
+                return
+
+    def _handle(self, items: list[Any]) -> None:
+        captures = [i for i in items if i[0] == "capture"]
+        extractions = [i[1] for i in items if i[0] == "extraction"]
+        if captures:
+            records = self.archive.commit_captures([c[1] for c in captures])
+            for (_, _, future), record in zip(captures, records, strict=True):
+                future.set_result(record)
+                if self._needs_extraction(record):
+                    self._schedule(record, emit=True)
+                else:
+                    self.emit(record)
+        if extractions:
+            self.archive.commit_extractions([e for e, _ in extractions])
+            done = queries.captures_by_ids(self.archive.sessions,
+                                           [e.capture_id for e, _ in extractions])
+            for record, (_, emit) in zip(done, extractions, strict=True):
+                if emit:
+                    self.emit(record)
+            with self._idle:
+                self._pending -= len(extractions)
+                self._idle.notify_all()
+
+    def _needs_extraction(self, record: CaptureRecord) -> bool:
+        return (self.pool is not None and record.outcome == "captured"
+                and record.extraction_status is None and record.payload_file is not None
+                and is_html(record.content_type))
+
+    def _schedule(self, record: CaptureRecord, *, emit: bool) -> None:
+        assert self.pool is not None
+        with self._idle:
+            self._pending += 1
+
+        def done(result: dict[str, Any]) -> None:
+            item = ExtractionInput(
+                capture_id=record.id, url=record.final_url or record.url,
+                status=result.get("status", "error"), error=result.get("error"),
+                text=result.get("text"), text_sha256=result.get("text_sha256"),
+                title=result.get("title"), published=result.get("published"),
+                language=result.get("language"), extracted_at=self.clock(),
+                refers_to=record.warc_record_id,
+            )
+            self._queue.put(("extraction", (item, emit), None))
+
+        self.pool.submit(record, done)

@@ -1,0 +1,76 @@
+"""The capture spider: one request per target URL, one item per attempt (response or failure)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import scrapy
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from spiders.outcomes import classify_exception
+from spiders.recording import HOPS_KEY
+
+__all__ = ["CaptureSpider"]
+
+TARGET_KEY = "collector_target"
+
+
+class CaptureSpider(scrapy.Spider):
+    """Fetch each target once (redirects followed) and yield a plain-dict capture item."""
+
+    name = "capture"
+    custom_settings: dict[str, Any] = {}
+
+    def __init__(self, targets: Iterable[dict[str, Any]] = (), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.targets = targets
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        """One request per target, made lazily so huge URL lists stay out of memory."""
+        for target in self.targets:
+            yield self.request_for(target)
+
+    def request_for(self, target: dict[str, Any]) -> scrapy.Request:
+        """The Scrapy request of one target (``{"url": ..., "id": ...}``)."""
+        return scrapy.Request(
+            target["url"], callback=self.parse, errback=self.failed, dont_filter=True,
+            meta={HOPS_KEY: [], TARGET_KEY: target, "collector_started": datetime.now(UTC)},
+        )
+
+    def parse(self, response: Response, **_: Any) -> Iterable[dict[str, Any]]:
+        """The final response of a target: a captured item."""
+        meta = response.meta
+        yield {
+            "target": meta[TARGET_KEY],
+            "outcome": "captured",
+            "reason": None,
+            "reason_detail": None,
+            "hops": list(meta.get(HOPS_KEY, [])),
+            "final_url": response.url,
+            "redirect_chain": _chain(meta.get(HOPS_KEY, [])),
+            "started_at": meta.get("collector_started"),
+        }
+
+    def failed(self, failure: Failure) -> Iterable[dict[str, Any]]:
+        """A target whose download failed: a failed item with its reason (and any hops received)."""
+        request = getattr(failure, "request", None)
+        meta = request.meta if request is not None else {}
+        reason, detail = classify_exception(failure.value)
+        hops = list(meta.get(HOPS_KEY, []))
+        yield {
+            "target": meta.get(TARGET_KEY, {"url": request.url if request is not None else ""}),
+            "outcome": "failed",
+            "reason": reason,
+            "reason_detail": detail,
+            "hops": hops,
+            "final_url": hops[-1]["url"] if hops else None,
+            "redirect_chain": _chain(hops),
+            "started_at": meta.get("collector_started"),
+        }
+
+
+def _chain(hops: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"url": hop["url"], "status": hop["status"]} for hop in hops]

@@ -1,0 +1,74 @@
+"""A downloader middleware next to the downloader that keeps every hop's raw request and response.
+
+It runs closest to the download handler, so the response it sees is the one received: status line,
+headers and body before HttpCompressionMiddleware decodes it and before RedirectMiddleware follows it.
+Each hop is appended, as a plain dict, to ``request.meta["collector_hops"]`` (a list shared by every
+request of a redirect chain). Requests without that key (robots.txt) are not recorded.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from scrapy.utils.httpobj import urlparse_cached
+
+if TYPE_CHECKING:
+    from scrapy import Request, Spider
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+
+__all__ = ["HOPS_KEY", "RecordingMiddleware", "headers_list"]
+
+HOPS_KEY = "collector_hops"
+_SENT_AT = "_collector_sent_at"
+
+
+def headers_list(headers: Any) -> list[tuple[str, str]]:
+    """Scrapy Headers as a list of (name, value) strings, one pair per value."""
+    out = []
+    for name, values in headers.items():
+        key = name.decode("latin-1") if isinstance(name, bytes) else str(name)
+        for value in values or [b""]:
+            out.append((key, value.decode("latin-1") if isinstance(value, bytes) else str(value)))
+    return out
+
+
+class RecordingMiddleware:
+    """Records raw hops into ``request.meta``; changes nothing."""
+
+    def __init__(self, clock: Any = None) -> None:
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RecordingMiddleware:
+        """Build from the crawler (the clock may be injected with COLLECTOR_CLOCK)."""
+        return cls(crawler.settings.get("COLLECTOR_CLOCK"))
+
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        """Note when the request leaves."""
+        if HOPS_KEY in request.meta:
+            request.meta[_SENT_AT] = self.clock()
+
+    def process_response(self, request: Request, response: Response,
+                         spider: Spider | None = None) -> Response:
+        """Append the raw hop to the request's hop list."""
+        if HOPS_KEY not in request.meta:
+            return response
+        parts = urlparse_cached(request)
+        sent = headers_list(request.headers)
+        if not any(name.lower() == "host" for name, _ in sent):
+            sent.insert(0, ("Host", parts.netloc))
+        request.meta[HOPS_KEY].append({
+            "url": request.url,
+            "method": request.method,
+            "request_headers": sent,
+            "request_body": request.body or b"",
+            "requested_at": request.meta.get(_SENT_AT) or self.clock(),
+            "status": response.status,
+            "protocol": getattr(response, "protocol", None) or "HTTP/1.1",
+            "response_headers": headers_list(response.headers),
+            "body": response.body,
+            "ip_address": str(response.ip_address) if response.ip_address else None,
+        })
+        return response

@@ -1,0 +1,51 @@
+"""Canonical URL keys: one key for every spelling of the same URL.
+
+The key is SURT-style (Internet Archive's ``surt`` package): host reversed, lower-cased, ``www.`` and
+default ports dropped, fragment dropped, query parameters sorted, trailing slash dropped. Before that,
+tracking parameters (``utm_*``, ``fbclid``, ``gclid`` ...) are removed, and the scheme is ignored, so
+``http://www.Example.com/a/?utm_source=x#top`` and ``https://example.com/a`` share one key.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import surt
+
+__all__ = ["TRACKING_PARAMS", "strip_tracking", "url_key"]
+
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid", "gclid", "gclsrc", "dclid", "msclkid", "yclid", "igshid", "mc_cid", "mc_eid",
+        "_hsenc", "_hsmi", "mkt_tok", "oly_anon_id", "oly_enc_id", "vero_id", "wt_mc", "_ga",
+        "twclid", "ttclid", "li_fat_id", "srsltid",
+    }
+)
+_TRACKING_PREFIXES = ("utm_",)
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+
+
+def _is_tracking(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in TRACKING_PARAMS or lowered.startswith(_TRACKING_PREFIXES)
+
+
+def strip_tracking(url: str) -> str:
+    """Return ``url`` without tracking query parameters and without its fragment."""
+    parts = urlsplit(url)
+    if parts.query:
+        kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                if not _is_tracking(k)]
+        query = urlencode(kept, doseq=True)
+    else:
+        query = ""
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
+def url_key(url: str) -> str:
+    """The canonical lookup key of ``url`` (scheme-less SURT without tracking parameters)."""
+    url = url.strip()
+    if not _SCHEME.match(url):
+        url = "http://" + url
+    return str(surt.surt(strip_tracking(url), with_scheme=False))

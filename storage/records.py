@@ -1,0 +1,152 @@
+"""Plain records that cross the storage boundary (frozen dataclasses, never ORM rows)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+__all__ = [
+    "CaptureInput",
+    "CaptureRecord",
+    "Exchange",
+    "ExtractionInput",
+    "RecordLocation",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Exchange:
+    """One HTTP request and its response as they went over the wire (one hop of a redirect chain)."""
+
+    url: str
+    method: str = "GET"
+    request_headers: list[tuple[str, str]] = field(default_factory=list)
+    request_body: bytes = b""
+    requested_at: datetime
+    status: int | None = None  # None: no response was received
+    protocol: str = "HTTP/1.1"
+    reason_phrase: str = ""
+    response_headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""  # as received, before content-decoding
+    ip_address: str | None = None
+    truncated: str | None = None  # why the body is incomplete, if it is
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaptureInput:
+    """Everything needed to archive one fetch attempt."""
+
+    url: str
+    captured_at: datetime
+    outcome: str  # captured | failed | skipped
+    reason: str | None = None
+    reason_detail: str | None = None
+    exchanges: list[Exchange] = field(default_factory=list)
+    final_url: str | None = None
+    redirect_chain: list[dict[str, Any]] = field(default_factory=list)
+    ignore_robots: bool = False
+    allow_private: bool = False
+    user_agent: str | None = None
+    run_id: str | None = None
+    fetch_seconds: float | None = None
+    context: dict[str, Any] = field(default_factory=dict)  # why it was fetched (citation, feed ...)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordLocation:
+    """Where one WARC record is: file name (relative to the WARC directory), offset and length."""
+
+    warc_file: str
+    offset: int
+    length: int
+    record_type: str = ""
+    record_id: str = ""
+    target_uri: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExtractionInput:
+    """The extracted text of one capture, ready to archive."""
+
+    capture_id: int
+    url: str
+    status: str  # ok | empty | not-html | timeout | error | copied
+    error: str | None = None
+    text: str | None = None
+    text_sha256: str | None = None
+    title: str | None = None
+    published: str | None = None
+    language: str | None = None
+    extracted_at: datetime
+    refers_to: str | None = None  # WARC-Record-ID of the response record
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaptureRecord:
+    """One capture row, with its extraction when there is one."""
+
+    id: int
+    url: str
+    url_key: str
+    captured_at: datetime
+    outcome: str
+    reason: str | None
+    reason_detail: str | None
+    http_status: int | None
+    final_url: str | None
+    redirect_chain: list[dict[str, Any]]
+    content_type: str | None
+    content_length: int | None
+    sha256: str | None
+    warc_file: str | None
+    warc_offset: int | None
+    warc_length: int | None
+    warc_record_id: str | None
+    payload_file: str | None
+    payload_offset: int | None
+    payload_length: int | None
+    revisit_of: int | None
+    records: list[dict[str, Any]]
+    ip_address: str | None
+    ignore_robots: bool
+    allow_private: bool
+    run_id: str | None
+    extraction_status: str | None = None
+    text_sha256: str | None = None
+    title: str | None = None
+    published: str | None = None
+    text_file: str | None = None
+    text_offset: int | None = None
+
+    @property
+    def is_revisit(self) -> bool:
+        """True when the payload is stored in an earlier capture's record."""
+        return self.revisit_of is not None
+
+    def to_json(self) -> dict[str, Any]:
+        """The public JSON form (field names are part of collector's contract)."""
+        return {
+            "id": self.id,
+            "url": self.url,
+            "url_key": self.url_key,
+            "captured_at": self.captured_at.isoformat().replace("+00:00", "Z"),
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "reason_detail": self.reason_detail,
+            "http_status": self.http_status,
+            "final_url": self.final_url,
+            "redirect_chain": self.redirect_chain,
+            "content_type": self.content_type,
+            "content_length": self.content_length,
+            "sha256": self.sha256,
+            "text_sha256": self.text_sha256,
+            "title": self.title,
+            "published": self.published,
+            "extraction": self.extraction_status,
+            "warc_file": self.warc_file,
+            "warc_offset": self.warc_offset,
+            "warc_length": self.warc_length,
+            "revisit_of": self.revisit_of,
+            "ignore_robots": self.ignore_robots,
+        }
