@@ -52,7 +52,7 @@ def classify_exception(exc: BaseException) -> tuple[str, str]:
         return "timeout", text
     if isinstance(exc, sx.DownloadCancelledError) and re.search(r"maxsize|larger than", text, re.I):
         return "too-large", text
-    if "ssl" in name.lower() or "tls" in text.lower() or "certificate" in text.lower():
+    if re.search(r"\bssl\b|openssl|\btls\b|certificate|handshake", f"{name} {text}", re.I):
         return "tls-error", text
     if isinstance(exc, (sx.ResponseDataLossError, sx.DownloadFailedError,
                         te.ConnectionLost, te.ConnectionDone)) or "Connection" in name:

@@ -76,7 +76,10 @@ class PoliteThrottle(AutoThrottle):
         if delay:
             host = urlsplit(request.url).hostname or ""
             self.floors[host] = min(float(delay), self.maxdelay)
-            slot = self.crawler.engine.downloader.slots.get(host)  # type: ignore[union-attr]
+            downloader = self.crawler.engine.downloader  # type: ignore[union-attr]
+            # slots created from now on start at the floor; an existing one is raised to it
+            downloader.per_slot_settings.setdefault(host, {})["delay"] = self.floors[host]
+            slot = downloader.slots.get(host)
             if slot is not None:
                 slot.delay = max(slot.delay, self.floors[host])
 

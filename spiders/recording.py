@@ -8,7 +8,7 @@ request of a redirect chain). Requests without that key (robots.txt) are not rec
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from scrapy.utils.httpobj import urlparse_cached
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 __all__ = ["HOPS_KEY", "RecordingMiddleware", "headers_list"]
 
 HOPS_KEY = "collector_hops"
-_SENT_AT = "_collector_sent_at"
 
 
 def headers_list(headers: Any) -> list[tuple[str, str]]:
@@ -45,17 +44,15 @@ class RecordingMiddleware:
         """Build from the crawler (the clock may be injected with COLLECTOR_CLOCK)."""
         return cls(crawler.settings.get("COLLECTOR_CLOCK"))
 
-    def process_request(self, request: Request, spider: Spider | None = None) -> None:
-        """Note when the request leaves."""
-        if HOPS_KEY in request.meta:
-            request.meta[_SENT_AT] = self.clock()
-
     def process_response(self, request: Request, response: Response,
                          spider: Spider | None = None) -> Response:
         """Append the raw hop to the request's hop list."""
         if HOPS_KEY not in request.meta:
             return response
         parts = urlparse_cached(request)
+        # the download handler measured from sending the request to the response headers
+        latency = request.meta.get("download_latency") or 0.0
+        sent_at = self.clock() - timedelta(seconds=latency)
         sent = headers_list(request.headers)
         if not any(name.lower() == "host" for name, _ in sent):
             sent.insert(0, ("Host", parts.netloc))
@@ -64,7 +61,7 @@ class RecordingMiddleware:
             "method": request.method,
             "request_headers": sent,
             "request_body": request.body or b"",
-            "requested_at": request.meta.get(_SENT_AT) or self.clock(),
+            "requested_at": sent_at,
             "status": response.status,
             "protocol": getattr(response, "protocol", None) or "HTTP/1.1",
             "response_headers": headers_list(response.headers),

@@ -1,0 +1,40 @@
+"""robots.txt middleware that answers every waiting request with the parsed rules.
+
+Scrapy's RobotsTxtMiddleware lets the requests that arrive while robots.txt is being fetched wait on
+one shared Deferred through ``asFuture``, which consumes the result: the first waiter gets the
+parser, later ones get ``None`` and are let through. This subclass gives each waiter its own
+Deferred fed from the shared one, so a page disallowed by robots.txt is never fetched.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet.defer import Deferred
+
+if TYPE_CHECKING:
+    from scrapy import Request
+    from scrapy.robotstxt import RobotParser
+
+__all__ = ["RobotsMiddleware"]
+
+
+class RobotsMiddleware(RobotsTxtMiddleware):
+    """RobotsTxtMiddleware with a fan-out of the parsed rules to every waiting request."""
+
+    async def robot_parser(self, request: Request) -> RobotParser | None:
+        """The parser of the request's host (fetched once per host)."""
+        shared = self._parsers.get(urlparse_cached(request).netloc)
+        if isinstance(shared, Deferred):
+            waiter: Deferred[Any] = Deferred()
+
+            def relay(result: Any) -> Any:
+                waiter.callback(result)
+                return result
+
+            shared.addBoth(relay)
+            return await maybe_deferred_to_future(waiter)
+        return await super().robot_parser(request)

@@ -1,0 +1,100 @@
+"""Shared fixtures: a local HTTP server of test pages, a temporary archive home, database URLs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from collector.config import Config, load_config
+
+HERE = Path(__file__).parent
+PG_URL = os.environ.get("COLLECTOR_TEST_DATABASE_URL", "")
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[str]:
+    """Base URL (``http://127.0.0.1:PORT``) of the test page server, run as a subprocess."""
+    proc = subprocess.Popen([sys.executable, str(HERE / "server.py")], stdout=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    proc.stdout.close()
+    assert line.startswith("PORT "), f"test server did not start: {line!r}"
+    yield f"http://127.0.0.1:{int(line.split()[1])}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str | None]:
+    """A fresh PostgreSQL database for this session, when COLLECTOR_TEST_DATABASE_URL is set."""
+    if not PG_URL:
+        yield None
+        return
+    import sqlalchemy as sa
+
+    name = f"collector_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = PG_URL.rsplit("/", 1)[0] + "/" + name
+    yield url
+    sa.create_engine(url).dispose()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _reset_pg(url: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, pg_database: str | None) -> str:
+    """The database URL for a storage test: SQLite always, PostgreSQL when configured."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'collector.db'}"
+    if pg_database is None:
+        pytest.skip("COLLECTOR_TEST_DATABASE_URL is not set")
+    _reset_pg(pg_database)
+    return pg_database
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """An empty archive home."""
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+def make_config(home: Path, **flags: Any) -> Config:
+    """A Config for tests: isolated from the environment, private targets allowed, fast politeness."""
+    defaults: dict[str, Any] = {
+        "home": home, "allow_private": True, "autothrottle_start_delay": 0.0, "retry_times": 0,
+        "extract_workers": 2, "download_timeout": 10.0,
+    }
+    defaults.update(flags)
+    return load_config(defaults, env={})
+
+
+def warcio_check(home: Path) -> None:
+    """Assert that every WARC file under ``home`` passes ``warcio check``."""
+    files = sorted(str(p) for p in (home / "warcs").glob("*.warc.gz"))
+    assert files, "no WARC files were written"
+    tool = Path(sys.executable).parent / "warcio"
+    result = subprocess.run([str(tool), "check", *files], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
