@@ -1,0 +1,42 @@
+"""Pure parts of the spider components: address checks, reason codes, Retry-After."""
+
+from __future__ import annotations
+
+import pytest
+from scrapy.exceptions import CannotResolveHostError, DownloadTimeoutError, IgnoreRequest
+from twisted.internet.error import DNSLookupError
+
+from spiders.outcomes import classify_exception
+from spiders.politeness import retry_after_seconds
+from spiders.safety import PrivateAddressError, is_public_address
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1",
+                                     "169.254.169.254", "::1", "fe80::1", "fc00::1", "0.0.0.0",
+                                     "224.0.0.1", "::ffff:127.0.0.1", "100.64.0.1", "240.0.0.1"])
+def test_non_public_addresses(address: str) -> None:
+    assert not is_public_address(address)
+
+
+@pytest.mark.parametrize("address", ["93.184.216.34", "2606:2800:220:1::1", "8.8.8.8"])
+def test_public_addresses(address: str) -> None:
+    assert is_public_address(address)
+
+
+@pytest.mark.parametrize(("exc", "reason"), [
+    (DNSLookupError("no such host"), "dns-failure"),
+    (CannotResolveHostError("x.invalid"), "dns-failure"),
+    (DownloadTimeoutError("took longer than 30 seconds"), "timeout"),
+    (IgnoreRequest("Forbidden by robots.txt"), "robots-txt"),
+    (IgnoreRequest("max redirections reached"), "too-many-redirects"),
+    (PrivateAddressError("refused: 10.0.0.1"), "private-address"),
+])
+def test_classify_exception(exc: BaseException, reason: str) -> None:
+    assert classify_exception(exc)[0] == reason
+
+
+def test_retry_after() -> None:
+    assert retry_after_seconds("5") == 5.0
+    assert retry_after_seconds(None) is None
+    assert retry_after_seconds("nonsense") is None
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now_ts=1445412470.0) == 10.0
