@@ -94,7 +94,7 @@ class ArchiveWriter:
             except BaseException as exc:  # a storage failure must stop the run, loudly
                 log.exception("archive writer failed")
                 self._error = exc
-                for kind, _, future in (i for i in items if i[0] == "capture"):
+                for _kind, _, future in (i for i in items if i[0] == "capture"):
                     if not future.done():
                         future.set_exception(exc)
                 with self._idle:

@@ -17,7 +17,6 @@ from scrapy.extensions.throttle import AutoThrottle
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
-    from scrapy.core.downloader import Slot
     from scrapy.crawler import Crawler
     from scrapy.http import Response
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import itertools
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from tests.conftest import make_config, warcio_check
 def fetch_raw(url: str) -> bytes:
     """The bytes the server sends for ``url`` (no content-decoding)."""
     request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
-    with urllib.request.urlopen(request) as response:  # noqa: S310 - local test server
+    with urllib.request.urlopen(request) as response:
         return response.read()
 
 
@@ -230,7 +231,7 @@ def test_crawl_delay_is_honored(server: str, home: Path) -> None:
     from collector.timeparse import parse_time
 
     times = sorted(parse_time(r["captured_at"]) for r in results)
-    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
     assert all(r["outcome"] == "captured" for r in results)
     assert min(gaps) >= 0.45, gaps  # Crawl-delay: 1, randomized by Scrapy to 0.5-1.5 s
 
