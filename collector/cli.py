@@ -292,7 +292,14 @@ def demo(ctx: click.Context, keep: bool, as_json: bool) -> None:
 
 def main(args: list[str] | None = None) -> None:
     """Entry point of the ``collector`` console script (callable from tests)."""
-    cli.main(args=args, prog_name="collector")
+    try:
+        cli.main(args=args, prog_name="collector", standalone_mode=True)
+    except SystemExit:
+        raise
+    except Exception as exc:  # the last line of defence: a message, never a traceback
+        click.echo(f"Error: internal error ({type(exc).__name__}: {exc}). This is a bug in "
+                   "collector; please report it with the command you ran.", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

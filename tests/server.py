@@ -9,6 +9,7 @@ Routes (all deterministic):
   /counter              different text on every request
   /redirect/<n>         302 chain of n hops ending at /page/final
   /loop                 redirects to itself forever
+  /to-file              redirects to file:///etc/passwd
   /to-private           (through the proxy) redirects to http://127.0.0.1:<port>/page/private
   /gzip                 gzip Content-Encoding
   /chunked              Transfer-Encoding: chunked
@@ -121,6 +122,8 @@ class Handler(BaseHTTPRequestHandler):
             n = int(path.rsplit("/", 1)[1])
             location = f"/redirect/{n - 1}" if n > 1 else "/page/final"
             return self._send(302, b"", headers={"Location": location})
+        if path == "/to-file":
+            return self._send(302, b"", headers={"Location": "file:///etc/passwd"})
         if path == "/loop":
             return self._send(302, b"", headers={"Location": "/loop"})
         if path == "/to-private":

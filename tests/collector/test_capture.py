@@ -255,3 +255,26 @@ def test_extraction_timeout_is_recorded_and_capture_kept(server: str, home: Path
     assert res["outcome"] == "captured" and res["sha256"]
     assert res["extraction"] == "timeout"
     assert res["text_sha256"] is None
+
+
+def test_redirect_to_file_scheme_is_never_followed(server: str, home: Path) -> None:
+    config = make_config(home)
+    res = capture_urls(config, [server + "/to-file"])[0]
+    assert res["final_url"] != "file:///etc/passwd"
+    assert [h["url"] for h in res["redirect_chain"]] == [server + "/to-file"]
+    for path in config.warc_dir.glob("*.warc.gz"):
+        assert b"root:x:0:0" not in gzip.decompress(path.read_bytes())
+
+
+def test_capture_into_postgresql(server: str, home: Path, db_url: str) -> None:
+    config = make_config(home, database_url=db_url)
+    first = capture_urls(config, [server + "/same", server + "/status/404"])
+    again = capture_urls(config, [server + "/same"])[0]
+    assert {r["outcome"] for r in first} == {"captured"}
+    assert again["revisit_of"] == next(r["id"] for r in first if r["url"].endswith("/same"))
+    archive = Archive.open(config.db_url, config.warc_dir)
+    try:
+        assert verify_archive(archive.sessions, config.warc_dir).ok
+        assert len(snapshots(archive.sessions, server + "/same")) == 2
+    finally:
+        archive.close()
