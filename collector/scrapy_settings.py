@@ -38,7 +38,7 @@ def scrapy_settings(config: Config, **overrides: Any) -> dict[str, Any]:
         "COOKIES_ENABLED": True,
         "TELNETCONSOLE_ENABLED": False,
         "LOG_ENABLED": True,
-        "LOG_LEVEL": "CRITICAL",
+        "LOG_LEVEL": "ERROR",
         "DNSCACHE_ENABLED": True,
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
         "COLLECTOR_ALLOW_PRIVATE": config.allow_private,

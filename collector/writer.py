@@ -48,7 +48,7 @@ class ArchiveWriter:
         self.clock = clock or (lambda: datetime.now(UTC))
         self._queue: queue.Queue[Any] = queue.Queue()
         self._pending = 0  # extractions scheduled and not yet committed
-        self._idle = threading.Condition()
+        self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="archive-writer", daemon=True)
         self._error: BaseException | None = None
 
@@ -67,10 +67,7 @@ class ArchiveWriter:
         return future
 
     def close(self) -> None:
-        """Wait for queued captures and pending extractions, then stop the thread."""
-        with self._idle:
-            while self._pending and self._error is None:
-                self._idle.wait(0.2)
+        """Finish queued captures and every pending extraction, then stop the thread."""
         self._queue.put(_STOP)
         self._thread.join()
         if self._error is not None:
@@ -78,27 +75,31 @@ class ArchiveWriter:
 
     # -- thread ------------------------------------------------------------------------------
     def _run(self) -> None:
-        stop = False
-        while not stop:
-            items = [self._queue.get()]
+        stopping = False
+        while True:
+            if stopping and self._pending == 0 and self._queue.empty():
+                return
+            try:
+                first = self._queue.get(timeout=0.2 if stopping else None)
+            except queue.Empty:
+                continue
+            items = [first]
             while len(items) < self.batch:
                 try:
                     items.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
             if _STOP in items:
-                stop = True
+                stopping = True
                 items = [i for i in items if i is not _STOP]
             try:
                 self._handle(items)
             except BaseException as exc:  # a storage failure must stop the run, loudly
                 log.exception("archive writer failed")
                 self._error = exc
-                for _kind, _, future in (i for i in items if i[0] == "capture"):
+                for _, _, future in (i for i in items if i[0] == "capture"):
                     if not future.done():
                         future.set_exception(exc)
-                with self._idle:
-                    self._idle.notify_all()
                 return
 
     def _handle(self, items: list[Any]) -> None:
@@ -107,11 +108,13 @@ class ArchiveWriter:
         if captures:
             records = self.archive.commit_captures([c[1] for c in captures])
             for (_, _, future), record in zip(captures, records, strict=True):
-                future.set_result(record)
+                # schedule before resolving the future: once every future is resolved the crawl
+                # may end and close() is called, which must see this extraction as pending
                 if self._needs_extraction(record):
                     self._schedule(record, emit=True)
                 else:
                     self.emit(record)
+                future.set_result(record)
         if extractions:
             self.archive.commit_extractions([e for e, _ in extractions])
             done = queries.captures_by_ids(self.archive.sessions,
@@ -119,9 +122,8 @@ class ArchiveWriter:
             for record, (_, emit) in zip(done, extractions, strict=True):
                 if emit:
                     self.emit(record)
-            with self._idle:
+            with self._lock:
                 self._pending -= len(extractions)
-                self._idle.notify_all()
 
     def _needs_extraction(self, record: CaptureRecord) -> bool:
         return (self.pool is not None and record.outcome == "captured"
@@ -130,7 +132,7 @@ class ArchiveWriter:
 
     def _schedule(self, record: CaptureRecord, *, emit: bool) -> None:
         assert self.pool is not None
-        with self._idle:
+        with self._lock:
             self._pending += 1
 
         def done(result: dict[str, Any]) -> None:

@@ -28,11 +28,9 @@ from storage.records import (
     RecordLocation,
 )
 from storage.warcfile import WarcFileWriter, new_record_id, warc_date
+from storage.warcread import read_record_at
 
 __all__ = ["Archive", "payload_digest"]
-
-HTML_TYPES = ("text/html", "application/xhtml+xml")
-
 
 def payload_digest(body: bytes) -> tuple[str, str]:
     """(hex sha256, WARC ``sha256:BASE32`` label) of a payload."""
@@ -50,7 +48,7 @@ def _header(headers: Sequence[tuple[str, str]], name: str) -> str | None:
 
 def _loc_json(loc: RecordLocation) -> dict[str, Any]:
     return {"type": loc.record_type, "uri": loc.target_uri, "file": loc.warc_file,
-            "offset": loc.offset, "length": loc.length, "id": loc.record_id}
+            "offset": loc.offset, "length": loc.length, "id": loc.record_id, "date": loc.date}
 
 
 class Archive:
@@ -123,14 +121,9 @@ class Archive:
                 if exchange.body and not exchange.truncated:
                     original = queries.find_original(session, key, sha_hex)
             if original is not None and original.payload_file is not None:
-                ref = RecordLocation(
-                    warc_file=original.payload_file, offset=original.payload_offset or 0,
-                    length=original.payload_length or 0, record_type="response",
-                    record_id=_record_id_of(original), target_uri=original.final_url or original.url,
-                )
+                ref = _payload_location(self.warc_dir, original)
                 response, request = writer.write_exchange(
-                    exchange, revisit_of=ref, revisit_date=warc_date(original.captured_at),
-                    payload_digest=digest_label,
+                    exchange, revisit_of=ref, revisit_date=ref.date, payload_digest=digest_label,
                 )
                 revisit_row = original
                 payload_at = ref
@@ -211,11 +204,24 @@ class Archive:
             self.writer.sync()
 
 
-def _record_id_of(row: Capture) -> str:
+def _payload_location(warc_dir: Path, row: Capture) -> RecordLocation:
+    """Where ``row``'s payload record is, with its WARC-Record-ID, WARC-Date and target URI."""
     for rec in row.records or []:
-        if rec.get("file") == row.payload_file and rec.get("offset") == row.payload_offset:
-            return str(rec.get("id") or "")
-    return row.warc_record_id or ""
+        same = rec.get("file") == row.payload_file and rec.get("offset") == row.payload_offset
+        if same and rec.get("date") and rec.get("id"):
+            return RecordLocation(warc_file=rec["file"], offset=rec["offset"],
+                                  length=rec["length"], record_type="response",
+                                  record_id=rec["id"], target_uri=rec.get("uri") or row.url,
+                                  date=rec["date"])
+    # rows written before dates were kept: read the record's own headers
+    record = read_record_at(warc_dir, row.payload_file or "", row.payload_offset or 0)
+    return RecordLocation(
+        warc_file=row.payload_file or "", offset=row.payload_offset or 0,
+        length=row.payload_length or 0, record_type="response",
+        record_id=record.headers.get("WARC-Record-ID", ""),
+        target_uri=record.headers.get("WARC-Target-URI") or row.final_url or row.url,
+        date=record.headers.get("WARC-Date", ""),
+    )
 
 
 def _copy_extraction(session: Session, original: Capture, row: Capture, now: datetime) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.canonical import url_key
@@ -119,9 +119,7 @@ def closest_capture(
 def pending_extractions(sessions: sessionmaker[Session], limit: int | None = None
                         ) -> list[CaptureRecord]:
     """Captured HTML responses that have no extraction row yet (e.g. after a crash)."""
-    type_match = [Capture.content_type.like(f"{t}%") for t in HTML_TYPES]
-    from sqlalchemy import or_
-
+    type_match = [func.lower(Capture.content_type).like(f"{t}%") for t in HTML_TYPES]
     stmt = (_base().where(Capture.outcome == "captured", Capture.payload_file.is_not(None),
                           Extraction.capture_id.is_(None), or_(*type_match))
             .order_by(Capture.id))

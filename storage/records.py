@@ -63,6 +63,7 @@ class RecordLocation:
     record_type: str = ""
     record_id: str = ""
     target_uri: str = ""
+    date: str = ""  # the record's WARC-Date
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 from storage.errors import ArchiveCorruptError, NoCaptureError
 from storage.records import CaptureRecord
-from storage.warcread import WarcRecord, read_record_at
+from storage.warcread import WarcRecord, _safe_path, read_record_at
 
 __all__ = ["capture_headers", "capture_payload", "capture_text", "capture_warc"]
 
@@ -68,7 +68,14 @@ def capture_warc(warc_dir: Path, capture: CaptureRecord) -> bytes:
         if (name, offset) in seen:
             continue
         seen.add((name, offset))
-        with open(Path(warc_dir) / name, "rb") as fh:
-            fh.seek(offset)
-            out += fh.read(length)
+        try:
+            with open(_safe_path(warc_dir, name), "rb") as fh:
+                fh.seek(offset)
+                chunk = fh.read(length)
+        except FileNotFoundError as exc:
+            raise ArchiveCorruptError(f"WARC file {name} is missing") from exc
+        if len(chunk) != length:
+            raise ArchiveCorruptError(f"torn record in {name} at offset {offset}: "
+                                      f"{len(chunk)} of {length} bytes")
+        out += chunk
     return bytes(out)

@@ -46,10 +46,10 @@ def verify_archive(sessions: sessionmaker[Session], warc_dir: Path, *,
     referenced: dict[str, set[int]] = {}
     for capture in queries.iter_captures(sessions):
         report.captures_checked += 1
-        spans = [(r["file"], r["offset"], r.get("type", "")) for r in capture.records]
+        spans = [(r["file"], r["offset"], r.get("type", ""), r.get("id")) for r in capture.records]
         if capture.text_file and capture.text_offset is not None:
-            spans.append((capture.text_file, capture.text_offset, "metadata"))
-        for name, offset, kind in spans:
+            spans.append((capture.text_file, capture.text_offset, "metadata", None))
+        for name, offset, kind, record_id in spans:
             if name in referenced and offset in referenced[name]:
                 continue
             referenced.setdefault(name, set()).add(offset)
@@ -61,6 +61,11 @@ def verify_archive(sessions: sessionmaker[Session], warc_dir: Path, *,
             except ArchiveCorruptError as exc:
                 kind_ = "missing-file" if "missing" in str(exc) else "unreadable-record"
                 report.problems.append({**where, "kind": kind_, "detail": str(exc)})
+                continue
+            if record_id and record.headers.get("WARC-Record-ID") != record_id:
+                report.problems.append({**where, "kind": "wrong-record",
+                                        "detail": f"expected {record_id} at offset {offset} of {name}, "
+                                                  f"found {record.headers.get('WARC-Record-ID')}"})
                 continue
             for problem in check_record(record):
                 report.problems.append({**where, "kind": problem.replace(" ", "-"),

@@ -159,6 +159,7 @@ class WarcFileWriter:
             record_type=headers.get_header("WARC-Type"),
             record_id=headers.get_header("WARC-Record-ID"),
             target_uri=headers.get_header("WARC-Target-URI") or "",
+            date=headers.get_header("WARC-Date") or "",
         )
 
     def _headers(self, uri: str, moment: datetime, **extra: str | None) -> dict[str, str]:

@@ -1,0 +1,151 @@
+"""Getting archived bytes back (payload, headers, text, a capture's WARC) on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator  # type: ignore[import-untyped]
+
+from storage import retrieve
+from storage.archive import Archive
+from storage.errors import ArchiveCorruptError, NoCaptureError
+from storage.queries import captures_by_ids
+from storage.records import CaptureRecord, ExtractionInput
+from tests.storage.helpers import (
+    HTML,
+    T0,
+    failed_capture,
+    flip_byte_of,
+    html_capture,
+    redirect_capture,
+    rewrite_member,
+    warcio_check_files,
+)
+
+URL = "https://example.com/story"
+
+
+def records_in(stream: bytes) -> list[tuple[str, str, bytes]]:
+    """(WARC-Type, WARC-Record-ID, content) of every record, read with warcio (an independent reader)."""
+    out = []
+    for record in ArchiveIterator(io.BytesIO(stream)):
+        out.append((record.rec_type, record.rec_headers.get_header("WARC-Record-ID"),
+                    record.content_stream().read()))
+    return out
+
+
+def check_stream(tmp_path: Path, stream: bytes, name: str = "export.warc.gz") -> None:
+    path = tmp_path / name
+    path.write_bytes(stream)
+    warcio_check_files(path)
+
+
+def extract(archive: Archive, capture: CaptureRecord, text: str = "Hello, world.") -> CaptureRecord:
+    archive.commit_extractions([ExtractionInput(
+        capture_id=capture.id, url=capture.url, status="ok", text=text,
+        text_sha256=hashlib.sha256(text.encode()).hexdigest(), title="Hello", extracted_at=T0,
+        refers_to=capture.warc_record_id)])
+    [again] = captures_by_ids(archive.sessions, [capture.id])
+    return again
+
+
+def test_capture_warc_of_a_plain_capture(archive: Archive, tmp_path: Path) -> None:
+    [capture] = archive.commit_captures([html_capture(URL, T0)])
+    stream = retrieve.capture_warc(archive.warc_dir, capture)
+
+    check_stream(tmp_path, stream)
+    records = records_in(stream)
+    assert [(t, i) for t, i, _ in records] == [(r["type"], r["id"]) for r in capture.records]
+    assert records[0][2] == HTML
+
+
+def test_capture_warc_of_a_revisit_includes_the_original_response(archive: Archive,
+                                                                    tmp_path: Path) -> None:
+    [original] = archive.commit_captures([html_capture(URL, T0)])
+    [revisit] = archive.commit_captures([html_capture(URL, T0 + timedelta(days=1))])
+    assert revisit.revisit_of == original.id
+
+    stream = retrieve.capture_warc(archive.warc_dir, revisit)
+
+    check_stream(tmp_path, stream)
+    records = records_in(stream)
+    assert [t for t, _, _ in records] == ["response", "revisit", "request", "metadata"]
+    _, response_id, payload = records[0]
+    assert response_id == original.warc_record_id
+    assert payload == HTML
+    assert records[1][1] == revisit.warc_record_id
+
+
+def test_capture_warc_includes_the_extracted_text_once(archive: Archive, tmp_path: Path) -> None:
+    [original] = archive.commit_captures([html_capture(URL, T0)])
+    original = extract(archive, original)
+    [revisit] = archive.commit_captures([html_capture(URL, T0 + timedelta(days=1))])
+    assert revisit.text_file == original.text_file
+
+    for capture in (original, revisit):
+        stream = retrieve.capture_warc(archive.warc_dir, capture)
+        check_stream(tmp_path, stream, f"export-{capture.id}.warc.gz")
+        records = records_in(stream)
+        assert [t for t, _, _ in records].count("metadata") == 2
+        assert any(b'"extracted-text"' in content for _, _, content in records)
+
+
+def test_capture_warc_of_a_redirect_and_of_a_failure(archive: Archive, tmp_path: Path) -> None:
+    redirected, failed = archive.commit_captures([
+        redirect_capture("http://example.com/old", URL, T0), failed_capture(URL, T0)])
+    stream = retrieve.capture_warc(archive.warc_dir, redirected)
+    check_stream(tmp_path, stream, "redirect.warc.gz")
+    assert [t for t, _, _ in records_in(stream)] == [
+        "response", "request", "response", "request", "metadata"]
+    stream = retrieve.capture_warc(archive.warc_dir, failed)
+    check_stream(tmp_path, stream, "failed.warc.gz")
+    assert [t for t, _, _ in records_in(stream)] == ["metadata"]
+
+
+def test_capture_text_and_headers(archive: Archive) -> None:
+    [capture] = archive.commit_captures([html_capture(URL, T0)])
+    with pytest.raises(NoCaptureError, match="pending"):
+        retrieve.capture_text(archive.warc_dir, capture)
+    capture = extract(archive, capture)
+    text = retrieve.capture_text(archive.warc_dir, capture)
+    assert (text["text"], text["title"], text["type"]) == ("Hello, world.", "Hello",
+                                                           "extracted-text")
+    head = retrieve.capture_headers(archive.warc_dir, capture)
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and head.endswith(b"\r\n\r\n")
+    assert b"Content-Type: text/html; charset=utf-8\r\n" in head
+
+
+def test_capture_payload_without_check_returns_damaged_bytes(archive: Archive) -> None:
+    [capture] = archive.commit_captures([html_capture(URL, T0)])
+    archive.writer.close()
+    assert capture.warc_file is not None and capture.warc_offset is not None
+    rewrite_member(archive.warc_dir / capture.warc_file, capture.warc_offset, flip_byte_of(HTML))
+    with pytest.raises(ArchiveCorruptError, match="sha256"):
+        retrieve.capture_payload(archive.warc_dir, capture)
+    damaged = retrieve.capture_payload(archive.warc_dir, capture, check=False)
+    assert len(damaged) == len(HTML) and damaged != HTML
+
+
+def test_capture_warc_of_a_missing_file_is_an_archive_error(archive: Archive) -> None:
+    """The CLI turns StorageError into a message; a bare FileNotFoundError would be a traceback."""
+    [capture] = archive.commit_captures([html_capture(URL, T0)])
+    archive.writer.close()
+    assert capture.warc_file is not None
+    (archive.warc_dir / capture.warc_file).unlink()
+    with pytest.raises(ArchiveCorruptError):
+        retrieve.capture_warc(archive.warc_dir, capture)
+
+
+def test_capture_warc_of_a_truncated_record_is_an_archive_error(archive: Archive) -> None:
+    """A short read must not be handed out as if it were the capture's WARC."""
+    [capture] = archive.commit_captures([html_capture(URL, T0)])
+    archive.writer.close()
+    assert capture.warc_file is not None and capture.warc_offset is not None
+    with open(archive.warc_dir / capture.warc_file, "r+b") as fh:
+        fh.truncate(capture.warc_offset + (capture.warc_length or 0) // 2)
+    with pytest.raises(ArchiveCorruptError):
+        retrieve.capture_warc(archive.warc_dir, capture)
