@@ -124,12 +124,14 @@ def _read_url_file(path: Path) -> list[str]:
 @click.argument("urls", nargs=-1)
 @click.option("--from-file", "from_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Read URLs from a file, one per line (# comments allowed).")
+@click.option("--report", "report_name", help="Capture every cited URL of this report (and the "
+              "report itself when it is a web page).")
 @fetch_options
 @json_option
 @click.pass_context
 @handle_errors
-def capture(ctx: click.Context, urls: tuple[str, ...], from_file: Path | None, as_json: bool,
-            ignore_robots: bool, **flags: Any) -> None:
+def capture(ctx: click.Context, urls: tuple[str, ...], from_file: Path | None,
+            report_name: str | None, as_json: bool, ignore_robots: bool, **flags: Any) -> None:
     """Capture URLs into the archive (WARC + metadata row per attempt).
 
     Each URL's line is printed once it is archived and its text extracted. Failed fetches are
@@ -145,11 +147,21 @@ def capture(ctx: click.Context, urls: tuple[str, ...], from_file: Path | None, a
     wanted = list(urls)
     if from_file is not None:
         wanted += _read_url_file(from_file)
-    if not wanted:
-        raise click.UsageError("give at least one URL, or --from-file FILE")
     config = _config(ctx, obey_robots=False if ignore_robots else None, **flags)
+    contexts = None
+    if report_name:
+        from collector.reports import report_urls
+
+        cited, contexts = report_urls(config, report_name)
+        if not cited:
+            click.echo(f"report {report_name!r} has no URLs yet: attach them with "
+                       f"`collector report link {report_name} REF URL`", err=True)
+            sys.exit(1)
+        wanted += cited
+    if not wanted:
+        raise click.UsageError("give at least one URL, --from-file FILE or --report NAME")
     with CaptureProgress(total=len(wanted), as_json=as_json) as progress:
-        results = capture_urls(config, wanted, on_result=progress.result)
+        results = capture_urls(config, wanted, on_result=progress.result, contexts=contexts)
     if any(r["outcome"] != "captured" for r in results):
         sys.exit(1)
 
@@ -301,6 +313,11 @@ def main(args: list[str] | None = None) -> None:
                    "collector; please report it with the command you ran.", err=True)
         sys.exit(1)
 
+
+# command groups defined in their own modules register themselves on `cli`
+from collector import cli_report  # noqa: E402
+
+__all__ += ["cli_report"]
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -176,6 +176,13 @@ class Archive:
             _copy_extraction(session, revisit_row, row, self.clock())
         return row
 
+    def store_document(self, uri: str, data: bytes, content_type: str) -> RecordLocation:
+        """Archive a document that was not fetched (a report file) as a WARC resource record."""
+        location = self.writer.write_resource(uri, data, content_type=content_type,
+                                              moment=self.clock())
+        self.writer.sync()
+        return location
+
     # -- writing extractions -------------------------------------------------------------------
     def commit_extractions(self, inputs: Sequence[ExtractionInput]) -> None:
         """Archive extracted texts as WARC metadata records, fsync, then commit their rows."""

@@ -20,7 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "Capture", "Extraction", "UTCDateTime"]
+__all__ = ["Base", "Capture", "Citation", "CitationLink", "Extraction", "Report", "ReportVersion",
+           "UTCDateTime"]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -105,3 +106,77 @@ class Extraction(Base):
     warc_file: Mapped[str | None] = mapped_column(Text)
     warc_offset: Mapped[int | None] = mapped_column(BigInteger)
     warc_length: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Report(Base):
+    """A report (paper, article) whose citations collector preserves."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReportVersion(Base):
+    """One version of a report's document, as it was added."""
+
+    __tablename__ = "report_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(Text)  # path or URL as given
+    source_url: Mapped[str | None] = mapped_column(Text)  # when the report is a web page
+    format: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str | None] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))  # of the document bytes
+    size: Mapped[int] = mapped_column(BigInteger)
+    capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
+    warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # a report file is archived as a WARC resource record
+    doc_warc_file: Mapped[str | None] = mapped_column(Text)
+    doc_warc_offset: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Citation(Base):
+    """One citation of one report version (rows are never updated; a new version adds rows)."""
+
+    __tablename__ = "citations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("report_versions.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    ref: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    raw: Mapped[str] = mapped_column(Text, default="")
+    authors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    title: Mapped[str | None] = mapped_column(Text)
+    publisher: Mapped[str | None] = mapped_column(Text)
+    date: Mapped[str | None] = mapped_column(String(64))
+    date_iso: Mapped[str | None] = mapped_column(String(10))
+    pages: Mapped[str | None] = mapped_column(String(64))
+    urls: Mapped[list[str]] = mapped_column(JSON, default=list)
+    ibid_of: Mapped[str | None] = mapped_column(String(64))
+    anchor_text: Mapped[str | None] = mapped_column(Text)
+    context: Mapped[str | None] = mapped_column(Text)
+    quotes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    in_body: Mapped[bool] = mapped_column(Boolean, default=True)
+    has_entry: Mapped[bool] = mapped_column(Boolean, default=True)
+    needs_url: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CitationLink(Base):
+    """A URL (and optional quote or note) attached by hand or by manifest to a report's reference."""
+
+    __tablename__ = "citation_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    ref: Mapped[str] = mapped_column(String(64))
+    url: Mapped[str | None] = mapped_column(Text)
+    quote: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(200))  # "manifest FILE:LINE" or "cli"
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)

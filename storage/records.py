@@ -151,3 +151,59 @@ class CaptureRecord:
             "revisit_of": self.revisit_of,
             "ignore_robots": self.ignore_robots,
         }
+
+
+@dataclass(frozen=True, kw_only=True)
+class CitationData:
+    """One citation as parsed from a report version (input and output of storage.reports)."""
+
+    ref: str
+    kind: str
+    raw: str = ""
+    authors: tuple[str, ...] = ()
+    title: str | None = None
+    publisher: str | None = None
+    date: str | None = None
+    date_iso: str | None = None
+    pages: str | None = None
+    urls: tuple[str, ...] = ()
+    ibid_of: str | None = None
+    anchor_text: str | None = None
+    context: str | None = None
+    quotes: tuple[str, ...] = ()
+    in_body: bool = True
+    has_entry: bool = True
+    needs_url: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class LinkData:
+    """A URL, quote or note attached to a report's reference by hand or by manifest."""
+
+    ref: str
+    url: str | None = None
+    quote: str | None = None
+    note: str | None = None
+    source: str = "cli"
+    added_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportVersionRecord:
+    """One stored version of a report."""
+
+    report: str
+    version: int
+    id: int
+    added_at: datetime
+    source: str
+    source_url: str | None
+    format: str
+    title: str | None
+    sha256: str
+    size: int
+    capture_id: int | None
+    warnings: list[str]
+    citation_count: int = 0
+    doc_warc_file: str | None = None
+    doc_warc_offset: int | None = None

@@ -218,6 +218,16 @@ class WarcFileWriter:
         )
         return response_loc, self._write(request)
 
+    def write_resource(self, uri: str, body: bytes, *, content_type: str, moment: datetime
+                       ) -> RecordLocation:
+        """Write a ``resource`` record (a document that was not fetched over HTTP, e.g. a report file)."""
+        writer = self._ensure_open()
+        headers = self._headers(uri, moment)
+        headers["Content-Type"] = content_type
+        record = writer.create_warc_record(uri, "resource", payload=io.BytesIO(body), length=len(body),
+                                           warc_content_type=content_type, warc_headers_dict=headers)
+        return self._write(record)
+
     def write_metadata(self, uri: str, content: dict[str, Any], *, moment: datetime,
                        refers_to: str | None = None) -> RecordLocation:
         """Write a ``metadata`` record holding ``content`` as JSON."""

@@ -1,0 +1,84 @@
+"""Finding a cited quote in extracted text, tolerant to the ways the same words get typeset.
+
+Whitespace and line breaks, case, straight or curly quotes, dashes, diacritics and ellipses are folded
+before matching. The offset reported is in the original text. When the quote is not there, the closest
+passage and its similarity (0..1) are reported instead.
+"""
+
+from __future__ import annotations
+
+import difflib
+import unicodedata
+from dataclasses import dataclass
+
+__all__ = ["QuoteMatch", "find_quote", "fold"]
+
+_QUOTES = set("\"'`´‘’‚‛“”„‟«»‹›「」『』")
+_DASHES = set("‐‑‒–—―−")
+
+
+def _fold_char(ch: str) -> str:
+    if ch in _QUOTES:
+        return ""
+    if ch in _DASHES:
+        return "-"
+    if ch == "…":
+        return "..."
+    if ch.isspace():
+        return " "
+    decomposed = unicodedata.normalize("NFKD", ch)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def fold(text: str) -> tuple[str, list[int]]:
+    """The folded text and, for each of its characters, the index in ``text`` it came from."""
+    out: list[str] = []
+    index: list[int] = []
+    last_space = True
+    for i, ch in enumerate(text):
+        folded = _fold_char(ch)
+        for piece in folded:
+            if piece == " ":
+                if last_space:
+                    continue
+                last_space = True
+            else:
+                last_space = False
+            out.append(piece)
+            index.append(i)
+    while out and out[-1] == " ":
+        out.pop()
+        index.pop()
+    return "".join(out), index
+
+
+@dataclass(frozen=True)
+class QuoteMatch:
+    """Where a quote is in a text, or the closest passage when it is not there."""
+
+    found: bool
+    offset: int | None  # in the original text
+    similarity: float  # 1.0 when found
+    closest: str | None = None
+
+
+def find_quote(quote: str, text: str) -> QuoteMatch:
+    """Find ``quote`` in ``text`` (tolerant matching); see the module docstring."""
+    needle, _ = fold(quote)
+    needle = needle.strip(" .,;:")
+    hay, index = fold(text)
+    if not needle:
+        return QuoteMatch(False, None, 0.0)
+    at = hay.find(needle)
+    if at >= 0:
+        return QuoteMatch(True, index[at], 1.0)
+    if not hay:
+        return QuoteMatch(False, None, 0.0)
+    matcher = difflib.SequenceMatcher(None, hay, needle, autojunk=False)
+    block = matcher.find_longest_match(0, len(hay), 0, len(needle))
+    start = max(0, block.a - block.b)
+    end = min(len(hay), start + len(needle))
+    window = hay[start:end]
+    ratio = difflib.SequenceMatcher(None, window, needle, autojunk=False).ratio()
+    original = text[index[start]: index[end - 1] + 1] if end > start else None
+    return QuoteMatch(False, index[start] if end > start else None, round(ratio, 3), original)
