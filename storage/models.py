@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "Capture", "Citation", "CitationLink", "Extraction", "Report", "ReportVersion",
+__all__ = ["Base", "Capture", "Check", "Citation", "CitationLink", "Extraction", "Report", "ReportVersion",
            "UTCDateTime"]
 
 
@@ -180,3 +180,30 @@ class CitationLink(Base):
     note: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(200))  # "manifest FILE:LINE" or "cli"
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Check(Base):
+    """One check of a source: a new capture compared with a baseline capture, and the verdict."""
+
+    __tablename__ = "checks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    url: Mapped[str] = mapped_column(Text)
+    url_key: Mapped[str] = mapped_column(Text)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
+    baseline_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
+    probe_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    similarity: Mapped[float | None] = mapped_column(Float)
+    redirected: Mapped[bool] = mapped_column(Boolean, default=False)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    final_url: Mapped[str | None] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    text_sha256: Mapped[str | None] = mapped_column(String(64))
+    signals: Mapped[list[str]] = mapped_column(JSON, default=list)
+    quotes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    report: Mapped[str | None] = mapped_column(String(200))
+    ref: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_checks_key_time", "url_key", "checked_at"),)

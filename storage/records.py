@@ -207,3 +207,26 @@ class ReportVersionRecord:
     citation_count: int = 0
     doc_warc_file: str | None = None
     doc_warc_offset: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckRecord:
+    """One stored check (also the input of storage.checks.add_checks, with id 0)."""
+
+    id: int = 0
+    url: str
+    checked_at: datetime
+    capture_id: int | None
+    baseline_id: int | None
+    probe_id: int | None = None
+    status: str
+    similarity: float | None = None
+    redirected: bool = False
+    http_status: int | None = None
+    final_url: str | None = None
+    sha256: str | None = None
+    text_sha256: str | None = None
+    signals: tuple[str, ...] = ()
+    quotes: tuple[dict[str, Any], ...] = ()
+    report: str | None = None
+    ref: str | None = None

@@ -19,6 +19,7 @@ Routes (all deterministic):
   /status/<code>        that status with a small HTML body
   /reset                closes the connection without an answer
   /doc.pdf              a small PDF
+  /report.html          an HTML report citing pages on http://localhost:<port>
   /heavy                an HTML page that takes trafilatura seconds
   /robots-blocked/...   disallowed by robots.txt
   /robots.txt           per Host: "localhost" gets Crawl-delay: 1
@@ -162,6 +163,17 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/heavy":  # a page that keeps the extractor busy for seconds
             cells = "".join(f"<div><p>Paragraph {i} with some words in it.</p>" for i in range(200000))
             return self._send(200, f"<html><body>{cells}</body></html>".encode())
+        if path == "/report.html":  # a report whose sources live on another host name
+            src = f"http://localhost:{port}"
+            body = f"""<!doctype html><html><head><title>A test report</title></head><body>
+<nav><a href="/">Home</a> <a href="https://twitter.com/share?url=x">Share</a></nav>
+<article><h1>A test report</h1>
+<p>The first source says that "rivers carry sediment to the sea"<sup><a href="#fn1">1</a></sup>.
+The second source is <a href="{src}/page/second">an article about the second thing</a>.</p>
+<ol class="footnotes"><li id="fn1">Author One, "Sediment", Site, 2024.
+<a href="{src}/page/first">{src}/page/first</a></li></ol></article>
+<footer><a href="/about">About us</a></footer></body></html>"""
+            return self._send(200, body.encode())
         if path == "/doc.pdf":
             body = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
             return self._send(200, body, "application/pdf")

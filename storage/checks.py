@@ -1,0 +1,52 @@
+"""Check rows: write a batch, read a URL's checks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.canonical import url_key
+from storage.models import Check
+from storage.records import CheckRecord
+
+__all__ = ["add_checks", "checks_of"]
+
+
+def _record(row: Check) -> CheckRecord:
+    return CheckRecord(
+        id=row.id, url=row.url, checked_at=row.checked_at, capture_id=row.capture_id,
+        baseline_id=row.baseline_id, probe_id=row.probe_id, status=row.status,
+        similarity=row.similarity, redirected=bool(row.redirected), http_status=row.http_status,
+        final_url=row.final_url, sha256=row.sha256, text_sha256=row.text_sha256,
+        signals=tuple(row.signals or ()), quotes=tuple(row.quotes or ()), report=row.report,
+        ref=row.ref,
+    )
+
+
+def add_checks(sessions: sessionmaker[Session], checks: Sequence[CheckRecord]) -> list[CheckRecord]:
+    """Store checks in one transaction; returns them with their ids."""
+    with sessions() as session, session.begin():
+        rows = []
+        for check in checks:
+            row = Check(
+                url=check.url, url_key=url_key(check.url), checked_at=check.checked_at,
+                capture_id=check.capture_id, baseline_id=check.baseline_id, probe_id=check.probe_id,
+                status=check.status, similarity=check.similarity, redirected=check.redirected,
+                http_status=check.http_status, final_url=check.final_url, sha256=check.sha256,
+                text_sha256=check.text_sha256, signals=list(check.signals),
+                quotes=list(check.quotes), report=check.report, ref=check.ref,
+            )
+            session.add(row)
+            rows.append(row)
+        session.flush()
+        return [_record(row) for row in rows]
+
+
+def checks_of(sessions: sessionmaker[Session], url: str) -> list[CheckRecord]:
+    """Every check of the URL's canonical key, oldest first."""
+    with sessions() as session:
+        rows = session.execute(select(Check).where(Check.url_key == url_key(url))
+                               .order_by(Check.checked_at, Check.id)).scalars().all()
+        return [_record(row) for row in rows]
