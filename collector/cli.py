@@ -315,9 +315,9 @@ def main(args: list[str] | None = None) -> None:
 
 
 # command groups defined in their own modules register themselves on `cli`
-from collector import cli_check, cli_report  # noqa: E402
+from collector import cli_check, cli_monitor, cli_report, cli_serve  # noqa: E402
 
-__all__ += ["cli_check", "cli_report"]
+__all__ += ["cli_check", "cli_monitor", "cli_report", "cli_serve"]
 
 if __name__ == "__main__":  # pragma: no cover
     main()

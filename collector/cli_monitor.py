@@ -1,0 +1,1 @@
+"""``collector schedule``, ``run``, ``feed`` and ``notify`` (issue 5)."""

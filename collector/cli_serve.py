@@ -1,0 +1,1 @@
+"""``collector serve`` and ``collector export`` (issue 6)."""
