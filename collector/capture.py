@@ -8,7 +8,6 @@ as the URL is archived and, for HTML, extracted.
 
 from __future__ import annotations
 
-import logging
 import multiprocessing
 import traceback
 import uuid
@@ -90,9 +89,6 @@ def crawl_in_process(config: Config, targets: list[Target], emit: Callable[[dict
     from spiders.capture import CaptureSpider
     from storage.archive import Archive
 
-    # failures are results, reported per URL: Scrapy's own "gave up retrying" lines are noise
-    for name in ("scrapy.downloadermiddlewares.retry",):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
     archive = Archive.open(config.db_url, config.warc_dir, warc_max_bytes=config.warc_max_bytes,
                            software=f"collector ({config.ua})")
     pool = ExtractionPool(config.warc_dir, workers=config.workers, timeout=config.extract_timeout,

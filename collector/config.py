@@ -42,6 +42,7 @@ class Config:
     autothrottle_max_delay: float = 60.0
     download_delay: float = 0.0
     retry_times: int = 2
+    retry_backoff: float = 1.0  # seconds before the first retry, doubled for each next one
     # limits
     download_timeout: float = 30.0
     max_redirects: int = 10

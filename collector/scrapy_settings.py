@@ -33,6 +33,9 @@ def scrapy_settings(config: Config, **overrides: Any) -> dict[str, Any]:
         "DOWNLOAD_MAXSIZE": config.max_body_bytes,
         "DOWNLOAD_WARNSIZE": 0,
         "RETRY_TIMES": config.retry_times,
+        "RETRY_BACKOFF_BASE": config.retry_backoff,
+        "RETRY_BACKOFF_MAX": config.autothrottle_max_delay,
+        "RETRY_GIVE_UP_LOG_LEVEL": "DEBUG",
         "HTTPERROR_ALLOW_ALL": True,
         "DOWNLOAD_HANDLERS": DOWNLOAD_HANDLERS,
         "COOKIES_ENABLED": True,
@@ -49,6 +52,8 @@ def scrapy_settings(config: Config, **overrides: Any) -> dict[str, Any]:
         },
         "DOWNLOADER_MIDDLEWARES": {
             "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+            "spiders.retry.BackoffRetryMiddleware": 550,
             "spiders.robots.RobotsMiddleware": 100,
             "spiders.safety.PrivateAddressMiddleware": 960,
             "spiders.recording.RecordingMiddleware": 990,

@@ -85,7 +85,7 @@ def make_config(home: Path, **flags: Any) -> Config:
     """A Config for tests: isolated from the environment, private targets allowed, fast politeness."""
     defaults: dict[str, Any] = {
         "home": home, "allow_private": True, "autothrottle_start_delay": 0.0, "retry_times": 0,
-        "extract_workers": 2, "download_timeout": 10.0,
+        "extract_workers": 2, "download_timeout": 10.0, "retry_backoff": 0.1,
     }
     defaults.update(flags)
     return load_config(defaults, env={})

@@ -40,3 +40,12 @@ def test_retry_after() -> None:
     assert retry_after_seconds(None) is None
     assert retry_after_seconds("nonsense") is None
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now_ts=1445412470.0) == 10.0
+
+
+def test_backoff_doubles_and_honors_retry_after() -> None:
+    from spiders.retry import backoff_seconds
+
+    assert [backoff_seconds(n, 1.0, 30.0) for n in (1, 2, 3, 4)] == [1.0, 2.0, 4.0, 8.0]
+    assert backoff_seconds(10, 1.0, 30.0) == 30.0
+    assert backoff_seconds(1, 1.0, 30.0, retry_after=12.0) == 12.0
+    assert backoff_seconds(1, 1.0, 30.0, retry_after=3600.0) == 30.0
