@@ -103,10 +103,10 @@ def run_checks(config: Config, targets: Sequence[CheckTarget], *, baseline: str 
             probes[host] = probe_url(url, rng)
     contexts = {u: {"check": True} for u in urls}
     contexts.update({p: {"probe": True} for p in probes.values()})
-    checked_at = datetime.now(UTC)
     config = config.replace(retry_times=max(config.retry_times, 2))
-    results = {r["url"]: r for r in capture_urls(config, list(dict.fromkeys(urls + list(probes.values()))),
-                                                 contexts=contexts)}
+    wanted = list(dict.fromkeys(urls + list(probes.values())))
+    results = {r["url"]: r for r in capture_urls(config, wanted, contexts=contexts)}
+    checked_at = datetime.now(UTC)  # the verdict is made now, after every capture of the run
     landing = Counter(url_key(r["final_url"]) for u, r in results.items()
                       if u in contexts and contexts[u].get("check") and r.get("final_url"))
     archive = Archive.open(config.db_url, config.warc_dir)

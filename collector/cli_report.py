@@ -137,17 +137,20 @@ def status(ctx: click.Context, name: str, fmt: str, base_url: str, as_json: bool
         from collector.output import OUT
 
         table = Table(title=f"Citations of {name}", title_justify="left")
-        for column in ("ref", "kind", "source", "URL", "first capture", "latest", "quotes"):
+        for column in ("ref", "kind", "source", "URL", "first capture", "latest", "check", "quotes"):
             table.add_column(column)
         for row in rows:
             first, latest = row["first_capture"], row["latest_capture"]
             url = row["url"] or ("[yellow]needs a URL[/]" if row["needs_url"] else "-")
             quotes = ", ".join({True: "[green]found[/]", False: "[red]not found[/]",
                                 None: "?"}[q["archived"]] for q in row["quotes"]) or "-"
+            check = row["check"]
+            verdict = (f"{check['status']} ({row['state']})" if check and row["state"] in
+                       ("suspect", "dead") else check["status"] if check else "-")
             table.add_row(row["ref"], row["kind"], row["source"][:60], url,
                           first["captured_at"][:19] if first else "-",
                           f"{latest['outcome']} {latest['http_status'] or ''}" if latest else "-",
-                          quotes)
+                          verdict, quotes)
         OUT.print(table)
 
 

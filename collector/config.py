@@ -53,6 +53,9 @@ class Config:
     # extraction
     extract_workers: int = 0  # 0: one per core
     extract_timeout: float = 30.0
+    # checks: a source is only called dead after this many failed checks this far apart
+    dead_after_checks: int = 3
+    dead_after_hours: float = 24.0
     # writing
     commit_batch: int = 64
 

@@ -38,7 +38,9 @@ def _describe(cite: Any) -> str:
 def report_status(config: Config, name: str, *, base_url: str = DEFAULT_BASE_URL
                   ) -> list[dict[str, Any]]:
     """One dict per citation of the report's latest version (see the README for the fields)."""
+    from collector.check import source_state
     from storage import retrieve
+    from storage.checks import checks_of
     from storage.errors import StorageError
     from storage.queries import snapshots
 
@@ -79,6 +81,9 @@ def report_status(config: Config, name: str, *, base_url: str = DEFAULT_BASE_URL
                     "closest": None if best is None or best[1].found else best[1].closest,
                 })
             latest_good = good[-1] if good else None
+            checks = [c for url in cite.urls for c in checks_of(archive.sessions, url)]
+            checks.sort(key=lambda c: c.checked_at)
+            last_check = checks[-1] if checks else None
             rows.append({
                 "ref": cite.citation.ref,
                 "kind": cite.citation.kind,
@@ -90,7 +95,13 @@ def report_status(config: Config, name: str, *, base_url: str = DEFAULT_BASE_URL
                 "captures": [_capture_json(r) for r in captures],
                 "first_capture": _capture_json(captures[0]) if captures else None,
                 "latest_capture": _capture_json(captures[-1]) if captures else None,
-                "check": None,
+                "check": None if last_check is None else {
+                    "status": last_check.status, "similarity": last_check.similarity,
+                    "checked_at": last_check.checked_at.isoformat().replace("+00:00", "Z"),
+                    "http_status": last_check.http_status, "redirected": last_check.redirected,
+                    "quotes": list(last_check.quotes)},
+                "state": source_state(checks, min_checks=config.dead_after_checks,
+                                      min_hours=config.dead_after_hours),
                 "quotes": quote_rows,
                 "notes": list(cite.notes),
                 "archive_link": archive_link(base_url, latest_good.url, latest_good.captured_at)

@@ -117,6 +117,15 @@ def load_document(config: Config, source: str) -> Document:
     return Document(data, path.name, None)
 
 
+def resolve_ref(ref: str, known: set[str]) -> str | None:
+    """The stored ref that ``ref`` (as a user types it: ``4``, ``[4]``, ``^a``, ``a``) names."""
+    text = ref.strip().strip("[]").strip()
+    for candidate in (text, "^" + text.lstrip("^"), text.lstrip("^")):
+        if candidate in known:
+            return candidate
+    return None
+
+
 def parse_manifest(path: Path, known_refs: set[str]) -> list[LinkData]:
     """Read a manifest CSV (``ref,url`` plus optional ``quote``, ``note``); validate every line.
 
@@ -141,11 +150,12 @@ def parse_manifest(path: Path, known_refs: set[str]) -> list[LinkData]:
     errors: list[str] = []
     for number, row in enumerate(reader, start=2):
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
-        ref = row.get("ref", "").strip("[]^ ")
+        given = row.get("ref", "").strip()
         url = row.get("url") or None
-        if not ref:
+        if not given:
             errors.append(f"{path}:{number}: empty ref")
             continue
+        ref = resolve_ref(given, known_refs) or given
         if ref not in known_refs:
             errors.append(f"{path}:{number}: unknown reference {ref!r} (not a marker or notes entry "
                           "of the report)")
@@ -273,13 +283,14 @@ def link_reference(config: Config, name: str, ref: str, url: str | None, *,
     """Attach a URL (and optionally a quote or note) to one reference of a report."""
     from storage import reports
 
-    ref = ref.strip("[]^ ")
     checked = check_url(url) if url else None
     archive = _archive(config)
     try:
         refs = {c.ref for c in reports.citations_of(archive.sessions, name)}
-        if ref not in refs:
+        found = resolve_ref(ref, refs)
+        if found is None:
             raise InputError(f"report {name!r} has no reference {ref!r}")
+        ref = found
         link = LinkData(ref=ref, url=checked, quote=quote, note=note, source="cli")
         reports.add_links(archive.sessions, name, [link], now=datetime.now(UTC))
     finally:

@@ -1,0 +1,133 @@
+"""Checks against a local web that changes: one page per verdict, and the hard cases."""
+
+from __future__ import annotations
+
+import os
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from collector.capture import capture_urls
+from collector.check import CheckTarget, run_checks
+from tests.conftest import make_config
+
+PAGES = {
+    "/v/unchanged": "unchanged",
+    "/v/chrome": "unchanged",
+    "/v/charset": "unchanged",
+    "/v/moved": "unchanged",
+    "/v/gone": "gone",
+    "/v/root": "soft-404",
+    "/v/reused": "changed",
+    "/v/correction": "changed",
+    "/v/pdf": "unchanged",
+    "/v/image": "unchanged",
+    "/v/blocked": "blocked",
+    "/v/error": "server-error",
+    "/v/down": "unreachable",
+}
+
+
+@pytest.fixture(scope="module")
+def checked(server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Capture every page (phase 1), change the web (phase 2), check every page."""
+    site = uuid.uuid4().hex[:8]
+    home = tmp_path_factory.mktemp("check")
+    saved = {k: os.environ.get(k) for k in ("http_proxy", "no_proxy", "NO_PROXY")}
+    os.environ["http_proxy"] = server
+    os.environ.pop("no_proxy", None)
+    os.environ.pop("NO_PROXY", None)
+    try:
+        config = make_config(home, retry_times=1)
+        news = f"http://news.{site}.test"
+        urls = {news + p: verdict for p, verdict in PAGES.items()}
+        urls[f"http://social.{site}.test/posts/8812"] = "soft-404"
+        urls[f"http://video.{site}.test/watch?v=dQw4w9WgXcQ"] = "soft-404"
+        first = capture_urls(config, list(urls))
+        assert all(r["outcome"] == "captured" for r in first), first
+        with urllib.request.urlopen(f"{server}/_phase?site={site}&n=2") as response:  # noqa: S310
+            assert response.read() == b"ok"
+        targets = [CheckTarget(url=u) for u in urls]
+        targets[0] = CheckTarget(url=news + "/v/unchanged",
+                                 quotes=("This paragraph is long enough for the extractor",
+                                         "words that were never on the page"))
+        results = run_checks(config, targets, seed=7)
+        yield {"expected": urls, "results": {r["url"]: r for r in results}, "config": config,
+               "news": news}
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def test_every_url_has_one_verdict(checked: dict[str, Any]) -> None:
+    assert set(checked["results"]) == set(checked["expected"])
+
+
+@pytest.mark.parametrize("path", [*PAGES, "social", "video"])
+def test_verdict(checked: dict[str, Any], path: str) -> None:
+    url = next(u for u in checked["expected"] if u.endswith(path) or f"//{path}." in u)
+    result = checked["results"][url]
+    assert result["status"] == checked["expected"][url], result
+
+
+def test_contract_fields(checked: dict[str, Any]) -> None:
+    fields = {"url", "status", "http_status", "final_url", "redirected", "similarity", "quotes",
+              "baseline_captured_at", "checked_at", "sha256", "text_sha256"}
+    for result in checked["results"].values():
+        assert fields <= result.keys()
+
+
+def test_moved_page_is_redirected_not_soft_404(checked: dict[str, Any]) -> None:
+    result = checked["results"][checked["news"] + "/v/moved"]
+    assert result["redirected"] is True
+    assert result["final_url"].endswith("/v/moved-new")
+
+
+def test_correction_is_similar_and_reuse_is_not(checked: dict[str, Any]) -> None:
+    correction = checked["results"][checked["news"] + "/v/correction"]["similarity"]
+    reused = checked["results"][checked["news"] + "/v/reused"]["similarity"]
+    assert correction > 0.9 > reused
+
+
+def test_quotes_archived_and_live(checked: dict[str, Any]) -> None:
+    quotes = checked["results"][checked["news"] + "/v/unchanged"]["quotes"]
+    assert [(q["archived"], q["live"]) for q in quotes] == [(True, True), (False, False)]
+
+
+def test_history_and_diff(checked: dict[str, Any], tmp_path: Path) -> None:
+    from tests.collector.test_cli import lines, run
+
+    home = checked["config"].home
+    url = checked["news"] + "/v/correction"
+    events = lines(run(home, "history", url, "--json"))
+    assert [e["type"] for e in events] == ["capture", "capture", "check"]
+    assert events[-1]["status"] == "changed"
+    diff = run(home, "diff", url).stdout.decode()
+    assert "-" in diff and "six votes to three" in diff and "seven votes to two" in diff
+
+
+def test_dead_only_after_spaced_failures() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from collector.check import source_state
+    from storage.records import CheckRecord
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def chk(hours: float, status: str) -> CheckRecord:
+        return CheckRecord(url="https://x.example/", checked_at=start + timedelta(hours=hours),
+                           capture_id=None, baseline_id=None, status=status)
+
+    assert source_state([]) is None
+    assert source_state([chk(0, "unchanged")]) == "ok"
+    assert source_state([chk(0, "gone"), chk(1, "gone"), chk(2, "gone")]) == "suspect"
+    assert source_state([chk(0, "gone"), chk(24, "gone"), chk(48, "unreachable")]) == "dead"
+    assert source_state([chk(0, "gone"), chk(24, "unchanged"), chk(48, "gone")]) == "suspect"
+    assert source_state([chk(0, "gone"), chk(24, "gone"), chk(48, "gone"), chk(49, "changed")]) == "ok"
