@@ -46,6 +46,7 @@ the main text of the page, and it says something specific about {name}.</p>
 <p>A second paragraph about {name} adds more words, so that the article is clearly the main content
 and the navigation is clearly not.</p></article><footer>footer {ad}</footer></body></html>"""
 
+_phases: dict[str, int] = {}  # site -> phase, for the check tests (see check_site)
 _counter = 0
 _lock = threading.Lock()
 _seen_retry: set[str] = set()
@@ -67,6 +68,90 @@ def _bomb() -> bytes:
 
 
 BOMB = _bomb()
+
+
+CORRECTION_1 = ("The council approved the budget on Monday by seven votes to two. The new budget "
+                "raises spending on libraries by ten percent. Critics said the increase was too small.")
+CORRECTION_2 = CORRECTION_1.replace("seven votes to two", "six votes to three")
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+
+
+def check_site(handler: Handler, host: str, path: str, query: dict[str, list[str]]) -> bool:
+    """Pages of the made-up hosts ``KIND.SITE.test`` for the check tests; phase 2 is "later"."""
+    kind, site = host.split(".")[:2]
+    phase = _phases.get(site, 1)
+    send = handler._send
+    if kind == "social":
+        if phase == 2:  # every URL answers the same "not available" page with 200
+            send(200, b"<html><head><title>Facebook</title></head><body><div><h2>This content "
+                      b"isn't available right now</h2><p>When this happens, it's usually because the "
+                      b"owner only shared it with a small group of people or it's been deleted.</p>"
+                      b"</div></body></html>")
+        elif path.startswith("/posts/"):
+            send(200, article("post", text="A post about the new community centre and its opening."))
+        else:
+            send(404, b"not found")
+        return True
+    if kind == "video":
+        if phase == 2:
+            send(200, b"<html><head><title>YouTube</title></head><body><div id='player'><h1>Video "
+                      b"unavailable</h1><p>This video is no longer available because the YouTube "
+                      b"account associated with this video has been terminated.</p></div></body></html>")
+        elif path == "/watch":
+            send(200, article("video", text="A video interview about river levels and permits."))
+        else:
+            send(404, b"not found")
+        return True
+    if path == "/v/unchanged":
+        send(200, article("unchanged"))
+    elif path == "/v/chrome":
+        send(200, article("chrome", ad=f"ad for phase {phase}"))
+    elif path == "/v/charset":
+        text = "Le conseil a approuvé le budget à l'unanimité après un débat animé sur les écoles."
+        if phase == 1:
+            send(200, article("charset", text=text))
+        else:
+            body = article("charset", text=text).decode().replace('charset="utf-8"', 'charset="iso-8859-1"')
+            send(200, body.encode("iso-8859-1"), "text/html; charset=iso-8859-1")
+    elif path == "/v/moved":
+        if phase == 1:
+            send(200, article("moved"))
+        else:
+            send(301, b"", headers={"Location": "/v/moved-new"})
+    elif path == "/v/moved-new":
+        send(200, article("moved", ad="new layout"))
+    elif path == "/v/gone":
+        send(200 if phase == 1 else 404, article("gone" if phase == 1 else "not found"))
+    elif path == "/v/root":
+        if phase == 1:
+            send(200, article("root"))
+        else:
+            send(302, b"", headers={"Location": "/"})
+    elif path == "/":
+        send(200, article("home page", text="Welcome to the home page of this site."))
+    elif path == "/v/reused":
+        send(200, article("reused", text="An article about the harbour." if phase == 1 else
+                          "A completely different story about a football match and its fans."))
+    elif path == "/v/correction":
+        send(200, article("correction", text=CORRECTION_1 if phase == 1 else CORRECTION_2))
+    elif path == "/v/pdf":
+        send(200, b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", "application/pdf")
+    elif path == "/v/image":
+        send(200, PNG, "image/png")
+    elif path == "/v/blocked":
+        send(200 if phase == 1 else 403, article("blocked"))
+    elif path == "/v/error":
+        send(200 if phase == 1 else 500, article("error"))
+    elif path == "/v/down":
+        if phase == 1:
+            send(200, article("down"))
+        else:
+            handler.connection.close()
+            handler.close_connection = True
+    else:
+        send(404, article("not found"))
+    return True
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -97,11 +182,16 @@ class Handler(BaseHTTPRequestHandler):
                 (self.headers.get("Host") or "").split(":")[0])
         path, query = target.path, parse_qs(target.query)
         port = self.server.server_address[1]
+        if path == "/_phase":
+            _phases[query["site"][0]] = int(query["n"][0])
+            return self._send(200, b"ok", "text/plain")
         if path == "/robots.txt":
             text = "User-agent: *\nDisallow: /robots-blocked/\n"
             if host == "localhost":
                 text += "Crawl-delay: 1\n"
             return self._send(200, text.encode(), "text/plain")
+        if host.endswith(".test") and host.count(".") == 2 and check_site(self, host, path, query):
+            return None
         if path.startswith("/robots-blocked/"):
             return self._send(200, article("blocked"))
         if path.startswith("/page/"):
