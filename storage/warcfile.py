@@ -12,6 +12,7 @@ import io
 import json
 import os
 import uuid
+import zlib
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -48,6 +49,24 @@ class _Sha256Writer(WARCWriter):  # type: ignore[misc]
         return Digester("sha256")
 
 
+class _GzipMember:
+    """One gzip member per record at a chosen level (warcio's own wrapper always uses level 9,
+    which costs ~50% more CPU than level 6 for a ~0.5% smaller file)."""
+
+    def __init__(self, out: BinaryIO, level: int) -> None:
+        self.out = out
+        self.compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+        self.parts: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.parts.append(self.compressor.compress(data))
+
+    def flush(self) -> None:
+        self.parts.append(self.compressor.flush())
+        self.out.write(b"".join(self.parts))
+        self.parts = []
+
+
 def _status_line(status: int, phrase: str) -> str:
     if not phrase:
         try:
@@ -82,6 +101,7 @@ class WarcFileWriter:
         clock: Clock | None = None,
         record_id: Callable[[], str] = new_record_id,
         info: dict[str, str] | None = None,
+        gzip_level: int = 6,
     ) -> None:
         self.directory = Path(directory)
         self.max_bytes = max_bytes
@@ -90,6 +110,7 @@ class WarcFileWriter:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.record_id = record_id
         self.info = info or {}
+        self.gzip_level = gzip_level
         self._fh: BinaryIO | None = None
         self._name: str | None = None
         self._serial = 0
@@ -114,13 +135,13 @@ class WarcFileWriter:
             break
         self._fh = fh
         self._name = name
-        self._writer = _Sha256Writer(fh, gzip=True, warc_version="1.1")
+        self._writer = _Sha256Writer(fh, gzip=False, warc_version="1.1")
         info = {"software": self.software, "format": "WARC File Format 1.1",
                 "conformsTo": "https://iso.org/standard/68004.html", **self.info}
         record = self._writer.create_warcinfo_record(name, info)
         record.rec_headers.replace_header("WARC-Record-ID", self.record_id())
         record.rec_headers.replace_header("WARC-Date", warc_date(self.clock()))
-        self._writer.write_record(record)
+        self._writer._write_warc_record(_GzipMember(fh, self.gzip_level), record)
 
     def _ensure_open(self) -> _Sha256Writer:
         if self._fh is None or self._fh.tell() >= self.max_bytes:
@@ -149,7 +170,7 @@ class WarcFileWriter:
         writer = self._ensure_open()
         assert self._fh is not None and self._name is not None
         start = self._fh.tell()
-        writer.write_record(record)
+        writer._write_warc_record(_GzipMember(self._fh, self.gzip_level), record)
         end = self._fh.tell()
         headers = record.rec_headers
         return RecordLocation(
