@@ -32,6 +32,8 @@ def _describe(cite: Any) -> str:
     c = cite.citation
     parts = [", ".join(c.authors) if c.authors else None, c.title, c.publisher, c.date]
     text = "; ".join(p for p in parts if p) or c.raw or c.anchor_text or ""
+    if not text and c.context:
+        text = f"(no notes entry) {c.context}"
     return text if len(text) <= 100 else text[:97] + "..."
 
 
