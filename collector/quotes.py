@@ -8,6 +8,7 @@ passage and its similarity (0..1) are reported instead.
 from __future__ import annotations
 
 import difflib
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -30,26 +31,45 @@ def _fold_char(ch: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
+_SEGMENT = re.compile(r"\s+|[\x21-\x7e]+(?: [\x21-\x7e]+)*|.", re.S)
+_ASCII_QUOTES = re.compile("[\"'`]")
+
+
 def fold(text: str) -> tuple[str, list[int]]:
-    """The folded text and, for each of its characters, the index in ``text`` it came from."""
+    """The folded text and, for each of its characters, the index in ``text`` it came from.
+
+    Plain ASCII runs (most of most texts) are folded in bulk; other characters one by one.
+    """
     out: list[str] = []
     index: list[int] = []
     last_space = True
-    for i, ch in enumerate(text):
-        folded = _fold_char(ch)
-        for piece in folded:
-            if piece == " ":
-                if last_space:
-                    continue
+    for match in _SEGMENT.finditer(text):
+        piece, start = match.group(), match.start()
+        if piece[0].isspace():
+            if not last_space:
+                out.append(" ")
+                index.append(start)
                 last_space = True
-            else:
-                last_space = False
-            out.append(piece)
-            index.append(i)
-    while out and out[-1] == " ":
-        out.pop()
+        elif " " < piece[0] <= "~" and not _ASCII_QUOTES.search(piece):  # plain ASCII words
+            out.append(piece.lower())
+            index.extend(range(start, start + len(piece)))
+            last_space = False
+        else:
+            for offset, char in enumerate(piece):
+                for ch in _fold_char(char):
+                    if ch == " ":
+                        if last_space:
+                            continue
+                        last_space = True
+                    else:
+                        last_space = False
+                    out.append(ch)
+                    index.append(start + offset)
+    joined = "".join(out)
+    if joined.endswith(" "):
+        joined = joined[:-1]
         index.pop()
-    return "".join(out), index
+    return joined, index
 
 
 @dataclass(frozen=True)
