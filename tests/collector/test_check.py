@@ -49,7 +49,7 @@ def checked(server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[d
         urls[f"http://video.{site}.test/watch?v=dQw4w9WgXcQ"] = "soft-404"
         first = capture_urls(config, list(urls))
         assert all(r["outcome"] == "captured" for r in first), first
-        with urllib.request.urlopen(f"{server}/_phase?site={site}&n=2") as response:  # noqa: S310
+        with urllib.request.urlopen(f"{server}/_phase?site={site}&n=2") as response:
             assert response.read() == b"ok"
         targets = [CheckTarget(url=u) for u in urls]
         targets[0] = CheckTarget(url=news + "/v/unchanged",
