@@ -208,6 +208,9 @@ class Archive:
                     warc_offset=loc.offset if loc else None,
                     warc_length=loc.length if loc else None,
                 ))
+            from storage.search import index_texts  # full-text index, same transaction (issue 6)
+
+            index_texts(session, inputs)
             self.writer.sync()
 
 

@@ -207,3 +207,217 @@ class Check(Base):
     ref: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_checks_key_time", "url_key", "checked_at"),)
+
+
+class SearchDocument(Base):
+    """One distinct extracted text of a URL, indexed for full-text search (issue 6).
+
+    The full-text index itself is dialect-specific and not mapped here: an FTS5 table ``search_fts``
+    on SQLite, a generated ``tsv`` column on PostgreSQL (see migration 0004).
+    """
+
+    __tablename__ = "search_documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"))  # first capture with this text
+    url: Mapped[str] = mapped_column(Text)
+    url_key: Mapped[str] = mapped_column(Text)
+    host: Mapped[str] = mapped_column(String(255))
+    captured_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    text_sha256: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_search_documents_host", "host"),
+        Index("ix_search_documents_time", "captured_at"),
+        Index("uq_search_documents_key_text", "url_key", "text_sha256", unique=True),
+    )
+
+
+class ApiToken(Base):
+    """A bearer token for the HTTP server's write endpoints; only its sha256 is stored (issue 6)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# -- monitoring (issue 5): feeds, schedules, webhooks, the daemon lease ---------------------------
+from sqlalchemy import UniqueConstraint  # noqa: E402
+
+__all__ += ["DaemonLease", "Feed", "FeedEntry", "FeedMatch", "FeedPoll", "Schedule", "ScheduleRun",
+            "Webhook", "WebhookDelivery"]
+
+
+class Feed(Base):
+    """A watched RSS/Atom feed, its conditional-GET validators, polling interval and health."""
+
+    __tablename__ = "feeds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    capture_all: Mapped[bool] = mapped_column(Boolean, default=False)
+    match_text: Mapped[bool] = mapped_column(Boolean, default=True)  # fetch articles to match their text
+    base_interval: Mapped[float] = mapped_column(Float)  # seconds, as given with --every
+    interval: Mapped[float] = mapped_column(Float)  # seconds, adapted after every poll
+    next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    title: Mapped[str | None] = mapped_column(Text)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(String(64))
+    last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_new_entry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    warning: Mapped[str | None] = mapped_column(Text)  # the last parse warning (bozo feed)
+    warning_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FeedPoll(Base):
+    """One poll of a feed: the capture of the feed document and what came of it."""
+
+    __tablename__ = "feed_polls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id"))
+    polled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(16))  # fetched | not-modified | failed
+    new_entries: Mapped[int] = mapped_column(Integer, default=0)
+    interval: Mapped[float] = mapped_column(Float)
+    warning: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_feed_polls_feed_time", "feed_id", "polled_at"),)
+
+
+class FeedEntry(Base):
+    """A new entry of a feed, deduplicated by GUID, canonical link, then normalized title and day."""
+
+    __tablename__ = "feed_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id"))
+    guid: Mapped[str | None] = mapped_column(Text)
+    guid_key: Mapped[str | None] = mapped_column(String(64))
+    link: Mapped[str | None] = mapped_column(Text)
+    link_key: Mapped[str | None] = mapped_column(String(64))
+    title: Mapped[str | None] = mapped_column(Text)
+    title_key: Mapped[str | None] = mapped_column(String(64))
+    summary: Mapped[str | None] = mapped_column(Text)
+    published: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    feed_capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
+    capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))  # the article
+    capture_outcome: Mapped[str | None] = mapped_column(String(16))
+
+    __table_args__ = (
+        UniqueConstraint("feed_id", "guid_key", name="uq_feed_entries_guid"),
+        UniqueConstraint("feed_id", "link_key", name="uq_feed_entries_link"),
+        UniqueConstraint("feed_id", "title_key", name="uq_feed_entries_title"),
+    )
+
+
+class FeedMatch(Base):
+    """A keyword that matched a feed entry, and where (title, summary, content or text)."""
+
+    __tablename__ = "feed_matches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("feed_entries.id"), index=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id"))
+    keyword: Mapped[str] = mapped_column(Text)
+    field: Mapped[str] = mapped_column(String(16))
+    matched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Schedule(Base):
+    """A recurring capture or check; its trigger lives in APScheduler's job store (``job_id``)."""
+
+    __tablename__ = "schedules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))  # urls | report | feed
+    targets: Mapped[list[str]] = mapped_column(JSON, default=list)  # URLs, or [report] / [feed]
+    action: Mapped[str] = mapped_column(String(8))  # capture | check
+    every_seconds: Mapped[float | None] = mapped_column(Float)
+    cron: Mapped[str | None] = mapped_column(String(100))
+    adaptive: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ScheduleRun(Base):
+    """One run of a scheduled job; (job_id, scheduled_for) is unique, so no slot ever runs twice."""
+
+    __tablename__ = "schedule_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(String(64))
+    schedule_id: Mapped[int | None] = mapped_column(Integer)  # kept when the schedule is removed
+    scheduled_for: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))  # running | ok | failed
+    holder: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("job_id", "scheduled_for", name="uq_schedule_runs_slot"),)
+
+
+class Webhook(Base):
+    """A URL that receives a JSON POST for the events it subscribed to."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    url: Mapped[str] = mapped_column(Text)
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_check_id: Mapped[int] = mapped_column(Integer, default=0)  # checks seen up to this id
+    last_match_id: Mapped[int] = mapped_column(Integer, default=0)  # feed matches seen up to this id
+
+
+class WebhookDelivery(Base):
+    """One event to POST to one webhook, with its attempts (kept when delivered or given up)."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    webhook_id: Mapped[int] = mapped_column(Integer, index=True)
+    url: Mapped[str] = mapped_column(Text)
+    event: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)
+
+
+class DaemonLease(Base):
+    """The lease that lets exactly one ``collector run`` daemon run jobs on a database."""
+
+    __tablename__ = "daemon_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    renewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

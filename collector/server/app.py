@@ -1,0 +1,172 @@
+"""The ASGI application of ``collector serve`` (Starlette): routes, shared state, headers, errors.
+
+Every response gets ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy: no-referrer``; the
+interface's own pages get a CSP that allows only this origin's script and stylesheet. Archived content
+sets its own, stricter CSP (``collector.server.rewrite``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from collector.config import Config
+from collector.errors import CollectorError, InputError
+from collector.server.html import esc, layout
+from storage.errors import NoCaptureError, StorageError
+
+__all__ = ["ServerContext", "create_app", "ctx_of", "origin_of", "respond", "wants_json"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerContext:
+    """What every request handler needs: configuration, the database, and how the server is reached."""
+
+    config: Config
+    sessions: sessionmaker[Session]
+    base_url: str | None = None  # fixed public base URL (behind a proxy); else taken from the request
+    replay_origin: str | None = None  # a separate origin for archived content, when configured
+    read_only: bool = False  # refuse every write endpoint, even with a token
+
+    @property
+    def inline_reads(self) -> bool:
+        """True when the hot Memento lookups may run on the event loop (SQLite)."""
+        return self.sessions.kw["bind"].dialect.name == "sqlite"
+
+    @property
+    def warc_dir(self) -> Path:
+        """The archive's WARC directory."""
+        return self.config.warc_dir
+
+    def base(self, request: Request) -> str:
+        """Public base URL of the interface (no trailing slash)."""
+        return (self.base_url or str(request.base_url)).rstrip("/")
+
+    def replay(self, request: Request) -> str:
+        """Origin that serves archived content (the interface's own unless configured)."""
+        return (self.replay_origin or self.base(request)).rstrip("/")
+
+
+def ctx_of(request: Request) -> ServerContext:
+    """The ServerContext of the running app."""
+    ctx: ServerContext = request.app.state.ctx
+    return ctx
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+def wants_json(request: Request) -> bool:
+    """True for ``.json`` paths and for ``Accept: application/json`` without HTML."""
+    if request.url.path.endswith(".json") or request.query_params.get("format") == "json":
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def respond(request: Request, data: dict[str, Any], render: Callable[[dict[str, Any]], str],
+            status: int = 200) -> Response:
+    """The page as HTML, or its data as JSON when asked for."""
+    if wants_json(request):
+        return JSONResponse(data, status_code=status)
+    return HTMLResponse(render(data), status_code=status)
+
+
+def ui_csp(replay_origin: str | None) -> str:
+    """CSP of the interface's own pages."""
+    frames = "'self'" + (f" {replay_origin}" if replay_origin else "")
+    return ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            f"frame-src {frames}; object-src 'none'; base-uri 'none'; form-action 'self'; "
+            "frame-ancestors 'self'")
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware adding the default security headers a response did not set itself."""
+
+    def __init__(self, app: ASGIApp, csp: str) -> None:
+        self.app = app
+        self.csp = csp
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("x-content-type-options", "nosniff")
+                headers.setdefault("referrer-policy", "no-referrer")
+                headers.setdefault("content-security-policy", self.csp)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _error(request: Request, status: int, title: str, message: str) -> Response:
+    if wants_json(request) or request.url.path.startswith(("/api/", "/timemap/", "/timegate/")):
+        return JSONResponse({"error": message, "status": status}, status_code=status)
+    return HTMLResponse(layout(title, f"<p class='error'>{esc(message)}</p>"), status_code=status)
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return _error(request, 404, "Not in the archive", str(exc))
+
+
+async def _bad_request(request: Request, exc: Exception) -> Response:
+    return _error(request, 400, "Bad request", str(exc))
+
+
+async def _storage_error(request: Request, exc: Exception) -> Response:
+    return _error(request, 500, "Archive error", str(exc))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code in (401, 403):
+        return JSONResponse({"error": exc.detail, "status": exc.status_code}, status_code=exc.status_code,
+                            headers=exc.headers)
+    response = _error(request, exc.status_code, str(exc.detail), str(exc.detail))
+    response.headers.update(exc.headers or {})  # e.g. Allow on a 405
+    return response
+
+
+def create_app(ctx: ServerContext) -> Starlette:
+    """The application serving ``ctx``'s archive (see docs/serve.md for the routes)."""
+    from collector.errors import NotFoundError
+    from collector.server import api, archive_routes, assets, views
+    from storage.search import SearchQueryError
+
+    routes: list[Route] = [*archive_routes.routes(), *views.routes(), *api.routes(), *assets.routes()]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        ctx.sessions.kw["bind"].dispose()
+
+    app = Starlette(
+        routes=routes, lifespan=lifespan,
+        exception_handlers={NoCaptureError: _not_found, LookupError: _not_found, NotFoundError: _not_found,
+                            SearchQueryError: _bad_request,
+                            InputError: _bad_request, ValueError: _bad_request,
+                            CollectorError: _storage_error, StorageError: _storage_error,
+                            HTTPException: _http_error},
+    )
+    app.state.ctx = ctx
+    app.add_middleware(SecurityHeaders, csp=ui_csp(ctx.replay_origin))
+    return app

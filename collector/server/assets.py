@@ -1,0 +1,96 @@
+"""The interface's stylesheet and its small script, served from memory (no build step, no package data).
+
+The script only filters the citation dashboard by verdict and follows the timeline's markers; every page
+works without it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+__all__ = ["CSS", "JS", "routes"]
+
+CSS = """
+:root { --ok:#1a7f37; --warn:#9a6700; --bad:#cf222e; --muted:#6e7781; --line:#d0d7de; --bg:#f6f8fa; }
+* { box-sizing: border-box; }
+body { margin:0; font:15px/1.45 system-ui, sans-serif; color:#1f2328; }
+header.site { display:flex; gap:1.5em; align-items:center; padding:.6em 1.2em; background:#24292f; }
+header.site a { color:#fff; text-decoration:none; } header.site nav a { margin-right:1em; }
+header.site .brand { font-weight:700; } header.site form.quick { margin-left:auto; }
+main { max-width:70em; margin:0 auto; padding:1em 1.2em; } main.wide { max-width:none; }
+h1 { font-size:1.4em; word-break:break-all; } h2 { font-size:1.15em; margin-top:1.6em; }
+table { border-collapse:collapse; width:100%; margin:.6em 0; font-size:.92em; }
+th, td { border-bottom:1px solid var(--line); padding:.35em .5em; text-align:left; vertical-align:top; }
+th { background:var(--bg); } td.url, .url { word-break:break-all; }
+.badge { display:inline-block; padding:0 .5em; border-radius:1em; color:#fff; font-size:.85em; }
+.badge.ok { background:var(--ok); } .badge.warn { background:var(--warn); }
+.badge.bad { background:var(--bad); } .badge.muted { background:var(--muted); }
+.counts { display:flex; gap:1em; flex-wrap:wrap; } .counts div { background:var(--bg); padding:.6em 1em;
+  border-radius:.4em; } .counts b { display:block; font-size:1.5em; }
+.hash { font-family:ui-monospace, monospace; font-size:.85em; word-break:break-all; }
+pre { background:var(--bg); padding:.8em; overflow:auto; white-space:pre-wrap; }
+.banner { background:#fff8c5; border-bottom:2px solid #d4a72c; padding:.5em 1.2em; font-size:.9em; }
+.banner .hash { font-size:.8em; } .banner a { margin-right:.8em; }
+iframe.replay { display:block; width:100%; height:calc(100vh - 8em); border:0; }
+iframe.inline { height:30em; border:1px solid var(--line); }
+.axis { position:relative; height:3.2em; border-bottom:2px solid var(--line); margin:1em 0 2em; }
+.axis a.dot { position:absolute; bottom:-.45em; width:.9em; height:.9em; border-radius:50%;
+  margin-left:-.45em; background:var(--ok); }
+.axis a.dot.bad { background:var(--bad); } .axis a.dot.change { outline:3px solid var(--warn); }
+.axis span.check { position:absolute; top:0; margin-left:-.3em; width:.6em; height:1.2em; }
+.axis span.check.ok { background:var(--ok); } .axis span.check.warn { background:var(--warn); }
+.axis span.check.bad { background:var(--bad); } .axis span.check.muted { background:var(--muted); }
+.axis .end { position:absolute; top:2.2em; font-size:.75em; color:var(--muted); }
+table.diff td { width:50%; white-space:pre-wrap; font-family:ui-serif, serif; }
+table.diff tr.replace td, table.diff tr.delete td.left, table.diff tr.insert td.right { background:#fff8c5; }
+del { background:#ffebe9; color:var(--bad); } ins { background:#dafbe1; color:var(--ok);
+  text-decoration:none; } mark { background:#ddf4ff; outline:1px solid #54aeff; }
+.error { color:var(--bad); } .muted, .foot { color:var(--muted); } .foot { font-size:.85em; }
+form.filters { display:flex; gap:.5em; flex-wrap:wrap; align-items:end; margin:.6em 0; }
+form.filters label { display:flex; flex-direction:column; font-size:.85em; }
+.hit { margin:1em 0; } .hit .snippet { margin:.2em 0; }
+"""
+
+JS = """
+'use strict';
+document.addEventListener('DOMContentLoaded', function () {
+  var select = document.querySelector('select[data-filter="verdict"]');
+  if (!select) { return; }
+  var button = select.form && select.form.querySelector('button');
+  if (button) { button.hidden = true; }
+  select.addEventListener('change', function () {
+    var wanted = select.value;
+    document.querySelectorAll('tr[data-verdict]').forEach(function (row) {
+      row.hidden = wanted !== '' && row.getAttribute('data-verdict') !== wanted;
+    });
+    var url = new URL(window.location.href);
+    if (wanted) { url.searchParams.set('verdict', wanted); } else { url.searchParams.delete('verdict'); }
+    window.history.replaceState(null, '', url.toString());
+  });
+});
+"""
+
+_FILES = {"app.css": (CSS.encode(), "text/css; charset=utf-8"),
+          "app.js": (JS.encode(), "text/javascript; charset=utf-8")}
+_ETAGS = {name: '"' + hashlib.sha256(body).hexdigest()[:16] + '"' for name, (body, _) in _FILES.items()}
+
+
+async def static(request: Request) -> Response:
+    """``/static/app.css`` and ``/static/app.js`` (cacheable, with an ETag)."""
+    name = request.path_params["name"]
+    if name not in _FILES:
+        return Response("not found", status_code=404, media_type="text/plain")
+    if request.headers.get("if-none-match") == _ETAGS[name]:
+        return Response(status_code=304, headers={"ETag": _ETAGS[name]})
+    body, media_type = _FILES[name]
+    return Response(body, media_type=media_type,
+                    headers={"ETag": _ETAGS[name], "Cache-Control": "public, max-age=3600"})
+
+
+def routes() -> list[Route]:
+    """The static routes."""
+    return [Route("/static/{name}", static)]

@@ -1,0 +1,191 @@
+"""Making archived HTML safe to show: pure functions from bytes to bytes, plus the CSP headers.
+
+The rewritten page has no scripts, no event handlers, no ``javascript:``/``data:`` navigations, no meta
+refresh, no ``<base>``, no plugins, and forms that cannot be sent anywhere. Every http(s) link, image,
+stylesheet and frame points back into the archive at the capture's timestamp (``Mapper``); anything else
+is made inert. The Content-Security-Policy with ``sandbox`` is the second, independent line of defence:
+even a page the rewriter got wrong cannot run a script or reach the archive's origin.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from urllib.parse import urljoin
+
+import lxml.html
+from lxml import etree
+
+__all__ = ["Mapper", "decode_html", "framed_csp", "raw_csp", "rewrite_css", "rewrite_html", "safe_url"]
+
+#: (absolute URL, kind) -> archive URL; kind is "page" (navigation), "embed" (image, stylesheet ...)
+#: or "frame" (an iframe's document).
+Mapper = Callable[[str, str], str]
+
+_DROP_TAGS = {"script", "base", "param", "portal", "template"}
+# plugins: the element goes, what is inside it (fallback content, or the rest of the page when a parser
+# took an unclosed <embed> for a container) stays
+_UNWRAP_TAGS = {"object", "embed", "applet"}
+_DROP_LINK_RELS = {"preload", "prefetch", "dns-prefetch", "preconnect", "modulepreload", "manifest",
+                   "serviceworker", "prerender", "import", "pingback"}
+_DROP_ATTRS = {"ping", "manifest", "formaction", "action", "method", "target", "integrity", "nonce",
+               "http-equiv", "srcdoc"}
+_EMBED_ATTRS = {"src", "poster", "background", "data", "lowsrc", "dynsrc"}
+_PAGE_ATTRS = {"href", "cite", "longdesc", "xlink:href"}
+_SRCSET_ATTRS = {"srcset", "imagesrcset"}
+_FRAME_TAGS = {"iframe", "frame"}
+_CSS_URL = re.compile(r"""url\(\s*(['"]?)(.*?)\1\s*\)|@import\s+(['"])(.*?)\3""", re.I | re.S)
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+_CTRL = re.compile(r"[\x00-\x20\x7f]+")
+
+
+def safe_url(value: str, base: str) -> str | None:
+    """``value`` resolved against ``base`` when it is an http(s) URL; None for anything else
+    (``javascript:``, ``data:``, ``mailto:`` ... even when disguised with whitespace or control chars)."""
+    cleaned = _CTRL.sub("", value)
+    if not cleaned or cleaned.startswith("#"):
+        return None
+    try:
+        absolute = urljoin(base, value.strip())
+    except ValueError:
+        return None
+    scheme = _CTRL.sub("", absolute).split(":", 1)[0].lower()
+    return absolute if scheme in ("http", "https") else None
+
+
+def decode_html(body: bytes, charset: str | None) -> str:
+    """Text of an HTML payload: the header's charset, else a ``<meta charset>``, else UTF-8, else cp1252."""
+    candidates = [charset] if charset else []
+    found = _META_CHARSET.search(body[:4096])
+    if found:
+        candidates.append(found.group(1).decode("ascii", "replace"))
+    for name in [*candidates, "utf-8"]:
+        try:
+            return body.decode(name)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return body.decode("cp1252", "replace")
+
+
+def rewrite_css(css: str, base: str, mapper: Mapper) -> str:
+    """Point every ``url(...)`` and ``@import`` of a stylesheet into the archive (others become inert)."""
+    def repl(match: re.Match[str]) -> str:
+        raw = match.group(2) if match.group(2) is not None else match.group(4)
+        target = safe_url(raw or "", base)
+        mapped = mapper(target, "embed") if target else "about:invalid"
+        return f'url("{mapped}")' if match.group(4) is None else f'@import "{mapped}"'
+
+    return _CSS_URL.sub(repl, css)
+
+
+def _srcset(value: str, base: str, mapper: Mapper) -> str:
+    out = []
+    for candidate in value.split(","):
+        bits = candidate.strip().split()
+        if not bits:
+            continue
+        target = safe_url(bits[0], base)
+        if target:
+            out.append(" ".join([mapper(target, "embed"), *bits[1:]]))
+    return ", ".join(out)
+
+
+def _clean_element(el: etree._Element, base: str, mapper: Mapper) -> None:
+    tag = el.tag.lower() if isinstance(el.tag, str) else ""
+    for name in list(el.attrib):
+        value = el.attrib[name]
+        lname = name.lower()
+        if lname.startswith("on") or lname in _DROP_ATTRS:
+            del el.attrib[name]
+        elif lname in _SRCSET_ATTRS:
+            el.attrib[name] = _srcset(value, base, mapper)
+        elif lname == "style":
+            el.attrib[name] = rewrite_css(value, base, mapper)
+        elif lname in _EMBED_ATTRS or lname in _PAGE_ATTRS:
+            target = safe_url(value, base)
+            if target is None:
+                del el.attrib[name]
+            elif tag in _FRAME_TAGS and lname == "src":
+                el.attrib[name] = mapper(target, "frame")
+            elif lname in _PAGE_ATTRS and tag in ("a", "area"):
+                el.attrib[name] = mapper(target, "page")
+            else:
+                el.attrib[name] = mapper(target, "embed")
+        elif re.match(r"(java|vb)script:|data:", _CTRL.sub("", value).lower()):
+            del el.attrib[name]
+    if tag in ("a", "area") and "href" in el.attrib:
+        el.attrib["target"] = "_top"  # a click opens the archived page with its banner
+        el.attrib["rel"] = "noopener noreferrer"
+
+
+def rewrite_html(text: str, *, base: str, mapper: Mapper) -> bytes:
+    """Archived HTML (already decoded) made inert and pointed into the archive; UTF-8 bytes out.
+
+    ``base`` is the URL the page was served from (its final URL); a ``<base href>`` in the page is
+    honoured for resolving links and then removed.
+    """
+    text = re.sub(r"^\s*<\?xml[^>]*>", "", text)
+    try:
+        doc = lxml.html.document_fromstring(text or "<html></html>")
+    except (etree.ParserError, ValueError):
+        doc = lxml.html.document_fromstring("<html><body></body></html>")
+    base_el = doc.find(".//base[@href]")
+    if base_el is not None:
+        base = safe_url(base_el.get("href", ""), base) or base
+    for el in list(doc.iter()):
+        if not isinstance(el.tag, str):  # comments and processing instructions
+            if isinstance(el, etree._ProcessingInstruction):
+                _drop(el)
+            continue
+        tag = el.tag.lower().rsplit(":", 1)[-1]
+        if tag in _DROP_TAGS:
+            _drop(el)
+        elif tag in _UNWRAP_TAGS and el.getparent() is not None:
+            el.drop_tag()
+            continue
+        elif tag == "meta" and (el.get("http-equiv") or el.get("charset") is not None):
+            _drop(el)  # refresh, set-cookie, CSP, charset (re-declared below)
+        elif tag == "link" and set((el.get("rel") or "").lower().split()) & _DROP_LINK_RELS:
+            _drop(el)
+        elif tag == "style" and el.text:
+            el.text = rewrite_css(el.text, base, mapper)
+        if el.getparent() is not None or el is doc:
+            _clean_element(el, base, mapper)
+    head = doc.find("head")
+    if head is None:
+        head = etree.Element("head")
+        doc.insert(0, head)
+    meta = etree.Element("meta", charset="utf-8")
+    head.insert(0, meta)
+    html: str = lxml.html.tostring(doc, encoding="unicode", method="html")
+    return ("<!DOCTYPE html>\n" + html).encode("utf-8")
+
+
+def _drop(el: etree._Element) -> None:
+    parent = el.getparent()
+    if parent is None:
+        return
+    if el.tail:  # keep the text that followed the element
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
+
+
+def framed_csp(replay_origin: str, main_origin: str) -> str:
+    """CSP of rewritten archived HTML: sandboxed (no scripts, no same-origin, no forms, no popups; top
+    navigation only by a user's click), loading nothing but archived resources."""
+    src = f"{replay_origin} data:"
+    return ("sandbox allow-top-navigation-by-user-activation; default-src 'none'; "
+            f"img-src {src}; style-src {replay_origin} 'unsafe-inline'; font-src {src}; "
+            f"media-src {replay_origin}; frame-src {replay_origin}; form-action 'none'; base-uri 'none'; "
+            f"frame-ancestors {main_origin} {replay_origin}")
+
+
+def raw_csp(replay_origin: str) -> str:
+    """CSP of raw archived payloads (``id_``): opened on its own, nothing in it can run."""
+    return (f"sandbox; default-src 'none'; img-src {replay_origin} data:; "
+            f"style-src {replay_origin} 'unsafe-inline'; font-src {replay_origin} data:; "
+            f"media-src {replay_origin}; form-action 'none'; base-uri 'none'")

@@ -1,0 +1,243 @@
+"""The web interface's pages as data: each handler gathers a JSON-able dict and hands it to a renderer in
+``collector.server.pages``. Every page is also JSON (``Accept: application/json`` or a ``.json`` path).
+
+Pages: ``/`` home, ``/reports`` list, ``/reports/{name}`` citation dashboard, ``/timeline?url=``,
+``/snapshot/{id}`` (and ``/snapshot/{id}.warc.gz``), ``/diff?a=ID&b=ID``, ``/search?q=``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from collector.server import pages
+from collector.server.app import ctx_of, respond
+from collector.server.diffing import diff_texts
+from collector.timeparse import parse_time
+from storage.errors import NoCaptureError, StorageError
+from storage.records import CaptureRecord
+
+__all__ = ["routes"]
+
+
+def _capture(record: CaptureRecord) -> dict[str, Any]:
+    data = record.to_json()
+    data["timestamp"] = record.captured_at.strftime("%Y%m%d%H%M%S")
+    return data
+
+
+def _name(request: Request, key: str) -> str:
+    value: str = request.path_params[key]
+    return value[:-5] if value.endswith(".json") else value
+
+
+def home(request: Request) -> Response:
+    """Counts, latest captures, latest verdict changes."""
+    from storage import search
+
+    sessions = ctx_of(request).sessions
+    changes = [{**c.__dict__, "checked_at": c.checked_at.isoformat().replace("+00:00", "Z"),
+                "signals": list(c.signals), "quotes": list(c.quotes), "previous": prev}
+               for c, prev in search.latest_verdict_changes(sessions, 20)]
+    data = {"counts": search.archive_counts(sessions),
+            "latest_captures": [_capture(c) for c in search.latest_captures(sessions, 20)],
+            "verdict_changes": changes}
+    return respond(request, data, pages.home)
+
+
+def reports(request: Request) -> Response:
+    """Every report with its latest version."""
+    from storage.reports import list_reports
+
+    data = {"reports": [{"report": v.report, "version": v.version, "title": v.title, "format": v.format,
+                         "source": v.source, "citations": v.citation_count,
+                         "added_at": v.added_at.isoformat().replace("+00:00", "Z")}
+                        for v in list_reports(ctx_of(request).sessions)]}
+    return respond(request, data, pages.reports)
+
+
+def dashboard(request: Request) -> Response:
+    """One row per citation: kind, URL, verdict, quotes, first/last capture, links; ``?verdict=`` filters."""
+    from collector.exports import citation_rows
+
+    ctx = ctx_of(request)
+    name = _name(request, "name")
+    rows = citation_rows(ctx.config, name, base_url=ctx.base(request))
+    wanted = request.query_params.get("verdict") or None
+    shown = [r for r in rows if wanted is None or (r["verdict"] or "none") == wanted]
+    data = {"report": name, "verdict_filter": wanted, "citations": shown,
+            "verdicts": sorted({r["verdict"] or "none" for r in rows})}
+    return respond(request, data, pages.dashboard)
+
+
+def timeline(request: Request) -> Response:
+    """Every capture and check of a URL on a time axis, with changes marked."""
+    from storage.checks import checks_of
+    from storage.queries import snapshots
+
+    url = request.query_params.get("url", "").strip()
+    if not url:
+        return respond(request, {"url": None, "captures": [], "checks": []}, pages.timeline)
+    sessions = ctx_of(request).sessions
+    captures = [_capture(c) for c in snapshots(sessions, url)]
+    previous: dict[str, Any] | None = None
+    for cap in captures:
+        cap["text_changed"] = bool(previous and cap["text_sha256"] and previous["text_sha256"]
+                                   and cap["text_sha256"] != previous["text_sha256"])
+        cap["payload_changed"] = bool(previous and cap["sha256"] and cap["sha256"] != previous["sha256"])
+        if cap["outcome"] == "captured":
+            previous = cap
+    checks = [{"id": c.id, "checked_at": c.checked_at.isoformat().replace("+00:00", "Z"),
+               "status": c.status, "similarity": c.similarity, "capture_id": c.capture_id,
+               "baseline_id": c.baseline_id, "report": c.report, "ref": c.ref}
+              for c in checks_of(sessions, url)]
+    if not captures and not checks:
+        raise NoCaptureError(f"nothing archived for {url}")
+    return respond(request, {"url": url, "captures": captures, "checks": checks}, pages.timeline)
+
+
+def _one(request: Request, capture_id: int) -> CaptureRecord:
+    from storage.queries import captures_by_ids
+
+    try:
+        return captures_by_ids(ctx_of(request).sessions, [capture_id])[0]
+    except KeyError:
+        raise NoCaptureError(f"no capture with id {capture_id}") from None
+
+
+def snapshot(request: Request) -> Response:
+    """A capture's metadata, headers, WARC location, extracted text and sandboxed replay."""
+    from storage import retrieve
+
+    ctx = ctx_of(request)
+    capture = _one(request, int(_name(request, "id")))
+    data: dict[str, Any] = {"capture": _capture(capture), "records": capture.records,
+                            "headers": None, "text": None, "text_error": None}
+    if capture.warc_file is not None:
+        try:
+            data["headers"] = retrieve.capture_headers(ctx.warc_dir, capture).decode("iso-8859-1")
+        except StorageError:
+            data["headers"] = None
+    try:
+        data["text"] = retrieve.capture_text(ctx.warc_dir, capture)
+    except StorageError as exc:
+        data["text_error"] = str(exc)
+    return respond(request, data, pages.snapshot)
+
+
+def snapshot_warc(request: Request) -> Response:
+    """The capture's WARC records as a ``.warc.gz`` download."""
+    from storage.retrieve import capture_warc
+
+    capture = _one(request, int(request.path_params["id"]))
+    body = capture_warc(ctx_of(request).warc_dir, capture)
+    return Response(body, media_type="application/warc", headers={
+        "Content-Disposition": f'attachment; filename="capture-{capture.id}.warc.gz"'})
+
+
+def _quotes_for(request: Request, url_key: str) -> list[str]:
+    from collector.reports import effective_citations
+    from storage.canonical import url_key as key_of
+
+    quotes = list(request.query_params.getlist("quote"))
+    name = request.query_params.get("report")
+    if name:
+        for cite in effective_citations(ctx_of(request), name):
+            if any(key_of(u) == url_key for u in cite.urls):
+                quotes += cite.quotes
+    return list(dict.fromkeys(q for q in quotes if q.strip()))
+
+
+def diff(request: Request) -> Response:
+    """Side-by-side main-text diff of two captures (``a``/``b`` ids, or ``url`` with ``from``/``to``)."""
+    from storage import retrieve
+    from storage.queries import closest_capture, snapshots
+
+    ctx = ctx_of(request)
+    params = request.query_params
+    if params.get("a") and params.get("b"):
+        old, new = _one(request, int(params["a"])), _one(request, int(params["b"]))
+    elif params.get("url"):
+        good = [c for c in snapshots(ctx.sessions, params["url"]) if c.outcome == "captured"]
+        if not good:
+            raise NoCaptureError(f"no capture of {params['url']} in the archive")
+        pick = closest_capture
+        old = pick(ctx.sessions, params["url"], parse_time(params["from"])) if params.get("from") else good[0]
+        new = pick(ctx.sessions, params["url"], parse_time(params["to"])) if params.get("to") else good[-1]
+    else:
+        raise ValueError("give two capture ids (?a=ID&b=ID) or a URL (?url=URL&from=TIME&to=TIME)")
+    texts = []
+    for capture in (old, new):
+        try:
+            texts.append(retrieve.capture_text(ctx.warc_dir, capture).get("text") or "")
+        except StorageError as exc:
+            raise NoCaptureError(str(exc)) from exc
+    quotes = _quotes_for(request, old.url_key)
+    data = {"a": _capture(old), "b": _capture(new), "report": params.get("report"),
+            **diff_texts(texts[0], texts[1], quotes)}
+    return respond(request, data, pages.diff)
+
+
+def search(request: Request) -> Response:
+    """Full-text search with filters: site, from/to dates, report, feed."""
+    params = request.query_params
+    data: dict[str, Any] = {"q": params.get("q", ""), "site": params.get("site", ""),
+                            "from": params.get("from", ""), "to": params.get("to", ""),
+                            "report": params.get("report", ""), "feed": params.get("feed", ""),
+                            "page": int(params.get("page") or 1),
+                            "hits": [], "more": False}
+    if data["q"].strip():
+        data.update(_search(request, data))
+    return respond(request, data, pages.search)
+
+
+def _search(request: Request, form: dict[str, Any]) -> dict[str, Any]:
+    from collector.reports import effective_citations
+    from storage import search as fts
+    from storage.canonical import url_key
+
+    ctx = ctx_of(request)
+    keys = None
+    if form["report"]:
+        keys = [url_key(u) for cite in effective_citations(ctx, form["report"]) for u in cite.urls]
+    if form["feed"]:
+        feed_keys = feed_url_keys(ctx.sessions, form["feed"])
+        keys = feed_keys if keys is None else [k for k in keys if k in set(feed_keys)]
+    page = max(1, form["page"])
+    results = fts.search(ctx.sessions, form["q"], site=form["site"] or None,
+                         since=parse_time(form["from"]) if form["from"] else None,
+                         until=parse_time(form["to"]) if form["to"] else None, url_keys=keys,
+                         limit=20, offset=(page - 1) * 20)
+    hits = []
+    for hit in results.hits:
+        data = hit.to_json()
+        data["timestamp"] = hit.captured_at.strftime("%Y%m%d%H%M%S")
+        hits.append(data)
+    return {"hits": hits, "more": results.more, "page": page}
+
+
+def feed_url_keys(sessions: Any, feed: str) -> list[str]:
+    """Canonical keys of the articles a feed has announced (its entries' links)."""
+    from storage.canonical import url_key
+    from storage.monitoring import entries_of, get_feed
+
+    if get_feed(sessions, feed) is None:
+        raise NoCaptureError(f"no feed named {feed!r}")
+    return [url_key(e.link) for e in entries_of(sessions, feed, limit=1_000_000) if e.link]
+
+
+def routes() -> list[Route]:
+    """The interface's routes."""
+    return [
+        Route("/", home), Route("/index.json", home),
+        Route("/reports", reports), Route("/reports.json", reports),
+        Route("/reports/{name}", dashboard),
+        Route("/timeline", timeline), Route("/timeline.json", timeline),
+        Route("/snapshot/{id:int}.warc.gz", snapshot_warc),
+        Route("/snapshot/{id}", snapshot),
+        Route("/diff", diff), Route("/diff.json", diff),
+        Route("/search", search), Route("/search.json", search),
+    ]
