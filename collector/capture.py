@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from collector.config import Config
 from collector.errors import CollectorError, InputError
 
-__all__ = ["Target", "capture_urls", "check_url", "crawl_in_process"]
+__all__ = ["Target", "capture_urls", "check_url", "crawl_in_process", "run_crawl"]
 
 ALLOWED_SCHEMES = ("http", "https")
 
@@ -77,22 +77,30 @@ def skipped_result(given: str, reason: str) -> dict[str, Any]:
             "text_sha256": None, "warc_file": None, "warc_offset": None}
 
 
+CAPTURE_SPIDER = "spiders.capture.CaptureSpider"
+
+
 def crawl_in_process(config: Config, targets: list[Target], emit: Callable[[dict], None],
-                     *, run: dict[str, Any] | None = None) -> None:
-    """Run the capture crawl in this process (the reactor starts and stops here: once per process)."""
+                     *, run: dict[str, Any] | None = None, spider: str = CAPTURE_SPIDER,
+                     extract: bool = True) -> None:
+    """Run a crawl in this process (the reactor starts and stops here: once per process).
+
+    ``spider`` is the import path of the spider (the capture spider, or the feed spider for feed
+    polls); ``extract`` False starts no extraction pool (feed documents are not HTML pages).
+    """
     from scrapy.crawler import CrawlerProcess
+    from scrapy.utils.misc import load_object
 
     from collector.extract_pool import ExtractionPool
     from collector.pipeline import register_writer
     from collector.scrapy_settings import scrapy_settings
     from collector.writer import ArchiveWriter
-    from spiders.capture import CaptureSpider
     from storage.archive import Archive
 
     archive = Archive.open(config.db_url, config.warc_dir, warc_max_bytes=config.warc_max_bytes,
                            software=f"collector ({config.ua})")
     pool = ExtractionPool(config.warc_dir, workers=config.workers, timeout=config.extract_timeout,
-                          max_bytes=config.max_body_bytes) if config.workers > 0 else None
+                          max_bytes=config.max_body_bytes) if extract and config.workers > 0 else None
     writer = ArchiveWriter(archive, pool=pool, emit=lambda r: emit(r.to_json()),
                            batch=config.commit_batch).start()
     try:
@@ -103,7 +111,7 @@ def crawl_in_process(config: Config, targets: list[Target], emit: Callable[[dict
             process = CrawlerProcess(
                 settings=scrapy_settings(config, COLLECTOR_WRITER=register_writer(writer),
                                          COLLECTOR_RUN=run_info))
-            process.crawl(CaptureSpider, targets=[
+            process.crawl(load_object(spider), targets=[
                 {"url": t.url, "context": t.context} for t in targets])
             process.start()
         writer.close()
@@ -113,9 +121,10 @@ def crawl_in_process(config: Config, targets: list[Target], emit: Callable[[dict
         archive.close()
 
 
-def _child(config: Config, targets: list[Target], conn: Any) -> None:
+def _child(config: Config, targets: list[Target], conn: Any, spider: str, extract: bool) -> None:
     try:
-        crawl_in_process(config, targets, lambda result: conn.send(("result", result)))
+        crawl_in_process(config, targets, lambda result: conn.send(("result", result)),
+                         spider=spider, extract=extract)
         conn.send(("done", None))
     except BaseException as exc:  # report, never hang the parent
         conn.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
@@ -151,9 +160,23 @@ def capture_urls(
             continue
         seen.add(url)
         targets.append(Target(url=url, given=given, context=(contexts or {}).get(given)))
+    results += run_crawl(config, targets, on_result=report)
+    return results
+
+
+def run_crawl(config: Config, targets: list[Target], *, spider: str = CAPTURE_SPIDER,
+              extract: bool = True, on_result: Callable[[dict[str, Any]], None] | None = None,
+              ) -> list[dict[str, Any]]:
+    """Crawl already-validated targets in a fresh child process; one result dict per target.
+
+    A target the crawl ended without answering gets a ``failed`` result, reason ``not-attempted``.
+    """
+    report = on_result or (lambda _r: None)
+    results: list[dict[str, Any]] = []
     ctx = multiprocessing.get_context("spawn")
     receive, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_child, args=(config, targets, send), name="collector-crawl")
+    child = ctx.Process(target=_child, args=(config, targets, send, spider, extract),
+                        name="collector-crawl")
     child.start()
     send.close()
     error = None
@@ -183,7 +206,7 @@ def capture_urls(
         if target.url not in answered:  # never silently lose an input
             missing = {**skipped_result(target.url, "the crawl ended without an attempt for this "
                                         "URL (a bug: see the log above)"),
-                       "outcome": "failed", "reason": "not-attempted"}
+                       "outcome": "failed", "reason": "not-attempted", "id": None}
             results.append(missing)
             report(missing)
     return results

@@ -1,1 +1,281 @@
-"""``collector schedule``, ``run``, ``feed`` and ``notify`` (issue 5)."""
+"""``collector schedule``, ``run``, ``notify`` and ``feed`` (issue 5): a thin layer over the library.
+
+The ``feed`` and ``notify`` groups are in ``collector.cli_feed`` and ``collector.cli_notify``
+(registered from here).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from collector.cli import _config, cli, fetch_options, handle_errors, json_option
+
+__all__ = ["DURATION", "Duration", "run", "schedule"]
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])", re.I)
+
+
+class Duration(click.ParamType):
+    """A duration such as ``90s``, ``30m``, ``6h``, ``1d``, ``2w`` or ``1h30m`` (a bare number: seconds)."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        """Seconds, as a float; a usage error names the bad value."""
+        if isinstance(value, int | float):
+            return float(value)
+        text = str(value).strip().lower().replace(" ", "")
+        try:
+            seconds = float(text)
+        except ValueError:
+            parts = _DURATION.findall(text)
+            if not parts or "".join(n + u for n, u in parts) != text:
+                self.fail(f"{value!r} is not a duration (examples: 90s, 30m, 6h, 1d, 1h30m)", param, ctx)
+            seconds = sum(float(n) * _UNITS[u] for n, u in parts)
+        if seconds <= 0:
+            self.fail(f"{value!r}: a duration must be positive", param, ctx)
+        return seconds
+
+
+DURATION = Duration()
+
+
+def _emit(obj: Any) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, default=str))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+def _human_seconds(seconds: float | None) -> str:
+    if not seconds:
+        return "-"
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+
+def _sessions(ctx: click.Context) -> Any:
+    from storage.database import connect
+
+    return connect(_config(ctx).db_url)
+
+
+# -- schedule ------------------------------------------------------------------------------------------
+@cli.group()
+def schedule() -> None:
+    """Recurring captures, checks and feed polls, run by `collector run`.
+
+    \b
+    Example:
+      collector schedule add https://example.org/a --every 6h
+      collector schedule add --report peru --cron "0 3 * * *" --action check --adaptive
+      collector schedule list --json
+    """
+
+
+def _show_schedule(info: Any, as_json: bool, verb: str = "") -> None:
+    data = info.to_json()
+    if as_json:
+        _emit(data)
+        return
+    when = (data["cron"] and f"cron {data['cron']!r}") or f"every {_human_seconds(data['every'])}"
+    state = "paused" if data["paused"] else f"next {data['next_run_at'] or '-'}"
+    adaptive = " adaptive" if data["adaptive"] else ""
+    click.echo(f"{verb}{data['id']:>4}  {data['action']}{adaptive} {data['kind']} "
+               f"{', '.join(data['targets'])[:80]}  {when}  {state}")
+
+
+@schedule.command("add")
+@click.argument("urls", nargs=-1)
+@click.option("--report", "report_name", help="Every cited URL of this report.")
+@click.option("--feed", "feed_name", help="Poll this feed.")
+@click.option("--every", type=DURATION, default=None, help="Interval, e.g. 6h, 30m, 1d.")
+@click.option("--cron", default=None, help='Crontab line in UTC, e.g. "0 3 * * *".')
+@click.option("--action", type=click.Choice(["capture", "check"]), default="capture", show_default=True)
+@click.option("--adaptive", is_flag=True, help="Re-visit each URL daily for its first week, then "
+              "weekly, then monthly; daily again after a change or failure.")
+@json_option
+@click.pass_context
+@handle_errors
+def schedule_add(ctx: click.Context, urls: tuple[str, ...], report_name: str | None,
+                 feed_name: str | None, every: float | None, cron: str | None, action: str,
+                 adaptive: bool, as_json: bool) -> None:
+    """Add a schedule: URLs, a report's citations or a feed; --every or --cron.
+
+    \b
+    Example:
+      collector schedule add https://example.org/a https://example.org/b --every 6h
+      collector schedule add --feed example --every 15m
+    """
+    from collector.scheduler import add_schedule
+
+    if not every and not cron and not adaptive:
+        raise click.UsageError("give --every DURATION or --cron EXPRESSION")
+    info = add_schedule(_config(ctx), urls=urls, report=report_name, feed=feed_name, every=every,
+                        cron=cron, action=action, adaptive=adaptive)
+    _show_schedule(info, as_json, "added ")
+
+
+@schedule.command("list")
+@json_option
+@click.pass_context
+@handle_errors
+def schedule_list(ctx: click.Context, as_json: bool) -> None:
+    """List schedules with their next run (UTC).
+
+    \b
+    Example:
+      collector schedule list --json
+    """
+    from collector.scheduler import list_schedules
+
+    found = list_schedules(_config(ctx))
+    for info in found:
+        _show_schedule(info, as_json)
+    if not found and not as_json:
+        click.echo("no schedules (add one with `collector schedule add`)")
+
+
+def _change(ctx: click.Context, what: str, schedule_id: int, as_json: bool) -> None:
+    from collector import scheduler
+
+    if what == "remove":
+        record = scheduler.remove_schedule(_config(ctx), schedule_id)
+        if as_json:
+            _emit({"id": record.id, "removed": True})
+        else:
+            click.echo(f"removed schedule {record.id}")
+        return
+    change = scheduler.pause_schedule if what == "pause" else scheduler.resume_schedule
+    _show_schedule(change(_config(ctx), schedule_id), as_json, f"{what}d ")
+
+
+@schedule.command("pause")
+@click.argument("schedule_id", type=int)
+@json_option
+@click.pass_context
+@handle_errors
+def schedule_pause(ctx: click.Context, schedule_id: int, as_json: bool) -> None:
+    """Pause a schedule (no run until it is resumed).
+
+    \b
+    Example:
+      collector schedule pause 3
+    """
+    _change(ctx, "pause", schedule_id, as_json)
+
+
+@schedule.command("resume")
+@click.argument("schedule_id", type=int)
+@json_option
+@click.pass_context
+@handle_errors
+def schedule_resume(ctx: click.Context, schedule_id: int, as_json: bool) -> None:
+    """Resume a paused schedule from its next slot.
+
+    \b
+    Example:
+      collector schedule resume 3
+    """
+    _change(ctx, "resume", schedule_id, as_json)
+
+
+@schedule.command("remove")
+@click.argument("schedule_id", type=int)
+@json_option
+@click.pass_context
+@handle_errors
+def schedule_remove(ctx: click.Context, schedule_id: int, as_json: bool) -> None:
+    """Remove a schedule (its past runs are kept).
+
+    \b
+    Example:
+      collector schedule remove 3
+    """
+    _change(ctx, "remove", schedule_id, as_json)
+
+
+@schedule.command("runs")
+@click.argument("schedule_id", type=int, required=False)
+@click.option("--limit", type=int, default=50, show_default=True)
+@json_option
+@click.pass_context
+@handle_errors
+def schedule_runs(ctx: click.Context, schedule_id: int | None, limit: int, as_json: bool) -> None:
+    """Past runs (of one schedule, or all), oldest first.
+
+    \b
+    Example:
+      collector schedule runs 3 --json
+    """
+    from storage.monitoring import runs_of
+
+    sessions = _sessions(ctx)
+    try:
+        runs = runs_of(sessions, f"schedule-{schedule_id}" if schedule_id else None, limit=limit)
+    finally:
+        sessions.kw["bind"].dispose()
+    for r in runs:
+        data = {"id": r.id, "job_id": r.job_id, "schedule_id": r.schedule_id,
+                "scheduled_for": _iso(r.scheduled_for), "started_at": _iso(r.started_at),
+                "finished_at": _iso(r.finished_at), "status": r.status, "holder": r.holder,
+                "summary": r.summary, "error": r.error}
+        if as_json:
+            _emit(data)
+        else:
+            click.echo(f"{data['started_at']}  {r.job_id:<16} {r.status:<11} {r.summary or r.error or ''}")
+
+
+# -- run -------------------------------------------------------------------------------------------------
+@cli.command()
+@click.option("--tick", type=float, default=None, help="Main loop period in seconds (default 1).")
+@click.option("--lease-ttl", type=float, default=None,
+              help="Seconds before a dead daemon's lease is taken over (default 30).")
+@click.option("--workers", type=int, default=None, help="Jobs running at once (default 4).")
+@click.option("--feed-tick", type=float, default=None,
+              help="How often to look for feeds due for polling, seconds (default 60).")
+@click.option("--misfire-grace", type=float, default=None,
+              help="Skip a missed run older than this many seconds (default: never skip).")
+@click.option("--notify-interval", type=float, default=None, help="Webhook round period (default 5 s).")
+@click.option("--log-format", type=click.Choice(["json", "text"]), default="json", show_default=True)
+@fetch_options
+@click.pass_context
+@handle_errors
+def run(ctx: click.Context, tick: float | None, lease_ttl: float | None, workers: int | None,
+        feed_tick: float | None, misfire_grace: float | None, notify_interval: float | None,
+        log_format: str, ignore_robots: bool, **flags: Any) -> None:
+    """Run the scheduler daemon: schedules, due feed polls, webhooks. Stop with SIGTERM or Ctrl-C.
+
+    Only one daemon per database runs jobs (a lease); others wait and take over if it dies. Logs are
+    JSON lines on stderr. A graceful stop lets jobs in flight finish, then exits 0.
+
+    \b
+    Example:
+      collector run --log-format text
+    """
+    from collector.daemon import Daemon, setup_logging
+    from collector.monitor_settings import MonitorSettings
+
+    config = _config(ctx, obey_robots=False if ignore_robots else None, **flags)
+    settings = MonitorSettings.from_config(
+        config, tick=tick, lease_ttl=lease_ttl, workers=workers, feed_tick=feed_tick,
+        misfire_grace=misfire_grace, notify_interval=notify_interval)
+    setup_logging(log_format)
+    sys.exit(Daemon(config, settings).run())
+
+
+# the `feed` and `notify` groups register themselves on `cli` when imported
+from collector import cli_feed, cli_notify  # noqa: E402
+
+__all__ += ["cli_feed", "cli_notify"]

@@ -59,7 +59,8 @@ def scrapy_settings(config: Config, **overrides: Any) -> dict[str, Any]:
             "spiders.recording.RecordingMiddleware": 990,
         },
         "ITEM_PIPELINES": {"collector.pipeline.ArchivePipeline": 300},
-        "CONCURRENT_ITEMS": 200,
+        # per response: each response yields exactly one item, and Scrapy starts this many tasks
+        "CONCURRENT_ITEMS": 1,
     }
     settings.update(overrides)
     return settings

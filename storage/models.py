@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -248,7 +249,6 @@ class ApiToken(Base):
 
 
 # -- monitoring (issue 5): feeds, schedules, webhooks, the daemon lease ---------------------------
-from sqlalchemy import UniqueConstraint  # noqa: E402
 
 __all__ += ["DaemonLease", "Feed", "FeedEntry", "FeedMatch", "FeedPoll", "Schedule", "ScheduleRun",
             "Webhook", "WebhookDelivery"]

@@ -1,0 +1,80 @@
+"""``collector schedule`` as users run it, and what it leaves in APScheduler's job store."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from tests.collector.monitor.conftest import control
+from tests.collector.test_cli import lines, no_traceback, run
+
+FIELDS = {"id", "job_id", "kind", "targets", "action", "every", "cron", "adaptive", "paused",
+          "created_at", "next_run_at"}
+
+
+def test_add_list_pause_resume_remove(home: Path) -> None:
+    added = run(home, "schedule", "add", "example.org/a", "https://example.org/b", "--every", "6h",
+                "--json")
+    no_traceback(added)
+    assert added.returncode == 0, added.stderr.decode()
+    first = lines(added)[0]
+    assert first.keys() >= FIELDS
+    assert first["targets"] == ["https://example.org/a", "https://example.org/b"]
+    assert (first["kind"], first["action"], first["every"], first["paused"]) == ("urls", "capture", 21600,
+                                                                                  False)
+    cron = lines(run(home, "schedule", "add", "https://example.org/c", "--cron", "0 3 * * *",
+                     "--action", "check", "--json"))[0]
+    assert cron["cron"] == "0 3 * * *" and cron["next_run_at"].endswith("T03:00:00Z")
+    adaptive = lines(run(home, "schedule", "add", "https://example.org/d", "--adaptive", "--json"))[0]
+    assert adaptive["adaptive"] and adaptive["every"] == 3600
+
+    engine = sa.create_engine(f"sqlite:///{home / 'collector.db'}")
+    with engine.connect() as conn:  # the triggers live in APScheduler's SQLAlchemy job store
+        jobs = dict(conn.execute(sa.text("SELECT id, next_run_time FROM apscheduler_jobs")).all())
+    engine.dispose()
+    assert set(jobs) == {"schedule-1", "schedule-2", "schedule-3"}
+
+    paused = lines(run(home, "schedule", "pause", "1", "--json"))[0]
+    assert paused["paused"] and paused["next_run_at"] is None
+    resumed = lines(run(home, "schedule", "resume", "1", "--json"))[0]
+    assert not resumed["paused"] and resumed["next_run_at"]
+    assert lines(run(home, "schedule", "remove", "2", "--json")) == [{"id": 2, "removed": True}]
+    assert [s["id"] for s in lines(run(home, "schedule", "list", "--json"))] == [1, 3]
+    missing = run(home, "schedule", "pause", "2")
+    assert missing.returncode == 1 and b"no schedule 2" in missing.stderr
+    assert run(home, "schedule", "runs", "--json").stdout == b""
+
+
+def test_editing_never_consumes_a_due_slot(home: Path) -> None:
+    due = lines(run(home, "schedule", "add", "https://example.org/x", "--every", "1s", "--json"))[0]
+    time.sleep(2.5)  # the slot is due now; only a daemon may run (and advance) it
+    run(home, "schedule", "add", "https://example.org/y", "--every", "1h")
+    run(home, "schedule", "pause", "2")
+    listed = lines(run(home, "schedule", "list", "--json"))
+    assert listed[0]["next_run_at"] == due["next_run_at"]
+
+
+def test_report_and_feed_targets(home: Path, feed_server: str) -> None:
+    control(feed_server, "sched", grow=1)
+    assert run(home, "feed", "add", f"{feed_server}/feed/sched.xml", "--name", "sched").returncode == 0
+    feed = lines(run(home, "schedule", "add", "--feed", "sched", "--every", "15m", "--json"))[0]
+    assert (feed["kind"], feed["targets"]) == ("feed", ["sched"])
+    missing = run(home, "schedule", "add", "--report", "nope", "--every", "1d")
+    assert missing.returncode == 2 and b"nope" in missing.stderr
+
+
+def test_usage_errors(home: Path) -> None:
+    for args in (["https://example.org/a"],  # no --every/--cron
+                 ["https://example.org/a", "--every", "1h", "--cron", "0 3 * * *"],
+                 ["--every", "1h"],  # nothing to schedule
+                 ["https://example.org/a", "--report", "r", "--every", "1h"],
+                 ["https://example.org/a", "--cron", "every day"],
+                 ["https://example.org/a", "--every", "-5m"],
+                 ["file:///etc/passwd", "--every", "1h"],
+                 ["--feed", "unknown", "--every", "1h"],
+                 ["https://example.org/a", "--every", "1h", "--action", "delete"]):
+        proc = run(home, "schedule", "add", *args)
+        no_traceback(proc)
+        assert proc.returncode == 2, (args, proc.stderr.decode())
