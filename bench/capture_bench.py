@@ -1,0 +1,479 @@
+"""Capture-core benchmark (issue "Capture core"): archive throughput, extraction scaling, lookup, memory.
+
+    .venv/bin/python bench/capture_bench.py [--urls N] [--full] [--memory] [--lookup-rows R]
+
+(``--urls 200 --lookup-rows 20000`` for a quick run.) A local asyncio HTTP server on 127.0.0.1 acts as
+a proxy for absolute-form ``GET http://siteNNN.test/page/<i>`` requests, answering with page ``i mod
+990`` of /work/shared/corpora/trafilatura-eval (decompressed from there, never copied) and with "allow
+all" for ``/robots.txt``. Captures reach it via ``http_proxy``, so per-host politeness applies to the
+made-up hosts (10 URLs per host). Settings: Config defaults (32 requests, 2 per host, AutoThrottle),
+``autothrottle_start_delay`` 0.1 s (``--start-delay``); the bare Scrapy crawl gets the same settings
+dict minus collector's middlewares, extensions and pipeline. Each crawl runs in its own process.
+
+Figures: archive path pages/s with extraction off vs bare (target >= 0.5x); ExtractionPool(2) reading
+WARCs vs trafilatura in one process (>= 1.6x); capture_urls with 2 workers vs extraction alone on 2
+processes (<= 1.25x); WARC + DB bytes added per page by re-capturing unchanged pages (< 2 KB);
+closest_capture median over 1,000,000 SQLite rows (< 2 ms); with --memory/--full, the peak summed
+RSS of the capture process tree over 20,000 URLs (< 400 MB). Before each phase the script waits (up
+to 60 s) for the machine to be idle. No asserts: figures are printed and written to
+bench/out/capture_bench.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import gzip
+import json
+import multiprocessing as mp
+import os
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collector.config import Config
+
+CORPUS = Path("/work/shared/corpora/trafilatura-eval")
+OUT = Path(__file__).resolve().parent / "out" / "capture_bench.json"
+URLS_PER_HOST = 10
+
+
+# -- the proxy site (own process) ------------------------------------------------------------------
+class ProxySite(asyncio.Protocol):
+    """HTTP/1.1 keep-alive server answering absolute-form (proxy) and origin-form GETs."""
+
+    def __init__(self, pages: list[bytes]) -> None:
+        self.pages, self.buf = pages, b""
+        self.transport: Any = None
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        while (end := self.buf.find(b"\r\n\r\n")) >= 0:
+            head, self.buf = self.buf[:end], self.buf[end + 4:]
+            line, _, headers = head.partition(b"\r\n")
+            target = [*line.split(b" "), b"/", b""][1]
+            if b"://" in target:
+                target = b"/" + target.split(b"://", 1)[1].partition(b"/")[2]
+            path = target.split(b"?", 1)[0]
+            status, ctype, body = b"404 Not Found", b"text/plain", b"not found"
+            if path == b"/robots.txt":
+                status, body = b"200 OK", b"User-agent: *\nAllow: /\n"
+            elif path.startswith(b"/page/") and path[6:].isdigit():
+                status, ctype = b"200 OK", b"text/html; charset=utf-8"
+                body = self.pages[int(path[6:]) % len(self.pages)]
+            self.transport.write(b"HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n"
+                                 % (status, ctype, len(body)))
+            self.transport.write(body)
+            if b"connection: close" in headers.lower():
+                return self.transport.close()
+
+
+def serve(files: list[str], conn: Any) -> None:
+    """Server process: load the corpus pages, send the port, serve until terminated."""
+    pages = [gzip.decompress(Path(f).read_bytes()) for f in files]
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(lambda: ProxySite(pages), "127.0.0.1", 0, backlog=2048)
+        conn.send(server.sockets[0].getsockname()[1])
+        await asyncio.Event().wait()
+
+    asyncio.run(run())
+
+
+async def site_rate(port: int, n: int, conns: int = 32) -> float:
+    """Pages/s the site alone serves to a keep-alive asyncio client (a lower bound: client CPU too)."""
+    async def worker(ids: range) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        for i in ids:
+            writer.write(b"GET http://site%03d.test/page/%d HTTP/1.1\r\nHost: x\r\n\r\n" % (i % 200, i))
+            head = await reader.readuntil(b"\r\n\r\n")
+            await reader.readexactly(int(head.lower().split(b"content-length: ")[1].split(b"\r")[0]))
+        writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(range(k, n, conns)) for k in range(conns)))
+    return n / (time.perf_counter() - started)
+
+
+# -- measurements, each in a fresh spawned process --------------------------------------------------
+def in_child(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    """Run ``fn(*args)`` in a spawned process; its result plus the peak summed RSS and the CPU time
+    of the process and its descendants (sampled every 0.2 s)."""
+    receive, send = mp.get_context("spawn").Pipe(duplex=False)
+    proc = mp.get_context("spawn").Process(target=_child_main, args=(fn, args, send))
+    proc.start()
+    send.close()
+    peak, cpu = 0, dict[int, float]()
+    while proc.pid and proc.is_alive() and not receive.poll(0.2):
+        snap = tree_stats(proc.pid)
+        peak = max(peak, sum(rss for rss, _ in snap.values()))
+        cpu.update({pid: max(seconds, cpu.get(pid, 0.0)) for pid, (_, seconds) in snap.items()})
+    try:
+        result = receive.recv()
+    except EOFError:  # the child died without a word
+        result = {}
+    proc.join()
+    if "error" in result or not result:
+        raise RuntimeError(f"{fn.__name__} failed ({proc.exitcode}): {result.get('error')}")
+    return {**result, "peak_rss_mb": peak / 2**20, "tree_cpu_s": sum(cpu.values())}
+
+
+def _child_main(fn: Callable[..., dict[str, Any]], args: tuple[Any, ...], conn: Any) -> None:
+    try:
+        conn.send(fn(*args))
+    except BaseException:
+        conn.send({"error": traceback.format_exc()})
+
+
+def bare_crawl(config: Config, urls: list[str], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Stock Scrapy with collector's settings dict, no pipeline, middlewares or extensions of ours."""
+    import scrapy
+    from scrapy.crawler import CrawlerProcess
+
+    from collector.scrapy_settings import scrapy_settings
+
+    statuses: Counter[str] = Counter()
+
+    class Bare(scrapy.Spider):
+        name = "bare"
+
+        async def start(self) -> Any:
+            for url in urls:
+                yield scrapy.Request(url, callback=self.parse, errback=self.failed, dont_filter=True)
+
+        def parse(self, response: Any, **_: Any) -> None:
+            statuses[str(response.status)] += 1
+
+        def failed(self, failure: Any) -> None:
+            statuses[type(failure.value).__name__] += 1
+
+    started = time.perf_counter()
+    process = CrawlerProcess(settings=scrapy_settings(
+        config, EXTENSIONS={}, DOWNLOADER_MIDDLEWARES={}, ITEM_PIPELINES={}, **overrides))
+    process.crawl(Bare)
+    process.start()
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "pages_per_s": len(urls) / seconds, "statuses": dict(statuses)}
+
+
+def archive_crawl(config: Config, urls: list[str]) -> dict[str, Any]:
+    """collector's crawl_in_process (fetch, WARC, digests, rows committed) with no extraction pool."""
+    from collector.capture import Target, crawl_in_process
+    from collector.config import Config
+
+    class NoExtraction(Config):
+        @property
+        def workers(self) -> int:  # crawl_in_process creates no pool for 0 workers
+            return 0
+
+    plain = NoExtraction(**{f.name: getattr(config, f.name) for f in dataclasses.fields(config)})
+    results: list[dict[str, Any]] = []
+    started = time.perf_counter()
+    crawl_in_process(plain, [Target(url=u, given=u) for u in urls], results.append)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "pages_per_s": len(urls) / seconds, **tally(results)}
+
+
+def extract(config: Config, workers: int) -> dict[str, Any]:
+    """Extract every archived page: ``workers`` 0 runs extract_html (trafilatura) in this process on
+    payloads read beforehand, else ExtractionPool(workers) reads them back from the WARCs."""
+    from collector.extract_pool import ExtractionPool
+    from collector.extraction import extract_html
+    from storage.database import connect
+    from storage.queries import iter_captures
+    from storage.warcread import read_record_at
+
+    sessions = connect(config.db_url)
+    records = [r for r in iter_captures(sessions) if r.payload_file and r.outcome == "captured"]
+    sessions.kw["bind"].dispose()
+    statuses, lock, finished, cpu = Counter[str](), threading.Lock(), threading.Event(), 0.0
+    if not workers:
+        pages = [(read_record_at(config.warc_dir, r.payload_file or "", r.payload_offset or 0).payload,
+                  r.final_url or r.url) for r in records]
+        extract_html(*pages[0])  # imports and warms trafilatura outside the clock
+        started, cpu = time.perf_counter(), time.process_time()
+        statuses.update(extract_html(body, url)["status"] for body, url in pages)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    else:
+        pool = ExtractionPool(config.warc_dir, workers=workers, timeout=config.extract_timeout,
+                              max_bytes=config.max_body_bytes)
+
+        def run(batch: list[Any]) -> float:
+            left, started = [len(batch)], time.perf_counter()
+
+            def done(result: dict[str, Any]) -> None:
+                with lock:
+                    statuses[result.get("status", "?")] += 1
+                    left[0] -= 1
+                    if not left[0]:
+                        finished.set()
+
+            finished.clear()
+            for record in batch:
+                pool.submit(record, done)
+            finished.wait()
+            return time.perf_counter() - started
+
+        run(records[:2 * workers])  # start and warm the workers outside the clock
+        statuses.clear()
+        seconds = run(records)
+        pool.close()
+    return {"seconds": seconds, "pages_per_s": len(records) / seconds, "pages": len(records),
+            "cpu_ms_per_page": 1000 * cpu / len(records), "statuses": dict(statuses)}
+
+
+def capture_child(config: Config, urls: list[str]) -> dict[str, Any]:
+    """capture_urls as a caller runs it (the memory run measures this process's whole tree)."""
+    from collector.capture import capture_urls
+
+    started = time.perf_counter()
+    results = capture_urls(config, urls)
+    return {"seconds": time.perf_counter() - started, **tally(results)}
+
+
+def tally(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts of outcomes and extraction statuses of capture results."""
+    return {"results": len(results), "outcomes": dict(Counter(str(r["outcome"]) for r in results)),
+            "extraction": dict(Counter(str(r.get("extraction")) for r in results))}
+
+
+# -- machine state ---------------------------------------------------------------------------------
+def tree_stats(root: int) -> dict[int, tuple[int, float]]:
+    """{pid: (RSS bytes, CPU seconds)} of ``root`` and all its descendants (psutil if installed,
+    else /proc/<pid>/stat)."""
+    try:
+        import psutil
+
+        top = psutil.Process(root)
+        procs = [top, *top.children(recursive=True)]
+        return {p.pid: (p.memory_info().rss, sum(p.cpu_times()[:2])) for p in procs}
+    except ImportError:
+        pass
+    except Exception:  # psutil.Error: a process ended meanwhile
+        return {}
+    stats: dict[int, list[str]] = {}
+    for name in filter(str.isdigit, os.listdir("/proc")):
+        try:  # fields after the command: state ppid ... utime(11) stime(12) ... rss(21, pages)
+            stats[int(name)] = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended between listing and reading
+            continue
+    tick, page = os.sysconf("SC_CLK_TCK"), os.sysconf("SC_PAGE_SIZE")
+    found, todo = {}, [root]
+    while todo:
+        pid = todo.pop()
+        todo.extend(p for p, f in stats.items() if int(f[1]) == pid)
+        if pid in stats:
+            f = stats[pid]
+            found[pid] = (int(f[21]) * page, (int(f[11]) + int(f[12])) / tick)
+    return found
+
+
+def wait_quiet(limit: float) -> float:
+    """Wait until the machine is < 10% busy (at most ``limit`` s); return the busy share seen."""
+    def snap() -> tuple[int, int]:
+        ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return sum(ticks), ticks[3] + ticks[4]
+
+    deadline = time.monotonic() + limit
+    while True:
+        t0, i0 = snap()
+        time.sleep(1.0)
+        t1, i1 = snap()
+        busy = 1 - (i1 - i0) / max(1, t1 - t0)
+        if busy < 0.1 or time.monotonic() > deadline:
+            return round(busy, 3)
+
+
+# -- lookup ----------------------------------------------------------------------------------------
+def lookup_bench(db_path: Path, rows: int, keys: int, lookups: int = 2000) -> dict[str, Any]:
+    """closest_capture over ``rows`` bulk-inserted captures (real schema) spread over ``keys`` URLs."""
+    from sqlalchemy import insert
+
+    from storage.canonical import url_key
+    from storage.database import connect
+    from storage.errors import NoCaptureError
+    from storage.models import Capture, Extraction
+    from storage.queries import closest_capture
+
+    sessions = connect(f"sqlite:///{db_path}")
+    urls = [f"http://site{k % 1000:03d}.test/article/{k}" for k in range(keys)]
+    ukeys = [url_key(u) for u in urls]
+    start, span, rng = datetime(2025, 1, 1, tzinfo=UTC), 365 * 86400.0, random.Random(7)
+    same = {"content_type": "text/html; charset=utf-8", "content_length": 85_000,
+            "warc_length": 25_000, "payload_length": 25_000, "ignore_robots": False,
+            "allow_private": False}
+    began = time.perf_counter()
+    with sessions.kw["bind"].begin() as conn:
+        for base in range(0, rows, 50_000):
+            caps, exts = [], []
+            for i in range(base, min(rows, base + 50_000)):
+                k, at, ok = i % keys, start + timedelta(seconds=span * i / rows), rng.random() > 0.05
+                file, off = f"collector-{i // 200_000:05d}.warc.gz", (i % 200_000) * 30_000
+                caps.append({**same, "id": i + 1, "url": urls[k], "url_key": ukeys[k],
+                             "captured_at": at, "outcome": "captured" if ok else "failed",
+                             "reason": None if ok else "timeout", "http_status": 200 if ok else None,
+                             "final_url": urls[k], "final_url_key": ukeys[k],
+                             "redirect_chain": [{"url": urls[k], "status": 200}],
+                             "sha256": rng.randbytes(32).hex(), "warc_file": file, "warc_offset": off,
+                             "warc_record_id": f"<urn:uuid:{i}>", "payload_file": file,
+                             "payload_offset": off, "run_id": f"run{i // 2000}",
+                             "records": [{"type": "response", "file": file, "offset": off}]})
+                if ok:
+                    exts.append({"capture_id": i + 1, "status": "ok", "text_sha256": "0" * 64,
+                                 "text_length": 4000, "title": f"Article {k}", "extracted_at": at,
+                                 "warc_file": file, "warc_offset": off + 25_000, "warc_length": 2000})
+            conn.execute(insert(Capture), caps)
+            conn.execute(insert(Extraction), exts)
+    insert_seconds, misses = time.perf_counter() - began, 0
+    timings: dict[str, list[float]] = {"at": [], "latest": []}
+    for n in range(lookups + 200):  # the first 200 warm the page cache and the connection pool
+        url, at = urls[rng.randrange(keys)], start + timedelta(seconds=rng.random() * span)
+        for kind, when in (("at", at), ("latest", None)):
+            t0 = time.perf_counter()
+            try:
+                closest_capture(sessions, url, when)
+            except NoCaptureError:
+                misses += 1
+            if n >= 200:
+                timings[kind].append((time.perf_counter() - t0) * 1000)
+    sessions.kw["bind"].dispose()
+    return {"rows": rows, "url_keys": keys, "insert_seconds": insert_seconds, "misses": misses,
+            "db_mb": db_path.stat().st_size / 2**20, "lookups": lookups, **{
+                kind: {"median_ms": statistics.median(ms),
+                       "p99_ms": sorted(ms)[int(len(ms) * 0.99) - 1]}
+                for kind, ms in timings.items()}}
+
+
+# -- driver ----------------------------------------------------------------------------------------
+def sizes(config: Config) -> tuple[int, int]:
+    """(WARC bytes, database bytes) of an archive home."""
+    return (sum(p.stat().st_size for p in config.warc_dir.glob("*.warc.gz")),
+            sum(p.stat().st_size for p in config.home.glob("collector.db*")))
+
+
+def make_urls(n: int) -> list[str]:
+    """``n`` URLs over ``n / 10`` host names, host-interleaved."""
+    return [f"http://site{i % max(1, n // URLS_PER_HOST):03d}.test/page/{i}" for i in range(n)]
+
+
+def phases(args: argparse.Namespace, port: int, config: Callable[..., Config],
+           summary: dict[str, Any]) -> None:
+    """Run every measurement, printing each figure as it comes and filling ``summary``."""
+    urls, quiet = make_urls(args.urls), summary.setdefault("busy_before", {})
+    n = len(urls)
+
+    def run(name: str, *fn_args: Any) -> dict[str, Any]:
+        quiet[name] = wait_quiet(args.quiet_wait)
+        result = summary[name] = in_child(*fn_args)
+        pages = next((len(a) for a in fn_args if isinstance(a, list)), n)  # the URL list
+        result["cpu_ms_per_page"] = result.get("cpu_ms_per_page") or result["tree_cpu_s"] * 1e3 / pages
+        return result
+
+    def rate(r: dict[str, Any]) -> str:
+        return (f"{r['pages_per_s']:.1f} pages/s ({r['seconds']:.1f} s, "
+                f"{r['cpu_ms_per_page']:.1f} ms CPU/page)")
+
+    quiet["site"] = wait_quiet(args.quiet_wait)
+    site = summary["site_pages_per_s"] = asyncio.run(site_rate(port, n))
+    print(f"site alone (asyncio client, 32 connections): {site:.0f} pages/s")
+    bare = run("bare", bare_crawl, config("bare"), urls, {})
+    lean = run("bare_items_1", bare_crawl, config("bare1"), urls, {"CONCURRENT_ITEMS": 1})
+    arch = run("archive", archive_crawl, config("archive"), urls)
+    ratio = summary["archive_vs_bare"] = arch["pages_per_s"] / bare["pages_per_s"]
+    print(f"bare scrapy: {rate(bare)} {bare['statuses']}; with CONCURRENT_ITEMS=1: {rate(lean)}")
+    print(f"archive path: {rate(arch)} {arch['outcomes']} = {ratio:.2f}x bare (target >= 0.5), "
+          f"{arch['pages_per_s'] / lean['pages_per_s']:.2f}x bare with CONCURRENT_ITEMS=1")
+    one = run("extract_1proc", extract, config("archive"), 0)
+    two = run("extract_2proc", extract, config("archive"), 2)
+    speedup = summary["extract_speedup"] = two["pages_per_s"] / one["pages_per_s"]
+    print(f"extraction 1 process: {rate(one)} {one['statuses']}; pool(2): {rate(two)} "
+          f"{two['statuses']} = {speedup:.2f}x (target >= 1.6)")
+    e2e_config = config("e2e", extract_workers=2)
+    e2e = run("end_to_end", capture_child, e2e_config, urls)
+    ratio = summary["e2e_vs_extraction"] = e2e["seconds"] / two["seconds"]
+    print(f"end to end: {e2e['seconds']:.1f} s ({e2e['cpu_ms_per_page']:.1f} ms CPU/page) "
+          f"{e2e['outcomes']} extraction {e2e['extraction']} = {ratio:.2f}x extraction alone on 2 "
+          "processes (target <= 1.25)")
+    warc0, db0 = sizes(e2e_config)
+    again = run("recapture", capture_child, e2e_config, urls)
+    warc1, db1 = sizes(e2e_config)
+    again.update(warc_bytes_per_page=(warc1 - warc0) / n, db_bytes_per_page=(db1 - db0) / n,
+                 bytes_per_page=(warc1 - warc0 + db1 - db0) / n)
+    print(f"re-capture: {again['seconds']:.1f} s {again['outcomes']}; WARC +"
+          f"{again['warc_bytes_per_page']:.0f} B/page, DB +{again['db_bytes_per_page']:.0f} B/page"
+          f" = {again['bytes_per_page']:.0f} B/page (target < 2048)")
+    if args.lookup_rows:
+        look = run("lookup", lookup_bench, config("lookup").home / "lookup.db", args.lookup_rows,
+                   max(1, args.lookup_rows // 10))
+        print(f"lookup over {look['rows']:,} rows, {look['url_keys']:,} keys (insert "
+              f"{look['insert_seconds']:.0f} s, {look['db_mb']:.0f} MB): --at median "
+              f"{look['at']['median_ms']:.3f} ms, p99 {look['at']['p99_ms']:.3f} ms; latest median "
+              f"{look['latest']['median_ms']:.3f} ms, p99 {look['latest']['p99_ms']:.3f} ms (target < 2)")
+    if args.memory or args.full:
+        mem = run("memory", capture_child, config("memory", extract_workers=2),
+                  make_urls(args.memory_urls))
+        print(f"memory: {args.memory_urls} URLs in {mem['seconds']:.0f} s {mem['outcomes']}, peak RSS "
+              f"of the process tree {mem['peak_rss_mb']:.0f} MB (target < 400)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
+    parser.add_argument("--urls", type=int, default=2000, help="URLs per crawl (default 2000)")
+    parser.add_argument("--full", action="store_true", help="everything, the memory run included")
+    parser.add_argument("--memory", action="store_true", help="run the memory measurement")
+    parser.add_argument("--memory-urls", type=int, default=20_000)
+    parser.add_argument("--lookup-rows", type=int, default=1_000_000, help="0 skips the lookup")
+    parser.add_argument("--start-delay", type=float, default=0.1)
+    parser.add_argument("--quiet-wait", type=float, default=60.0,
+                        help="longest wait for an idle machine before each phase (seconds)")
+    args = parser.parse_args()
+    manifest = CORPUS / "manifest.jsonl"
+    if not manifest.is_file() or not (CORPUS / "html").is_dir():
+        print(f"corpus not found at {CORPUS} (manifest.jsonl and html/): nothing to benchmark")
+        return 0
+    from collector.config import load_config
+
+    files = sorted(str(CORPUS / json.loads(line)["stored_as"])
+                   for line in manifest.read_text().splitlines() if line.strip())
+    receive, send = mp.get_context("spawn").Pipe(duplex=False)
+    server = mp.get_context("spawn").Process(target=serve, args=(files, send), daemon=True)
+    server.start()
+    port = receive.recv()
+    for name in ("no_proxy", "NO_PROXY", "HTTP_PROXY"):
+        os.environ.pop(name, None)
+    os.environ["http_proxy"] = f"http://127.0.0.1:{port}"  # inherited by every spawned child
+    summary: dict[str, Any] = {"urls": args.urls, "hosts": max(1, args.urls // URLS_PER_HOST),
+                               "cpus": os.cpu_count(), "start_delay": args.start_delay,
+                               "corpus_pages": len(files), "started": datetime.now(UTC).isoformat()}
+    try:
+        with tempfile.TemporaryDirectory(prefix="capture-bench-") as tmp:
+            phases(args, port, lambda name, **extra: load_config(
+                {"home": Path(tmp) / name, "allow_private": True,
+                 "autothrottle_start_delay": args.start_delay, **extra}, env={}), summary)
+    finally:
+        server.terminate()
+        server.join()
+        OUT.parent.mkdir(parents=True, exist_ok=True)
+        OUT.write_text(json.dumps(summary, indent=2, default=str))
+        print(f"machine busy share before each phase: {summary.get('busy_before')}")
+        print(f"summary written to {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
