@@ -67,9 +67,9 @@ def main() -> int:
                                   "autothrottle_start_delay": args.start_delay}, env={})
             base = in_child(capture_child, config, urls)
             print(f"baseline capture: {base['seconds']:.1f} s {base['outcomes']}")
-            summary["busy_before_capture"] = wait_quiet()
+            summary["busy_before_capture"] = wait_quiet(30.0)
             capture = summary["capture"] = in_child(capture_child, config, urls)
-            summary["busy_before_check"] = wait_quiet()
+            summary["busy_before_check"] = wait_quiet(30.0)
             check = summary["check"] = in_child(check_child, config, urls)
             ratio = summary["check_vs_capture"] = check["seconds"] / capture["seconds"]
             print(f"re-capture: {capture['seconds']:.1f} s; check: {check['seconds']:.1f} s "

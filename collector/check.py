@@ -66,16 +66,24 @@ def _observation(record: CaptureRecord | dict[str, Any] | None, text: str | None
         text_sha256=data.get("text_sha256"), title=data.get("title"))
 
 
-def _text(config: Config, record: CaptureRecord | None) -> str | None:
+def _text(config: Config, record: CaptureRecord | None,
+          cache: dict[tuple[str, int], str | None] | None = None) -> str | None:
+    """The extracted text of a capture (a revisit shares its original's text record: read once)."""
     from storage import retrieve
     from storage.errors import StorageError
 
     if record is None or record.text_file is None:
         return None
+    key = (record.text_file, record.text_offset or 0)
+    if cache is not None and key in cache:
+        return cache[key]
     try:
-        return retrieve.capture_text(config.warc_dir, record).get("text")
+        text = retrieve.capture_text(config.warc_dir, record).get("text")
     except StorageError:
-        return None
+        text = None
+    if cache is not None:
+        cache[key] = text
+    return text
 
 
 def run_checks(config: Config, targets: Sequence[CheckTarget], *, baseline: str = "first",
@@ -112,6 +120,7 @@ def run_checks(config: Config, targets: Sequence[CheckTarget], *, baseline: str 
     archive = Archive.open(config.db_url, config.warc_dir)
     out: list[dict[str, Any]] = []
     stored: list[CheckRecord] = []
+    texts: dict[tuple[str, int], str | None] = {}
     try:
         ids = [r["id"] for r in results.values() if r.get("id")]
         records = {r.id: r for r in captures_by_ids(archive.sessions, ids)}
@@ -129,12 +138,12 @@ def run_checks(config: Config, targets: Sequence[CheckTarget], *, baseline: str 
             base = choose_baseline(before[url], how, when)
             probe_result = results.get(probes[urlsplit(url).netloc])
             probe_record = records.get((probe_result or {}).get("id") or -1)
-            current_text = _text(config, current)
-            base_text = _text(config, base)
+            current_text = _text(config, current, texts)
+            base_text = _text(config, base, texts)
             verdict = decide(
                 _observation(base, base_text),
                 _observation(current or result, current_text),
-                probe=_observation(probe_record or probe_result, _text(config, probe_record)),
+                probe=_observation(probe_record or probe_result, _text(config, probe_record, texts)),
                 landing_counts=landing,
             )
             quotes = []

@@ -8,6 +8,7 @@ passage and its similarity (0..1) are reported instead.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ _SEGMENT = re.compile(r"\s+|[\x21-\x7e]+(?: [\x21-\x7e]+)*|.", re.S)
 _ASCII_QUOTES = re.compile("[\"'`]")
 
 
+@functools.lru_cache(maxsize=32)
 def fold(text: str) -> tuple[str, list[int]]:
     """The folded text and, for each of its characters, the index in ``text`` it came from.
 
