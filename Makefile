@@ -31,6 +31,11 @@ lint: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/capture_bench.py
+	$(BIN)/python bench/parse_bench.py
+	$(BIN)/python bench/check_bench.py
+	$(BIN)/python bench/serve_bench.py
+	$(BIN)/python bench/soak_bench.py
+	$(BIN)/python bench/feed_bench.py
 
 clean:
 	rm -rf $(VENV) collector-data collector-demo .pytest_cache
