@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import gzip
 import json
 import multiprocessing as mp
@@ -112,13 +111,14 @@ async def site_rate(port: int, n: int, conns: int = 32) -> float:
 
 # -- measurements, each in a fresh spawned process --------------------------------------------------
 def in_child(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
-    """Run ``fn(*args)`` in a spawned process; its result plus the peak summed RSS and the CPU time
-    of the process and its descendants (sampled every 0.2 s)."""
+    """Run ``fn(*args)`` in a spawned process; its result plus the peak summed RSS and the CPU time of
+    the process and its descendants (sampled every 0.2 s), and the CPU time every other process on
+    the machine used meanwhile (the site server included: a sign of outside interference)."""
     receive, send = mp.get_context("spawn").Pipe(duplex=False)
     proc = mp.get_context("spawn").Process(target=_child_main, args=(fn, args, send))
     proc.start()
     send.close()
-    peak, cpu = 0, dict[int, float]()
+    peak, cpu, machine = 0, dict[int, float](), busy_seconds()
     while proc.pid and proc.is_alive() and not receive.poll(0.2):
         snap = tree_stats(proc.pid)
         peak = max(peak, sum(rss for rss, _ in snap.values()))
@@ -130,7 +130,8 @@ def in_child(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
     proc.join()
     if "error" in result or not result:
         raise RuntimeError(f"{fn.__name__} failed ({proc.exitcode}): {result.get('error')}")
-    return {**result, "peak_rss_mb": peak / 2**20, "tree_cpu_s": sum(cpu.values())}
+    machine, tree = busy_seconds() - machine, sum(cpu.values())
+    return {**result, "peak_rss_mb": peak / 2**20, "tree_cpu_s": tree, "other_cpu_s": machine - tree}
 
 
 def _child_main(fn: Callable[..., dict[str, Any]], args: tuple[Any, ...], conn: Any) -> None:
@@ -140,7 +141,7 @@ def _child_main(fn: Callable[..., dict[str, Any]], args: tuple[Any, ...], conn: 
         conn.send({"error": traceback.format_exc()})
 
 
-def bare_crawl(config: Config, urls: list[str], overrides: dict[str, Any]) -> dict[str, Any]:
+def bare_crawl(config: Config, urls: list[str]) -> dict[str, Any]:
     """Stock Scrapy with collector's settings dict, no pipeline, middlewares or extensions of ours."""
     import scrapy
     from scrapy.crawler import CrawlerProcess
@@ -164,7 +165,7 @@ def bare_crawl(config: Config, urls: list[str], overrides: dict[str, Any]) -> di
 
     started = time.perf_counter()
     process = CrawlerProcess(settings=scrapy_settings(
-        config, EXTENSIONS={}, DOWNLOADER_MIDDLEWARES={}, ITEM_PIPELINES={}, **overrides))
+        config, EXTENSIONS={}, DOWNLOADER_MIDDLEWARES={}, ITEM_PIPELINES={}))
     process.crawl(Bare)
     process.start()
     seconds = time.perf_counter() - started
@@ -174,17 +175,10 @@ def bare_crawl(config: Config, urls: list[str], overrides: dict[str, Any]) -> di
 def archive_crawl(config: Config, urls: list[str]) -> dict[str, Any]:
     """collector's crawl_in_process (fetch, WARC, digests, rows committed) with no extraction pool."""
     from collector.capture import Target, crawl_in_process
-    from collector.config import Config
 
-    class NoExtraction(Config):
-        @property
-        def workers(self) -> int:  # crawl_in_process creates no pool for 0 workers
-            return 0
-
-    plain = NoExtraction(**{f.name: getattr(config, f.name) for f in dataclasses.fields(config)})
     results: list[dict[str, Any]] = []
     started = time.perf_counter()
-    crawl_in_process(plain, [Target(url=u, given=u) for u in urls], results.append)
+    crawl_in_process(config, [Target(url=u, given=u) for u in urls], results.append, extract=False)
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "pages_per_s": len(urls) / seconds, **tally(results)}
 
@@ -283,18 +277,19 @@ def tree_stats(root: int) -> dict[int, tuple[int, float]]:
     return found
 
 
+def busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy since boot (all CPUs, /proc/stat)."""
+    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_quiet(limit: float) -> float:
     """Wait until the machine is < 10% busy (at most ``limit`` s); return the busy share seen."""
-    def snap() -> tuple[int, int]:
-        ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        return sum(ticks), ticks[3] + ticks[4]
-
     deadline = time.monotonic() + limit
     while True:
-        t0, i0 = snap()
+        before = busy_seconds()
         time.sleep(1.0)
-        t1, i1 = snap()
-        busy = 1 - (i1 - i0) / max(1, t1 - t0)
+        busy = (busy_seconds() - before) / (os.cpu_count() or 1)
         if busy < 0.1 or time.monotonic() > deadline:
             return round(busy, 3)
 
@@ -391,13 +386,11 @@ def phases(args: argparse.Namespace, port: int, config: Callable[..., Config],
     quiet["site"] = wait_quiet(args.quiet_wait)
     site = summary["site_pages_per_s"] = asyncio.run(site_rate(port, n))
     print(f"site alone (asyncio client, 32 connections): {site:.0f} pages/s")
-    bare = run("bare", bare_crawl, config("bare"), urls, {})
-    lean = run("bare_items_1", bare_crawl, config("bare1"), urls, {"CONCURRENT_ITEMS": 1})
+    bare = run("bare", bare_crawl, config("bare"), urls)
     arch = run("archive", archive_crawl, config("archive"), urls)
     ratio = summary["archive_vs_bare"] = arch["pages_per_s"] / bare["pages_per_s"]
-    print(f"bare scrapy: {rate(bare)} {bare['statuses']}; with CONCURRENT_ITEMS=1: {rate(lean)}")
-    print(f"archive path: {rate(arch)} {arch['outcomes']} = {ratio:.2f}x bare (target >= 0.5), "
-          f"{arch['pages_per_s'] / lean['pages_per_s']:.2f}x bare with CONCURRENT_ITEMS=1")
+    print(f"bare scrapy: {rate(bare)} {bare['statuses']}")
+    print(f"archive path: {rate(arch)} {arch['outcomes']} = {ratio:.2f}x bare (target >= 0.5)")
     one = run("extract_1proc", extract, config("archive"), 0)
     two = run("extract_2proc", extract, config("archive"), 2)
     speedup = summary["extract_speedup"] = two["pages_per_s"] / one["pages_per_s"]
@@ -471,6 +464,9 @@ def main() -> int:
         OUT.parent.mkdir(parents=True, exist_ok=True)
         OUT.write_text(json.dumps(summary, indent=2, default=str))
         print(f"machine busy share before each phase: {summary.get('busy_before')}")
+        print("CPU seconds used by other processes (the site included) during each phase: "
+              + str({k: round(v["other_cpu_s"], 1) for k, v in summary.items()
+                     if isinstance(v, dict) and "other_cpu_s" in v}))
         print(f"summary written to {OUT}")
     return 0
 
