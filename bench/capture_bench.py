@@ -1,22 +1,20 @@
-"""Capture-core benchmark (issue "Capture core"): archive throughput, extraction scaling, lookup, memory.
+"""Capture-core benchmark (issue "Capture core"). Run from the repository root:
 
     .venv/bin/python bench/capture_bench.py [--urls N] [--full] [--memory] [--lookup-rows R]
 
-(``--urls 200 --lookup-rows 20000`` for a quick run.) A local asyncio HTTP server on 127.0.0.1 acts as
-a proxy for absolute-form ``GET http://siteNNN.test/page/<i>`` requests, answering with page ``i mod
-990`` of /work/shared/corpora/trafilatura-eval (decompressed from there, never copied) and with "allow
-all" for ``/robots.txt``. Captures reach it via ``http_proxy``, so per-host politeness applies to the
-made-up hosts (10 URLs per host). Settings: Config defaults (32 requests, 2 per host, AutoThrottle),
-``autothrottle_start_delay`` 0.1 s (``--start-delay``); the bare Scrapy crawl gets the same settings
-dict minus collector's middlewares, extensions and pipeline. Each crawl runs in its own process.
-
-Figures: archive path pages/s with extraction off vs bare (target >= 0.5x); ExtractionPool(2) reading
-WARCs vs trafilatura in one process (>= 1.6x); capture_urls with 2 workers vs extraction alone on 2
-processes (<= 1.25x); WARC + DB bytes added per page by re-capturing unchanged pages (< 2 KB);
-closest_capture median over 1,000,000 SQLite rows (< 2 ms); with --memory/--full, the peak summed
-RSS of the capture process tree over 20,000 URLs (< 400 MB). Before each phase the script waits (up
-to 60 s) for the machine to be idle. No asserts: figures are printed and written to
-bench/out/capture_bench.json.
+(``--urls 200 --lookup-rows 20000`` for a quick run.) A local asyncio server on 127.0.0.1 acts as an
+HTTP proxy: ``GET http://siteNNN.test/page/<i>`` gets page ``i mod 990`` of the trafilatura-eval
+corpus (decompressed from /work/shared/corpora, never copied), ``/robots.txt`` allows all. Captures
+reach it via ``http_proxy``, so per-host politeness applies (10 URLs per host). Settings: Config
+defaults, ``autothrottle_start_delay`` 0.1 s (``--start-delay``); the bare Scrapy crawl gets the same
+settings dict minus collector's middlewares, extensions and pipeline. Each run has its own process.
+Figures, targets in brackets: archive path (extraction off) vs bare pages/s [>= 0.5x];
+ExtractionPool(2) vs trafilatura in one process [>= 1.6x]; capture_urls with 2 workers vs extraction
+alone on 2 processes [<= 1.25x]; bytes added per unchanged page re-captured [< 2 KB];
+closest_capture median over 1,000,000 SQLite rows [< 2 ms]; with --memory/--full, peak summed RSS of
+the capture process tree over 20,000 URLs [< 400 MB]. Each phase first waits (--quiet-wait) for an
+idle machine, and reports the CPU other processes used meanwhile. No asserts: figures are printed
+and written to bench/out/capture_bench.json.
 """
 
 from __future__ import annotations
@@ -376,7 +374,8 @@ def phases(args: argparse.Namespace, port: int, config: Callable[..., Config],
         quiet[name] = wait_quiet(args.quiet_wait)
         result = summary[name] = in_child(*fn_args)
         pages = next((len(a) for a in fn_args if isinstance(a, list)), n)  # the URL list
-        result["cpu_ms_per_page"] = result.get("cpu_ms_per_page") or result["tree_cpu_s"] * 1e3 / pages
+        if "seconds" in result and not result.get("cpu_ms_per_page"):
+            result["cpu_ms_per_page"] = result["tree_cpu_s"] * 1e3 / pages
         return result
 
     def rate(r: dict[str, Any]) -> str:
