@@ -97,17 +97,21 @@ def crawl_in_process(config: Config, targets: list[Target], emit: Callable[[dict
     from collector.writer import ArchiveWriter
     from storage.archive import Archive
 
+    run_info = {"run_id": uuid.uuid4().hex, "user_agent": config.ua,
+                "ignore_robots": not config.obey_robots, "allow_private": config.allow_private,
+                **(run or {})}
+    # each run writes files of its own, so their warcinfo records say how the run fetched
+    info = {"run-id": str(run_info["run_id"]), "http-header-user-agent": config.ua,
+            "robots": "ignore" if run_info["ignore_robots"] else "obey",
+            "private-addresses": "allowed" if run_info["allow_private"] else "refused"}
     archive = Archive.open(config.db_url, config.warc_dir, warc_max_bytes=config.warc_max_bytes,
-                           software=f"collector ({config.ua})")
+                           software=f"collector ({config.ua})", info=info)
     pool = ExtractionPool(config.warc_dir, workers=config.workers, timeout=config.extract_timeout,
                           max_bytes=config.max_body_bytes) if extract and config.workers > 0 else None
     writer = ArchiveWriter(archive, pool=pool, emit=lambda r: emit(r.to_json()),
                            batch=config.commit_batch).start()
     try:
         if targets:
-            run_info = {"run_id": uuid.uuid4().hex, "user_agent": config.ua,
-                        "ignore_robots": not config.obey_robots,
-                        "allow_private": config.allow_private, **(run or {})}
             process = CrawlerProcess(
                 settings=scrapy_settings(config, COLLECTOR_WRITER=register_writer(writer),
                                          COLLECTOR_RUN=run_info))

@@ -128,6 +128,7 @@ class ArchiveWriter:
     def _needs_extraction(self, record: CaptureRecord) -> bool:
         return (self.pool is not None and record.outcome == "captured"
                 and record.extraction_status is None and record.payload_file is not None
+                and record.revisit_of is None  # a revisit's text is its original's
                 and is_html(record.content_type))
 
     def _schedule(self, record: CaptureRecord, *, emit: bool) -> None:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import queries
@@ -27,10 +28,11 @@ from storage.records import (
     ExtractionInput,
     RecordLocation,
 )
-from storage.warcfile import WarcFileWriter, new_record_id, warc_date
+from storage.warcfile import WarcFileWriter, new_record_id, short_record_id, warc_date
 from storage.warcread import read_record_at
 
 __all__ = ["Archive", "payload_digest"]
+
 
 def payload_digest(body: bytes) -> tuple[str, str]:
     """(hex sha256, WARC ``sha256:BASE32`` label) of a payload."""
@@ -46,11 +48,6 @@ def _header(headers: Sequence[tuple[str, str]], name: str) -> str | None:
     return None
 
 
-def _loc_json(loc: RecordLocation) -> dict[str, Any]:
-    return {"type": loc.record_type, "uri": loc.target_uri, "file": loc.warc_file,
-            "offset": loc.offset, "length": loc.length, "id": loc.record_id, "date": loc.date}
-
-
 class Archive:
     """A WARC directory and a metadata database, used together."""
 
@@ -63,13 +60,14 @@ class Archive:
         software: str = "collector",
         clock: Callable[[], datetime] | None = None,
         record_id: Callable[[], str] = new_record_id,
+        info: dict[str, str] | None = None,
     ) -> None:
         self.sessions = sessions
         self.warc_dir = Path(warc_dir)
         self.clock = clock or (lambda: datetime.now(UTC))
         self._writer_args: dict[str, Any] = {
             "max_bytes": warc_max_bytes, "software": software, "clock": self.clock,
-            "record_id": record_id,
+            "record_id": record_id, "info": info,
         }
         self._writer: WarcFileWriter | None = None
 
@@ -94,87 +92,108 @@ class Archive:
 
     # -- writing captures ----------------------------------------------------------------------
     def commit_captures(self, inputs: Sequence[CaptureInput]) -> list[CaptureRecord]:
-        """Archive a batch of fetch attempts: WARC records, fsync, then one transaction of rows."""
+        """Archive a batch of fetch attempts: WARC records, fsync, then one transaction of rows.
+
+        A final response whose payload is already archived for the same URL key (earlier, or earlier
+        in this batch) is written as a revisit record pointing at the original.
+        """
+        planned = [_plan(item) for item in inputs]
         with self.sessions() as session, session.begin():
-            rows = [self._write_capture(session, item) for item in inputs]
+            wanted = {(p.key, p.sha_hex) for p in planned if p.dedup}
+            originals = _find_originals(session, self.warc_dir, wanted)
+            rows: list[dict[str, Any]] = []
+            in_batch: dict[int, int] = {}  # row index -> index of the same-batch original
+            for index, plan in enumerate(planned):
+                original = originals.get((plan.key, plan.sha_hex)) if plan.dedup else None
+                row, pending = self._write_capture(plan, original)
+                if plan.dedup and original is None and pending is not None:
+                    originals[(plan.key, plan.sha_hex)] = _Original(None, pending, index)
+                if original is not None and original.id is None:
+                    in_batch[index] = original.batch_index
+                rows.append(row)
             self.writer.sync()
-            session.flush()
-            ids = [row.id for row in rows]
+            ids = self._insert_rows(session, rows, in_batch)
         return queries.captures_by_ids(self.sessions, ids)
 
-    def _write_capture(self, session: Session, item: CaptureInput) -> Capture:
-        key = url_key(item.url)
-        writer = self.writer
-        locations: list[RecordLocation] = []
+    @staticmethod
+    def _insert_rows(session: Session, rows: list[dict[str, Any]], in_batch: dict[int, int]
+                     ) -> list[int]:
+        """Insert the rows (those revisiting a row of this batch after it); their ids in order."""
+        ids: list[int] = [0] * len(rows)
+        for phase in (False, True):
+            chosen = [i for i in range(len(rows)) if (i in in_batch) is phase]
+            if not chosen:
+                continue
+            for i in chosen:
+                if i in in_batch:
+                    rows[i]["revisit_of"] = ids[in_batch[i]]
+            stmt = insert(Capture).returning(Capture.id, sort_by_parameter_order=True)
+            for i, new_id in zip(chosen, session.scalars(stmt, [rows[i] for i in chosen]),
+                                 strict=True):
+                ids[i] = new_id
+        return ids
+
+    def _write_capture(self, plan: _Plan, original: _Original | None
+                       ) -> tuple[dict[str, Any], RecordLocation | None]:
+        """Write one attempt's WARC records; the values of its captures row, and where its new
+        payload record is (None when it wrote none)."""
+        item, writer = plan.item, self.writer
+        entries: list[list[Any]] = []
         main: RecordLocation | None = None
         payload_at: RecordLocation | None = None
-        revisit_row: Capture | None = None
-        final: Exchange | None = None
-        sha_hex: str | None = None
+        last_index = len(item.exchanges) - 1
         for index, exchange in enumerate(item.exchanges):
-            last = index == len(item.exchanges) - 1
-            original = None
-            digest_label = None
-            if last and exchange.status is not None:
-                final = exchange
-                sha_hex, digest_label = payload_digest(exchange.body)
-                if exchange.body and not exchange.truncated:
-                    original = queries.find_original(session, key, sha_hex)
-            if original is not None and original.payload_file is not None:
-                ref = _payload_location(self.warc_dir, original)
+            final = index == last_index and exchange.status is not None
+            if final and original is not None:
+                ref = original.location
                 response, request = writer.write_exchange(
-                    exchange, revisit_of=ref, revisit_date=ref.date, payload_digest=digest_label,
-                )
-                revisit_row = original
+                    exchange, revisit_of=ref, revisit_date=ref.date,
+                    payload_digest=plan.digest_label)
                 payload_at = ref
             else:
-                response, request = writer.write_exchange(exchange)
-                if last and response is not None:
+                response, request = writer.write_exchange(
+                    exchange, payload_digest=plan.digest_label if final else None)
+                if final:
                     payload_at = response
             if response is not None:
-                locations.append(response)
-                if last:
+                entries.append(_entry(response, item))
+                if final:
                     main = response
-            locations.append(request)
-        headers = final.response_headers if final else []
-        meta_content: dict[str, Any] = {
-            "url": item.url, "outcome": item.outcome, "reason": item.reason,
-            "reason_detail": item.reason_detail, "final_url": item.final_url,
-            "redirect_chain": item.redirect_chain, "ignore_robots": item.ignore_robots,
-            "allow_private": item.allow_private, "captured_at": warc_date(item.captured_at),
-            "sha256": sha_hex, **({"context": item.context} if item.context else {}),
+            entries.append(_entry(request, item))
+        if not _self_evident(item) or main is None or not (
+                original is not None or queries.is_html_type(plan.content_type)):
+            # the outcome, reason and run flags of anything but a plain page fetch; a plain HTML
+            # page's outcome goes in its extracted-text record, a revisit's is its original's
+            meta = writer.write_metadata(item.final_url or item.url, _meta_content(item, plan),
+                                         moment=item.captured_at,
+                                         refers_to=main.record_id if main else None)
+            entries.append(_entry(meta, item))
+            main = main or meta
+        final_exchange = plan.final
+        row = {
+            "url": item.url, "url_key": plan.key, "captured_at": item.captured_at,
+            "outcome": item.outcome, "reason": item.reason, "reason_detail": item.reason_detail,
+            "http_status": final_exchange.status if final_exchange else None,
+            "final_url": item.final_url,
+            "final_url_key": (plan.key if item.final_url == item.url
+                              else url_key(item.final_url) if item.final_url else None),
+            "redirect_chain": item.redirect_chain,
+            "content_type": plan.content_type,
+            "content_length": len(final_exchange.body) if final_exchange else None,
+            "sha256": plan.sha_hex,
+            "warc_file": main.warc_file, "warc_offset": main.offset, "warc_length": main.length,
+            "warc_record_id": main.record_id,
+            "payload_file": payload_at.warc_file if payload_at else None,
+            "payload_offset": payload_at.offset if payload_at else None,
+            "payload_length": payload_at.length if payload_at else None,
+            "revisit_of": original.id if original is not None else None,
+            "records": _compact(entries, main),
+            "ip_address": final_exchange.ip_address if final_exchange else None,
+            "ignore_robots": item.ignore_robots, "allow_private": item.allow_private,
+            "user_agent": item.user_agent, "run_id": item.run_id,
+            "fetch_seconds": item.fetch_seconds,
         }
-        meta = writer.write_metadata(item.final_url or item.url, meta_content,
-                                     moment=item.captured_at,
-                                     refers_to=main.record_id if main else None)
-        locations.append(meta)
-        row = Capture(
-            url=item.url, url_key=key, captured_at=item.captured_at, outcome=item.outcome,
-            reason=item.reason, reason_detail=item.reason_detail,
-            http_status=final.status if final else None,
-            final_url=item.final_url, final_url_key=url_key(item.final_url) if item.final_url else None,
-            redirect_chain=item.redirect_chain,
-            content_type=_header(headers, "Content-Type"),
-            content_length=len(final.body) if final else None,
-            sha256=sha_hex,
-            warc_file=main.warc_file if main else meta.warc_file,
-            warc_offset=main.offset if main else meta.offset,
-            warc_length=main.length if main else meta.length,
-            warc_record_id=main.record_id if main else meta.record_id,
-            payload_file=payload_at.warc_file if payload_at else None,
-            payload_offset=payload_at.offset if payload_at else None,
-            payload_length=payload_at.length if payload_at else None,
-            revisit_of=revisit_row.id if revisit_row else None,
-            records=[_loc_json(loc) for loc in locations],
-            ip_address=final.ip_address if final else None,
-            ignore_robots=item.ignore_robots, allow_private=item.allow_private,
-            user_agent=item.user_agent, run_id=item.run_id, fetch_seconds=item.fetch_seconds,
-        )
-        session.add(row)
-        session.flush()
-        if revisit_row is not None:
-            _copy_extraction(session, revisit_row, row, self.clock())
-        return row
+        return row, (payload_at if original is None else None)
 
     def store_document(self, uri: str, data: bytes, content_type: str) -> RecordLocation:
         """Archive a document that was not fetched (a report file) as a WARC resource record."""
@@ -185,65 +204,150 @@ class Archive:
 
     # -- writing extractions -------------------------------------------------------------------
     def commit_extractions(self, inputs: Sequence[ExtractionInput]) -> None:
-        """Archive extracted texts as WARC metadata records, fsync, then commit their rows."""
+        """Archive extracted texts as WARC metadata records, fsync, then commit their rows.
+
+        The text record also says the capture's outcome, so a plain page fetch needs no metadata
+        record of its own.
+        """
         with self.sessions() as session, session.begin():
+            done = set(session.scalars(select(Extraction.capture_id).where(
+                Extraction.capture_id.in_({i.capture_id for i in inputs}))))
+            fresh = []
             for item in inputs:
-                if session.get(Extraction, item.capture_id) is not None:
+                if item.capture_id in done:
                     continue  # already extracted (a crashed run's work was finished elsewhere)
-                loc = None
-                if item.status == "ok":
-                    content = {"type": "extracted-text", "extractor": "trafilatura",
-                               "title": item.title, "published": item.published,
-                               "language": item.language, "text_sha256": item.text_sha256,
-                               "text": item.text}
-                    loc = self.writer.write_metadata(item.url, content, moment=item.extracted_at,
-                                                     refers_to=item.refers_to)
-                session.add(Extraction(
-                    capture_id=item.capture_id, status=item.status, error=item.error,
-                    text_sha256=item.text_sha256,
-                    text_length=len(item.text) if item.text is not None else None,
-                    title=item.title, published=item.published, language=item.language,
-                    extracted_at=item.extracted_at,
-                    warc_file=loc.warc_file if loc else None,
-                    warc_offset=loc.offset if loc else None,
-                    warc_length=loc.length if loc else None,
-                ))
+                done.add(item.capture_id)
+                fresh.append(item)
+            rows = [self._write_extraction(item) for item in fresh]
+            if rows:
+                session.execute(insert(Extraction), rows)
             from storage.search import index_texts  # full-text index, same transaction (issue 6)
 
-            index_texts(session, inputs)
+            index_texts(session, fresh)
             self.writer.sync()
 
+    def _write_extraction(self, item: ExtractionInput) -> dict[str, Any]:
+        loc = None
+        if item.status == "ok":
+            content = {"type": "extracted-text", "extractor": "trafilatura", "outcome": "captured",
+                       "title": item.title, "published": item.published,
+                       "language": item.language, "text_sha256": item.text_sha256,
+                       "text": item.text}
+            loc = self.writer.write_metadata(item.url, content, moment=item.extracted_at,
+                                             refers_to=item.refers_to)
+        return {"capture_id": item.capture_id, "status": item.status, "error": item.error,
+                "text_sha256": item.text_sha256,
+                "text_length": len(item.text) if item.text is not None else None,
+                "title": item.title, "published": item.published, "language": item.language,
+                "extracted_at": item.extracted_at,
+                "warc_file": loc.warc_file if loc else None,
+                "warc_offset": loc.offset if loc else None,
+                "warc_length": loc.length if loc else None}
 
-def _payload_location(warc_dir: Path, row: Capture) -> RecordLocation:
+
+@dataclass(frozen=True)
+class _Plan:
+    """One attempt with what is known before writing: its key, final exchange and payload digest."""
+
+    item: CaptureInput
+    key: str
+    final: Exchange | None
+    sha_hex: str | None
+    digest_label: str | None
+    content_type: str | None
+
+    @property
+    def dedup(self) -> bool:
+        """True when an identical earlier payload would make this a revisit."""
+        return bool(self.final is not None and self.final.body and not self.final.truncated)
+
+
+def _plan(item: CaptureInput) -> _Plan:
+    final = item.exchanges[-1] if item.exchanges and item.exchanges[-1].status is not None else None
+    sha_hex, label = payload_digest(final.body) if final is not None else (None, None)
+    return _Plan(item=item, key=url_key(item.url), final=final, sha_hex=sha_hex,
+                 digest_label=label,
+                 content_type=_header(final.response_headers, "Content-Type") if final else None)
+
+
+@dataclass(frozen=True)
+class _Original:
+    """The stored response a revisit points at (``id`` None: a row of the batch being written)."""
+
+    id: int | None
+    location: RecordLocation
+    batch_index: int = -1
+
+
+def _original_location(warc_dir: Path, row: Any) -> RecordLocation:
     """Where ``row``'s payload record is, with its WARC-Record-ID, WARC-Date and target URI."""
-    for rec in row.records or []:
-        same = rec.get("file") == row.payload_file and rec.get("offset") == row.payload_offset
-        if same and rec.get("date") and rec.get("id"):
-            return RecordLocation(warc_file=rec["file"], offset=rec["offset"],
-                                  length=rec["length"], record_type="response",
-                                  record_id=rec["id"], target_uri=rec.get("uri") or row.url,
-                                  date=rec["date"])
-    # rows written before dates were kept: read the record's own headers
-    record = read_record_at(warc_dir, row.payload_file or "", row.payload_offset or 0)
+    for rec in queries.expand_records(row):
+        if (rec.get("file") == row.payload_file and rec.get("offset") == row.payload_offset
+                and rec.get("id") and rec.get("date")):
+            return RecordLocation(warc_file=row.payload_file, offset=row.payload_offset,
+                                  length=row.payload_length, record_type="response",
+                                  record_id=rec["id"], target_uri=rec["uri"], date=rec["date"])
+    record = read_record_at(warc_dir, row.payload_file, row.payload_offset)  # not listed: read it
     return RecordLocation(
-        warc_file=row.payload_file or "", offset=row.payload_offset or 0,
-        length=row.payload_length or 0, record_type="response",
-        record_id=record.headers.get("WARC-Record-ID", ""),
+        warc_file=row.payload_file, offset=row.payload_offset, length=row.payload_length,
+        record_type="response", record_id=record.headers.get("WARC-Record-ID", ""),
         target_uri=record.headers.get("WARC-Target-URI") or row.final_url or row.url,
-        date=record.headers.get("WARC-Date", ""),
-    )
+        date=record.headers.get("WARC-Date", ""))
 
 
-def _copy_extraction(session: Session, original: Capture, row: Capture, now: datetime) -> None:
-    source_id = original.id
-    found = session.execute(
-        select(Extraction).where(Extraction.capture_id == source_id)
-    ).scalar_one_or_none()
-    if found is None or found.status != "ok":
-        return
-    session.add(Extraction(
-        capture_id=row.id, status="ok", error=None, text_sha256=found.text_sha256,
-        text_length=found.text_length, title=found.title, published=found.published,
-        language=found.language, extracted_at=now, warc_file=found.warc_file,
-        warc_offset=found.warc_offset, warc_length=found.warc_length,
-    ))
+def _find_originals(session: Session, warc_dir: Path, wanted: set[tuple[str, str | None]]
+                    ) -> dict[tuple[str, str | None], _Original]:
+    """For each (url key, sha256): the earliest stored non-revisit response with that payload."""
+    found: dict[tuple[str, str | None], _Original] = {}
+    pairs = [pair for pair in wanted if pair[1]]
+    for start in range(0, len(pairs), 200):
+        stmt = (select(Capture.id, Capture.url_key, Capture.sha256, Capture.payload_file,
+                       Capture.payload_offset, Capture.payload_length, Capture.warc_file,
+                       Capture.warc_offset, Capture.warc_record_id, Capture.final_url, Capture.url,
+                       Capture.captured_at, Capture.records)
+                .where(tuple_(Capture.url_key, Capture.sha256).in_(pairs[start:start + 200]),
+                       Capture.revisit_of.is_(None), Capture.payload_file.is_not(None))
+                .order_by(Capture.captured_at, Capture.id))
+        for row in session.execute(stmt):
+            if (row.url_key, row.sha256) not in found:
+                found[(row.url_key, row.sha256)] = _Original(row.id,
+                                                             _original_location(warc_dir, row))
+    return found
+
+
+def _entry(loc: RecordLocation, item: CaptureInput) -> list[Any]:
+    """A ``records`` entry: [type, offset, length, short id, {file, uri, date unless the row's}]."""
+    extra = {"file": loc.warc_file}
+    if loc.target_uri and loc.target_uri != (item.final_url or item.url):
+        extra["uri"] = loc.target_uri
+    if loc.date and loc.date != warc_date(item.captured_at):
+        extra["date"] = loc.date
+    return [loc.record_type, loc.offset, loc.length, short_record_id(loc.record_id), extra]
+
+
+def _compact(entries: list[list[Any]], main: RecordLocation) -> list[list[Any]]:
+    """Drop the main record's id (the row has it) and each file name that is the row's own."""
+    out = []
+    for kind, offset, length, rid, extra in entries:
+        own = extra["file"] == main.warc_file
+        if own and offset == main.offset:
+            rid = None
+        rest = {k: v for k, v in extra.items() if not (k == "file" and own)}
+        out.append([kind, offset, length, rid, rest] if rest else [kind, offset, length, rid])
+    return out
+
+
+def _self_evident(item: CaptureInput) -> bool:
+    """True for a plain page fetch: one exchange, captured whole, nothing to explain."""
+    return (item.outcome == "captured" and len(item.exchanges) == 1 and not item.reason
+            and not item.exchanges[0].truncated and not item.context)
+
+
+def _meta_content(item: CaptureInput, plan: _Plan) -> dict[str, Any]:
+    return {
+        "url": item.url, "outcome": item.outcome, "reason": item.reason,
+        "reason_detail": item.reason_detail, "final_url": item.final_url,
+        "redirect_chain": item.redirect_chain, "ignore_robots": item.ignore_robots,
+        "allow_private": item.allow_private, "captured_at": warc_date(item.captured_at),
+        "sha256": plan.sha_hex, **({"context": item.context} if item.context else {}),
+    }

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -85,7 +86,10 @@ class Capture(Base):
 
     __table_args__ = (
         Index("ix_captures_key_time", "url_key", "captured_at"),
-        Index("ix_captures_key_sha", "url_key", "sha256"),
+        # only payloads a revisit can point at (migration 0006)
+        Index("ix_captures_key_sha", "url_key", "sha256",
+              sqlite_where=text("revisit_of IS NULL AND payload_file IS NOT NULL"),
+              postgresql_where=text("revisit_of IS NULL AND payload_file IS NOT NULL")),
         Index("ix_captures_time", "captured_at"),
     )
 

@@ -1,35 +1,42 @@
-"""Typed queries over the monitoring tables: feeds and entries, schedules and runs, webhooks, the lease.
+"""Typed queries over the daemon's tables: schedules and their runs, the lease, webhooks and deliveries.
 
 Every function takes a session factory and returns frozen records, never ORM rows. Writes that can race
-between two processes (claiming a feed or a delivery, starting a run, taking the lease, moving a
-webhook cursor) are single conditional statements or unique constraints, so they are safe on SQLite
-and PostgreSQL alike.
+between two processes (claiming a delivery, starting a run, taking the lease, moving a webhook cursor)
+are single conditional statements or unique constraints, so they are safe on SQLite and PostgreSQL
+alike. The feed tables are in ``storage.feeds``; their names are re-exported here for older callers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.errors import StorageError
-from storage.models import (
-    Check,
-    DaemonLease,
-    Feed,
-    FeedEntry,
-    FeedMatch,
-    FeedPoll,
-    Schedule,
-    ScheduleRun,
-    Webhook,
-    WebhookDelivery,
+from storage.feeds import (  # re-exported: the feed API lived here before storage.feeds
+    DuplicateNameError,
+    EntryRecord,
+    FeedRecord,
+    FeedUpdate,
+    NewEntry,
+    add_feed,
+    add_matches,
+    claim_feed,
+    due_feeds,
+    entries_of,
+    get_feed,
+    list_feeds,
+    record_polls,
+    remove_feed,
+    set_entry_captures,
+    store_entries,
 )
+from storage.feeds import to_record as _to
+from storage.models import Check, DaemonLease, FeedMatch, Schedule, ScheduleRun, Webhook, WebhookDelivery
 
 __all__ = [
     "CheckEvent", "DeliveryRecord", "DuplicateNameError", "EntryRecord", "FeedRecord", "FeedUpdate",
@@ -39,95 +46,10 @@ __all__ = [
     "finish_delivery", "finish_run", "get_feed", "get_lease", "get_schedule", "list_deliveries",
     "list_feeds", "list_schedules", "list_webhooks", "matches_after", "record_polls", "release_lease",
     "remove_feed", "remove_schedule", "remove_webhook", "runs_of", "set_entry_captures",
-    "set_schedule_paused", "start_run", "store_entries",
+    "set_schedule_paused", "start_run", "store_entries", "update_schedule",
 ]
 
 Sessions = sessionmaker[Session]
-R = TypeVar("R")
-
-
-class DuplicateNameError(StorageError, ValueError):
-    """A feed with this name already exists."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class FeedRecord:
-    """A watched feed with its validators, polling state and counts."""
-
-    id: int
-    name: str
-    url: str
-    keywords: tuple[str, ...]
-    capture_all: bool
-    match_text: bool
-    base_interval: float
-    interval: float
-    next_poll_at: datetime | None
-    added_at: datetime
-    title: str | None
-    etag: str | None
-    last_modified: str | None
-    last_polled_at: datetime | None
-    last_success_at: datetime | None
-    last_new_entry_at: datetime | None
-    last_status: int | None
-    last_error: str | None
-    consecutive_failures: int
-    warning: str | None
-    warning_at: datetime | None
-    entries: int = 0
-    matches: int = 0
-
-
-@dataclass(frozen=True, kw_only=True)
-class FeedUpdate:
-    """What one poll changes on its feed (validators only when the document was fetched)."""
-
-    polled_at: datetime
-    outcome: str  # fetched | not-modified | failed
-    http_status: int | None
-    capture_id: int | None
-    interval: float
-    next_poll_at: datetime
-    new_entries: int = 0
-    etag: str | None = None
-    last_modified: str | None = None
-    title: str | None = None
-    warning: str | None = None
-    error: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class NewEntry:
-    """An entry read from a feed document, with its three deduplication keys."""
-
-    guid: str | None
-    guid_key: str | None
-    link: str | None
-    link_key: str | None
-    title: str | None
-    title_key: str | None
-    summary: str | None
-    published: datetime | None
-
-
-@dataclass(frozen=True, kw_only=True)
-class EntryRecord:
-    """A stored feed entry, its article capture and the keywords that matched it."""
-
-    id: int
-    feed_id: int
-    feed: str
-    guid: str | None
-    link: str | None
-    title: str | None
-    summary: str | None
-    published: datetime | None
-    first_seen_at: datetime
-    feed_capture_id: int | None
-    capture_id: int | None
-    capture_outcome: str | None
-    matched: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -220,195 +142,6 @@ class CheckEvent:
     final_url: str | None
 
 
-def _to(cls: type[R], row: Any, **extra: Any) -> R:
-    values = {f.name: getattr(row, f.name) for f in fields(cls)  # type: ignore[arg-type]
-              if f.name not in extra and hasattr(row, f.name)}
-    return cls(**values, **extra)
-
-
-def _feed(row: Feed, entries: int = 0, matches: int = 0) -> FeedRecord:
-    return _to(FeedRecord, row, keywords=tuple(row.keywords or ()), entries=entries, matches=matches)
-
-
-# -- feeds -----------------------------------------------------------------------------------------
-def add_feed(sessions: Sessions, *, name: str, url: str, keywords: Sequence[str], capture_all: bool,
-             match_text: bool, interval: float, now: datetime) -> FeedRecord:
-    """Add a feed, due for polling now; raises DuplicateNameError when the name is taken."""
-    row = Feed(name=name, url=url, keywords=list(keywords), capture_all=capture_all,
-               match_text=match_text, base_interval=interval, interval=interval, next_poll_at=now,
-               added_at=now, consecutive_failures=0)
-    try:
-        with sessions() as session, session.begin():
-            session.add(row)
-    except IntegrityError as exc:
-        raise DuplicateNameError(f"a feed named {name!r} already exists") from exc
-    return _feed(row)
-
-
-def get_feed(sessions: Sessions, name: str) -> FeedRecord | None:
-    """The feed with this name, or None."""
-    with sessions() as session:
-        row = session.execute(select(Feed).where(Feed.name == name)).scalar_one_or_none()
-        return _feed(row) if row else None
-
-
-def list_feeds(sessions: Sessions) -> list[FeedRecord]:
-    """Every feed, by name, with its entry and match counts."""
-    entries = select(FeedEntry.feed_id, func.count().label("n")).group_by(FeedEntry.feed_id).subquery()
-    matches = (select(FeedMatch.feed_id, func.count(func.distinct(FeedMatch.entry_id)).label("n"))
-               .group_by(FeedMatch.feed_id).subquery())
-    stmt = (select(Feed, entries.c.n, matches.c.n).outerjoin(entries, entries.c.feed_id == Feed.id)
-            .outerjoin(matches, matches.c.feed_id == Feed.id).order_by(Feed.name))
-    with sessions() as session:
-        return [_feed(row, e or 0, m or 0) for row, e, m in session.execute(stmt)]
-
-
-def remove_feed(sessions: Sessions, name: str) -> bool:
-    """Delete a feed with its entries, matches and poll log (captures and WARCs stay)."""
-    with sessions() as session, session.begin():
-        feed_id = session.execute(select(Feed.id).where(Feed.name == name)).scalar_one_or_none()
-        if feed_id is None:
-            return False
-        for model in (FeedMatch, FeedEntry, FeedPoll):
-            session.execute(delete(model).where(model.feed_id == feed_id))
-        session.execute(delete(Feed).where(Feed.id == feed_id))
-    return True
-
-
-def due_feeds(sessions: Sessions, now: datetime) -> list[FeedRecord]:
-    """Feeds whose next poll time has come."""
-    with sessions() as session:
-        rows = session.execute(select(Feed).where(Feed.next_poll_at <= now)
-                               .order_by(Feed.next_poll_at)).scalars()
-        return [_feed(row) for row in rows]
-
-
-def claim_feed(sessions: Sessions, feed_id: int, now: datetime, until: datetime) -> bool:
-    """Take a due feed for polling (pushes its next poll to ``until``); False if someone else did."""
-    with sessions() as session, session.begin():
-        result = session.execute(update(Feed).where(Feed.id == feed_id, Feed.next_poll_at <= now)
-                                 .values(next_poll_at=until))
-        return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def record_polls(sessions: Sessions, polls: Sequence[tuple[int, FeedUpdate]]) -> None:
-    """Store polls' outcomes on their feeds and in the poll log, in one transaction."""
-    with sessions() as session, session.begin():
-        for feed_id, poll in polls:
-            session.execute(update(Feed).where(Feed.id == feed_id).values(**_poll_values(poll)))
-        if polls:
-            session.execute(insert(FeedPoll), [
-                {"feed_id": feed_id, "polled_at": p.polled_at, "capture_id": p.capture_id,
-                 "http_status": p.http_status, "outcome": p.outcome, "new_entries": p.new_entries,
-                 "interval": p.interval, "warning": p.warning, "error": p.error}
-                for feed_id, p in polls])
-
-
-def _poll_values(poll: FeedUpdate) -> dict[str, Any]:
-    values: dict[str, Any] = {"last_polled_at": poll.polled_at, "last_status": poll.http_status,
-                              "interval": poll.interval, "next_poll_at": poll.next_poll_at}
-    if poll.outcome == "failed":
-        values.update(last_error=poll.error,
-                      consecutive_failures=Feed.consecutive_failures + 1)
-    else:
-        values.update(last_success_at=poll.polled_at, last_error=None, consecutive_failures=0)
-    if poll.outcome == "fetched":  # the latest document's warning; warning_at: the last one seen
-        values.update(etag=poll.etag, last_modified=poll.last_modified, warning=poll.warning)
-        if poll.title:
-            values["title"] = poll.title
-        if poll.warning:
-            values["warning_at"] = poll.polled_at
-    if poll.new_entries:
-        values["last_new_entry_at"] = poll.polled_at
-    return values
-
-
-def store_entries(sessions: Sessions, feed: FeedRecord, entries: Sequence[NewEntry], *, now: datetime,
-                  feed_capture_id: int | None) -> list[EntryRecord]:
-    """Store the entries not seen before (by GUID, then link, then title and day); return them."""
-    keys: dict[str, set[str]] = {"guid_key": set(), "link_key": set(), "title_key": set()}
-    for entry in entries:
-        for name in keys:
-            if getattr(entry, name):
-                keys[name].add(getattr(entry, name))
-    stored: list[EntryRecord] = []
-    with sessions() as session, session.begin():
-        cond = [getattr(FeedEntry, name).in_(sorted(values)) for name, values in keys.items() if values]
-        seen: dict[str, set[str]] = {name: set() for name in keys}
-        if cond:
-            stmt = select(FeedEntry.guid_key, FeedEntry.link_key, FeedEntry.title_key).where(
-                FeedEntry.feed_id == feed.id, or_(*cond))
-            for found in session.execute(stmt):
-                for name in seen:
-                    seen[name].add(getattr(found, name))
-        for entry in entries:
-            if any(getattr(entry, name) and getattr(entry, name) in seen[name] for name in seen):
-                continue
-            row = FeedEntry(feed_id=feed.id, guid=entry.guid, guid_key=entry.guid_key, link=entry.link,
-                            link_key=entry.link_key, title=entry.title, title_key=entry.title_key,
-                            summary=entry.summary, published=entry.published, first_seen_at=now,
-                            feed_capture_id=feed_capture_id)
-            try:
-                with session.begin_nested():  # another poller may have stored it meanwhile
-                    session.add(row)
-            except IntegrityError:
-                continue
-            for name in seen:
-                if getattr(entry, name):
-                    seen[name].add(getattr(entry, name))
-            stored.append(_to(EntryRecord, row, feed=feed.name))
-    return stored
-
-
-def set_entry_captures(sessions: Sessions, captures: Sequence[tuple[int, int | None, str]]) -> None:
-    """Link entries to their article captures: (entry id, capture id, outcome)."""
-    if not captures:
-        return
-    with sessions() as session, session.begin():
-        for entry_id, capture_id, outcome in captures:
-            session.execute(update(FeedEntry).where(FeedEntry.id == entry_id)
-                            .values(capture_id=capture_id, capture_outcome=outcome))
-
-
-def add_matches(sessions: Sessions, feed_id: int, matches: Sequence[tuple[int, str, str]],
-                now: datetime) -> None:
-    """Store keyword matches: (entry id, keyword, field)."""
-    if not matches:
-        return
-    with sessions() as session, session.begin():
-        session.execute(insert(FeedMatch), [
-            {"entry_id": e, "feed_id": feed_id, "keyword": k, "field": f, "matched_at": now}
-            for e, k, f in matches])
-
-
-def entries_of(sessions: Sessions, name: str | None = None, *, ids: Sequence[int] | None = None,
-               outcome: str | None = None, matched_only: bool = False,
-               limit: int = 100) -> list[EntryRecord]:
-    """The newest entries (of one feed, or all, or with these ids, or with this capture outcome),
-    with the keywords that matched them."""
-    stmt = select(FeedEntry, Feed.name).join(Feed, Feed.id == FeedEntry.feed_id)
-    if name is not None:
-        stmt = stmt.where(Feed.name == name)
-    if outcome is not None:
-        stmt = stmt.where(FeedEntry.capture_outcome == outcome)
-    if ids is not None:
-        stmt = stmt.where(FeedEntry.id.in_(list(ids)))
-    if matched_only:
-        stmt = stmt.where(FeedEntry.id.in_(select(FeedMatch.entry_id)))
-    stmt = stmt.order_by(FeedEntry.id.desc()).limit(limit)
-    with sessions() as session:
-        rows = list(session.execute(stmt))
-        found: dict[int, list[str]] = {}
-        ids = [row.id for row, _ in rows]
-        if ids:
-            for entry_id, keyword in session.execute(
-                    select(FeedMatch.entry_id, FeedMatch.keyword).where(FeedMatch.entry_id.in_(ids))
-                    .order_by(FeedMatch.id)):
-                if keyword not in found.setdefault(entry_id, []):
-                    found[entry_id].append(keyword)
-        return [_to(EntryRecord, row, feed=feed, matched=tuple(found.get(row.id, ())))
-                for row, feed in rows]
-
 
 # -- schedules and runs ------------------------------------------------------------------------------
 def add_schedule(sessions: Sessions, *, kind: str, targets: Sequence[str], action: str,
@@ -443,6 +176,29 @@ def set_schedule_paused(sessions: Sessions, schedule_id: int, paused: bool) -> b
     with sessions() as session, session.begin():
         result = session.execute(update(Schedule).where(Schedule.id == schedule_id).values(paused=paused))
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+_UNSET: Any = object()
+
+
+def update_schedule(sessions: Sessions, schedule_id: int, *, action: str | None = None,
+                    every_seconds: float | None = _UNSET, cron: str | None = _UNSET,
+                    adaptive: bool | None = None) -> ScheduleRecord | None:
+    """Change what a schedule does or when (arguments not given are kept); None when it is gone."""
+    values: dict[str, Any] = {}
+    if action is not None:
+        values["action"] = action
+    if every_seconds is not _UNSET:
+        values["every_seconds"] = every_seconds
+    if cron is not _UNSET:
+        values["cron"] = cron
+    if adaptive is not None:
+        values["adaptive"] = adaptive
+    with sessions() as session, session.begin():
+        if values:
+            session.execute(update(Schedule).where(Schedule.id == schedule_id).values(**values))
+        row = session.get(Schedule, schedule_id)
+        return _to(ScheduleRecord, row, targets=tuple(row.targets or ())) if row else None
 
 
 def remove_schedule(sessions: Sessions, schedule_id: int) -> bool:

@@ -1,23 +1,37 @@
-"""Typed read queries. They return frozen records (``storage.records``), never ORM rows."""
+"""Typed read queries. They return frozen records (``storage.records``), never ORM rows.
+
+Besides the capture lookups: the Memento hot path (``mementos``, light references instead of whole
+records) and the listings of the web interface's home page (counts, latest captures, verdict changes).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Dialect, Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from storage.canonical import url_key
 from storage.errors import NoCaptureError
-from storage.models import Capture, Extraction
-from storage.records import CaptureRecord
+from storage.models import Capture, Check, Extraction, Report, SearchDocument
+from storage.records import CaptureRecord, CheckRecord
+from storage.warcfile import full_record_id, warc_date
 
 __all__ = [
+    "MementoRef",
+    "archive_counts",
     "captures_by_ids",
     "closest_capture",
     "find_original",
     "iter_captures",
+    "latest_captures",
+    "latest_verdict_changes",
+    "mementos",
     "pending_extractions",
     "snapshots",
 ]
@@ -25,8 +39,42 @@ __all__ = [
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 
+def is_html_type(content_type: str | None) -> bool:
+    """True for an HTML or XHTML Content-Type."""
+    return bool(content_type) and content_type.split(";", 1)[0].strip().lower() in HTML_TYPES
+
+
+def expand_records(row: Capture) -> list[dict[str, Any]]:
+    """The row's WARC records as dicts (type, file, offset, length, uri; id and date when known).
+
+    Rows store each record compactly as ``[type, offset, length, short id, {file?, uri?}]``: the
+    file defaults to the row's ``warc_file``, the URI to its final URL, the date of the final
+    response to ``captured_at``, and the main record's id (null there) is ``warc_record_id``. Older
+    rows stored the dicts themselves.
+    """
+    out = []
+    for entry in row.records or []:
+        if isinstance(entry, dict):
+            out.append(dict(entry))
+            continue
+        kind, offset, length, rid, *rest = entry
+        extra = rest[0] if rest else {}
+        rec = {"type": kind, "uri": extra.get("uri") or row.final_url or row.url,
+               "file": extra.get("file") or row.warc_file, "offset": offset, "length": length,
+               "id": full_record_id(rid) if rid else None, "date": extra.get("date")}
+        if rec["file"] == row.warc_file and offset == row.warc_offset:
+            rec["id"] = row.warc_record_id
+        if not rec["date"] and kind in ("response", "revisit") and rec["uri"] == (
+                row.final_url or row.url):
+            rec["date"] = warc_date(row.captured_at)
+        out.append(rec)
+    return out
+
+
 def _base() -> Select[tuple[Capture, Extraction]]:
-    return select(Capture, Extraction).outerjoin(Extraction, Extraction.capture_id == Capture.id)
+    # a revisit's text is its original's: the payload is the same, so it is extracted once
+    return select(Capture, Extraction).outerjoin(
+        Extraction, Extraction.capture_id == func.coalesce(Capture.revisit_of, Capture.id))
 
 
 def _record(row: Capture, ext: Extraction | None) -> CaptureRecord:
@@ -39,7 +87,7 @@ def _record(row: Capture, ext: Extraction | None) -> CaptureRecord:
         warc_offset=row.warc_offset, warc_length=row.warc_length,
         warc_record_id=row.warc_record_id, payload_file=row.payload_file,
         payload_offset=row.payload_offset, payload_length=row.payload_length,
-        revisit_of=row.revisit_of, records=list(row.records or []), ip_address=row.ip_address,
+        revisit_of=row.revisit_of, records=expand_records(row), ip_address=row.ip_address,
         ignore_robots=bool(row.ignore_robots), allow_private=bool(row.allow_private),
         run_id=row.run_id,
         extraction_status=ext.status if ext else None,
@@ -121,7 +169,8 @@ def pending_extractions(sessions: sessionmaker[Session], limit: int | None = Non
     """Captured HTML responses that have no extraction row yet (e.g. after a crash)."""
     type_match = [func.lower(Capture.content_type).like(f"{t}%") for t in HTML_TYPES]
     stmt = (_base().where(Capture.outcome == "captured", Capture.payload_file.is_not(None),
-                          Extraction.capture_id.is_(None), or_(*type_match))
+                          Capture.revisit_of.is_(None), Extraction.capture_id.is_(None),
+                          or_(*type_match))
             .order_by(Capture.id))
     if limit:
         stmt = stmt.limit(limit)
@@ -141,3 +190,110 @@ def iter_captures(sessions: sessionmaker[Session], batch: int = 1000) -> Iterato
         for row, ext in rows:
             yield _record(row, ext)
         last = rows[-1][0].id
+
+
+# -- the Memento hot path -------------------------------------------------------------------------
+
+@dataclass(frozen=True, kw_only=True)
+class MementoRef:
+    """A light reference to one successful capture (what TimeGates and TimeMaps need)."""
+
+    id: int
+    url: str
+    captured_at: datetime
+    http_status: int | None
+    sha256: str | None
+    content_type: str | None
+
+
+_MEMENTOS = (select(Capture.id, Capture.url, Capture.captured_at, Capture.http_status, Capture.sha256,
+                    Capture.content_type)
+             .where(Capture.url_key == bindparam("key"), Capture.outcome == "captured")
+             .order_by(Capture.captured_at, Capture.id))
+# A TimeGate, its memento, the framed page and its embeds all look the same URLs up again; the SURT
+# canonicalization costs more than the indexed query, and it is a pure function.
+_memento_key = lru_cache(maxsize=16_384)(url_key)
+
+
+@lru_cache(maxsize=8)
+def _compiled_mementos(dialect: Dialect) -> SQLCompiler:
+    compiled = _MEMENTOS.compile(dialect=dialect)
+    assert isinstance(compiled, SQLCompiler)
+    return compiled
+
+
+def _utc(value: datetime | str) -> datetime:
+    """A stored ``captured_at`` as UTCDateTime reads it (SQLite's driver returns text)."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC)
+
+
+def mementos(sessions: sessionmaker[Session], url: str) -> list[MementoRef]:
+    """Every capture of ``url``'s canonical key with outcome ``captured``, oldest first (the rows
+    ``snapshots`` keeps, without whole records).
+
+    This is the Memento hot path (every TimeGate, TimeMap and memento request): the statement is
+    compiled once per dialect and run on a pooled DBAPI connection, which halves its cost compared with
+    SQLAlchemy's execution layer (measured in bench/serve_bench.py).
+    """
+    engine = sessions.kw["bind"]
+    compiled = _compiled_mementos(engine.dialect)
+    params = compiled.construct_params({"key": _memento_key(url)})
+    args: Any = tuple(params[name] for name in compiled.positiontup or ()) if compiled.positional else params
+    conn = engine.raw_connection()
+    try:
+        cursor = conn.cursor()
+        try:
+            cursor.execute(compiled.string, args)
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+    finally:
+        conn.close()  # back to the pool (rolled back)
+    return [MementoRef(id=r[0], url=r[1], captured_at=_utc(r[2]), http_status=r[3], sha256=r[4],
+                       content_type=r[5]) for r in rows]
+
+
+# -- listings of the web interface ------------------------------------------------------------------
+
+def archive_counts(sessions: sessionmaker[Session]) -> dict[str, int]:
+    """How many captures, distinct URLs, extracted texts, reports and checks the archive holds."""
+    with sessions() as session:
+        def count(stmt: Any) -> int:
+            return int(session.execute(stmt).scalar_one())
+
+        return {
+            "captures": count(select(func.count()).select_from(Capture)),
+            "urls": count(select(func.count(func.distinct(Capture.url_key)))),
+            "texts": count(select(func.count()).select_from(SearchDocument)),
+            "reports": count(select(func.count()).select_from(Report)),
+            "checks": count(select(func.count()).select_from(Check)),
+        }
+
+
+def latest_captures(sessions: sessionmaker[Session], limit: int = 20) -> list[CaptureRecord]:
+    """The most recent captures, newest first."""
+    with sessions() as session:
+        ids = session.execute(select(Capture.id).order_by(Capture.captured_at.desc(), Capture.id.desc())
+                              .limit(limit)).scalars().all()
+    return captures_by_ids(sessions, list(ids))
+
+
+def latest_verdict_changes(sessions: sessionmaker[Session], limit: int = 20
+                           ) -> list[tuple[CheckRecord, str | None]]:
+    """Checks whose verdict differs from the previous check of the same URL (a first check counts when it
+    is not ``unchanged``), newest first, each with the previous verdict."""
+    from storage.checks import _record as check_record
+
+    prev = func.lag(Check.status).over(partition_by=Check.url_key,
+                                       order_by=(Check.checked_at, Check.id)).label("prev")
+    inner = select(Check.id, Check.status, Check.checked_at, prev).subquery()
+    changed = (select(inner.c.id, inner.c.prev)
+               .where((inner.c.prev.is_(None) & (inner.c.status != "unchanged"))
+                      | (inner.c.prev != inner.c.status))
+               .order_by(inner.c.checked_at.desc(), inner.c.id.desc()).limit(limit))
+    with sessions() as session:
+        found: dict[int, str | None] = {row[0]: row[1] for row in session.execute(changed)}
+        rows = session.execute(select(Check).where(Check.id.in_(list(found)))
+                               .order_by(Check.checked_at.desc(), Check.id.desc())).scalars().all()
+        return [(check_record(row), found[row.id]) for row in rows]

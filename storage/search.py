@@ -1,5 +1,5 @@
-"""Finding things in the archive: full-text search over extracted texts, and the listing queries of the
-web interface (counts, latest captures, latest verdict changes).
+"""Full-text search over extracted texts: indexing, query parsing, searching (the listings of the web
+interface and the Memento lookups are in ``storage.queries``).
 
 One search document is kept per distinct extracted text of a URL (canonical key + text sha256): a revisit
 or a re-extraction of the same text adds nothing, and a date filter matches a document when any capture
@@ -22,31 +22,25 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Float, bindparam, exists, func, select, text
+from sqlalchemy import Float, bindparam, exists, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.errors import StorageError
-from storage.models import Capture, Check, Extraction, Report, SearchDocument, UTCDateTime
-from storage.queries import captures_by_ids
-from storage.records import CaptureRecord, CheckRecord, ExtractionInput
+from storage.models import Capture, Extraction, SearchDocument, UTCDateTime
+from storage.records import ExtractionInput
 from storage.warcread import read_record_at
 
 __all__ = [
     "HIT_END",
     "HIT_START",
-    "MementoRef",
     "SearchHit",
     "SearchQueryError",
     "SearchResults",
-    "archive_counts",
     "fts5_query",
     "host_of",
     "index_texts",
-    "latest_captures",
-    "latest_verdict_changes",
-    "mementos",
     "reindex",
     "search",
 ]
@@ -271,6 +265,40 @@ def _filters(site: str | None, since: datetime | None, until: datetime | None,
     return "".join(f" AND {s}" for s in sql)
 
 
+# bm25 with the title weighted 5x; as FTS5's ``rank`` column (lower is better) or as a function call
+_BM25 = "bm25(5.0, 1.0)"
+
+
+def _sqlite_ranked(cols: str, where: str) -> str:
+    """The SQLite query of one page of matches, best first (ties by id), without snippets.
+
+    Ranking every match is the cost of a query (bm25 reads each match's positions and, once per query,
+    every document of each term for its IDF). Without filters on the documents the page is chosen in
+    the FTS5 table alone and only its rows are joined; with filters the join must come first.
+    """
+    if not where:
+        return (f"SELECT {cols}, '' AS snippet, -r.rank AS rank FROM (SELECT rowid AS id, rank "
+                f"FROM search_fts WHERE search_fts MATCH :q AND rank MATCH '{_BM25}' "
+                "ORDER BY rank, rowid LIMIT :limit OFFSET :offset) r "
+                "JOIN search_documents d ON d.id = r.id ORDER BY r.rank, d.id")
+    return (f"SELECT {cols}, '' AS snippet, -bm25(search_fts, 5.0, 1.0) AS rank FROM search_fts "
+            "JOIN search_documents d ON d.id = search_fts.rowid "
+            f"WHERE search_fts MATCH :q{where} ORDER BY bm25(search_fts, 5.0, 1.0), d.id "
+            "LIMIT :limit OFFSET :offset")
+
+
+def _sqlite_snippets(session: Session, match: str, ids: Sequence[int]) -> dict[int, str]:
+    """Snippets of the documents ``ids`` for the FTS5 expression ``match`` (the page only: snippet()
+    tokenizes the whole text, far too slow for every match)."""
+    if not ids:
+        return {}
+    names = {f"i{n}": doc_id for n, doc_id in enumerate(ids)}
+    page = text(f"SELECT rowid, snippet(search_fts, 1, '{HIT_START}', '{HIT_END}', '…', 24) "
+                "FROM search_fts WHERE search_fts MATCH :q AND rowid IN "
+                f"({', '.join(':' + k for k in names)})")
+    return {row[0]: row[1] for row in session.execute(page, {"q": match, **names})}
+
+
 def search(
     sessions: sessionmaker[Session], query: str, *, site: str | None = None,
     since: datetime | None = None, until: datetime | None = None,
@@ -298,21 +326,13 @@ def search(
                    "ORDER BY r.rank DESC, d.id")
         else:
             params["q"] = match
-            # rank first, then snippets for the page only: snippet() over every match is the slow part
-            sql = (f"SELECT {cols}, '' AS snippet, -bm25(search_fts, 5.0, 1.0) AS rank FROM search_fts "
-                   "JOIN search_documents d ON d.id = search_fts.rowid "
-                   f"WHERE search_fts MATCH :q{where} ORDER BY bm25(search_fts, 5.0, 1.0), d.id "
-                   "LIMIT :limit OFFSET :offset")
+            sql = _sqlite_ranked(cols, where)
         stmt = text(sql).bindparams(*[bindparam(n, type_=UTCDateTime()) for n in ("since", "until")
                                       if n in params])
         typed = stmt.columns(captured_at=UTCDateTime(), rank=Float())
         rows = [dict(r) for r in session.execute(typed, params).mappings().all()]
         if rows and session.get_bind().dialect.name != "postgresql":
-            ids = {f"i{n}": r["id"] for n, r in enumerate(rows)}
-            page = text(f"SELECT rowid, snippet(search_fts, 1, '{HIT_START}', '{HIT_END}', '…', 24) "
-                        "FROM search_fts WHERE search_fts MATCH :q AND rowid IN "
-                        f"({', '.join(':' + k for k in ids)})")
-            snippets = {row[0]: row[1] for row in session.execute(page, {"q": match, **ids})}
+            snippets = _sqlite_snippets(session, match, [r["id"] for r in rows[:limit]])
             for row in rows:
                 row["snippet"] = snippets.get(row["id"], "")
     hits = [SearchHit(document_id=r["id"], capture_id=r["capture_id"], url=r["url"],
@@ -321,74 +341,3 @@ def search(
                       rank=float(r["rank"] or 0.0))
             for r in rows[:limit]]
     return SearchResults(query=query, hits=hits, more=len(rows) > limit)
-
-
-# -- listings for the web interface and the Memento API -------------------------------------------
-
-@dataclass(frozen=True, kw_only=True)
-class MementoRef:
-    """A light reference to one successful capture (what TimeGates and TimeMaps need)."""
-
-    id: int
-    url: str
-    captured_at: datetime
-    http_status: int | None
-    sha256: str | None
-    content_type: str | None
-
-
-def mementos(sessions: sessionmaker[Session], url: str) -> list[MementoRef]:
-    """Every capture of ``url``'s canonical key with outcome ``captured``, oldest first (the same rows as
-    ``storage.queries.snapshots`` keeps, without loading whole records: this is the Memento hot path)."""
-    from storage.canonical import url_key
-
-    stmt = (select(Capture.id, Capture.url, Capture.captured_at, Capture.http_status, Capture.sha256,
-                   Capture.content_type)
-            .where(Capture.url_key == url_key(url), Capture.outcome == "captured")
-            .order_by(Capture.captured_at, Capture.id))
-    with sessions() as session:
-        return [MementoRef(id=r[0], url=r[1], captured_at=r[2], http_status=r[3], sha256=r[4],
-                           content_type=r[5]) for r in session.execute(stmt)]
-
-
-def archive_counts(sessions: sessionmaker[Session]) -> dict[str, int]:
-    """How many captures, distinct URLs, extracted texts, reports and checks the archive holds."""
-    with sessions() as session:
-        def count(stmt: Any) -> int:
-            return int(session.execute(stmt).scalar_one())
-
-        return {
-            "captures": count(select(func.count()).select_from(Capture)),
-            "urls": count(select(func.count(func.distinct(Capture.url_key)))),
-            "texts": count(select(func.count()).select_from(SearchDocument)),
-            "reports": count(select(func.count()).select_from(Report)),
-            "checks": count(select(func.count()).select_from(Check)),
-        }
-
-
-def latest_captures(sessions: sessionmaker[Session], limit: int = 20) -> list[CaptureRecord]:
-    """The most recent captures, newest first."""
-    with sessions() as session:
-        ids = session.execute(select(Capture.id).order_by(Capture.captured_at.desc(), Capture.id.desc())
-                              .limit(limit)).scalars().all()
-    return captures_by_ids(sessions, list(ids))
-
-
-def latest_verdict_changes(sessions: sessionmaker[Session], limit: int = 20
-                           ) -> list[tuple[CheckRecord, str | None]]:
-    """Checks whose verdict differs from the previous check of the same URL (a first check counts when it
-    is not ``unchanged``), newest first, each with the previous verdict."""
-    from storage.checks import _record as check_record
-
-    prev = func.lag(Check.status).over(partition_by=Check.url_key,
-                                       order_by=(Check.checked_at, Check.id)).label("prev")
-    inner = select(Check.id, Check.status, Check.checked_at, prev).subquery()
-    changed = (select(inner.c.id, inner.c.prev)
-               .where((inner.c.prev.is_(None) & (inner.c.status != "unchanged"))
-                      | (inner.c.prev != inner.c.status))
-               .order_by(inner.c.checked_at.desc(), inner.c.id.desc()).limit(limit))
-    with sessions() as session:
-        found: dict[int, str | None] = {row[0]: row[1] for row in session.execute(changed)}
-        rows = session.execute(select(Check).where(Check.id.in_(list(found)))
-                               .order_by(Check.checked_at.desc(), Check.id.desc())).scalars().all()
-        return [(check_record(row), found[row.id]) for row in rows]

@@ -8,6 +8,8 @@ tests can compare output byte for byte.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import json
 import os
@@ -26,7 +28,7 @@ from warcio.warcwriter import WARCWriter
 
 from storage.records import Exchange, RecordLocation
 
-__all__ = ["WarcFileWriter", "new_record_id", "warc_date"]
+__all__ = ["WarcFileWriter", "full_record_id", "new_record_id", "short_record_id", "warc_date"]
 
 Clock = Callable[[], datetime]
 
@@ -36,9 +38,30 @@ def new_record_id() -> str:
     return f"<urn:uuid:{uuid.uuid4()}>"
 
 
+def short_record_id(record_id: str) -> str:
+    """``<urn:uuid:X>`` as ``X`` (any other form of id is kept whole); see ``full_record_id``."""
+    if record_id.startswith("<urn:uuid:") and record_id.endswith(">"):
+        return record_id[10:-1]
+    return record_id
+
+
+def full_record_id(short: str) -> str:
+    """The WARC-Record-ID that ``short_record_id`` shortened."""
+    return short if short.startswith("<") else f"<urn:uuid:{short}>"
+
+
 def warc_date(moment: datetime) -> str:
     """WARC 1.1 date with microseconds, UTC."""
     return str(datetime_to_iso_date(moment.astimezone(UTC).replace(tzinfo=None), use_micros=True))
+
+
+def _label_of(digest: bytes) -> str:
+    return "sha256:" + base64.b32encode(digest).decode("ascii")
+
+
+def _label(data: bytes) -> str:
+    """The WARC ``sha256:BASE32`` digest label of ``data``."""
+    return _label_of(hashlib.sha256(data).digest())
 
 
 class _Sha256Writer(WARCWriter):  # type: ignore[misc]
@@ -47,6 +70,12 @@ class _Sha256Writer(WARCWriter):  # type: ignore[misc]
     @staticmethod
     def _create_digester() -> Digester:
         return Digester("sha256")
+
+    def ensure_digest(self, record: Any, block: bool = True, payload: bool = True) -> None:
+        """warcio's, minus the payload digest of a request without a body (it says nothing)."""
+        if record.rec_type == "request" and not getattr(record, "payload_length", None):
+            payload = False
+        super().ensure_digest(record, block=block, payload=payload)
 
 
 class _GzipMember:
@@ -221,10 +250,17 @@ class WarcFileWriter:
                                                     **extra),
                 )
             else:
+                # both digests computed here, once each (warcio would read the body twice more)
+                http.compute_headers_buffer(writer.header_filter)
+                block = hashlib.sha256(http.headers_buff)
+                block.update(exchange.body)
                 record = writer.create_warc_record(
                     exchange.url, "response", payload=io.BytesIO(exchange.body),
                     length=len(exchange.body), http_headers=http,
-                    warc_headers_dict=self._headers(exchange.url, moment, **extra),
+                    warc_headers_dict=self._headers(
+                        exchange.url, moment, **extra,
+                        **{"WARC-Payload-Digest": payload_digest or _label(exchange.body),
+                           "WARC-Block-Digest": _label_of(block.digest())}),
                 )
             response_loc = self._write(record)
             response_id = response_loc.record_id

@@ -170,7 +170,7 @@ def test_identical_recapture_is_a_small_revisit(server: str, home: Path) -> None
     assert second["revisit_of"] == first["id"]
     assert second["sha256"] == first["sha256"]
     assert second["text_sha256"] == first["text_sha256"]
-    # new file = warcinfo + request + revisit + metadata; a copy of the page would be more
+    # new file = warcinfo + revisit + request; a copy of the page would be more
     assert size_after - size_before < 2500
     archive = Archive.open(config.db_url, config.warc_dir)
     try:

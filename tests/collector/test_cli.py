@@ -138,7 +138,7 @@ def test_verify_catches_a_flipped_byte(server: str, home: Path) -> None:
     ok = run(home, "verify", "--json")
     assert ok.returncode == 0
     report = lines(ok)[0]
-    assert report["problems"] == [] and report["records_checked"] >= 4
+    assert report["problems"] == [] and report["records_checked"] >= 3  # response, request, text
 
     import gzip
     import zlib

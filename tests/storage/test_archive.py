@@ -245,7 +245,8 @@ def test_identical_payload_for_the_same_key_is_a_revisit(archive: Archive) -> No
     assert record.headers["WARC-Refers-To-Date"] == original.headers["WARC-Date"]
     assert record.headers["WARC-Payload-Digest"] == original.headers["WARC-Payload-Digest"]
     assert record.headers["WARC-Profile"].endswith("/revisit/identical-payload-digest")
-    assert [r["type"] for r in second.records] == ["revisit", "request", "metadata"]
+    # a plain page fetch has no metadata record of its own: its outcome is its original's
+    assert [r["type"] for r in second.records] == ["revisit", "request"]
 
 
 def test_revisit_refers_to_date_is_the_warc_date_of_the_original_record(archive: Archive) -> None:
@@ -386,7 +387,7 @@ def test_a_second_extraction_of_a_capture_is_ignored(archive: Archive) -> None:
     assert retrieve.capture_text(archive.warc_dir, found)["text"] == TEXT
 
 
-def test_revisit_of_an_extracted_capture_copies_the_extraction(archive: Archive) -> None:
+def test_revisit_of_an_extracted_capture_shares_the_extraction(archive: Archive) -> None:
     first = commit_one(archive, html_capture(URL, T0))
     archive.commit_extractions([extraction_for(first)])
     second = commit_one(archive, html_capture(URL, T0 + timedelta(days=1)))
@@ -406,7 +407,12 @@ def test_revisit_of_an_unextracted_capture_is_pending(archive: Archive) -> None:
     second = commit_one(archive, html_capture(URL, T0 + timedelta(days=1)))
     assert second.revisit_of == first.id
     assert second.extraction_status is None
-    assert [r.id for r in queries.pending_extractions(archive.sessions)] == [first.id, second.id]
+    # the payload is extracted once, for the original; the revisit shares its text
+    assert [r.id for r in queries.pending_extractions(archive.sessions)] == [first.id]
+    archive.commit_extractions([extraction_for(first)])
+    [again] = queries.captures_by_ids(archive.sessions, [second.id])
+    assert again.extraction_status == "ok" and again.title == "Hello"
+    assert queries.pending_extractions(archive.sessions) == []
 
 
 def test_pending_extractions_lists_html_captures_without_extraction(archive: Archive) -> None:
@@ -453,3 +459,71 @@ def test_opening_an_unusable_database_url_is_a_storage_error(warc_dir: Path) -> 
 
     with pytest.raises(StorageError):
         Archive.open("nosuchdialect://nowhere/db", warc_dir)
+
+
+# -- compact records, batches, metadata records ------------------------------------------------
+def test_same_payload_twice_in_one_batch_is_a_revisit_of_the_first(archive: Archive) -> None:
+    first, second = archive.commit_captures([html_capture(URL, T0),
+                                             html_capture(URL, T0 + timedelta(seconds=1))])
+    assert first.revisit_of is None and second.revisit_of == first.id
+    record = own_record(archive, second)
+    assert record.type == "revisit"
+    assert record.headers["WARC-Refers-To"] == first.warc_record_id
+    assert record.headers["WARC-Refers-To-Date"] == own_record(archive, first).headers["WARC-Date"]
+    assert retrieve.capture_payload(archive.warc_dir, second) == HTML
+
+
+def test_a_plain_non_html_fetch_keeps_its_metadata_record(archive: Archive) -> None:
+    pdf = commit_one(archive, html_capture(URL + ".pdf", body=b"%PDF-1.4 x",
+                                           content_type="application/pdf"))
+    html = commit_one(archive, html_capture(URL))
+    assert [r["type"] for r in pdf.records] == ["response", "request", "metadata"]
+    assert metadata_of(archive, pdf)["outcome"] == "captured"
+    assert [r["type"] for r in html.records] == ["response", "request"]
+
+
+def test_text_record_says_the_outcome(archive: Archive) -> None:
+    capture = commit_one(archive, html_capture(URL))
+    archive.commit_extractions([extraction_for(capture)])
+    [again] = queries.captures_by_ids(archive.sessions, [capture.id])
+    assert again.text_file is not None and again.text_offset is not None
+    record = read_record_at(archive.warc_dir, again.text_file, again.text_offset)
+    content = json.loads(record.payload)
+    assert content["outcome"] == "captured" and content["text"] == TEXT
+    assert record.headers["WARC-Refers-To"] == capture.warc_record_id
+
+
+def test_every_record_of_a_row_has_its_id_file_and_uri(archive: Archive) -> None:
+    rec = commit_one(archive, redirect_capture("http://example.com/old", URL, T0))
+    uris = [r["uri"] for r in rec.records]
+    assert uris[0] == "http://example.com/old" and uris[-1] == URL
+    for entry in rec.records:
+        record = read_record_at(archive.warc_dir, entry["file"], entry["offset"])
+        assert (record.headers["WARC-Record-ID"], record.headers["WARC-Target-URI"]) == (
+            entry["id"], entry["uri"])
+
+
+def test_rows_written_with_whole_record_dicts_still_resolve(archive: Archive) -> None:
+    """Rows from before compact records listed each record as a dict; revisits still find them."""
+    from sqlalchemy import update
+
+    from storage.models import Capture
+
+    first = commit_one(archive, html_capture(URL))
+    with archive.sessions() as session, session.begin():
+        session.execute(update(Capture).where(Capture.id == first.id).values(
+            records=first.records, warc_record_id=None))
+    second = commit_one(archive, html_capture(URL, T0 + timedelta(days=1)))
+    assert second.revisit_of == first.id
+    assert own_record(archive, second).headers["WARC-Refers-To"] == first.records[0]["id"]
+
+
+def test_response_digests_are_computed_once_and_right(archive: Archive) -> None:
+    capture = commit_one(archive, html_capture(URL))
+    record = own_record(archive, capture)
+    assert check_record(record) == []
+    assert record.headers["WARC-Payload-Digest"] == payload_digest(HTML)[1]
+    request = read_record_at(archive.warc_dir, capture.records[1]["file"],
+                             capture.records[1]["offset"])
+    assert "WARC-Payload-Digest" not in request.headers  # an empty body has nothing to digest
+    assert check_record(request) == []

@@ -1,4 +1,5 @@
-"""Full-text search (FTS5 on SQLite, tsvector on PostgreSQL), listings and API tokens, on both databases."""
+"""Full-text search (FTS5 on SQLite, tsvector on PostgreSQL), the interface's listings and Memento lookups
+(``storage.queries``) and API tokens, on both databases."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete
 
-from storage import search
+from storage import queries, search
 from storage.archive import Archive
 from storage.checks import add_checks
 from storage.models import SearchDocument
@@ -109,6 +110,45 @@ def test_paging(archive: Archive, filled: dict[str, CaptureRecord]) -> None:
                                                           search.search(archive.sessions, "the").hits}
 
 
+def test_pages_follow_rank_then_id_across_ties(archive: Archive) -> None:
+    same = "A short note about the weir."
+    for n in range(7):  # identical texts and titles: every hit has the same rank
+        page(archive, f"https://weir.example.org/{n}", same, n * DAY, title="Weir")
+    s = archive.sessions
+    everything = search.search(s, "weir", limit=50)
+    ids = [h.document_id for h in everything.hits]
+    assert len(ids) == 7 and ids == sorted(ids) and len({h.rank for h in everything.hits}) == 1
+    paged = [h.document_id for offset in range(0, 7, 3)
+             for h in search.search(s, "weir", limit=3, offset=offset).hits]
+    assert paged == ids
+    assert all(h.snippet for h in everything.hits)
+
+
+def test_ranking_is_the_same_with_and_without_filters(archive: Archive,
+                                                      filled: dict[str, CaptureRecord]) -> None:
+    page(archive, "https://example.net/other", "The budget, the budget and the sea.", 3 * DAY, title="x")
+    s = archive.sessions
+    plain = search.search(s, "the")
+    filtered = search.search(s, "the", since=T0)  # the same documents, through the filtered query
+    assert [(h.url, round(h.rank, 9), h.snippet) for h in plain.hits] == [
+        (h.url, round(h.rank, 9), h.snippet) for h in filtered.hits]
+    assert [h.rank for h in plain.hits] == sorted((h.rank for h in plain.hits), reverse=True)
+
+
+def test_mementos_are_successful_captures_of_the_canonical_key_oldest_first(archive: Archive) -> None:
+    from tests.storage.helpers import failed_capture
+
+    url = "https://www.example.org/story?utm_source=feed"
+    later, earlier = archive.commit_captures([html_capture(url, T0 + DAY), html_capture(url, T0)])
+    archive.commit_captures([failed_capture(url, T0 + 2 * DAY),
+                             html_capture("https://example.org/other", T0)])
+    found = queries.mementos(archive.sessions, "http://example.org/story")
+    assert [(m.id, m.captured_at) for m in found] == [(earlier.id, T0), (later.id, T0 + DAY)]
+    assert found[0].sha256 == earlier.sha256 and found[0].http_status == 200
+    assert found[0].content_type == earlier.content_type and found[0].url == url
+    assert queries.mementos(archive.sessions, "https://example.org/never") == []
+
+
 def test_same_text_indexed_once_and_found_by_a_later_capture_date(archive: Archive) -> None:
     first = page(archive, "https://example.org/a", RIVER)
     later = page(archive, "https://example.org/a", RIVER, 30 * DAY,
@@ -138,7 +178,7 @@ def test_failed_or_empty_extractions_are_not_indexed(archive: Archive) -> None:
 
 
 def archive_count(archive: Archive) -> int:
-    return search.archive_counts(archive.sessions)["texts"]
+    return queries.archive_counts(archive.sessions)["texts"]
 
 
 def test_reindex_rebuilds_from_the_warcs(archive: Archive, filled: dict[str, CaptureRecord]) -> None:
@@ -174,9 +214,9 @@ def test_fts5_query_is_quoted() -> None:
 
 def test_counts_latest_captures_and_verdict_changes(archive: Archive,
                                                     filled: dict[str, CaptureRecord]) -> None:
-    counts = search.archive_counts(archive.sessions)
+    counts = queries.archive_counts(archive.sessions)
     assert counts == {"captures": 3, "urls": 3, "texts": 3, "reports": 0, "checks": 0}
-    assert [c.url for c in search.latest_captures(archive.sessions, 2)] == [
+    assert [c.url for c in queries.latest_captures(archive.sessions, 2)] == [
         "https://example.net/harbour", "https://www.council.example.com/budget"]
     river, budget = filled["river"], filled["budget"]
 
@@ -187,10 +227,10 @@ def test_counts_latest_captures_and_verdict_changes(archive: Archive,
         check(river.url, 5 * DAY, "unchanged"), check(river.url, 6 * DAY, "unchanged"),
         check(river.url, 7 * DAY, "changed"), check(budget.url, 5 * DAY, "gone"),
         check(budget.url, 6 * DAY, "gone")])
-    changes = search.latest_verdict_changes(archive.sessions)
+    changes = queries.latest_verdict_changes(archive.sessions)
     assert [(c.url, c.status, prev) for c, prev in changes] == [
         (river.url, "changed", "unchanged"), (budget.url, "gone", None)]
-    assert search.archive_counts(archive.sessions)["checks"] == 5
+    assert queries.archive_counts(archive.sessions)["checks"] == 5
 
 
 def test_tokens(archive: Archive) -> None:
