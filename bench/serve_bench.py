@@ -6,10 +6,15 @@ with a static file from the same server, and full-text search over many extracte
 
 The archive's rows are inserted directly (TimeGate and TimeMap never read the WARC files), 10 captures
 per URL; the texts are synthetic (a Zipf-distributed vocabulary) and go through the real search index
-(FTS5 triggers). The server runs as its own process (`collector serve`); this process is the load
-client: ``--concurrency`` keep-alive connections in threads, each sending requests back to back. It
-prints p50/p99 latency and throughput per endpoint; targets (issue 6): TimeGate p50 under 5 ms, search
-p50 under 50 ms. It asserts nothing.
+(FTS5 triggers). The server runs as its own process (`collector serve --workers N`); this process is
+the load client: for each connection count of ``--connections`` (default 1, 4 and 8) it opens that many
+keep-alive connections in threads (a minimal socket client; ``--client http.client`` for the standard
+library's, which costs the client more CPU than the server), each sending requests back to back, and
+measures a static file served by the same server first, then TimeGate, TimeMap and search, so each
+endpoint is compared with the static baseline at the same load. It prints p50/p99 latency, throughput,
+p50 relative to the static file, and the CPU time per request of the server (all its workers, from
+/proc) and of this client: on a shared machine latency varies with other load, CPU per request much
+less. Targets (issue 6): TimeGate p50 under 5 ms, search p50 under 50 ms. It asserts nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import argparse
 import http.client
 import os
 import random
+import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -105,11 +112,12 @@ def fill_texts(db_url: str, total: int, words: list[str], batch: int = 2_000) ->
     return time.perf_counter() - start
 
 
-def start_server(home: Path) -> tuple[subprocess.Popen[str], str]:
+def start_server(home: Path, workers: int | None) -> tuple[subprocess.Popen[str], str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")}
     env["COLLECTOR_HOME"] = str(home)
-    proc = subprocess.Popen([sys.executable, "-m", "collector", "serve", "--port", "0", "--read-only"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    extra = ["--workers", str(workers)] if workers is not None else []
+    command = [sys.executable, "-m", "collector", "serve", "--port", "0", "--read-only", *extra]
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if " on " not in line:
@@ -118,30 +126,94 @@ def start_server(home: Path) -> tuple[subprocess.Popen[str], str]:
     return proc, line.split(" on ", 1)[1].split()[0]
 
 
-def load(base: str, paths: list[tuple[str, dict[str, str]]], concurrency: int, expect: int
-         ) -> tuple[list[float], float]:
-    """Send every (path, headers) once over ``concurrency`` keep-alive connections; latencies in ms."""
-    host, port = base.split("//", 1)[1].split(":")
+class RawConnection:
+    """A minimal keep-alive HTTP/1.1 client: prepared request bytes out, status and body in.
+
+    ``http.client`` spends about 0.7 ms of CPU per request on this machine, more than the server spends
+    on a static file; with 8 client threads sharing one GIL, that cost showed up as server latency.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.sock = socket.create_connection((host, port), timeout=60)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buffer = b""
+
+    def _fill(self) -> None:
+        data = self.sock.recv(262_144)
+        if not data:
+            raise ConnectionError("the server closed the connection")
+        self.buffer += data
+
+    def roundtrip(self, request: bytes) -> tuple[int, bytes]:
+        """Send one prepared request; return the status and body of its response."""
+        self.sock.sendall(request)
+        while (end := self.buffer.find(b"\r\n\r\n")) < 0:
+            self._fill()
+        head = self.buffer[:end].decode("latin-1")
+        self.buffer = self.buffer[end + 4:]
+        found = _LENGTH.search(head)
+        if found is None:
+            raise ConnectionError(f"no Content-Length in {head!r}")
+        length = int(found.group(1))
+        while len(self.buffer) < length:
+            self._fill()
+        body, self.buffer = self.buffer[:length], self.buffer[length:]
+        return int(head[9:12]), body
+
+    def close(self) -> None:
+        """Close the socket."""
+        self.sock.close()
+
+
+_LENGTH = re.compile(r"\r\ncontent-length:\s*(\d+)", re.I)
+
+
+def prepared(host: str, path: str, headers: dict[str, str]) -> bytes:
+    """The bytes of a GET request."""
+    lines = [f"GET {path} HTTP/1.1", f"Host: {host}", *(f"{k}: {v}" for k, v in headers.items()), "", ""]
+    return "\r\n".join(lines).encode("latin-1")
+
+
+def load(base: str, paths: list[tuple[str, dict[str, str]]], concurrency: int, expect: int,
+         client: str = "raw") -> tuple[list[float], float]:
+    """Send every (path, headers) once over ``concurrency`` keep-alive connections; latencies in ms.
+
+    ``client`` is ``raw`` (``RawConnection``) or ``http.client`` (the standard library's, heavier).
+    """
+    netloc = base.split("//", 1)[1]
+    host, port = netloc.split(":")
     latencies: list[float] = []
+    errors: list[str] = []
     lock = threading.Lock()
-    queue = list(reversed(paths))
+    queue = [(path, headers, prepared(netloc, path, headers)) for path, headers in reversed(paths)]
 
     def worker() -> None:
-        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        raw = RawConnection(host, int(port)) if client == "raw" else None
+        conn = http.client.HTTPConnection(host, int(port), timeout=60) if raw is None else None
         mine = []
-        while True:
+        try:
+            while True:
+                with lock:
+                    if not queue or errors:
+                        break
+                    path, headers, request = queue.pop()
+                began = time.perf_counter()
+                if raw is not None:
+                    status, _ = raw.roundtrip(request)
+                else:
+                    assert conn is not None
+                    conn.request("GET", path, headers=headers)
+                    response = conn.getresponse()
+                    response.read()
+                    status = response.status
+                mine.append((time.perf_counter() - began) * 1000)
+                if status != expect:
+                    raise ConnectionError(f"{path}: HTTP {status}, expected {expect}")
+        except (OSError, http.client.HTTPException) as exc:
             with lock:
-                if not queue:
-                    break
-                path, headers = queue.pop()
-            began = time.perf_counter()
-            conn.request("GET", path, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            mine.append((time.perf_counter() - began) * 1000)
-            if response.status != expect:
-                raise SystemExit(f"{path}: HTTP {response.status}, expected {expect}")
-        conn.close()
+                errors.append(str(exc))
+        finally:
+            (raw or conn).close()  # type: ignore[union-attr]
         with lock:
             latencies.extend(mine)
 
@@ -151,24 +223,65 @@ def load(base: str, paths: list[tuple[str, dict[str, str]]], concurrency: int, e
         thread.start()
     for thread in threads:
         thread.join()
+    if errors:
+        raise SystemExit(f"load failed: {errors[0]}")
     return latencies, time.perf_counter() - began
 
 
-def report(name: str, latencies: list[float], seconds: float) -> None:
+def server_cpu(pid: int) -> float:
+    """CPU seconds used so far by the server process and its live workers (Linux /proc; else 0)."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0.0
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        for one in [str(pid), *children]:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    except OSError:
+        return 0.0
+    return total
+
+
+def measure(pid: int, base: str, paths: list[tuple[str, dict[str, str]]], connections: int, expect: int,
+            client: str) -> tuple[list[float], float, float, float]:
+    """``load`` and its CPU cost: (latencies ms, seconds, server and client CPU ms per request)."""
+    server_before, client_before = server_cpu(pid), time.process_time()
+    latencies, seconds = load(base, paths, connections, expect, client)
+    n = len(latencies)
+    return (latencies, seconds, (server_cpu(pid) - server_before) * 1000 / n,
+            (time.process_time() - client_before) * 1000 / n)
+
+
+Row = tuple[str, int, float, float, float, float, float]  # endpoint, connections, p50, p99, req/s, CPU ms/req
+
+
+def summarize(name: str, connections: int, latencies: list[float], seconds: float, server_ms: float,
+              client_ms: float, baseline: float | None = None) -> Row:
+    """Print one line (p50, p99, throughput, CPU per request, p50 relative to the static file)."""
     ordered = sorted(latencies)
+    p50 = statistics.median(ordered)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    print(f"  {name:<22} n={len(ordered):<6} p50 {statistics.median(ordered):7.2f} ms   "
-          f"p99 {p99:7.2f} ms   {len(ordered) / seconds:8.0f} req/s")
+    ratio = f"{p50 / baseline:6.1f}x static" if baseline else ""
+    print(f"  {name:<22} {connections:>2} conn  n={len(ordered):<5} p50 {p50:7.2f} ms  p99 {p99:7.2f} ms"
+          f"  {len(ordered) / seconds:6.0f} req/s  CPU/req server {server_ms:5.2f} client {client_ms:4.2f} ms"
+          f"  {ratio}", flush=True)
+    return name, connections, p50, p99, len(ordered) / seconds, server_ms, client_ms
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--captures", type=int, default=1_000_000)
     parser.add_argument("--texts", type=int, default=100_000)
-    parser.add_argument("--requests", type=int, default=2_000, help="requests per endpoint")
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--requests", type=int, default=2_000, help="requests per endpoint and load")
+    parser.add_argument("--connections", default="1,4,8",
+                        help="comma-separated numbers of concurrent keep-alive connections (default 1,4,8)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="`collector serve --workers` (default: the server's own default)")
+    parser.add_argument("--client", choices=["raw", "http.client"], default="raw",
+                        help="load client: a minimal socket client (default) or the standard library's")
     parser.add_argument("--home", type=Path, help="reuse (or keep) the archive here")
     args = parser.parse_args()
+    loads = [int(n) for n in args.connections.split(",")]
     tmp = None
     home = args.home
     if home is None:
@@ -182,33 +295,47 @@ def main() -> None:
         print(f"  indexing {args.texts:,} texts ...      {fill_texts(db_url, args.texts, words):.1f} s")
     urls = args.captures // PER_URL
     rng = random.Random(3)
-    proc, base = start_server(home)
+    gates = []
+    for _ in range(args.requests):
+        when = T0 + timedelta(days=rng.uniform(0, 7 * PER_URL))
+        gates.append((f"/timegate/{url_of(rng.randrange(urls))}",
+                      {"Accept-Datetime": format_datetime(when, usegmt=True)}))
+    maps: list[tuple[str, dict[str, str]]] = [(f"/timemap/link/{url_of(rng.randrange(urls))}", {})
+                                              for _ in range(args.requests)]
+    common = words[:50]
+    searches: list[tuple[str, dict[str, str]]] = [
+        (f"/search.json?q={quote(rng.choice(common) + ' ' + rng.choice(words[:2000]))}", {})
+        for _ in range(max(50, args.requests // 10))]
+    static: list[tuple[str, dict[str, str]]] = [("/static/app.css", {})] * args.requests
+    proc, base = start_server(home, args.workers)
+    rows: list[Row] = []
     try:
-        load(base, [("/static/app.css", {})] * 200, args.concurrency, 200)  # warm up
-        print(f"server {base}, {args.concurrency} concurrent connections, {args.requests} requests each:")
-        static: list[tuple[str, dict[str, str]]] = [("/static/app.css", {})] * args.requests
-        report("static file", *load(base, static, args.concurrency, 200))
-        gates = []
-        for _ in range(args.requests):
-            when = T0 + timedelta(days=rng.uniform(0, 7 * PER_URL))
-            gates.append((f"/timegate/{url_of(rng.randrange(urls))}",
-                          {"Accept-Datetime": format_datetime(when, usegmt=True)}))
-        report("TimeGate (302)", *load(base, gates, args.concurrency, 302))
-        maps: list[tuple[str, dict[str, str]]] = [(f"/timemap/link/{url_of(rng.randrange(urls))}", {})
-                                                  for _ in range(args.requests)]
-        report("TimeMap (link-format)", *load(base, maps, args.concurrency, 200))
-        common = words[:50]
-        queries = [f"/search.json?q={quote(rng.choice(common) + ' ' + rng.choice(words[:2000]))}"
-                   for _ in range(max(50, args.requests // 10))]
-        searches: list[tuple[str, dict[str, str]]] = [(q, {}) for q in queries]
-        report(f"search ({args.texts:,} texts)", *load(base, searches, args.concurrency, 200))
-        report("search, one at a time", *load(base, searches, 1, 200))
-        report("TimeGate, one at a time", *load(base, gates[: args.requests // 2], 1, 302))
+        load(base, [("/static/app.css", {})] * 200, max(loads), 200)  # warm up
+        print(f"server {base} (workers: {args.workers or 'default'}; {os.cpu_count()} CPUs; "
+              f"client {args.client}), "
+              f"{args.requests} requests per endpoint and load ({len(searches)} searches over "
+              f"{args.texts:,} texts):")
+        for connections in loads:
+            baseline = summarize("static file", connections,
+                                 *measure(proc.pid, base, static, connections, 200, args.client))
+            rows.append(baseline)
+            for name, paths, status in (("TimeGate (302)", gates, 302),
+                                        ("TimeMap (link-format)", maps, 200),
+                                        ("search", searches, 200)):
+                rows.append(summarize(name, connections,
+                                      *measure(proc.pid, base, paths, connections, status, args.client),
+                                      baseline=baseline[2]))
     finally:
         proc.terminate()
         proc.wait(timeout=30)
         if tmp is not None:
             tmp.cleanup()
+    print("\n| endpoint | connections | p50 ms | p99 ms | req/s | p50 / static p50 | server CPU ms/req |")
+    print("|---|---|---|---|---|---|---|")
+    statics = {r[1]: r[2] for r in rows if r[0] == "static file"}
+    for name, connections, p50, p99, rate, server_ms, _client_ms in rows:
+        print(f"| {name} | {connections} | {p50:.2f} | {p99:.2f} | {rate:,.0f} | "
+              f"{p50 / statics[connections]:.1f} | {server_ms:.2f} |")
 
 
 if __name__ == "__main__":

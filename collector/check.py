@@ -93,14 +93,14 @@ def run_checks(config: Config, targets: Sequence[CheckTarget], *, baseline: str 
     from collector.verdict import decide, probe_url
     from storage.archive import Archive
     from storage.checks import add_checks
-    from storage.queries import captures_by_ids, snapshots
+    from storage.queries import captures_by_ids, snapshots_of
 
     if not targets:
         raise InputError("nothing to check")
     urls = [check_url(t.url) for t in targets]
     archive = Archive.open(config.db_url, config.warc_dir)
     try:
-        before = {u: snapshots(archive.sessions, u) for u in urls}
+        before = snapshots_of(archive.sessions, urls)
     finally:
         archive.close()
     rng = random.Random(seed)

@@ -48,10 +48,13 @@ def bind_socket(host: str, port: int) -> socket.socket:
 @click.option("--read-only", is_flag=True, help="Refuse every write endpoint, even with a valid token.")
 @click.option("--reindex", is_flag=True, help="First index extracted texts missing from full-text search.")
 @click.option("--access-log", is_flag=True, help="Log every request.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Server processes sharing the port (default: one per CPU, at most 4); more "
+                   "processes answer more requests at once on a machine with more cores.")
 @click.pass_context
 @handle_errors
 def serve(ctx: click.Context, host: str, port: int, base_url: str | None, replay_origin: str | None,
-          read_only: bool, reindex: bool, access_log: bool) -> None:
+          read_only: bool, reindex: bool, access_log: bool, workers: int | None) -> None:
     """Serve the archive over HTTP: Memento API, safe replay, web interface, exports.
 
     Read-only for everyone; the endpoints that change the archive (capture a URL, add a report or a
@@ -59,13 +62,14 @@ def serve(ctx: click.Context, host: str, port: int, base_url: str | None, replay
 
     \b
     Example:
-      collector serve --port 8080
+      collector serve --port 8080 --workers 2
       curl -I -H 'Accept-Datetime: Tue, 03 Jun 2025 10:00:00 GMT' \\
            http://127.0.0.1:8080/timegate/https://example.org/a
     """
     import uvicorn
 
     from collector.server import ServerContext, create_app
+    from collector.server.workers import default_workers, serve_workers
     from storage.search import reindex as index_missing
 
     config = _config(ctx)
@@ -78,11 +82,22 @@ def serve(ctx: click.Context, host: str, port: int, base_url: str | None, replay
     sock = bind_socket(host, port)
     actual = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=access_log,
-                                           lifespan="on", ws="none", server_header=False))
-    click.echo(f"collector serving {config.home} on http://{shown}:{actual} (Ctrl-C to stop)")
+    processes = workers or default_workers()
+
+    def run(listening: socket.socket) -> None:
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=access_log,
+                                               lifespan="on", ws="none", server_header=False))
+        server.run(sockets=[listening])
+
+    many = f"{processes} workers; " if processes > 1 else ""
+    click.echo(f"collector serving {config.home} on http://{shown}:{actual} ({many}Ctrl-C to stop)")
     sys.stdout.flush()
-    server.run(sockets=[sock])
+    if processes == 1:
+        run(sock)
+        return
+    status = serve_workers(run, sock, processes, before_fork=archive.sessions.kw["bind"].dispose)
+    if status:
+        raise click.ClickException("the server's workers failed to start (see the messages above)")
 
 
 @cli.group()

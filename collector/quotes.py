@@ -84,8 +84,13 @@ class QuoteMatch:
     closest: str | None = None
 
 
+@functools.lru_cache(maxsize=256)
 def find_quote(quote: str, text: str) -> QuoteMatch:
-    """Find ``quote`` in ``text`` (tolerant matching); see the module docstring."""
+    """Find ``quote`` in ``text`` (tolerant matching); see the module docstring.
+
+    Results are cached: a check looks the same quote up in the same text (an unchanged page's
+    baseline and current text) more than once.
+    """
     needle, _ = fold(quote)
     needle = needle.strip(" .,;:")
     hay, index = fold(text)

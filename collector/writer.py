@@ -2,9 +2,9 @@
 
 The crawl hands each attempt to ``ArchiveWriter.submit``; one thread drains the queue in batches,
 writes WARC records, fsyncs once per batch and commits the batch's rows in one transaction. A committed
-HTML capture is then sent to the extraction pool; its text is committed later, by this same thread,
-so the WARC files have a single writer. ``emit`` is called once per capture when it is complete
-(archived, and extracted when it is HTML).
+HTML capture is then sent to the extraction pool; its text is committed later, by this same thread
+(so the WARC files have a single writer), in groups: a text waits at most ``text_delay`` for others.
+``emit`` is called once per capture when it is complete (archived, and extracted when it is HTML).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import UTC, datetime
@@ -40,11 +41,13 @@ class ArchiveWriter:
         emit: Callable[[CaptureRecord], None],
         batch: int = 64,
         clock: Callable[[], datetime] | None = None,
+        text_delay: float = 0.25,
     ) -> None:
         self.archive = archive
         self.pool = pool
         self.emit = emit
         self.batch = batch
+        self.text_delay = text_delay  # longest wait of an extracted text for others to commit with
         self.clock = clock or (lambda: datetime.now(UTC))
         self._queue: queue.Queue[Any] = queue.Queue()
         self._pending = 0  # extractions scheduled and not yet committed
@@ -76,15 +79,17 @@ class ArchiveWriter:
     # -- thread ------------------------------------------------------------------------------
     def _run(self) -> None:
         stopping = False
+        texts: list[tuple[ExtractionInput, bool]] = []  # extracted, not yet committed
+        due = 0.0  # when the oldest of them must be committed
         while True:
             if stopping and self._pending == 0 and self._queue.empty():
                 return
+            wait = max(0.0, due - time.monotonic()) if texts else (0.2 if stopping else None)
             try:
-                first = self._queue.get(timeout=0.2 if stopping else None)
+                items = [self._queue.get(timeout=wait)]
             except queue.Empty:
-                continue
-            items = [first]
-            while len(items) < self.batch:
+                items = []
+            while items and len(items) < self.batch:
                 try:
                     items.append(self._queue.get_nowait())
                 except queue.Empty:
@@ -92,38 +97,47 @@ class ArchiveWriter:
             if _STOP in items:
                 stopping = True
                 items = [i for i in items if i is not _STOP]
+            captures = [i for i in items if i[0] == "capture"]
+            if not texts:
+                due = time.monotonic() + self.text_delay
+            texts += [i[1] for i in items if i[0] == "extraction"]
+            # texts are committed in groups (one transaction and fsync for many); a group is
+            # due when it is full, when its oldest text has waited text_delay, or at the end
+            flush = texts and (len(texts) >= self.batch or time.monotonic() >= due
+                               or (stopping and len(texts) >= self._pending))
             try:
-                self._handle(items)
+                if captures:
+                    self._commit_captures(captures)
+                if flush:
+                    self._commit_texts(texts)
+                    texts = []
             except BaseException as exc:  # a storage failure must stop the run, loudly
                 log.exception("archive writer failed")
                 self._error = exc
-                for _, _, future in (i for i in items if i[0] == "capture"):
+                for _, _, future in captures:
                     if not future.done():
                         future.set_exception(exc)
                 return
 
-    def _handle(self, items: list[Any]) -> None:
-        captures = [i for i in items if i[0] == "capture"]
-        extractions = [i[1] for i in items if i[0] == "extraction"]
-        if captures:
-            records = self.archive.commit_captures([c[1] for c in captures])
-            for (_, _, future), record in zip(captures, records, strict=True):
-                # schedule before resolving the future: once every future is resolved the crawl
-                # may end and close() is called, which must see this extraction as pending
-                if self._needs_extraction(record):
-                    self._schedule(record, emit=True)
-                else:
-                    self.emit(record)
-                future.set_result(record)
-        if extractions:
-            self.archive.commit_extractions([e for e, _ in extractions])
-            done = queries.captures_by_ids(self.archive.sessions,
-                                           [e.capture_id for e, _ in extractions])
-            for record, (_, emit) in zip(done, extractions, strict=True):
-                if emit:
-                    self.emit(record)
-            with self._lock:
-                self._pending -= len(extractions)
+    def _commit_captures(self, captures: list[Any]) -> None:
+        records = self.archive.commit_captures([c[1] for c in captures])
+        for (_, _, future), record in zip(captures, records, strict=True):
+            # schedule before resolving the future: once every future is resolved the crawl
+            # may end and close() is called, which must see this extraction as pending
+            if self._needs_extraction(record):
+                self._schedule(record, emit=True)
+            else:
+                self.emit(record)
+            future.set_result(record)
+
+    def _commit_texts(self, texts: list[tuple[ExtractionInput, bool]]) -> None:
+        self.archive.commit_extractions([e for e, _ in texts])
+        done = queries.captures_by_ids(self.archive.sessions, [e.capture_id for e, _ in texts])
+        for record, (_, emit) in zip(done, texts, strict=True):
+            if emit:
+                self.emit(record)
+        with self._lock:
+            self._pending -= len(texts)
 
     def _needs_extraction(self, record: CaptureRecord) -> bool:
         return (self.pool is not None and record.outcome == "captured"

@@ -34,6 +34,7 @@ __all__ = [
     "mementos",
     "pending_extractions",
     "snapshots",
+    "snapshots_of",
 ]
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -126,6 +127,21 @@ def snapshots(sessions: sessionmaker[Session], url: str) -> list[CaptureRecord]:
     stmt = _base().where(Capture.url_key == url_key(url)).order_by(Capture.captured_at, Capture.id)
     with sessions() as session:
         return [_record(row, ext) for row, ext in session.execute(stmt)]
+
+
+def snapshots_of(sessions: sessionmaker[Session], urls: Sequence[str]
+                 ) -> dict[str, list[CaptureRecord]]:
+    """``snapshots`` of many URLs in a few queries: URL -> its captures, oldest first."""
+    keys = {url: url_key(url) for url in urls}
+    by_key: dict[str, list[CaptureRecord]] = {key: [] for key in keys.values()}
+    wanted = list(by_key)
+    with sessions() as session:
+        for start in range(0, len(wanted), 500):
+            stmt = (_base().where(Capture.url_key.in_(wanted[start:start + 500]))
+                    .order_by(Capture.captured_at, Capture.id))
+            for row, ext in session.execute(stmt):
+                by_key[row.url_key].append(_record(row, ext))
+    return {url: list(by_key[key]) for url, key in keys.items()}
 
 
 def closest_capture(

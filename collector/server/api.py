@@ -4,7 +4,8 @@ Writes: ``POST /api/captures`` ``{"urls": [...]}`` captures URLs now; ``POST /ap
 ``{"url": ..., "name": ...}`` adds a report published at a URL (never a server-side file);
 ``POST /api/reports/{name}/links`` ``{"ref", "url", "quote", "note"}`` attaches a URL or quote to a
 reference. Each needs ``Authorization: Bearer <token>`` from ``collector token create``: 401 without a
-valid token, 403 when the server runs ``--read-only``.
+valid token, 403 when the server runs ``--read-only``. Schedule endpoints are in
+``collector.server.schedules``.
 
 Exports: ``GET /reports/{name}/export.{warc|wacz|csv|json}``.
 """
@@ -25,7 +26,7 @@ from starlette.routing import Route
 from collector.errors import InputError
 from collector.server.app import ServerContext, ctx_of
 
-__all__ = ["require_token", "routes"]
+__all__ = ["json_body", "require_token", "routes"]
 
 _MAX_URLS = 100
 
@@ -49,7 +50,8 @@ def require_token(request: Request) -> str:
     return record.name
 
 
-async def _json_body(request: Request) -> dict[str, Any]:
+async def json_body(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object; InputError (400) otherwise."""
     try:
         body = await request.json()
     except ValueError as exc:
@@ -64,7 +66,7 @@ async def post_captures(request: Request) -> Response:
     from collector.capture import capture_urls
 
     await run_in_threadpool(require_token, request)
-    body = await _json_body(request)
+    body = await json_body(request)
     urls = body.get("urls")
     if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
         raise InputError('give {"urls": ["https://...", ...]}')
@@ -79,7 +81,7 @@ async def post_report(request: Request) -> Response:
     from collector.reports import _URL_LIKE, add_report
 
     await run_in_threadpool(require_token, request)
-    body = await _json_body(request)
+    body = await json_body(request)
     url = body.get("url")
     if not isinstance(url, str) or not _URL_LIKE.match(url):
         raise InputError('give {"url": "https://...", "name": "..."}: only reports at a URL can be added '
@@ -93,7 +95,7 @@ async def post_link(request: Request) -> Response:
     from collector.reports import link_reference
 
     await run_in_threadpool(require_token, request)
-    body = await _json_body(request)
+    body = await json_body(request)
     ref = body.get("ref")
     if not isinstance(ref, str) or not (body.get("url") or body.get("quote") or body.get("note")):
         raise InputError('give {"ref": "4", "url": "https://...", "quote": "...", "note": "..."}')

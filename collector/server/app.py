@@ -149,10 +149,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 def create_app(ctx: ServerContext) -> Starlette:
     """The application serving ``ctx``'s archive (see docs/serve.md for the routes)."""
     from collector.errors import NotFoundError
-    from collector.server import api, archive_routes, assets, views
+    from collector.server import api, archive_routes, assets, schedules, views
     from storage.search import SearchQueryError
 
-    routes: list[Route] = [*archive_routes.routes(), *views.routes(), *api.routes(), *assets.routes()]
+    routes: list[Route] = [*archive_routes.routes(), *views.routes(), *api.routes(), *schedules.routes(),
+                           *assets.routes()]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

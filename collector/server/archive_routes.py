@@ -31,9 +31,8 @@ from collector.server.app import ctx_of, origin_of
 from collector.server.html import a, esc, qs, stamp
 from collector.server.rewrite import decode_html, framed_csp, raw_csp, rewrite_html
 from storage.errors import NoCaptureError
-from storage.queries import captures_by_ids
+from storage.queries import MementoRef, captures_by_ids, mementos
 from storage.records import CaptureRecord
-from storage.search import MementoRef, mementos
 
 __all__ = ["mementos_of", "routes", "target_url"]
 

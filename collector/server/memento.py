@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from collector.errors import InputError
@@ -33,7 +32,7 @@ __all__ = [
 
 
 class Memento(Protocol):
-    """What these functions read of a capture (``storage.search.MementoRef`` or a CaptureRecord)."""
+    """What these functions read of a capture (``storage.queries.MementoRef`` or a CaptureRecord)."""
 
     @property
     def captured_at(self) -> datetime: ...  # pragma: no cover
@@ -47,7 +46,11 @@ class Memento(Protocol):
 
 _DIGITS = re.compile(r"^\d{1,14}$")
 # RFC 1123 (as RFC 7089 requires for Accept-Datetime): "Sun, 06 Nov 1994 08:49:37 GMT"
-_RFC1123 = re.compile(r"^[A-Z][a-z]{2}, \d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} (GMT|UTC|[+-]\d{4})$")
+_RFC1123 = re.compile(r"^[A-Z][a-z]{2}, (\d{1,2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) "
+                      r"(GMT|UTC|[+-]\d{4})$")
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTH_NUMBERS = {name: number for number, name in enumerate(_MONTHS, 1)}
 
 
 def ts14(moment: datetime) -> str:
@@ -68,23 +71,30 @@ def parse_timestamp(digits: str) -> datetime:
 
 
 def http_date(moment: datetime) -> str:
-    """RFC 1123 date in GMT, as Memento-Datetime and the ``datetime`` link attribute use."""
-    return format_datetime(moment.astimezone(UTC).replace(microsecond=0), usegmt=True)
+    """RFC 1123 date in GMT, as Memento-Datetime and the ``datetime`` link attribute use (the format of
+    ``email.utils.format_datetime(..., usegmt=True)``, written out: it is on every Memento response)."""
+    m = moment.astimezone(UTC)
+    return (f"{_DAYS[m.weekday()]}, {m.day:02d} {_MONTHS[m.month - 1]} {m.year:04d} "
+            f"{m.hour:02d}:{m.minute:02d}:{m.second:02d} GMT")
 
 
 def parse_http_date(value: str) -> datetime:
     """Parse an ``Accept-Datetime`` value (RFC 1123); raises InputError when it is not one."""
     text = " ".join(value.split())
-    if not _RFC1123.match(text):
+    match = _RFC1123.match(text)
+    if not match or match.group(2) not in _MONTH_NUMBERS:
         raise InputError(f"Accept-Datetime {value!r} is not an RFC 1123 date "
                          "(like 'Tue, 03 Jun 2025 10:00:00 GMT')")
+    day, month, year, hour, minute, second, zone = match.groups()
     try:
-        moment = parsedate_to_datetime(text)
-    except (TypeError, ValueError) as exc:
+        moment = datetime(int(year), _MONTH_NUMBERS[month], int(day), int(hour), int(minute),
+                          int(second), tzinfo=UTC)
+    except ValueError as exc:
         raise InputError(f"Accept-Datetime {value!r} is not a valid date") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    if zone[0] in "+-":
+        offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
+        moment = moment - offset if zone[0] == "+" else moment + offset
+    return moment
 
 
 def select_index(mementos: Sequence[Memento], at: datetime | None) -> int:

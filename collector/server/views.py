@@ -36,14 +36,14 @@ def _name(request: Request, key: str) -> str:
 
 def home(request: Request) -> Response:
     """Counts, latest captures, latest verdict changes."""
-    from storage import search
+    from storage import queries
 
     sessions = ctx_of(request).sessions
     changes = [{**c.__dict__, "checked_at": c.checked_at.isoformat().replace("+00:00", "Z"),
                 "signals": list(c.signals), "quotes": list(c.quotes), "previous": prev}
-               for c, prev in search.latest_verdict_changes(sessions, 20)]
-    data = {"counts": search.archive_counts(sessions),
-            "latest_captures": [_capture(c) for c in search.latest_captures(sessions, 20)],
+               for c, prev in queries.latest_verdict_changes(sessions, 20)]
+    data = {"counts": queries.archive_counts(sessions),
+            "latest_captures": [_capture(c) for c in queries.latest_captures(sessions, 20)],
             "verdict_changes": changes}
     return respond(request, data, pages.home)
 

@@ -97,7 +97,8 @@ def test_snapshot_page(live: str, world: dict[str, Any]) -> None:
     info = data(f"{live}/snapshot/{first['id']}.json")
     assert info["capture"]["sha256"] == first["sha256"]
     assert QUOTE in info["text"]["text"] and info["headers"].startswith("HTTP/")
-    assert {r["type"] for r in info["records"]} >= {"response", "request", "metadata"}
+    # a plain page fetch has no metadata record since the batched archive writer (its outcome is in the text)
+    assert {r["type"] for r in info["records"]} >= {"response", "request"}
     reply, doc = page(f"{live}/snapshot/{first['id']}")
     assert first["sha256"] in reply.text and first["warc_file"] in reply.text
     [frame] = doc.xpath("//iframe")

@@ -1,0 +1,128 @@
+"""Schedules over HTTP (issue 5's ``collector schedule`` as an API), through ``collector.scheduler``.
+
+- ``GET /api/schedules``: every schedule with its next run (a read: no token).
+- ``POST /api/schedules`` ``{"urls": [...]} | {"report": NAME} | {"feed": NAME}`` with ``"every"``
+  (seconds, or a duration such as ``"6h"``) or ``"cron"``, optional ``"action"`` (``capture`` or
+  ``check``) and ``"adaptive"``: 201 and the schedule, as ``schedule add --json`` prints it.
+- ``POST /api/schedules/{id}/pause`` and ``/resume``: the schedule afterwards.
+- ``DELETE /api/schedules/{id}``: ``{"id": ID, "removed": true}``.
+
+Writes need a bearer token (``collector.server.api.require_token``); an unknown id is 404, a bad body 400.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from collector.errors import InputError
+from collector.server.api import json_body, require_token
+from collector.server.app import ctx_of
+
+__all__ = ["parse_every", "routes"]
+
+_FIELDS = {"urls", "report", "feed", "every", "cron", "action", "adaptive"}
+
+
+def parse_every(value: Any) -> float | None:
+    """``every`` of a request body: seconds (a number) or a duration string like the CLI's (``"6h"``)."""
+    import click
+
+    from collector.cli_monitor import DURATION
+
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise InputError(f'"every" must be seconds or a duration such as "6h", not {value!r}')
+    try:
+        return DURATION.convert(value, None, None)
+    except click.BadParameter as exc:
+        raise InputError(f'"every": {exc.message}') from exc
+
+
+def _options(body: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(body) - _FIELDS)
+    if unknown:
+        raise InputError(f"unknown field(s) {', '.join(unknown)} (use {', '.join(sorted(_FIELDS))})")
+    urls = body.get("urls", [])
+    if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+        raise InputError('"urls" must be a list of URLs')
+    for name in ("report", "feed", "cron"):
+        if body.get(name) is not None and not isinstance(body[name], str):
+            raise InputError(f'"{name}" must be a string')
+    action = body.get("action", "capture")
+    if not isinstance(action, str):
+        raise InputError('"action" must be "capture" or "check"')
+    adaptive = body.get("adaptive", False)
+    if not isinstance(adaptive, bool):
+        raise InputError('"adaptive" must be true or false')
+    return {"urls": urls, "report": body.get("report"), "feed": body.get("feed"),
+            "every": parse_every(body.get("every")), "cron": body.get("cron"), "action": action,
+            "adaptive": adaptive}
+
+
+def _schedule_id(request: Request) -> int:
+    raw = request.path_params["id"]
+    if not raw.isdigit():
+        raise InputError(f"{raw!r} is not a schedule id (see GET /api/schedules)")
+    return int(raw)
+
+
+async def list_all(request: Request) -> Response:
+    """Every schedule with its next run time."""
+    from collector.scheduler import list_schedules
+
+    found = await run_in_threadpool(list_schedules, ctx_of(request).config)
+    return JSONResponse({"schedules": [info.to_json() for info in found]})
+
+
+async def add(request: Request) -> Response:
+    """Add a schedule of URLs, a report's citations or a feed."""
+    from collector.scheduler import add_schedule
+
+    await run_in_threadpool(require_token, request)
+    options = _options(await json_body(request))
+    info = await run_in_threadpool(lambda: add_schedule(ctx_of(request).config, **options))
+    return JSONResponse(info.to_json(), status_code=201)
+
+
+async def pause(request: Request) -> Response:
+    """Pause a schedule (no run until it is resumed)."""
+    from collector.scheduler import pause_schedule
+
+    await run_in_threadpool(require_token, request)
+    info = await run_in_threadpool(pause_schedule, ctx_of(request).config, _schedule_id(request))
+    return JSONResponse(info.to_json())
+
+
+async def resume(request: Request) -> Response:
+    """Resume a paused schedule from its next slot."""
+    from collector.scheduler import resume_schedule
+
+    await run_in_threadpool(require_token, request)
+    info = await run_in_threadpool(resume_schedule, ctx_of(request).config, _schedule_id(request))
+    return JSONResponse(info.to_json())
+
+
+async def remove(request: Request) -> Response:
+    """Remove a schedule and its job (its past runs stay)."""
+    from collector.scheduler import remove_schedule
+
+    await run_in_threadpool(require_token, request)
+    record = await run_in_threadpool(remove_schedule, ctx_of(request).config, _schedule_id(request))
+    return JSONResponse({"id": record.id, "removed": True})
+
+
+def routes() -> list[Route]:
+    """The schedule routes."""
+    return [
+        Route("/api/schedules", list_all, methods=["GET"]),
+        Route("/api/schedules", add, methods=["POST"]),
+        Route("/api/schedules/{id}/pause", pause, methods=["POST"]),
+        Route("/api/schedules/{id}/resume", resume, methods=["POST"]),
+        Route("/api/schedules/{id}", remove, methods=["DELETE"]),
+    ]

@@ -1,0 +1,110 @@
+"""Schedule endpoints over real HTTP: add, list, pause, resume, remove; token and read-only refusals."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from collector.scheduler import list_schedules
+from collector.server import ServerContext
+from storage.database import connect
+from storage.tokens import create_token
+from tests.collector.server.helpers import fetch, running
+from tests.conftest import make_config
+
+
+def call(url: str, method: str = "GET", body: object = None, token: str | None = None
+         ) -> tuple[int, dict[str, Any]]:
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    reply = fetch(url, method=method, headers=headers,
+                  body=None if body is None else json.dumps(body).encode())
+    return reply.status, json.loads(reply.body or b"{}")
+
+
+@pytest.fixture
+def served(home: Path) -> Iterator[dict[str, Any]]:
+    config = make_config(home)
+    sessions = connect(config.db_url)
+    token, _ = create_token(sessions, "scheduler robot", now=datetime.now(UTC))
+    with running(ServerContext(config=config, sessions=sessions)) as base:
+        yield {"base": base, "token": token, "config": config}
+
+
+def test_add_list_pause_resume_remove(served: dict[str, Any]) -> None:
+    base, token = served["base"], served["token"]
+    status, added = call(base + "/api/schedules", "POST",
+                         {"urls": ["https://example.org/a", "https://example.org/b"], "every": "6h"}, token)
+    assert status == 201, added
+    assert added["kind"] == "urls" and added["targets"] == ["https://example.org/a", "https://example.org/b"]
+    assert added["every"] == 6 * 3600 and added["action"] == "capture" and not added["paused"]
+    assert added["next_run_at"] is not None
+    status, cron = call(base + "/api/schedules", "POST",
+                        {"urls": ["https://example.org/c"], "cron": "0 3 * * *", "action": "check"}, token)
+    assert status == 201 and cron["cron"] == "0 3 * * *" and cron["action"] == "check"
+    assert cron["next_run_at"].endswith("T03:00:00Z")
+
+    status, listed = call(base + "/api/schedules")  # a read: no token
+    assert status == 200 and [s["id"] for s in listed["schedules"]] == [added["id"], cron["id"]]
+    assert [i.to_json() for i in list_schedules(served["config"])] == listed["schedules"]  # same as the CLI
+
+    status, paused = call(f"{base}/api/schedules/{added['id']}/pause", "POST", token=token)
+    assert status == 200 and paused["paused"] and paused["next_run_at"] is None
+    status, resumed = call(f"{base}/api/schedules/{added['id']}/resume", "POST", token=token)
+    assert status == 200 and not resumed["paused"] and resumed["next_run_at"] is not None
+
+    status, removed = call(f"{base}/api/schedules/{added['id']}", "DELETE", token=token)
+    assert (status, removed) == (200, {"id": added["id"], "removed": True})
+    assert [s["id"] for s in call(base + "/api/schedules")[1]["schedules"]] == [cron["id"]]
+    assert call(f"{base}/api/schedules/{added['id']}", "DELETE", token=token)[0] == 404
+    assert call(f"{base}/api/schedules/{added['id']}/pause", "POST", token=token)[0] == 404
+
+
+@pytest.mark.parametrize("body", [
+    {"urls": ["https://example.org/a"]},                                  # neither every nor cron
+    {"urls": ["https://example.org/a"], "every": "soon"},                 # not a duration
+    {"urls": ["https://example.org/a"], "every": 60, "cron": "0 3 * * *"},  # both
+    {"urls": ["https://example.org/a"], "cron": "every day"},             # not a crontab line
+    {"report": "no-such-report", "every": 60},                            # unknown report
+    {"feed": "no-such-feed", "every": 60},                                # unknown feed
+    {"urls": "https://example.org/a", "every": 60},                       # not a list
+    {"urls": ["https://example.org/a"], "every": 60, "action": "delete"},
+    {"urls": ["https://example.org/a"], "every": 60, "colour": "red"},    # unknown field
+    {"urls": ["https://example.org/a"], "every": True},
+])
+def test_bad_schedules_are_400(served: dict[str, Any], body: dict[str, Any]) -> None:
+    status, answer = call(served["base"] + "/api/schedules", "POST", body, served["token"])
+    assert status == 400, answer
+    assert answer["error"]
+    assert call(served["base"] + "/api/schedules")[1]["schedules"] == []
+
+
+def test_schedule_writes_need_a_token(served: dict[str, Any]) -> None:
+    base, token = served["base"], served["token"]
+    body = {"urls": ["https://example.org/a"], "every": 60}
+    assert call(base + "/api/schedules", "POST", body)[0] == 401
+    assert call(base + "/api/schedules", "POST", body, token + "x")[0] == 401
+    status, added = call(base + "/api/schedules", "POST", body, token)
+    assert status == 201
+    for method, path in (("POST", "/pause"), ("POST", "/resume"), ("DELETE", "")):
+        assert call(f"{base}/api/schedules/{added['id']}{path}", method)[0] == 401
+    assert call(f"{base}/api/schedules/abc", "DELETE", token=token)[0] == 400
+    assert call(base + "/api/schedules", "PUT", body, token)[0] == 405
+    assert len(call(base + "/api/schedules")[1]["schedules"]) == 1
+
+
+def test_read_only_server_refuses_schedule_writes(home: Path) -> None:
+    config = make_config(home)
+    sessions = connect(config.db_url)
+    token, _ = create_token(sessions, "robot", now=datetime.now(UTC))
+    with running(ServerContext(config=config, sessions=sessions, read_only=True)) as base:
+        status, _ = call(base + "/api/schedules", "POST", {"urls": ["https://example.org/a"], "every": 60},
+                         token)
+        assert status == 403
+        assert call(base + "/api/schedules")[1] == {"schedules": []}

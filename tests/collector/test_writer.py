@@ -1,0 +1,49 @@
+"""ArchiveWriter: captures committed as they come, extracted texts committed in groups."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from collector.extract_pool import ExtractionPool
+from collector.writer import ArchiveWriter
+from storage import queries
+from storage.archive import Archive
+from storage.database import connect
+from storage.records import CaptureRecord
+from tests.storage.helpers import T0, html_capture
+
+PAGE = b"<html><head><title>Page %d</title></head><body><article><p>%s</p></article></body></html>"
+
+
+def test_texts_are_committed_in_groups_and_every_capture_is_emitted(db_url: str,
+                                                                    tmp_path: Path) -> None:
+    archive = Archive(connect(db_url), tmp_path / "warcs")
+    pool = ExtractionPool(archive.warc_dir, workers=2, timeout=30, max_bytes=2**20)
+    groups: list[int] = []
+    commit = archive.commit_extractions
+
+    def counting(inputs):  # type: ignore[no-untyped-def]  # the real commit, counted
+        groups.append(len(inputs))
+        return commit(inputs)
+
+    archive.commit_extractions = counting  # type: ignore[method-assign]
+    emitted: list[CaptureRecord] = []
+    writer = ArchiveWriter(archive, pool=pool, emit=emitted.append, batch=64,
+                           text_delay=5.0).start()
+    n = 12
+    futures = [writer.submit(html_capture(
+        f"https://example.com/story/{i}", T0 + timedelta(seconds=i),
+        body=PAGE % (i, (b"Paragraph number %d of a story. " % i) * 40))) for i in range(n)]
+    try:
+        for future in futures:
+            future.result(timeout=60)
+        writer.close()
+    finally:
+        pool.close()
+    assert sum(groups) == n and len(groups) < n  # grouped, not one transaction per text
+    assert sorted(r.url for r in emitted) == sorted(f"https://example.com/story/{i}"
+                                                    for i in range(n))
+    assert all(r.extraction_status == "ok" and r.text_sha256 for r in emitted)
+    assert queries.pending_extractions(archive.sessions) == []
+    archive.close()
