@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import insert, select, tuple_
@@ -113,7 +114,11 @@ class Archive:
                 rows.append(row)
             self.writer.sync()
             ids = self._insert_rows(session, rows, in_batch)
-        return queries.captures_by_ids(self.sessions, ids)
+            texts = _extractions_of(session, {r["revisit_of"] for r in rows if r["revisit_of"]})
+        # the records are built from the values just inserted (reading the rows back costs more)
+        return [queries.capture_record(SimpleNamespace(**row, id=new_id),
+                                       texts.get(row["revisit_of"]))
+                for row, new_id in zip(rows, ids, strict=True)]
 
     @staticmethod
     def _insert_rows(session: Session, rows: list[dict[str, Any]], in_batch: dict[int, int]
@@ -171,7 +176,7 @@ class Archive:
             main = main or meta
         final_exchange = plan.final
         row = {
-            "url": item.url, "url_key": plan.key, "captured_at": item.captured_at,
+            "url": item.url, "url_key": plan.key, "captured_at": item.captured_at.astimezone(UTC),
             "outcome": item.outcome, "reason": item.reason, "reason_detail": item.reason_detail,
             "http_status": final_exchange.status if final_exchange else None,
             "final_url": item.final_url,
@@ -351,3 +356,11 @@ def _meta_content(item: CaptureInput, plan: _Plan) -> dict[str, Any]:
         "allow_private": item.allow_private, "captured_at": warc_date(item.captured_at),
         "sha256": plan.sha_hex, **({"context": item.context} if item.context else {}),
     }
+
+
+def _extractions_of(session: Session, capture_ids: set[int]) -> dict[int, Extraction]:
+    """The extraction rows of these captures (the originals of revisits), by capture id."""
+    if not capture_ids:
+        return {}
+    rows = session.scalars(select(Extraction).where(Extraction.capture_id.in_(capture_ids)))
+    return {row.capture_id: row for row in rows}

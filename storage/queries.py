@@ -25,6 +25,7 @@ from storage.warcfile import full_record_id, warc_date
 __all__ = [
     "MementoRef",
     "archive_counts",
+    "capture_record",
     "captures_by_ids",
     "closest_capture",
     "find_original",
@@ -76,6 +77,11 @@ def _base() -> Select[tuple[Capture, Extraction]]:
     # a revisit's text is its original's: the payload is the same, so it is extracted once
     return select(Capture, Extraction).outerjoin(
         Extraction, Extraction.capture_id == func.coalesce(Capture.revisit_of, Capture.id))
+
+
+def capture_record(row: Any, ext: Any | None) -> CaptureRecord:
+    """The record of a captures row (any object with its columns as attributes) and its extraction."""
+    return _record(row, ext)
 
 
 def _record(row: Capture, ext: Extraction | None) -> CaptureRecord:

@@ -527,3 +527,16 @@ def test_response_digests_are_computed_once_and_right(archive: Archive) -> None:
                              capture.records[1]["offset"])
     assert "WARC-Payload-Digest" not in request.headers  # an empty body has nothing to digest
     assert check_record(request) == []
+
+
+def test_returned_records_equal_the_rows_read_back(archive: Archive) -> None:
+    first = commit_one(archive, html_capture(URL))
+    archive.commit_extractions([extraction_for(first)])
+    returned = archive.commit_captures([
+        html_capture(URL, T0 + timedelta(days=1)),  # a revisit, sharing the text
+        redirect_capture("http://example.com/old", URL + "/moved", T0),
+        failed_capture("https://example.com/down", T0),
+        html_capture(URL + ".pdf", body=b"%PDF-1.4", content_type="application/pdf"),
+    ])
+    assert returned == queries.captures_by_ids(archive.sessions, [r.id for r in returned])
+    assert returned[0].revisit_of == first.id and returned[0].extraction_status == "ok"
