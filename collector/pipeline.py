@@ -55,7 +55,8 @@ def to_capture_input(item: dict[str, Any], *, run: dict[str, Any]) -> CaptureInp
 
 
 class ArchivePipeline:
-    """Queues every item on the ArchiveWriter and waits for its row to commit (back-pressure)."""
+    """Queues every item on the ArchiveWriter; waits for its row to commit only when the writer is
+    congested (back-pressure), so the downloader keeps going while a batch is written."""
 
     def __init__(self, writer: ArchiveWriter, run: dict[str, Any]) -> None:
         self.writer = writer
@@ -70,6 +71,12 @@ class ArchivePipeline:
         return cls(writer, dict(crawler.settings.get("COLLECTOR_RUN") or {}))
 
     async def process_item(self, item: dict[str, Any], spider: Spider | None = None) -> dict:
-        """Archive the item; returns a small summary once its row is committed."""
-        record = await asyncio.wrap_future(self.writer.submit(to_capture_input(item, run=self.run)))
+        """Queue the item for archiving; returns a small summary (with the row id when it waited)."""
+        if self.writer.error is not None:  # storage failed: stop feeding a writer that is gone
+            raise self.writer.error
+        capture = to_capture_input(item, run=self.run)
+        future = self.writer.submit(capture)
+        if not self.writer.congested:
+            return {"id": None, "url": capture.url, "outcome": capture.outcome}
+        record = await asyncio.wrap_future(future)
         return {"id": record.id, "url": record.url, "outcome": record.outcome}

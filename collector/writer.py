@@ -42,6 +42,7 @@ class ArchiveWriter:
         batch: int = 64,
         clock: Callable[[], datetime] | None = None,
         text_delay: float = 0.25,
+        max_queued_bytes: int = 64 * 2**20,
     ) -> None:
         self.archive = archive
         self.pool = pool
@@ -51,6 +52,9 @@ class ArchiveWriter:
         self.clock = clock or (lambda: datetime.now(UTC))
         self._queue: queue.Queue[Any] = queue.Queue()
         self._pending = 0  # extractions scheduled and not yet committed
+        self._queued = 0  # captures submitted and not yet committed, and their bytes
+        self._queued_bytes = 0
+        self.max_queued_bytes = max_queued_bytes
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="archive-writer", daemon=True)
         self._error: BaseException | None = None
@@ -66,8 +70,28 @@ class ArchiveWriter:
     def submit(self, item: CaptureInput) -> Future[CaptureRecord]:
         """Queue one attempt; the future resolves once its row is committed."""
         future: Future[CaptureRecord] = Future()
+        size = sum(len(e.body) for e in item.exchanges)
+        with self._lock:
+            self._queued += 1
+            self._queued_bytes += size
+        future.add_done_callback(lambda _f: self._dequeued(size))
         self._queue.put(("capture", item, future))
         return future
+
+    def _dequeued(self, size: int) -> None:
+        with self._lock:
+            self._queued -= 1
+            self._queued_bytes -= size
+
+    @property
+    def congested(self) -> bool:
+        """True when enough captures wait to be written that the crawl should wait for them."""
+        return self._queued >= 2 * self.batch or self._queued_bytes >= self.max_queued_bytes
+
+    @property
+    def error(self) -> BaseException | None:
+        """The storage failure that stopped the writer, if one did."""
+        return self._error
 
     def close(self) -> None:
         """Finish queued captures and every pending extraction, then stop the thread."""

@@ -47,3 +47,37 @@ def test_texts_are_committed_in_groups_and_every_capture_is_emitted(db_url: str,
     assert all(r.extraction_status == "ok" and r.text_sha256 for r in emitted)
     assert queries.pending_extractions(archive.sessions) == []
     archive.close()
+
+
+def test_writer_is_congested_while_captures_wait_to_be_written(db_url: str,
+                                                              tmp_path: Path) -> None:
+    """The pipeline waits for commits only when the writer is behind (by count or by bytes)."""
+    archive = Archive(connect(db_url), tmp_path / "warcs")
+    writer = ArchiveWriter(archive, pool=None, emit=lambda _r: None, batch=2,
+                           max_queued_bytes=10 * len(PAGE))
+    futures = [writer.submit(html_capture(f"https://example.com/{i}", T0)) for i in range(3)]
+    assert not writer.congested  # 3 waiting, fewer than 2 batches
+    futures.append(writer.submit(html_capture("https://example.com/3", T0)))
+    assert writer.congested
+    writer.start()
+    for future in futures:
+        future.result(timeout=60)
+    assert not writer.congested
+    big = writer.submit(html_capture("https://example.com/big", T0, body=PAGE * 20))
+    big.result(timeout=60)
+    writer.close()
+    assert writer.error is None
+    archive.close()
+
+
+def test_a_big_capture_alone_congests_the_writer(db_url: str, tmp_path: Path) -> None:
+    archive = Archive(connect(db_url), tmp_path / "warcs")
+    writer = ArchiveWriter(archive, pool=None, emit=lambda _r: None, batch=64,
+                           max_queued_bytes=10 * len(PAGE))
+    future = writer.submit(html_capture("https://example.com/big", T0, body=PAGE * 20))
+    assert writer.congested
+    writer.start()
+    future.result(timeout=60)
+    assert not writer.congested
+    writer.close()
+    archive.close()
