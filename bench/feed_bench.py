@@ -11,7 +11,10 @@ recorded, no article is captured). Then:
 - cycles 2..N: every feed answers 304 (the poll is still archived as a capture, and recorded).
 
 Figures: wall time of each cycle, split into the crawl (child process: Scrapy, WARC, rows) and the
-rest (reading the archived documents back, feedparser, dedup and entry rows, feed state); per feed;
+rest (reading the archived documents back, feedparser, dedup and entry rows, feed state), with the
+time of each phase (``phases``: connect, select_feeds, fetch_feeds = the crawl, read_feeds = all the
+per-feed work after it, of which read_and_parse, unchanged_check and store_entries; record_polls,
+pending_entries, capture_articles); per feed;
 the 304 cycle over the full cycle (target < 0.2); the fixed cost of a cycle (a one-feed 304 poll: the
 child process start) and the ratio of the per-feed (marginal) costs. Written to
 bench/out/feed_bench.json. No asserts.
@@ -42,33 +45,67 @@ def _server() -> tuple[subprocess.Popen[str], str]:
     return proc, f"http://127.0.0.1:{port}"
 
 
+# the phases of a cycle, timed by wrapping the functions that do them (module attributes are looked
+# up at call time). Without callbacks (as here and in the daemon) poll_feeds reads the feeds after
+# the crawl, so fetch_feeds is the crawl alone: the child process (start-up, Scrapy, WARC, rows).
+PHASES = {
+    "connect": ("collector.feeds", "_sessions"),
+    "select_feeds": ("collector.feeds", "_select"),
+    "fetch_feeds": ("collector.feedcrawl", "fetch_feeds"),
+    "read_feeds": ("collector.feeds", "_Poll._read"),
+    "read_and_parse": ("collector.feeds", "_fetched"),
+    "unchanged_check": ("collector.feeds", "_same_document"),
+    "store_entries": ("storage.feeds", "store_entries"),
+    "record_polls": ("storage.feeds", "record_polls"),
+    "pending_entries": ("storage.feeds", "pending_entries"),
+    "capture_articles": ("collector.feeds", "_Poll.capture"),
+}
+
+
+def _timed(totals: dict[str, float]) -> list[tuple[Any, str, Any]]:
+    """Wrap every phase's function; return what to restore."""
+    import importlib
+
+    restore = []
+    for phase, (module_name, path) in PHASES.items():
+        owner: Any = importlib.import_module(module_name)
+        *parents, name = path.split(".")
+        for parent in parents:
+            owner = getattr(owner, parent)
+        original = getattr(owner, name)
+
+        def wrapper(*args: Any, _f: Any = original, _p: str = phase, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return _f(*args, **kwargs)
+            finally:
+                totals[_p] = totals.get(_p, 0.0) + time.perf_counter() - started
+
+        setattr(owner, name, wrapper)
+        restore.append((owner, name, original))
+    return restore
+
+
 def _cycle(config: Any, names: list[str] | None = None) -> dict[str, Any]:
-    import collector.feedcrawl as feedcrawl
     from collector.feeds import poll_feeds
 
-    crawl = {"seconds": 0.0}
-    fetch = feedcrawl.fetch_feeds
-
-    def timed(*args: Any, **kwargs: Any) -> Any:  # measure the crawl inside the poll
-        started = time.perf_counter()
-        try:
-            return fetch(*args, **kwargs)
-        finally:
-            crawl["seconds"] += time.perf_counter() - started
-
-    feedcrawl.fetch_feeds = timed  # type: ignore[assignment]
+    totals: dict[str, float] = {}
+    restore = _timed(totals)
     try:
         started = time.perf_counter()
         report = poll_feeds(config, names)
         total = time.perf_counter() - started
     finally:
-        feedcrawl.fetch_feeds = fetch  # type: ignore[assignment]
+        for owner, name, original in restore:
+            setattr(owner, name, original)
     outcomes: dict[str, int] = {}
     for polled in report.feeds:
         outcomes[polled.outcome] = outcomes.get(polled.outcome, 0) + 1
-    return {"seconds": round(total, 3), "crawl_seconds": round(crawl["seconds"], 3),
-            "rest_seconds": round(total - crawl["seconds"], 3), "outcomes": outcomes,
-            "new_entries": len(report.entries)}
+    phases = {k: round(v, 3) for k, v in sorted(totals.items())}
+    crawl = totals.get("fetch_feeds", 0.0)
+    return {"seconds": round(total, 3), "crawl_seconds": round(crawl, 3),
+            "rest_seconds": round(total - crawl, 3), "outcomes": outcomes,
+            "new_entries": len(report.entries), "phases": phases}
 
 
 def main() -> None:

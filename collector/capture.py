@@ -8,7 +8,6 @@ as the URL is archived and, for HTML, extracted.
 
 from __future__ import annotations
 
-import multiprocessing
 import traceback
 import uuid
 from collections.abc import Callable, Iterable
@@ -18,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from collector.config import Config
+from collector.crawlproc import ChildSetup, crawl_context
 from collector.errors import CollectorError, InputError
 
 __all__ = ["Target", "capture_urls", "check_url", "crawl_in_process", "run_crawl"]
@@ -125,8 +125,11 @@ def crawl_in_process(config: Config, targets: list[Target], emit: Callable[[dict
         archive.close()
 
 
-def _child(config: Config, targets: list[Target], conn: Any, spider: str, extract: bool) -> None:
+def _child(config: Config, targets: list[Target], conn: Any, spider: str, extract: bool,
+           setup: ChildSetup | None = None) -> None:
     try:
+        if setup is not None:
+            setup.apply()
         crawl_in_process(config, targets, lambda result: conn.send(("result", result)),
                          spider=spider, extract=extract)
         conn.send(("done", None))
@@ -170,17 +173,19 @@ def capture_urls(
 
 def run_crawl(config: Config, targets: list[Target], *, spider: str = CAPTURE_SPIDER,
               extract: bool = True, on_result: Callable[[dict[str, Any]], None] | None = None,
-              ) -> list[dict[str, Any]]:
+              start_method: str = "forkserver") -> list[dict[str, Any]]:
     """Crawl already-validated targets in a fresh child process; one result dict per target.
 
     A target the crawl ended without answering gets a ``failed`` result, reason ``not-attempted``.
+    The child is forked from a warm fork server (``collector.crawlproc``); ``start_method="spawn"``
+    starts it from scratch instead.
     """
     report = on_result or (lambda _r: None)
     results: list[dict[str, Any]] = []
-    ctx = multiprocessing.get_context("spawn")
+    ctx = crawl_context(start_method)
     receive, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_child, args=(config, targets, send, spider, extract),
-                        name="collector-crawl")
+    child = ctx.Process(target=_child, name="collector-crawl",
+                        args=(config, targets, send, spider, extract, ChildSetup.of_caller(ctx)))
     child.start()
     send.close()
     error = None

@@ -12,7 +12,7 @@ import click
 from collector.cli import _config, cli, fetch_options, handle_errors, json_option
 from collector.cli_monitor import DURATION, _emit, _human_seconds, _iso
 
-__all__ = ["feed"]
+__all__ = ["PollProgress", "feed"]
 
 
 # -- feed ----------------------------------------------------------------------------------------------
@@ -102,7 +102,7 @@ def feed_list(ctx: click.Context, as_json: bool) -> None:
     from collector.feeds import feed_status
     from collector.monitor_settings import MonitorSettings
     from storage.database import connect
-    from storage.monitoring import list_feeds
+    from storage.feeds import list_feeds
 
     config = _config(ctx)
     sessions = connect(config.db_url)
@@ -137,7 +137,7 @@ def feed_remove(ctx: click.Context, name: str) -> None:
       collector feed remove example
     """
     from storage.database import connect
-    from storage.monitoring import remove_feed
+    from storage.feeds import remove_feed
 
     config = _config(ctx)
     sessions = connect(config.db_url)
@@ -151,6 +151,68 @@ def feed_remove(ctx: click.Context, name: str) -> None:
     click.echo(f"removed feed {name}")
 
 
+class PollProgress:
+    """What ``feed poll`` shows while it runs: each new entry on stdout as soon as it is known, each
+    feed's outcome on stderr, and (when stderr is a terminal) progress bars of the feeds read and the
+    articles captured, like ``collector capture``'s."""
+
+    PHASES = {"feeds": "polling feeds", "articles": "capturing articles"}
+
+    def __init__(self, *, as_json: bool, console: Any = None) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from collector.output import ERR
+
+        self.as_json = as_json
+        console = console or ERR
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=console, transient=True,
+                                 disable=not console.is_terminal,
+                                 # lines for a file or a pipe must go there, not above the bar
+                                 redirect_stdout=sys.stdout.isatty())
+        self.tasks: dict[str, Any] = {}
+        self.failed = 0
+
+    def __enter__(self) -> PollProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.progress.stop()
+
+    def phase(self, name: str, total: int) -> None:
+        """A phase starts: ``feeds`` (fetch and read every feed) or ``articles`` (capture them)."""
+        for task in self.tasks.values():
+            self.progress.update(task, visible=False)
+        if total:
+            self.tasks[name] = self.progress.add_task(self.PHASES.get(name, name), total=total)
+
+    def feed(self, polled: Any) -> None:
+        """One feed was read (or failed)."""
+        if "feeds" in self.tasks:
+            self.progress.advance(self.tasks["feeds"])
+        if polled.warning:
+            click.echo(f"warning: feed {polled.feed}: {polled.warning}", err=True)
+        if polled.outcome == "failed":
+            self.failed += 1
+            click.echo(f"failed: feed {polled.feed}: {polled.error}", err=True)
+        elif not self.as_json:
+            same = ", unchanged" if polled.unchanged else ""
+            click.echo(f"polled {polled.feed}: {polled.outcome} ({polled.http_status}{same}), "
+                       f"{polled.new_entries} new", err=True)
+
+    def entry(self, line: dict[str, Any]) -> None:
+        """One new entry: recorded, or its article captured (or not)."""
+        if line["outcome"] != "recorded" and "articles" in self.tasks:
+            self.progress.advance(self.tasks["articles"])
+        if self.as_json:
+            _emit(line)
+            return
+        mark = "MATCH " + ", ".join(line["matched"]) if line["matched"] else "new"
+        click.echo(f"{mark:<24} [{line['feed']}] {line['title'] or '(no title)'}  {line['link'] or ''}"
+                   f"  {line['outcome']}")
+
+
 @feed.command("poll")
 @click.argument("names", nargs=-1)
 @click.option("--all", "capture_all", is_flag=True, help="Capture every new entry, matched or not.")
@@ -161,10 +223,11 @@ def feed_remove(ctx: click.Context, name: str) -> None:
 @handle_errors
 def feed_poll(ctx: click.Context, names: tuple[str, ...], capture_all: bool, due: bool, as_json: bool,
               ignore_robots: bool, **flags: Any) -> None:
-    """Poll feeds now (all, or the named ones); print each new entry.
+    """Poll feeds now (all, or the named ones); print each new entry as soon as it is known.
 
-    JSON lines: feed, title, link, published, matched (keywords), captured, outcome. Exit status 1
-    when a feed could not be fetched or read.
+    JSON lines: feed, title, link, published, matched (keywords), captured, outcome. An entry that is
+    only recorded is printed when its feed is read, one whose article is captured when the capture is
+    done. Exit status 1 when a feed could not be fetched or read.
 
     \b
     Example:
@@ -173,26 +236,10 @@ def feed_poll(ctx: click.Context, names: tuple[str, ...], capture_all: bool, due
     from collector.feeds import poll_feeds
 
     config = _config(ctx, obey_robots=False if ignore_robots else None, **flags)
-
-    def show(line: dict[str, Any]) -> None:
-        if as_json:
-            _emit(line)
-            return
-        mark = "MATCH " + ", ".join(line["matched"]) if line["matched"] else "new"
-        click.echo(f"{mark:<24} [{line['feed']}] {line['title'] or '(no title)'}  {line['link'] or ''}"
-                   f"  {line['outcome']}")
-
-    report = poll_feeds(config, list(names) or None, capture_all=capture_all, due_only=due,
-                        on_entry=show)
-    for polled in report.feeds:
-        if polled.warning:
-            click.echo(f"warning: feed {polled.feed}: {polled.warning}", err=True)
-        if polled.outcome == "failed":
-            click.echo(f"failed: feed {polled.feed}: {polled.error}", err=True)
-        elif not as_json:
-            click.echo(f"polled {polled.feed}: {polled.outcome} ({polled.http_status}), "
-                       f"{polled.new_entries} new", err=True)
-    if any(p.outcome == "failed" for p in report.feeds):
+    with PollProgress(as_json=as_json) as progress:
+        poll_feeds(config, list(names) or None, capture_all=capture_all, due_only=due,
+                   on_entry=progress.entry, on_feed=progress.feed, on_phase=progress.phase)
+    if progress.failed:
         sys.exit(1)
 
 
@@ -239,7 +286,7 @@ def feed_entries(ctx: click.Context, name: str | None, matched: bool, limit: int
       collector feed entries example --matched --json
     """
     from storage.database import connect
-    from storage.monitoring import entries_of
+    from storage.feeds import entries_of
 
     config = _config(ctx)
     sessions = connect(config.db_url)

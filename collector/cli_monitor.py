@@ -161,6 +161,33 @@ def _change(ctx: click.Context, what: str, schedule_id: int, as_json: bool) -> N
     _show_schedule(change(_config(ctx), schedule_id), as_json, f"{what}d ")
 
 
+@schedule.command("edit")
+@click.argument("schedule_id", type=int)
+@click.option("--every", type=DURATION, default=None, help="New interval, e.g. 6h, 30m, 1d.")
+@click.option("--cron", default=None, help='New crontab line in UTC, e.g. "0 3 * * *".')
+@click.option("--action", type=click.Choice(["capture", "check"]), default=None, help="New action.")
+@click.option("--adaptive/--no-adaptive", default=None, help="Turn adaptive re-visits on or off.")
+@json_option
+@click.pass_context
+@handle_errors
+def schedule_edit(ctx: click.Context, schedule_id: int, every: float | None, cron: str | None,
+                  action: str | None, adaptive: bool | None, as_json: bool) -> None:
+    """Change a schedule: its trigger (--every or --cron), its action, adaptive re-visits.
+
+    A new trigger takes effect at once (the next run is its first slot from now); a paused schedule
+    stays paused. Past runs are kept.
+
+    \b
+    Example:
+      collector schedule edit 3 --cron "30 4 * * *" --action check
+    """
+    from collector.scheduler import edit_schedule
+
+    info = edit_schedule(_config(ctx), schedule_id, every=every, cron=cron, action=action,
+                         adaptive=adaptive)
+    _show_schedule(info, as_json, "edited ")
+
+
 @schedule.command("pause")
 @click.argument("schedule_id", type=int)
 @json_option

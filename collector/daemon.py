@@ -103,14 +103,23 @@ class _Notifier(threading.Thread):
     def run(self) -> None:
         from collector.notify import collect_events, deliver_due
 
+        failing: dict[str, Any] | None = None  # rounds failed since the first (logged once)
         while not self.stopped.wait(self.settings.notify_interval):
             if not self.active.is_set():
                 continue
             try:
                 collect_events(self.sessions, datetime.now(UTC))
                 deliver_due(self.sessions, self.settings, user_agent=self.config.ua)
-            except Exception:  # a database hiccup: log it, try again next round
-                log.exception("notify.error")
+            except Exception as exc:  # a database hiccup: log it once, try again next round
+                error = f"{type(exc).__name__}: {exc}"
+                if failing is None:
+                    failing = {"errors": 0, "since": datetime.now(UTC)}
+                    log.exception("notify.error")
+                failing.update(errors=failing["errors"] + 1, last_error=error)
+                continue
+            if failing is not None:
+                _event(logging.INFO, "notify.recovered", **failing)
+                failing = None
 
 
 class Daemon:
@@ -128,6 +137,9 @@ class Daemon:
         self._leader = False
         self._expires: datetime | None = None
         self._next_renew = 0.0
+        self._busy: dict[str, dict[str, Any]] = {}  # job id -> slots skipped while its run goes on
+        self._busy_lock = threading.Lock()
+        self._lease_errors: dict[str, Any] | None = None  # the failing renewals since the first
 
     # -- signals -------------------------------------------------------------------------------------
     def _on_signal(self, signum: int, _frame: Any) -> None:
@@ -149,9 +161,10 @@ class Daemon:
         try:
             held = db.acquire_lease(sessions, LEASE, self.holder, now=now, ttl=self.settings.lease_ttl)
         except Exception as exc:  # the database is unreachable: hold on until the lease expires
-            _event(logging.WARNING, "lease.error", error=f"{type(exc).__name__}: {exc}")
+            self._lease_error(now, f"{type(exc).__name__}: {exc}")
             held = self._leader and self._expires is not None and now < self._expires
         else:
+            self._lease_recovered(now)
             if held:
                 self._expires = now + timedelta(seconds=self.settings.lease_ttl)
         if held and not self._leader:
@@ -165,8 +178,30 @@ class Daemon:
         interval = self.settings.lease_ttl / 3 if self._leader else self.settings.tick
         self._next_renew = time.monotonic() + interval
 
+    def _lease_error(self, now: datetime, error: str) -> None:
+        """Log the first failed renewal; count the next ones (logged by ``_lease_recovered``)."""
+        if self._lease_errors is None:
+            self._lease_errors = {"since": now, "errors": 1, "error": error}
+            _event(logging.WARNING, "lease.error", error=error)
+            return
+        self._lease_errors["errors"] += 1
+        if error != self._lease_errors["error"]:  # a different error is news: say it once too
+            self._lease_errors["error"] = error
+            _event(logging.WARNING, "lease.error", error=error, errors=self._lease_errors["errors"])
+
+    def _lease_recovered(self, now: datetime) -> None:
+        if self._lease_errors is not None:
+            failed, self._lease_errors = self._lease_errors, None
+            _event(logging.INFO, "lease.recovered", errors=failed["errors"], since=failed["since"],
+                   seconds=round((now - failed["since"]).total_seconds(), 3))
+
     def _lead(self, sessions: Any) -> None:
-        from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
+        from apscheduler.events import (
+            EVENT_JOB_ERROR,
+            EVENT_JOB_EXECUTED,
+            EVENT_JOB_MAX_INSTANCES,
+            EVENT_JOB_MISSED,
+        )
         from apscheduler.triggers.interval import IntervalTrigger
 
         from collector.scheduler import make_scheduler
@@ -175,7 +210,8 @@ class Daemon:
         _event(logging.INFO, "lease.acquired", holder=self.holder, abandoned_runs=abandoned)
         if self._scheduler is None:
             self._scheduler = make_scheduler(self.config, self.settings)
-            self._scheduler.add_listener(self._on_job_event, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
+            self._scheduler.add_listener(self._on_job_event, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
+                                         | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
             self._scheduler.start(paused=True)
         self._scheduler.add_job("collector.jobs:poll_due_feeds", id=FEEDS_JOB, name="poll due feeds",
                                 trigger=IntervalTrigger(seconds=self.settings.feed_tick, timezone=UTC),
@@ -192,12 +228,34 @@ class Daemon:
         _event(logging.WARNING, f"lease.{why}", holder=self.holder)
 
     def _on_job_event(self, event: Any) -> None:
-        from apscheduler.events import EVENT_JOB_MISSED
+        """Log missed runs; log a job's first slot skipped because its run is still going on
+        (``job.busy``), count the next ones and log the count once the run ends (``job.busy.total``)."""
+        from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
 
-        missed = event.code == EVENT_JOB_MISSED
-        _event(logging.WARNING if missed else logging.INFO, "job.missed" if missed else "job.busy",
-               job=event.job_id,
-               slot=getattr(event, "scheduled_run_time", None) or getattr(event, "scheduled_run_times", None))
+        if event.code == EVENT_JOB_MISSED:
+            _event(logging.WARNING, "job.missed", job=event.job_id,
+                   slot=getattr(event, "scheduled_run_time", None))
+            return
+        if event.code == EVENT_JOB_MAX_INSTANCES:
+            slots = getattr(event, "scheduled_run_times", None) or [None]
+            with self._busy_lock:
+                busy = self._busy.get(event.job_id)
+                if busy is None:
+                    self._busy[event.job_id] = {"skipped": 1, "first_slot": slots[-1],
+                                                "last_slot": slots[-1]}
+                else:
+                    busy["skipped"] += 1
+                    busy["last_slot"] = slots[-1]
+            if busy is None:
+                _event(logging.INFO, "job.busy", job=event.job_id, slot=slots[-1])
+            return
+        self._busy_done(event.job_id)  # a run ended
+
+    def _busy_done(self, job_id: str) -> None:
+        with self._busy_lock:
+            busy = self._busy.pop(job_id, None)
+        if busy is not None and busy["skipped"] > 1:
+            _event(logging.INFO, "job.busy.total", job=job_id, **busy)
 
     # -- main loop -------------------------------------------------------------------------------------
     def run(self) -> int:
@@ -247,6 +305,8 @@ class Daemon:
                 closer.join(self.settings.tick)
                 if self._leader:
                     self._renew(sessions)  # keep the lease while in-flight jobs commit
+        for job_id in list(self._busy):  # runs that did not report their end
+            self._busy_done(job_id)
         self._notifier.join(self.settings.notify_timeout + 1)
         if self._leader:
             db.release_lease(sessions, LEASE, self.holder)

@@ -19,7 +19,7 @@ from urllib.parse import urljoin
 
 from collector.keywords import fold, html_to_text
 from storage.canonical import url_key
-from storage.monitoring import NewEntry
+from storage.feeds import NewEntry
 
 __all__ = ["ParsedEntry", "ParsedFeed", "discover_feeds", "normalize_title", "parse_feed", "run_feedparser"]
 

@@ -26,7 +26,8 @@ from collector.config import Config
 from collector.errors import InputError
 from collector.monitor_settings import MonitorSettings
 from storage import monitoring as db
-from storage.monitoring import CheckEvent, DeliveryRecord, EntryRecord, WebhookRecord
+from storage.feeds import EntryRecord
+from storage.monitoring import CheckEvent, DeliveryRecord, WebhookRecord
 
 __all__ = ["EVENTS", "Post", "add_webhook", "backoff_delay", "collect_events", "deliver_due",
            "parse_events", "post_json"]

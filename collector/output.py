@@ -28,9 +28,11 @@ def _short(digest: str | None) -> str:
 
 
 def _progress(description: str, total: int | None) -> Progress:
+    # stdout goes through the bar's console only when both are the terminal: `--json > file`
+    # with the bar on screen must still write the JSON to the file
     return Progress(TextColumn(description), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), console=ERR, transient=True,
-                    disable=not ERR.is_terminal)
+                    disable=not ERR.is_terminal, redirect_stdout=sys.stdout.isatty())
 
 
 class CaptureProgress:

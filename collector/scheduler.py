@@ -33,8 +33,8 @@ from storage import monitoring as db
 from storage.monitoring import ScheduleRecord
 
 __all__ = ["ACTIONS", "CollectorScheduler", "ScheduleInfo", "SlotExecutor", "add_schedule", "current_slot",
-           "list_schedules", "make_scheduler", "pause_schedule", "remove_schedule", "resume_schedule",
-           "trigger_for"]
+           "edit_schedule", "list_schedules", "make_scheduler", "pause_schedule", "remove_schedule",
+           "resume_schedule", "trigger_for"]
 
 ACTIONS = ("capture", "check")
 JOB_FUNC = "collector.jobs:run_schedule"
@@ -203,8 +203,7 @@ def add_schedule(config: Config, *, urls: Sequence[str] = (), report: str | None
                                  every_seconds=None if cron else every, cron=cron, adaptive=adaptive,
                                  now=now or datetime.now(UTC))
         editor.scheduler.add_job(JOB_FUNC, trigger=trigger, args=[record.id], id=record.job_id,
-                                 name=f"{action} {kind} {', '.join(targets)[:100]}",
-                                 replace_existing=True)
+                                 name=_job_name(action, kind, targets), replace_existing=True)
         return editor.info(record)
 
 
@@ -235,6 +234,52 @@ def resume_schedule(config: Config, schedule_id: int) -> ScheduleInfo:
             editor.scheduler.add_job(JOB_FUNC, trigger=trigger_for(record.every_seconds, record.cron),
                                      args=[record.id], id=record.job_id, replace_existing=True)
         return editor.info(editor.record(schedule_id))
+
+
+def _job_name(action: str, kind: str, targets: Sequence[str]) -> str:
+    return f"{action} {kind} {', '.join(targets)[:100]}"
+
+
+def edit_schedule(config: Config, schedule_id: int, *, every: float | None = None,
+                  cron: str | None = None, action: str | None = None,
+                  adaptive: bool | None = None) -> ScheduleInfo:
+    """Change a schedule's trigger (``every`` seconds or a ``cron`` line), action or adaptiveness.
+
+    A new trigger takes effect at once: the next run is its first slot from now (APScheduler's
+    ``reschedule_job``), and a paused schedule stays paused. Its past runs are kept.
+    """
+    if every and cron:
+        raise InputError("give --every or --cron, not both")
+    if every is None and cron is None and action is None and adaptive is None:
+        raise InputError("nothing to change: give --every, --cron, --action or --adaptive/--no-adaptive")
+    if action is not None and action not in ACTIONS:
+        raise InputError(f"--action must be one of {', '.join(ACTIONS)}")
+    trigger = trigger_for(every, cron) if every or cron else None
+    with _Editor(config) as editor:
+        record = editor.record(schedule_id)
+        if record.kind == "feed" and action == "check":
+            raise InputError("a feed schedule polls the feed: --action check does not apply")
+        if record.kind == "feed" and adaptive:
+            raise InputError("--adaptive applies to URLs and reports; feeds adapt by themselves")
+        changes: dict[str, Any] = {"action": action, "adaptive": adaptive}
+        if trigger is not None:
+            changes.update(every_seconds=None if cron else every, cron=cron)
+        updated = db.update_schedule(editor.sessions, schedule_id, **changes)
+        if updated is None:
+            raise NotFoundError(f"no schedule {schedule_id} (see `collector schedule list`)")
+        name = _job_name(updated.action, updated.kind, updated.targets)
+        try:
+            if trigger is not None and not updated.paused:
+                editor.scheduler.reschedule_job(updated.job_id, trigger=trigger)
+            elif trigger is not None:  # keep it paused: the new trigger's first slot comes on resume
+                editor.scheduler.modify_job(updated.job_id, trigger=trigger)
+            editor.scheduler.modify_job(updated.job_id, name=name)
+        except JobLookupError:  # the job was lost: re-create it from the row
+            editor.scheduler.add_job(
+                JOB_FUNC, trigger=trigger or trigger_for(updated.every_seconds, updated.cron),
+                args=[updated.id], id=updated.job_id, name=name, replace_existing=True,
+                **({"next_run_time": None} if updated.paused else {}))
+        return editor.info(updated)
 
 
 def remove_schedule(config: Config, schedule_id: int) -> ScheduleRecord:

@@ -1,23 +1,32 @@
-"""Engines, sessions and automatic Alembic migrations."""
+"""Engines, sessions and automatic Alembic migrations.
+
+Opening a database that is already at the newest revision costs one query: the newest revision is read
+from the migration files, compared with the ``alembic_version`` row, and Alembic itself (half a second
+of imports) is only loaded when they differ.
+"""
 
 from __future__ import annotations
 
+import functools
+import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.errors import StorageError
 
-__all__ = ["connect", "migrate"]
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
+__all__ = ["connect", "head_revision", "migrate"]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+_REVISION = re.compile(r"^revision\s*(?::[^=]*)?=\s*[\"']([^\"']+)[\"']\s*$", re.M)
+_DOWN_REVISION = re.compile(
+    r"^down_revision\s*(?::[^=]*)?=\s*(?:None|[\"']([^\"']+)[\"'])\s*$", re.M)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -46,13 +55,54 @@ def make_engine(url: str) -> Engine:
 
 
 def _alembic_config() -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(_MIGRATIONS))
     return cfg
 
 
+@functools.cache
+def head_revision(versions: Path = _MIGRATIONS / "versions") -> str | None:
+    """The newest migration revision, read from the files in ``versions`` without loading Alembic.
+
+    None when a file cannot be read this simply or the revisions have no single head: the caller
+    then asks Alembic.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in sorted(versions.glob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        revision = _REVISION.findall(source)
+        down = _DOWN_REVISION.search(source)
+        if len(revision) != 1 or down is None:
+            return None
+        revisions.add(revision[0])
+        if down.group(1):
+            parents.add(down.group(1))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 and parents <= revisions else None
+
+
+def _at_revision(engine: Engine, revision: str) -> bool:
+    """Whether the database's alembic_version is exactly ``revision`` (False when unknown)."""
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    except DBAPIError:  # no such table, or no database yet: Alembic decides, and reports errors
+        return False
+    return list(rows) == [revision]
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema up to the newest Alembic revision (no-op when current)."""
+    head = head_revision()
+    if head is not None and _at_revision(engine, head):
+        return
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     cfg = _alembic_config()
     head = ScriptDirectory.from_config(cfg).get_current_head()
     try:

@@ -179,3 +179,59 @@ def test_daemon_polls_due_feeds(feed_server: str, home: Path, tmp_path: Path) ->
         daemon.kill()
     runs = [r for r in _runs(db, "collector-feeds") if r.status == "ok"]
     assert len(runs) >= 2 and sum(r.summary["new_entries"] for r in runs) == 3
+
+
+def test_a_busy_job_is_logged_once_with_a_count(server: str, home: Path, tmp_path: Path) -> None:
+    job = _add(home, server + "/slow?s=4", "--every", "1s")["job_id"]
+    daemon = DaemonProcess(home, None, log=tmp_path / "daemon.log")
+    try:
+        wait_for(lambda: any(e.get("event") == "job.done" for e in daemon.events()), 90)
+        assert daemon.stop() == 0
+    finally:
+        daemon.kill()
+    events = [e for e in daemon.events() if e.get("job") == job]
+    names = [e["event"] for e in events]
+    first_done = names.index("job.done")
+    # while the first run went on (4 s and more), 1 s slots came and were skipped: said once, counted
+    assert names[:first_done].count("job.busy") == 1, names
+    total = next(e for e in events if e["event"] == "job.busy.total")
+    busy = next(e for e in events if e["event"] == "job.busy")
+    assert busy["slot"] == total["first_slot"] and total["skipped"] >= 2
+    # nothing is lost: every 1 s slot from the first skipped to the last is in the count
+    first, last = (datetime.fromisoformat(total[k].replace("Z", "+00:00")) for k in ("first_slot",
+                                                                                       "last_slot"))
+    assert round((last - first).total_seconds()) == total["skipped"] - 1
+    assert not any(e.get("level") == "error" for e in daemon.events())
+
+
+def test_repeated_lease_errors_are_logged_once_with_a_count(home: Path) -> None:
+    import io
+    import json
+    import logging
+    from datetime import timedelta
+
+    from collector.daemon import Daemon, setup_logging
+    from collector.monitor_settings import MonitorSettings
+    from tests.conftest import make_config
+
+    saved = {name: (lg.handlers[:], lg.level, lg.propagate)
+             for name in ("collector", "apscheduler") for lg in [logging.getLogger(name)]}
+    stream = io.StringIO()
+    setup_logging("json", stream)
+    try:
+        daemon = Daemon(make_config(home), MonitorSettings(), holder="h")
+        start = datetime(2027, 6, 1, tzinfo=UTC)
+        for n in range(5):  # the database stays unreachable for five renewals
+            daemon._lease_error(start + timedelta(seconds=n), "OperationalError: unable to open database")
+        daemon._lease_error(start + timedelta(seconds=5), "OperationalError: disk I/O error")
+        daemon._lease_recovered(start + timedelta(seconds=9))
+        daemon._lease_recovered(start + timedelta(seconds=10))  # nothing more to say
+    finally:
+        for name, (handlers, level, propagate) in saved.items():
+            logger = logging.getLogger(name)
+            logger.handlers[:], logger.level, logger.propagate = handlers, level, propagate
+    events = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [(e["event"], e.get("errors")) for e in events] == [
+        ("lease.error", None), ("lease.error", 6), ("lease.recovered", 6)]
+    assert events[0]["error"].endswith("unable to open database")
+    assert events[2]["since"] == "2027-06-01T00:00:00Z" and events[2]["seconds"] == 9

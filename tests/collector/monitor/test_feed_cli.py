@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import io
+import json
+import os
+import pty
+import subprocess
+import sys
+import threading
+import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from tests.collector.monitor.conftest import control
 from tests.collector.test_cli import lines, no_traceback, run
@@ -63,3 +72,102 @@ def test_feed_errors(feed_server: str, home: Path) -> None:
     bad_every = run(home, "feed", "add", "http://x.example/rss", "--every", "soon")
     assert bad_every.returncode == 2 and b"soon" in bad_every.stderr
     assert run(home, "feed", "add", "file:///etc/passwd").returncode == 2
+
+
+def _popen(home: Path, *args: str, stderr: Any) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")}
+    env.update({"COLLECTOR_HOME": str(home), "COLLECTOR_AUTOTHROTTLE_START_DELAY": "0",
+                "COLLECTOR_RETRY_TIMES": "0", "TERM": "xterm", "COLUMNS": "100"})
+    for key in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        env.pop(key, None)
+    return subprocess.Popen([sys.executable, "-m", "collector", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=stderr)
+
+
+def _slow_feed(feed_server: str, server: str, home: Path) -> str:
+    """A feed with an entry only recorded and a matching entry whose article takes 4 s to answer."""
+    name = "slow" + uuid.uuid4().hex[:6]
+    control(feed_server, name, add=[{"title": "Rain expected"},
+                                    {"title": "Jane Doe speaks", "link": f"{server}/slow?s=4"}])
+    added = run(home, "feed", "add", f"{feed_server}/feed/{name}.xml", "--name", name, "--keywords",
+                "Jane Doe", "--no-text-match")
+    assert added.returncode == 0, added.stderr.decode()
+    return name
+
+
+def test_poll_prints_each_entry_as_soon_as_it_is_known(feed_server: str, server: str, home: Path,
+                                                       tmp_path: Path) -> None:
+    name = _slow_feed(feed_server, server, home)
+    with (tmp_path / "stderr").open("wb") as err:
+        proc = _popen(home, "feed", "poll", name, "--allow-private", "--json", stderr=err)
+        try:
+            assert proc.stdout is not None
+            first = json.loads(proc.stdout.readline())
+            first_at = time.monotonic()
+            assert proc.poll() is None, "the first entry must be printed while the poll goes on"
+            second = json.loads(proc.stdout.readline())
+            second_at = time.monotonic()
+            assert proc.wait(timeout=120) == 0, (tmp_path / "stderr").read_text()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+            if proc.stdout is not None:
+                proc.stdout.close()
+    assert (first["title"], first["outcome"]) == ("Rain expected", "recorded")
+    assert (second["title"], second["matched"], second["outcome"]) == ("Jane Doe speaks", ["Jane Doe"],
+                                                                       "captured")
+    assert second_at - first_at > 2.5, "the recorded entry came out only with the slow article"
+
+
+def test_poll_shows_progress_on_a_terminal_and_json_on_stdout(feed_server: str, server: str,
+                                                              home: Path) -> None:
+    name = _slow_feed(feed_server, server, home)
+    master, slave = pty.openpty()
+    proc = _popen(home, "feed", "poll", name, "--allow-private", "--json", stderr=slave)
+    os.close(slave)
+    seen: list[bytes] = []
+
+    def read() -> None:  # drain the terminal, or a full pty would block the poll
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                return
+            if not chunk:
+                return
+            seen.append(chunk)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        reader.join(5)
+        os.close(master)
+    terminal = b"".join(seen).decode(errors="replace")
+    assert proc.returncode == 0, terminal
+    assert "polling feeds" in terminal and "capturing articles" in terminal, terminal
+    assert "1/1" in terminal
+    # with stderr on a terminal and stdout in a pipe, the JSON lines still go to stdout, not the bar
+    assert [json.loads(line)["title"] for line in out.decode().splitlines()] == ["Rain expected",
+                                                                                 "Jane Doe speaks"]
+    assert "Rain expected" not in terminal
+
+
+def test_poll_progress_is_off_without_a_terminal() -> None:
+    from rich.console import Console
+
+    from collector.cli_feed import PollProgress
+
+    quiet = io.StringIO()
+    with PollProgress(as_json=True, console=Console(file=quiet, force_terminal=False)) as progress:
+        progress.phase("feeds", 3)
+    assert quiet.getvalue() == ""
+    shown = io.StringIO()
+    with PollProgress(as_json=True, console=Console(file=shown, force_terminal=True, width=80)) as progress:
+        progress.phase("feeds", 3)
+        progress.progress.refresh()
+    assert "polling feeds" in shown.getvalue() and "0/3" in shown.getvalue()

@@ -16,7 +16,7 @@ from collector.keywords import parse_keywords
 from collector.monitor_settings import MonitorSettings
 from storage import retrieve
 from storage.database import connect
-from storage.monitoring import FeedRecord, entries_of, get_feed
+from storage.feeds import FeedRecord, entries_of, get_feed
 from storage.queries import captures_by_ids, snapshots
 from tests.collector.monitor.conftest import control, stats
 from tests.conftest import make_config, warcio_check
@@ -88,6 +88,28 @@ def test_conditional_get_304_and_growth(feed_server: str, home: Path, db_url: st
     assert third.feeds[0].outcome == "fetched"
     assert [e["title"] for e in third.entries] == [f"{name} story 4", f"{name} story 5"]
     warcio_check(home)
+
+
+def test_unchanged_document_is_not_read_again(feed_server: str, home: Path) -> None:
+    config = make_config(home)
+    name = _name()
+    url = f"{feed_server}/feed/{name}.xml"
+    control(feed_server, name, grow=2, mode="no-validators")  # a server that ignores conditional GET
+    add_feed(config, url, name=name, every=600)
+    first = poll_feeds(config, [name])
+    assert (first.feeds[0].outcome, first.feeds[0].unchanged, len(first.entries)) == ("fetched", False, 2)
+    second = poll_feeds(config, [name])
+    polled = second.feeds[0]
+    assert (polled.outcome, polled.http_status, polled.unchanged, polled.new_entries) == (
+        "fetched", 200, True, 0)
+    assert second.entries == []
+    assert _feed(config, name).interval == pytest.approx(600 * SETTINGS.feed_quiet_factor)
+    captures = _captures(config, url)
+    assert [c.http_status for c in captures] == [200, 200] and captures[1].is_revisit
+    control(feed_server, name, grow=1)
+    third = poll_feeds(config, [name])
+    assert (third.feeds[0].unchanged, [e["title"] for e in third.entries]) == (False, [f"{name} story 3"])
+    assert stats(feed_server, name)["conditional"] == 0
 
 
 def test_keywords_capture_articles_and_link_matches(feed_server: str, home: Path, db_url: str) -> None:

@@ -138,7 +138,8 @@ def test_feed_match_is_posted_by_the_cli(hook_server: str, feed_server: str, hom
 def test_daemon_delivers_without_blocking_jobs(hook_server: str, server: str, home: Path,
                                                tmp_path: Path) -> None:
     name = uuid.uuid4().hex[:8]
-    post_json(hook_server + "/_control", {"name": name, "fail": 1, "delay": 6})  # slow, then fails
+    # slow (8 s: longer than a capture run on a busy machine, under the 10 s POST timeout), then fails
+    post_json(hook_server + "/_control", {"name": name, "fail": 1, "delay": 8})
     assert run(home, "notify", "add", f"{hook_server}/hook/{name}", "--on", "gone").returncode == 0
     assert run(home, "schedule", "add", server + "/page/meanwhile", "--every", "1s").returncode == 0
     sessions = connect(f"sqlite:///{home / 'collector.db'}")

@@ -1,0 +1,115 @@
+"""Crawl children forked from a warm server: fresh reactor, caller's environment and stderr, fast."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from collector.capture import Target, run_crawl
+from collector.crawlproc import PRELOAD, ChildSetup, crawl_context
+from storage.database import connect, head_revision
+from tests.conftest import make_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _python(code: str) -> str:
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_preload_installs_no_reactor_and_starts_no_thread() -> None:
+    out = _python("import sys, threading\n"
+                  "from collector.crawlproc import warm\n"
+                  "print(warm(), 'twisted.internet.reactor' in sys.modules, "
+                  "threading.active_count(), 'scrapy.crawler' in sys.modules)")
+    assert out == "[] False 1 True"
+
+
+def test_preload_skips_missing_modules() -> None:
+    out = _python("from collector.crawlproc import warm\n"
+                  "print(warm(('no_such_module_xyz', 'twisted.internet.reactor', 'json')))\n"
+                  "import sys; print('twisted.internet.reactor' in sys.modules)")
+    assert out.splitlines() == ["['no_such_module_xyz', 'twisted.internet.reactor']", "False"]
+    assert "twisted.internet.reactor" not in PRELOAD
+
+
+def test_unknown_start_method_is_refused() -> None:
+    with pytest.raises(ValueError, match="bogus"):
+        crawl_context("bogus")
+
+
+def _report(conn: Any, setup: ChildSetup | None) -> None:
+    if setup is not None:
+        setup.apply()
+    import twisted.internet
+
+    print("child on stderr", file=sys.stderr, flush=True)
+    conn.send((os.environ.get("COLLECTOR_TEST_MARK"), hasattr(twisted.internet, "reactor"),
+               "twisted.internet.reactor" in sys.modules))
+    conn.close()
+
+
+def test_forked_child_gets_the_callers_environment_and_stderr(
+        monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
+    ctx = crawl_context("forkserver")
+    for mark in ("first", "second"):  # the second child comes from the already running server
+        monkeypatch.setenv("COLLECTOR_TEST_MARK", mark)
+        receive, send = ctx.Pipe(duplex=False)
+        child = ctx.Process(target=_report, args=(send, ChildSetup.of_caller(ctx)))
+        child.start()
+        send.close()
+        assert receive.recv() == (mark, False, False)
+        child.join()
+        assert child.exitcode == 0
+    assert capfd.readouterr().err.count("child on stderr") == 2
+
+
+@pytest.mark.parametrize("start", ["forkserver", "spawn"])
+def test_consecutive_crawls(server: str, home: Path, start: str) -> None:
+    config = make_config(home, extract_workers=1)
+    for i in range(2):
+        url = f"{server}/page/start-{start}-{i}"
+        results = run_crawl(config, [Target(url=url, given=url)], start_method=start)
+        assert [(r["url"], r["outcome"], r["http_status"]) for r in results] == [
+            (url, "captured", 200)]
+        assert results[0]["extraction"] == "ok"
+
+
+def test_head_revision_matches_alembic() -> None:
+    from alembic.script import ScriptDirectory
+
+    from storage.database import _alembic_config
+
+    assert head_revision() == ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def _versions(path: Path, files: dict[str, str]) -> Path:
+    path.mkdir()
+    for name, source in files.items():
+        (path / name).write_text(source)
+    return path
+
+
+def test_head_revision_is_none_when_the_files_are_unclear(tmp_path: Path) -> None:
+    chain = {"a.py": 'revision = "a"\ndown_revision = None\n',
+             "b.py": 'revision: str = "b"\ndown_revision: str | None = "a"\n'}
+    assert head_revision(_versions(tmp_path / "chain", chain)) == "b"
+    two_heads = {**chain, "c.py": 'revision = "c"\ndown_revision = "a"\n'}
+    assert head_revision(_versions(tmp_path / "two", two_heads)) is None
+    unreadable = {**chain, "c.py": "revision = make_id()\ndown_revision = 'b'\n"}
+    assert head_revision(_versions(tmp_path / "odd", unreadable)) is None
+
+
+def test_a_database_at_head_is_opened_without_alembic(db_url: str) -> None:
+    connect(db_url).kw["bind"].dispose()  # creates the schema
+    out = _python(f"import sys\nfrom storage.database import connect\nconnect({db_url!r})\n"
+                  "print('alembic' in sys.modules)")
+    assert out == "False"
