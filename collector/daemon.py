@@ -267,6 +267,7 @@ class Daemon:
         if main_thread:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 previous[sig] = signal.signal(sig, self._on_signal)
+        _warm_crawl_server()
         sessions = connect(self.config.db_url)
         set_runtime(JobRuntime(config=self.config, settings=self.settings, sessions=sessions,
                                holder=self.holder, lease=LEASE, clock=self.clock))
@@ -322,3 +323,16 @@ def _redact(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return "(unparsable URL)"
+
+
+def _warm_crawl_server() -> None:
+    """Start the crawl fork server now, so the first job does not wait for its imports."""
+    try:
+        from collector.crawlproc import crawl_context
+
+        if crawl_context().get_start_method() == "forkserver":
+            from multiprocessing import forkserver
+
+            forkserver.ensure_running()
+    except Exception:  # a cold start is slower, not wrong
+        log.warning("could not start the crawl fork server early", exc_info=True)

@@ -40,6 +40,8 @@ def scrapy_settings(config: Config, **overrides: Any) -> dict[str, Any]:
         "DOWNLOAD_HANDLERS": DOWNLOAD_HANDLERS,
         "COOKIES_ENABLED": True,
         "TELNETCONSOLE_ENABLED": False,
+        # Scrapy 2.19 starts an HTTP server that runs code sent to it, in every crawl: never here
+        "REMOTE_CONTROL_ENABLED": False,
         "LOG_ENABLED": True,
         "LOG_LEVEL": "ERROR",
         "DNSCACHE_ENABLED": True,
@@ -48,6 +50,7 @@ def scrapy_settings(config: Config, **overrides: Any) -> dict[str, Any]:
         "EXTENSIONS": {
             "scrapy.extensions.throttle.AutoThrottle": None,
             "scrapy.extensions.telnet.TelnetConsole": None,
+            "scrapy.extensions.remote_control.RemoteControl": None,
             "spiders.politeness.PoliteThrottle": 0,
         },
         "DOWNLOADER_MIDDLEWARES": {

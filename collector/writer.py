@@ -3,7 +3,8 @@
 The crawl hands each attempt to ``ArchiveWriter.submit``; one thread drains the queue in batches,
 writes WARC records, fsyncs once per batch and commits the batch's rows in one transaction. A committed
 HTML capture is then sent to the extraction pool; its text is committed later, by this same thread
-(so the WARC files have a single writer), in groups: a text waits at most ``text_delay`` for others.
+(so the WARC files have a single writer). Both are committed in groups: a capture waits at most
+``capture_delay`` for others, a text ``text_delay``.
 ``emit`` is called once per capture when it is complete (archived, and extracted when it is HTML).
 """
 
@@ -42,6 +43,7 @@ class ArchiveWriter:
         batch: int = 64,
         clock: Callable[[], datetime] | None = None,
         text_delay: float = 0.25,
+        capture_delay: float = 0.05,
         max_queued_bytes: int = 64 * 2**20,
     ) -> None:
         self.archive = archive
@@ -49,6 +51,7 @@ class ArchiveWriter:
         self.emit = emit
         self.batch = batch
         self.text_delay = text_delay  # longest wait of an extracted text for others to commit with
+        self.capture_delay = capture_delay  # the same for a capture (the crawl does not wait)
         self.clock = clock or (lambda: datetime.now(UTC))
         self._queue: queue.Queue[Any] = queue.Queue()
         self._pending = 0  # extractions scheduled and not yet committed
@@ -103,12 +106,17 @@ class ArchiveWriter:
     # -- thread ------------------------------------------------------------------------------
     def _run(self) -> None:
         stopping = False
-        texts: list[tuple[ExtractionInput, bool]] = []  # extracted, not yet committed
-        due = 0.0  # when the oldest of them must be committed
+        # captures and extracted texts are committed in groups (one fsync and one transaction
+        # for many); a group is due when it is full, when its oldest item has waited its delay
+        # (capture_delay, text_delay), or when nothing more can come
+        captures: list[Any] = []
+        texts: list[tuple[ExtractionInput, bool]] = []
+        capture_due = text_due = 0.0
         while True:
-            if stopping and self._pending == 0 and self._queue.empty():
+            if stopping and self._pending == 0 and self._queue.empty() and not captures:
                 return
-            wait = max(0.0, due - time.monotonic()) if texts else (0.2 if stopping else None)
+            dues = ([capture_due] if captures else []) + ([text_due] if texts else [])
+            wait = max(0.0, min(dues) - time.monotonic()) if dues else (0.2 if stopping else None)
             try:
                 items = [self._queue.get(timeout=wait)]
             except queue.Empty:
@@ -121,24 +129,28 @@ class ArchiveWriter:
             if _STOP in items:
                 stopping = True
                 items = [i for i in items if i is not _STOP]
-            captures = [i for i in items if i[0] == "capture"]
+            now = time.monotonic()
+            if not captures:
+                capture_due = now + self.capture_delay
             if not texts:
-                due = time.monotonic() + self.text_delay
+                text_due = now + self.text_delay
+            captures += [i for i in items if i[0] == "capture"]
             texts += [i[1] for i in items if i[0] == "extraction"]
-            # texts are committed in groups (one transaction and fsync for many); a group is
-            # due when it is full, when its oldest text has waited text_delay, or at the end
-            flush = texts and (len(texts) >= self.batch or time.monotonic() >= due
-                               or (stopping and len(texts) >= self._pending))
+            flush_captures = captures and (len(captures) >= self.batch or now >= capture_due
+                                           or stopping)
+            flush_texts = texts and (len(texts) >= self.batch or now >= text_due
+                                     or (stopping and len(texts) >= self._pending))
             try:
-                if captures:
-                    self._commit_captures(captures)
-                if flush:
+                if flush_captures:
+                    batch, captures = captures, []
+                    self._commit_captures(batch)
+                if flush_texts:
                     self._commit_texts(texts)
                     texts = []
             except BaseException as exc:  # a storage failure must stop the run, loudly
                 log.exception("archive writer failed")
                 self._error = exc
-                for _, _, future in captures:
+                for _, _, future in [*captures, *(batch if flush_captures else [])]:
                     if not future.done():
                         future.set_exception(exc)
                 return

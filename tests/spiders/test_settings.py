@@ -1,0 +1,21 @@
+"""The Scrapy settings of a capture crawl: what must never be switched on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scrapy.settings import Settings
+from scrapy.utils.conf import build_component_list
+
+from collector.config import load_config
+from collector.scrapy_settings import scrapy_settings
+
+
+def test_no_console_or_remote_control_and_only_http_handlers(tmp_path: Path) -> None:
+    settings = Settings(scrapy_settings(load_config({"home": tmp_path}, env={})))
+    extensions = build_component_list(settings.getwithbase("EXTENSIONS"))
+    assert not any("telnet" in e.lower() or "remote_control" in e.lower() for e in extensions)
+    assert settings.getbool("REMOTE_CONTROL_ENABLED") is False
+    assert settings.getbool("TELNETCONSOLE_ENABLED") is False
+    handlers = {k: v for k, v in settings.getwithbase("DOWNLOAD_HANDLERS").items() if v}
+    assert set(handlers) == {"http", "https"}
