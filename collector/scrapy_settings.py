@@ -10,7 +10,9 @@ __all__ = ["scrapy_settings"]
 
 # Only http and https: file:, data:, ftp: and s3: handlers are switched off so that a typed-in
 # file:///etc/passwd can never be read.
-DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None}
+DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None,
+                     "http": "spiders.handler.PooledHTTPDownloadHandler",
+                     "https": "spiders.handler.PooledHTTPDownloadHandler"}
 
 
 def scrapy_settings(config: Config, **overrides: Any) -> dict[str, Any]:

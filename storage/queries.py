@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Dialect, Select, bindparam, func, or_, select
@@ -150,6 +151,36 @@ def snapshots_of(sessions: sessionmaker[Session], urls: Sequence[str]
     return {url: list(by_key[key]) for url, key in keys.items()}
 
 
+_CAPTURES = Capture.__table__
+_EXTRACTIONS = Extraction.__table__
+
+
+@lru_cache(maxsize=8)
+def _closest_statement(only_captured: bool, kind: str) -> Select[Any]:
+    """The statement of one closest_capture candidate, built once (building it costs more than
+    running it): ``kind`` is latest, earlier (at or before :at) or later (after :at)."""
+    cap = _CAPTURES.c
+    cond = [cap.url_key == bindparam("key")]
+    if only_captured:
+        cond.append(cap.outcome == "captured")
+    newest_first = (cap.captured_at.desc(), cap.id.desc())
+    if kind == "earlier":
+        cond.append(cap.captured_at <= bindparam("at"))
+    elif kind == "later":
+        cond.append(cap.captured_at > bindparam("at"))
+    joined = _CAPTURES.outerjoin(
+        _EXTRACTIONS, _EXTRACTIONS.c.capture_id == func.coalesce(cap.revisit_of, cap.id))
+    return (select(_CAPTURES, *(c.label(f"ext_{c.name}") for c in _EXTRACTIONS.c))
+            .select_from(joined).where(*cond)
+            .order_by(*((cap.captured_at, cap.id) if kind == "later" else newest_first)).limit(1))
+
+
+def _extraction_of(row: Any) -> Any | None:
+    if row.ext_capture_id is None:
+        return None
+    return SimpleNamespace(**{c.name: getattr(row, f"ext_{c.name}") for c in _EXTRACTIONS.c})
+
+
 def closest_capture(
     sessions: sessionmaker[Session], url: str, at: datetime | None = None, *,
     before: bool = False, only_captured: bool = True,
@@ -159,31 +190,22 @@ def closest_capture(
     ``at`` None means the latest. ``before`` restricts to captures at or before ``at``. With
     ``only_captured`` failed attempts are passed over. Raises NoCaptureError when none matches.
     """
-    key = url_key(url)
-    cond = [Capture.url_key == key]
-    if only_captured:
-        cond.append(Capture.outcome == "captured")
+    params: dict[str, Any] = {"key": url_key(url)}
+    kinds = ["latest"] if at is None else ["earlier"] if before else ["earlier", "later"]
+    if at is not None:
+        params["at"] = at
     with sessions() as session:
-        if at is None:
-            stmt = _base().where(*cond).order_by(Capture.captured_at.desc(), Capture.id.desc())
-            candidates = list(session.execute(stmt.limit(1)))
-        else:
-            earlier = (_base().where(*cond, Capture.captured_at <= at)
-                       .order_by(Capture.captured_at.desc(), Capture.id.desc()).limit(1))
-            candidates = list(session.execute(earlier))
-            if not before:
-                later = (_base().where(*cond, Capture.captured_at > at)
-                         .order_by(Capture.captured_at, Capture.id).limit(1))
-                candidates += list(session.execute(later))
-        if not candidates:
-            when = f" at or before {at.isoformat()}" if before and at else ""
-            raise NoCaptureError(f"no capture of {url}{when} in the archive")
-        if at is None:
-            row, ext = candidates[0]
-        else:
-            row, ext = min(candidates, key=lambda c: (abs((c[0].captured_at - at).total_seconds()),
-                                                      c[0].captured_at))
-        return _record(row, ext)
+        candidates = [row for kind in kinds
+                      for row in session.execute(_closest_statement(only_captured, kind), params)]
+    if not candidates:
+        when = f" at or before {at.isoformat()}" if before and at else ""
+        raise NoCaptureError(f"no capture of {url}{when} in the archive")
+    if at is None:
+        row = candidates[0]
+    else:
+        row = min(candidates, key=lambda c: (abs((c.captured_at - at).total_seconds()),
+                                             c.captured_at))
+    return _record(row, _extraction_of(row))
 
 
 def pending_extractions(sessions: sessionmaker[Session], limit: int | None = None

@@ -1,0 +1,28 @@
+"""The http/https download handler: Scrapy's, keeping enough idle connections for a proxy.
+
+Scrapy keeps at most CONCURRENT_REQUESTS_PER_DOMAIN idle connections per pool key. Through an HTTP
+proxy every request shares one key (the proxy's), so with 32 requests in flight and 2 kept, most
+requests open a fresh TCP connection to the proxy. Keeping up to CONCURRENT_REQUESTS idle
+connections per key changes nothing for direct fetches (a host never has more connections than its
+own concurrency) and lets proxied crawls reuse theirs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+__all__ = ["PooledHTTPDownloadHandler"]
+
+
+class PooledHTTPDownloadHandler(HTTP11DownloadHandler):
+    """HTTP11DownloadHandler whose connection pool keeps CONCURRENT_REQUESTS idle connections."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self._pool.maxPersistentPerHost = max(
+            self._pool.maxPersistentPerHost, crawler.settings.getint("CONCURRENT_REQUESTS"))
