@@ -105,6 +105,7 @@ def crawl_in_process(config: Config, targets: list[Target], emit: Callable[[dict
             "robots": "ignore" if run_info["ignore_robots"] else "obey",
             "private-addresses": "allowed" if run_info["allow_private"] else "refused"}
     archive = Archive.open(config.db_url, config.warc_dir, warc_max_bytes=config.warc_max_bytes,
+                           gzip_level=config.warc_gzip_level,
                            software=f"collector ({config.ua})", info=info)
     pool = ExtractionPool(config.warc_dir, workers=config.workers, timeout=config.extract_timeout,
                           max_bytes=config.max_body_bytes) if extract and config.workers > 0 else None

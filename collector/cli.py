@@ -60,7 +60,8 @@ def _config(ctx: click.Context, **flags: Any) -> Config:
 def _archive(config: Config) -> Any:
     from storage.archive import Archive
 
-    return Archive.open(config.db_url, config.warc_dir, warc_max_bytes=config.warc_max_bytes)
+    return Archive.open(config.db_url, config.warc_dir, warc_max_bytes=config.warc_max_bytes,
+                        gzip_level=config.warc_gzip_level)
 
 
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:

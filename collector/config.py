@@ -48,6 +48,8 @@ class Config:
     max_redirects: int = 10
     max_body_bytes: int = 50 * 1024 * 1024
     warc_max_bytes: int = 1024 * 1024 * 1024
+    # zlib level of each WARC record: 3 compresses HTML ~1.9x faster than 6 for ~11% more bytes
+    warc_gzip_level: int = 3
     # safety
     allow_private: bool = False
     # extraction
@@ -153,4 +155,7 @@ def load_config(
         if name not in _FIELDS:
             raise ConfigError(f"unknown setting {name!r}")
         merged[name] = _coerce(name, value, f"option --{name.replace('_', '-')}")
-    return Config(**merged)
+    config = Config(**merged)
+    if not 1 <= config.warc_gzip_level <= 9:
+        raise ConfigError(f"warc_gzip_level={config.warc_gzip_level} is not a gzip level (1 to 9)")
+    return config

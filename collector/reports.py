@@ -69,7 +69,8 @@ class EffectiveCitation:
 def _archive(config: Config) -> Any:
     from storage.archive import Archive
 
-    return Archive.open(config.db_url, config.warc_dir, warc_max_bytes=config.warc_max_bytes)
+    return Archive.open(config.db_url, config.warc_dir, warc_max_bytes=config.warc_max_bytes,
+                        gzip_level=config.warc_gzip_level)
 
 
 def _decoded_payload(config: Config, record: CaptureRecord) -> tuple[bytes, str | None]:

@@ -58,6 +58,7 @@ class Archive:
         warc_dir: Path,
         *,
         warc_max_bytes: int = 1024**3,
+        gzip_level: int = 6,
         software: str = "collector",
         clock: Callable[[], datetime] | None = None,
         record_id: Callable[[], str] = new_record_id,
@@ -67,7 +68,7 @@ class Archive:
         self.warc_dir = Path(warc_dir)
         self.clock = clock or (lambda: datetime.now(UTC))
         self._writer_args: dict[str, Any] = {
-            "max_bytes": warc_max_bytes, "software": software, "clock": self.clock,
+            "max_bytes": warc_max_bytes, "gzip_level": gzip_level, "software": software, "clock": self.clock,
             "record_id": record_id, "info": info,
         }
         self._writer: WarcFileWriter | None = None

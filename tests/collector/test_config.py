@@ -59,3 +59,9 @@ def test_bad_config_file(tmp_path: Path) -> None:
 
 def test_replace_ignores_none() -> None:
     assert Config().replace(download_timeout=None, retry_times=4).retry_times == 4
+
+
+def test_warc_gzip_level_is_checked_and_used(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="warc_gzip_level"):
+        load_config({"home": tmp_path, "warc_gzip_level": 0}, env={})
+    assert load_config({"home": tmp_path}, env={"COLLECTOR_WARC_GZIP_LEVEL": "9"}).warc_gzip_level == 9
