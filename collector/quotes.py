@@ -93,9 +93,12 @@ def find_quote(quote: str, text: str) -> QuoteMatch:
     """
     needle, _ = fold(quote)
     needle = needle.strip(" .,;:")
-    hay, index = fold(text)
     if not needle:
         return QuoteMatch(False, None, 0.0)
+    exact = text.find(quote.strip(" .,;:"))
+    if exact >= 0 and quote.strip(" .,;:"):  # typeset the same way: no need to fold the text
+        return QuoteMatch(True, exact, 1.0)
+    hay, index = fold(text)
     at = hay.find(needle)
     if at >= 0:
         return QuoteMatch(True, index[at], 1.0)

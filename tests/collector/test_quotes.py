@@ -37,3 +37,10 @@ def test_unrelated_and_empty() -> None:
     assert find_quote("zebra quantum harmonica", TEXT).similarity < 0.5
     assert not find_quote("", TEXT).found
     assert not find_quote("anything", "").found
+
+
+def test_a_quote_typeset_as_in_the_text_is_found_without_folding() -> None:
+    text = "Intro. The minister said: “we will not sign” — and left."
+    assert find_quote("The minister said", text).offset == text.index("The minister")
+    straight = find_quote('the minister said: "we will not sign" - and left', text)
+    assert straight.found and straight.offset == text.index("The minister")
