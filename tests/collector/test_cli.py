@@ -192,40 +192,15 @@ def test_demo_runs_offline(tmp_path: Path) -> None:
 def test_capture_json_goes_to_stdout_while_the_bar_is_on_a_terminal(server: str,
                                                                     home: Path) -> None:
     """`collector capture --json > file` with stderr on a terminal: the JSON still reaches stdout."""
-    import pty
-    import threading
+    from tests.terminal import run_with_terminal_stderr
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")}
     env.update({"COLLECTOR_HOME": str(home), "COLLECTOR_AUTOTHROTTLE_START_DELAY": "0",
                 "COLLECTOR_RETRY_TIMES": "0"})
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "collector", "capture", "--allow-private",
-                             "--json", server + "/page/t1", server + "/page/t2"],
-                            env=env, stdout=subprocess.PIPE, stderr=slave)
-    os.close(slave)
-    seen: list[bytes] = []
-
-    def read() -> None:  # drain the terminal, or a full pty would block the capture
-        while True:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                return
-            if not chunk:
-                return
-            seen.append(chunk)
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        out, _ = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        reader.join(5)
-        os.close(master)
-    terminal = b"".join(seen).decode(errors="replace")
-    assert proc.returncode == 0, terminal
+    code, out, terminal = run_with_terminal_stderr(lambda fd: subprocess.Popen(
+        [sys.executable, "-m", "collector", "capture", "--allow-private", "--json",
+         server + "/page/t1", server + "/page/t2"], env=env, stdout=subprocess.PIPE, stderr=fd))
+    assert code == 0, terminal
     assert sorted(json.loads(line)["url"] for line in out.decode().splitlines()) == [
         server + "/page/t1", server + "/page/t2"]
     assert '"sha256"' not in terminal

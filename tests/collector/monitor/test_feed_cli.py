@@ -5,10 +5,8 @@ from __future__ import annotations
 import io
 import json
 import os
-import pty
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -16,6 +14,7 @@ from typing import Any
 
 from tests.collector.monitor.conftest import control
 from tests.collector.test_cli import lines, no_traceback, run
+from tests.terminal import run_with_terminal_stderr
 
 ENTRY_FIELDS = {"feed", "title", "link", "published", "matched", "captured", "outcome"}
 
@@ -123,32 +122,9 @@ def test_poll_prints_each_entry_as_soon_as_it_is_known(feed_server: str, server:
 def test_poll_shows_progress_on_a_terminal_and_json_on_stdout(feed_server: str, server: str,
                                                               home: Path) -> None:
     name = _slow_feed(feed_server, server, home)
-    master, slave = pty.openpty()
-    proc = _popen(home, "feed", "poll", name, "--allow-private", "--json", stderr=slave)
-    os.close(slave)
-    seen: list[bytes] = []
-
-    def read() -> None:  # drain the terminal, or a full pty would block the poll
-        while True:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                return
-            if not chunk:
-                return
-            seen.append(chunk)
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        out, _ = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        reader.join(5)
-        os.close(master)
-    terminal = b"".join(seen).decode(errors="replace")
-    assert proc.returncode == 0, terminal
+    code, out, terminal = run_with_terminal_stderr(
+        lambda fd: _popen(home, "feed", "poll", name, "--allow-private", "--json", stderr=fd))
+    assert code == 0, terminal
     assert "polling feeds" in terminal and "capturing articles" in terminal, terminal
     assert "1/1" in terminal
     # with stderr on a terminal and stdout in a pipe, the JSON lines still go to stdout, not the bar
