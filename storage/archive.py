@@ -6,7 +6,6 @@ point at those records, so a committed row never points at data that is not on d
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,7 +28,13 @@ from storage.records import (
     ExtractionInput,
     RecordLocation,
 )
-from storage.warcfile import WarcFileWriter, new_record_id, short_record_id, warc_date
+from storage.warcfile import (
+    WarcFileWriter,
+    digest_label,
+    new_record_id,
+    short_record_id,
+    warc_date,
+)
 from storage.warcread import read_record_at
 
 __all__ = ["Archive", "payload_digest"]
@@ -38,7 +43,7 @@ __all__ = ["Archive", "payload_digest"]
 def payload_digest(body: bytes) -> tuple[str, str]:
     """(hex sha256, WARC ``sha256:BASE32`` label) of a payload."""
     digest = hashlib.sha256(body).digest()
-    return digest.hex(), "sha256:" + base64.b32encode(digest).decode("ascii")
+    return digest.hex(), digest_label(digest)
 
 
 def _header(headers: Sequence[tuple[str, str]], name: str) -> str | None:

@@ -28,7 +28,8 @@ from warcio.warcwriter import WARCWriter
 
 from storage.records import Exchange, RecordLocation
 
-__all__ = ["WarcFileWriter", "full_record_id", "new_record_id", "short_record_id", "warc_date"]
+__all__ = ["WarcFileWriter", "digest_label", "full_record_id", "new_record_id", "short_record_id",
+           "warc_date"]
 
 Clock = Callable[[], datetime]
 
@@ -55,13 +56,9 @@ def warc_date(moment: datetime) -> str:
     return str(datetime_to_iso_date(moment.astimezone(UTC).replace(tzinfo=None), use_micros=True))
 
 
-def _label_of(digest: bytes) -> str:
+def digest_label(digest: bytes) -> str:
+    """The WARC ``sha256:BASE32`` label of a sha256 digest."""
     return "sha256:" + base64.b32encode(digest).decode("ascii")
-
-
-def _label(data: bytes) -> str:
-    """The WARC ``sha256:BASE32`` digest label of ``data``."""
-    return _label_of(hashlib.sha256(data).digest())
 
 
 class _Sha256Writer(WARCWriter):  # type: ignore[misc]
@@ -254,13 +251,14 @@ class WarcFileWriter:
                 http.compute_headers_buffer(writer.header_filter)
                 block = hashlib.sha256(http.headers_buff)
                 block.update(exchange.body)
+                payload = payload_digest or digest_label(hashlib.sha256(exchange.body).digest())
                 record = writer.create_warc_record(
                     exchange.url, "response", payload=io.BytesIO(exchange.body),
                     length=len(exchange.body), http_headers=http,
                     warc_headers_dict=self._headers(
                         exchange.url, moment, **extra,
-                        **{"WARC-Payload-Digest": payload_digest or _label(exchange.body),
-                           "WARC-Block-Digest": _label_of(block.digest())}),
+                        **{"WARC-Payload-Digest": payload,
+                           "WARC-Block-Digest": digest_label(block.digest())}),
                 )
             response_loc = self._write(record)
             response_id = response_loc.record_id

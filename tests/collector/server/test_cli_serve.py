@@ -30,11 +30,16 @@ def test_serve_prints_its_url_and_answers(home: Path, server: str) -> None:
         reply = fetch(f"{base}/timegate/{server}/page/served")
         assert reply.status == 302 and reply.header("vary") == "accept-datetime"
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        for stream in (proc.stdout, proc.stderr):
-            if stream:
-                stream.close()
+        _stop(proc)
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    """Stop a `collector serve` process and close its pipes."""
+    proc.terminate()
+    proc.wait(timeout=20)
+    for stream in (proc.stdout, proc.stderr):
+        if stream:
+            stream.close()
 
 
 def _children(pid: int, wanted: int = 0) -> list[int]:
@@ -102,11 +107,7 @@ def test_a_worker_that_dies_is_replaced(home: Path) -> None:
         assert len(now) == 2 and first[0] not in now and first[1] in now
         assert fetch(base + "/").status == 200
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        for stream in (proc.stdout, proc.stderr):
-            if stream:
-                stream.close()
+        _stop(proc)
 
 
 def test_search_command(home: Path, server: str) -> None:
