@@ -119,10 +119,15 @@ def in_child(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
     proc.start()
     send.close()
     peak, peak_pss, cpu, machine = 0, 0, dict[int, float](), busy_seconds()
+    at_peak: dict[int, int] = {}
+    labels: dict[int, str] = {}
     while proc.pid and proc.is_alive() and not receive.poll(0.2):
         snap = tree_stats(proc.pid)
         peak = max(peak, sum(rss for rss, _ in snap.values()))
-        peak_pss = max(peak_pss, pss_bytes(snap))
+        each = {pid: pss_of(pid) for pid in snap}
+        labels.update({pid: role(pid, proc.pid) for pid in snap if pid not in labels})
+        if sum(each.values()) > peak_pss:
+            peak_pss, at_peak = sum(each.values()), each
         cpu.update({pid: max(seconds, cpu.get(pid, 0.0)) for pid, (_, seconds) in snap.items()})
     try:
         result = receive.recv()
@@ -133,6 +138,8 @@ def in_child(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
         raise RuntimeError(f"{fn.__name__} failed ({proc.exitcode}): {result.get('error')}")
     machine, tree = busy_seconds() - machine, sum(cpu.values())
     return {**result, "peak_rss_mb": peak / 2**20, "peak_pss_mb": peak_pss / 2**20,
+            "pss_mb_at_peak": {f"{pid} {labels.get(pid, '?')}": round(v / 2**20, 1)
+                               for pid, v in at_peak.items()},
             "tree_cpu_s": tree, "other_cpu_s": machine - tree}
 
 
@@ -190,7 +197,8 @@ def archive_crawl(config: Config, urls: list[str]) -> dict[str, Any]:
     started = time.perf_counter()
     crawl_in_process(config, [Target(url=u, given=u) for u in urls], results.append, extract=False)
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "pages_per_s": len(urls) / seconds, **tally(results)}
+    return {"seconds": seconds, "pages_per_s": len(urls) / seconds, "results": len(results),
+            "outcomes": dict(Counter(str(r["outcome"]) for r in results))}
 
 
 def extract(config: Config, workers: int) -> dict[str, Any]:
@@ -229,7 +237,8 @@ def extract(config: Config, workers: int) -> dict[str, Any]:
 
             finished.clear()
             for record in batch:
-                pool.submit(record, done)
+                pool.submit(record.payload_file, record.payload_offset, record.final_url or record.url,
+                            done)
             finished.wait()
             return time.perf_counter() - started
 
@@ -242,18 +251,16 @@ def extract(config: Config, workers: int) -> dict[str, Any]:
 
 
 def capture_child(config: Config, urls: list[str]) -> dict[str, Any]:
-    """capture_urls as a caller runs it (the memory run measures this process's whole tree)."""
-    from collector.capture import capture_urls
+    """The capture command's path (stream_captures; the memory run measures this process's whole
+    tree): results are counted as they come, not kept."""
+    from collector.capture import stream_captures
 
+    extraction = Counter[str]()
     started = time.perf_counter()
-    results = capture_urls(config, urls)
-    return {"seconds": time.perf_counter() - started, **tally(results)}
-
-
-def tally(results: list[dict[str, Any]]) -> dict[str, Any]:
-    """Counts of outcomes and extraction statuses of capture results."""
-    return {"results": len(results), "outcomes": dict(Counter(str(r["outcome"]) for r in results)),
-            "extraction": dict(Counter(str(r.get("extraction")) for r in results))}
+    outcomes = stream_captures(config, urls, on_result=lambda r: extraction.update(
+        [str(r.get("extraction"))]))
+    return {"seconds": time.perf_counter() - started, "results": sum(outcomes.values()),
+            "outcomes": dict(outcomes), "extraction": dict(extraction)}
 
 
 # -- machine state ---------------------------------------------------------------------------------
@@ -288,19 +295,42 @@ def tree_stats(root: int) -> dict[int, tuple[int, float]]:
 
 
 def pss_bytes(pids: Iterable[int]) -> int:
-    """Summed proportional set size of ``pids`` (/proc/<pid>/smaps_rollup): each shared page is
-    split between the processes that share it, so the sum is what the tree really occupies."""
-    total = 0
-    for pid in pids:
-        try:
-            text = Path(f"/proc/{pid}/smaps_rollup").read_text()
-        except OSError:  # ended meanwhile, or no such file on this kernel
-            continue
-        for line in text.splitlines():
-            if line.startswith("Pss:"):
-                total += int(line.split()[1]) * 1024
-                break
-    return total
+    """Summed proportional set size of ``pids``: each shared page is split between the processes
+    that share it, so the sum is what the tree really occupies."""
+    return sum(pss_of(pid) for pid in pids)
+
+
+def pss_of(pid: int) -> int:
+    """The proportional set size of one process (/proc/<pid>/smaps_rollup); 0 once it has ended."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:  # ended meanwhile, or no such file on this kernel
+        return 0
+    for line in text.splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def role(pid: int, root: int) -> str:
+    """A short label of a process of the measured tree: its depth below ``root`` and what it runs
+    (a fork server, a resource tracker, or a forked child of its parent)."""
+    depth, parent = 0, pid
+    try:
+        while parent not in (root, 0, 1):
+            parent = int(Path(f"/proc/{parent}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            depth += 1
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except (OSError, ValueError):
+        return "ended"
+    try:
+        ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        forked = Path(f"/proc/{ppid}/cmdline").read_bytes() == Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        forked = False
+    kind = ("forked from its parent" if forked else "fork server" if "forkserver" in command else
+            "resource tracker" if "resource_tracker" in command else "process")
+    return f"depth {depth} {kind}"
 
 
 def busy_seconds() -> float:
@@ -410,6 +440,8 @@ def phases(args: argparse.Namespace, port: int, config: Callable[..., Config],
         return (f"{r['pages_per_s']:.1f} pages/s ({r['seconds']:.1f} s, "
                 f"{r['cpu_ms_per_page']:.1f} ms CPU/page)")
 
+    if args.only_memory:
+        return memory_phase(args, run, config)
     quiet["site"] = wait_quiet(args.quiet_wait)
     site = summary["site_pages_per_s"] = asyncio.run(site_rate(port, n))
     print(f"site alone (asyncio client, 32 connections): {site:.0f} pages/s")
@@ -445,11 +477,18 @@ def phases(args: argparse.Namespace, port: int, config: Callable[..., Config],
               f"{look['at']['median_ms']:.3f} ms, p99 {look['at']['p99_ms']:.3f} ms; latest median "
               f"{look['latest']['median_ms']:.3f} ms, p99 {look['latest']['p99_ms']:.3f} ms (target < 2)")
     if args.memory or args.full:
-        mem = run("memory", capture_child, config("memory", extract_workers=2),
-                  make_urls(args.memory_urls))
-        print(f"memory: {args.memory_urls} URLs in {mem['seconds']:.0f} s {mem['outcomes']}, peak PSS "
-              f"of the process tree {mem['peak_pss_mb']:.0f} MB (summed RSS, shared pages counted "
-              f"once per process: {mem['peak_rss_mb']:.0f} MB) (target < 400)")
+        memory_phase(args, run, config)
+
+
+def memory_phase(args: argparse.Namespace, run: Callable[..., dict[str, Any]],
+                 config: Callable[..., Config]) -> None:
+    """Capture ``--memory-urls`` URLs with extraction on; print the peak PSS of the process tree."""
+    mem = run("memory", capture_child, config("memory", extract_workers=2),
+              make_urls(args.memory_urls))
+    print(f"memory: {args.memory_urls} URLs in {mem['seconds']:.0f} s {mem['outcomes']}, peak PSS "
+          f"of the process tree {mem['peak_pss_mb']:.0f} MB (summed RSS, shared pages counted "
+          f"once per process: {mem['peak_rss_mb']:.0f} MB) (target < 400); PSS per process at "
+          f"the peak: {mem['pss_mb_at_peak']}")
 
 
 def main() -> int:
@@ -458,6 +497,7 @@ def main() -> int:
     parser.add_argument("--full", action="store_true", help="everything, the memory run included")
     parser.add_argument("--memory", action="store_true", help="run the memory measurement")
     parser.add_argument("--memory-urls", type=int, default=20_000)
+    parser.add_argument("--only-memory", action="store_true", help="the memory run alone")
     parser.add_argument("--lookup-rows", type=int, default=1_000_000, help="0 skips the lookup")
     parser.add_argument("--start-delay", type=float, default=0.1)
     parser.add_argument("--quiet-wait", type=float, default=60.0,

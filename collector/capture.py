@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import traceback
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +21,8 @@ from collector.config import Config
 from collector.crawlproc import ChildSetup, crawl_context
 from collector.errors import CollectorError, InputError
 
-__all__ = ["Target", "capture_urls", "check_url", "crawl_in_process", "run_crawl"]
+__all__ = ["Target", "capture_urls", "check_url", "crawl_in_process", "crawl_targets", "run_crawl",
+           "stream_captures"]
 
 ALLOWED_SCHEMES = ("http", "https")
 
@@ -150,26 +152,48 @@ def capture_urls(
     """Capture every URL; return one result dict per input (skipped, failed or captured).
 
     Results are also passed to ``on_result`` as they arrive. Invalid inputs are reported as skipped and
-    the rest of the batch is captured.
+    the rest of the batch is captured. ``stream_captures`` does the same without keeping the results.
     """
     results: list[dict[str, Any]] = []
-    report = on_result or (lambda _r: None)
+
+    def keep(result: dict[str, Any]) -> None:
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+
+    stream_captures(config, urls, on_result=keep, contexts=contexts)
+    return results
+
+
+def stream_captures(
+    config: Config,
+    urls: Iterable[str],
+    *,
+    on_result: Callable[[dict[str, Any]], None],
+    contexts: dict[str, dict[str, Any]] | None = None,
+) -> Counter[str]:
+    """Capture every URL, passing each result to ``on_result`` as it arrives and keeping none of
+    them (a batch of any size costs the caller no memory); return the count of each outcome."""
+    outcomes: Counter[str] = Counter()
+
+    def count(result: dict[str, Any]) -> None:
+        outcomes[str(result["outcome"])] += 1
+        on_result(result)
+
     targets: list[Target] = []
     seen: set[str] = set()
     for given in urls:
         try:
             url = check_url(given)
         except InputError as exc:
-            result = skipped_result(given, str(exc))
-            results.append(result)
-            report(result)
+            count(skipped_result(given, str(exc)))
             continue
         if url in seen:
             continue
         seen.add(url)
         targets.append(Target(url=url, given=given, context=(contexts or {}).get(given)))
-    results += run_crawl(config, targets, on_result=report)
-    return results
+    crawl_targets(config, targets, on_result=count)
+    return outcomes
 
 
 def run_crawl(config: Config, targets: list[Target], *, spider: str = CAPTURE_SPIDER,
@@ -177,12 +201,29 @@ def run_crawl(config: Config, targets: list[Target], *, spider: str = CAPTURE_SP
               start_method: str = "forkserver") -> list[dict[str, Any]]:
     """Crawl already-validated targets in a fresh child process; one result dict per target.
 
+    Like ``crawl_targets``, but the results are returned as a list as well.
+    """
+    results: list[dict[str, Any]] = []
+
+    def keep(result: dict[str, Any]) -> None:
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+
+    crawl_targets(config, targets, spider=spider, extract=extract, on_result=keep,
+                  start_method=start_method)
+    return results
+
+
+def crawl_targets(config: Config, targets: list[Target], *, on_result: Callable[[dict[str, Any]], None],
+                  spider: str = CAPTURE_SPIDER, extract: bool = True,
+                  start_method: str = "forkserver") -> None:
+    """Crawl already-validated targets in a fresh child process; pass each result to ``on_result``.
+
     A target the crawl ended without answering gets a ``failed`` result, reason ``not-attempted``.
     The child is forked from a warm fork server (``collector.crawlproc``); ``start_method="spawn"``
-    starts it from scratch instead.
+    starts it from scratch instead. Only the answered URLs are kept here, not the results.
     """
-    report = on_result or (lambda _r: None)
-    results: list[dict[str, Any]] = []
     ctx = crawl_context(start_method)
     receive, send = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_child, name="collector-crawl",
@@ -190,6 +231,7 @@ def run_crawl(config: Config, targets: list[Target], *, spider: str = CAPTURE_SP
     child.start()
     send.close()
     error = None
+    answered: set[str] = set()
     try:
         while True:
             try:
@@ -199,8 +241,8 @@ def run_crawl(config: Config, targets: list[Target], *, spider: str = CAPTURE_SP
                 error = f"the capture process stopped unexpectedly (exit code {child.exitcode})"
                 break
             if kind == "result":
-                results.append(payload)
-                report(payload)
+                answered.add(payload["url"])
+                on_result(payload)
             elif kind == "error":
                 error = payload
                 break
@@ -211,15 +253,11 @@ def run_crawl(config: Config, targets: list[Target], *, spider: str = CAPTURE_SP
         receive.close()
     if error:
         raise CollectorError(f"capture failed: {error}")
-    answered = {r["url"] for r in results}
     for target in targets:
         if target.url not in answered:  # never silently lose an input
-            missing = {**skipped_result(target.url, "the crawl ended without an attempt for this "
+            on_result({**skipped_result(target.url, "the crawl ended without an attempt for this "
                                         "URL (a bug: see the log above)"),
-                       "outcome": "failed", "reason": "not-attempted", "id": None}
-            results.append(missing)
-            report(missing)
-    return results
+                       "outcome": "failed", "reason": "not-attempted", "id": None})
 
 
 def now_utc() -> datetime:

@@ -142,7 +142,7 @@ def capture(ctx: click.Context, urls: tuple[str, ...], from_file: Path | None,
     Example:
       collector capture https://example.org/a https://example.org/b --json
     """
-    from collector.capture import capture_urls
+    from collector.capture import stream_captures
     from collector.output import CaptureProgress
 
     wanted = list(urls)
@@ -162,8 +162,8 @@ def capture(ctx: click.Context, urls: tuple[str, ...], from_file: Path | None,
     if not wanted:
         raise click.UsageError("give at least one URL, --from-file FILE or --report NAME")
     with CaptureProgress(total=len(wanted), as_json=as_json) as progress:
-        results = capture_urls(config, wanted, on_result=progress.result, contexts=contexts)
-    if any(r["outcome"] != "captured" for r in results):
+        outcomes = stream_captures(config, wanted, on_result=progress.result, contexts=contexts)
+    if set(outcomes) - {"captured"}:
         sys.exit(1)
 
 

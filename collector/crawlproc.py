@@ -34,11 +34,10 @@ START_METHODS = ("forkserver", "spawn")
 # child that needs it). None of them may import twisted.internet.reactor or start a thread at import:
 # tests/collector/test_crawlproc.py checks that.
 PRELOAD: tuple[str, ...] = (
-    "sqlalchemy", "sqlalchemy.orm", "sqlalchemy.dialects.sqlite", "sqlite3",
-    "storage.database", "storage.models", "storage.queries", "storage.archive",
-    "twisted.internet.defer", "twisted.internet.asyncioreactor", "twisted.internet.endpoints",
-    "twisted.web.client", "twisted.conch.telnet",
-    "scrapy", "scrapy.crawler", "scrapy.utils.misc", "scrapy.utils.request", "scrapy.core.engine",
+    "sqlalchemy", "sqlalchemy.orm", "sqlalchemy.dialects.sqlite", "sqlite3", "storage.database",
+    "storage.models", "storage.queries", "storage.archive", "twisted.internet.defer",
+    "twisted.internet.asyncioreactor", "twisted.internet.endpoints", "twisted.web.client", "scrapy",
+    "scrapy.crawler", "scrapy.utils.misc", "scrapy.utils.request", "scrapy.core.engine",
     "scrapy.core.scheduler", "scrapy.core.downloader", "scrapy.core.downloader.handlers.http11",
     "scrapy.core.downloader.contextfactory", "scrapy.core.downloader.tls", "scrapy.pqueues",
     "scrapy.squeues", "scrapy.dupefilters", "scrapy.statscollectors", "scrapy.logformatter",
@@ -52,15 +51,11 @@ PRELOAD: tuple[str, ...] = (
     "scrapy.downloadermiddlewares.useragent", "scrapy.spidermiddlewares.depth",
     "scrapy.spidermiddlewares.httperror", "scrapy.spidermiddlewares.referer",
     "scrapy.spidermiddlewares.start", "scrapy.spidermiddlewares.urllength",
-    "scrapy.extensions.corestats", "scrapy.extensions.closespider", "scrapy.extensions.feedexport",
-    "scrapy.extensions.logstats", "scrapy.extensions.memusage", "scrapy.extensions.memdebug",
-    "scrapy.extensions.spiderstate", "scrapy.extensions.telnet", "scrapy.extensions.throttle",
-    "scrapy.extensions.logcount", "scrapy.extensions.postprocessing",
-    "scrapy.extensions.remote_control",  # imports aiohttp: 0.3 s
+    "scrapy.extensions.corestats", "scrapy.extensions.closespider", "scrapy.extensions.logstats",
+    "scrapy.extensions.memusage", "scrapy.extensions.throttle", "scrapy.extensions.logcount",
     "scrapy.spidermiddlewares.metacopy", "scrapy.utils.engine", "scrapy.utils.decorators",
-    "scrapy.utils.httpobj", "scrapy.utils.ftp", "scrapy.utils.boto", "queuelib", "protego",
-    "spiders.capture", "spiders.feed", "spiders.politeness", "spiders.recording", "spiders.retry",
-    "spiders.robots", "spiders.safety",
+    "scrapy.utils.httpobj", "queuelib", "protego", "spiders.capture", "spiders.feed",
+    "spiders.politeness", "spiders.recording", "spiders.retry", "spiders.robots", "spiders.safety",
     "collector.pipeline", "collector.writer", "collector.extract_pool", "collector.scrapy_settings",
     "collector.capture",
 )

@@ -2,7 +2,10 @@
 
 A page that makes trafilatura hang is stopped at ``timeout`` seconds and recorded as ``timeout``; one
 that crashes the worker is recorded as ``error`` (pebble replaces the worker). Workers are started with
-``forkserver`` so they never inherit the crawl's threads.
+``forkserver`` so they never inherit the crawl's threads; the fork server preloads and warms
+trafilatura (``collector.extract_preload``) so its ~70 MB are shared by the workers, not copied.
+Memory stays flat over long runs: a worker is replaced after ``max_tasks`` pages, and returns freed
+heap to the system (``malloc_trim``) every ``TRIM_EVERY`` pages (lxml's trees fragment the heap).
 """
 
 from __future__ import annotations
@@ -16,31 +19,65 @@ from typing import Any
 from pebble import ProcessExpired, ProcessPool
 
 from collector.extraction import extract_archived
-from storage.records import CaptureRecord
+from collector.heap import trim
 
 __all__ = ["ExtractionPool"]
 
 
+EXTRACT_PRELOAD = ["collector.extract_preload"]
+TRIM_EVERY = 10  # pages between two malloc_trim calls in a worker
+_done = 0
+
+
 def _warm() -> None:
-    import trafilatura  # noqa: F401 - import once per worker, not per page
+    import trafilatura  # noqa: F401 - import once per worker, not per page (if not preloaded)
+
+
+def extract_task(warc_dir: str, warc_file: str, offset: int, url: str,
+                 max_bytes: int) -> dict[str, Any]:
+    """One page in a worker: ``extract_archived``, then every TRIM_EVERY pages a heap trim."""
+    global _done
+    try:
+        return extract_archived(warc_dir, warc_file, offset, url, max_bytes)
+    finally:
+        _done += 1
+        if _done % TRIM_EVERY == 0:
+            trim()
+
+
+def extraction_context() -> multiprocessing.context.BaseContext:
+    """The forkserver context, with trafilatura preloaded if this process's server is not running.
+
+    A process has one fork server. In a crawl child (the usual case) it is started here, for the
+    workers; where one already runs (a crawl started in-process), the workers share it as it is.
+    """
+    from multiprocessing import forkserver
+
+    ctx = multiprocessing.get_context("forkserver")
+    server = forkserver._forkserver  # type: ignore[attr-defined]
+    if getattr(server, "_forkserver_pid", None) is None:
+        ctx.set_forkserver_preload(EXTRACT_PRELOAD)
+    return ctx
 
 
 class ExtractionPool:
     """A pool of extraction processes that reads payloads back from the WARC files."""
 
-    def __init__(self, warc_dir: Path, *, workers: int, timeout: float, max_bytes: int) -> None:
+    def __init__(self, warc_dir: Path, *, workers: int, timeout: float, max_bytes: int,
+                 max_tasks: int = 200) -> None:
         self.warc_dir = str(Path(warc_dir).resolve())
         self.timeout = timeout
         self.max_bytes = max_bytes
-        self._pool = ProcessPool(max_workers=workers, initializer=_warm,
-                                 context=multiprocessing.get_context("forkserver"))
+        self.workers = workers
+        self._pool = ProcessPool(max_workers=workers, max_tasks=max_tasks, initializer=_warm,
+                                 context=extraction_context())
 
-    def submit(self, record: CaptureRecord, done: Callable[[dict[str, Any]], None]) -> None:
-        """Extract ``record``'s payload in a worker; call ``done(result_dict)`` when finished."""
+    def submit(self, payload_file: str, payload_offset: int, url: str,
+               done: Callable[[dict[str, Any]], None]) -> None:
+        """Extract the payload of the response record at ``payload_offset`` in a worker; call
+        ``done(result_dict)`` when finished."""
         future = self._pool.schedule(
-            extract_archived,
-            args=(self.warc_dir, record.payload_file, record.payload_offset,
-                  record.final_url or record.url, self.max_bytes),
+            extract_task, args=(self.warc_dir, payload_file, payload_offset, url, self.max_bytes),
             timeout=self.timeout,
         )
 

@@ -14,6 +14,17 @@ DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None,
                      "http": "spiders.handler.PooledHTTPDownloadHandler",
                      "https": "spiders.handler.PooledHTTPDownloadHandler"}
 
+# Scrapy's own extensions a crawl runs. Scrapy imports every extension named in EXTENSIONS_BASE,
+# even one switched off with None; naming only these keeps the telnet console (Twisted Conch), the
+# remote control (aiohttp, ~10 MB), the feed exporter and the job-state ones out of the process.
+EXTENSIONS_BASE = {
+    "scrapy.extensions.corestats.CoreStats": 0,
+    "scrapy.extensions.logcount.LogCount": 0,
+    "scrapy.extensions.memusage.MemoryUsage": 0,
+    "scrapy.extensions.closespider.CloseSpider": 0,
+    "scrapy.extensions.logstats.LogStats": 0,
+}
+
 
 def scrapy_settings(config: Config, **overrides: Any) -> dict[str, Any]:
     """The Scrapy settings dict for a capture crawl under ``config``."""
@@ -49,12 +60,10 @@ def scrapy_settings(config: Config, **overrides: Any) -> dict[str, Any]:
         "DNSCACHE_ENABLED": True,
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
         "COLLECTOR_ALLOW_PRIVATE": config.allow_private,
-        "EXTENSIONS": {
-            "scrapy.extensions.throttle.AutoThrottle": None,
-            "scrapy.extensions.telnet.TelnetConsole": None,
-            "scrapy.extensions.remote_control.RemoteControl": None,
-            "spiders.politeness.PoliteThrottle": 0,
-        },
+        "EXTENSIONS_BASE": EXTENSIONS_BASE,
+        # the telnet console, the remote control and AutoThrottle are not in EXTENSIONS_BASE (naming
+        # them here, even as None, would import them); PoliteThrottle replaces AutoThrottle
+        "EXTENSIONS": {"spiders.politeness.PoliteThrottle": 0},
         "DOWNLOADER_MIDDLEWARES": {
             "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,

@@ -6,6 +6,12 @@ HTML capture is then sent to the extraction pool; its text is committed later, b
 (so the WARC files have a single writer). Both are committed in groups: a capture waits at most
 ``capture_delay`` for others, a text ``text_delay``.
 ``emit`` is called once per capture when it is complete (archived, and extracted when it is HTML).
+
+Extraction is slower than archiving (a page takes tens of milliseconds in trafilatura), so on a long
+crawl captures wait for it. They wait here as small ``_Job`` tuples; the pool is handed at most
+``inflight_per_worker`` pages per worker at a time, so a 20,000-URL run does not hold 20,000 tasks,
+records and callbacks. The backlog is also in the database (rows without an extraction status), which
+is how a crashed run's pending extractions are finished by the next one.
 """
 
 from __future__ import annotations
@@ -14,13 +20,15 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from collector.extract_pool import ExtractionPool
 from collector.extraction import is_html
+from collector.heap import Trimmer
 from storage import queries
 from storage.archive import Archive
 from storage.records import CaptureInput, CaptureRecord, ExtractionInput
@@ -29,6 +37,17 @@ __all__ = ["ArchiveWriter"]
 
 log = logging.getLogger(__name__)
 _STOP = object()
+
+
+class _Job(NamedTuple):
+    """What the extraction of one committed capture needs (a capture waiting for a worker)."""
+
+    capture_id: int
+    url: str
+    payload_file: str
+    payload_offset: int
+    refers_to: str | None
+    emit: bool
 
 
 class ArchiveWriter:
@@ -45,6 +64,7 @@ class ArchiveWriter:
         text_delay: float = 0.25,
         capture_delay: float = 0.05,
         max_queued_bytes: int = 64 * 2**20,
+        inflight_per_worker: int = 4,
     ) -> None:
         self.archive = archive
         self.pool = pool
@@ -59,6 +79,10 @@ class ArchiveWriter:
         self._queued_bytes = 0
         self.max_queued_bytes = max_queued_bytes
         self._lock = threading.Lock()
+        self._jobs: deque[_Job] = deque()  # committed captures waiting for a worker
+        self._inflight = 0  # pages handed to the pool and not yet back
+        self.max_inflight = max(1, inflight_per_worker * (pool.workers if pool is not None else 1))
+        self._trim = Trimmer(1.0)  # committed bodies are freed here: give the pages back
         self._thread = threading.Thread(target=self._run, name="archive-writer", daemon=True)
         self._error: BaseException | None = None
 
@@ -135,7 +159,12 @@ class ArchiveWriter:
             if not texts:
                 text_due = now + self.text_delay
             captures += [i for i in items if i[0] == "capture"]
-            texts += [i[1] for i in items if i[0] == "extraction"]
+            done = [i[1] for i in items if i[0] == "extraction"]
+            if done:
+                texts += done
+                with self._lock:
+                    self._inflight -= len(done)
+                self._feed_pool()
             flush_captures = captures and (len(captures) >= self.batch or now >= capture_due
                                            or stopping)
             flush_texts = texts and (len(texts) >= self.batch or now >= text_due
@@ -144,6 +173,8 @@ class ArchiveWriter:
                 if flush_captures:
                     batch, captures = captures, []
                     self._commit_captures(batch)
+                    batch = []
+                    self._trim()
                 if flush_texts:
                     self._commit_texts(texts)
                     texts = []
@@ -182,19 +213,34 @@ class ArchiveWriter:
                 and is_html(record.content_type))
 
     def _schedule(self, record: CaptureRecord, *, emit: bool) -> None:
-        assert self.pool is not None
+        """Queue ``record`` for extraction (the pool gets it once fewer than max_inflight wait)."""
+        job = _Job(record.id, record.final_url or record.url, record.payload_file or "",
+                   record.payload_offset or 0, record.warc_record_id, emit)
         with self._lock:
             self._pending += 1
+            self._jobs.append(job)
+        self._feed_pool()
 
-        def done(result: dict[str, Any]) -> None:
-            item = ExtractionInput(
-                capture_id=record.id, url=record.final_url or record.url,
-                status=result.get("status", "error"), error=result.get("error"),
-                text=result.get("text"), text_sha256=result.get("text_sha256"),
-                title=result.get("title"), published=result.get("published"),
-                language=result.get("language"), extracted_at=self.clock(),
-                refers_to=record.warc_record_id,
-            )
-            self._queue.put(("extraction", (item, emit), None))
+    def _feed_pool(self) -> None:
+        """Hand queued jobs to the pool until max_inflight pages are with it."""
+        assert self.pool is not None or not self._jobs
+        while True:
+            with self._lock:
+                if not self._jobs or self._inflight >= self.max_inflight:
+                    return
+                job = self._jobs.popleft()
+                self._inflight += 1
+            assert self.pool is not None
+            self.pool.submit(job.payload_file, job.payload_offset, job.url,
+                             lambda result, job=job: self._extracted(job, result))
 
-        self.pool.submit(record, done)
+    def _extracted(self, job: _Job, result: dict[str, Any]) -> None:
+        item = ExtractionInput(
+            capture_id=job.capture_id, url=job.url,
+            status=result.get("status", "error"), error=result.get("error"),
+            text=result.get("text"), text_sha256=result.get("text_sha256"),
+            title=result.get("title"), published=result.get("published"),
+            language=result.get("language"), extracted_at=self.clock(),
+            refers_to=job.refers_to,
+        )
+        self._queue.put(("extraction", (item, job.emit), None))
