@@ -120,14 +120,17 @@ def in_child(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
     send.close()
     peak, peak_pss, cpu, machine = 0, 0, dict[int, float](), busy_seconds()
     at_peak: dict[int, int] = {}
+    files_at_peak: dict[int, int] = {}
     labels: dict[int, str] = {}
     while proc.pid and proc.is_alive() and not receive.poll(0.2):
         snap = tree_stats(proc.pid)
         peak = max(peak, sum(rss for rss, _ in snap.values()))
-        each = {pid: pss_of(pid) for pid in snap}
+        parts = {pid: pss_parts(pid) for pid in snap}
+        each = {pid: p.get("Pss", 0) for pid, p in parts.items()}
         labels.update({pid: role(pid, proc.pid) for pid in snap if pid not in labels})
         if sum(each.values()) > peak_pss:
             peak_pss, at_peak = sum(each.values()), each
+            files_at_peak = {pid: p.get("Pss_File", 0) for pid, p in parts.items()}
         cpu.update({pid: max(seconds, cpu.get(pid, 0.0)) for pid, (_, seconds) in snap.items()})
     try:
         result = receive.recv()
@@ -140,6 +143,7 @@ def in_child(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
     return {**result, "peak_rss_mb": peak / 2**20, "peak_pss_mb": peak_pss / 2**20,
             "pss_mb_at_peak": {f"{pid} {labels.get(pid, '?')}": round(v / 2**20, 1)
                                for pid, v in at_peak.items()},
+            "pss_file_mb_at_peak": round(sum(files_at_peak.values()) / 2**20, 1),
             "tree_cpu_s": tree, "other_cpu_s": machine - tree}
 
 
@@ -302,14 +306,18 @@ def pss_bytes(pids: Iterable[int]) -> int:
 
 def pss_of(pid: int) -> int:
     """The proportional set size of one process (/proc/<pid>/smaps_rollup); 0 once it has ended."""
+    return pss_parts(pid).get("Pss", 0)
+
+
+def pss_parts(pid: int) -> dict[str, int]:
+    """Pss and its parts (Pss_Anon, Pss_File: mapped files, such as SQLite's memory-mapped
+    database) of one process, in bytes; empty once it has ended."""
     try:
         text = Path(f"/proc/{pid}/smaps_rollup").read_text()
     except OSError:  # ended meanwhile, or no such file on this kernel
-        return 0
-    for line in text.splitlines():
-        if line.startswith("Pss:"):
-            return int(line.split()[1]) * 1024
-    return 0
+        return {}
+    return {line.split(":")[0]: int(line.split()[1]) * 1024 for line in text.splitlines()
+            if line.startswith(("Pss:", "Pss_Anon:", "Pss_File:"))}
 
 
 def role(pid: int, root: int) -> str:
@@ -488,7 +496,7 @@ def memory_phase(args: argparse.Namespace, run: Callable[..., dict[str, Any]],
     print(f"memory: {args.memory_urls} URLs in {mem['seconds']:.0f} s {mem['outcomes']}, peak PSS "
           f"of the process tree {mem['peak_pss_mb']:.0f} MB (summed RSS, shared pages counted "
           f"once per process: {mem['peak_rss_mb']:.0f} MB) (target < 400); PSS per process at "
-          f"the peak: {mem['pss_mb_at_peak']}")
+          f"the peak: {mem['pss_mb_at_peak']}, of which mapped files {mem['pss_file_mb_at_peak']} MB")
 
 
 def main() -> int:

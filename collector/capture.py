@@ -106,7 +106,9 @@ def crawl_in_process(config: Config, targets: list[Target], emit: Callable[[dict
     info = {"run-id": str(run_info["run_id"]), "http-header-user-agent": config.ua,
             "robots": "ignore" if run_info["ignore_robots"] else "obey",
             "private-addresses": "allowed" if run_info["allow_private"] else "refused"}
-    archive = Archive.open(config.db_url, config.warc_dir, warc_max_bytes=config.warc_max_bytes,
+    # a crawl writes; memory-mapped reads would keep every page it touches resident
+    archive = Archive.open(config.db_url, config.warc_dir, mmap=False,
+                           warc_max_bytes=config.warc_max_bytes,
                            gzip_level=config.warc_gzip_level,
                            software=f"collector ({config.ua})", info=info)
     pool = ExtractionPool(config.warc_dir, workers=config.workers, timeout=config.extract_timeout,

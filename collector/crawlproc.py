@@ -54,7 +54,7 @@ PRELOAD: tuple[str, ...] = (
     "scrapy.extensions.corestats", "scrapy.extensions.closespider", "scrapy.extensions.logstats",
     "scrapy.extensions.memusage", "scrapy.extensions.throttle", "scrapy.extensions.logcount",
     "scrapy.spidermiddlewares.metacopy", "scrapy.utils.engine", "scrapy.utils.decorators",
-    "scrapy.utils.httpobj", "queuelib", "protego", "spiders.capture", "spiders.feed",
+    "scrapy.utils.httpobj", "queuelib", "protego", "spiders.capture", "spiders.metarefresh", "spiders.feed",
     "spiders.politeness", "spiders.recording", "spiders.retry", "spiders.robots", "spiders.safety",
     "collector.pipeline", "collector.writer", "collector.extract_pool", "collector.scrapy_settings",
     "collector.capture",

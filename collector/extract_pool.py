@@ -25,7 +25,7 @@ __all__ = ["ExtractionPool"]
 
 
 EXTRACT_PRELOAD = ["collector.extract_preload"]
-TRIM_EVERY = 10  # pages between two malloc_trim calls in a worker
+TRIM_EVERY = 1  # pages between two malloc_trim calls in a worker
 _done = 0
 
 
@@ -64,7 +64,7 @@ class ExtractionPool:
     """A pool of extraction processes that reads payloads back from the WARC files."""
 
     def __init__(self, warc_dir: Path, *, workers: int, timeout: float, max_bytes: int,
-                 max_tasks: int = 200) -> None:
+                 max_tasks: int = 50) -> None:
         self.warc_dir = str(Path(warc_dir).resolve())
         self.timeout = timeout
         self.max_bytes = max_bytes

@@ -67,6 +67,8 @@ def scrapy_settings(config: Config, **overrides: Any) -> dict[str, Any]:
         "DOWNLOADER_MIDDLEWARES": {
             "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+            "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+            "spiders.metarefresh.HeadMetaRefreshMiddleware": 580,
             "spiders.retry.BackoffRetryMiddleware": 550,
             "spiders.robots.RobotsMiddleware": 100,
             "spiders.safety.PrivateAddressMiddleware": 960,

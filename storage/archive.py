@@ -79,9 +79,10 @@ class Archive:
         self._writer: WarcFileWriter | None = None
 
     @classmethod
-    def open(cls, database_url: str, warc_dir: Path, **kwargs: Any) -> Archive:
-        """Open (and migrate) the database at ``database_url`` with WARCs under ``warc_dir``."""
-        return cls(connect(database_url), warc_dir, **kwargs)
+    def open(cls, database_url: str, warc_dir: Path, *, mmap: bool = True, **kwargs: Any) -> Archive:
+        """Open (and migrate) the database at ``database_url`` with WARCs under ``warc_dir``
+        (``mmap``: see ``storage.database.make_engine``)."""
+        return cls(connect(database_url, mmap=mmap), warc_dir, **kwargs)
 
     @property
     def writer(self) -> WarcFileWriter:

@@ -29,25 +29,34 @@ _DOWN_REVISION = re.compile(
     r"^down_revision\s*(?::[^=]*)?=\s*(?:None|[\"']([^\"']+)[\"'])\s*$", re.M)
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+MMAP_BYTES = 256 * 2**20  # reads through the page cache: 15-30% faster lookups
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any, *, mmap_bytes: int = MMAP_BYTES) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
-    cur.execute("PRAGMA mmap_size=268435456")  # reads through the page cache: 15-30% faster lookups
+    cur.execute(f"PRAGMA mmap_size={int(mmap_bytes)}")
     cur.close()
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine for ``url``; SQLite gets WAL mode and a busy timeout."""
+def make_engine(url: str, *, mmap: bool = True) -> Engine:
+    """Create an engine for ``url``; SQLite gets WAL mode and a busy timeout.
+
+    ``mmap`` False reads an SQLite database with read() instead of mapping it: the writer of a long
+    crawl reads pages all over a growing file (revisit lookups, the full-text index), and every
+    mapped page it touches would count in its resident size (~50 MB more at 8,000 pages).
+    """
     try:
         if url.startswith("sqlite"):
             path = url.split("///", 1)[-1]
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(url, connect_args={"timeout": 30})
-            event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "connect", functools.partial(
+                _sqlite_pragmas, mmap_bytes=MMAP_BYTES if mmap else 0))
             return engine
         return create_engine(url, pool_pre_ping=True)
     except (ArgumentError, ImportError) as exc:
@@ -117,8 +126,9 @@ def migrate(engine: Engine) -> None:
         raise StorageError(f"cannot open database {engine.url!r}: {exc.orig}") from exc
 
 
-def connect(url: str) -> sessionmaker[Session]:
-    """Open the database at ``url``, migrate it, and return a session factory."""
-    engine = make_engine(url)
+def connect(url: str, *, mmap: bool = True) -> sessionmaker[Session]:
+    """Open the database at ``url``, migrate it, and return a session factory (``mmap``: see
+    ``make_engine``)."""
+    engine = make_engine(url, mmap=mmap)
     migrate(engine)
     return sessionmaker(engine, expire_on_commit=False)

@@ -199,6 +199,15 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith("/page/"):
             name = path.split("/", 2)[2]
             return self._send(200, article(name))
+        if path.startswith("/meta-refresh/"):  # a refresh in the head, then ~40 KB of page
+            where = "/page/refreshed" if path.endswith("/head") else "/page/too-late"
+            tag = f'<meta http-equiv="refresh" content="0; url={where}">'.encode()
+            padding = b"<p>" + b"Filler text of a long page. " * 1500 + b"</p>"
+            if path.endswith("/head"):
+                body = b"<html><head>" + tag + b"</head><body>" + padding + b"</body></html>"
+            else:  # a refresh tag far past the head is not one (as in Scrapy: first 4,096 chars)
+                body = b"<html><head></head><body>" + padding + tag + b"</body></html>"
+            return self._send(200, body)
         if path == "/same":
             return self._send(200, article("same"))
         if path == "/counter":

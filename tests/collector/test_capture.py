@@ -33,7 +33,8 @@ def batch(server: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, An
     home = tmp_path_factory.mktemp("batch")
     tls = server.replace("http://", "https://") + "/page/tls"
     paths = ["/page/a", "/gzip", "/chunked", "/redirect/3", "/loop", "/slow?s=5", "/big?kb=2048",
-             "/bomb", "/status/404", "/status/500", "/reset", "/doc.pdf", "/robots-blocked/x"]
+             "/bomb", "/status/404", "/status/500", "/reset", "/doc.pdf", "/robots-blocked/x",
+             "/meta-refresh/head", "/meta-refresh/body"]
     urls = [server + p for p in paths] + [
         "http://127.0.0.1:1/refused", tls, "file:///etc/passwd", "not a url", "javascript:alert(1)",
     ]
@@ -49,7 +50,7 @@ def result(batch: dict[str, Any], path: str) -> dict[str, Any]:
 
 
 def test_every_input_has_exactly_one_result(batch: dict[str, Any]) -> None:
-    assert len(batch["results"]) == 18
+    assert len(batch["results"]) == 20
 
 
 def test_byte_exact_round_trip(batch: dict[str, Any], server: str) -> None:
@@ -91,6 +92,16 @@ def test_chunked_response_is_stored_dechunked(batch: dict[str, Any], server: str
     assert record.payload.startswith(b"<!doctype html>")
     names = [name.lower() for name, _ in record.http_headers]
     assert "transfer-encoding" not in names
+
+
+def test_meta_refresh_in_the_head_of_a_long_page_is_followed(batch: dict[str, Any],
+                                                            server: str) -> None:
+    res = result(batch, "/meta-refresh/head")
+    assert res["outcome"] == "captured" and res["final_url"] == server + "/page/refreshed"
+    assert [h["url"] for h in res["redirect_chain"]] == [server + "/meta-refresh/head",
+                                                        server + "/page/refreshed"]
+    late = result(batch, "/meta-refresh/body")  # past the first 4,096 characters: not followed
+    assert late["final_url"] == server + "/meta-refresh/body"
 
 
 def test_redirect_chain_is_recorded_hop_by_hop(batch: dict[str, Any], server: str) -> None:

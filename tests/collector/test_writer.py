@@ -81,3 +81,39 @@ def test_a_big_capture_alone_congests_the_writer(db_url: str, tmp_path: Path) ->
     assert not writer.congested
     writer.close()
     archive.close()
+
+
+def test_the_pool_is_handed_a_few_pages_per_worker_at_a_time(db_url: str, tmp_path: Path) -> None:
+    """Captures wait for extraction in the writer, not as thousands of tasks in the pool."""
+    import threading
+
+    archive = Archive(connect(db_url), tmp_path / "warcs")
+    pool = ExtractionPool(archive.warc_dir, workers=1, timeout=30, max_bytes=2**20)
+    submit, lock, counts = pool.submit, threading.Lock(), {"now": 0, "most": 0}
+
+    def counting(payload_file, payload_offset, url, done):  # type: ignore[no-untyped-def]
+        def finished(result):  # type: ignore[no-untyped-def]
+            with lock:
+                counts["now"] -= 1
+            done(result)
+
+        with lock:
+            counts["now"] += 1
+            counts["most"] = max(counts["most"], counts["now"])
+        submit(payload_file, payload_offset, url, finished)  # the real pool, counted
+
+    pool.submit = counting  # type: ignore[method-assign]
+    emitted: list[CaptureRecord] = []
+    writer = ArchiveWriter(archive, pool=pool, emit=emitted.append, inflight_per_worker=2).start()
+    n = 10
+    for i in range(n):
+        writer.submit(html_capture(f"https://example.com/queued/{i}", T0 + timedelta(seconds=i),
+                                   body=PAGE % (i, b"Words of a queued page. " * 30)))
+    try:
+        writer.close()
+    finally:
+        pool.close()
+    assert counts["most"] == 2  # never more than 2 per worker with the pool
+    assert len(emitted) == n and all(r.extraction_status == "ok" for r in emitted)
+    assert queries.pending_extractions(archive.sessions) == []
+    archive.close()

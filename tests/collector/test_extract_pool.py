@@ -1,0 +1,46 @@
+"""Extraction workers are forked from a server that has trafilatura loaded and warmed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from collector.heap import Trimmer, trim
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROBE = """
+from collector.extract_pool import extraction_context
+from pebble import ProcessPool
+from tests.collector.test_extract_pool import worker_state as state
+
+pool = ProcessPool(max_workers=1, max_tasks=1, context=extraction_context())
+first = pool.schedule(state).result(timeout=120)
+second = pool.schedule(state).result(timeout=120)  # a new worker (max_tasks=1), same server
+pool.close(); pool.join()
+print(first, second)
+"""
+
+
+def worker_state() -> tuple[bool, int, bool]:
+    """In a worker: (preload module loaded, dateparser parser built, heap frozen)."""
+    import gc
+
+    from htmldate.extractors import get_external_parser
+
+    return ("collector.extract_preload" in sys.modules, get_external_parser.cache_info().currsize,
+            gc.get_freeze_count() > 0)
+
+
+def test_workers_start_from_a_warm_server() -> None:
+    done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, cwd=ROOT,
+                          timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[0] == "(True, 1, True) (True, 1, True)"
+
+
+def test_trim_and_trimmer_run() -> None:
+    trim()  # no error on glibc, nothing elsewhere
+    calls = Trimmer(interval=3600.0)
+    calls()  # within the interval: nothing to do, and no error

@@ -1,0 +1,33 @@
+"""A capture spider that records the most requests it ever saw waiting in the scheduler."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import scrapy
+
+from spiders.capture import CaptureSpider, _scheduler
+
+
+class CountingSpider(CaptureSpider):
+    """CaptureSpider with a small backlog limit, writing its largest scheduler length at close."""
+
+    name = "counting"
+    most = 0
+
+    def backlog_limit(self) -> int:
+        """A limit far below the number of targets, so the pauses show."""
+        return int(os.environ.get("COLLECTOR_TEST_BACKLOG", "8"))
+
+    def request_for(self, target: dict[str, Any]) -> scrapy.Request:
+        """Note the scheduler's length before each new request."""
+        scheduler = _scheduler(self)
+        if scheduler is not None:
+            self.most = max(self.most, len(scheduler))
+        return super().request_for(target)
+
+    def closed(self, reason: str) -> None:
+        """Write the largest length seen to $COLLECTOR_TEST_MOST."""
+        Path(os.environ["COLLECTOR_TEST_MOST"]).write_text(str(self.most))

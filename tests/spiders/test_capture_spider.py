@@ -1,0 +1,43 @@
+"""The capture spider reads its targets lazily: the scheduler never holds the whole URL list."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CRAWL = """
+import json, sys
+from pathlib import Path
+from collector.capture import Target, crawl_in_process
+from tests.conftest import make_config
+base, home, n, spider = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+urls = [f"{base}/page/{i}" for i in range(n)]
+seen = []
+crawl_in_process(make_config(home, extract_workers=0, per_host_concurrency=2, concurrency=4),
+                 [Target(url=u, given=u) for u in urls], seen.append, spider=spider, extract=False)
+print(json.dumps(sorted(r["outcome"] for r in seen).count("captured")))
+"""
+
+
+def _crawl(server: str, tmp_path: Path, n: int, backlog: int) -> tuple[int, int]:
+    most = tmp_path / f"most-{backlog}"
+    env = {**os.environ, "COLLECTOR_TEST_MOST": str(most), "COLLECTOR_TEST_BACKLOG": str(backlog)}
+    done = subprocess.run(
+        [sys.executable, "-c", CRAWL, server, str(tmp_path / f"home-{backlog}"), str(n),
+         "tests.spiders.counting_spider.CountingSpider"],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.strip().splitlines()[-1]), int(most.read_text())
+
+
+def test_scheduler_holds_at_most_the_backlog_limit(server: str, tmp_path: Path) -> None:
+    captured, most = _crawl(server, tmp_path, 120, backlog=8)
+    assert captured == 120  # every target still fetched
+    assert most <= 8
+    # the same crawl with a limit above the target count queues most of them at once
+    _, unbounded = _crawl(server, tmp_path, 120, backlog=1000)
+    assert unbounded > 8 * 4
