@@ -200,7 +200,7 @@ def stream_captures(
 
 def run_crawl(config: Config, targets: list[Target], *, spider: str = CAPTURE_SPIDER,
               extract: bool = True, on_result: Callable[[dict[str, Any]], None] | None = None,
-              start_method: str = "forkserver") -> list[dict[str, Any]]:
+              start_method: str = "auto") -> list[dict[str, Any]]:
     """Crawl already-validated targets in a fresh child process; one result dict per target.
 
     Like ``crawl_targets``, but the results are returned as a list as well.
@@ -219,12 +219,13 @@ def run_crawl(config: Config, targets: list[Target], *, spider: str = CAPTURE_SP
 
 def crawl_targets(config: Config, targets: list[Target], *, on_result: Callable[[dict[str, Any]], None],
                   spider: str = CAPTURE_SPIDER, extract: bool = True,
-                  start_method: str = "forkserver") -> None:
+                  start_method: str = "auto") -> None:
     """Crawl already-validated targets in a fresh child process; pass each result to ``on_result``.
 
     A target the crawl ended without answering gets a ``failed`` result, reason ``not-attempted``.
-    The child is forked from a warm fork server (``collector.crawlproc``); ``start_method="spawn"``
-    starts it from scratch instead. Only the answered URLs are kept here, not the results.
+    The child is forked from a warm fork server or spawned (``start_method``: ``auto`` chooses, see
+    ``collector.crawlproc.auto_start_method``; ``forkserver`` or ``spawn`` force one). Only the
+    answered URLs are kept here, not the results.
     """
     ctx = crawl_context(start_method)
     receive, send = ctx.Pipe(duplex=False)

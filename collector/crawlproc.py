@@ -3,13 +3,15 @@
 Twisted's reactor cannot be restarted, so every crawl runs in a new process. Starting that process with
 ``spawn`` costs an interpreter start and ~2-3 s of imports (Scrapy, Twisted, SQLAlchemy, storage, the
 spiders) per crawl. Here crawl children are started with multiprocessing's ``forkserver``: one server
-process, started on the first crawl, imports those modules once (``collector.crawl_preload``) and
-forks a child per crawl. The server never imports ``twisted.internet.reactor`` (that would install a
-reactor), opens no database and starts no thread, so each child still installs its own fresh reactor.
+process imports those modules once (``collector.crawl_preload``) and forks a child per crawl. The
+server is started on a process's second crawl (or by the daemon at start): a process that crawls once
+spawns its one child and saves the server's memory (``auto_start_method``). The server never
+imports ``twisted.internet.reactor`` (that would install a reactor), opens no database and starts
+no thread, so each child still installs its own fresh reactor.
 
 What a forked child would otherwise take from the server rather than from the caller is handed over
 explicitly: the caller's environment and its current stdout/stderr (``ChildSetup``).
-``start_method="spawn"`` selects the old path (one interpreter start and all imports per crawl).
+``start_method="spawn"`` or ``"forkserver"`` forces one path.
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ from multiprocessing import reduction
 from multiprocessing.context import BaseContext
 from typing import Any
 
-__all__ = ["FORKSERVER_PRELOAD", "PRELOAD", "START_METHODS", "ChildSetup", "crawl_context", "warm"]
+__all__ = ["FORKSERVER_PRELOAD", "PRELOAD", "START_METHODS", "ChildSetup", "auto_start_method",
+           "crawl_context", "server_running", "warm"]
 
 log = logging.getLogger(__name__)
 
-START_METHODS = ("forkserver", "spawn")
+START_METHODS = ("auto", "forkserver", "spawn")
 
 # What a crawl child imports, in import order; each is optional (a missing one is imported by the
 # child that needs it). None of them may import twisted.internet.reactor or start a thread at import:
@@ -104,8 +107,9 @@ def _drop_reactor() -> None:
         delattr(internet, "reactor")
 
 
-def crawl_context(start_method: str = "forkserver") -> BaseContext:
-    """The multiprocessing context crawl children are started with: ``forkserver`` or ``spawn``.
+def crawl_context(start_method: str = "auto") -> BaseContext:
+    """The multiprocessing context crawl children are started with: ``forkserver``, ``spawn`` or
+    ``auto`` (see ``auto_start_method``).
 
     forkserver falls back to spawn where the platform has none. The preload only takes effect if the
     fork server is not running yet (else children import what the server lacks themselves).
@@ -113,11 +117,38 @@ def crawl_context(start_method: str = "forkserver") -> BaseContext:
     if start_method not in START_METHODS:
         raise ValueError(f"unknown crawl start method {start_method!r} "
                          f"(use one of {', '.join(START_METHODS)})")
+    if start_method == "auto":
+        start_method = auto_start_method()
     if start_method == "forkserver" and "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(FORKSERVER_PRELOAD)
         return ctx
     return multiprocessing.get_context("spawn")
+
+
+_crawls = 0  # crawl contexts this process has asked for with "auto"
+
+
+def auto_start_method() -> str:
+    """``spawn`` for the first crawl of a process, unless the fork server already runs; then
+    ``forkserver``.
+
+    A fork server pays off from the second crawl on (each later child starts in ~0.5 s instead of
+    ~3-5 s), but it costs memory while it lives: it keeps its own copy of every page the child
+    writes to (~60 MB beside a crawl child). A process that crawls once (``collector capture``,
+    ``collector check``) spawns its child and starts no server; the daemon starts the server at
+    start (``warm_server``); any other caller gets it from its second crawl.
+    """
+    global _crawls
+    _crawls += 1
+    return "forkserver" if _crawls > 1 or server_running() else "spawn"
+
+
+def server_running() -> bool:
+    """Whether this process's fork server is running."""
+    from multiprocessing import forkserver
+
+    return getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None) is not None
 
 
 class _Fd:

@@ -330,7 +330,7 @@ def _warm_crawl_server() -> None:
     try:
         from collector.crawlproc import crawl_context
 
-        if crawl_context().get_start_method() == "forkserver":
+        if crawl_context("forkserver").get_start_method() == "forkserver":
             from multiprocessing import forkserver
 
             forkserver.ensure_running()

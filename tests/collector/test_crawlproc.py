@@ -113,3 +113,14 @@ def test_a_database_at_head_is_opened_without_alembic(db_url: str) -> None:
     out = _python(f"import sys\nfrom storage.database import connect\nconnect({db_url!r})\n"
                   "print('alembic' in sys.modules)")
     assert out == "False"
+
+
+def test_auto_spawns_the_first_crawl_and_forks_later_ones() -> None:
+    out = _python("from collector.crawlproc import auto_start_method, server_running\n"
+                  "print(server_running(), auto_start_method(), auto_start_method())")
+    assert out == "False spawn forkserver"
+    out = _python("from multiprocessing import forkserver\n"
+                  "from collector.crawlproc import auto_start_method, server_running\n"
+                  "forkserver.ensure_running()\n"
+                  "print(server_running(), auto_start_method())")
+    assert out == "True forkserver"  # a server already running (the daemon's) is used at once
