@@ -7,15 +7,17 @@ URL with the same page is recognized (soft-404). The verdict logic itself is in 
 
 from __future__ import annotations
 
+import queue
 import random
+import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from collector.capture import capture_urls, check_url
+from collector.capture import check_url, stream_captures
 from collector.config import Config
 from collector.errors import InputError
 from collector.quotes import find_quote
@@ -89,103 +91,275 @@ def _text(config: Config, record: CaptureRecord | None,
 def run_checks(config: Config, targets: Sequence[CheckTarget], *, baseline: str = "first",
                at: datetime | None = None, on_result: Any = None,
                seed: int | None = None) -> list[dict[str, Any]]:
-    """Check every target; return one verdict dict per target (and store it)."""
-    from collector.verdict import decide, probe_url
+    """Check every target; return one verdict dict per target, in target order (and store them).
+
+    The crawl runs in a thread beside this one: baselines are looked up while its process starts,
+    and each verdict is made as soon as its capture and its host's probe are in (``on_result`` is
+    called then), so the comparisons overlap the crawl instead of following it. A URL that was
+    redirected elsewhere waits for the end: whether many checked URLs land on the same page is
+    known only then.
+    """
     from storage.archive import Archive
     from storage.checks import add_checks
-    from storage.queries import captures_by_ids, snapshots_of
 
     if not targets:
         raise InputError("nothing to check")
     urls = [check_url(t.url) for t in targets]
+    probes = _probes(urls, random.Random(seed))
+    contexts = {u: {"check": True} for u in urls}
+    contexts.update({p: {"probe": True} for p in probes.values()})
+    config = config.replace(retry_times=max(config.retry_times, 2))
+    started = datetime.now(UTC)
+    crawl = _Crawl(config, _crawl_order(urls, probes), contexts).start()
     archive = Archive.open(config.db_url, config.warc_dir)
     try:
-        before = snapshots_of(archive.sessions, urls)
+        judge = _Judge(config, archive, targets, urls, probes, baseline=baseline, at=at,
+                       before=started, on_result=on_result)
+        for batch in crawl.batches():
+            judge.add(batch)
+        judge.finish()
+        add_checks(archive.sessions, judge.stored)
     finally:
+        crawl.stop()
         archive.close()
-    rng = random.Random(seed)
+    return judge.rows()
+
+
+def _probes(urls: Sequence[str], rng: random.Random) -> dict[str, str]:
+    """One probe URL per host (a random URL shaped like the host's first checked URL)."""
+    from collector.verdict import probe_url
+
     probes: dict[str, str] = {}
     for url in urls:
         host = urlsplit(url).netloc
         if host not in probes:
             probes[host] = probe_url(url, rng)
-    contexts = {u: {"check": True} for u in urls}
-    contexts.update({p: {"probe": True} for p in probes.values()})
-    config = config.replace(retry_times=max(config.retry_times, 2))
-    wanted = list(dict.fromkeys(urls + list(probes.values())))
-    results = {r["url"]: r for r in capture_urls(config, wanted, contexts=contexts)}
-    checked_at = datetime.now(UTC)  # the verdict is made now, after every capture of the run
-    landing = Counter(url_key(r["final_url"]) for u, r in results.items()
-                      if u in contexts and contexts[u].get("check") and r.get("final_url"))
-    archive = Archive.open(config.db_url, config.warc_dir)
-    out: list[dict[str, Any]] = []
-    stored: list[CheckRecord] = []
-    texts: dict[tuple[str, int], str | None] = {}
-    try:
-        ids = [r["id"] for r in results.values() if r.get("id")]
-        records = {r.id: r for r in captures_by_ids(archive.sessions, ids)}
-        for target, url in zip(targets, urls, strict=True):
-            result = results.get(url)
-            if result is None:
-                continue
-            current = records.get(result.get("id") or -1)
-            when = at
-            how = baseline
-            if target.access_date and baseline == "first" and at is None:
-                from collector.timeparse import parse_time
+    return probes
 
-                when, how = parse_time(target.access_date), "time"
-            base = choose_baseline(before[url], how, when)
-            probe_result = results.get(probes[urlsplit(url).netloc])
-            probe_record = records.get((probe_result or {}).get("id") or -1)
-            current_text = _text(config, current, texts)
-            base_text = _text(config, base, texts)
-            verdict = decide(
-                _observation(base, base_text),
-                _observation(current or result, current_text),
-                probe=_observation(probe_record or probe_result, _text(config, probe_record, texts)),
-                landing_counts=landing,
-            )
-            quotes = []
-            for quote in target.quotes:
-                archived = find_quote(quote, base_text) if base_text is not None else None
-                live = find_quote(quote, current_text) if current_text is not None else None
-                quotes.append({"text": quote,
-                               "archived": archived.found if archived else None,
-                               "live": live.found if live else None,
-                               "live_offset": live.offset if live and live.found else None,
-                               "live_similarity": live.similarity if live else None,
-                               "closest": live.closest if live and not live.found else None})
-            check = CheckRecord(
-                url=url, checked_at=checked_at, capture_id=current.id if current else None,
-                baseline_id=base.id if base else None, probe_id=probe_record.id if probe_record else None,
-                status=verdict.status, similarity=verdict.similarity, redirected=verdict.redirected,
-                http_status=result.get("http_status"), final_url=result.get("final_url"),
-                sha256=result.get("sha256"), text_sha256=result.get("text_sha256"),
-                signals=tuple(verdict.signals), quotes=tuple(quotes), report=target.report,
-                ref=target.ref)
-            stored.append(check)
-            row = {
-                "url": url, "status": verdict.status, "http_status": result.get("http_status"),
-                "final_url": result.get("final_url"), "redirected": verdict.redirected,
-                "similarity": verdict.similarity, "quotes": quotes,
-                "baseline_captured_at": base.to_json()["captured_at"] if base else None,
-                "checked_at": checked_at.isoformat().replace("+00:00", "Z"),
-                "captured_at": result.get("captured_at"),
-                "sha256": result.get("sha256"), "text_sha256": result.get("text_sha256"),
-                "signals": list(verdict.signals), "diff": verdict.diff,
-                "report": target.report, "ref": target.ref,
-                "capture_id": current.id if current else None,
-                "baseline_id": base.id if base else None,
-                "outcome": result.get("outcome"), "reason": result.get("reason"),
-            }
-            out.append(row)
-            if on_result:
-                on_result(row)
-        add_checks(archive.sessions, stored)
-    finally:
-        archive.close()
-    return out
+
+def _crawl_order(urls: Sequence[str], probes: dict[str, str]) -> list[str]:
+    """The URLs to fetch, each host's probe just before its first checked URL (its verdicts can
+    then be made while the rest of the crawl goes on)."""
+    order: list[str] = []
+    for url in urls:
+        probe = probes[urlsplit(url).netloc]
+        if probe not in order:
+            order.append(probe)
+        order.append(url)
+    return list(dict.fromkeys(order))
+
+
+_DONE = object()
+
+
+class _Crawl:
+    """``stream_captures`` in a background thread; ``batches()`` yields its results as they come."""
+
+    def __init__(self, config: Config, urls: list[str], contexts: dict[str, dict[str, Any]]) -> None:
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, args=(config, urls, contexts),
+                                        name="check-crawl", daemon=True)
+
+    def start(self) -> _Crawl:
+        """Start the crawl."""
+        self._thread.start()
+        return self
+
+    def _run(self, config: Config, urls: list[str], contexts: dict[str, dict[str, Any]]) -> None:
+        try:
+            stream_captures(config, urls, on_result=self._queue.put, contexts=contexts)
+        except BaseException as exc:  # handed to the caller's thread, raised there
+            self._queue.put(_Failure(exc))
+        finally:
+            self._queue.put(_DONE)
+
+    def batches(self, size: int = 64) -> Iterator[list[dict[str, Any]]]:
+        """Lists of results: each waits for one, then takes what else has arrived (up to ``size``)."""
+        done = False
+        while not done:
+            batch = [self._queue.get()]
+            while len(batch) < size and batch[-1] is not _DONE:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            for item in batch:
+                if isinstance(item, _Failure):
+                    raise item.exc
+            done = batch[-1] is _DONE
+            results = [r for r in batch if r is not _DONE]
+            if results:
+                yield results
+
+    def stop(self) -> None:
+        """Wait for the crawl thread (it ends with its crawl process)."""
+        self._thread.join()
+
+
+@dataclass(frozen=True)
+class _Failure:
+    exc: BaseException
+
+
+class _Judge:
+    """Makes each target's verdict once what it depends on has arrived."""
+
+    def __init__(self, config: Config, archive: Any, targets: Sequence[CheckTarget],
+                 urls: list[str], probes: dict[str, str], *, baseline: str, at: datetime | None,
+                 before: datetime, on_result: Any) -> None:
+        from storage.queries import snapshots_of
+
+        self.config, self.archive, self.targets, self.urls = config, archive, targets, urls
+        self.probes, self.baseline, self.at, self.on_result = probes, baseline, at, on_result
+        # the captures made before this run (the crawl may already be committing new ones)
+        self.before = {u: [c for c in found if c.captured_at < before]
+                       for u, found in snapshots_of(archive.sessions, urls).items()}
+        self.by_url: dict[str, list[int]] = {}
+        for index, url in enumerate(urls):
+            self.by_url.setdefault(url, []).append(index)
+        self.results: dict[str, dict[str, Any]] = {}
+        self.records: dict[int, CaptureRecord] = {}
+        self.probe_hosts = {probe: host for host, probe in probes.items()}
+        self.waiting: dict[str, list[str]] = {}  # host -> checked URLs waiting for its probe
+        self.moved: list[str] = []  # redirected elsewhere: decided at the end
+        self.out: dict[int, dict[str, Any]] = {}
+        self.stored: list[CheckRecord] = []
+        self.texts: dict[tuple[str, int], str | None] = {}
+
+    def add(self, batch: list[dict[str, Any]]) -> None:
+        """Take a batch of crawl results; decide every target that can be decided now."""
+        fresh: list[str] = []
+        released: list[str] = []
+        for result in batch:
+            url = result["url"]
+            self.results[url] = result
+            if url in self.by_url:
+                if result.get("final_url") and url_key(result["final_url"]) != url_key(url):
+                    self.moved.append(url)
+                else:
+                    fresh.append(url)
+            host = self.probe_hosts.get(url)
+            if host is not None:  # a probe: its host's waiting verdicts can be made now
+                released += self.waiting.pop(host, [])
+        ready = released + [u for u in fresh if self._probe_of(u) in self.results]
+        unsure = [u for u in fresh if self._probe_of(u) not in self.results]
+        self._load(ready + unsure)
+        for url in unsure:  # most verdicts (same content, an error status) need no probe
+            if self._needs_probe(url):
+                self.waiting.setdefault(urlsplit(url).netloc, []).append(url)
+            else:
+                ready.append(url)
+        self._decide(ready, Counter())
+
+    def finish(self) -> None:
+        """Decide everything still open: redirected URLs, and any whose probe never answered."""
+        landing = Counter(url_key(r["final_url"]) for u, r in self.results.items()
+                          if u in self.by_url and r.get("final_url"))
+        rest = self.moved + [u for waiting in self.waiting.values() for u in waiting]
+        self.waiting, self.moved = {}, []
+        self._load(rest)
+        self._decide(rest, landing)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The verdict rows in target order."""
+        return [self.out[i] for i in sorted(self.out)]
+
+    def _probe_of(self, url: str) -> str:
+        return self.probes[urlsplit(url).netloc]
+
+    def _load(self, urls: list[str]) -> None:
+        """Fetch the capture rows of these URLs' results and of their probes (one query)."""
+        from storage.queries import captures_by_ids
+
+        results = [self.results.get(u) for u in urls] + [self.results.get(self._probe_of(u))
+                                                          for u in urls]
+        ids = {r["id"] for r in results if r is not None and r.get("id")} - set(self.records)
+        self.records.update((r.id, r) for r in captures_by_ids(self.archive.sessions, list(ids)))
+
+    def _baseline(self, index: int, url: str) -> CaptureRecord | None:
+        target = self.targets[index]
+        when, how = self.at, self.baseline
+        if target.access_date and self.baseline == "first" and self.at is None:
+            from collector.timeparse import parse_time
+
+            when, how = parse_time(target.access_date), "time"
+        return choose_baseline(self.before[url], how, when)
+
+    def _current(self, url: str) -> tuple[dict[str, Any], CaptureRecord | None, str | None]:
+        result = self.results[url]
+        current = self.records.get(result.get("id") or -1)
+        return result, current, _text(self.config, current, self.texts)
+
+    def _needs_probe(self, url: str) -> bool:
+        from collector.verdict import needs_probe
+
+        result, current, text = self._current(url)
+        observed = _observation(current or result, text)
+        for index in self.by_url[url]:
+            base = self._baseline(index, url)
+            if needs_probe(_observation(base, _text(self.config, base, self.texts)), observed):
+                return True
+        return False
+
+    def _decide(self, urls: list[str], landing: Counter[str]) -> None:
+        for url in urls:
+            for index in self.by_url[url]:
+                self._verdict(index, url, landing)
+
+    def _verdict(self, index: int, url: str, landing: Counter[str]) -> None:
+        from collector.verdict import decide
+
+        target, config = self.targets[index], self.config
+        result, current, current_text = self._current(url)
+        base = self._baseline(index, url)
+        probe_result = self.results.get(self._probe_of(url))
+        probe_record = self.records.get((probe_result or {}).get("id") or -1)
+        base_text = _text(config, base, self.texts)
+        verdict = decide(
+            _observation(base, base_text),
+            _observation(current or result, current_text),
+            probe=_observation(probe_record or probe_result,
+                               _text(config, probe_record, self.texts)),
+            landing_counts=landing,
+        )
+        checked_at = datetime.now(UTC)  # after the capture, and after its probe
+        quotes = [_quote_status(quote, base_text, current_text) for quote in target.quotes]
+        self.stored.append(CheckRecord(
+            url=url, checked_at=checked_at, capture_id=current.id if current else None,
+            baseline_id=base.id if base else None, probe_id=probe_record.id if probe_record else None,
+            status=verdict.status, similarity=verdict.similarity, redirected=verdict.redirected,
+            http_status=result.get("http_status"), final_url=result.get("final_url"),
+            sha256=result.get("sha256"), text_sha256=result.get("text_sha256"),
+            signals=tuple(verdict.signals), quotes=tuple(quotes), report=target.report,
+            ref=target.ref))
+        row = {
+            "url": url, "status": verdict.status, "http_status": result.get("http_status"),
+            "final_url": result.get("final_url"), "redirected": verdict.redirected,
+            "similarity": verdict.similarity, "quotes": quotes,
+            "baseline_captured_at": base.to_json()["captured_at"] if base else None,
+            "checked_at": checked_at.isoformat().replace("+00:00", "Z"),
+            "captured_at": result.get("captured_at"),
+            "sha256": result.get("sha256"), "text_sha256": result.get("text_sha256"),
+            "signals": list(verdict.signals), "diff": verdict.diff,
+            "report": target.report, "ref": target.ref,
+            "capture_id": current.id if current else None,
+            "baseline_id": base.id if base else None,
+            "outcome": result.get("outcome"), "reason": result.get("reason"),
+        }
+        self.out[index] = row
+        if self.on_result:
+            self.on_result(row)
+
+
+def _quote_status(quote: str, base_text: str | None, current_text: str | None) -> dict[str, Any]:
+    archived = find_quote(quote, base_text) if base_text is not None else None
+    live = find_quote(quote, current_text) if current_text is not None else None
+    return {"text": quote,
+            "archived": archived.found if archived else None,
+            "live": live.found if live else None,
+            "live_offset": live.offset if live and live.found else None,
+            "live_similarity": live.similarity if live else None,
+            "closest": live.closest if live and not live.found else None}
 
 
 def source_state(checks: Sequence[CheckRecord], *, min_checks: int = 3, min_hours: float = 24.0

@@ -449,6 +449,16 @@ def _soft404(current: Observation, baseline: Observation | None, probe: Observat
     return soft
 
 
+def needs_probe(baseline: Observation | None, current: Observation) -> bool:
+    """Whether ``decide`` would look at the probe for ``current``: False when the verdict is settled
+    before it (an error status, or the baseline's content), so it need not wait for the probe."""
+    if baseline is not None and (baseline.outcome != "captured" or not _is_2xx(baseline)):
+        baseline = None
+    if _error_status(current, baseline is not None, []) is not None:
+        return False
+    return baseline is None or _same_content(baseline, current) is None
+
+
 def decide(baseline: Observation | None, current: Observation, *, probe: Observation | None = None,
            landing_counts: Mapping[str, int] | None = None, landing_threshold: int = 3) -> Verdict:
     """The verdict on ``current`` against ``baseline`` (see the module docstring for the rules)."""

@@ -8,6 +8,7 @@ tracking parameters (``utm_*``, ``fbclid``, ``gclid`` ...) are removed, and the 
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -43,8 +44,12 @@ def strip_tracking(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
 
 
+@functools.lru_cache(maxsize=16384)
 def url_key(url: str) -> str:
-    """The canonical lookup key of ``url`` (scheme-less SURT without tracking parameters)."""
+    """The canonical lookup key of ``url`` (scheme-less SURT without tracking parameters).
+
+    Cached: a check or a batch asks for the same URL's key several times, and SURT costs ~0.1 ms.
+    """
     url = url.strip()
     if not _SCHEME.match(url):
         url = "http://" + url

@@ -131,3 +131,25 @@ def test_dead_only_after_spaced_failures() -> None:
     assert source_state([chk(0, "gone"), chk(24, "gone"), chk(48, "unreachable")]) == "dead"
     assert source_state([chk(0, "gone"), chk(24, "unchanged"), chk(48, "gone")]) == "suspect"
     assert source_state([chk(0, "gone"), chk(24, "gone"), chk(48, "gone"), chk(49, "changed")]) == "ok"
+
+
+def test_verdicts_come_while_the_crawl_goes_on(server: str, home: Path) -> None:
+    """A verdict is made once its capture and probe are in, not after the whole crawl; rows come
+    back in target order; the check's own capture is never its baseline."""
+    import time
+
+    config = make_config(home)
+    fast, slow = f"{server}/page/fast-check", f"{server}/slow?s=4"
+    first = capture_urls(config, [fast, slow])
+    assert all(r["outcome"] == "captured" for r in first)
+    seen: dict[str, float] = {}
+    # the host's probe is shaped like its first URL (here the fast one: /page/<random>)
+    targets = [CheckTarget(url=fast), CheckTarget(url=slow), CheckTarget(url=fast, ref="again")]
+    rows = run_checks(config, targets, baseline="latest",
+                      on_result=lambda row: seen.setdefault(row["url"], time.monotonic()))
+    ended = time.monotonic()
+    assert [(r["url"], r["ref"]) for r in rows] == [(fast, None), (slow, None), (fast, "again")]
+    assert ended - seen[fast] > 2.0  # reported while the slow page was still loading
+    by_url = {r["url"]: r for r in rows}
+    assert by_url[fast]["status"] == "unchanged"
+    assert by_url[fast]["baseline_id"] == first[0]["id"] != by_url[fast]["capture_id"]

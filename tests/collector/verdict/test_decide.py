@@ -387,3 +387,23 @@ def test_as_dict_is_plain() -> None:
     assert data["status"] == "changed"
     assert isinstance(data["signals"], list)
     assert set(data) >= {"status", "similarity", "redirected", "signals", "diff", "http_status", "final_url"}
+
+
+# --- what a verdict needs the probe for ------------------------------------------------------------
+
+def test_same_content_and_error_statuses_need_no_probe() -> None:
+    from collector.verdict import needs_probe
+
+    same = html_page(URL, ARTICLE, title="Water utility raises rates",
+                     chrome="Home | Sections | Ad: new phones")
+    assert not needs_probe(BASELINE, same)  # unchanged main text: settled without the probe
+    assert not needs_probe(BASELINE, BASELINE)  # same bytes
+    assert not needs_probe(BASELINE, error_status(URL, 404))
+    assert not needs_probe(BASELINE, failed(URL, "dns-failure"))
+    other = html_page(URL, OTHER_ARTICLE, title="Something else")
+    assert needs_probe(BASELINE, other)  # a changed page may be a soft-404: the probe decides
+    assert needs_probe(None, same)  # no baseline: only the probe can tell an error page
+    for current in (same, error_status(URL, 404), other):  # the answer matches decide()'s path
+        settled = decide(BASELINE, current)
+        assert settled.status == decide(BASELINE, current, probe=BASELINE).status or \
+            needs_probe(BASELINE, current)
