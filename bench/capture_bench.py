@@ -52,6 +52,8 @@ URLS_PER_HOST = 10
 class ProxySite(asyncio.Protocol):
     """HTTP/1.1 keep-alive server answering absolute-form (proxy) and origin-form GETs."""
 
+    shift = 0  # set by GET /_shift/<n>: every page shows another page's content
+
     def __init__(self, pages: list[bytes]) -> None:
         self.pages, self.buf = pages, b""
         self.transport: Any = None
@@ -69,11 +71,14 @@ class ProxySite(asyncio.Protocol):
                 target = b"/" + target.split(b"://", 1)[1].partition(b"/")[2]
             path = target.split(b"?", 1)[0]
             status, ctype, body = b"404 Not Found", b"text/plain", b"not found"
-            if path == b"/robots.txt":
+            if path.startswith(b"/_shift/"):  # the web changes: /page/i now serves page i + n
+                ProxySite.shift = int(path[8:])
+                status, body = b"200 OK", b"ok"
+            elif path == b"/robots.txt":
                 status, body = b"200 OK", b"User-agent: *\nAllow: /\n"
             elif path.startswith(b"/page/") and path[6:].isdigit():
                 status, ctype = b"200 OK", b"text/html; charset=utf-8"
-                body = self.pages[int(path[6:]) % len(self.pages)]
+                body = self.pages[(int(path[6:]) + ProxySite.shift) % len(self.pages)]
             self.transport.write(b"HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n"
                                  % (status, ctype, len(body)))
             self.transport.write(body)

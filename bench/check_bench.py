@@ -4,9 +4,12 @@
 
 Serves the trafilatura-eval corpus through the proxy site of bench/capture_bench.py (10 URLs per
 made-up host), captures every URL once (the baselines), then measures in the same run, each in a fresh
-process: a plain re-capture of the same URLs, and ``run_checks`` over them (capture + one soft-404
-probe per host + verdicts with text similarity and quote matching). Prints both times and their ratio
-(target <= 1.5); writes bench/out/check_bench.json.
+process: a plain re-capture of the same URLs, and ``run_checks`` over them (capture + verdicts with
+text similarity and quote matching + one soft-404 probe per host whose verdicts depend on it). Then
+the web changes (every URL shows another page): a check of the changed web (each verdict needs its
+host's probe; 1,000 new pages to extract), and a capture of a web changed once more (1,000 new pages
+to extract). Prints both pairs of times and their ratios (target <= 1.5); writes
+bench/out/check_bench.json.
 """
 
 from __future__ import annotations
@@ -37,6 +40,15 @@ def check_child(config: Any, urls: list[str]) -> dict[str, Any]:
     results = run_checks(config, [CheckTarget(url=u, quotes=("the",)) for u in urls], seed=1)
     return {"seconds": time.perf_counter() - started,
             "statuses": dict(Counter(r["status"] for r in results))}
+
+
+def shift(port: int, n: int) -> None:
+    """Make every page of the proxy site show another page's content (``n`` pages on)."""
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(f"http://127.0.0.1:{port}/_shift/{n}") as response:
+        response.read()
 
 
 def main() -> int:
@@ -72,8 +84,21 @@ def main() -> int:
             summary["busy_before_check"] = wait_quiet(30.0)
             check = summary["check"] = in_child(check_child, config, urls)
             ratio = summary["check_vs_capture"] = check["seconds"] / capture["seconds"]
-            print(f"re-capture: {capture['seconds']:.1f} s; check: {check['seconds']:.1f} s "
-                  f"{check['statuses']} = {ratio:.2f}x a capture (target <= 1.5)")
+            print(f"unchanged web: re-capture {capture['seconds']:.1f} s; check "
+                  f"{check['seconds']:.1f} s {check['statuses']} = {ratio:.2f}x a capture "
+                  "(target <= 1.5)")
+            # every page changes (shift 1), is checked; changes again (shift 2), is captured: each
+            # run meets new pages to extract, and every check verdict needs its host's probe
+            shift(port, 1)
+            summary["busy_before_changed_check"] = wait_quiet(30.0)
+            check2 = summary["changed_check"] = in_child(check_child, config, urls)
+            shift(port, 2)
+            summary["busy_before_changed_capture"] = wait_quiet(30.0)
+            capture2 = summary["changed_capture"] = in_child(capture_child, config, urls)
+            ratio = summary["changed_check_vs_capture"] = check2["seconds"] / capture2["seconds"]
+            print(f"changed web: capture {capture2['seconds']:.1f} s; check "
+                  f"{check2['seconds']:.1f} s {check2['statuses']} = {ratio:.2f}x a capture "
+                  "(target <= 1.5; probes, extraction and text comparison included)")
     finally:
         server.terminate()
         server.join()

@@ -94,10 +94,11 @@ def run_checks(config: Config, targets: Sequence[CheckTarget], *, baseline: str 
     """Check every target; return one verdict dict per target, in target order (and store them).
 
     The crawl runs in a thread beside this one: baselines are looked up while its process starts,
-    and each verdict is made as soon as its capture and its host's probe are in (``on_result`` is
-    called then), so the comparisons overlap the crawl instead of following it. A URL that was
-    redirected elsewhere waits for the end: whether many checked URLs land on the same page is
-    known only then.
+    and each verdict that the probe cannot change (the page's content is the baseline's, or an
+    error status says it all) is made as soon as its capture is in (``on_result`` is called then).
+    Hosts with a verdict that depends on the probe get their one probe each in a second, short
+    crawl; those verdicts (and redirected URLs, judged with how many checked URLs landed on the
+    same page) are made after it. A run over unchanged sources sends no probe at all.
     """
     from storage.archive import Archive
     from storage.checks import add_checks
@@ -106,17 +107,22 @@ def run_checks(config: Config, targets: Sequence[CheckTarget], *, baseline: str 
         raise InputError("nothing to check")
     urls = [check_url(t.url) for t in targets]
     probes = _probes(urls, random.Random(seed))
-    contexts = {u: {"check": True} for u in urls}
-    contexts.update({p: {"probe": True} for p in probes.values()})
     config = config.replace(retry_times=max(config.retry_times, 2))
     started = datetime.now(UTC)
-    crawl = _Crawl(config, _crawl_order(urls, probes), contexts).start()
+    wanted = list(dict.fromkeys(urls))
+    crawl = _Crawl(config, wanted, {u: {"check": True} for u in wanted}).start()
     archive = Archive.open(config.db_url, config.warc_dir)
     try:
         judge = _Judge(config, archive, targets, urls, probes, baseline=baseline, at=at,
                        before=started, on_result=on_result)
         for batch in crawl.batches():
             judge.add(batch)
+        crawl.stop()
+        needed = [probes[host] for host in judge.hosts_to_probe()]
+        if needed:
+            crawl = _Crawl(config, needed, {p: {"probe": True} for p in needed}).start()
+            for batch in crawl.batches():
+                judge.add(batch)
         judge.finish()
         add_checks(archive.sessions, judge.stored)
     finally:
@@ -135,18 +141,6 @@ def _probes(urls: Sequence[str], rng: random.Random) -> dict[str, str]:
         if host not in probes:
             probes[host] = probe_url(url, rng)
     return probes
-
-
-def _crawl_order(urls: Sequence[str], probes: dict[str, str]) -> list[str]:
-    """The URLs to fetch, each host's probe just before its first checked URL (its verdicts can
-    then be made while the rest of the crawl goes on)."""
-    order: list[str] = []
-    for url in urls:
-        probe = probes[urlsplit(url).netloc]
-        if probe not in order:
-            order.append(probe)
-        order.append(url)
-    return list(dict.fromkeys(order))
 
 
 _DONE = object()
@@ -219,44 +213,37 @@ class _Judge:
             self.by_url.setdefault(url, []).append(index)
         self.results: dict[str, dict[str, Any]] = {}
         self.records: dict[int, CaptureRecord] = {}
-        self.probe_hosts = {probe: host for host, probe in probes.items()}
         self.waiting: dict[str, list[str]] = {}  # host -> checked URLs waiting for its probe
-        self.moved: list[str] = []  # redirected elsewhere: decided at the end
         self.out: dict[int, dict[str, Any]] = {}
         self.stored: list[CheckRecord] = []
         self.texts: dict[tuple[str, int], str | None] = {}
 
     def add(self, batch: list[dict[str, Any]]) -> None:
-        """Take a batch of crawl results; decide every target that can be decided now."""
-        fresh: list[str] = []
-        released: list[str] = []
+        """Take a batch of crawl results; decide every target the probe cannot change now."""
+        fresh = []
         for result in batch:
-            url = result["url"]
-            self.results[url] = result
-            if url in self.by_url:
-                if result.get("final_url") and url_key(result["final_url"]) != url_key(url):
-                    self.moved.append(url)
-                else:
-                    fresh.append(url)
-            host = self.probe_hosts.get(url)
-            if host is not None:  # a probe: its host's waiting verdicts can be made now
-                released += self.waiting.pop(host, [])
-        ready = released + [u for u in fresh if self._probe_of(u) in self.results]
-        unsure = [u for u in fresh if self._probe_of(u) not in self.results]
-        self._load(ready + unsure)
-        for url in unsure:  # most verdicts (same content, an error status) need no probe
+            self.results[result["url"]] = result
+            if result["url"] in self.by_url:
+                fresh.append(result["url"])
+        self._load(fresh)
+        ready = []
+        for url in fresh:  # most verdicts (same content, an error status) need no probe
             if self._needs_probe(url):
                 self.waiting.setdefault(urlsplit(url).netloc, []).append(url)
             else:
                 ready.append(url)
         self._decide(ready, Counter())
 
+    def hosts_to_probe(self) -> list[str]:
+        """The hosts with a verdict that waits for their probe (whose probe is not in yet)."""
+        return [host for host in self.waiting if self.probes[host] not in self.results]
+
     def finish(self) -> None:
-        """Decide everything still open: redirected URLs, and any whose probe never answered."""
+        """Decide the verdicts that waited for their probe, with the landing counts of redirects."""
         landing = Counter(url_key(r["final_url"]) for u, r in self.results.items()
                           if u in self.by_url and r.get("final_url"))
-        rest = self.moved + [u for waiting in self.waiting.values() for u in waiting]
-        self.waiting, self.moved = {}, []
+        rest = [u for waiting in self.waiting.values() for u in waiting]
+        self.waiting = {}
         self._load(rest)
         self._decide(rest, landing)
 

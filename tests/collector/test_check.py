@@ -153,3 +153,26 @@ def test_verdicts_come_while_the_crawl_goes_on(server: str, home: Path) -> None:
     by_url = {r["url"]: r for r in rows}
     assert by_url[fast]["status"] == "unchanged"
     assert by_url[fast]["baseline_id"] == first[0]["id"] != by_url[fast]["capture_id"]
+    from storage.archive import Archive
+    from storage.checks import checks_of
+
+    archive = Archive.open(config.db_url, config.warc_dir)
+    try:  # unchanged sources need no probe: none was fetched
+        assert [c.probe_id for c in checks_of(archive.sessions, fast)] == [None, None]
+    finally:
+        archive.close()
+
+
+def test_a_verdict_that_depends_on_the_probe_gets_one(checked: dict[str, Any]) -> None:
+    from storage.archive import Archive
+    from storage.checks import checks_of
+
+    config = checked["config"]
+    archive = Archive.open(config.db_url, config.warc_dir)
+    try:
+        social = next(u for u in checked["expected"] if "/posts/" in u)
+        assert checks_of(archive.sessions, social)[-1].probe_id is not None
+        unchanged = checked["news"] + "/v/unchanged"
+        assert checks_of(archive.sessions, unchanged)[-1].probe_id is None
+    finally:
+        archive.close()
