@@ -96,9 +96,10 @@ def run_checks(config: Config, targets: Sequence[CheckTarget], *, baseline: str 
     The crawl runs in a thread beside this one: baselines are looked up while its process starts,
     and each verdict that the probe cannot change (the page's content is the baseline's, or an
     error status says it all) is made as soon as its capture is in (``on_result`` is called then).
-    Hosts with a verdict that depends on the probe get their one probe each in a second, short
-    crawl; those verdicts (and redirected URLs, judged with how many checked URLs landed on the
-    same page) are made after it. A run over unchanged sources sends no probe at all.
+    Once a verdict depends on a probe, a second crawl beside the first fetches one probe per host;
+    each waiting verdict is made when its host's probe is in, except for URLs redirected elsewhere,
+    judged at the end with how many checked URLs landed on the same page. A run over unchanged
+    sources sends no probe at all.
     """
     from storage.archive import Archive
     from storage.checks import add_checks
@@ -110,23 +111,22 @@ def run_checks(config: Config, targets: Sequence[CheckTarget], *, baseline: str 
     config = config.replace(retry_times=max(config.retry_times, 2))
     started = datetime.now(UTC)
     wanted = list(dict.fromkeys(urls))
-    crawl = _Crawl(config, wanted, {u: {"check": True} for u in wanted}).start()
+    crawls = _Crawls(config)
+    crawls.start(wanted, {u: {"check": True} for u in wanted})
     archive = Archive.open(config.db_url, config.warc_dir)
     try:
         judge = _Judge(config, archive, targets, urls, probes, baseline=baseline, at=at,
                        before=started, on_result=on_result)
-        for batch in crawl.batches():
+        probing = False
+        for batch in crawls.batches():
             judge.add(batch)
-        crawl.stop()
-        needed = [probes[host] for host in judge.hosts_to_probe()]
-        if needed:
-            crawl = _Crawl(config, needed, {p: {"probe": True} for p in needed}).start()
-            for batch in crawl.batches():
-                judge.add(batch)
+            if judge.waiting and not probing:  # a verdict depends on a probe: probe every host
+                probing = True
+                crawls.start(list(probes.values()), {p: {"probe": True} for p in probes.values()})
         judge.finish()
         add_checks(archive.sessions, judge.stored)
     finally:
-        crawl.stop()
+        crawls.stop()
         archive.close()
     return judge.rows()
 
@@ -146,22 +146,27 @@ def _probes(urls: Sequence[str], rng: random.Random) -> dict[str, str]:
 _DONE = object()
 
 
-class _Crawl:
-    """``stream_captures`` in a background thread; ``batches()`` yields its results as they come."""
+class _Crawls:
+    """Crawls (``stream_captures``) in background threads; ``batches()`` yields their results as
+    they come, until every crawl started (also while iterating) has ended."""
 
-    def __init__(self, config: Config, urls: list[str], contexts: dict[str, dict[str, Any]]) -> None:
+    def __init__(self, config: Config) -> None:
+        self.config = config
         self._queue: queue.Queue[Any] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, args=(config, urls, contexts),
-                                        name="check-crawl", daemon=True)
+        self._threads: list[threading.Thread] = []
+        self._running = 0
 
-    def start(self) -> _Crawl:
-        """Start the crawl."""
-        self._thread.start()
-        return self
+    def start(self, urls: list[str], contexts: dict[str, dict[str, Any]]) -> None:
+        """Start a crawl of ``urls``."""
+        thread = threading.Thread(target=self._run, args=(urls, contexts), name="check-crawl",
+                                  daemon=True)
+        self._threads.append(thread)
+        self._running += 1
+        thread.start()
 
-    def _run(self, config: Config, urls: list[str], contexts: dict[str, dict[str, Any]]) -> None:
+    def _run(self, urls: list[str], contexts: dict[str, dict[str, Any]]) -> None:
         try:
-            stream_captures(config, urls, on_result=self._queue.put, contexts=contexts)
+            stream_captures(self.config, urls, on_result=self._queue.put, contexts=contexts)
         except BaseException as exc:  # handed to the caller's thread, raised there
             self._queue.put(_Failure(exc))
         finally:
@@ -169,10 +174,9 @@ class _Crawl:
 
     def batches(self, size: int = 64) -> Iterator[list[dict[str, Any]]]:
         """Lists of results: each waits for one, then takes what else has arrived (up to ``size``)."""
-        done = False
-        while not done:
+        while self._running:
             batch = [self._queue.get()]
-            while len(batch) < size and batch[-1] is not _DONE:
+            while len(batch) < size:
                 try:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
@@ -180,14 +184,15 @@ class _Crawl:
             for item in batch:
                 if isinstance(item, _Failure):
                     raise item.exc
-            done = batch[-1] is _DONE
+            self._running -= sum(1 for item in batch if item is _DONE)
             results = [r for r in batch if r is not _DONE]
             if results:
                 yield results
 
     def stop(self) -> None:
-        """Wait for the crawl thread (it ends with its crawl process)."""
-        self._thread.join()
+        """Wait for the crawl threads (each ends with its crawl process)."""
+        for thread in self._threads:
+            thread.join()
 
 
 @dataclass(frozen=True)
@@ -213,30 +218,41 @@ class _Judge:
             self.by_url.setdefault(url, []).append(index)
         self.results: dict[str, dict[str, Any]] = {}
         self.records: dict[int, CaptureRecord] = {}
+        self.probe_hosts = {probe: host for host, probe in probes.items()}
         self.waiting: dict[str, list[str]] = {}  # host -> checked URLs waiting for its probe
         self.out: dict[int, dict[str, Any]] = {}
         self.stored: list[CheckRecord] = []
         self.texts: dict[tuple[str, int], str | None] = {}
 
     def add(self, batch: list[dict[str, Any]]) -> None:
-        """Take a batch of crawl results; decide every target the probe cannot change now."""
-        fresh = []
+        """Take a batch of crawl results; decide every target that can be decided now: those the
+        probe cannot change, and those whose host's probe is in (unless redirected elsewhere:
+        those wait for the landing counts at the end)."""
+        fresh, released = [], []
         for result in batch:
-            self.results[result["url"]] = result
-            if result["url"] in self.by_url:
-                fresh.append(result["url"])
-        self._load(fresh)
-        ready = []
+            url = result["url"]
+            self.results[url] = result
+            if url in self.by_url:
+                fresh.append(url)
+            host = self.probe_hosts.get(url)
+            if host is not None:
+                waiting = self.waiting.get(host, [])
+                released += [u for u in waiting if not self._moved(u)]
+                self.waiting[host] = [u for u in waiting if self._moved(u)]
+        self._load(fresh + released)
+        ready = released
         for url in fresh:  # most verdicts (same content, an error status) need no probe
-            if self._needs_probe(url):
-                self.waiting.setdefault(urlsplit(url).netloc, []).append(url)
-            else:
+            host = urlsplit(url).netloc
+            probed = self.probes[host] in self.results and not self._moved(url)
+            if probed or not self._needs_probe(url):
                 ready.append(url)
+            else:
+                self.waiting.setdefault(host, []).append(url)
         self._decide(ready, Counter())
 
-    def hosts_to_probe(self) -> list[str]:
-        """The hosts with a verdict that waits for their probe (whose probe is not in yet)."""
-        return [host for host in self.waiting if self.probes[host] not in self.results]
+    def _moved(self, url: str) -> bool:
+        final = self.results[url].get("final_url")
+        return bool(final) and url_key(final) != url_key(url)
 
     def finish(self) -> None:
         """Decide the verdicts that waited for their probe, with the landing counts of redirects."""

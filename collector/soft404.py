@@ -228,7 +228,15 @@ def _short_lines(text: str) -> str:
 
 
 def find_phrases(text: str | None, title: str | None) -> list[PhraseHit]:
-    """Every error, login and paywall phrase on the page, title hits first (see the module docstring)."""
+    """Every error, login and paywall phrase on the page, title hits first (see the module docstring).
+
+    Cached: a verdict asks about the same page several times (login wall, soft-404, the baseline).
+    """
+    return list(_find_phrases(text, title))
+
+
+@lru_cache(maxsize=512)
+def _find_phrases(text: str | None, title: str | None) -> tuple[PhraseHit, ...]:
     title_f = _fold(title) if title else ""
     text = text or ""
     head = _fold(text[:HEAD_CHARS])
@@ -255,9 +263,9 @@ def find_phrases(text: str | None, title: str | None) -> list[PhraseHit]:
             add(phrase, "text")
     # "unavailable" inside "video unavailable" is one finding, not two (in the same place)
     folded = [(hit, _fold(hit.phrase)) for hit in hits]
-    return [hit for hit, f in folded if not any(
+    return tuple(hit for hit, f in folded if not any(
         f != g and other.where == hit.where and re.search(rf"(?<!\w){re.escape(f)}(?!\w)", g)
-        for other, g in folded)]
+        for other, g in folded))
 
 
 def error_phrases(text: str | None, title: str | None) -> list[str]:
