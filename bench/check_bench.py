@@ -42,6 +42,14 @@ def check_child(config: Any, urls: list[str]) -> dict[str, Any]:
             "statuses": dict(Counter(r["status"] for r in results))}
 
 
+def report(name: str, capture: dict[str, Any], check: dict[str, Any]) -> float:
+    """Print and return the check/capture time ratio of one web."""
+    ratio = check["seconds"] / capture["seconds"]
+    print(f"{name} web: capture {capture['seconds']:.1f} s; check {check['seconds']:.1f} s "
+          f"{check['statuses']} = {ratio:.2f}x a capture (target <= 1.5)")
+    return ratio
+
+
 def shift(port: int, n: int) -> None:
     """Make every page of the proxy site show another page's content (``n`` pages on)."""
     import urllib.request
@@ -83,10 +91,7 @@ def main() -> int:
             capture = summary["capture"] = in_child(capture_child, config, urls)
             summary["busy_before_check"] = wait_quiet(30.0)
             check = summary["check"] = in_child(check_child, config, urls)
-            ratio = summary["check_vs_capture"] = check["seconds"] / capture["seconds"]
-            print(f"unchanged web: re-capture {capture['seconds']:.1f} s; check "
-                  f"{check['seconds']:.1f} s {check['statuses']} = {ratio:.2f}x a capture "
-                  "(target <= 1.5)")
+            summary["check_vs_capture"] = report("unchanged", capture, check)
             # every page changes (shift 1), is checked; changes again (shift 2), is captured: each
             # run meets new pages to extract, and every check verdict needs its host's probe
             shift(port, 1)
@@ -95,10 +100,7 @@ def main() -> int:
             shift(port, 2)
             summary["busy_before_changed_capture"] = wait_quiet(30.0)
             capture2 = summary["changed_capture"] = in_child(capture_child, config, urls)
-            ratio = summary["changed_check_vs_capture"] = check2["seconds"] / capture2["seconds"]
-            print(f"changed web: capture {capture2['seconds']:.1f} s; check "
-                  f"{check2['seconds']:.1f} s {check2['statuses']} = {ratio:.2f}x a capture "
-                  "(target <= 1.5; probes, extraction and text comparison included)")
+            summary["changed_check_vs_capture"] = report("changed", capture2, check2)
     finally:
         server.terminate()
         server.join()
