@@ -49,13 +49,14 @@ text, else ``None`` (error statuses and failed fetches have nothing comparable).
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import itertools
 import random
 import re
 import string
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from http import HTTPStatus
 from typing import Any
@@ -188,7 +189,15 @@ def _units(text: str) -> list[tuple[str, ...]]:
     return units
 
 
-def _rest(units: list[tuple[str, ...]], common: Counter[tuple[str, ...]]) -> list[str]:
+@functools.lru_cache(maxsize=64)
+def _sentences(text: str) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
+    """The normalized text's sentences and all its words (cached: a verdict compares the current
+    text with the baseline and with the probe)."""
+    units = tuple(_units(normalize_text(text)))
+    return units, tuple(w for unit in units for w in unit)
+
+
+def _rest(units: Sequence[tuple[str, ...]], common: Counter[tuple[str, ...]]) -> list[str]:
     """The words of the sentences not in ``common``, in order."""
     left = common.copy()
     words: list[str] = []
@@ -216,9 +225,7 @@ def text_similarity(a: str, b: str) -> float:
     """
     if a == b:
         return 1.0
-    units_a, units_b = _units(normalize_text(a)), _units(normalize_text(b))
-    words_a = [w for unit in units_a for w in unit]
-    words_b = [w for unit in units_b for w in unit]
+    (units_a, words_a), (units_b, words_b) = _sentences(a), _sentences(b)
     if words_a == words_b:
         return 1.0
     if not words_a or not words_b:
@@ -325,19 +332,22 @@ def _mask(text: str, url: str) -> str:
     return text
 
 
-def _probe_same(current: Observation, probe: Observation) -> str | None:
+def _probe_same(current: Observation, probe: Observation) -> tuple[str | None, float | None]:
+    """(how the probe answered the same page, or None; the similarity of the two main texts with
+    the URLs' own words masked, when both have text)."""
     if current.sha256 and current.sha256 == probe.sha256:
-        return "same bytes"
+        return "same bytes", None
+    ratio = None
     if current.text and probe.text:
         if current.text_sha256 and current.text_sha256 == probe.text_sha256:
-            return "same main text"
+            return "same main text", None
         ratio = text_similarity(_mask(current.text, _final(current)), _mask(probe.text, _final(probe)))
         if ratio > PROBE_SAME:
-            return f"main text {ratio:.0%} similar"
+            return f"main text {ratio:.0%} similar", ratio
     if (_key(_final(current)) == _key(_final(probe)) and _key(_final(current)) != _key(current.url)
             and _key(_final(probe)) != _key(probe.url)):
-        return "redirected to the same URL"
-    return None
+        return "redirected to the same URL", ratio
+    return None, ratio
 
 
 # --- decision -----------------------------------------------------------------------------------------
@@ -392,9 +402,8 @@ def _probe_signal(current: Observation, baseline: Observation | None, probe: Obs
     if not _is_2xx(probe):
         signals.append(f"probe answered {probe.http_status}")
         return False, False
-    how = _probe_same(current, probe)
-    if how is None:
-        ratio = text_similarity(current.text, probe.text) if current.text and probe.text else None
+    how, ratio = _probe_same(current, probe)
+    if how is None:  # ratio: with the URLs' own words masked
         signals.append("probe answered a different page"
                        + (f" (similarity {ratio:.2f})" if ratio is not None else ""))
         return False, False
