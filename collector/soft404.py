@@ -189,6 +189,7 @@ class Phrase:
     kind: str  # "missing" or "login"
     generic: bool  # matched only in the title and short lines
     pattern: re.Pattern[str]
+    words: frozenset[str] = frozenset()  # its folded words: a text lacking one cannot match
 
 
 @dataclass(frozen=True)
@@ -206,10 +207,13 @@ def _fold(text: str) -> str:
     return fold(text)[0].translate(_ARABIC)
 
 
+_WORD = re.compile(r"\w+")
+
+
 def _compile(text: str, lang: str, kind: str, generic: bool) -> Phrase:
     folded = _fold(text)
     pattern = re.compile(r"(?<!\w)" + re.escape(folded).replace(r"\ ", r"\s+") + r"(?!\w)")
-    return Phrase(text, lang, kind, generic, pattern)
+    return Phrase(text, lang, kind, generic, pattern, frozenset(_WORD.findall(folded)))
 
 
 @lru_cache(maxsize=1)
@@ -250,15 +254,18 @@ def _find_phrases(text: str | None, title: str | None) -> tuple[PhraseHit, ...]:
             seen.add(phrase.pattern.pattern)
             hits.append(PhraseHit(phrase.text, phrase.lang, phrase.kind, phrase.generic, where))
 
+    # a phrase matches only where every one of its words is a word: the regex runs only there
+    in_title, in_head, in_tail, in_short = (set(_WORD.findall(t)) for t in (title_f, head, tail, short))
     for phrase in _phrases():
-        if title_f and phrase.pattern.search(title_f):
+        if phrase.words <= in_title and phrase.pattern.search(title_f):
             add(phrase, "title")
     for phrase in _phrases():
         if phrase.generic:
-            found = bool(short) and phrase.pattern.search(short) is not None
+            found = phrase.words <= in_short and phrase.pattern.search(short) is not None
         else:
-            found = phrase.pattern.search(head) is not None or (
-                phrase.kind == "login" and bool(tail) and phrase.pattern.search(tail) is not None)
+            found = (phrase.words <= in_head and phrase.pattern.search(head) is not None) or (
+                phrase.kind == "login" and phrase.words <= in_tail
+                and phrase.pattern.search(tail) is not None)
         if found:
             add(phrase, "text")
     # "unavailable" inside "video unavailable" is one finding, not two (in the same place)
