@@ -5,7 +5,7 @@ that crashes the worker is recorded as ``error`` (pebble replaces the worker). W
 ``forkserver`` so they never inherit the crawl's threads; the fork server preloads and warms
 trafilatura (``collector.extract_preload``) so its ~70 MB are shared by the workers, not copied.
 Memory stays flat over long runs: a worker is replaced after ``max_tasks`` pages, and returns freed
-heap to the system (``malloc_trim``) every ``TRIM_EVERY`` pages (lxml's trees fragment the heap).
+heap to the system (``malloc_trim``) after each page (lxml's trees fragment the heap).
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ __all__ = ["ExtractionPool"]
 
 
 EXTRACT_PRELOAD = ["collector.extract_preload"]
-TRIM_EVERY = 1  # pages between two malloc_trim calls in a worker
-_done = 0
 
 
 def _warm() -> None:
@@ -35,14 +33,11 @@ def _warm() -> None:
 
 def extract_task(warc_dir: str, warc_file: str, offset: int, url: str,
                  max_bytes: int) -> dict[str, Any]:
-    """One page in a worker: ``extract_archived``, then every TRIM_EVERY pages a heap trim."""
-    global _done
+    """One page in a worker: ``extract_archived``, then a heap trim."""
     try:
         return extract_archived(warc_dir, warc_file, offset, url, max_bytes)
     finally:
-        _done += 1
-        if _done % TRIM_EVERY == 0:
-            trim()
+        trim()
 
 
 def extraction_context() -> multiprocessing.context.BaseContext:
@@ -51,11 +46,10 @@ def extraction_context() -> multiprocessing.context.BaseContext:
     A process has one fork server. In a crawl child (the usual case) it is started here, for the
     workers; where one already runs (a crawl started in-process), the workers share it as it is.
     """
-    from multiprocessing import forkserver
+    from collector.crawlproc import server_running
 
     ctx = multiprocessing.get_context("forkserver")
-    server = forkserver._forkserver  # type: ignore[attr-defined]
-    if getattr(server, "_forkserver_pid", None) is None:
+    if not server_running():
         ctx.set_forkserver_preload(EXTRACT_PRELOAD)
     return ctx
 

@@ -32,10 +32,11 @@ def trim() -> None:
 
 
 class Trimmer:
-    """Calls ``trim()`` at most once every ``interval`` seconds, however often it is asked."""
+    """Calls ``release`` (``trim``) at most once every ``interval`` seconds, however often asked."""
 
-    def __init__(self, interval: float = 1.0) -> None:
+    def __init__(self, interval: float = 1.0, release: Callable[[], None] = trim) -> None:
         self.interval = interval
+        self.release = release
         self._last = time.monotonic()
 
     def __call__(self) -> None:
@@ -43,4 +44,4 @@ class Trimmer:
         now = time.monotonic()
         if now - self._last >= self.interval:
             self._last = now
-            trim()
+            self.release()

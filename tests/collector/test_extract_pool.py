@@ -40,7 +40,14 @@ def test_workers_start_from_a_warm_server() -> None:
     assert done.stdout.split("\n")[0] == "(True, 1, True) (True, 1, True)"
 
 
-def test_trim_and_trimmer_run() -> None:
-    trim()  # no error on glibc, nothing elsewhere
-    calls = Trimmer(interval=3600.0)
-    calls()  # within the interval: nothing to do, and no error
+def test_trimmer_trims_at_most_once_per_interval() -> None:
+    trim()  # the real glibc call: no error (nothing elsewhere)
+    calls: list[int] = []
+    slow = Trimmer(interval=3600.0, release=lambda: calls.append(1))
+    for _ in range(5):
+        slow()
+    assert calls == []  # asked within the interval: nothing done
+    eager = Trimmer(interval=0.0, release=lambda: calls.append(2))
+    eager()
+    eager()
+    assert calls == [2, 2]
