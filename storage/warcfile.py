@@ -28,6 +28,13 @@ from warcio.warcwriter import WARCWriter
 
 from storage.records import Exchange, RecordLocation
 
+try:  # ISA-L's deflate: the same gzip format, several times faster (optional: zlib otherwise)
+    from isal import isal_zlib
+except ImportError:  # pragma: no cover - a platform without its wheel
+    isal_zlib = None
+
+ISAL_MAX_LEVEL = 3  # ISA-L has levels 0 to 3
+
 __all__ = ["WarcFileWriter", "digest_label", "full_record_id", "new_record_id", "short_record_id",
            "warc_date"]
 
@@ -75,22 +82,75 @@ class _Sha256Writer(WARCWriter):  # type: ignore[misc]
         super().ensure_digest(record, block=block, payload=payload)
 
 
-class _GzipMember:
-    """One gzip member per record at a chosen level (warcio's own wrapper always uses level 9,
-    which costs ~50% more CPU than level 6 for a ~0.5% smaller file)."""
+def _compress(data: bytes, level: int) -> bytes:
+    """``data`` as one gzip member at ``level`` (1 to 9, as zlib's).
 
-    def __init__(self, out: BinaryIO, level: int) -> None:
+    Levels 1 to 3 use Intel's ISA-L (python-isal) when it is installed: on HTML it writes the same
+    standard gzip ~2.7x faster than zlib at level 3, and a slightly smaller file (its level 3 against
+    zlib's). Levels 4 to 9 ask for smaller files and use zlib.
+    """
+    if level <= ISAL_MAX_LEVEL and isal_zlib is not None:
+        return isal_zlib.compress(data, level, isal_zlib.MAX_WBITS + 16)
+    return zlib.compress(data, level, zlib.MAX_WBITS + 16)
+
+
+class _GzipMember:
+    """One gzip member per record at a chosen level (warcio's own wrapper always uses zlib level 9,
+    which costs ~50% more CPU than level 6 for a ~0.5% smaller file).
+
+    The record is compressed in one call when it is complete, not in warcio's 16 KiB pieces: each
+    call releases the GIL and must win it back from the crawl's thread, so fewer calls mean less
+    waiting (the same holds for the file writes, see ``_BatchFile``).
+    """
+
+    def __init__(self, out: _BatchFile, level: int) -> None:
         self.out = out
-        self.compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+        self.level = level
         self.parts: list[bytes] = []
 
     def write(self, data: bytes) -> None:
-        self.parts.append(self.compressor.compress(data))
+        self.parts.append(data)
 
     def flush(self) -> None:
-        self.parts.append(self.compressor.flush())
-        self.out.write(b"".join(self.parts))
+        self.out.write(_compress(b"".join(self.parts), self.level))
         self.parts = []
+
+
+class _BatchFile:
+    """An append-only file whose writes are gathered in memory (up to ``limit`` bytes) and written
+    together at ``flush``: ``WarcFileWriter.sync`` flushes before its fsync, so nothing that a
+    committed row points at is ever only in memory."""
+
+    def __init__(self, raw: BinaryIO, limit: int = 4 * 2**20) -> None:
+        self.raw = raw
+        self.limit = limit
+        self.parts: list[bytes] = []
+        self.pending = 0
+        self.position = raw.tell()
+
+    def write(self, data: bytes) -> int:
+        self.parts.append(data)
+        self.pending += len(data)
+        self.position += len(data)
+        if self.pending >= self.limit:
+            self.flush()
+        return len(data)
+
+    def tell(self) -> int:
+        return self.position
+
+    def flush(self) -> None:
+        if self.parts:
+            self.raw.write(b"".join(self.parts) if len(self.parts) > 1 else self.parts[0])
+            self.parts, self.pending = [], 0
+        self.raw.flush()
+
+    def fileno(self) -> int:
+        return self.raw.fileno()
+
+    def close(self) -> None:
+        self.flush()
+        self.raw.close()
 
 
 def _status_line(status: int, phrase: str) -> str:
@@ -137,7 +197,7 @@ class WarcFileWriter:
         self.record_id = record_id
         self.info = info or {}
         self.gzip_level = gzip_level
-        self._fh: BinaryIO | None = None
+        self._fh: _BatchFile | None = None
         self._name: str | None = None
         self._serial = 0
         self._writer: _Sha256Writer | None = None
@@ -155,11 +215,11 @@ class WarcFileWriter:
             self._serial += 1
             name = f"{self.prefix}-{stamp}-{os.getpid()}-{self._serial:05d}.warc.gz"
             try:
-                fh = open(self.directory / name, "xb")  # noqa: SIM115 - kept open across calls
+                raw = open(self.directory / name, "xb")  # noqa: SIM115 - kept open across calls
             except FileExistsError:
                 continue
             break
-        self._fh = fh
+        fh = self._fh = _BatchFile(raw)
         self._name = name
         self._writer = _Sha256Writer(fh, gzip=False, warc_version="1.1")
         info = {"software": self.software, "format": "WARC File Format 1.1",

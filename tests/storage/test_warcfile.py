@@ -255,3 +255,35 @@ def test_revisit_record_refers_to_the_original(tmp_path: Path) -> None:
     assert record.http_status == 200  # the revisit keeps its own HTTP headers, not the payload
     assert record.payload == b""
     assert check_record(record) == []
+
+
+# -- compression and buffered writes -----------------------------------------------------------
+
+@pytest.mark.parametrize("level", [1, 3, 4, 9])
+def test_every_gzip_level_writes_records_warcio_reads(tmp_path: Path, level: int) -> None:
+    """Levels 1-3 go through ISA-L, 4-9 through zlib: the same standard gzip member per record."""
+    import gzip
+
+    writer = WarcFileWriter(tmp_path, clock=FixedClock(), record_id=SequentialIds(), gzip_level=level)
+    body = HTML * 50  # several of warcio's 16 KiB pieces
+    response, _ = writer.write_exchange(exchange(URL, T0, body=body))
+    writer.close()
+    assert response is not None
+    record = read_record_at(tmp_path, response.warc_file, response.offset)
+    assert record.payload == body
+    raw = (tmp_path / response.warc_file).read_bytes()[response.offset:
+                                                       response.offset + response.length]
+    assert b"\r\n\r\n" + body in gzip.decompress(raw)  # one complete member, nothing after it
+    warcio_check_files(*warc_files(tmp_path))
+
+
+def test_records_reach_the_file_at_sync_not_later(tmp_path: Path) -> None:
+    """Writes are gathered in memory; sync writes them out (and fsyncs) before returning."""
+    writer = make_writer(tmp_path)
+    response, request = writer.write_exchange(exchange(URL, T0))
+    assert response is not None
+    path = tmp_path / response.warc_file
+    writer.sync()
+    assert path.stat().st_size == request.offset + request.length
+    assert read_record_at(tmp_path, response.warc_file, response.offset).payload == HTML
+    writer.close()
