@@ -198,6 +198,7 @@ def archive_crawl(config: Config, urls: list[str]) -> dict[str, Any]:
     import scrapy.crawler  # noqa: F401
 
     import collector.pipeline
+    import collector.writeproc
     import collector.writer  # noqa: F401
     import storage.archive  # noqa: F401
     from collector.capture import Target, crawl_in_process

@@ -8,6 +8,7 @@ as the URL is archived and, for HTML, extracted.
 
 from __future__ import annotations
 
+import contextlib
 import traceback
 import uuid
 from collections import Counter
@@ -93,11 +94,9 @@ def crawl_in_process(config: Config, targets: list[Target], emit: Callable[[dict
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.misc import load_object
 
-    from collector.extract_pool import ExtractionPool
     from collector.pipeline import register_writer
     from collector.scrapy_settings import scrapy_settings
-    from collector.writer import ArchiveWriter
-    from storage.archive import Archive
+    from collector.writeproc import WriterLink
 
     run_info = {"run_id": uuid.uuid4().hex, "user_agent": config.ua,
                 "ignore_robots": not config.obey_robots, "allow_private": config.allow_private,
@@ -106,15 +105,10 @@ def crawl_in_process(config: Config, targets: list[Target], emit: Callable[[dict
     info = {"run-id": str(run_info["run_id"]), "http-header-user-agent": config.ua,
             "robots": "ignore" if run_info["ignore_robots"] else "obey",
             "private-addresses": "allowed" if run_info["allow_private"] else "refused"}
-    # a crawl writes; memory-mapped reads would keep every page it touches resident
-    archive = Archive.open(config.db_url, config.warc_dir, mmap=False,
-                           warc_max_bytes=config.warc_max_bytes,
-                           gzip_level=config.warc_gzip_level,
-                           software=f"collector ({config.ua})", info=info)
-    pool = ExtractionPool(config.warc_dir, workers=config.workers, timeout=config.extract_timeout,
-                          max_bytes=config.max_body_bytes) if extract and config.workers > 0 else None
-    writer = ArchiveWriter(archive, pool=pool, emit=lambda r: emit(r.to_json()),
-                           batch=config.commit_batch).start()
+    # the archive is written by a process of its own, forked before the reactor starts (see
+    # collector.writeproc): in a thread here it would fight the reactor for the GIL
+    writer = WriterLink(config, emit=emit, extract=extract, info=info,
+                        software=f"collector ({config.ua})").start()
     try:
         if targets:
             process = CrawlerProcess(
@@ -123,11 +117,11 @@ def crawl_in_process(config: Config, targets: list[Target], emit: Callable[[dict
             process.crawl(load_object(spider), targets=[
                 {"url": t.url, "context": t.context} for t in targets])
             process.start()
-        writer.close()
-    finally:
-        if pool is not None:
-            pool.close()
-        archive.close()
+    except BaseException:
+        with contextlib.suppress(Exception):  # the crawl's own failure is the one to report
+            writer.close()
+        raise
+    writer.close()
 
 
 def _child(config: Config, targets: list[Target], conn: Any, spider: str, extract: bool,

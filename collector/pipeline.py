@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import Future
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from scrapy.exceptions import NotConfigured
 
@@ -14,15 +15,31 @@ if TYPE_CHECKING:
     from scrapy import Spider
     from scrapy.crawler import Crawler
 
-    from collector.writer import ArchiveWriter
 
-__all__ = ["ArchivePipeline", "register_writer", "to_capture_input"]
+__all__ = ["ArchivePipeline", "CaptureSink", "register_writer", "to_capture_input"]
+
+
+class CaptureSink(Protocol):
+    """Where the pipeline sends attempts: ``collector.writeproc.WriterLink`` (the writer process),
+    or an ``ArchiveWriter`` in this process."""
+
+    def submit(self, item: CaptureInput) -> Future[Any]:
+        """Queue one attempt; the future resolves to its committed row (``id``, ``url``, ``outcome``)."""
+
+    @property
+    def congested(self) -> bool:
+        """True when the crawl should wait for its item's row."""
+
+    @property
+    def error(self) -> BaseException | None:
+        """The failure that stopped archiving, if one did."""
+
 
 # Scrapy deep-copies its settings, so live objects are passed by key through this registry.
-_WRITERS: dict[str, ArchiveWriter] = {}
+_WRITERS: dict[str, CaptureSink] = {}
 
 
-def register_writer(writer: ArchiveWriter) -> str:
+def register_writer(writer: CaptureSink) -> str:
     """Make ``writer`` reachable from a crawl; put the returned key in COLLECTOR_WRITER."""
     key = f"writer-{id(writer)}"
     _WRITERS[key] = writer
@@ -55,10 +72,10 @@ def to_capture_input(item: dict[str, Any], *, run: dict[str, Any]) -> CaptureInp
 
 
 class ArchivePipeline:
-    """Queues every item on the ArchiveWriter; waits for its row to commit only when the writer is
+    """Queues every item on the archive writer; waits for its row to commit only when the writer is
     congested (back-pressure), so the downloader keeps going while a batch is written."""
 
-    def __init__(self, writer: ArchiveWriter, run: dict[str, Any]) -> None:
+    def __init__(self, writer: CaptureSink, run: dict[str, Any]) -> None:
         self.writer = writer
         self.run = run
 
