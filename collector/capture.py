@@ -91,13 +91,10 @@ def crawl_in_process(config: Config, targets: list[Target], emit: Callable[[dict
     ``spider`` is the import path of the spider (the capture spider, or the feed spider for feed
     polls); ``extract`` False starts no extraction pool (feed documents are not HTML pages).
     """
-    from scrapy.crawler import CrawlerProcess
-    from scrapy.utils.misc import load_object
-
-    from collector.pipeline import register_writer
-    from collector.scrapy_settings import scrapy_settings
+    from collector.heap import map_large_blocks
     from collector.writeproc import WriterLink
 
+    map_large_blocks()  # response bodies come and go: give each back when it goes
     run_info = {"run_id": uuid.uuid4().hex, "user_agent": config.ua,
                 "ignore_robots": not config.obey_robots, "allow_private": config.allow_private,
                 **(run or {})}
@@ -105,11 +102,19 @@ def crawl_in_process(config: Config, targets: list[Target], emit: Callable[[dict
     info = {"run-id": str(run_info["run_id"]), "http-header-user-agent": config.ua,
             "robots": "ignore" if run_info["ignore_robots"] else "obey",
             "private-addresses": "allowed" if run_info["allow_private"] else "refused"}
-    # the archive is written by a process of its own, forked before the reactor starts (see
-    # collector.writeproc): in a thread here it would fight the reactor for the GIL
+    # the archive is written by a process of its own, forked here (in a thread it would fight the
+    # reactor for the GIL: see collector.writeproc), before Scrapy and Twisted are imported: a
+    # process spawned for this crawl has not loaded them yet, so the writer neither holds nor
+    # copies them
     writer = WriterLink(config, emit=emit, extract=extract, info=info,
                         software=f"collector ({config.ua})").start()
     try:
+        from scrapy.crawler import CrawlerProcess
+        from scrapy.utils.misc import load_object
+
+        from collector.pipeline import register_writer
+        from collector.scrapy_settings import scrapy_settings
+
         if targets:
             process = CrawlerProcess(
                 settings=scrapy_settings(config, COLLECTOR_WRITER=register_writer(writer),

@@ -19,7 +19,7 @@ from typing import Any
 from pebble import ProcessExpired, ProcessPool
 
 from collector.extraction import extract_archived
-from collector.heap import trim
+from collector.heap import map_large_blocks, trim
 
 __all__ = ["ExtractionPool"]
 
@@ -29,6 +29,8 @@ EXTRACT_PRELOAD = ["collector.extract_preload"]
 
 def _warm() -> None:
     import trafilatura  # noqa: F401 - import once per worker, not per page (if not preloaded)
+
+    map_large_blocks()  # a page's bytes are given back when the page is done
 
 
 def extract_task(warc_dir: str, warc_file: str, offset: int, url: str,
@@ -65,6 +67,9 @@ class ExtractionPool:
         self.workers = workers
         self._pool = ProcessPool(max_workers=workers, max_tasks=max_tasks, initializer=_warm,
                                  context=extraction_context())
+        # start the fork server (trafilatura loaded and warmed: seconds) and the workers now, while
+        # the crawl starts, rather than when the first page is committed
+        self._pool.schedule(_warm)
 
     def submit(self, payload_file: str, payload_offset: int, url: str,
                done: Callable[[dict[str, Any]], None]) -> None:

@@ -13,7 +13,9 @@ import functools
 import time
 from collections.abc import Callable
 
-__all__ = ["Trimmer", "trim"]
+__all__ = ["Trimmer", "map_large_blocks", "trim"]
+
+M_MMAP_THRESHOLD = -3  # mallopt parameter (glibc malloc.h)
 
 
 @functools.cache
@@ -22,6 +24,18 @@ def _malloc_trim() -> Callable[[int], int] | None:
         return ctypes.CDLL(None).malloc_trim  # the process's own symbols: no library lookup
     except (OSError, AttributeError):
         return None
+
+
+def map_large_blocks(threshold: int = 64 * 1024) -> bool:
+    """Have glibc serve every block of ``threshold`` bytes or more with its own memory map, so that
+    freeing it gives it back at once. glibc otherwise raises this threshold each time it frees such
+    a block (up to 32 MB), after which response bodies and pickled messages of ~100 KB are carved
+    from the heap, fragment it, and stay resident. Returns False where this is not glibc."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(M_MMAP_THRESHOLD, int(threshold)))
 
 
 def trim() -> None:

@@ -23,6 +23,7 @@ crawl that dies closes the pipe; either way the writer first archives every atte
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import multiprocessing
 import queue
@@ -36,7 +37,7 @@ from typing import Any, NamedTuple
 
 from collector.config import Config
 from collector.errors import CollectorError
-from collector.heap import Trimmer
+from collector.heap import Trimmer, map_large_blocks
 from storage.records import CaptureInput
 
 __all__ = ["Committed", "WriterLink", "serve"]
@@ -58,7 +59,7 @@ class WriterLink:
     def __init__(self, config: Config, *, emit: Callable[[dict[str, Any]], None],
                  extract: bool = True, info: dict[str, str] | None = None,
                  software: str = "collector", max_items: int | None = None,
-                 max_bytes: int = 32 * 2**20) -> None:
+                 max_bytes: int = 12 * 2**20) -> None:
         self.config = config
         self.emit = emit
         self.extract = extract
@@ -89,6 +90,10 @@ class WriterLink:
         ours, theirs = ctx.Pipe(duplex=True)
         self._proc = ctx.Process(target=serve, name="collector-writer", args=(
             theirs, self.config, self.extract, self.info, self.software, ours))
+        if method == "fork":
+            # the crawl's objects so far (its imports, mostly) leave the collector's view: its
+            # collections would otherwise touch every page the writer shares with it, and copy them
+            gc.freeze()
         self._proc.start()
         theirs.close()
         self._conn = ours
@@ -207,6 +212,7 @@ def serve(conn: Any, config: Config, extract: bool, info: dict[str, str], softwa
     from collector.writer import ArchiveWriter
     from storage.archive import Archive
 
+    map_large_blocks()  # bodies come and go: give each back when it goes
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the crawl decides when the run ends
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     lock = threading.Lock()
