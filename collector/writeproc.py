@@ -26,6 +26,7 @@ import contextlib
 import gc
 import logging
 import multiprocessing
+import os
 import queue
 import signal
 import threading
@@ -38,6 +39,7 @@ from typing import Any, NamedTuple
 from collector.config import Config
 from collector.errors import CollectorError
 from collector.heap import Trimmer, map_large_blocks
+from collector.runlock import RunLock, is_running
 from storage.records import CaptureInput
 
 __all__ = ["Committed", "WriterLink", "serve"]
@@ -222,7 +224,7 @@ def serve(conn: Any, config: Config, extract: bool, info: dict[str, str], softwa
         with lock, contextlib.suppress(OSError, ValueError):
             conn.send(message)
 
-    archive = pool = None
+    archive = pool = run_lock = None
     try:
         # a crawl writes; memory-mapped reads would keep every page it touches resident
         archive = Archive.open(config.db_url, config.warc_dir, mmap=False,
@@ -231,8 +233,12 @@ def serve(conn: Any, config: Config, extract: bool, info: dict[str, str], softwa
         if extract and config.workers > 0:
             pool = ExtractionPool(config.warc_dir, workers=config.workers,
                                   timeout=config.extract_timeout, max_bytes=config.max_body_bytes)
+        # this run is running while the lock is held: another writer starting meanwhile leaves
+        # its pending extractions to it (and this one leaves those of other running runs)
+        run_lock = RunLock(config.home, info.get("run-id") or str(os.getpid())).acquire()
         writer = ArchiveWriter(archive, pool=pool, emit=lambda r: send(("result", 0, r.to_json())),
-                               batch=config.commit_batch).start()
+                               batch=config.commit_batch,
+                               resume=lambda r: not is_running(config.home, r.run_id)).start()
         while True:
             try:
                 kind, seq, item = conn.recv()
@@ -253,6 +259,8 @@ def serve(conn: Any, config: Config, extract: bool, info: dict[str, str], softwa
             pool.close()
         if archive is not None:
             archive.close()
+        if run_lock is not None:
+            run_lock.release()
         conn.close()
 
 

@@ -65,6 +65,7 @@ class ArchiveWriter:
         capture_delay: float = 0.05,
         max_queued_bytes: int = 64 * 2**20,
         inflight_per_worker: int = 4,
+        resume: Callable[[CaptureRecord], bool] | None = None,
     ) -> None:
         self.archive = archive
         self.pool = pool
@@ -82,16 +83,21 @@ class ArchiveWriter:
         self._jobs: deque[_Job] = deque()  # committed captures waiting for a worker
         self._inflight = 0  # pages handed to the pool and not yet back
         self.max_inflight = max(1, inflight_per_worker * (pool.workers if pool is not None else 1))
+        # which pending extractions to finish at start (default all; a writer beside other running
+        # writers leaves theirs alone: see collector.runlock)
+        self.resume = resume or (lambda _record: True)
         self._trim = Trimmer(1.0)  # committed bodies are freed here: give the pages back
         self._thread = threading.Thread(target=self._run, name="archive-writer", daemon=True)
         self._error: BaseException | None = None
 
     def start(self) -> ArchiveWriter:
-        """Start the writer thread; extraction left pending by an earlier run is scheduled too."""
+        """Start the writer thread; extraction left pending by an earlier run (that ``resume``
+        accepts) is scheduled too."""
         self._thread.start()
         if self.pool is not None:
             for record in queries.pending_extractions(self.archive.sessions):
-                self._schedule(record, emit=False)
+                if self.resume(record):
+                    self._schedule(record, emit=False)
         return self
 
     def submit(self, item: CaptureInput) -> Future[CaptureRecord]:
