@@ -183,7 +183,7 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
         session.execute(stmt)
 
 
-def _row(capture: Capture, text_sha256: str, title: str | None, body: str) -> dict[str, Any]:
+def _row(capture: Any, text_sha256: str, title: str | None, body: str) -> dict[str, Any]:
     return {"capture_id": capture.id, "url": capture.url, "url_key": capture.url_key,
             "host": host_of(capture.url), "captured_at": capture.captured_at,
             "text_sha256": text_sha256, "title": title, "text": body}
@@ -195,11 +195,14 @@ def index_texts(session: Session, items: Sequence[ExtractionInput]) -> int:
     Texts already indexed for the same URL key are skipped. Returns the number of rows offered.
     """
     rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for item in items:
-        if item.status != "ok" or not item.text or not item.text_sha256:
-            continue
-        capture = session.get(Capture, item.capture_id)
-        if capture is None:
+    wanted = [i for i in items if i.status == "ok" and i.text and i.text_sha256]
+    # the captures' columns in one query (one ORM load per text cost ~0.3 ms each)
+    captures = {c.id: c for c in session.execute(
+        select(Capture.id, Capture.url, Capture.url_key, Capture.captured_at)
+        .where(Capture.id.in_({i.capture_id for i in wanted})))} if wanted else {}
+    for item in wanted:
+        capture = captures.get(item.capture_id)
+        if capture is None or not item.text or not item.text_sha256:
             continue
         rows.setdefault((capture.url_key, item.text_sha256),
                         _row(capture, item.text_sha256, item.title, item.text))
