@@ -19,9 +19,10 @@ M_MMAP_THRESHOLD = -3  # mallopt parameter (glibc malloc.h)
 
 
 @functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
+def _glibc(name: str) -> Callable[..., int] | None:
+    """A function of glibc's malloc by name, or None where there is none (not glibc)."""
     try:
-        return ctypes.CDLL(None).malloc_trim  # the process's own symbols: no library lookup
+        return getattr(ctypes.CDLL(None), name)  # the process's own symbols: no library lookup
     except (OSError, AttributeError):
         return None
 
@@ -31,16 +32,13 @@ def map_large_blocks(threshold: int = 64 * 1024) -> bool:
     freeing it gives it back at once. glibc otherwise raises this threshold each time it frees such
     a block (up to 32 MB), after which response bodies and pickled messages of ~100 KB are carved
     from the heap, fragment it, and stay resident. Returns False where this is not glibc."""
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return False
-    return bool(mallopt(M_MMAP_THRESHOLD, int(threshold)))
+    mallopt = _glibc("mallopt")
+    return mallopt is not None and bool(mallopt(M_MMAP_THRESHOLD, int(threshold)))
 
 
 def trim() -> None:
     """Give the heap's free pages back to the system (glibc only; elsewhere nothing)."""
-    release = _malloc_trim()
+    release = _glibc("malloc_trim")
     if release is not None:
         release(0)
 

@@ -23,6 +23,7 @@ crawl that dies closes the pipe; either way the writer first archives every atte
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import logging
 import multiprocessing
@@ -33,7 +34,6 @@ import threading
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Future
-from functools import partial
 from typing import Any, NamedTuple
 
 from collector.config import Config
@@ -84,7 +84,7 @@ class WriterLink:
     def start(self) -> WriterLink:
         """Start the writer process and the two threads that talk to it.
 
-        The process is forked (cheap: the crawl process has imported everything it needs) when this
+        The process is forked (cheap, and it shares what this process has imported) when this
         process has no other thread yet, as a crawl process at its start; otherwise it is spawned.
         """
         method = "fork" if threading.active_count() == 1 else "spawn"
@@ -93,8 +93,8 @@ class WriterLink:
         self._proc = ctx.Process(target=serve, name="collector-writer", args=(
             theirs, self.config, self.extract, self.info, self.software, ours))
         if method == "fork":
-            # the crawl's objects so far (its imports, mostly) leave the collector's view: its
-            # collections would otherwise touch every page the writer shares with it, and copy them
+            # the objects so far (imports, mostly) leave the garbage collector's view: its passes
+            # would otherwise touch every page the two processes share, and copy them
             gc.freeze()
         self._proc.start()
         theirs.close()
@@ -236,9 +236,10 @@ def serve(conn: Any, config: Config, extract: bool, info: dict[str, str], softwa
         # this run is running while the lock is held: another writer starting meanwhile leaves
         # its pending extractions to it (and this one leaves those of other running runs)
         run_lock = RunLock(config.home, info.get("run-id") or str(os.getpid())).acquire()
+        running = functools.cache(functools.partial(is_running, config.home))  # once per run
         writer = ArchiveWriter(archive, pool=pool, emit=lambda r: send(("result", 0, r.to_json())),
                                batch=config.commit_batch,
-                               resume=lambda r: not is_running(config.home, r.run_id)).start()
+                               resume=lambda r: not running(r.run_id)).start()
         while True:
             try:
                 kind, seq, item = conn.recv()
@@ -248,7 +249,7 @@ def serve(conn: Any, config: Config, extract: bool, info: dict[str, str], softwa
                 break
             if writer.error is not None:  # storage failed: say so now, not at the end
                 raise writer.error
-            writer.submit(item).add_done_callback(partial(_answer, send, seq))
+            writer.submit(item).add_done_callback(functools.partial(_answer, send, seq))
             del item
         writer.close()
         send(("closed", 0, None))
