@@ -164,7 +164,7 @@ def bare_crawl(config: Config, urls: list[str]) -> dict[str, Any]:
     import scrapy
     from scrapy.crawler import CrawlerProcess
 
-    from collector.scrapy_settings import scrapy_settings
+    from collector.capture.scrapy_settings import scrapy_settings
 
     statuses: Counter[str] = Counter()
 
@@ -197,11 +197,11 @@ def archive_crawl(config: Config, urls: list[str]) -> dict[str, Any]:
     before its clock: both measure crawling, not importing."""
     import scrapy.crawler  # noqa: F401
 
-    import collector.pipeline
-    import collector.writeproc
-    import collector.writer  # noqa: F401
+    import collector.capture.pipeline
+    import collector.capture.writeproc
+    import collector.capture.writer  # noqa: F401
     import storage.archive  # noqa: F401
-    from collector.capture import Target, crawl_in_process
+    from collector.capture.run import Target, crawl_in_process
 
     results: list[dict[str, Any]] = []
     started = time.perf_counter()
@@ -214,8 +214,8 @@ def archive_crawl(config: Config, urls: list[str]) -> dict[str, Any]:
 def extract(config: Config, workers: int) -> dict[str, Any]:
     """Extract every archived page: ``workers`` 0 runs extract_html (trafilatura) in this process on
     payloads read beforehand, else ExtractionPool(workers) reads them back from the WARCs."""
-    from collector.extract_pool import ExtractionPool
-    from collector.extraction import extract_html
+    from collector.capture.extract_pool import ExtractionPool
+    from collector.capture.extraction import extract_html
     from storage.database import connect
     from storage.queries import iter_captures
     from storage.warcread import read_record_at
@@ -263,7 +263,7 @@ def extract(config: Config, workers: int) -> dict[str, Any]:
 def capture_child(config: Config, urls: list[str]) -> dict[str, Any]:
     """The capture command's path (stream_captures; the memory run measures this process's whole
     tree): results are counted as they come, not kept."""
-    from collector.capture import stream_captures
+    from collector.capture.run import stream_captures
 
     extraction = Counter[str]()
     started = time.perf_counter()

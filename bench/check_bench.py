@@ -34,7 +34,7 @@ OUT = Path(__file__).resolve().parent / "out" / "check_bench.json"
 
 def check_child(config: Any, urls: list[str]) -> dict[str, Any]:
     """run_checks as a caller runs it."""
-    from collector.check import CheckTarget, run_checks
+    from collector.check.run import CheckTarget, run_checks
 
     started = time.perf_counter()
     results = run_checks(config, [CheckTarget(url=u, quotes=("the",)) for u in urls], seed=1)

@@ -41,7 +41,7 @@ def _server() -> tuple[subprocess.Popen[str], str]:
 
 def bench(start: str, base: str, *, runs: int, path: str, extract: bool) -> dict[str, Any]:
     """Time ``runs`` consecutive one-URL crawls started with ``start``."""
-    from collector.capture import Target, run_crawl
+    from collector.capture.run import Target, run_crawl
     from collector.config import load_config
     from storage.archive import Archive
 

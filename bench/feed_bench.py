@@ -49,16 +49,16 @@ def _server() -> tuple[subprocess.Popen[str], str]:
 # up at call time). Without callbacks (as here and in the daemon) poll_feeds reads the feeds after
 # the crawl, so fetch_feeds is the crawl alone: the child process (start-up, Scrapy, WARC, rows).
 PHASES = {
-    "connect": ("collector.feeds", "_sessions"),
-    "select_feeds": ("collector.feeds", "_select"),
-    "fetch_feeds": ("collector.feedcrawl", "fetch_feeds"),
-    "read_feeds": ("collector.feeds", "_Poll._read"),
-    "read_and_parse": ("collector.feeds", "_fetched"),
-    "unchanged_check": ("collector.feeds", "_same_document"),
+    "connect": ("collector.monitor.feeds", "_sessions"),
+    "select_feeds": ("collector.monitor.feeds", "_select"),
+    "fetch_feeds": ("collector.monitor.feedcrawl", "fetch_feeds"),
+    "read_feeds": ("collector.monitor.feeds", "_Poll._read"),
+    "read_and_parse": ("collector.monitor.feeds", "_fetched"),
+    "unchanged_check": ("collector.monitor.feeds", "_same_document"),
     "store_entries": ("storage.feeds", "store_entries"),
     "record_polls": ("storage.feeds", "record_polls"),
     "pending_entries": ("storage.feeds", "pending_entries"),
-    "capture_articles": ("collector.feeds", "_Poll.capture"),
+    "capture_articles": ("collector.monitor.feeds", "_Poll.capture"),
 }
 
 
@@ -87,7 +87,7 @@ def _timed(totals: dict[str, float]) -> list[tuple[Any, str, Any]]:
 
 
 def _cycle(config: Any, names: list[str] | None = None) -> dict[str, Any]:
-    from collector.feeds import poll_feeds
+    from collector.monitor.feeds import poll_feeds
 
     totals: dict[str, float] = {}
     restore = _timed(totals)
@@ -115,7 +115,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from collector.config import load_config
-    from collector.feeds import add_feed
+    from collector.monitor.feeds import add_feed
 
     proc, base = _server()
     home = Path(tempfile.mkdtemp(prefix="feed-bench-"))

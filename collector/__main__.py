@@ -1,5 +1,5 @@
 """``python -m collector``."""
 
-from collector.cli import main
+from collector.cli.main import main
 
 main()

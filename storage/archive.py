@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import insert, select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,7 +37,22 @@ from storage.warcfile import (
 )
 from storage.warcread import read_record_at
 
-__all__ = ["Archive", "payload_digest"]
+__all__ = ["Archive", "ArchiveSettings", "payload_digest"]
+
+DEFAULT_GZIP_LEVEL = 3
+
+
+class ArchiveSettings(Protocol):
+    """What opening an archive needs from a configuration (``collector.config.Config`` has it)."""
+
+    @property
+    def db_url(self) -> str: ...
+    @property
+    def warc_dir(self) -> Path: ...
+    @property
+    def warc_max_bytes(self) -> int: ...
+    @property
+    def warc_gzip_level(self) -> int: ...
 
 
 def payload_digest(body: bytes) -> tuple[str, str]:
@@ -63,7 +78,7 @@ class Archive:
         warc_dir: Path,
         *,
         warc_max_bytes: int = 1024**3,
-        gzip_level: int = 6,
+        gzip_level: int = DEFAULT_GZIP_LEVEL,
         software: str = "collector",
         clock: Callable[[], datetime] | None = None,
         record_id: Callable[[], str] = new_record_id,
@@ -83,6 +98,13 @@ class Archive:
         """Open (and migrate) the database at ``database_url`` with WARCs under ``warc_dir``
         (``mmap``: see ``storage.database.make_engine``)."""
         return cls(connect(database_url, mmap=mmap), warc_dir, **kwargs)
+
+    @classmethod
+    def from_settings(cls, settings: ArchiveSettings, *, mmap: bool = True, **kwargs: Any) -> Archive:
+        """The one way to open the archive a configuration names (database, WARC store and its limits)."""
+        kwargs.setdefault("warc_max_bytes", settings.warc_max_bytes)
+        kwargs.setdefault("gzip_level", settings.warc_gzip_level)
+        return cls.open(settings.db_url, settings.warc_dir, mmap=mmap, **kwargs)
 
     @property
     def writer(self) -> WarcFileWriter:

@@ -2,12 +2,18 @@
 
     StorageError
     ├── ArchiveCorruptError (ValueError)   a WARC record is missing, torn or does not match its digests
-    └── NoCaptureError (LookupError)       no capture matches a URL (and time)
+    ├── DuplicateNameError (ValueError)    a name (feed, ...) is already taken
+    ├── SearchQueryError (ValueError)      a full-text query the search index cannot parse
+    └── NotFoundError (LookupError)        nothing stored matches what was asked for
+        ├── NoCaptureError                 no capture matches a URL (and time)
+        ├── NoReportError                  no report of that name
+        └── NoTokenError                   no API token with that id
 """
 
 from __future__ import annotations
 
-__all__ = ["ArchiveCorruptError", "NoCaptureError", "StorageError"]
+__all__ = ["ArchiveCorruptError", "DuplicateNameError", "NoCaptureError", "NoReportError", "NoTokenError",
+           "NotFoundError", "SearchQueryError", "StorageError"]
 
 
 class StorageError(Exception):
@@ -18,5 +24,25 @@ class ArchiveCorruptError(StorageError, ValueError):
     """A WARC record cannot be read back as it was written."""
 
 
-class NoCaptureError(StorageError, LookupError):
+class DuplicateNameError(StorageError, ValueError):
+    """A name that must be unique is already taken."""
+
+
+class SearchQueryError(StorageError, ValueError):
+    """A full-text search query that the index cannot run (the message says why)."""
+
+
+class NotFoundError(StorageError, LookupError):
+    """Nothing stored matches what was asked for."""
+
+
+class NoCaptureError(NotFoundError):
     """No capture matches the URL (and time) asked for."""
+
+
+class NoReportError(NotFoundError):
+    """No report has that name."""
+
+
+class NoTokenError(NotFoundError):
+    """No API token has that id."""

@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.errors import StorageError
+from storage.errors import DuplicateNameError
 from storage.models import Capture, Feed, FeedEntry, FeedMatch, FeedPoll
 
 __all__ = [
@@ -33,9 +33,6 @@ _FEEDS = Feed.__table__
 _ENTRIES = FeedEntry.__table__
 _KEYS = ("guid_key", "link_key", "title_key")
 
-
-class DuplicateNameError(StorageError, ValueError):
-    """A feed with this name already exists."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.errors import NoCaptureError, StorageError
+from storage.errors import NoReportError, StorageError
 from storage.models import Citation, CitationLink, Report, ReportVersion
 from storage.records import CitationData, LinkData, RecordLocation, ReportVersionRecord
 
@@ -25,9 +25,6 @@ __all__ = [
 
 _CITATION_FIELDS = [f.name for f in dataclasses.fields(CitationData)]
 
-
-class NoReportError(NoCaptureError):
-    """No report has that name."""
 
 
 def _version_record(name: str, row: ReportVersion, count: int = 0) -> ReportVersionRecord:

@@ -27,7 +27,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.errors import StorageError
+from storage.errors import SearchQueryError
 from storage.models import Capture, Extraction, SearchDocument, UTCDateTime
 from storage.records import ExtractionInput
 from storage.warcread import read_record_at
@@ -50,9 +50,6 @@ HIT_END = "\ue001"
 _PG_HEADLINE_CHARS = 100_000
 _TERM = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 
-
-class SearchQueryError(StorageError, ValueError):
-    """A search query has no searchable words."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.errors import NoCaptureError, StorageError
+from storage.errors import NoTokenError, StorageError
 from storage.models import ApiToken
 
 __all__ = ["TOKEN_PREFIX", "NoTokenError", "TokenRecord", "create_token", "list_tokens", "revoke_token",
@@ -19,9 +19,6 @@ __all__ = ["TOKEN_PREFIX", "NoTokenError", "TokenRecord", "create_token", "list_
 
 TOKEN_PREFIX = "col_"
 
-
-class NoTokenError(NoCaptureError):
-    """No token has that id."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,6 +4,7 @@ it under uvicorn."""
 
 from __future__ import annotations
 
-from collector.server.app import ServerContext, create_app
+from collector.server.app import create_app
+from collector.server.context import ServerContext
 
 __all__ = ["ServerContext", "create_app"]

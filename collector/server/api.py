@@ -24,7 +24,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from collector.errors import InputError
-from collector.server.app import ServerContext, ctx_of
+from collector.server.context import ServerContext, ctx_of
 
 __all__ = ["json_body", "require_token", "routes"]
 
@@ -63,7 +63,7 @@ async def json_body(request: Request) -> dict[str, Any]:
 
 async def post_captures(request: Request) -> Response:
     """Capture URLs now (with the server's configuration); one result per URL."""
-    from collector.capture import capture_urls
+    from collector.capture.run import capture_urls
 
     await run_in_threadpool(require_token, request)
     body = await json_body(request)
@@ -78,7 +78,7 @@ async def post_captures(request: Request) -> Response:
 
 async def post_report(request: Request) -> Response:
     """Add (a new version of) a report published at a URL."""
-    from collector.reports import _URL_LIKE, add_report
+    from collector.reports.versions import _URL_LIKE, add_report
 
     await run_in_threadpool(require_token, request)
     body = await json_body(request)
@@ -92,7 +92,7 @@ async def post_report(request: Request) -> Response:
 
 async def post_link(request: Request) -> Response:
     """Attach a URL (and optionally a quote or note) to a reference of a report."""
-    from collector.reports import link_reference
+    from collector.reports.versions import link_reference
 
     await run_in_threadpool(require_token, request)
     body = await json_body(request)
@@ -108,7 +108,7 @@ async def post_link(request: Request) -> Response:
 
 def export(request: Request) -> Response:
     """Download a report's evidence as WARC, WACZ, CSV or JSON."""
-    from collector.exports import FORMATS, MEDIA_TYPES, SUFFIXES, export_report
+    from collector.reports.exports import FORMATS, MEDIA_TYPES, SUFFIXES, export_report
     from storage.reports import versions_of
 
     ctx: ServerContext = ctx_of(request)

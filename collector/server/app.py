@@ -8,12 +8,8 @@ sets its own, stricter CSP (``collector.server.rewrite``).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from collections.abc import AsyncIterator
 
-from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
@@ -22,69 +18,14 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from collector.config import Config
-from collector.errors import CollectorError, InputError
+from collector.errors import CollectorError, InputError, NotFoundError
+from collector.server import api, archive_routes, assets, schedules, views
+from collector.server.context import ServerContext, wants_json
 from collector.server.html import esc, layout
-from storage.errors import NoCaptureError, StorageError
+from storage.errors import DuplicateNameError, SearchQueryError, StorageError
+from storage.errors import NotFoundError as StoredNotFoundError
 
-__all__ = ["ServerContext", "create_app", "ctx_of", "origin_of", "respond", "wants_json"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class ServerContext:
-    """What every request handler needs: configuration, the database, and how the server is reached."""
-
-    config: Config
-    sessions: sessionmaker[Session]
-    base_url: str | None = None  # fixed public base URL (behind a proxy); else taken from the request
-    replay_origin: str | None = None  # a separate origin for archived content, when configured
-    read_only: bool = False  # refuse every write endpoint, even with a token
-
-    @property
-    def inline_reads(self) -> bool:
-        """True when the hot Memento lookups may run on the event loop (SQLite)."""
-        return self.sessions.kw["bind"].dialect.name == "sqlite"
-
-    @property
-    def warc_dir(self) -> Path:
-        """The archive's WARC directory."""
-        return self.config.warc_dir
-
-    def base(self, request: Request) -> str:
-        """Public base URL of the interface (no trailing slash)."""
-        return (self.base_url or str(request.base_url)).rstrip("/")
-
-    def replay(self, request: Request) -> str:
-        """Origin that serves archived content (the interface's own unless configured)."""
-        return (self.replay_origin or self.base(request)).rstrip("/")
-
-
-def ctx_of(request: Request) -> ServerContext:
-    """The ServerContext of the running app."""
-    ctx: ServerContext = request.app.state.ctx
-    return ctx
-
-
-def origin_of(url: str) -> str:
-    """``scheme://host[:port]`` of ``url``."""
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.split('/', 1)[0]}"
-
-
-def wants_json(request: Request) -> bool:
-    """True for ``.json`` paths and for ``Accept: application/json`` without HTML."""
-    if request.url.path.endswith(".json") or request.query_params.get("format") == "json":
-        return True
-    accept = request.headers.get("accept", "")
-    return "application/json" in accept and "text/html" not in accept
-
-
-def respond(request: Request, data: dict[str, Any], render: Callable[[dict[str, Any]], str],
-            status: int = 200) -> Response:
-    """The page as HTML, or its data as JSON when asked for."""
-    if wants_json(request):
-        return JSONResponse(data, status_code=status)
-    return HTMLResponse(render(data), status_code=status)
+__all__ = ["create_app", "ui_csp"]
 
 
 def ui_csp(replay_origin: str | None) -> str:
@@ -148,10 +89,6 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 def create_app(ctx: ServerContext) -> Starlette:
     """The application serving ``ctx``'s archive (see docs/serve.md for the routes)."""
-    from collector.errors import NotFoundError
-    from collector.server import api, archive_routes, assets, schedules, views
-    from storage.search import SearchQueryError
-
     routes: list[Route] = [*archive_routes.routes(), *views.routes(), *api.routes(), *schedules.routes(),
                            *assets.routes()]
 
@@ -162,9 +99,11 @@ def create_app(ctx: ServerContext) -> Starlette:
 
     app = Starlette(
         routes=routes, lifespan=lifespan,
-        exception_handlers={NoCaptureError: _not_found, LookupError: _not_found, NotFoundError: _not_found,
-                            SearchQueryError: _bad_request,
-                            InputError: _bad_request, ValueError: _bad_request,
+        # collector's own errors only: a builtin error reaching here is a bug, answered 500 with a
+        # logged traceback by Starlette's ServerErrorMiddleware, never dressed up as a polite 400/404
+        exception_handlers={StoredNotFoundError: _not_found, NotFoundError: _not_found,
+                            SearchQueryError: _bad_request, DuplicateNameError: _bad_request,
+                            InputError: _bad_request,
                             CollectorError: _storage_error, StorageError: _storage_error,
                             HTTPException: _http_error},
     )

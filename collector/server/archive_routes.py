@@ -27,7 +27,7 @@ from starlette.routing import Route
 
 from collector.errors import InputError
 from collector.server import memento
-from collector.server.app import ctx_of, origin_of
+from collector.server.context import ctx_of, origin_of
 from collector.server.html import a, esc, qs, stamp
 from collector.server.rewrite import decode_html, framed_csp, raw_csp, rewrite_html
 from storage.errors import NoCaptureError
@@ -181,7 +181,7 @@ def _raw(request: Request, capture: CaptureRecord, headers: dict[str, str], *, d
 
 
 def _framed(request: Request, capture: CaptureRecord, url: str, headers: dict[str, str]) -> Response:
-    from collector.extraction import DecodeError, decode_content
+    from collector.capture.extraction import DecodeError, decode_content
     from storage.retrieve import capture_payload
 
     ctx = ctx_of(request)

@@ -11,7 +11,7 @@ import difflib
 import re
 from typing import Any
 
-from collector.quotes import find_quote, fold
+from collector.check.quotes import find_quote, fold
 
 __all__ = ["diff_texts", "quote_spans"]
 
@@ -37,7 +37,7 @@ def _word_spans(a: str, b: str) -> tuple[list[list[Any]], list[list[Any]]]:
 
 
 def quote_spans(text: str, quote: str) -> list[tuple[int, int]]:
-    """Where ``quote`` occurs in ``text`` (tolerant matching as in collector.quotes), as char ranges."""
+    """Where ``quote`` occurs in ``text`` (tolerant matching as in collector.check.quotes), as char ranges."""
     needle, _ = fold(quote)
     needle = needle.strip(" .,;:")
     hay, index = fold(text)

@@ -1,4 +1,4 @@
-"""Schedules over HTTP (issue 5's ``collector schedule`` as an API), through ``collector.scheduler``.
+"""Schedules over HTTP (issue 5's ``collector schedule`` as an API), through ``collector.monitor.scheduler``.
 
 - ``GET /api/schedules``: every schedule with its next run (a read: no token).
 - ``POST /api/schedules`` ``{"urls": [...]} | {"report": NAME} | {"feed": NAME}`` with ``"every"``
@@ -20,8 +20,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from collector.errors import InputError
+from collector.inputs import parse_duration
 from collector.server.api import json_body, require_token
-from collector.server.app import ctx_of
+from collector.server.context import ctx_of
 
 __all__ = ["parse_every", "routes"]
 
@@ -30,18 +31,14 @@ _FIELDS = {"urls", "report", "feed", "every", "cron", "action", "adaptive"}
 
 def parse_every(value: Any) -> float | None:
     """``every`` of a request body: seconds (a number) or a duration string like the CLI's (``"6h"``)."""
-    import click
-
-    from collector.cli_monitor import DURATION
-
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise InputError(f'"every" must be seconds or a duration such as "6h", not {value!r}')
     try:
-        return DURATION.convert(value, None, None)
-    except click.BadParameter as exc:
-        raise InputError(f'"every": {exc.message}') from exc
+        return parse_duration(value)
+    except InputError as exc:
+        raise InputError(f'"every": {exc}') from exc
 
 
 def _options(body: dict[str, Any]) -> dict[str, Any]:
@@ -74,7 +71,7 @@ def _schedule_id(request: Request) -> int:
 
 async def list_all(request: Request) -> Response:
     """Every schedule with its next run time."""
-    from collector.scheduler import list_schedules
+    from collector.monitor.scheduler import list_schedules
 
     found = await run_in_threadpool(list_schedules, ctx_of(request).config)
     return JSONResponse({"schedules": [info.to_json() for info in found]})
@@ -82,7 +79,7 @@ async def list_all(request: Request) -> Response:
 
 async def add(request: Request) -> Response:
     """Add a schedule of URLs, a report's citations or a feed."""
-    from collector.scheduler import add_schedule
+    from collector.monitor.scheduler import add_schedule
 
     await run_in_threadpool(require_token, request)
     options = _options(await json_body(request))
@@ -92,7 +89,7 @@ async def add(request: Request) -> Response:
 
 async def pause(request: Request) -> Response:
     """Pause a schedule (no run until it is resumed)."""
-    from collector.scheduler import pause_schedule
+    from collector.monitor.scheduler import pause_schedule
 
     await run_in_threadpool(require_token, request)
     info = await run_in_threadpool(pause_schedule, ctx_of(request).config, _schedule_id(request))
@@ -101,7 +98,7 @@ async def pause(request: Request) -> Response:
 
 async def resume(request: Request) -> Response:
     """Resume a paused schedule from its next slot."""
-    from collector.scheduler import resume_schedule
+    from collector.monitor.scheduler import resume_schedule
 
     await run_in_threadpool(require_token, request)
     info = await run_in_threadpool(resume_schedule, ctx_of(request).config, _schedule_id(request))
@@ -110,7 +107,7 @@ async def resume(request: Request) -> Response:
 
 async def remove(request: Request) -> Response:
     """Remove a schedule and its job (its past runs stay)."""
-    from collector.scheduler import remove_schedule
+    from collector.monitor.scheduler import remove_schedule
 
     await run_in_threadpool(require_token, request)
     record = await run_in_threadpool(remove_schedule, ctx_of(request).config, _schedule_id(request))

@@ -13,10 +13,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from collector.errors import InputError
+from collector.inputs import parse_time
 from collector.server import pages
-from collector.server.app import ctx_of, respond
+from collector.server.context import ctx_of, int_param, respond
 from collector.server.diffing import diff_texts
-from collector.timeparse import parse_time
 from storage.errors import NoCaptureError, StorageError
 from storage.records import CaptureRecord
 
@@ -61,7 +62,7 @@ def reports(request: Request) -> Response:
 
 def dashboard(request: Request) -> Response:
     """One row per citation: kind, URL, verdict, quotes, first/last capture, links; ``?verdict=`` filters."""
-    from collector.exports import citation_rows
+    from collector.reports.exports import citation_rows
 
     ctx = ctx_of(request)
     name = _name(request, "name")
@@ -113,7 +114,7 @@ def snapshot(request: Request) -> Response:
     from storage import retrieve
 
     ctx = ctx_of(request)
-    capture = _one(request, int(_name(request, "id")))
+    capture = _one(request, int_param(_name(request, "id"), "capture id"))
     data: dict[str, Any] = {"capture": _capture(capture), "records": capture.records,
                             "headers": None, "text": None, "text_error": None}
     if capture.warc_file is not None:
@@ -132,14 +133,14 @@ def snapshot_warc(request: Request) -> Response:
     """The capture's WARC records as a ``.warc.gz`` download."""
     from storage.retrieve import capture_warc
 
-    capture = _one(request, int(request.path_params["id"]))
+    capture = _one(request, int_param(request.path_params["id"], "capture id"))
     body = capture_warc(ctx_of(request).warc_dir, capture)
     return Response(body, media_type="application/warc", headers={
         "Content-Disposition": f'attachment; filename="capture-{capture.id}.warc.gz"'})
 
 
 def _quotes_for(request: Request, url_key: str) -> list[str]:
-    from collector.reports import effective_citations
+    from collector.reports.versions import effective_citations
     from storage.canonical import url_key as key_of
 
     quotes = list(request.query_params.getlist("quote"))
@@ -159,7 +160,8 @@ def diff(request: Request) -> Response:
     ctx = ctx_of(request)
     params = request.query_params
     if params.get("a") and params.get("b"):
-        old, new = _one(request, int(params["a"])), _one(request, int(params["b"]))
+        old = _one(request, int_param(params["a"], "capture id a"))
+        new = _one(request, int_param(params["b"], "capture id b"))
     elif params.get("url"):
         good = [c for c in snapshots(ctx.sessions, params["url"]) if c.outcome == "captured"]
         if not good:
@@ -168,7 +170,7 @@ def diff(request: Request) -> Response:
         old = pick(ctx.sessions, params["url"], parse_time(params["from"])) if params.get("from") else good[0]
         new = pick(ctx.sessions, params["url"], parse_time(params["to"])) if params.get("to") else good[-1]
     else:
-        raise ValueError("give two capture ids (?a=ID&b=ID) or a URL (?url=URL&from=TIME&to=TIME)")
+        raise InputError("give two capture ids (?a=ID&b=ID) or a URL (?url=URL&from=TIME&to=TIME)")
     texts = []
     for capture in (old, new):
         try:
@@ -187,7 +189,7 @@ def search(request: Request) -> Response:
     data: dict[str, Any] = {"q": params.get("q", ""), "site": params.get("site", ""),
                             "from": params.get("from", ""), "to": params.get("to", ""),
                             "report": params.get("report", ""), "feed": params.get("feed", ""),
-                            "page": int(params.get("page") or 1),
+                            "page": int_param(params.get("page"), "page number", default=1),
                             "hits": [], "more": False}
     if data["q"].strip():
         data.update(_search(request, data))
@@ -195,7 +197,7 @@ def search(request: Request) -> Response:
 
 
 def _search(request: Request, form: dict[str, Any]) -> dict[str, Any]:
-    from collector.reports import effective_citations
+    from collector.reports.versions import effective_citations
     from storage import search as fts
     from storage.canonical import url_key
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from collector.capture import capture_urls
+from collector.capture.run import capture_urls
 from storage import retrieve
 from storage.archive import Archive
 from storage.queries import closest_capture, snapshots
@@ -239,7 +239,7 @@ def test_crawl_delay_is_honored(server: str, home: Path) -> None:
     local = server.replace("127.0.0.1", "localhost")
     config = make_config(home, per_host_concurrency=1)
     results = capture_urls(config, [f"{local}/page/d{i}" for i in range(3)])
-    from collector.timeparse import parse_time
+    from collector.inputs import parse_time
 
     times = sorted(parse_time(r["captured_at"]) for r in results)
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from collector.capture import capture_urls
-from collector.check import CheckTarget, run_checks
+from collector.capture.run import capture_urls
+from collector.check.run import CheckTarget, run_checks
 from tests.conftest import make_config
 
 PAGES = {
@@ -116,7 +116,7 @@ def test_history_and_diff(checked: dict[str, Any], tmp_path: Path) -> None:
 def test_dead_only_after_spaced_failures() -> None:
     from datetime import UTC, datetime, timedelta
 
-    from collector.check import source_state
+    from collector.check.run import source_state
     from storage.records import CheckRecord
 
     start = datetime(2026, 1, 1, tzinfo=UTC)

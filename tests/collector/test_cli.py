@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from collector.cli import cli
+from collector.cli.main import cli
 from tests.collector.test_capture import fetch_raw
 from tests.conftest import warcio_check
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from collector.capture import Target, run_crawl
-from collector.crawlproc import PRELOAD, ChildSetup, crawl_context
+from collector.capture.crawlproc import PRELOAD, ChildSetup, crawl_context
+from collector.capture.run import Target, run_crawl
 from storage.database import connect, head_revision
 from tests.conftest import make_config
 
@@ -27,14 +27,14 @@ def _python(code: str) -> str:
 
 def test_preload_installs_no_reactor_and_starts_no_thread() -> None:
     out = _python("import sys, threading\n"
-                  "from collector.crawlproc import warm\n"
+                  "from collector.capture.crawlproc import warm\n"
                   "print(warm(), 'twisted.internet.reactor' in sys.modules, "
                   "threading.active_count(), 'scrapy.crawler' in sys.modules)")
     assert out == "[] False 1 True"
 
 
 def test_preload_skips_missing_modules() -> None:
-    out = _python("from collector.crawlproc import warm\n"
+    out = _python("from collector.capture.crawlproc import warm\n"
                   "print(warm(('no_such_module_xyz', 'twisted.internet.reactor', 'json')))\n"
                   "import sys; print('twisted.internet.reactor' in sys.modules)")
     assert out.splitlines() == ["['no_such_module_xyz', 'twisted.internet.reactor']", "False"]
@@ -116,11 +116,11 @@ def test_a_database_at_head_is_opened_without_alembic(db_url: str) -> None:
 
 
 def test_auto_spawns_the_first_crawl_and_forks_later_ones() -> None:
-    out = _python("from collector.crawlproc import auto_start_method, server_running\n"
+    out = _python("from collector.capture.crawlproc import auto_start_method, server_running\n"
                   "print(server_running(), auto_start_method(), auto_start_method())")
     assert out == "False spawn forkserver"
     out = _python("from multiprocessing import forkserver\n"
-                  "from collector.crawlproc import auto_start_method, server_running\n"
+                  "from collector.capture.crawlproc import auto_start_method, server_running\n"
                   "forkserver.ensure_running()\n"
                   "print(server_running(), auto_start_method())")
     assert out == "True forkserver"  # a server already running (the daemon's) is used at once

@@ -6,12 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from collector.heap import Trimmer, trim
+from collector.capture.heap import Trimmer, trim
 
 ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = """
-from collector.extract_pool import extraction_context
+from collector.capture.extract_pool import extraction_context
 from pebble import ProcessPool
 from tests.collector.test_extract_pool import worker_state as state
 
@@ -29,7 +29,7 @@ def worker_state() -> tuple[bool, int, bool]:
 
     from htmldate.extractors import get_external_parser
 
-    return ("collector.extract_preload" in sys.modules, get_external_parser.cache_info().currsize,
+    return ("collector.capture.extract_preload" in sys.modules, get_external_parser.cache_info().currsize,
             gc.get_freeze_count() > 0)
 
 

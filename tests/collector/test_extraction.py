@@ -7,10 +7,10 @@ import zlib
 
 import pytest
 
-from collector.capture import check_url
+from collector.capture.extraction import DecodeError, decode_content, extract_html, normalize_text
+from collector.capture.run import check_url
 from collector.errors import InputError
-from collector.extraction import DecodeError, decode_content, extract_html, normalize_text
-from collector.timeparse import parse_time
+from collector.inputs import parse_time
 
 
 def test_normalize_text_folds_spacing_and_composition() -> None:

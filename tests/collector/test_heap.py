@@ -1,4 +1,4 @@
-"""collector.heap: blocks of 64 KiB and more are given back to the system when freed."""
+"""collector.capture.heap: blocks of 64 KiB and more are given back to the system when freed."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 SCRIPT = """
 import sys
-from collector.heap import map_large_blocks
+from collector.capture.heap import map_large_blocks
 
 def rss_mb():
     with open("/proc/self/status") as status:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from collector.quotes import find_quote, fold
+from collector.check.quotes import find_quote, fold
 
 TEXT = ("Según el comunicado, «los permisos   se redujeron\nen un tercio» — dijo el ministro. "
         "He said: \u201cWe are a mean for disseminating news\u201d. Another sentence follows here.")

@@ -151,7 +151,7 @@ def test_missing_report_file_and_unknown_report(home: Path) -> None:
 
 
 def test_resolve_ref_accepts_what_users_type() -> None:
-    from collector.reports import resolve_ref
+    from collector.reports.versions import resolve_ref
 
     known = {"4", "^src", "link-1"}
     assert resolve_ref("[4]", known) == "4"

@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from collector.runlock import RunLock, is_running
-from collector.writeproc import WriterLink
+from collector.capture.runlock import RunLock, is_running
+from collector.capture.writeproc import WriterLink
 from storage import queries
 from storage.archive import Archive
 from tests.conftest import make_config
@@ -28,7 +28,7 @@ def test_a_run_is_running_while_its_lock_is_held(tmp_path: Path) -> None:
 
 def test_a_killed_run_is_not_running(tmp_path: Path) -> None:
     script = (f"import os, sys; sys.path.insert(0, {str(ROOT)!r}); from pathlib import Path; "
-              "from collector.runlock import RunLock; "
+              "from collector.capture.runlock import RunLock; "
               f"RunLock(Path({str(tmp_path)!r}), 'dead').acquire(); os._exit(9)")
     subprocess.run([sys.executable, "-c", script], check=False, timeout=60)
     assert (tmp_path / "runs" / "dead.lock").exists()  # left behind, but nobody holds it

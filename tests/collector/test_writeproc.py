@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from collector.capture.writeproc import Committed, WriterLink
 from collector.errors import CollectorError
-from collector.writeproc import Committed, WriterLink
 from storage import queries
 from storage.archive import Archive
 from tests.conftest import make_config, warcio_check
@@ -88,7 +88,7 @@ CRASHING_CRAWL = """
 import os, sys
 from datetime import timedelta
 sys.path.insert(0, {root!r})
-from collector.writeproc import WriterLink
+from collector.capture.writeproc import WriterLink
 from tests.conftest import make_config
 from tests.storage.helpers import T0, html_capture
 from pathlib import Path

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from collector.extract_pool import ExtractionPool
-from collector.writer import ArchiveWriter
+from collector.capture.extract_pool import ExtractionPool
+from collector.capture.writer import ArchiveWriter
 from storage import queries
 from storage.archive import Archive
 from storage.database import connect

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CRAWL = """
 import json, sys
 from pathlib import Path
-from collector.capture import Target, crawl_in_process
+from collector.capture.run import Target, crawl_in_process
 from tests.conftest import make_config
 base, home, n, spider = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 urls = [f"{base}/page/{i}" for i in range(n)]

@@ -7,8 +7,8 @@ from pathlib import Path
 from scrapy.settings import Settings
 from scrapy.utils.conf import build_component_list
 
+from collector.capture.scrapy_settings import scrapy_settings
 from collector.config import load_config
-from collector.scrapy_settings import scrapy_settings
 
 
 def test_no_console_or_remote_control_and_only_http_handlers(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 import pytest
 
-from collector.cli import cli
+from collector.cli.main import cli
 
 DOCS = (Path(__file__).resolve().parents[3] / "docs" / "monitoring.md").read_text()
 

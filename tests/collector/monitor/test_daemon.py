@@ -210,8 +210,8 @@ def test_repeated_lease_errors_are_logged_once_with_a_count(home: Path) -> None:
     import logging
     from datetime import timedelta
 
-    from collector.daemon import Daemon, setup_logging
-    from collector.monitor_settings import MonitorSettings
+    from collector.monitor.daemon import Daemon, setup_logging
+    from collector.monitor.settings import MonitorSettings
     from tests.conftest import make_config
 
     saved = {name: (lg.handlers[:], lg.level, lg.propagate)

@@ -136,7 +136,7 @@ def test_poll_shows_progress_on_a_terminal_and_json_on_stdout(feed_server: str, 
 def test_poll_progress_is_off_without_a_terminal() -> None:
     from rich.console import Console
 
-    from collector.cli_feed import PollProgress
+    from collector.cli.feed import PollProgress
 
     quiet = io.StringIO()
     with PollProgress(as_json=True, console=Console(file=quiet, force_terminal=False)) as progress:

@@ -12,7 +12,13 @@ from typing import Any
 import feedparser
 import pytest
 
-from collector.feedparse import ParsedEntry, discover_feeds, normalize_title, parse_feed, run_feedparser
+from collector.monitor.feedparse import (
+    ParsedEntry,
+    discover_feeds,
+    normalize_title,
+    parse_feed,
+    run_feedparser,
+)
 
 CORPUS = Path("/work/shared/corpora/feedparser-tests")
 UPSTREAM = "http://127.0.0.1:8097/tests/"

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from collector.config import Config
-from collector.feeds import add_feed, discover, feed_status, next_interval, poll_feeds
-from collector.keywords import parse_keywords
-from collector.monitor_settings import MonitorSettings
+from collector.monitor.feeds import add_feed, discover, feed_status, next_interval, poll_feeds
+from collector.monitor.keywords import parse_keywords
+from collector.monitor.settings import MonitorSettings
 from storage import retrieve
 from storage.database import connect
 from storage.feeds import FeedRecord, entries_of, get_feed

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from collector.jobs import UrlHistory, adaptive_due, adaptive_interval, url_history
+from collector.monitor.jobs import UrlHistory, adaptive_due, adaptive_interval, url_history
 from storage.database import connect
 from storage.monitoring import abandon_runs, acquire_lease, get_lease, release_lease, runs_of, start_run
 
@@ -84,9 +84,9 @@ def test_lease_and_fenced_runs(db_url: str) -> None:
 def test_jobs_run_in_process(server: str, home: Any) -> None:
     """The job functions themselves, with a runtime as the daemon sets it: a check schedule, an
     adaptive capture schedule (captures once, then not again the same day), a paused one."""
-    from collector.jobs import JobRuntime, run_schedule, set_runtime
-    from collector.monitor_settings import MonitorSettings
-    from collector.scheduler import add_schedule, pause_schedule
+    from collector.monitor.jobs import JobRuntime, run_schedule, set_runtime
+    from collector.monitor.scheduler import add_schedule, pause_schedule
+    from collector.monitor.settings import MonitorSettings
     from storage.checks import checks_of
     from tests.conftest import make_config
 

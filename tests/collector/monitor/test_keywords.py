@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from collector.errors import InputError
-from collector.keywords import Keyword, find_matches, fold, html_to_text, parse_keywords
+from collector.monitor.keywords import Keyword, find_matches, fold, html_to_text, parse_keywords
 
 
 @pytest.mark.parametrize(("keyword", "text"), [

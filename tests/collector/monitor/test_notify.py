@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from collector.errors import InputError
-from collector.feeds import add_feed, poll_feeds
-from collector.keywords import parse_keywords
-from collector.monitor_settings import MonitorSettings
-from collector.notify import add_webhook, backoff_delay, collect_events, deliver_due, parse_events
+from collector.monitor.feeds import add_feed, poll_feeds
+from collector.monitor.keywords import parse_keywords
+from collector.monitor.notify import add_webhook, backoff_delay, collect_events, deliver_due, parse_events
+from collector.monitor.settings import MonitorSettings
 from storage.checks import add_checks
 from storage.database import connect
 from storage.monitoring import list_deliveries

@@ -2,7 +2,7 @@
 
 ``memento_server``: an archive written through storage (exact timestamps, SQLite and PostgreSQL) served
 over real HTTP. ``world``/``live``: a small web (normal, changing and hostile pages, an HTML report)
-captured with collector.capture.capture_urls, a report added and checked, served over real HTTP.
+captured with collector.capture.run.capture_urls, a report added and checked, served over real HTTP.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from collector.config import Config
-from collector.localweb import LocalWeb, Page
+from collector.demo.localweb import LocalWeb, Page
 from collector.server import ServerContext
 from storage.archive import Archive
 from storage.database import connect
@@ -77,9 +77,9 @@ def _start_phase_two(web: LocalWeb) -> None:
 @pytest.fixture(scope="session")
 def world(site: LocalWeb, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Capture the site, add its report, capture the citations, change the site, check the report."""
-    from collector.capture import capture_urls
-    from collector.check import CheckTarget, run_checks
-    from collector.reports import add_report, effective_citations
+    from collector.capture.run import capture_urls
+    from collector.check.run import CheckTarget, run_checks
+    from collector.reports.versions import add_report, effective_citations
 
     home = tmp_path_factory.mktemp("world")
     for key in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):

@@ -21,7 +21,7 @@ from collector.server import ServerContext, create_app
 @contextlib.contextmanager
 def running(ctx: ServerContext) -> Iterator[str]:
     """Serve ``ctx`` with uvicorn on 127.0.0.1, port 0, in a thread; yields the base URL."""
-    from collector.cli_serve import bind_socket
+    from collector.cli.serve import bind_socket
 
     sock = bind_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]

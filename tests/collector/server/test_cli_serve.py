@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from collector.cli import cli
+from collector.cli.main import cli
 from tests.collector.server.helpers import fetch
 from tests.collector.test_cli import lines, no_traceback, run
 

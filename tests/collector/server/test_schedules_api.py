@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from collector.scheduler import list_schedules
+from collector.monitor.scheduler import list_schedules
 from collector.server import ServerContext
 from storage.database import connect
 from storage.tokens import create_token

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import html
 
-from collector.extraction import normalize_text, text_sha256
-from collector.verdict import Observation
+from collector.capture.extraction import normalize_text, text_sha256
+from collector.check.verdict import Observation
 
 
 def html_page(url: str, text: str, *, title: str | None = None, chrome: str = "", charset: str = "utf-8",

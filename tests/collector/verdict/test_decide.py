@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from collector.verdict import STATUSES, Observation, Verdict, decide
+from collector.check.verdict import STATUSES, Observation, Verdict, decide
 
 from .helpers import binary, error_status, failed, html_page
 from .texts import (
@@ -392,7 +392,7 @@ def test_as_dict_is_plain() -> None:
 # --- what a verdict needs the probe for ------------------------------------------------------------
 
 def test_same_content_and_error_statuses_need_no_probe() -> None:
-    from collector.verdict import needs_probe
+    from collector.check.verdict import needs_probe
 
     same = html_page(URL, ARTICLE, title="Water utility raises rates",
                      chrome="Home | Sections | Ad: new phones")

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from collector.verdict import is_site_root, probe_url
+from collector.check.verdict import is_site_root, probe_url
 
 
 def shape(value: str) -> str:

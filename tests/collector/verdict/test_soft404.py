@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from collector.soft404 import error_phrases, find_phrases, is_login_url, is_login_wall
+from collector.check.soft404 import error_phrases, find_phrases, is_login_url, is_login_wall
 
 from .texts import ARTICLE, INSTAGRAM_LOGIN, LE_MONDE_PAYWALL
 

@@ -1,0 +1,99 @@
+"""The Scrapy item pipeline that hands each capture item to the archive writer."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import Future
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from scrapy.exceptions import NotConfigured
+
+from storage.records import CaptureInput, Exchange
+
+if TYPE_CHECKING:
+    from scrapy import Spider
+    from scrapy.crawler import Crawler
+
+
+__all__ = ["ArchivePipeline", "CaptureSink", "register_writer", "to_capture_input"]
+
+
+class CaptureSink(Protocol):
+    """Where the pipeline sends attempts: ``collector.capture.writeproc.WriterLink`` (the writer process),
+    or an ``ArchiveWriter`` in this process."""
+
+    def submit(self, item: CaptureInput) -> Future[Any]:
+        """Queue one attempt; the future resolves to its committed row (``id``, ``url``, ``outcome``)."""
+
+    @property
+    def congested(self) -> bool:
+        """True when the crawl should wait for its item's row."""
+
+    @property
+    def error(self) -> BaseException | None:
+        """The failure that stopped archiving, if one did."""
+
+
+# Scrapy deep-copies its settings, so live objects are passed by key through this registry.
+_WRITERS: dict[str, CaptureSink] = {}
+
+
+def register_writer(writer: CaptureSink) -> str:
+    """Make ``writer`` reachable from a crawl; put the returned key in COLLECTOR_WRITER."""
+    key = f"writer-{id(writer)}"
+    _WRITERS[key] = writer
+    return key
+
+
+def to_capture_input(item: dict[str, Any], *, run: dict[str, Any]) -> CaptureInput:
+    """Turn a spider's plain-dict item into the storage input of one attempt."""
+    hops = [Exchange(**hop) for hop in item.get("hops", [])]
+    target = item["target"]
+    final = next((h for h in reversed(hops)), None)
+    captured_at = final.requested_at if final else datetime.now(UTC)
+    started = item.get("started_at")
+    return CaptureInput(
+        url=target["url"],
+        captured_at=captured_at,
+        outcome=item["outcome"],
+        reason=item.get("reason"),
+        reason_detail=item.get("reason_detail"),
+        exchanges=hops,
+        final_url=item.get("final_url"),
+        redirect_chain=item.get("redirect_chain", []),
+        ignore_robots=bool(run.get("ignore_robots")),
+        allow_private=bool(run.get("allow_private")),
+        user_agent=run.get("user_agent"),
+        run_id=run.get("run_id"),
+        fetch_seconds=(datetime.now(UTC) - started).total_seconds() if started else None,
+        context=target.get("context") or {},
+    )
+
+
+class ArchivePipeline:
+    """Queues every item on the archive writer; waits for its row to commit only when the writer is
+    congested (back-pressure), so the downloader keeps going while a batch is written."""
+
+    def __init__(self, writer: CaptureSink, run: dict[str, Any]) -> None:
+        self.writer = writer
+        self.run = run
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
+        """Wire the pipeline from the COLLECTOR_WRITER and COLLECTOR_RUN settings."""
+        writer = _WRITERS.get(crawler.settings.get("COLLECTOR_WRITER") or "")
+        if writer is None:
+            raise NotConfigured("COLLECTOR_WRITER is not set: nothing to archive into")
+        return cls(writer, dict(crawler.settings.get("COLLECTOR_RUN") or {}))
+
+    async def process_item(self, item: dict[str, Any], spider: Spider | None = None) -> dict:
+        """Queue the item for archiving; returns a small summary (with the row id when it waited)."""
+        if self.writer.error is not None:  # storage failed: stop feeding a writer that is gone
+            raise self.writer.error
+        capture = to_capture_input(item, run=self.run)
+        future = self.writer.submit(capture)
+        if not self.writer.congested:
+            return {"id": None, "url": capture.url, "outcome": capture.outcome}
+        record = await asyncio.wrap_future(future)
+        return {"id": record.id, "url": record.url, "outcome": record.outcome}

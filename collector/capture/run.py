@@ -1,0 +1,267 @@
+"""Capturing URLs: validate the input, run the Scrapy crawl in a child process, stream results back.
+
+The crawl runs in a fresh child process for every call (Twisted's reactor cannot be restarted, and a
+child keeps memory and threads from leaking into a long-lived caller). Inside the child: the crawl, the
+archive writer thread and the extraction worker pool. Each URL's result comes back as one dict as soon
+as the URL is archived and, for HTML, extracted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import traceback
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from collector.capture.crawlproc import ChildSetup, crawl_context
+from collector.config import Config
+from collector.errors import CollectorError, InputError
+
+__all__ = ["Target", "capture_urls", "check_url", "crawl_in_process", "crawl_targets", "run_crawl",
+           "stream_captures"]
+
+ALLOWED_SCHEMES = ("http", "https")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One URL to capture, with the text the user gave and why it is fetched."""
+
+    url: str
+    given: str
+    context: dict[str, Any] | None = None
+
+
+def check_url(given: str) -> str:
+    """Validate a URL the user typed; return it ready to fetch or raise InputError naming it.
+
+    A URL without a scheme (``example.com/page``) is taken as https. Only http and https are fetched.
+    """
+    text = given.strip()
+    if not text:
+        raise InputError("empty URL")
+    if any(ch.isspace() for ch in text) or any(ord(ch) < 32 for ch in text):
+        raise InputError(f"{given!r} is not a URL: it contains spaces or control characters")
+    scheme = text.split(":", 1)[0].lower() if ":" in text else ""
+    if "://" not in text:
+        if scheme and scheme.isalpha() and not text.split(":", 1)[1][:1].isdigit():
+            raise InputError(f"{given!r}: unsupported scheme {scheme + ':'!r} "
+                             "(only http and https are captured)")
+        text = "https://" + text
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in ALLOWED_SCHEMES:
+        raise InputError(f"{given!r}: unsupported scheme {parts.scheme + ':'!r} "
+                         "(only http and https are captured)")
+    try:
+        host = parts.hostname
+        port = parts.port
+    except ValueError as exc:
+        raise InputError(f"{given!r} is not a valid URL: {exc}") from exc
+    if not host:
+        raise InputError(f"{given!r} is not a valid URL: it has no host")
+    if port == 0:
+        raise InputError(f"{given!r} is not a valid URL: port 0")
+    try:
+        host.encode("idna")
+    except UnicodeError as exc:
+        raise InputError(f"{given!r} is not a valid URL: bad host name {host!r}") from exc
+    return text
+
+
+def skipped_result(given: str, reason: str) -> dict[str, Any]:
+    """The result line of an input that was not fetched."""
+    return {"url": given, "captured_at": None, "outcome": "skipped", "reason": "invalid-input",
+            "reason_detail": reason, "http_status": None, "final_url": None, "sha256": None,
+            "text_sha256": None, "warc_file": None, "warc_offset": None}
+
+
+CAPTURE_SPIDER = "spiders.capture.CaptureSpider"
+
+
+def crawl_in_process(config: Config, targets: list[Target], emit: Callable[[dict], None],
+                     *, run: dict[str, Any] | None = None, spider: str = CAPTURE_SPIDER,
+                     extract: bool = True) -> None:
+    """Run a crawl in this process (the reactor starts and stops here: once per process).
+
+    ``spider`` is the import path of the spider (the capture spider, or the feed spider for feed
+    polls); ``extract`` False starts no extraction pool (feed documents are not HTML pages).
+    """
+    from collector.capture.heap import map_large_blocks
+    from collector.capture.writeproc import WriterLink
+
+    map_large_blocks()  # response bodies come and go: give each back when it goes
+    run_info = {"run_id": uuid.uuid4().hex, "user_agent": config.ua,
+                "ignore_robots": not config.obey_robots, "allow_private": config.allow_private,
+                **(run or {})}
+    # each run writes files of its own, so their warcinfo records say how the run fetched
+    info = {"run-id": str(run_info["run_id"]), "http-header-user-agent": config.ua,
+            "robots": "ignore" if run_info["ignore_robots"] else "obey",
+            "private-addresses": "allowed" if run_info["allow_private"] else "refused"}
+    # the archive is written by a process of its own, forked here (in a thread it would fight the
+    # reactor for the GIL: see collector.capture.writeproc), before Scrapy and Twisted are imported: a
+    # process spawned for this crawl has not loaded them yet, so the writer neither holds nor
+    # copies them
+    writer = WriterLink(config, emit=emit, extract=extract, info=info,
+                        software=f"collector ({config.ua})").start()
+    try:
+        from scrapy.crawler import CrawlerProcess
+        from scrapy.utils.misc import load_object
+
+        from collector.capture.pipeline import register_writer
+        from collector.capture.scrapy_settings import scrapy_settings
+
+        if targets:
+            process = CrawlerProcess(
+                settings=scrapy_settings(config, COLLECTOR_WRITER=register_writer(writer),
+                                         COLLECTOR_RUN=run_info))
+            process.crawl(load_object(spider), targets=[
+                {"url": t.url, "context": t.context} for t in targets])
+            process.start()
+    except BaseException:
+        with contextlib.suppress(Exception):  # the crawl's own failure is the one to report
+            writer.close()
+        raise
+    writer.close()
+
+
+def _child(config: Config, targets: list[Target], conn: Any, spider: str, extract: bool,
+           setup: ChildSetup | None = None) -> None:
+    try:
+        if setup is not None:
+            setup.apply()
+        crawl_in_process(config, targets, lambda result: conn.send(("result", result)),
+                         spider=spider, extract=extract)
+        conn.send(("done", None))
+    except BaseException as exc:  # report, never hang the parent
+        conn.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
+    finally:
+        conn.close()
+
+
+def capture_urls(
+    config: Config,
+    urls: Iterable[str],
+    *,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+    contexts: dict[str, dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """Capture every URL; return one result dict per input (skipped, failed or captured).
+
+    Results are also passed to ``on_result`` as they arrive. Invalid inputs are reported as skipped and
+    the rest of the batch is captured. ``stream_captures`` does the same without keeping the results.
+    """
+    results: list[dict[str, Any]] = []
+
+    def keep(result: dict[str, Any]) -> None:
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+
+    stream_captures(config, urls, on_result=keep, contexts=contexts)
+    return results
+
+
+def stream_captures(
+    config: Config,
+    urls: Iterable[str],
+    *,
+    on_result: Callable[[dict[str, Any]], None],
+    contexts: dict[str, dict[str, Any]] | None = None,
+) -> Counter[str]:
+    """Capture every URL, passing each result to ``on_result`` as it arrives and keeping none of
+    them (a batch of any size costs the caller no memory); return the count of each outcome."""
+    outcomes: Counter[str] = Counter()
+
+    def count(result: dict[str, Any]) -> None:
+        outcomes[str(result["outcome"])] += 1
+        on_result(result)
+
+    targets: list[Target] = []
+    seen: set[str] = set()
+    for given in urls:
+        try:
+            url = check_url(given)
+        except InputError as exc:
+            count(skipped_result(given, str(exc)))
+            continue
+        if url in seen:
+            continue
+        seen.add(url)
+        targets.append(Target(url=url, given=given, context=(contexts or {}).get(given)))
+    crawl_targets(config, targets, on_result=count)
+    return outcomes
+
+
+def run_crawl(config: Config, targets: list[Target], *, spider: str = CAPTURE_SPIDER,
+              extract: bool = True, on_result: Callable[[dict[str, Any]], None] | None = None,
+              start_method: str = "auto") -> list[dict[str, Any]]:
+    """Crawl already-validated targets in a fresh child process; one result dict per target.
+
+    Like ``crawl_targets``, but the results are returned as a list as well.
+    """
+    results: list[dict[str, Any]] = []
+
+    def keep(result: dict[str, Any]) -> None:
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+
+    crawl_targets(config, targets, spider=spider, extract=extract, on_result=keep,
+                  start_method=start_method)
+    return results
+
+
+def crawl_targets(config: Config, targets: list[Target], *, on_result: Callable[[dict[str, Any]], None],
+                  spider: str = CAPTURE_SPIDER, extract: bool = True,
+                  start_method: str = "auto") -> None:
+    """Crawl already-validated targets in a fresh child process; pass each result to ``on_result``.
+
+    A target the crawl ended without answering gets a ``failed`` result, reason ``not-attempted``.
+    The child is forked from a warm fork server or spawned (``start_method``: ``auto`` chooses, see
+    ``collector.capture.crawlproc.auto_start_method``; ``forkserver`` or ``spawn`` force one). Only the
+    answered URLs are kept here, not the results.
+    """
+    ctx = crawl_context(start_method)
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_child, name="collector-crawl",
+                        args=(config, targets, send, spider, extract, ChildSetup.of_caller(ctx)))
+    child.start()
+    send.close()
+    error = None
+    answered: set[str] = set()
+    try:
+        while True:
+            try:
+                kind, payload = receive.recv()
+            except EOFError:
+                child.join()
+                error = f"the capture process stopped unexpectedly (exit code {child.exitcode})"
+                break
+            if kind == "result":
+                answered.add(payload["url"])
+                on_result(payload)
+            elif kind == "error":
+                error = payload
+                break
+            else:
+                break
+    finally:
+        child.join()
+        receive.close()
+    if error:
+        raise CollectorError(f"capture failed: {error}")
+    for target in targets:
+        if target.url not in answered:  # never silently lose an input
+            on_result({**skipped_result(target.url, "the crawl ended without an attempt for this "
+                                        "URL (a bug: see the log above)"),
+                       "outcome": "failed", "reason": "not-attempted", "id": None})
+
+
+def now_utc() -> datetime:
+    """The current time, UTC, with microseconds."""
+    return datetime.now(UTC)

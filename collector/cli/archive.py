@@ -1,0 +1,187 @@
+"""``collector capture``, ``snapshots``, ``get`` and ``verify``: put sources in and get them back."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from collector.cli.options import (
+    cli_config,
+    emit_json,
+    fetch_options,
+    handle_errors,
+    json_option,
+    open_archive,
+)
+from collector.inputs import read_url_file
+
+__all__ = ["capture", "get", "snapshots", "verify"]
+
+
+@click.command()
+@click.argument("urls", nargs=-1)
+@click.option("--from-file", "from_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Read URLs from a file, one per line (# comments allowed).")
+@click.option("--report", "report_name", help="Capture every cited URL of this report (and the "
+              "report itself when it is a web page).")
+@fetch_options
+@json_option
+@click.pass_context
+@handle_errors
+def capture(ctx: click.Context, urls: tuple[str, ...], from_file: Path | None,
+            report_name: str | None, as_json: bool, ignore_robots: bool, **flags: Any) -> None:
+    """Capture URLs into the archive (WARC + metadata row per attempt).
+
+    Each URL's line is printed once it is archived and its text extracted. Failed fetches are
+    recorded too, with their reason. Exit status 1 if any URL was not captured.
+
+    \b
+    Example:
+      collector capture https://example.org/a https://example.org/b --json
+    """
+    from collector.capture.run import stream_captures
+    from collector.cli.output import CaptureProgress
+
+    wanted = list(urls)
+    if from_file is not None:
+        wanted += read_url_file(from_file)
+    config = cli_config(ctx, obey_robots=False if ignore_robots else None, **flags)
+    contexts = None
+    if report_name:
+        from collector.reports.versions import report_urls
+
+        cited, contexts = report_urls(config, report_name)
+        if not cited:
+            click.echo(f"report {report_name!r} has no URLs yet: attach them with "
+                       f"`collector report link {report_name} REF URL`", err=True)
+            sys.exit(1)
+        wanted += cited
+    if not wanted:
+        raise click.UsageError("give at least one URL, --from-file FILE or --report NAME")
+    with CaptureProgress(total=len(wanted), as_json=as_json) as progress:
+        outcomes = stream_captures(config, wanted, on_result=progress.result, contexts=contexts)
+    if set(outcomes) - {"captured"}:
+        sys.exit(1)
+
+
+@click.command()
+@click.argument("url")
+@json_option
+@click.pass_context
+@handle_errors
+def snapshots(ctx: click.Context, url: str, as_json: bool) -> None:
+    """List every capture of URL (any spelling of it), oldest first.
+
+    \b
+    Example:
+      collector snapshots https://www.example.org/a/?utm_source=x
+    """
+    from collector.cli.output import print_snapshots
+    from storage.queries import snapshots as list_snapshots
+
+    archive = open_archive(cli_config(ctx))
+    try:
+        found = list_snapshots(archive.sessions, url)
+    finally:
+        archive.close()
+    if as_json:
+        for record in found:
+            emit_json(record.to_json())
+    else:
+        print_snapshots(url, found)
+    if not found:
+        sys.exit(1)
+
+
+@click.command()
+@click.argument("url")
+@click.option("--at", "at", default=None, help="Time wanted (ISO-8601 or 14 digits); default latest.")
+@click.option("--before", is_flag=True, help="Take the last capture at or before --at.")
+@click.option("--raw", "mode", flag_value="raw", help="Write the payload bytes as archived.")
+@click.option("--text", "mode", flag_value="text", help="Print the extracted main text.")
+@click.option("--headers", "mode", flag_value="headers", help="Print the HTTP status and headers.")
+@click.option("--warc", "mode", flag_value="warc", help="Write the capture's WARC records.")
+@json_option
+@click.pass_context
+@handle_errors
+def get(ctx: click.Context, url: str, at: str | None, before: bool, mode: str | None,
+        as_json: bool) -> None:
+    """Get the capture of URL closest to --at (Memento semantics).
+
+    Without a mode flag, prints the capture's metadata. --raw checks the payload against its
+    sha256 before writing it.
+
+    \b
+    Example:
+      collector get https://example.org/a --at 2025-06-03T12:00:00Z --raw > a.html
+    """
+    from collector.inputs import parse_time
+    from storage import retrieve
+    from storage.queries import closest_capture
+
+    when = parse_time(at) if at else None
+    if before and when is None:
+        raise click.UsageError("--before needs --at")
+    config = cli_config(ctx)
+    archive = open_archive(config)
+    try:
+        record = closest_capture(archive.sessions, url, when, before=before)
+    finally:
+        archive.close()
+    out = click.get_binary_stream("stdout")
+    if mode == "raw":
+        out.write(retrieve.capture_payload(config.warc_dir, record))
+    elif mode == "headers":
+        out.write(retrieve.capture_headers(config.warc_dir, record))
+    elif mode == "warc":
+        out.write(retrieve.capture_warc(config.warc_dir, record))
+    elif mode == "text":
+        text = retrieve.capture_text(config.warc_dir, record)
+        if as_json:
+            emit_json({"url": record.url, "captured_at": record.to_json()["captured_at"],
+                        "title": text.get("title"), "published": text.get("published"),
+                        "text_sha256": text.get("text_sha256"), "text": text.get("text")})
+        else:
+            click.echo(text.get("text") or "")
+    elif as_json:
+        emit_json(record.to_json())
+    else:
+        from collector.cli.output import print_capture
+
+        print_capture(record)
+    out.flush()
+
+
+@click.command()
+@json_option
+@click.pass_context
+@handle_errors
+def verify(ctx: click.Context, as_json: bool) -> None:
+    """Re-read every archived record, recompute digests and sha256; exit 1 on any problem.
+
+    Torn records at the end of a WARC file that no row points to (left by a crash) are reported
+    as warnings.
+
+    \b
+    Example:
+      collector verify --json
+    """
+    from collector.cli.output import print_verify, verify_progress
+    from storage.verify import verify_archive
+
+    config = cli_config(ctx)
+    archive = open_archive(config)
+    try:
+        with verify_progress(enabled=not as_json) as advance:
+            report = verify_archive(archive.sessions, config.warc_dir, progress=advance)
+    finally:
+        archive.close()
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        print_verify(report)
+    if not report.ok:
+        sys.exit(1)

@@ -1,0 +1,177 @@
+"""``collector check``, ``history`` and ``diff``: what happened to a source over time."""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from typing import Any
+
+import click
+
+from collector.cli.options import (
+    cli_config,
+    emit_json,
+    fetch_options,
+    handle_errors,
+    json_option,
+    open_archive,
+)
+
+__all__ = ["check", "diff", "history"]
+
+_COLORS = {"unchanged": "green", "changed": "yellow", "gone": "red", "soft-404": "red",
+           "blocked": "magenta", "unreachable": "red", "server-error": "red"}
+
+
+
+@click.command()
+@click.argument("urls", nargs=-1)
+@click.option("--report", "report_name", help="Check every citation of this report.")
+@click.option("--baseline", default="first", show_default=True,
+              help="Baseline capture: first, latest, or a time (ISO-8601 or 14 digits).")
+@fetch_options
+@json_option
+@click.pass_context
+@handle_errors
+def check(ctx: click.Context, urls: tuple[str, ...], report_name: str | None, baseline: str,
+          as_json: bool, ignore_robots: bool, **flags: Any) -> None:
+    """Re-capture sources and tell whether each still says what it said.
+
+    Verdicts: unchanged, changed, gone, soft-404, blocked, unreachable, server-error. Exit status 0
+    when every check ran, whatever the verdicts.
+
+    \b
+    Example:
+      collector check https://example.org/a --json
+      collector check --report peru
+    """
+    from collector.check.run import CheckTarget, run_checks
+    from collector.cli.output import OUT
+    from collector.inputs import parse_time
+
+    config = cli_config(ctx, obey_robots=False if ignore_robots else None, **flags)
+    targets = [CheckTarget(url=u) for u in urls]
+    if report_name:
+        from collector.reports.versions import effective_citations
+
+        archive = open_archive(config)
+        try:
+            for cite in effective_citations(archive, report_name):
+                for url in cite.urls:
+                    targets.append(CheckTarget(url=url, quotes=cite.quotes, report=report_name,
+                                               ref=cite.citation.ref,
+                                               access_date=cite.citation.date_iso))
+        finally:
+            archive.close()
+    if not targets:
+        raise click.UsageError("give URLs to check or --report NAME")
+    how, at = (baseline, None) if baseline in ("first", "latest") else ("time", parse_time(baseline))
+
+    def show(row: dict[str, Any]) -> None:
+        if as_json:
+            emit_json(row)
+            return
+        color = _COLORS.get(row["status"], "")
+        sim = f" similarity {row['similarity']:.3f}" if row["similarity"] is not None else ""
+        ref = f"[{row['ref']}] " if row.get("ref") else ""
+        moved = f" -> {row['final_url']}" if row["redirected"] else ""
+        OUT.print(f"[{color}]{row['status']:<12}[/] {ref}{row['url']}{moved}{sim}")
+        for quote in row["quotes"]:
+            OUT.print(f"    quote archived={quote['archived']} live={quote['live']}: "
+                      f"{quote['text'][:70]}")
+
+    results = run_checks(config, targets, baseline=how, at=at, on_result=show)
+    if len(results) < len(targets):
+        sys.exit(1)
+
+
+@click.command()
+@click.argument("url")
+@json_option
+@click.pass_context
+@handle_errors
+def history(ctx: click.Context, url: str, as_json: bool) -> None:
+    """The timeline of a source: every capture and check, oldest first.
+
+    \b
+    Example:
+      collector history https://example.org/a --json
+    """
+    from collector.cli.output import OUT
+    from storage.checks import checks_of
+    from storage.queries import snapshots
+
+    archive = open_archive(cli_config(ctx))
+    try:
+        captures = snapshots(archive.sessions, url)
+        checks = checks_of(archive.sessions, url)
+    finally:
+        archive.close()
+    events: list[dict[str, Any]] = []
+    for cap in captures:
+        data = cap.to_json()
+        events.append({"type": "capture", "at": data["captured_at"], **data})
+    for chk in checks:
+        events.append({"type": "check", "at": chk.checked_at.isoformat().replace("+00:00", "Z"),
+                       "status": chk.status, "similarity": chk.similarity,
+                       "http_status": chk.http_status, "final_url": chk.final_url,
+                       "redirected": chk.redirected, "capture_id": chk.capture_id,
+                       "baseline_id": chk.baseline_id, "signals": list(chk.signals),
+                       "report": chk.report, "ref": chk.ref})
+    events.sort(key=lambda e: (e["at"], e["type"] == "check"))
+    if not events:
+        click.echo(f"Error: nothing archived for {url}", err=True)
+        sys.exit(1)
+    for event in events:
+        if as_json:
+            emit_json(event)
+        elif event["type"] == "capture":
+            OUT.print(f"{event['at']}  capture #{event['id']}  {event['outcome']} "
+                      f"{event['http_status'] or event['reason'] or ''}  "
+                      f"sha256 {str(event['sha256'])[:12]}")
+        else:
+            color = _COLORS.get(event["status"], "")
+            sim = "" if event["similarity"] is None else f" {event['similarity']:.3f}"
+            OUT.print(f"{event['at']}  check     [{color}]{event['status']}[/]{sim}")
+
+
+@click.command()
+@click.argument("url")
+@click.option("--from", "from_", help="Time of the first capture (default: the baseline, first).")
+@click.option("--to", "to", help="Time of the second capture (default: latest).")
+@click.option("--raw", is_flag=True, help="Diff the raw payloads instead of the main text.")
+@click.pass_context
+@handle_errors
+def diff(ctx: click.Context, url: str, from_: str | None, to: str | None, raw: bool) -> None:
+    """Unified diff of the main text (or raw payload) of two captures of URL.
+
+    \b
+    Example:
+      collector diff https://example.org/a --from 2025-06-03 --to 2026-01-01
+    """
+    from collector.inputs import parse_time
+    from collector.reports.versions import _decoded_payload
+    from storage import retrieve
+    from storage.queries import closest_capture, snapshots
+
+    config = cli_config(ctx)
+    archive = open_archive(config)
+    try:
+        good = [c for c in snapshots(archive.sessions, url) if c.outcome == "captured"]
+        if not good:
+            click.echo(f"Error: no capture of {url} in the archive", err=True)
+            sys.exit(1)
+        old = closest_capture(archive.sessions, url, parse_time(from_)) if from_ else good[0]
+        new = closest_capture(archive.sessions, url, parse_time(to)) if to else good[-1]
+        if raw:
+            a = _decoded_payload(config, old)[0].decode("utf-8", "replace")
+            b = _decoded_payload(config, new)[0].decode("utf-8", "replace")
+        else:
+            a = retrieve.capture_text(config.warc_dir, old).get("text") or ""
+            b = retrieve.capture_text(config.warc_dir, new).get("text") or ""
+    finally:
+        archive.close()
+    label_a = f"{url} @ {old.to_json()['captured_at']}"
+    label_b = f"{url} @ {new.to_json()['captured_at']}"
+    for line in difflib.unified_diff(a.splitlines(), b.splitlines(), label_a, label_b, lineterm=""):
+        click.echo(line)

@@ -1,0 +1,126 @@
+"""What every command group shares: options, configuration, error handling and JSON output."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from collector.config import Config, load_config
+from collector.errors import CollectorError, ConfigError, InputError
+from collector.inputs import parse_duration
+from storage.errors import StorageError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from storage.archive import Archive
+
+__all__ = ["DURATION", "Duration", "cli_config", "emit_json", "fetch_options", "handle_errors",
+           "human_seconds", "iso", "json_option", "open_archive", "open_sessions"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def emit_json(obj: Any) -> None:
+    """Print one JSON object on a line of its own (``--json`` output)."""
+    click.echo(json.dumps(obj, ensure_ascii=False, default=str))
+
+
+def iso(value: datetime | None) -> str | None:
+    """``2025-06-03T10:00:00.123456Z`` for an aware time, ``None`` for ``None``."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+def human_seconds(seconds: float | None) -> str:
+    """A duration as the CLI takes it back (``6h``, ``1d``, ``90s``); ``-`` for none."""
+    if not seconds:
+        return "-"
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+class Duration(click.ParamType):
+    """A duration such as ``90s``, ``30m``, ``6h``, ``1d``, ``2w`` or ``1h30m`` (a bare number: seconds)."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        """Seconds, as a float; a usage error names the bad value."""
+        try:
+            return parse_duration(value)
+        except InputError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+DURATION = Duration()
+
+
+def json_option(func: F) -> F:
+    """Add ``--json`` (one JSON object per line) to a command."""
+    return click.option("--json", "as_json", is_flag=True,
+                        help="Print one JSON object per line instead of a table.")(func)
+
+
+def fetch_options(func: F) -> F:
+    """Options shared by every command that fetches."""
+    options = [
+        click.option("--allow-private", is_flag=True, default=None,
+                     help="Allow loopback, private and link-local targets (refused by default)."),
+        click.option("--ignore-robots", is_flag=True, default=False,
+                     help="Do not obey robots.txt (recorded on every capture row)."),
+        click.option("--per-host", "per_host_concurrency", type=int, default=None,
+                     help="Concurrent requests per host (default 2)."),
+        click.option("--delay", "download_delay", type=float, default=None,
+                     help="Minimum delay between requests to one host, seconds."),
+        click.option("--timeout", "download_timeout", type=float, default=None,
+                     help="Download timeout in seconds (default 30)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def cli_config(ctx: click.Context, **flags: Any) -> Config:
+    """The configuration of this invocation: global options, then the command's own flags."""
+    base = dict(ctx.obj or {})
+    base.update({k: v for k, v in flags.items() if v is not None})
+    config_file = base.pop("config_file", None)
+    return load_config(base, config_file=config_file)
+
+
+def open_archive(config: Config) -> Archive:
+    """The archive (database and WARC store) that ``config`` names."""
+    from storage.archive import Archive  # here, not at the top: `collector --help` needs no SQLAlchemy
+
+    return Archive.from_settings(config)
+
+
+def open_sessions(config: Config) -> sessionmaker[Session]:
+    """Sessions on the database that ``config`` names (created and migrated if new)."""
+    from storage.database import connect  # here, not at the top: `collector --help` needs no SQLAlchemy
+
+    return connect(config.db_url)
+
+
+def handle_errors(func: F) -> F:
+    """Turn collector and storage errors into messages and exit codes (never a traceback)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (InputError, ConfigError) as exc:
+            raise click.UsageError(str(exc)) from exc
+        except (CollectorError, StorageError) as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]

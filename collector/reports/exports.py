@@ -1,0 +1,296 @@
+"""Exporting a report's evidence: ``warc``, ``wacz``, ``csv`` or ``json``.
+
+- ``warc``: a WARC.gz with an export ``warcinfo`` record, then every record of every capture of the cited
+  URLs (request, response, revisit with its original response, metadata, extracted text) and the report
+  document itself, copied byte for byte from the archive (so digests still verify with ``warcio check``).
+- ``wacz``: that WARC plus a CDXJ index, ``pages/pages.jsonl`` with the extracted text of every page, and
+  ``datapackage.json`` with the sha256 of every file (WACZ 1.1.1; opens in ReplayWeb.page).
+- ``csv`` and ``json``: one row per citation with its verdict, captures, quotes and archive link.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from collector.config import VERSION, Config
+from collector.errors import InputError
+from collector.reports.versions import _archive, effective_citations
+from storage.records import CaptureRecord
+
+__all__ = ["FORMATS", "MEDIA_TYPES", "ExportSummary", "citation_rows", "export_report"]
+
+FORMATS = ("warc", "wacz", "csv", "json")
+MEDIA_TYPES = {"warc": "application/warc", "wacz": "application/wacz", "csv": "text/csv; charset=utf-8",
+               "json": "application/json"}
+SUFFIXES = {"warc": ".warc.gz", "wacz": ".wacz", "csv": ".csv", "json": ".json"}
+WACZ_VERSION = "1.1.1"
+CSV_FIELDS = ["report", "ref", "kind", "source", "url", "needs_url", "verdict", "checked_at", "captures",
+              "first_capture_at", "latest_capture_at", "latest_outcome", "latest_http_status",
+              "latest_sha256", "latest_text_sha256", "quotes", "quotes_found", "archive_link"]
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    """What an export wrote."""
+
+    report: str
+    format: str
+    captures: int
+    records: int
+    bytes: int
+
+
+def citation_rows(config: Config, name: str, *, base_url: str) -> list[dict[str, Any]]:
+    """``collector report status`` rows with the latest check of each citation (``verdict``,
+    ``checked_at``, ``similarity``, ``state``: ok, suspect or dead)."""
+    from collector.check.run import source_state
+    from collector.reports.status import report_status
+    from storage.checks import checks_of
+
+    rows = report_status(config, name, base_url=base_url)
+    archive = _archive(config)
+    try:
+        for row in rows:
+            checks = [c for url in row["urls"] for c in checks_of(archive.sessions, url)]
+            checks.sort(key=lambda c: c.checked_at)
+            latest = checks[-1] if checks else None
+            stamp = latest.checked_at.isoformat().replace("+00:00", "Z") if latest else None
+            row.update(verdict=latest.status if latest else None, checked_at=stamp,
+                       similarity=latest.similarity if latest else None, state=source_state(checks))
+            row["check"] = None if latest is None else {"status": latest.status, "checked_at": stamp,
+                                                       "similarity": latest.similarity}
+    finally:
+        archive.close()
+    return rows
+
+
+def _report_captures(config: Config, name: str) -> tuple[list[CaptureRecord], bytes]:
+    """Every capture of the report's cited URLs (and of the report page), and the report's own records."""
+    from storage import reports
+    from storage.queries import captures_by_ids, snapshots
+
+    archive = _archive(config)
+    try:
+        version = reports.versions_of(archive.sessions, name)[-1]
+        found: dict[int, CaptureRecord] = {}
+        for cite in effective_citations(archive, name):
+            for url in cite.urls:
+                found.update((c.id, c) for c in snapshots(archive.sessions, url))
+        if version.capture_id is not None:
+            found.update((c.id, c) for c in captures_by_ids(archive.sessions, [version.capture_id]))
+    finally:
+        archive.close()
+    document = b""
+    if version.doc_warc_file is not None:
+        from storage.warcread import read_record_at
+
+        record = read_record_at(config.warc_dir, version.doc_warc_file, version.doc_warc_offset or 0)
+        with open(config.warc_dir / version.doc_warc_file, "rb") as fh:
+            fh.seek(version.doc_warc_offset or 0)
+            document = fh.read(record.length)
+    return sorted(found.values(), key=lambda c: (c.captured_at, c.id)), document
+
+
+def _members(data: bytes) -> Iterator[bytes]:
+    """The gzip members of a WARC.gz byte string (one record each, as collector writes them)."""
+    while data:
+        dec = zlib.decompressobj(31)
+        dec.decompress(data)
+        used = len(data) - len(dec.unused_data)
+        yield data[:used]
+        data = data[used:]
+
+
+def _warcinfo(name: str, filename: str) -> bytes:
+    from warcio.utils import Digester
+    from warcio.warcwriter import WARCWriter
+
+    class Writer(WARCWriter):  # type: ignore[misc]
+        @staticmethod
+        def _create_digester() -> Digester:
+            return Digester("sha256")
+
+    buf = io.BytesIO()
+    writer = Writer(buf, gzip=True, warc_version="1.1")
+    writer.write_record(writer.create_warcinfo_record(filename, {
+        "software": f"collector/{VERSION}", "format": "WARC File Format 1.1",
+        "conformsTo": "https://iso.org/standard/68004.html",
+        "description": f"Evidence of report {name}: every capture of its cited sources, exported "
+                       f"{datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}"}))
+    return buf.getvalue()
+
+
+def write_warc(config: Config, name: str, out: IO[bytes], *, filename: str = "") -> tuple[int, int, int]:
+    """Write the report's WARC subset to ``out``; returns (captures, records, bytes)."""
+    from storage.retrieve import capture_warc
+
+    captures, document = _report_captures(config, name)
+    seen: set[str] = set()
+    total = records = 0
+    for chunk in [_warcinfo(name, filename or f"{name}.warc.gz"), document,
+                  *(capture_warc(config.warc_dir, c) for c in captures)]:
+        for member in _members(chunk):
+            digest = hashlib.sha256(member).hexdigest()
+            if digest in seen:
+                continue
+            seen.add(digest)
+            out.write(member)
+            total += len(member)
+            records += 1
+    return len(captures), records, total
+
+
+def cdxj_lines(warc_path: Path, filename: str) -> list[str]:
+    """CDXJ index lines (sorted) of the response, revisit and resource records of a WARC file."""
+    import surt
+    from warcio.archiveiterator import ArchiveIterator
+
+    lines = []
+    with open(warc_path, "rb") as fh:
+        iterator = ArchiveIterator(fh)
+        for record in iterator:
+            kind = record.rec_type
+            if kind not in ("response", "revisit", "resource"):
+                continue
+            uri = record.rec_headers.get_header("WARC-Target-URI") or ""
+            date = record.rec_headers.get_header("WARC-Date") or ""
+            status = "200"
+            mime = (record.rec_headers.get_header("Content-Type") or "").split(";")[0].strip()
+            if record.http_headers is not None and kind != "resource":
+                status = record.http_headers.get_statuscode() or "-"
+                mime = (record.http_headers.get_header("Content-Type") or "").split(";")[0].strip()
+            if kind == "revisit":
+                mime = "warc/revisit"
+            record.content_stream().read()
+            entry = {"url": uri, "mime": mime or "unk", "status": status,
+                     "digest": record.rec_headers.get_header("WARC-Payload-Digest") or "",
+                     "length": str(iterator.get_record_length()),
+                     "offset": str(iterator.get_record_offset()), "filename": filename}
+            try:
+                key = surt.surt(uri)
+            except Exception:  # an odd URI is still indexed, under itself
+                key = uri
+            stamp = "".join(ch for ch in date if ch.isdigit())[:14]
+            lines.append(f"{key} {stamp} {json.dumps(entry, separators=(', ', ': '))}")
+    return sorted(lines)
+
+
+def _pages(config: Config, captures: list[CaptureRecord]) -> bytes:
+    from storage import retrieve
+    from storage.errors import StorageError
+
+    out = [json.dumps({"format": "json-pages-1.0", "id": "pages", "title": "Pages", "hasText": True})]
+    for capture in captures:
+        if capture.outcome != "captured" or capture.text_file is None:
+            continue
+        try:
+            text = retrieve.capture_text(config.warc_dir, capture)
+        except StorageError:
+            continue
+        out.append(json.dumps({
+            "id": f"capture-{capture.id}", "url": capture.url,
+            "ts": capture.captured_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "title": text.get("title") or capture.title or capture.url, "text": text.get("text") or "",
+            "sha256": capture.sha256, "text_sha256": capture.text_sha256}, ensure_ascii=False))
+    return ("\n".join(out) + "\n").encode("utf-8")
+
+
+def write_wacz(config: Config, name: str, out: IO[bytes]) -> tuple[int, int, int]:
+    """Write a WACZ of the report to ``out``; returns (captures, records, bytes of the WARC)."""
+    with tempfile.TemporaryDirectory(prefix="collector-wacz-") as tmp:
+        warc_name = "data.warc.gz"
+        warc_path = Path(tmp) / warc_name
+        with open(warc_path, "wb") as fh:
+            count, records, size = write_warc(config, name, fh, filename=warc_name)
+        captures, _ = _report_captures(config, name)
+        files = {
+            "indexes/index.cdxj": ("\n".join(cdxj_lines(warc_path, warc_name)) + "\n").encode("utf-8"),
+            "pages/pages.jsonl": _pages(config, captures),
+        }
+        resources = []
+        with zipfile.ZipFile(out, "w") as zf:
+            digest = hashlib.sha256()
+            with open(warc_path, "rb") as src, zf.open(zipfile.ZipInfo(f"archive/{warc_name}",
+                                                                       _zip_time()), "w") as dst:
+                for block in iter(lambda: src.read(1 << 20), b""):
+                    digest.update(block)
+                    dst.write(block)
+            resources.append({"name": warc_name, "path": f"archive/{warc_name}",
+                              "hash": f"sha256:{digest.hexdigest()}", "bytes": size})
+            for path, data in files.items():
+                info = zipfile.ZipInfo(path, _zip_time())
+                info.compress_type = zipfile.ZIP_DEFLATED
+                zf.writestr(info, data)
+                resources.append({"name": path.rsplit("/", 1)[-1], "path": path,
+                                  "hash": f"sha256:{hashlib.sha256(data).hexdigest()}", "bytes": len(data)})
+            package = {"profile": "data-package", "wacz_version": WACZ_VERSION, "title": f"Report {name}",
+                       "description": f"The sources cited by report {name}, as archived by collector",
+                       "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                       "software": f"collector {VERSION}", "resources": resources}
+            package_bytes = json.dumps(package, indent=2).encode("utf-8")
+            zf.writestr(_deflated("datapackage.json"), package_bytes)
+            zf.writestr(_deflated("datapackage-digest.json"), json.dumps({
+                "path": "datapackage.json",
+                "hash": f"sha256:{hashlib.sha256(package_bytes).hexdigest()}"}, indent=2).encode("utf-8"))
+    return count, records, size
+
+
+def _zip_time() -> tuple[int, int, int, int, int, int]:
+    now = datetime.now(UTC)
+    return (now.year, now.month, now.day, now.hour, now.minute, now.second)
+
+
+def _deflated(path: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(path, _zip_time())
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info
+
+
+def _csv_row(name: str, row: dict[str, Any]) -> dict[str, Any]:
+    first, latest = row["first_capture"] or {}, row["latest_capture"] or {}
+    return {"report": name, "ref": row["ref"], "kind": row["kind"], "source": row["source"],
+            "url": row["url"] or "", "needs_url": row["needs_url"], "verdict": row.get("verdict") or "",
+            "checked_at": row.get("checked_at") or "", "captures": len(row["captures"]),
+            "first_capture_at": first.get("captured_at", ""),
+            "latest_capture_at": latest.get("captured_at", ""), "latest_outcome": latest.get("outcome", ""),
+            "latest_http_status": latest.get("http_status") or "",
+            "latest_sha256": latest.get("sha256") or "",
+            "latest_text_sha256": latest.get("text_sha256") or "",
+            "quotes": len(row["quotes"]), "quotes_found": sum(1 for q in row["quotes"] if q["archived"]),
+            "archive_link": row["archive_link"] or ""}
+
+
+def export_report(config: Config, name: str, fmt: str, out: IO[bytes], *,
+                  base_url: str = "http://127.0.0.1:8080") -> ExportSummary:
+    """Export report ``name`` in ``fmt`` (warc, wacz, csv, json) to the binary stream ``out``."""
+    if fmt not in FORMATS:
+        raise InputError(f"unknown export format {fmt!r} (choose from {', '.join(FORMATS)})")
+    if fmt == "warc":
+        return ExportSummary(name, fmt, *write_warc(config, name, out, filename=f"{name}.warc.gz"))
+    if fmt == "wacz":
+        return ExportSummary(name, fmt, *write_wacz(config, name, out))
+    rows = citation_rows(config, name, base_url=base_url)
+    if fmt == "json":
+        now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        data = json.dumps({"report": name, "exported_at": now, "citations": rows}, ensure_ascii=False,
+                          indent=1, default=str).encode("utf-8")
+    else:
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=CSV_FIELDS)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(_csv_row(name, row))
+        data = text.getvalue().encode("utf-8")
+    out.write(data)
+    return ExportSummary(name, fmt, sum(len(r["captures"]) for r in rows), len(rows), len(data))

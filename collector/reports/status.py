@@ -1,0 +1,161 @@
+"""Per-citation status of a report: captures, quotes found in the archived text, archive links."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from typing import Any
+
+from collector.check.quotes import find_quote
+from collector.config import Config
+from collector.reports.versions import _archive, effective_citations
+from storage.records import CaptureRecord
+
+__all__ = ["archive_link", "render_html", "render_markdown", "report_status"]
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8080"
+
+
+def archive_link(base_url: str, url: str, captured_at: datetime) -> str:
+    """The Memento URL of a capture (``BASE/web/YYYYMMDDhhmmss/URL``, as collector serve answers)."""
+    return f"{base_url.rstrip('/')}/web/{captured_at.strftime('%Y%m%d%H%M%S')}/{url}"
+
+
+def _capture_json(rec: CaptureRecord) -> dict[str, Any]:
+    data = rec.to_json()
+    keep = ("captured_at", "url", "outcome", "reason", "http_status", "final_url", "sha256",
+            "text_sha256", "revisit_of")
+    return {k: data[k] for k in keep}
+
+
+def _describe(cite: Any) -> str:
+    c = cite.citation
+    parts = [", ".join(c.authors) if c.authors else None, c.title, c.publisher, c.date]
+    text = "; ".join(p for p in parts if p) or c.raw or c.anchor_text or ""
+    if not text and c.context:
+        text = f"(no notes entry) {c.context}"
+    return text if len(text) <= 100 else text[:97] + "..."
+
+
+def report_status(config: Config, name: str, *, base_url: str = DEFAULT_BASE_URL
+                  ) -> list[dict[str, Any]]:
+    """One dict per citation of the report's latest version (see the README for the fields)."""
+    from collector.check.run import source_state
+    from storage import retrieve
+    from storage.checks import checks_of
+    from storage.errors import StorageError
+    from storage.queries import snapshots
+
+    archive = _archive(config)
+    rows = []
+    texts: dict[int, str | None] = {}
+    try:
+        for cite in effective_citations(archive, name):
+            captures: list[CaptureRecord] = []
+            for url in cite.urls:
+                captures += snapshots(archive.sessions, url)
+            captures.sort(key=lambda r: r.captured_at)
+            good = [r for r in captures if r.outcome == "captured"]
+            quote_rows = []
+            for quote in cite.quotes:
+                best = None
+                for rec in good:
+                    if rec.text_file is None:
+                        continue
+                    if rec.id not in texts:
+                        try:
+                            texts[rec.id] = retrieve.capture_text(config.warc_dir, rec).get("text")
+                        except StorageError:
+                            texts[rec.id] = None
+                    text = texts[rec.id]
+                    if text is None:
+                        continue
+                    match = find_quote(quote, text)
+                    if best is None or match.similarity > best[1].similarity:
+                        best = (rec, match)
+                    if match.found:
+                        break
+                quote_rows.append({
+                    "text": quote,
+                    "archived": None if best is None else best[1].found,
+                    "similarity": None if best is None else best[1].similarity,
+                    "capture_sha256": None if best is None else best[0].sha256,
+                    "closest": None if best is None or best[1].found else best[1].closest,
+                })
+            latest_good = good[-1] if good else None
+            checks = [c for url in cite.urls for c in checks_of(archive.sessions, url)]
+            checks.sort(key=lambda c: c.checked_at)
+            last_check = checks[-1] if checks else None
+            rows.append({
+                "ref": cite.citation.ref,
+                "kind": cite.citation.kind,
+                "source": _describe(cite),
+                "url": cite.urls[0] if cite.urls else None,
+                "urls": list(cite.urls),
+                "needs_url": cite.needs_url,
+                "ibid_of": cite.citation.ibid_of,
+                "captures": [_capture_json(r) for r in captures],
+                "first_capture": _capture_json(captures[0]) if captures else None,
+                "latest_capture": _capture_json(captures[-1]) if captures else None,
+                "check": None if last_check is None else {
+                    "status": last_check.status, "similarity": last_check.similarity,
+                    "checked_at": last_check.checked_at.isoformat().replace("+00:00", "Z"),
+                    "http_status": last_check.http_status, "redirected": last_check.redirected,
+                    "quotes": list(last_check.quotes)},
+                "state": source_state(checks, min_checks=config.dead_after_checks,
+                                      min_hours=config.dead_after_hours),
+                "quotes": quote_rows,
+                "notes": list(cite.notes),
+                "archive_link": archive_link(base_url, latest_good.url, latest_good.captured_at)
+                if latest_good else None,
+            })
+    finally:
+        archive.close()
+    return rows
+
+
+def _quote_mark(rows: list[dict[str, Any]]) -> str:
+    marks = {True: "found", False: "NOT FOUND", None: "not checked"}
+    return ", ".join(marks[q["archived"]] for q in rows) or "-"
+
+
+def render_markdown(name: str, rows: list[dict[str, Any]]) -> str:
+    """The status as a Markdown table."""
+    out = [f"# Citation status: {name}", "",
+           "| ref | kind | source | URL | first capture | latest capture | quotes | archive |",
+           "|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        first, latest = row["first_capture"], row["latest_capture"]
+
+        def cap(c: dict[str, Any] | None) -> str:
+            if not c:
+                return "-"
+            return f"{c['captured_at']} {c['outcome']} {c['http_status'] or ''}".strip()
+
+        url = row["url"] or ("**needs a URL**" if row["needs_url"] else "-")
+        link = f"[snapshot]({row['archive_link']})" if row["archive_link"] else "-"
+        source = row["source"].replace("|", "\\|")
+        out.append(f"| {row['ref']} | {row['kind']} | {source} | {url} | {cap(first)} | "
+                   f"{cap(latest)} | {_quote_mark(row['quotes'])} | {link} |")
+    return "\n".join(out) + "\n"
+
+
+def render_html(name: str, rows: list[dict[str, Any]]) -> str:
+    """The status as a standalone HTML page (no scripts)."""
+    esc = html.escape
+    body = []
+    for row in rows:
+        latest = row["latest_capture"]
+        link = (f'<a href="{esc(row["archive_link"])}">snapshot</a>' if row["archive_link"] else "-")
+        url = (f'<a href="{esc(row["url"])}">{esc(row["url"])}</a>' if row["url"]
+               else ("<strong>needs a URL</strong>" if row["needs_url"] else "-"))
+        status = (f"{esc(latest['captured_at'])} {esc(latest['outcome'])} "
+                  f"{latest['http_status'] or ''}" if latest else "-")
+        body.append(f"<tr><td>{esc(row['ref'])}</td><td>{esc(row['kind'])}</td>"
+                    f"<td>{esc(row['source'])}</td><td>{url}</td><td>{status}</td>"
+                    f"<td>{esc(_quote_mark(row['quotes']))}</td><td>{link}</td></tr>")
+    return ("<!doctype html><html><head><meta charset='utf-8'>"
+            f"<title>Citation status: {esc(name)}</title></head><body>"
+            f"<h1>Citation status: {esc(name)}</h1><table border='1'><tr><th>ref</th><th>kind</th>"
+            "<th>source</th><th>URL</th><th>latest capture</th><th>quotes</th><th>archive</th></tr>"
+            + "".join(body) + "</table></body></html>\n")

@@ -1,0 +1,89 @@
+"""What every request handler shares: the server's context and how a page answers (HTML or JSON)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from collector.config import Config
+from collector.errors import InputError
+
+__all__ = ["ServerContext", "ctx_of", "int_param", "origin_of", "respond", "wants_json"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerContext:
+    """What every request handler needs: configuration, the database, and how the server is reached."""
+
+    config: Config
+    sessions: sessionmaker[Session]
+    base_url: str | None = None  # fixed public base URL (behind a proxy); else taken from the request
+    replay_origin: str | None = None  # a separate origin for archived content, when configured
+    read_only: bool = False  # refuse every write endpoint, even with a token
+
+    @property
+    def inline_reads(self) -> bool:
+        """True when the hot Memento lookups may run on the event loop (SQLite)."""
+        return self.sessions.kw["bind"].dialect.name == "sqlite"
+
+    @property
+    def warc_dir(self) -> Path:
+        """The archive's WARC directory."""
+        return self.config.warc_dir
+
+    def base(self, request: Request) -> str:
+        """Public base URL of the interface (no trailing slash)."""
+        return (self.base_url or str(request.base_url)).rstrip("/")
+
+    def replay(self, request: Request) -> str:
+        """Origin that serves archived content (the interface's own unless configured)."""
+        return (self.replay_origin or self.base(request)).rstrip("/")
+
+
+def ctx_of(request: Request) -> ServerContext:
+    """The ServerContext of the running app."""
+    ctx: ServerContext = request.app.state.ctx
+    return ctx
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+def wants_json(request: Request) -> bool:
+    """True for ``.json`` paths and for ``Accept: application/json`` without HTML."""
+    if request.url.path.endswith(".json") or request.query_params.get("format") == "json":
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def respond(request: Request, data: dict[str, Any], render: Callable[[dict[str, Any]], str],
+            status: int = 200) -> Response:
+    """The page as HTML, or its data as JSON when asked for."""
+    if wants_json(request):
+        return JSONResponse(data, status_code=status)
+    return HTMLResponse(render(data), status_code=status)
+
+
+_MAX_ID = 2**63 - 1  # the largest id any supported database stores
+
+
+def int_param(raw: str | int | None, what: str, *, default: int | None = None) -> int:
+    """A positive integer from a path or query parameter; InputError (a 400) naming ``what`` otherwise."""
+    if raw is None or raw == "":
+        if default is None:
+            raise InputError(f"{what} is missing")
+        return default
+    text = str(raw)
+    if not text.isdigit() or not 0 < int(text) <= _MAX_ID:
+        raise InputError(f"{raw!r} is not a valid {what} (a positive whole number)")
+    return int(text)
