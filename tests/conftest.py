@@ -15,7 +15,36 @@ import pytest
 from collector.config import Config, load_config
 
 HERE = Path(__file__).parent
-PG_URL = os.environ.get("COLLECTOR_TEST_DATABASE_URL", "")
+LOCAL_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _find_pg_url() -> tuple[str, str]:
+    """(URL, how it was found) of the PostgreSQL server the tests use, or ("", why none is used).
+
+    ``COLLECTOR_TEST_DATABASE_URL`` wins (``none`` turns PostgreSQL off); without it, a server that
+    answers on 127.0.0.1:5432 is used, so `make test` runs the PostgreSQL half whenever it can.
+    """
+    configured = os.environ.get("COLLECTOR_TEST_DATABASE_URL")
+    if configured is not None:
+        if configured.strip().lower() in ("", "none"):
+            return "", "PostgreSQL tests off (COLLECTOR_TEST_DATABASE_URL=none)"
+        return configured, f"PostgreSQL tests on {configured} (COLLECTOR_TEST_DATABASE_URL)"
+    try:
+        import psycopg
+
+        psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", connect_timeout=3).close()
+    except Exception as exc:  # any failure means: no usable local server
+        return "", (f"PostgreSQL tests skipped: no server answers on 127.0.0.1:5432 ({type(exc).__name__}); "
+                    "set COLLECTOR_TEST_DATABASE_URL to use one")
+    return LOCAL_PG_URL, f"PostgreSQL tests on {LOCAL_PG_URL} (found running)"
+
+
+PG_URL, PG_STATUS = _find_pg_url()
+
+
+def pytest_report_header() -> str:
+    """One line saying whether the PostgreSQL half of the suite runs, and where."""
+    return PG_STATUS
 
 
 @pytest.fixture(scope="session")
@@ -68,7 +97,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, pg_database: str | No
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'collector.db'}"
     if pg_database is None:
-        pytest.skip("COLLECTOR_TEST_DATABASE_URL is not set")
+        pytest.skip(PG_STATUS)
     _reset_pg(pg_database)
     return pg_database
 

@@ -14,6 +14,8 @@ Routes (all deterministic):
   /gzip                 gzip Content-Encoding
   /chunked              Transfer-Encoding: chunked
   /slow?s=S             sleeps S seconds before answering
+  /gate/<name>          answers only once /open/<name> was requested (504 after 20 s without it);
+                        /close/<name> closes it again: tests assert causality, not wall time
   /big?kb=K             K KiB body
   /bomb                 10 KiB gzip that decodes to 64 MiB
   /status/<code>        that status with a small HTML body
@@ -50,6 +52,7 @@ _phases: dict[str, int] = {}  # site -> phase, for the check tests (see check_si
 _counter = 0
 _lock = threading.Lock()
 _seen_retry: set[str] = set()
+_gates: dict[str, threading.Event] = {}  # /gate/<name>, opened by /open/<name>
 
 
 def article(name: str, ad: str = "static", text: str = "") -> bytes:
@@ -244,6 +247,19 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
             self.wfile.write(b"0\r\n\r\n")
             return None
+        if path.startswith(("/open/", "/close/", "/gate/")):
+            verb, name = path.split("/")[1:3]
+            with _lock:
+                gate = _gates.setdefault(name, threading.Event())
+            if verb == "open":
+                gate.set()
+                return self._send(200, b"open", "text/plain")
+            if verb == "close":
+                gate.clear()
+                return self._send(200, b"closed", "text/plain")
+            if not gate.wait(20):
+                return self._send(504, b"the gate was never opened", "text/plain")
+            return self._send(200, article(f"gate {name}"))
         if path == "/slow":
             time.sleep(float(query.get("s", ["1"])[0]))
             return self._send(200, article("slow"))

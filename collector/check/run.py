@@ -133,7 +133,7 @@ def run_checks(config: Config, targets: Sequence[CheckTarget], *, baseline: str 
 
 def _probes(urls: Sequence[str], rng: random.Random) -> dict[str, str]:
     """One probe URL per host (a random URL shaped like the host's first checked URL)."""
-    from collector.check.verdict import probe_url
+    from collector.check.probe import probe_url
 
     probes: dict[str, str] = {}
     for url in urls:

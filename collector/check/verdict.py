@@ -48,34 +48,25 @@ text, else ``None`` (error statuses and failed fetches have nothing comparable).
 
 from __future__ import annotations
 
-import difflib
-import functools
 import hashlib
-import itertools
-import random
 import re
-import string
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 from collector.capture.extraction import is_html, normalize_text
+from collector.check.compare import text_diff, text_similarity
 from collector.check.soft404 import find_phrases, is_login_url, is_login_wall
 from storage.canonical import strip_tracking, url_key
 
 __all__ = [
-    "IDENTIFYING_PARAMS",
     "STATUSES",
     "Observation",
     "Verdict",
     "decide",
     "is_site_root",
-    "probe_url",
-    "text_diff",
-    "text_similarity",
 ]
 
 STATUSES = ("unchanged", "changed", "gone", "soft-404", "blocked", "unreachable", "server-error")
@@ -84,25 +75,15 @@ UNREACHABLE_REASONS = frozenset(
 TOO_LARGE_REASONS = frozenset({"too-large", "too-large-decoded"})
 BLOCKED_HTTP = frozenset({401, 403, 407, 429, 451, 999})
 GONE_HTTP = frozenset({404, 410})
-# Query parameters that name the content (not the page layout), in priority order: the probe changes
-# the first one present. story_fbid before id (Facebook's permalink.php?story_fbid=POST&id=PAGE).
-IDENTIFYING_PARAMS = (
-    "story_fbid", "fbid", "v", "video_id", "vid", "id", "p", "post", "post_id", "postid", "pid", "article",
-    "article_id", "articleid", "aid", "story", "story_id", "storyid", "item", "item_id", "itemid", "nid",
-    "sid", "docid", "doc_id", "photo_id", "page_id",
-)
 PROBE_SAME = 0.9
 SHORT_RATIO = 0.5
 LOW_SIMILARITY = 0.5
 SHORT_WORDS = 250
-DIFF_LINES = 200
 _EMPTY_SHA = hashlib.sha256(b"").hexdigest()
-_SENTENCE_END = re.compile(r"(?<=[.!?؟。])\s+")
 _ROOT_PATHS = frozenset({"", "/index.html", "/index.htm", "/index.php", "/index.asp", "/index.aspx",
                          "/default.asp", "/default.aspx", "/home", "/home.html", "/inicio", "/accueil",
                          "/portada"})
 _LANGUAGE_ROOT = re.compile(r"/[a-z]{2}(?:[-_][a-z]{2})?")
-_EXTENSION = re.compile(r"^(.+?)(\.[A-Za-z0-9]{1,5})$")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -176,82 +157,6 @@ def is_site_root(url: str) -> bool:
     return path in _ROOT_PATHS or _LANGUAGE_ROOT.fullmatch(path) is not None
 
 
-# --- text comparison ---------------------------------------------------------------------------------
-
-def _units(text: str) -> list[tuple[str, ...]]:
-    """The text as sentences (lines split at sentence ends), each a tuple of words."""
-    units = []
-    for line in text.split("\n"):
-        for sentence in _SENTENCE_END.split(line):
-            words = tuple(sentence.split())
-            if words:
-                units.append(words)
-    return units
-
-
-@functools.lru_cache(maxsize=64)
-def _sentences(text: str) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
-    """The normalized text's sentences and all its words (cached: a verdict compares the current
-    text with the baseline and with the probe)."""
-    units = tuple(_units(normalize_text(text)))
-    return units, tuple(w for unit in units for w in unit)
-
-
-def _rest(units: Sequence[tuple[str, ...]], common: Counter[tuple[str, ...]]) -> list[str]:
-    """The words of the sentences not in ``common``, in order."""
-    left = common.copy()
-    words: list[str] = []
-    for unit in units:
-        if left[unit] > 0:
-            left[unit] -= 1
-        else:
-            words.extend(unit)
-    return words
-
-
-def _word_matches(a: list[str], b: list[str]) -> int:
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=len(a) * len(b) > 4_000_000)
-    return sum(block.size for block in matcher.get_matching_blocks())
-
-
-def text_similarity(a: str, b: str) -> float:
-    """Main-text similarity 0..1: the share of words the two texts have in common (2M / (Na + Nb)).
-
-    Sentences found in both texts count whole, wherever they are (a moved paragraph still says what it
-    said); the words of the remaining sentences are matched in order (difflib), so a corrected sentence
-    keeps most of its words. 1.0 exactly when both texts have the same words in the same order after
-    ``normalize_text``; any other difference gives at most 0.9999. Fast on 100 KB texts: only the
-    sentences that differ are compared word by word (with difflib's autojunk on very long stretches).
-    """
-    if a == b:
-        return 1.0
-    (units_a, words_a), (units_b, words_b) = _sentences(a), _sentences(b)
-    if words_a == words_b:
-        return 1.0
-    if not words_a or not words_b:
-        return 0.0
-    common = Counter(units_a) & Counter(units_b)
-    matched = sum(len(unit) * n for unit, n in common.items())
-    matched += _word_matches(_rest(units_a, common), _rest(units_b, common))
-    return min(round(2 * matched / (len(words_a) + len(words_b)), 4), 0.9999)
-
-
-def _diff_lines(text: str) -> list[str]:
-    lines: list[str] = []
-    for line in normalize_text(text).split("\n"):
-        lines.extend(_SENTENCE_END.split(line) if len(line) > 300 else [line])
-    return lines
-
-
-def text_diff(a: str, b: str, *, max_lines: int = DIFF_LINES) -> str:
-    """Unified diff of two main texts (long lines split into sentences), capped at ``max_lines``."""
-    diff = difflib.unified_diff(_diff_lines(a), _diff_lines(b), "baseline", "current", lineterm="")
-    lines = list(itertools.islice(diff, max_lines + 1))
-    if len(lines) > max_lines:
-        lines = [*lines[:max_lines], f"... (diff cut at {max_lines} lines)"]
-    return "\n".join(lines)
-
-
 def _same_content(baseline: Observation, current: Observation) -> str | None:
     if baseline.sha256 and baseline.sha256 == current.sha256:
         return "same bytes (sha256 equal)"
@@ -266,61 +171,6 @@ def _same_content(baseline: Observation, current: Observation) -> str | None:
 
 
 # --- probe --------------------------------------------------------------------------------------------
-
-def _reshape(value: str, rng: random.Random) -> str:
-    """A random string with ``value``'s shape: digits, lower and upper case letters where it has them."""
-    for _ in range(10):
-        out = []
-        for ch in value:
-            if ch.isdigit():
-                out.append(rng.choice(string.digits))
-            elif ch.isascii() and ch.isupper():
-                out.append(rng.choice(string.ascii_uppercase))
-            elif ch.isalpha():
-                out.append(rng.choice(string.ascii_lowercase))
-            else:
-                out.append(ch)
-        result = "".join(out)
-        if result != value:
-            return result
-    return value + "".join(rng.choice(string.ascii_lowercase + string.digits) for _ in range(8))
-
-
-def _reshape_segment(segment: str, rng: random.Random) -> str:
-    raw = unquote(segment)
-    match = _EXTENSION.match(raw)
-    stem, ext = (match.group(1), match.group(2)) if match else (raw, "")
-    return quote(_reshape(stem, rng) + ext, safe="-._~!$&'()*+,;=:@")
-
-
-def probe_url(url: str, rng: random.Random) -> str:
-    """A URL on the same host that almost surely does not exist, shaped like ``url``.
-
-    The first identifying query parameter present (``IDENTIFYING_PARAMS``: ``v`` in ``watch?v=``,
-    ``story_fbid``, ``id``, ``p`` ...) gets a random value of the same shape; otherwise the last path
-    segment does (same length, same kinds of characters, same extension); a root URL gets a random
-    12-letter segment. The fragment is dropped; everything else is kept as it was.
-    """
-    parts = urlsplit(url)
-    pairs = parts.query.split("&") if parts.query else []
-    names = [unquote(p.split("=", 1)[0]).lower() for p in pairs]
-    for name in IDENTIFYING_PARAMS:
-        if name in names:
-            i = names.index(name)
-            key, _, value = pairs[i].partition("=")
-            if value:
-                pairs[i] = f"{key}={quote(_reshape(unquote(value), rng), safe='-._~')}"
-                return urlunsplit((parts.scheme, parts.netloc, parts.path, "&".join(pairs), ""))
-    segments = parts.path.split("/")
-    for i in range(len(segments) - 1, -1, -1):
-        if segments[i]:
-            segments[i] = _reshape_segment(segments[i], rng)
-            path = "/".join(segments)
-            break
-    else:
-        path = "/" + "".join(rng.choice(string.ascii_lowercase) for _ in range(12))
-    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
-
 
 def _mask(text: str, url: str) -> str:
     """``text`` without the URL's own words (an error page often echoes the URL it was asked for)."""

@@ -135,21 +135,32 @@ def test_dead_only_after_spaced_failures() -> None:
 
 def test_verdicts_come_while_the_crawl_goes_on(server: str, home: Path) -> None:
     """A verdict is made once its capture and probe are in, not after the whole crawl; rows come
-    back in target order; the check's own capture is never its baseline."""
-    import time
+    back in target order; the check's own capture is never its baseline.
 
+    Causality, not wall time: the slow page is a gate that the server opens only when the fast
+    page's verdict has been reported. Were verdicts held back until the crawl ended, the gate would
+    never open and the slow page would end as a timeout, not as "unchanged".
+    """
     config = make_config(home)
-    fast, slow = f"{server}/page/fast-check", f"{server}/slow?s=4"
+    gate = f"verdict-{home.parent.name}"
+    fast, slow = f"{server}/page/fast-check", f"{server}/gate/{gate}"
+    urllib.request.urlopen(f"{server}/open/{gate}").read()
     first = capture_urls(config, [fast, slow])
     assert all(r["outcome"] == "captured" for r in first)
-    seen: dict[str, float] = {}
+    urllib.request.urlopen(f"{server}/close/{gate}").read()
+    order: list[str] = []
+
+    def seen(row: dict[str, Any]) -> None:
+        order.append(row["url"])
+        if row["url"] == fast and len(order) == 1:
+            urllib.request.urlopen(f"{server}/open/{gate}").read()
+
     # the host's probe is shaped like its first URL (here the fast one: /page/<random>)
     targets = [CheckTarget(url=fast), CheckTarget(url=slow), CheckTarget(url=fast, ref="again")]
-    rows = run_checks(config, targets, baseline="latest",
-                      on_result=lambda row: seen.setdefault(row["url"], time.monotonic()))
-    ended = time.monotonic()
+    rows = run_checks(config, targets, baseline="latest", on_result=seen)
+    assert order[0] == fast  # reported while the slow page was still held at the gate
     assert [(r["url"], r["ref"]) for r in rows] == [(fast, None), (slow, None), (fast, "again")]
-    assert ended - seen[fast] > 2.0  # reported while the slow page was still loading
+    assert {r["url"]: r["status"] for r in rows}[slow] == "unchanged"
     by_url = {r["url"]: r for r in rows}
     assert by_url[fast]["status"] == "unchanged"
     assert by_url[fast]["baseline_id"] == first[0]["id"] != by_url[fast]["capture_id"]

@@ -8,7 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from collector.check.verdict import is_site_root, probe_url
+from collector.check.probe import probe_url
+from collector.check.verdict import is_site_root
 
 
 def shape(value: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import time
 
-from collector.check.verdict import text_diff, text_similarity
+from collector.check.compare import text_diff, text_similarity
 
 from .texts import ARTICLE, CORRECTED, OTHER_ARTICLE
 
