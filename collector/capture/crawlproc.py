@@ -151,6 +151,28 @@ def server_running() -> bool:
     return getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None) is not None
 
 
+def forget_inherited_server() -> None:
+    """Drop a fork server this process inherited through ``os.fork`` from multiprocessing's state.
+
+    A forked child inherits its parent's record of the parent's fork server (pid, socket address,
+    alive fd), but that server is not the child's own child: the next ``ensure_running`` fails with
+    ``ChildProcessError`` on ``waitpid`` (the writer process's extraction pool broke this way when
+    the crawl process had started a server before forking it). The child starts its own server when
+    it needs one. A no-op where no server was recorded (a spawned process, a fresh one).
+    """
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    if server is None or getattr(server, "_forkserver_pid", None) is None:
+        return
+    if server._forkserver_alive_fd is not None:
+        with contextlib.suppress(OSError):  # the parent's end: closing ours lets its server end with it
+            os.close(server._forkserver_alive_fd)
+    server._forkserver_pid = None
+    server._forkserver_address = None
+    server._forkserver_alive_fd = None
+
+
 class _Fd:
     """A file descriptor of the caller, duplicated into the child when pickled for it."""
 

@@ -36,6 +36,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, NamedTuple
 
+from collector.capture.crawlproc import forget_inherited_server
 from collector.capture.heap import Trimmer, map_large_blocks
 from collector.capture.runlock import RunLock, is_running
 from collector.config import Config
@@ -210,6 +211,7 @@ def serve(conn: Any, config: Config, extract: bool, info: dict[str, str], softwa
     open here, it would hide the crawl's death."""
     if crawl_end is not None:
         crawl_end.close()
+    forget_inherited_server()  # forked from a process that ran one: the pool starts its own
     from collector.capture.extract_pool import ExtractionPool
     from collector.capture.writer import ArchiveWriter
     from storage.archive import Archive

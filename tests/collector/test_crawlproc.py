@@ -124,3 +124,37 @@ def test_auto_spawns_the_first_crawl_and_forks_later_ones() -> None:
                   "forkserver.ensure_running()\n"
                   "print(server_running(), auto_start_method())")
     assert out == "True forkserver"  # a server already running (the daemon's) is used at once
+
+
+_FORKED_CHILD = """
+import multiprocessing, os
+from multiprocessing import forkserver
+from collector.capture.crawlproc import forget_inherited_server, server_running
+
+def child(forget):
+    pid = os.fork()
+    if pid == 0:  # the child: start one process through the forkserver context
+        code = 3
+        try:
+            if forget:
+                forget_inherited_server()
+            proc = multiprocessing.get_context("forkserver").Process(target=int)
+            proc.start()
+            proc.join(60)
+            code = 0 if proc.exitcode == 0 else 4
+        finally:
+            os._exit(code)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+forkserver.ensure_running()
+print(server_running(), child(False), child(True), server_running())
+"""
+
+
+def test_a_forked_child_starts_its_own_fork_server() -> None:
+    """The writer process is forked from a crawl process that may run a fork server already: the
+    inherited record of the parent's server must not break the child's extraction pool (a fresh
+    interpreter, so that this process's own fork server state is left alone)."""
+    # parent's server up; without forgetting it the child fails (ChildProcessError: exit 3), with
+    # it the child starts its own; the parent's server is untouched
+    assert _python(_FORKED_CHILD).split() == ["True", "3", "0", "True"]
