@@ -1,5 +1,16 @@
 """collector: preserve the evidence behind a research report."""
 
-from collector.config import VERSION as __version__
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    """``__version__``, read from the package metadata when first asked for (``config.version``)."""
+    if name == "__version__":
+        from collector.config import version
+
+        return version()
+    raise AttributeError(f"module 'collector' has no attribute {name!r}")

@@ -10,6 +10,7 @@ Every field can be set in the environment as ``COLLECTOR_<FIELD>`` (``COLLECTOR_
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import tomllib
 from collections.abc import Mapping
@@ -19,10 +20,25 @@ from typing import Any
 
 from collector.errors import ConfigError
 
-__all__ = ["Config", "load_config"]
+__all__ = ["Config", "load_config", "version"]
 
-VERSION = "0.1.0"
 DEFAULT_CONTACT = "https://github.com/collector-archive/collector"
+
+
+@functools.cache
+def version() -> str:
+    """collector's version, read from its package metadata (written once, in pyproject.toml).
+
+    ``0+unknown`` when collector runs from a source tree that was never installed.
+    """
+    # imported here, not at the top: importlib.metadata costs ~35 ms, and most commands never ask
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as package_version
+
+    try:
+        return package_version("collector")
+    except PackageNotFoundError:
+        return "0+unknown"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,7 +90,7 @@ class Config:
     @property
     def ua(self) -> str:
         """The User-Agent header sent with every request."""
-        return self.user_agent or f"collector/{VERSION} (+{self.contact_url})"
+        return self.user_agent or f"collector/{version()} (+{self.contact_url})"
 
     @property
     def workers(self) -> int:

@@ -25,9 +25,12 @@ class CaptureSpider(scrapy.Spider):
     name = "capture"
     custom_settings: dict[str, Any] = {}
 
-    def __init__(self, targets: Iterable[dict[str, Any]] = (), **kwargs: Any) -> None:
+    def __init__(self, targets: Iterable[dict[str, Any]] = (), url: str | None = None,
+                 **kwargs: Any) -> None:
+        """``targets``: ``{"url": ..., "context": ...}`` dicts (collector's crawls); ``url``: one URL or
+        several separated by spaces, for ``scrapy crawl capture -a url=URL`` (used when no targets)."""
         super().__init__(**kwargs)
-        self.targets = targets
+        self.targets = targets if targets or not url else [{"url": u} for u in url.split()]
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         """One request per target, made lazily so huge URL lists stay out of memory.

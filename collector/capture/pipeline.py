@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from scrapy.exceptions import NotConfigured
 
+from collector.capture.writeproc import WriterLink, describe_run
+from collector.config import Config
 from storage.records import CaptureInput, Exchange
 
 if TYPE_CHECKING:
@@ -16,7 +20,9 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 
-__all__ = ["ArchivePipeline", "CaptureSink", "register_writer", "to_capture_input"]
+__all__ = ["ArchivePipeline", "CaptureSink", "OwnWriterPipeline", "register_writer", "to_capture_input"]
+
+log = logging.getLogger(__name__)
 
 
 class CaptureSink(Protocol):
@@ -97,3 +103,37 @@ class ArchivePipeline:
             return {"id": None, "url": capture.url, "outcome": capture.outcome}
         record = await asyncio.wrap_future(future)
         return {"id": record.id, "url": record.url, "outcome": record.outcome}
+
+
+class OwnWriterPipeline(ArchivePipeline):
+    """The archive pipeline of a crawl that collector did not start (``scrapy crawl`` in the source
+    tree, see ``collector.capture.project``): it starts an archive writer process of its own on the
+    COLLECTOR_CONFIG setting's archive when the spider opens, stops it when the spider closes, and
+    logs each archived result as a JSON line."""
+
+    def __init__(self, writer: WriterLink, run: dict[str, Any]) -> None:
+        super().__init__(writer, run)
+        self.link = writer
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> OwnWriterPipeline:
+        """Wire the pipeline from the COLLECTOR_CONFIG setting (a ``Config``)."""
+        config = crawler.settings.get("COLLECTOR_CONFIG")
+        if not isinstance(config, Config):
+            raise NotConfigured("COLLECTOR_CONFIG is not set: no archive to write into")
+        run, info = describe_run(config)
+        return cls(WriterLink(config, emit=_log_result, info=info, software=f"collector ({config.ua})"),
+                   run)
+
+    def open_spider(self, spider: Spider | None = None) -> None:
+        """Start the writer process."""
+        self.link.start()
+        log.info("archiving into %s", self.link.config.home.resolve())
+
+    def close_spider(self, spider: Spider | None = None) -> None:
+        """Let the writer archive and extract everything, then stop it (raises its failure)."""
+        self.link.close()
+
+
+def _log_result(result: dict[str, Any]) -> None:
+    log.info("archived %s", json.dumps(result, default=str, ensure_ascii=False))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import traceback
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -92,16 +91,10 @@ def crawl_in_process(config: Config, targets: list[Target], emit: Callable[[dict
     polls); ``extract`` False starts no extraction pool (feed documents are not HTML pages).
     """
     from collector.capture.heap import map_large_blocks
-    from collector.capture.writeproc import WriterLink
+    from collector.capture.writeproc import WriterLink, describe_run
 
     map_large_blocks()  # response bodies come and go: give each back when it goes
-    run_info = {"run_id": uuid.uuid4().hex, "user_agent": config.ua,
-                "ignore_robots": not config.obey_robots, "allow_private": config.allow_private,
-                **(run or {})}
-    # each run writes files of its own, so their warcinfo records say how the run fetched
-    info = {"run-id": str(run_info["run_id"]), "http-header-user-agent": config.ua,
-            "robots": "ignore" if run_info["ignore_robots"] else "obey",
-            "private-addresses": "allowed" if run_info["allow_private"] else "refused"}
+    run_info, info = describe_run(config, run)
     # the archive is written by a process of its own, forked here (in a thread it would fight the
     # reactor for the GIL: see collector.capture.writeproc), before Scrapy and Twisted are imported: a
     # process spawned for this crawl has not loaded them yet, so the writer neither holds nor

@@ -32,6 +32,7 @@ import queue
 import signal
 import threading
 import traceback
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, NamedTuple
@@ -43,7 +44,7 @@ from collector.config import Config
 from collector.errors import CollectorError
 from storage.records import CaptureInput
 
-__all__ = ["Committed", "WriterLink", "serve"]
+__all__ = ["Committed", "WriterLink", "describe_run", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,19 @@ class Committed(NamedTuple):
     id: int
     url: str
     outcome: str
+
+
+def describe_run(config: Config, run: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    """A new crawl run under ``config``: what each of its captures records (COLLECTOR_RUN: run id,
+    User-Agent, robots and private-address policy; ``run`` adds to it), and the warcinfo fields of
+    the WARC files it writes (each run writes files of its own, saying how the run fetched)."""
+    info_run = {"run_id": uuid.uuid4().hex, "user_agent": config.ua,
+                "ignore_robots": not config.obey_robots, "allow_private": config.allow_private,
+                **(run or {})}
+    warcinfo = {"run-id": str(info_run["run_id"]), "http-header-user-agent": config.ua,
+                "robots": "ignore" if info_run["ignore_robots"] else "obey",
+                "private-addresses": "allowed" if info_run["allow_private"] else "refused"}
+    return info_run, warcinfo
 
 
 class WriterLink:

@@ -13,13 +13,20 @@ from pathlib import Path
 import click
 
 from collector.cli import archive, check, demo, feed, notify, report, schedule, serve
-from collector.config import VERSION
+from collector.config import version
 
 __all__ = ["cli", "main"]
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(f"collector, version {version()}")
+        ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(VERSION, prog_name="collector")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show the version and exit.")
 @click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Archive home (default $COLLECTOR_HOME or ./collector-data).")
 @click.option("--db", "database_url", default=None,

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from collector.config import VERSION, Config
+from collector.config import Config, version
 from collector.errors import InputError
 from collector.reports.versions import _archive, effective_citations
 from storage.records import CaptureRecord
@@ -124,7 +124,7 @@ def _warcinfo(name: str, filename: str) -> bytes:
     buf = io.BytesIO()
     writer = Writer(buf, gzip=True, warc_version="1.1")
     writer.write_record(writer.create_warcinfo_record(filename, {
-        "software": f"collector/{VERSION}", "format": "WARC File Format 1.1",
+        "software": f"collector/{version()}", "format": "WARC File Format 1.1",
         "conformsTo": "https://iso.org/standard/68004.html",
         "description": f"Evidence of report {name}: every capture of its cited sources, exported "
                        f"{datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}"}))
@@ -237,7 +237,7 @@ def write_wacz(config: Config, name: str, out: IO[bytes]) -> tuple[int, int, int
             package = {"profile": "data-package", "wacz_version": WACZ_VERSION, "title": f"Report {name}",
                        "description": f"The sources cited by report {name}, as archived by collector",
                        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                       "software": f"collector {VERSION}", "resources": resources}
+                       "software": f"collector {version()}", "resources": resources}
             package_bytes = json.dumps(package, indent=2).encode("utf-8")
             zf.writestr(_deflated("datapackage.json"), package_bytes)
             zf.writestr(_deflated("datapackage-digest.json"), json.dumps({

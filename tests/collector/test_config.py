@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+import collector
 from collector.config import Config, load_config
 from collector.errors import ConfigError
 
@@ -65,3 +69,20 @@ def test_warc_gzip_level_is_checked_and_used(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="warc_gzip_level"):
         load_config({"home": tmp_path, "warc_gzip_level": 0}, env={})
     assert load_config({"home": tmp_path}, env={"COLLECTOR_WARC_GZIP_LEVEL": "9"}).warc_gzip_level == 9
+
+
+def test_version_comes_from_the_package_metadata() -> None:
+    installed = importlib.metadata.version("collector")
+    assert collector.__version__ == installed
+    assert f"collector/{installed} " in Config().ua
+    out = subprocess.run([sys.executable, "-m", "collector", "--version"], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == f"collector, version {installed}\n"
+
+
+def test_the_command_line_reads_the_metadata_only_when_asked() -> None:
+    """``importlib.metadata`` costs ~35 ms of start-up: only --version and the User-Agent load it."""
+    code = "import sys, collector.cli.main; print('importlib.metadata' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "False", out.stderr

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from spiders.capture import CaptureSpider
+
 ROOT = Path(__file__).resolve().parents[2]
 
 CRAWL = """
@@ -41,3 +43,14 @@ def test_scheduler_holds_at_most_the_backlog_limit(server: str, tmp_path: Path) 
     # the same crawl with a limit above the target count queues most of them at once
     _, unbounded = _crawl(server, tmp_path, 120, backlog=1000)
     assert unbounded > 8 * 4
+
+
+def test_url_argument_gives_the_targets() -> None:
+    """``scrapy crawl capture -a url=...``: one target per URL (space-separated); targets win."""
+    assert list(CaptureSpider(url="http://a.test/x  http://b.test/y").targets) == [
+        {"url": "http://a.test/x"}, {"url": "http://b.test/y"}]
+    assert list(CaptureSpider(targets=[{"url": "http://c.test/"}], url="http://a.test/").targets) == [
+        {"url": "http://c.test/"}]
+    assert list(CaptureSpider().targets) == []
+    request = CaptureSpider(url="http://a.test/x").request_for({"url": "http://a.test/x"})
+    assert request.url == "http://a.test/x" and request.meta["collector_target"] == {"url": "http://a.test/x"}
