@@ -4,7 +4,10 @@ Priority, lowest first: built-in defaults < config file < environment < command-
 
 The config file is TOML, found at ``--config``, ``$COLLECTOR_CONFIG`` or ``$COLLECTOR_HOME/collector.toml``.
 Every field can be set in the environment as ``COLLECTOR_<FIELD>`` (``COLLECTOR_HOME``,
-``COLLECTOR_DATABASE_URL``, ``COLLECTOR_PER_HOST_CONCURRENCY`` ...).
+``COLLECTOR_DATABASE_URL``, ``COLLECTOR_PER_HOST_CONCURRENCY`` ...). The monitoring settings
+(``Config.monitor``, a ``MonitorConfig``) come from the file's ``[monitor]`` table and from
+``COLLECTOR_MONITOR_<FIELD>`` (``COLLECTOR_MONITOR_FEED_INTERVAL=600``); ``collector run`` flags
+override them.
 """
 
 from __future__ import annotations
@@ -16,13 +19,64 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from types import NoneType, UnionType
+from typing import Any, get_args, get_type_hints
 
 from collector.errors import ConfigError
 
-__all__ = ["Config", "load_config", "version"]
+__all__ = ["Config", "MonitorConfig", "load_config", "version"]
 
 DEFAULT_CONTACT = "https://github.com/collector-archive/collector"
+NOTIFY_TIMEOUT = 10.0  # a webhook POST's timeout when not set: this, or download_timeout if shorter
+
+
+@dataclass(frozen=True, kw_only=True)
+class MonitorConfig:
+    """Feed polling, the scheduler daemon and webhooks (seconds unless said otherwise)."""
+
+    # feeds
+    feed_interval: float = 3600.0  # polling interval of a feed added without --every
+    feed_min_factor: float = 0.25  # adaptive interval bounds, relative to the feed's --every
+    feed_max_factor: float = 8.0
+    feed_busy_entries: int = 5  # a poll with this many new entries halves the interval
+    feed_quiet_factor: float = 1.25  # a poll with none multiplies it by this
+    feed_failing_after: int = 3  # consecutive failed polls before a feed is flagged "failing"
+    feed_silent_after: float = 7 * 86400.0  # no new entry for this long (and 20 intervals): "silent"
+    feed_tick: float = 60.0  # how often the daemon looks for feeds due for polling
+    # the daemon
+    tick: float = 1.0  # main loop: lease renewal, picking up schedules added meanwhile
+    lease_ttl: float = 30.0  # a dead daemon's lease is taken over after this long
+    workers: int = 4  # jobs running at once (one instance of each job at a time)
+    misfire_grace: float | None = None  # a missed run older than this is skipped; None: always run
+    # adaptive re-checks (schedule add --adaptive)
+    adaptive_tick: float = 3600.0  # how often an adaptive schedule looks for due URLs
+    # webhooks
+    notify_interval: float = 5.0  # how often the daemon collects events and delivers
+    notify_timeout: float | None = None  # per POST; None: NOTIFY_TIMEOUT or download_timeout if shorter
+    notify_backoff: float = 30.0  # delay before the first retry; doubles per attempt
+    notify_max_backoff: float = 3600.0
+    notify_max_attempts: int = 8  # then the delivery is marked failed (and kept)
+
+    def __post_init__(self) -> None:
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+                raise ConfigError(f"monitor.{item.name} must not be negative (got {value:g})")
+        if self.lease_ttl <= self.tick * 2:
+            raise ConfigError(f"monitor.lease_ttl ({self.lease_ttl:g} s) must be more than twice "
+                              f"monitor.tick ({self.tick:g} s)")
+        if self.workers < 1:
+            raise ConfigError(f"monitor.workers must be at least 1 (got {self.workers})")
+
+    @property
+    def webhook_timeout(self) -> float:
+        """The timeout of a webhook POST: notify_timeout (a Config sets it from its download_timeout when
+        not given), else NOTIFY_TIMEOUT."""
+        return NOTIFY_TIMEOUT if self.notify_timeout is None else self.notify_timeout
+
+    def replace(self, **changes: Any) -> MonitorConfig:
+        """A copy with some settings changed (None values are ignored)."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
 @functools.cache
@@ -76,6 +130,13 @@ class Config:
     dead_after_hours: float = 24.0
     # writing
     commit_batch: int = 64
+    # feeds, the scheduler daemon, webhooks
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)
+
+    def __post_init__(self) -> None:
+        if self.monitor.notify_timeout is None:  # the webhook timeout follows the download timeout
+            timeout = min(NOTIFY_TIMEOUT, self.download_timeout)
+            object.__setattr__(self, "monitor", self.monitor.replace(notify_timeout=timeout))
 
     @property
     def db_url(self) -> str:
@@ -98,15 +159,22 @@ class Config:
         return self.extract_workers or max(1, os.cpu_count() or 1)
 
     def replace(self, **changes: Any) -> Config:
-        """A copy with some fields changed (None values are ignored)."""
+        """A copy with some fields changed (None values are ignored). The monitor's notify_timeout, once
+        derived from download_timeout, stays: give ``monitor=`` to change it."""
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
-_FIELDS = {f.name: f for f in fields(Config)}
+_FIELDS = {f.name for f in fields(Config)} - {"monitor"}
+_MONITOR_FIELDS = {f.name for f in fields(MonitorConfig)}
+_KINDS = {Config: get_type_hints(Config), MonitorConfig: get_type_hints(MonitorConfig)}
+Settings = dict[str, Any]
 
 
-def _coerce(name: str, value: Any, source: str) -> Any:
-    kind = type(getattr(Config(), name))
+def _coerce(cls: type[Config] | type[MonitorConfig], name: str, value: Any, source: str) -> Any:
+    kind = _KINDS[cls][name]
+    if isinstance(kind, UnionType):  # ``float | None``: a value given is a float
+        kind = next(k for k in get_args(kind) if k is not NoneType)
+    label = f"monitor.{name}" if cls is MonitorConfig else name
     try:
         if kind is bool:
             if isinstance(value, bool):
@@ -117,37 +185,53 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             if text in {"0", "false", "no", "off", ""}:
                 return False
             raise ValueError(value)
-        if kind is Path or name == "home":
+        if kind is Path:
             return Path(str(value)).expanduser()
         return kind(value)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{source}: {name}={value!r} is not a valid {kind.__name__}") from exc
+        raise ConfigError(f"{source}: {label}={value!r} is not a valid {kind.__name__}") from exc
 
 
-def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name in _FIELDS:
-        key = f"COLLECTOR_{name.upper()}"
-        if key in env and env[key] != "":
-            out[name] = _coerce(name, env[key], f"environment variable {key}")
-    return out
+def _from_env(env: Mapping[str, str]) -> tuple[Settings, Settings]:
+    """The settings and the monitor settings given as ``COLLECTOR_<FIELD>``, ``COLLECTOR_MONITOR_<FIELD>``."""
+    out: Settings = {}
+    monitor: Settings = {}
+    for target, cls, names, prefix in ((out, Config, _FIELDS, "COLLECTOR_"),
+                                       (monitor, MonitorConfig, _MONITOR_FIELDS, "COLLECTOR_MONITOR_")):
+        for name in names:
+            key = f"{prefix}{name.upper()}"
+            if env.get(key, "") != "":
+                target[name] = _coerce(cls, name, env[key], f"environment variable {key}")
+    return out, monitor
 
 
-def _from_file(path: Path) -> dict[str, Any]:
+def _from_file(path: Path) -> tuple[Settings, Settings]:
+    """The settings of a TOML file: top-level keys (or a ``[collector]`` table) and a ``[monitor]`` table."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
-    section = data.get("collector", data)
-    out: dict[str, Any] = {}
-    for key, value in section.items():
-        name = key.replace("-", "_")
-        if name not in _FIELDS:
-            raise ConfigError(f"config file {path}: unknown setting {key!r}")
-        out[name] = _coerce(name, value, f"config file {path}")
-    return out
+    section = dict(data.get("collector", data))
+    table = section.pop("monitor", None)
+    if "collector" in data and "monitor" in data:
+        if table is not None:
+            raise ConfigError(f"config file {path}: [monitor] and [collector.monitor] both given")
+        table = data["monitor"]
+    if table is not None and not isinstance(table, dict):
+        raise ConfigError(f"config file {path}: monitor must be a table ([monitor])")
+    out: Settings = {}
+    monitor: Settings = {}
+    for target, cls, names, items, prefix in ((out, Config, _FIELDS, section, ""),
+                                              (monitor, MonitorConfig, _MONITOR_FIELDS, table or {},
+                                               "monitor.")):
+        for key, value in items.items():
+            name = key.replace("-", "_")
+            if name not in names:
+                raise ConfigError(f"config file {path}: unknown setting {prefix + key!r}")
+            target[name] = _coerce(cls, name, value, f"config file {path}")
+    return out, monitor
 
 
 def load_config(
@@ -155,23 +239,34 @@ def load_config(
     env: Mapping[str, str] | None = None,
     config_file: Path | None = None,
 ) -> Config:
-    """Build the Config from defaults, a config file, the environment and flags (highest wins)."""
+    """Build the Config from defaults, a config file, the environment and flags (highest wins).
+
+    ``flags`` are settings by field name; ``flags["monitor"]``, a mapping, holds monitor settings
+    (``collector run --tick`` ...). None values are not given.
+    """
     env = os.environ if env is None else env
     flags = {k: v for k, v in (flags or {}).items() if v is not None}
-    from_env = _from_env(env)
+    monitor_flags = {k: v for k, v in flags.pop("monitor", {}).items() if v is not None}
+    from_env, monitor_env = _from_env(env)
     home = Path(flags.get("home") or from_env.get("home") or Config().home)
     path = config_file or (Path(env["COLLECTOR_CONFIG"]) if env.get("COLLECTOR_CONFIG") else None)
-    from_file: dict[str, Any] = {}
+    from_file: Settings = {}
+    monitor_file: Settings = {}
     if path is not None:
-        from_file = _from_file(path)
+        from_file, monitor_file = _from_file(path)
     elif (home / "collector.toml").is_file():
-        from_file = _from_file(home / "collector.toml")
-    merged: dict[str, Any] = {**from_file, **from_env}
+        from_file, monitor_file = _from_file(home / "collector.toml")
+    merged: Settings = {**from_file, **from_env}
     for name, value in flags.items():
         if name not in _FIELDS:
             raise ConfigError(f"unknown setting {name!r}")
-        merged[name] = _coerce(name, value, f"option --{name.replace('_', '-')}")
-    config = Config(**merged)
+        merged[name] = _coerce(Config, name, value, f"option --{name.replace('_', '-')}")
+    monitor: Settings = {**monitor_file, **monitor_env}
+    for name, value in monitor_flags.items():
+        if name not in _MONITOR_FIELDS:
+            raise ConfigError(f"unknown setting monitor.{name}")
+        monitor[name] = _coerce(MonitorConfig, name, value, f"option --{name.replace('_', '-')}")
+    config = Config(**merged, monitor=MonitorConfig(**monitor))
     if not 1 <= config.warc_gzip_level <= 9:
         raise ConfigError(f"warc_gzip_level={config.warc_gzip_level} is not a gzip level (1 to 9)")
     return config

@@ -108,7 +108,6 @@ def feed_list(ctx: click.Context, as_json: bool) -> None:
       collector feed list --json
     """
     from collector.monitor.feeds import feed_status
-    from collector.monitor.settings import MonitorSettings
     from storage.database import connect
     from storage.feeds import list_feeds
 
@@ -118,10 +117,9 @@ def feed_list(ctx: click.Context, as_json: bool) -> None:
         feeds = list_feeds(sessions)
     finally:
         sessions.kw["bind"].dispose()
-    settings = MonitorSettings.from_config(config)
     now = datetime.now(UTC)
     for record in feeds:
-        status = feed_status(record, now, settings)
+        status = feed_status(record, now, config.monitor)
         if as_json:
             emit_json(_feed_json(record, status))
         else:

@@ -147,14 +147,13 @@ def notify_deliver(ctx: click.Context, as_json: bool) -> None:
       collector notify deliver
     """
     from collector.monitor.notify import collect_events, deliver_due
-    from collector.monitor.settings import MonitorSettings
     from storage.monitoring import list_deliveries
 
     config = cli_config(ctx)
-    sessions = open_sessions(cli_config(ctx))
+    sessions = open_sessions(config)
     try:
         queued = collect_events(sessions, datetime.now(UTC))
-        attempted = deliver_due(sessions, MonitorSettings.from_config(config), user_agent=config.ua)
+        attempted = deliver_due(sessions, config.monitor, user_agent=config.ua)
         after = {d.id: d for d in list_deliveries(sessions, limit=max(len(attempted), 1) * 2 + 100)}
     finally:
         sessions.kw["bind"].dispose()

@@ -243,11 +243,9 @@ def run(ctx: click.Context, tick: float | None, lease_ttl: float | None, workers
       collector run --log-format text
     """
     from collector.monitor.daemon import Daemon, setup_logging
-    from collector.monitor.settings import MonitorSettings
 
-    config = cli_config(ctx, obey_robots=False if ignore_robots else None, **flags)
-    settings = MonitorSettings.from_config(
-        config, tick=tick, lease_ttl=lease_ttl, workers=workers, feed_tick=feed_tick,
-        misfire_grace=misfire_grace, notify_interval=notify_interval)
+    monitor = {"tick": tick, "lease_ttl": lease_ttl, "workers": workers, "feed_tick": feed_tick,
+               "misfire_grace": misfire_grace, "notify_interval": notify_interval}
+    config = cli_config(ctx, obey_robots=False if ignore_robots else None, monitor=monitor, **flags)
     setup_logging(log_format)
-    sys.exit(Daemon(config, settings).run())
+    sys.exit(Daemon(config).run())

@@ -31,7 +31,6 @@ from typing import Any, TextIO
 
 from collector.config import Config
 from collector.monitor.jobs import FEEDS_JOB, JobRuntime, set_runtime
-from collector.monitor.settings import MonitorSettings
 from storage import monitoring as db
 
 __all__ = ["Daemon", "JsonFormatter", "setup_logging"]
@@ -94,9 +93,9 @@ def _event(level: int, name: str, **fields: Any) -> None:
 class _Notifier(threading.Thread):
     """Collects webhook events and delivers them every ``notify_interval`` while active."""
 
-    def __init__(self, config: Config, settings: MonitorSettings, sessions: Any) -> None:
+    def __init__(self, config: Config, sessions: Any) -> None:
         super().__init__(name="collector-notify", daemon=True)
-        self.config, self.settings, self.sessions = config, settings, sessions
+        self.config, self.settings, self.sessions = config, config.monitor, sessions
         self.active = threading.Event()
         self.stopped = threading.Event()
 
@@ -125,10 +124,10 @@ class _Notifier(threading.Thread):
 class Daemon:
     """The scheduler daemon of one archive database."""
 
-    def __init__(self, config: Config, settings: MonitorSettings, *, holder: str | None = None,
+    def __init__(self, config: Config, *, holder: str | None = None,
                  clock: Callable[[], datetime] | None = None) -> None:
         self.config = config
-        self.settings = settings
+        self.settings = config.monitor
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.clock = clock or (lambda: datetime.now(UTC))
         self._stop = threading.Event()
@@ -209,7 +208,7 @@ class Daemon:
         abandoned = db.abandon_runs(sessions, self.holder, self.clock())
         _event(logging.INFO, "lease.acquired", holder=self.holder, abandoned_runs=abandoned)
         if self._scheduler is None:
-            self._scheduler = make_scheduler(self.config, self.settings)
+            self._scheduler = make_scheduler(self.config)
             self._scheduler.add_listener(self._on_job_event, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
                                          | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
             self._scheduler.start(paused=True)
@@ -269,9 +268,9 @@ class Daemon:
                 previous[sig] = signal.signal(sig, self._on_signal)
         _warm_crawl_server()
         sessions = connect(self.config.db_url)
-        set_runtime(JobRuntime(config=self.config, settings=self.settings, sessions=sessions,
+        set_runtime(JobRuntime(config=self.config, sessions=sessions,
                                holder=self.holder, lease=LEASE, clock=self.clock))
-        self._notifier = _Notifier(self.config, self.settings, sessions)
+        self._notifier = _Notifier(self.config, sessions)
         self._notifier.start()
         _event(logging.INFO, "daemon.start", holder=self.holder, pid=os.getpid(),
                database=_redact(self.config.db_url), tick=self.settings.tick,
@@ -308,7 +307,7 @@ class Daemon:
                     self._renew(sessions)  # keep the lease while in-flight jobs commit
         for job_id in list(self._busy):  # runs that did not report their end
             self._busy_done(job_id)
-        self._notifier.join(self.settings.notify_timeout + 1)
+        self._notifier.join(self.settings.webhook_timeout + 1)
         if self._leader:
             db.release_lease(sessions, LEASE, self.holder)
             _event(logging.INFO, "lease.released", holder=self.holder)

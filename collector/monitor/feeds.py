@@ -18,11 +18,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from collector.capture.run import Target, capture_urls, check_url
-from collector.config import Config
+from collector.config import Config, MonitorConfig
 from collector.errors import InputError, NotFoundError
 from collector.monitor.feedparse import ParsedFeed, discover_feeds, parse_feed
 from collector.monitor.keywords import Keyword, find_matches
-from collector.monitor.settings import MonitorSettings
 from storage import feeds as db
 from storage.errors import StorageError
 from storage.feeds import EntryRecord, FeedRecord, FeedUpdate
@@ -36,7 +35,7 @@ Sessions = Any
 
 
 def next_interval(current: float, base: float, *, outcome: str, new_entries: int,
-                  settings: MonitorSettings) -> float:
+                  settings: MonitorConfig) -> float:
     """The next polling interval: halved for a busy feed, longer for a quiet one, doubled on errors,
     always within ``[base * feed_min_factor, base * feed_max_factor]``."""
     if outcome == "failed":
@@ -50,7 +49,7 @@ def next_interval(current: float, base: float, *, outcome: str, new_entries: int
     return min(max(value, base * settings.feed_min_factor), base * settings.feed_max_factor)
 
 
-def feed_status(feed: FeedRecord, now: datetime, settings: MonitorSettings) -> str:
+def feed_status(feed: FeedRecord, now: datetime, settings: MonitorConfig) -> str:
     """``new`` (never polled), ``failing``, ``silent``, ``warning`` (last document was broken) or ``ok``."""
     if feed.consecutive_failures >= settings.feed_failing_after:
         return "failing"
@@ -74,10 +73,9 @@ def _close(sessions: Sessions) -> None:
 
 def add_feed(config: Config, url: str, *, name: str | None = None, keywords: Sequence[Keyword] = (),
              every: float | None = None, capture_all: bool = False, match_text: bool = True,
-             settings: MonitorSettings | None = None, now: datetime | None = None) -> FeedRecord:
+             now: datetime | None = None) -> FeedRecord:
     """Add a feed to watch (due for polling at once); the name defaults to the URL's host and path."""
     checked = check_url(url)
-    settings = settings or MonitorSettings.from_config(config)
     if name is None:
         from urllib.parse import urlsplit
 
@@ -85,7 +83,7 @@ def add_feed(config: Config, url: str, *, name: str | None = None, keywords: Seq
         name = (parts.netloc + parts.path).rstrip("/")
     if not name.strip():
         raise InputError("the feed name is empty")
-    interval = every or settings.feed_interval
+    interval = every or config.monitor.feed_interval
     if interval <= 0:
         raise InputError("--every must be positive")
     sessions = _sessions(config)
@@ -220,7 +218,7 @@ class _Poll:
     """
 
     def __init__(self, config: Config, sessions: Sessions, feeds: Sequence[FeedRecord], *,
-                 settings: MonitorSettings, clock: Callable[[], datetime], capture_all: bool,
+                 settings: MonitorConfig, clock: Callable[[], datetime], capture_all: bool,
                  on_entry: EntryCallback | None, on_feed: Callable[[FeedPollResult], None] | None) -> None:
         self.config, self.sessions, self.settings, self.clock = config, sessions, settings, clock
         self.capture_all = capture_all
@@ -340,8 +338,7 @@ class _Poll:
 
 
 def poll_feeds(config: Config, names: Sequence[str] | None = None, *, capture_all: bool = False,
-               due_only: bool = False, settings: MonitorSettings | None = None,
-               on_entry: EntryCallback | None = None,
+               due_only: bool = False, on_entry: EntryCallback | None = None,
                on_feed: Callable[[FeedPollResult], None] | None = None,
                on_phase: Callable[[str, int], None] | None = None,
                clock: Callable[[], datetime] | None = None) -> PollReport:
@@ -356,14 +353,13 @@ def poll_feeds(config: Config, names: Sequence[str] | None = None, *, capture_al
     """
     from collector.monitor.feedcrawl import fetch_feeds
 
-    settings = settings or MonitorSettings.from_config(config)
     clock = clock or (lambda: datetime.now(UTC))
     sessions = _sessions(config)
     try:
         feeds = _select(sessions, names, due_only, clock())
         if not feeds:
             return PollReport()
-        poll = _Poll(config, sessions, feeds, settings=settings, clock=clock, capture_all=capture_all,
+        poll = _Poll(config, sessions, feeds, settings=config.monitor, clock=clock, capture_all=capture_all,
                      on_entry=on_entry, on_feed=on_feed)
         if on_phase:
             on_phase("feeds", len(feeds))
@@ -389,7 +385,7 @@ def poll_feeds(config: Config, names: Sequence[str] | None = None, *, capture_al
 
 
 def _after_fetch(config: Config, sessions: Sessions, feed: FeedRecord, result: dict[str, Any],
-                 settings: MonitorSettings, when: datetime
+                 settings: MonitorConfig, when: datetime
                  ) -> tuple[FeedPollResult, list[tuple[EntryRecord, list[tuple[str, str]]]], FeedUpdate]:
     status = result.get("http_status")
     new: list[tuple[EntryRecord, list[tuple[str, str]]]] = []

@@ -17,7 +17,6 @@ from typing import Any
 
 from collector.config import Config
 from collector.errors import CollectorError
-from collector.monitor.settings import MonitorSettings
 from storage import monitoring as db
 from storage.monitoring import ScheduleRecord
 
@@ -39,7 +38,6 @@ class JobRuntime:
     """What jobs need from the daemon running them."""
 
     config: Config
-    settings: MonitorSettings
     sessions: Any
     holder: str
     lease: str | None
@@ -138,7 +136,7 @@ def _due(rt: JobRuntime, urls: Sequence[str], schedule: ScheduleRecord, now: dat
     from storage.checks import checks_of
     from storage.queries import snapshots
 
-    slack = timedelta(seconds=(schedule.every_seconds or rt.settings.adaptive_tick) / 2)
+    slack = timedelta(seconds=(schedule.every_seconds or rt.config.monitor.adaptive_tick) / 2)
     due = set()
     for url in urls:
         history = url_history(snapshots(rt.sessions, url), checks_of(rt.sessions, url))
@@ -151,7 +149,7 @@ def _execute(rt: JobRuntime, schedule: ScheduleRecord, now: datetime) -> dict[st
     if schedule.kind == "feed":
         from collector.monitor.feeds import poll_feeds
 
-        report = poll_feeds(rt.config, list(schedule.targets), settings=rt.settings, clock=rt.clock)
+        report = poll_feeds(rt.config, list(schedule.targets), clock=rt.clock)
         return {"feeds": len(report.feeds), "new_entries": len(report.entries),
                 "failed": sum(1 for f in report.feeds if f.outcome == "failed")}
     urls, contexts, checks = _targets(rt, schedule)
@@ -217,7 +215,7 @@ def poll_due_feeds() -> None:
     def body(r: JobRuntime, _slot: datetime) -> dict[str, Any]:
         from collector.monitor.feeds import poll_feeds
 
-        report = poll_feeds(r.config, due_only=True, settings=r.settings, clock=r.clock)
+        report = poll_feeds(r.config, due_only=True, clock=r.clock)
         return {"feeds": len(report.feeds), "new_entries": len(report.entries),
                 "failed": sum(1 for f in report.feeds if f.outcome == "failed")}
 

@@ -22,9 +22,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from collector.config import Config
+from collector.config import Config, MonitorConfig
 from collector.errors import InputError
-from collector.monitor.settings import MonitorSettings
 from storage import monitoring as db
 from storage.feeds import EntryRecord
 from storage.monitoring import CheckEvent, DeliveryRecord, WebhookRecord
@@ -69,7 +68,7 @@ def add_webhook(config: Config, url: str, events: Sequence[str], now: datetime |
         sessions.kw["bind"].dispose()
 
 
-def backoff_delay(attempts: int, settings: MonitorSettings) -> float:
+def backoff_delay(attempts: int, settings: MonitorConfig) -> float:
     """Seconds before the next attempt after ``attempts`` failed ones: doubling, capped."""
     return min(settings.notify_backoff * 2 ** max(attempts - 1, 0), settings.notify_max_backoff)
 
@@ -127,13 +126,13 @@ def post_json(url: str, body: bytes, headers: dict[str, str], timeout: float) ->
         return int(exc.code)
 
 
-def deliver_due(sessions: Any, settings: MonitorSettings, *, user_agent: str, now: datetime | None = None,
+def deliver_due(sessions: Any, settings: MonitorConfig, *, user_agent: str, now: datetime | None = None,
                 post: Post = post_json, limit: int = 100) -> list[DeliveryRecord]:
     """POST every due delivery once; returns the deliveries attempted (as they were before)."""
     clock = (lambda: now) if now else (lambda: datetime.now(UTC))
     attempted = []
     for delivery in db.due_deliveries(sessions, clock(), limit):
-        until = clock() + timedelta(seconds=settings.notify_timeout * 3)
+        until = clock() + timedelta(seconds=settings.webhook_timeout * 3)
         if not db.claim_delivery(sessions, delivery, until):
             continue  # another process took it
         attempted.append(delivery)
@@ -143,7 +142,7 @@ def deliver_due(sessions: Any, settings: MonitorSettings, *, user_agent: str, no
                    "X-Collector-Event": delivery.event, "X-Collector-Delivery": str(delivery.id)}
         status, error = None, None
         try:
-            status = post(delivery.url, body, headers, settings.notify_timeout)
+            status = post(delivery.url, body, headers, settings.webhook_timeout)
             if not 200 <= status < 300:
                 error = f"HTTP {status}"
         except (OSError, ValueError) as exc:

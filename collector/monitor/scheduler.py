@@ -28,7 +28,6 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from collector.config import Config
 from collector.errors import InputError, NotFoundError
-from collector.monitor.settings import MonitorSettings
 from storage import monitoring as db
 from storage.monitoring import ScheduleRecord
 
@@ -83,7 +82,7 @@ class CollectorScheduler(BackgroundScheduler):
         return super()._process_jobs()  # type: ignore[no-any-return]
 
 
-def make_scheduler(config: Config, settings: MonitorSettings,
+def make_scheduler(config: Config,
                    cls: type[BackgroundScheduler] = CollectorScheduler) -> BackgroundScheduler:
     """A scheduler on the archive's database (not started)."""
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -92,9 +91,9 @@ def make_scheduler(config: Config, settings: MonitorSettings,
 
     return cls(
         jobstores={"default": SQLAlchemyJobStore(engine=make_engine(config.db_url))},
-        executors={"default": SlotExecutor(max_workers=settings.workers)},
+        executors={"default": SlotExecutor(max_workers=config.monitor.workers)},
         job_defaults={"coalesce": True, "max_instances": 1,
-                      "misfire_grace_time": settings.misfire_grace},
+                      "misfire_grace_time": config.monitor.misfire_grace},
         timezone=UTC)
 
 
@@ -137,7 +136,7 @@ class _Editor:
         from storage.database import connect
 
         self.sessions = connect(config.db_url)
-        self.scheduler = make_scheduler(config, MonitorSettings.from_config(config))
+        self.scheduler = make_scheduler(config)
         self.scheduler.start(paused=True)
 
     def __enter__(self) -> _Editor:
@@ -193,7 +192,7 @@ def add_schedule(config: Config, *, urls: Sequence[str] = (), report: str | None
     if every and cron:
         raise InputError("give --every or --cron, not both")
     if adaptive and not cron and not every:
-        every = MonitorSettings.from_config(config).adaptive_tick
+        every = config.monitor.adaptive_tick
     trigger = trigger_for(every, cron)
     with _Editor(config) as editor:
         kind, targets = _check_target(config, editor.sessions, urls, report, feed, action)

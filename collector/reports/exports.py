@@ -5,7 +5,8 @@
   document itself, copied byte for byte from the archive (so digests still verify with ``warcio check``).
 - ``wacz``: that WARC plus a CDXJ index, ``pages/pages.jsonl`` with the extracted text of every page, and
   ``datapackage.json`` with the sha256 of every file (WACZ 1.1.1; opens in ReplayWeb.page).
-- ``csv`` and ``json``: one row per citation with its verdict, captures, quotes and archive link.
+- ``csv`` and ``json``: one row per citation with its verdict, state, captures, quotes and archive link
+  (the rows of ``collector report status``, so both say the same).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import IO, Any
 
 from collector.config import Config, version
 from collector.errors import InputError
+from collector.reports.status import report_status
 from collector.reports.versions import _archive, effective_citations
 from storage.records import CaptureRecord
 
@@ -37,7 +39,7 @@ SUFFIXES = {"warc": ".warc.gz", "wacz": ".wacz", "csv": ".csv", "json": ".json"}
 WACZ_VERSION = "1.1.1"
 CSV_FIELDS = ["report", "ref", "kind", "source", "url", "needs_url", "verdict", "checked_at", "captures",
               "first_capture_at", "latest_capture_at", "latest_outcome", "latest_http_status",
-              "latest_sha256", "latest_text_sha256", "quotes", "quotes_found", "archive_link"]
+              "latest_sha256", "latest_text_sha256", "quotes", "quotes_found", "archive_link", "state"]
 
 
 @dataclass(frozen=True)
@@ -52,26 +54,14 @@ class ExportSummary:
 
 
 def citation_rows(config: Config, name: str, *, base_url: str) -> list[dict[str, Any]]:
-    """``collector report status`` rows with the latest check of each citation (``verdict``,
-    ``checked_at``, ``similarity``, ``state``: ok, suspect or dead)."""
-    from collector.check.run import source_state
-    from collector.reports.status import report_status
-    from storage.checks import checks_of
-
+    """``collector report status`` rows (``check`` and ``state``, ok, suspect or dead, as it computes
+    them with the configured ``dead_after_*``), with the latest check also flattened into ``verdict``,
+    ``checked_at`` and ``similarity``."""
     rows = report_status(config, name, base_url=base_url)
-    archive = _archive(config)
-    try:
-        for row in rows:
-            checks = [c for url in row["urls"] for c in checks_of(archive.sessions, url)]
-            checks.sort(key=lambda c: c.checked_at)
-            latest = checks[-1] if checks else None
-            stamp = latest.checked_at.isoformat().replace("+00:00", "Z") if latest else None
-            row.update(verdict=latest.status if latest else None, checked_at=stamp,
-                       similarity=latest.similarity if latest else None, state=source_state(checks))
-            row["check"] = None if latest is None else {"status": latest.status, "checked_at": stamp,
-                                                       "similarity": latest.similarity}
-    finally:
-        archive.close()
+    for row in rows:
+        check = row["check"] or {}
+        row.update(verdict=check.get("status"), checked_at=check.get("checked_at"),
+                   similarity=check.get("similarity"))
     return rows
 
 
@@ -268,7 +258,7 @@ def _csv_row(name: str, row: dict[str, Any]) -> dict[str, Any]:
             "latest_sha256": latest.get("sha256") or "",
             "latest_text_sha256": latest.get("text_sha256") or "",
             "quotes": len(row["quotes"]), "quotes_found": sum(1 for q in row["quotes"] if q["archived"]),
-            "archive_link": row["archive_link"] or ""}
+            "archive_link": row["archive_link"] or "", "state": row["state"] or ""}
 
 
 def export_report(config: Config, name: str, fmt: str, out: IO[bytes], *,

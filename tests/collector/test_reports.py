@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from collector.reports.exports import export_report
+from collector.reports.status import report_status
+from collector.reports.versions import add_report
+from storage.checks import add_checks
+from storage.database import connect
+from storage.records import CheckRecord
 from tests.collector.test_cli import lines, no_traceback, run
+from tests.conftest import make_config
 
 SEED = Path(__file__).resolve().parents[3] / "shared" / "reports" / "islamism-peru-report.txt"
 NO_ENTRY = {"4", "5", "6", "7", "8", "10", "11", "12", "13", "23", "25", "26", "30", "31", "36", "41"}
@@ -158,3 +169,36 @@ def test_resolve_ref_accepts_what_users_type() -> None:
     assert resolve_ref("src", known) == "^src"
     assert resolve_ref("^src", known) == "^src"
     assert resolve_ref("5", known) is None
+
+
+def test_status_and_exports_agree_on_the_configured_state(db_url: str, home: Path, tmp_path: Path) -> None:
+    """Two failing checks two hours apart: dead with dead_after_checks=2 (the default, 3, says suspect),
+    in ``report status`` and in the CSV and JSON exports alike."""
+    config = make_config(home, database_url=db_url, dead_after_checks=2, dead_after_hours=1.0)
+    doc = tmp_path / "r.md"
+    doc.write_text("Claim one[^a]. Claim two[^b].\n\n[^a]: First source, https://a.example/x\n"
+                   "[^b]: Second source, https://b.example/y\n")
+    add_report(config, str(doc), name="r")
+    start = datetime(2027, 6, 1, tzinfo=UTC)
+    sessions = connect(config.db_url)
+    try:
+        add_checks(sessions, [
+            CheckRecord(url=url, checked_at=start + timedelta(hours=hours), capture_id=None, baseline_id=None,
+                        status=status)
+            for url, hours, status in (("https://a.example/x", 0, "gone"), ("https://a.example/x", 2, "gone"),
+                                       ("https://b.example/y", 0, "unchanged"))])
+    finally:
+        sessions.kw["bind"].dispose()
+    status = {row["ref"]: row["state"] for row in report_status(config, "r")}
+    assert status == {"^a": "dead", "^b": "ok"}
+    assert {row["ref"]: row["state"] for row in report_status(config.replace(dead_after_checks=3), "r")
+            } == {"^a": "suspect", "^b": "ok"}
+    out = io.BytesIO()
+    export_report(config, "r", "json", out)
+    citations = json.loads(out.getvalue())["citations"]
+    assert {row["ref"]: row["state"] for row in citations} == status
+    assert {row["ref"]: row["verdict"] for row in citations} == {"^a": "gone", "^b": "unchanged"}
+    out = io.BytesIO()
+    export_report(config, "r", "csv", out)
+    rows = csv.DictReader(io.StringIO(out.getvalue().decode()))
+    assert {row["ref"]: row["state"] for row in rows} == status

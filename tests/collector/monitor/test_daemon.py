@@ -211,7 +211,6 @@ def test_repeated_lease_errors_are_logged_once_with_a_count(home: Path) -> None:
     from datetime import timedelta
 
     from collector.monitor.daemon import Daemon, setup_logging
-    from collector.monitor.settings import MonitorSettings
     from tests.conftest import make_config
 
     saved = {name: (lg.handlers[:], lg.level, lg.propagate)
@@ -219,7 +218,7 @@ def test_repeated_lease_errors_are_logged_once_with_a_count(home: Path) -> None:
     stream = io.StringIO()
     setup_logging("json", stream)
     try:
-        daemon = Daemon(make_config(home), MonitorSettings(), holder="h")
+        daemon = Daemon(make_config(home), holder="h")
         start = datetime(2027, 6, 1, tzinfo=UTC)
         for n in range(5):  # the database stays unreachable for five renewals
             daemon._lease_error(start + timedelta(seconds=n), "OperationalError: unable to open database")

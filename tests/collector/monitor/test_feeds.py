@@ -10,10 +10,9 @@ from typing import Any
 
 import pytest
 
-from collector.config import Config
+from collector.config import Config, MonitorConfig
 from collector.monitor.feeds import add_feed, discover, feed_status, next_interval, poll_feeds
 from collector.monitor.keywords import parse_keywords
-from collector.monitor.settings import MonitorSettings
 from storage import retrieve
 from storage.database import connect
 from storage.feeds import FeedRecord, entries_of, get_feed
@@ -21,7 +20,7 @@ from storage.queries import captures_by_ids, snapshots
 from tests.collector.monitor.conftest import control, stats
 from tests.conftest import make_config, warcio_check
 
-SETTINGS = MonitorSettings()
+SETTINGS = MonitorConfig()
 
 
 def _name() -> str:

@@ -86,7 +86,6 @@ def test_jobs_run_in_process(server: str, home: Any) -> None:
     adaptive capture schedule (captures once, then not again the same day), a paused one."""
     from collector.monitor.jobs import JobRuntime, run_schedule, set_runtime
     from collector.monitor.scheduler import add_schedule, pause_schedule
-    from collector.monitor.settings import MonitorSettings
     from storage.checks import checks_of
     from tests.conftest import make_config
 
@@ -96,7 +95,7 @@ def test_jobs_run_in_process(server: str, home: Any) -> None:
     paused = add_schedule(config, urls=[server + "/page/job-paused"], every=60)
     pause_schedule(config, paused.schedule.id)
     sessions = connect(config.db_url)
-    set_runtime(JobRuntime(config=config, settings=MonitorSettings(), sessions=sessions, holder="me",
+    set_runtime(JobRuntime(config=config, sessions=sessions, holder="me",
                            lease=None, clock=lambda: datetime.now(UTC)))
     try:
         run_schedule(check.schedule.id)

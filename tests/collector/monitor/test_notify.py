@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
+from collector.config import MonitorConfig
 from collector.errors import InputError
 from collector.monitor.feeds import add_feed, poll_feeds
 from collector.monitor.keywords import parse_keywords
 from collector.monitor.notify import add_webhook, backoff_delay, collect_events, deliver_due, parse_events
-from collector.monitor.settings import MonitorSettings
 from storage.checks import add_checks
 from storage.database import connect
 from storage.monitoring import list_deliveries
@@ -23,7 +23,7 @@ from tests.collector.monitor.conftest import DaemonProcess, control, get_json, p
 from tests.collector.test_cli import lines, run
 from tests.conftest import make_config
 
-FAST = MonitorSettings(notify_backoff=0.0, notify_max_attempts=3, notify_timeout=5)
+FAST = MonitorConfig(notify_backoff=0.0, notify_max_attempts=3, notify_timeout=5)
 
 
 def _check(url: str, status: str, at: datetime, **kw: Any) -> CheckRecord:
@@ -92,7 +92,7 @@ def test_retries_with_backoff_and_keeps_failures(hook_server: str, home: Path) -
     assert (failed.status, failed.attempts, failed.last_error) == ("failed", 3, "HTTP 500")
     refused = deliveries["http://127.0.0.1:1/refused"]
     assert refused.status == "failed" and "refused" in (refused.last_error or "").lower()
-    settings = MonitorSettings(notify_backoff=30, notify_max_backoff=3600)
+    settings = MonitorConfig(notify_backoff=30, notify_max_backoff=3600)
     assert [backoff_delay(n, settings) for n in (1, 2, 3, 9)] == [30, 60, 120, 3600]
 
 
@@ -105,7 +105,7 @@ def test_backoff_waits_before_retrying(hook_server: str, home: Path) -> None:
     try:
         add_checks(sessions, [_check("https://ex.org/y", "gone", datetime.now(UTC))])
         collect_events(sessions, datetime.now(UTC))
-        slow = MonitorSettings(notify_backoff=60)
+        slow = MonitorConfig(notify_backoff=60)
         assert len(deliver_due(sessions, slow, user_agent="t")) == 1  # fails: retry in 60 s
         assert deliver_due(sessions, slow, user_agent="t") == []  # not yet
         later = datetime.now(UTC) + timedelta(seconds=61)
