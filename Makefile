@@ -1,11 +1,11 @@
 # Two commands do all set-up on a fresh machine:
 #   make demo   creates .venv, installs collector, runs the offline demo
-#   make test   creates .venv, installs collector with its test extras, runs the whole suite
+#   make test   creates .venv, installs collector with its test extras, runs ruff, mypy and the whole suite
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +24,15 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
+	$(MAKE) typecheck
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
+
+# mypy's settings are in pyproject.toml: strict on storage/ and spiders/, the default level elsewhere
+typecheck: $(VENV)/.installed-test
+	$(BIN)/mypy
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/capture_bench.py

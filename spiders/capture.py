@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import scrapy
 from scrapy import signals
@@ -76,7 +76,7 @@ class CaptureSpider(scrapy.Spider):
         """A target whose download failed: a failed item with its reason (and any hops received)."""
         request = getattr(failure, "request", None)
         meta = request.meta if request is not None else {}
-        reason, detail = classify_exception(failure.value)
+        reason, detail = classify_exception(cast(BaseException, failure.value))  # set once it fails
         hops = list(meta.get(HOPS_KEY, []))
         yield {
             "target": meta.get(TARGET_KEY, {"url": request.url if request is not None else ""}),

@@ -61,7 +61,7 @@ class PoliteThrottle(AutoThrottle):
         self.mindelay = self._min_delay()
         self.maxdelay = self._max_delay()
         if self.adaptive:
-            self.crawler.engine.downloader._delay = self._start_delay()  # type: ignore[union-attr]
+            self.crawler.engine.downloader._delay = self._start_delay()
 
     def _robots_parsed(self, robotparser: Any, request: Request, **_: Any) -> None:
         parser = getattr(robotparser, "rp", None)
@@ -75,7 +75,7 @@ class PoliteThrottle(AutoThrottle):
         if delay:
             host = urlsplit(request.url).hostname or ""
             self.floors[host] = min(float(delay), self.maxdelay)
-            downloader = self.crawler.engine.downloader  # type: ignore[union-attr]
+            downloader = self.crawler.engine.downloader
             # slots created from now on start at the floor; an existing one is raised to it
             downloader.per_slot_settings.setdefault(host, {})["delay"] = self.floors[host]
             slot = downloader.slots.get(host)

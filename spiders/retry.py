@@ -24,7 +24,7 @@ __all__ = ["BackoffRetryMiddleware", "backoff_seconds"]
 
 def backoff_seconds(attempt: int, base: float, cap: float, retry_after: float | None = None) -> float:
     """Seconds to wait before retry number ``attempt`` (1-based)."""
-    wait = base * 2 ** max(0, attempt - 1)
+    wait: float = base * 2 ** max(0, attempt - 1)
     if retry_after is not None:
         wait = max(wait, retry_after)
     return min(wait, cap)
@@ -32,6 +32,9 @@ def backoff_seconds(attempt: int, base: float, cap: float, retry_after: float | 
 
 class BackoffRetryMiddleware(RetryMiddleware):
     """RetryMiddleware that waits (without blocking other requests) before each retry."""
+
+    base: float  # seconds before the first retry, doubled for each next one
+    cap: float  # the longest wait
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> BackoffRetryMiddleware:

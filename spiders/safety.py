@@ -69,7 +69,7 @@ class PrivateAddressMiddleware:
         else:
             from twisted.internet import reactor
 
-            address = await maybe_deferred_to_future(reactor.resolve(host))  # type: ignore[attr-defined]
+            address = await maybe_deferred_to_future(reactor.resolve(host))  # type: ignore[arg-type]
         if not is_public_address(address):
             raise PrivateAddressError(
                 f"refused: {host} resolves to non-public address {address} "

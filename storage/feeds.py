@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,8 +29,8 @@ __all__ = [
 
 Sessions = sessionmaker[Session]
 R = TypeVar("R")
-_FEEDS = Feed.__table__
-_ENTRIES = FeedEntry.__table__
+_FEEDS = cast(Table, Feed.__table__)  # FromClause to the type checker; a Table for declarative models
+_ENTRIES = cast(Table, FeedEntry.__table__)
 _KEYS = ("guid_key", "link_key", "title_key")
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Dialect, Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -44,7 +44,7 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 def is_html_type(content_type: str | None) -> bool:
     """True for an HTML or XHTML Content-Type."""
-    return bool(content_type) and content_type.split(";", 1)[0].strip().lower() in HTML_TYPES
+    return bool(content_type and content_type.split(";", 1)[0].strip().lower() in HTML_TYPES)
 
 
 def expand_records(row: Capture) -> list[dict[str, Any]]:
@@ -74,7 +74,7 @@ def expand_records(row: Capture) -> list[dict[str, Any]]:
     return out
 
 
-def _base() -> Select[tuple[Capture, Extraction]]:
+def _base() -> Select[Capture, Extraction]:
     # a revisit's text is its original's: the payload is the same, so it is extracted once
     return select(Capture, Extraction).outerjoin(
         Extraction, Extraction.capture_id == func.coalesce(Capture.revisit_of, Capture.id))
@@ -205,7 +205,8 @@ def closest_capture(
     else:
         row = min(candidates, key=lambda c: (abs((c.captured_at - at).total_seconds()),
                                              c.captured_at))
-    return _record(row, _extraction_of(row))
+    # a Row with Capture's column names: _record reads only attributes
+    return _record(cast(Capture, row), _extraction_of(row))
 
 
 def pending_extractions(sessions: sessionmaker[Session], limit: int | None = None

@@ -31,7 +31,7 @@ from storage.records import Exchange, RecordLocation
 try:  # ISA-L's deflate: the same gzip format, several times faster (optional: zlib otherwise)
     from isal import isal_zlib
 except ImportError:  # pragma: no cover - a platform without its wheel
-    isal_zlib = None
+    isal_zlib = None  # type: ignore[assignment]
 
 ISAL_MAX_LEVEL = 3  # ISA-L has levels 0 to 3
 

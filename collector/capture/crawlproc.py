@@ -24,7 +24,10 @@ import os
 import sys
 from multiprocessing import reduction
 from multiprocessing.context import BaseContext
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # ForkServerContext is absent where the platform has no fork server
+    from multiprocessing.context import ForkServerContext, SpawnContext
 
 __all__ = ["FORKSERVER_PRELOAD", "PRELOAD", "START_METHODS", "ChildSetup", "auto_start_method",
            "crawl_context", "server_running", "warm"]
@@ -107,7 +110,7 @@ def _drop_reactor() -> None:
         delattr(internet, "reactor")
 
 
-def crawl_context(start_method: str = "auto") -> BaseContext:
+def crawl_context(start_method: str = "auto") -> ForkServerContext | SpawnContext:
     """The multiprocessing context crawl children are started with: ``forkserver``, ``spawn`` or
     ``auto`` (see ``auto_start_method``).
 

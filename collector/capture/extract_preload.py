@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 # strings that no locale parses, so dateparser tries (and compiles) every one of them
 DATE_STRINGS = ("zzqx 31 zzqx", "12 qqq 2019", "Monday")
-DEMO_PAGES = Path(__file__).resolve().parent / "demo_site"
+DEMO_PAGES = Path(__file__).resolve().parents[1] / "demo" / "site"
 
 
 def warm(pages: Path = DEMO_PAGES) -> None:

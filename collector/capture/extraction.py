@@ -34,7 +34,7 @@ class DecodeError(ValueError):
 
 def is_html(content_type: str | None) -> bool:
     """True for HTML and XHTML content types."""
-    return bool(content_type) and content_type.split(";")[0].strip().lower() in HTML_TYPES
+    return bool(content_type and content_type.split(";")[0].strip().lower() in HTML_TYPES)
 
 
 def normalize_text(text: str) -> str:

@@ -35,7 +35,7 @@ import traceback
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from collector.capture.crawlproc import forget_inherited_server
 from collector.capture.heap import Trimmer, map_large_blocks
@@ -43,6 +43,9 @@ from collector.capture.runlock import RunLock, is_running
 from collector.config import Config
 from collector.errors import CollectorError
 from storage.records import CaptureInput
+
+if TYPE_CHECKING:
+    from multiprocessing.context import ForkContext, SpawnContext
 
 __all__ = ["Committed", "WriterLink", "describe_run", "serve"]
 
@@ -103,7 +106,7 @@ class WriterLink:
         process has no other thread yet, as a crawl process at its start; otherwise it is spawned.
         """
         method = "fork" if threading.active_count() == 1 else "spawn"
-        ctx = multiprocessing.get_context(method)
+        ctx = cast("ForkContext | SpawnContext", multiprocessing.get_context(method))
         ours, theirs = ctx.Pipe(duplex=True)
         self._proc = ctx.Process(target=serve, name="collector-writer", args=(
             theirs, self.config, self.extract, self.info, self.software, ours))

@@ -238,7 +238,7 @@ class ArchiveWriter:
                 self._inflight += 1
             assert self.pool is not None
             self.pool.submit(job.payload_file, job.payload_offset, job.url,
-                             lambda result, job=job: self._extracted(job, result))
+                             lambda result, job=job: self._extracted(job, result))  # type: ignore[misc]
 
     def _extracted(self, job: _Job, result: dict[str, Any]) -> None:
         item = ExtractionInput(

@@ -131,7 +131,7 @@ def get(ctx: click.Context, url: str, at: str | None, before: bool, mode: str | 
         record = closest_capture(archive.sessions, url, when, before=before)
     finally:
         archive.close()
-    out = click.get_binary_stream("stdout")
+    out = sys.stdout.buffer  # click.get_binary_stream is deprecated (Click 8.5)
     if mode == "raw":
         out.write(retrieve.capture_payload(config.warc_dir, record))
     elif mode == "headers":

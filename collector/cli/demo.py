@@ -20,6 +20,10 @@ def demo(ctx: click.Context, keep: bool, as_json: bool) -> None:
     """Offline end-to-end demo: capture a local web, change it, re-capture, show what changed.
 
     Uses a fresh archive home (./collector-demo unless --home is given). Needs no internet.
+
+    \b
+    Example:
+      collector demo
     """
     from collector.demo.run import run_demo
 

@@ -99,7 +99,7 @@ def schedule_list(ctx: click.Context, as_json: bool) -> None:
 
 
 def _change(ctx: click.Context, what: str, schedule_id: int, as_json: bool) -> None:
-    from collector import scheduler
+    from collector.monitor import scheduler
 
     if what == "remove":
         record = scheduler.remove_schedule(cli_config(ctx), schedule_id)

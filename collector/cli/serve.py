@@ -6,7 +6,6 @@ import socket
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -210,7 +209,7 @@ def export(ctx: click.Context, report_name: str, fmt: str, output: Path | None, 
 
     config = cli_config(ctx)
     if output is None:
-        out: Any = click.get_binary_stream("stdout")
+        out = sys.stdout.buffer  # click.get_binary_stream is deprecated (Click 8.5)
         export_report(config, report_name, fmt, out, base_url=base_url)
         out.flush()
         return

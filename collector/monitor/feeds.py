@@ -412,9 +412,9 @@ def _after_fetch(config: Config, sessions: Sessions, feed: FeedRecord, result: d
         except StorageError as exc:  # the archived document cannot be read back
             parsed, outcome, error = None, "failed", f"cannot read the archived feed: {exc}"
         if parsed is not None and not parsed.is_feed:
-            warning = parsed.warning or ""
+            why = parsed.warning or ""
             outcome = "failed"
-            error = warning if warning.startswith("not a feed") else f"not a feed ({warning})"
+            error = why if why.startswith("not a feed") else f"not a feed ({why})"
     if parsed is not None and outcome == "fetched":
         keywords = tuple(Keyword(k) for k in feed.keywords)
         # oldest first (feeds list the newest first), so that the first version of a story is kept

@@ -51,3 +51,10 @@ def test_trimmer_trims_at_most_once_per_interval() -> None:
     eager()
     eager()
     assert calls == [2, 2]
+
+
+def test_the_fork_server_warms_on_pages_that_exist() -> None:
+    """The warm-up reads the demo pages; a moved folder would silently skip it (a speed-up only)."""
+    from collector.capture.extract_preload import DEMO_PAGES
+
+    assert len(list(DEMO_PAGES.glob("*.html"))) >= 4

@@ -14,7 +14,6 @@ from apscheduler.util import ref_to_obj
 
 from collector.monitor.jobs import JobRuntime, set_runtime
 from collector.monitor.scheduler import JOB_FUNC, add_schedule, list_schedules, make_scheduler
-from collector.monitor.settings import MonitorSettings
 from storage.database import connect, head_revision, make_engine
 from storage.monitoring import runs_of
 from tests.collector.monitor.conftest import wait_for
@@ -66,9 +65,9 @@ def test_a_schedule_from_before_the_move_loads_and_runs(server: str, home: Path,
         assert listed.schedule.job_id == job_id and listed.next_run_at == info.next_run_at
 
         # run it through APScheduler, as the daemon does
-        set_runtime(JobRuntime(config=config, settings=MonitorSettings(), sessions=sessions, holder="me",
+        set_runtime(JobRuntime(config=config, sessions=sessions, holder="me",
                                lease=None, clock=lambda: datetime.now(UTC)))
-        scheduler = make_scheduler(config, MonitorSettings())
+        scheduler = make_scheduler(config)
         scheduler.start(paused=True)
         try:
             scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
