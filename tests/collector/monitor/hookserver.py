@@ -1,8 +1,11 @@
 """A local webhook receiver, run as a subprocess; prints ``PORT <n>`` when ready.
 
   POST /hook/<name>        recorded; answered 500 while the name has failures left, else 204
-  POST /_control           JSON {"name": n, "fail": k, "delay": s}: fail the next k posts to
-                           /hook/<n>; wait s seconds before answering each failing one
+  POST /_control           JSON {"name": n, "fail": k, "delay": s, "hold": b}: fail the next k posts
+                           to /hook/<n>; wait s seconds before answering each failing one, or with
+                           "hold", until POST /_release {"name": n} (60 s at most)
+  POST /_release           JSON {"name": n}: answer the held posts of <n>
+  GET  /_holding?name=n    JSON number of posts to <n> held right now
   GET  /_received?name=n   JSON list of {"headers", "body", "status"} received for <n>
 """
 
@@ -21,6 +24,8 @@ _lock = threading.Lock()
 _received: dict[str, list[dict[str, Any]]] = {}
 _fail: dict[str, int] = {}
 _delay: dict[str, float] = {}
+_hold: dict[str, threading.Event] = {}  # name -> released
+_holding: dict[str, int] = {}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -45,6 +50,12 @@ class Handler(BaseHTTPRequestHandler):
             with _lock:
                 _fail[data["name"]] = int(data.get("fail", 0))
                 _delay[data["name"]] = float(data.get("delay", 0))
+                if data.get("hold"):
+                    _hold[data["name"]] = threading.Event()
+            return self._send(200, b"{}")
+        if path == "/_release":
+            with _lock:
+                _hold.get(json.loads(body)["name"], threading.Event()).set()
             return self._send(200, b"{}")
         if path.startswith("/hook/"):
             name = path.split("/", 2)[2]
@@ -53,7 +64,14 @@ class Handler(BaseHTTPRequestHandler):
                 if failing:
                     _fail[name] -= 1
                 status = 500 if failing else 204
-            if failing:
+            released = _hold.get(name)
+            if failing and released is not None:
+                with _lock:
+                    _holding[name] = _holding.get(name, 0) + 1
+                released.wait(60)
+                with _lock:
+                    _holding[name] -= 1
+            elif failing:
                 time.sleep(_delay.get(name, 0))
             with _lock:
                 _received.setdefault(name, []).append(
@@ -67,6 +85,11 @@ class Handler(BaseHTTPRequestHandler):
             name = parse_qs(parts.query)["name"][0]
             with _lock:
                 data = json.dumps(_received.get(name, [])).encode()
+            return self._send(200, data)
+        if parts.path == "/_holding":
+            name = parse_qs(parts.query)["name"][0]
+            with _lock:
+                data = json.dumps(_holding.get(name, 0)).encode()
             return self._send(200, data)
         return self._send(404)
 
