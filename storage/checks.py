@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.canonical import url_key
 from storage.models import Check
 from storage.records import CheckRecord
 
-__all__ = ["add_checks", "checks_of"]
+__all__ = ["add_checks", "check_record", "checks_of", "latest_verdict_changes"]
 
 
-def _record(row: Check) -> CheckRecord:
+def check_record(row: Check) -> CheckRecord:
+    """The record of a check row."""
     return CheckRecord(
         id=row.id, url=row.url, checked_at=row.checked_at, capture_id=row.capture_id,
         baseline_id=row.baseline_id, probe_id=row.probe_id, status=row.status,
@@ -41,7 +42,7 @@ def add_checks(sessions: sessionmaker[Session], checks: Sequence[CheckRecord]) -
             session.add(row)
             rows.append(row)
         session.flush()
-        return [_record(row) for row in rows]
+        return [check_record(row) for row in rows]
 
 
 def checks_of(sessions: sessionmaker[Session], url: str) -> list[CheckRecord]:
@@ -49,4 +50,22 @@ def checks_of(sessions: sessionmaker[Session], url: str) -> list[CheckRecord]:
     with sessions() as session:
         rows = session.execute(select(Check).where(Check.url_key == url_key(url))
                                .order_by(Check.checked_at, Check.id)).scalars().all()
-        return [_record(row) for row in rows]
+        return [check_record(row) for row in rows]
+
+
+def latest_verdict_changes(sessions: sessionmaker[Session], limit: int = 20
+                           ) -> list[tuple[CheckRecord, str | None]]:
+    """Checks whose verdict differs from the previous check of the same URL (a first check counts when it
+    is not ``unchanged``), newest first, each with the previous verdict."""
+    prev = func.lag(Check.status).over(partition_by=Check.url_key,
+                                       order_by=(Check.checked_at, Check.id)).label("prev")
+    inner = select(Check.id, Check.status, Check.checked_at, prev).subquery()
+    changed = (select(inner.c.id, inner.c.prev)
+               .where((inner.c.prev.is_(None) & (inner.c.status != "unchanged"))
+                      | (inner.c.prev != inner.c.status))
+               .order_by(inner.c.checked_at.desc(), inner.c.id.desc()).limit(limit))
+    with sessions() as session:
+        found: dict[int, str | None] = {row[0]: row[1] for row in session.execute(changed)}
+        rows = session.execute(select(Check).where(Check.id.in_(list(found)))
+                               .order_by(Check.checked_at.desc(), Check.id.desc())).scalars().all()
+        return [(check_record(row), found[row.id]) for row in rows]

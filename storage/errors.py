@@ -2,6 +2,7 @@
 
     StorageError
     ├── ArchiveCorruptError (ValueError)   a WARC record is missing, torn or does not match its digests
+    ├── ContentDecodeError (ValueError)    an archived payload's Content-Encoding cannot be undone
     ├── DuplicateNameError (ValueError)    a name (feed, ...) is already taken
     ├── SearchQueryError (ValueError)      a full-text query the search index cannot parse
     └── NotFoundError (LookupError)        nothing stored matches what was asked for
@@ -12,8 +13,8 @@
 
 from __future__ import annotations
 
-__all__ = ["ArchiveCorruptError", "DuplicateNameError", "NoCaptureError", "NoReportError", "NoTokenError",
-           "NotFoundError", "SearchQueryError", "StorageError"]
+__all__ = ["ArchiveCorruptError", "ContentDecodeError", "DuplicateNameError", "NoCaptureError",
+           "NoReportError", "NoTokenError", "NotFoundError", "SearchQueryError", "StorageError"]
 
 
 class StorageError(Exception):
@@ -22,6 +23,13 @@ class StorageError(Exception):
 
 class ArchiveCorruptError(StorageError, ValueError):
     """A WARC record cannot be read back as it was written."""
+
+
+class ContentDecodeError(StorageError, ValueError):
+    """A payload's ``Content-Encoding`` is unknown, corrupt, or decodes to more than the size limit.
+
+    The payload itself is intact (it is archived as received); only its decoded form cannot be had.
+    """
 
 
 class DuplicateNameError(StorageError, ValueError):

@@ -18,13 +18,15 @@ from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, upda
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.errors import DuplicateNameError
+from storage.canonical import url_key
+from storage.errors import DuplicateNameError, NotFoundError
 from storage.models import Capture, Feed, FeedEntry, FeedMatch, FeedPoll
 
 __all__ = [
     "DuplicateNameError", "EntryRecord", "FeedRecord", "FeedUpdate", "NewEntry", "add_feed", "add_matches",
-    "claim_feed", "due_feeds", "entries_of", "get_feed", "last_document_digest", "list_feeds",
-    "pending_entries", "record_polls", "remove_feed", "set_entry_captures", "store_entries", "to_record",
+    "claim_feed", "due_feeds", "entries_of", "feed_url_keys", "get_feed", "last_document_digest",
+    "list_feeds", "pending_entries", "record_polls", "remove_feed", "set_entry_captures", "store_entries",
+    "to_record",
 ]
 
 Sessions = sessionmaker[Session]
@@ -377,3 +379,11 @@ def entries_of(sessions: Sessions, name: str | None = None, *, ids: Sequence[int
                     found[entry_id].append(keyword)
         return [to_record(EntryRecord, row, feed=feed, matched=tuple(found.get(row.id, ())))
                 for row, feed in rows]
+
+
+def feed_url_keys(sessions: Sessions, name: str) -> list[str]:
+    """Canonical keys of the articles feed ``name`` has announced (its entries' links);
+    NotFoundError when there is no such feed."""
+    if get_feed(sessions, name) is None:
+        raise NotFoundError(f"no feed named {name!r}")
+    return [url_key(e.link) for e in entries_of(sessions, name, limit=1_000_000) if e.link]

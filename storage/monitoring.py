@@ -34,8 +34,8 @@ from storage.feeds import (  # re-exported: the feed API lived here before stora
     remove_feed,
     set_entry_captures,
     store_entries,
+    to_record,
 )
-from storage.feeds import to_record as _to
 from storage.models import Check, DaemonLease, FeedMatch, Schedule, ScheduleRun, Webhook, WebhookDelivery
 
 __all__ = [
@@ -154,21 +154,21 @@ def add_schedule(sessions: Sessions, *, kind: str, targets: Sequence[str], actio
         session.add(row)
         session.flush()
         row.job_id = f"schedule-{row.id}"
-    return _to(ScheduleRecord, row, targets=tuple(row.targets))
+    return to_record(ScheduleRecord, row, targets=tuple(row.targets))
 
 
 def get_schedule(sessions: Sessions, schedule_id: int) -> ScheduleRecord | None:
     """The schedule with this id, or None."""
     with sessions() as session:
         row = session.get(Schedule, schedule_id)
-        return _to(ScheduleRecord, row, targets=tuple(row.targets or ())) if row else None
+        return to_record(ScheduleRecord, row, targets=tuple(row.targets or ())) if row else None
 
 
 def list_schedules(sessions: Sessions) -> list[ScheduleRecord]:
     """Every schedule, by id."""
     with sessions() as session:
         rows = session.execute(select(Schedule).order_by(Schedule.id)).scalars()
-        return [_to(ScheduleRecord, row, targets=tuple(row.targets or ())) for row in rows]
+        return [to_record(ScheduleRecord, row, targets=tuple(row.targets or ())) for row in rows]
 
 
 def set_schedule_paused(sessions: Sessions, schedule_id: int, paused: bool) -> bool:
@@ -198,7 +198,7 @@ def update_schedule(sessions: Sessions, schedule_id: int, *, action: str | None 
         if values:
             session.execute(update(Schedule).where(Schedule.id == schedule_id).values(**values))
         row = session.get(Schedule, schedule_id)
-        return _to(ScheduleRecord, row, targets=tuple(row.targets or ())) if row else None
+        return to_record(ScheduleRecord, row, targets=tuple(row.targets or ())) if row else None
 
 
 def remove_schedule(sessions: Sessions, schedule_id: int) -> bool:
@@ -229,7 +229,7 @@ def start_run(sessions: Sessions, *, job_id: str, schedule_id: int | None, sched
                 session.add(row)
         except IntegrityError:
             return None, "ran"
-    return _to(RunRecord, row), "started"
+    return to_record(RunRecord, row), "started"
 
 
 def finish_run(sessions: Sessions, run_id: int, *, status: str, now: datetime,
@@ -257,7 +257,7 @@ def runs_of(sessions: Sessions, job_id: str | None = None, *, limit: int | None 
     if limit:
         stmt = stmt.limit(limit)
     with sessions() as session:
-        return [_to(RunRecord, row) for row in session.execute(stmt).scalars()][::-1]
+        return [to_record(RunRecord, row) for row in session.execute(stmt).scalars()][::-1]
 
 
 # -- the daemon lease ----------------------------------------------------------------------------------
@@ -300,7 +300,7 @@ def get_lease(sessions: Sessions, name: str) -> LeaseRecord | None:
     """The lease row, or None when nobody holds it."""
     with sessions() as session:
         row = session.get(DaemonLease, name)
-        return _to(LeaseRecord, row) if row else None
+        return to_record(LeaseRecord, row) if row else None
 
 
 # -- webhooks and deliveries -----------------------------------------------------------------------------
@@ -311,14 +311,14 @@ def add_webhook(sessions: Sessions, url: str, events: Sequence[str], now: dateti
                       last_check_id=session.execute(select(func.max(Check.id))).scalar() or 0,
                       last_match_id=session.execute(select(func.max(FeedMatch.id))).scalar() or 0)
         session.add(row)
-    return _to(WebhookRecord, row, events=tuple(row.events))
+    return to_record(WebhookRecord, row, events=tuple(row.events))
 
 
 def list_webhooks(sessions: Sessions) -> list[WebhookRecord]:
     """Every webhook, by id."""
     with sessions() as session:
         rows = session.execute(select(Webhook).order_by(Webhook.id)).scalars()
-        return [_to(WebhookRecord, row, events=tuple(row.events or ())) for row in rows]
+        return [to_record(WebhookRecord, row, events=tuple(row.events or ())) for row in rows]
 
 
 def remove_webhook(sessions: Sessions, webhook_id: int) -> bool:
@@ -340,7 +340,7 @@ def checks_after(sessions: Sessions, after_id: int, limit: int = 500) -> list[Ch
                                            Check.report.is_not_distinct_from(row.report),
                                            Check.ref.is_not_distinct_from(row.ref))
                 .order_by(Check.id.desc()).limit(1)).scalar_one_or_none()
-            out.append(_to(CheckEvent, row, previous_status=previous))
+            out.append(to_record(CheckEvent, row, previous_status=previous))
         return out
 
 
@@ -382,7 +382,7 @@ def due_deliveries(sessions: Sessions, now: datetime, limit: int = 100) -> list[
         rows = session.execute(select(WebhookDelivery).where(
             WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
             .order_by(WebhookDelivery.id).limit(limit)).scalars()
-        return [_to(DeliveryRecord, row) for row in rows]
+        return [to_record(DeliveryRecord, row) for row in rows]
 
 
 def claim_delivery(sessions: Sessions, delivery: DeliveryRecord, until: datetime) -> bool:
@@ -411,4 +411,4 @@ def list_deliveries(sessions: Sessions, *, status: str | None = None, limit: int
     if status:
         stmt = stmt.where(WebhookDelivery.status == status)
     with sessions() as session:
-        return [_to(DeliveryRecord, row) for row in session.execute(stmt).scalars()]
+        return [to_record(DeliveryRecord, row) for row in session.execute(stmt).scalars()]

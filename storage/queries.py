@@ -20,7 +20,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from storage.canonical import url_key
 from storage.errors import NoCaptureError
 from storage.models import Capture, Check, Extraction, Report, SearchDocument
-from storage.records import CaptureRecord, CheckRecord
+from storage.records import CaptureRecord
 from storage.warcfile import full_record_id, warc_date
 
 __all__ = [
@@ -32,7 +32,6 @@ __all__ = [
     "find_original",
     "iter_captures",
     "latest_captures",
-    "latest_verdict_changes",
     "mementos",
     "pending_extractions",
     "snapshots",
@@ -322,23 +321,3 @@ def latest_captures(sessions: sessionmaker[Session], limit: int = 20) -> list[Ca
         ids = session.execute(select(Capture.id).order_by(Capture.captured_at.desc(), Capture.id.desc())
                               .limit(limit)).scalars().all()
     return captures_by_ids(sessions, list(ids))
-
-
-def latest_verdict_changes(sessions: sessionmaker[Session], limit: int = 20
-                           ) -> list[tuple[CheckRecord, str | None]]:
-    """Checks whose verdict differs from the previous check of the same URL (a first check counts when it
-    is not ``unchanged``), newest first, each with the previous verdict."""
-    from storage.checks import _record as check_record
-
-    prev = func.lag(Check.status).over(partition_by=Check.url_key,
-                                       order_by=(Check.checked_at, Check.id)).label("prev")
-    inner = select(Check.id, Check.status, Check.checked_at, prev).subquery()
-    changed = (select(inner.c.id, inner.c.prev)
-               .where((inner.c.prev.is_(None) & (inner.c.status != "unchanged"))
-                      | (inner.c.prev != inner.c.status))
-               .order_by(inner.c.checked_at.desc(), inner.c.id.desc()).limit(limit))
-    with sessions() as session:
-        found: dict[int, str | None] = {row[0]: row[1] for row in session.execute(changed)}
-        rows = session.execute(select(Check).where(Check.id.in_(list(found)))
-                               .order_by(Check.checked_at.desc(), Check.id.desc())).scalars().all()
-        return [(check_record(row), found[row.id]) for row in rows]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
+
+from storage.timefmt import iso_z
 
 __all__ = [
     "CaptureInput",
@@ -131,7 +133,7 @@ class CaptureRecord:
             "id": self.id,
             "url": self.url,
             "url_key": self.url_key,
-            "captured_at": self.captured_at.isoformat().replace("+00:00", "Z"),
+            "captured_at": iso_z(self.captured_at),
             "outcome": self.outcome,
             "reason": self.reason,
             "reason_detail": self.reason_detail,
@@ -230,3 +232,9 @@ class CheckRecord:
     quotes: tuple[dict[str, Any], ...] = ()
     report: str | None = None
     ref: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Every field as plain JSON: ``checked_at`` in ISO-8601 with ``Z``, tuples as lists."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data.update(checked_at=iso_z(self.checked_at), signals=list(self.signals), quotes=list(self.quotes))
+        return data

@@ -1,17 +1,121 @@
-"""Getting archived bytes back: payload, headers, extracted text, or the capture's WARC records."""
+"""Getting archived bytes back: payload, headers, extracted text, or the capture's WARC records.
+
+Errors: ``NoCaptureError`` when the capture has no such part (a failed fetch has no payload, a pending
+extraction no text), ``ArchiveCorruptError`` when the WARC file does not give back what was written, and
+``ContentDecodeError`` when a payload's ``Content-Encoding`` cannot be undone (``decode_content``,
+``ArchivedResponse.decoded``); each message names the capture's URL or the WARC file.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from storage.errors import ArchiveCorruptError, NoCaptureError
+from storage.errors import ArchiveCorruptError, ContentDecodeError, NoCaptureError
 from storage.records import CaptureRecord
-from storage.warcread import WarcRecord, _safe_path, read_record_at
+from storage.warcread import WarcRecord, read_record_at, safe_path
 
-__all__ = ["capture_headers", "capture_payload", "capture_text", "capture_warc"]
+__all__ = ["ArchivedResponse", "archived_response", "capture_headers", "capture_main_text", "capture_payload",
+           "capture_text", "capture_warc", "decode_content", "header_value", "response_headers"]
+
+
+def decode_content(body: bytes, encoding: str | None, max_bytes: int) -> bytes:
+    """Undo ``Content-Encoding`` (gzip, deflate, br, zstd), refusing output over ``max_bytes``.
+
+    Raises ContentDecodeError for an unknown coding, corrupt data, a decoder that is not installed, or a
+    decoded body over ``max_bytes``.
+    """
+    codings = [c.strip().lower() for c in (encoding or "").split(",") if c.strip()]
+    for coding in reversed(codings):
+        if coding in ("identity", ""):
+            continue
+        if coding in ("gzip", "x-gzip", "deflate"):
+            out = _inflate(body, coding, max_bytes)
+        elif coding == "br":
+            try:
+                import brotli
+            except ImportError as exc:
+                raise ContentDecodeError("brotli is not installed") from exc
+            try:
+                out = brotli.decompress(body)
+            except brotli.error as exc:
+                raise ContentDecodeError(f"bad br data ({exc})") from exc
+        elif coding == "zstd":
+            try:
+                import zstandard
+            except ImportError as exc:
+                raise ContentDecodeError("zstandard is not installed") from exc
+            try:
+                out = zstandard.ZstdDecompressor().decompress(body, max_output_size=max_bytes + 1)
+            except zstandard.ZstdError as exc:
+                raise ContentDecodeError(f"bad zstd data ({exc})") from exc
+        else:
+            raise ContentDecodeError(f"unknown content-encoding {coding!r}")
+        if len(out) > max_bytes:
+            raise ContentDecodeError(f"decoded body exceeds {max_bytes} bytes")
+        body = out
+    return body
+
+
+def _inflate(body: bytes, coding: str, max_bytes: int) -> bytes:
+    try:
+        return zlib.decompressobj(47 if coding != "deflate" else 15).decompress(body, max_bytes + 1)
+    except zlib.error:
+        if coding != "deflate":
+            raise ContentDecodeError(f"bad {coding} data") from None
+    try:  # raw deflate, as some servers send it
+        return zlib.decompressobj(-15).decompress(body, max_bytes + 1)
+    except zlib.error:
+        raise ContentDecodeError("bad deflate data") from None
+
+
+def header_value(headers: list[tuple[str, str]], name: str) -> str | None:
+    """The value of the first header called ``name`` (any case); None when there is none."""
+    name = name.lower()
+    return next((value for key, value in headers if key.lower() == name), None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArchivedResponse:
+    """A capture's payload as received, with the HTTP response headers it came with."""
+
+    capture: CaptureRecord
+    payload: bytes  # as received: still content-encoded when the server encoded it
+    headers: list[tuple[str, str]]  # in the order received
+
+    def header(self, name: str) -> str | None:
+        """The value of the first response header called ``name`` (any case)."""
+        return header_value(self.headers, name)
+
+    @property
+    def content_encoding(self) -> str | None:
+        """The ``Content-Encoding`` the payload was sent with, if any."""
+        return self.header("content-encoding")
+
+    def decoded(self, max_bytes: int) -> bytes:
+        """The payload with its ``Content-Encoding`` undone.
+
+        Raises ContentDecodeError naming the capture's URL when that cannot be done within ``max_bytes``.
+        """
+        try:
+            return decode_content(self.payload, self.content_encoding, max_bytes)
+        except ContentDecodeError as exc:
+            raise ContentDecodeError(f"cannot decode the archived payload of {self.capture.url}: "
+                                     f"{exc}") from exc
+
+
+def archived_response(warc_dir: Path, capture: CaptureRecord, *, check: bool = True) -> ArchivedResponse:
+    """The capture's payload (sha256-checked with ``check``) and its response headers.
+
+    The headers come from the capture's own response or revisit record. Raises NoCaptureError when the
+    capture has no payload, ArchiveCorruptError when its records cannot be read back.
+    """
+    payload = capture_payload(warc_dir, capture, check=check)
+    return ArchivedResponse(capture=capture, payload=payload, headers=response_headers(warc_dir, capture))
 
 
 def capture_payload(warc_dir: Path, capture: CaptureRecord, *, check: bool = True) -> bytes:
@@ -42,6 +146,11 @@ def capture_headers(warc_dir: Path, capture: CaptureRecord) -> bytes:
     return record.http_head
 
 
+def response_headers(warc_dir: Path, capture: CaptureRecord) -> list[tuple[str, str]]:
+    """The HTTP headers of the capture's own response (or revisit) record, in the order received."""
+    return list(_own_record(warc_dir, capture).http_headers)
+
+
 def capture_text(warc_dir: Path, capture: CaptureRecord) -> dict[str, Any]:
     """The extracted-text metadata record of the capture (title, published, text, text_sha256)."""
     if capture.text_file is None or capture.text_offset is None:
@@ -50,6 +159,11 @@ def capture_text(warc_dir: Path, capture: CaptureRecord) -> dict[str, Any]:
                              f"(extraction: {status})")
     record = read_record_at(warc_dir, capture.text_file, capture.text_offset)
     return dict(json.loads(record.payload.decode("utf-8")))
+
+
+def capture_main_text(warc_dir: Path, capture: CaptureRecord) -> str:
+    """The extracted main text of the capture (``""`` when extraction found none)."""
+    return str(capture_text(warc_dir, capture).get("text") or "")
 
 
 def capture_warc(warc_dir: Path, capture: CaptureRecord) -> bytes:
@@ -69,7 +183,7 @@ def capture_warc(warc_dir: Path, capture: CaptureRecord) -> bytes:
             continue
         seen.add((name, offset))
         try:
-            with open(_safe_path(warc_dir, name), "rb") as fh:
+            with open(safe_path(warc_dir, name), "rb") as fh:
                 fh.seek(offset)
                 chunk = fh.read(length)
         except FileNotFoundError as exc:

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage.errors import SearchQueryError
 from storage.models import Capture, Extraction, SearchDocument, UTCDateTime
 from storage.records import ExtractionInput
+from storage.timefmt import iso_z
 from storage.warcread import read_record_at
 
 __all__ = [
@@ -70,7 +71,7 @@ class SearchHit:
     def to_json(self) -> dict[str, Any]:
         """Plain JSON (the snippet keeps its HIT_START/HIT_END marks as ``[[`` and ``]]``)."""
         return {"capture_id": self.capture_id, "url": self.url, "url_key": self.url_key,
-                "host": self.host, "captured_at": self.captured_at.isoformat().replace("+00:00", "Z"),
+                "host": self.host, "captured_at": iso_z(self.captured_at),
                 "title": self.title, "text_sha256": self.text_sha256,
                 "snippet": self.snippet.replace(HIT_START, "[[").replace(HIT_END, "]]"),
                 "rank": self.rank}

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.errors import NoTokenError, StorageError
 from storage.models import ApiToken
+from storage.timefmt import iso_z
 
 __all__ = ["TOKEN_PREFIX", "NoTokenError", "TokenRecord", "create_token", "list_tokens", "revoke_token",
            "verify_token"]
@@ -32,11 +33,8 @@ class TokenRecord:
 
     def to_json(self) -> dict[str, object]:
         """Plain JSON."""
-        def stamp(value: datetime | None) -> str | None:
-            return value.isoformat().replace("+00:00", "Z") if value else None
-
-        return {"id": self.id, "name": self.name, "created_at": stamp(self.created_at),
-                "revoked_at": stamp(self.revoked_at), "active": self.revoked_at is None}
+        return {"id": self.id, "name": self.name, "created_at": iso_z(self.created_at),
+                "revoked_at": iso_z(self.revoked_at), "active": self.revoked_at is None}
 
 
 def _digest(token: str) -> str:

@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 from storage.errors import ArchiveCorruptError
 
-__all__ = ["WarcRecord", "check_record", "read_record", "read_record_at", "scan_file"]
+__all__ = ["WarcRecord", "check_record", "read_record", "read_record_at", "safe_path", "scan_file"]
 
 _CHUNK = 64 * 1024
 
@@ -106,7 +106,7 @@ def read_record(fh: BinaryIO, offset: int) -> WarcRecord:
 
 def read_record_at(warc_dir: Path, warc_file: str, offset: int) -> WarcRecord:
     """Open ``warc_file`` under ``warc_dir`` and read the record at ``offset``."""
-    path = _safe_path(warc_dir, warc_file)
+    path = safe_path(warc_dir, warc_file)
     try:
         with open(path, "rb") as fh:
             return read_record(fh, offset)
@@ -114,7 +114,8 @@ def read_record_at(warc_dir: Path, warc_file: str, offset: int) -> WarcRecord:
         raise ArchiveCorruptError(f"WARC file {warc_file} is missing") from exc
 
 
-def _safe_path(warc_dir: Path, warc_file: str) -> Path:
+def safe_path(warc_dir: Path, warc_file: str) -> Path:
+    """The path of ``warc_file`` under ``warc_dir``; ArchiveCorruptError when the name leads outside it."""
     base = Path(warc_dir).resolve()
     path = (base / warc_file).resolve()
     if base not in path.parents:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-import zlib
 from pathlib import Path
 from typing import Any
 
+from storage.errors import ContentDecodeError
+from storage.retrieve import decode_content, header_value
+from storage.warcread import read_record_at
+
 __all__ = [
-    "decode_content",
     "extract_archived",
     "extract_html",
     "is_html",
@@ -26,10 +28,6 @@ __all__ = [
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 _SPACES = re.compile(r"[^\S\n]+")
 _BLANKS = re.compile(r"\n{3,}")
-
-
-class DecodeError(ValueError):
-    """The payload's content-encoding cannot be decoded within the size limit."""
 
 
 def is_html(content_type: str | None) -> bool:
@@ -53,42 +51,6 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(normalize_text(text).encode("utf-8")).hexdigest()
 
 
-def decode_content(body: bytes, encoding: str | None, max_bytes: int) -> bytes:
-    """Undo ``Content-Encoding`` (gzip, deflate, br, zstd), refusing output over ``max_bytes``."""
-    codings = [c.strip().lower() for c in (encoding or "").split(",") if c.strip()]
-    for coding in reversed(codings):
-        if coding in ("identity", ""):
-            continue
-        if coding in ("gzip", "x-gzip", "deflate"):
-            wbits = 47 if coding != "deflate" else 15
-            try:
-                dec = zlib.decompressobj(wbits)
-                out = dec.decompress(body, max_bytes + 1)
-            except zlib.error:
-                if coding != "deflate":
-                    raise DecodeError(f"bad {coding} data") from None
-                dec = zlib.decompressobj(-15)  # raw deflate, as some servers send it
-                out = dec.decompress(body, max_bytes + 1)
-        elif coding == "br":
-            try:
-                import brotli
-            except ImportError as exc:
-                raise DecodeError("brotli is not installed") from exc
-            out = brotli.decompress(body)
-        elif coding == "zstd":
-            try:
-                import zstandard
-            except ImportError as exc:
-                raise DecodeError("zstandard is not installed") from exc
-            out = zstandard.ZstdDecompressor().decompress(body, max_output_size=max_bytes + 1)
-        else:
-            raise DecodeError(f"unknown content-encoding {coding!r}")
-        if len(out) > max_bytes:
-            raise DecodeError(f"decoded body exceeds {max_bytes} bytes")
-        body = out
-    return body
-
-
 def extract_html(html: bytes, url: str | None = None) -> dict[str, Any]:
     """Main text, title, published date and language of an HTML page (trafilatura)."""
     import trafilatura
@@ -110,24 +72,15 @@ def extract_html(html: bytes, url: str | None = None) -> dict[str, Any]:
     }
 
 
-def _header(headers: list[tuple[str, str]], name: str) -> str | None:
-    for key, value in headers:
-        if key.lower() == name:
-            return value
-    return None
-
-
 def extract_archived(warc_dir: str, warc_file: str, offset: int, url: str,
                      max_bytes: int) -> dict[str, Any]:
     """Read a response record back from its WARC and extract its main text (worker entry point)."""
-    from storage.warcread import read_record_at
-
     record = read_record_at(Path(warc_dir), warc_file, offset)
-    if not is_html(_header(record.http_headers, "content-type")):
+    if not is_html(header_value(record.http_headers, "content-type")):
         return {"status": "not-html"}
     try:
-        body = decode_content(record.payload, _header(record.http_headers, "content-encoding"),
+        body = decode_content(record.payload, header_value(record.http_headers, "content-encoding"),
                               max_bytes)
-    except DecodeError as exc:
+    except ContentDecodeError as exc:
         return {"status": "error", "error": str(exc)}
     return extract_html(body, url)

@@ -23,6 +23,7 @@ from collector.config import Config
 from collector.errors import InputError
 from storage.canonical import url_key
 from storage.records import CaptureRecord, CheckRecord
+from storage.timefmt import iso_z
 
 __all__ = ["CheckTarget", "choose_baseline", "run_checks"]
 
@@ -340,7 +341,7 @@ class _Judge:
             "final_url": result.get("final_url"), "redirected": verdict.redirected,
             "similarity": verdict.similarity, "quotes": quotes,
             "baseline_captured_at": base.to_json()["captured_at"] if base else None,
-            "checked_at": checked_at.isoformat().replace("+00:00", "Z"),
+            "checked_at": iso_z(checked_at),
             "captured_at": result.get("captured_at"),
             "sha256": result.get("sha256"), "text_sha256": result.get("text_sha256"),
             "signals": list(verdict.signals), "diff": verdict.diff,

@@ -4,36 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from storage.records import CitationData
+
 __all__ = ["KINDS", "Citation", "ParsedReport"]
 
 KINDS = ("web", "book", "ibid", "note", "social", "unknown")
 
 
 @dataclass(frozen=True, kw_only=True)
-class Citation:
+class Citation(CitationData):
     """One reference of a report: a body marker, a notes entry, or an outbound link, merged by ``ref``.
 
     ``ref`` is the marker number as text (``"2"``), a Markdown footnote label (``"^src"``), or
-    ``"link-N"`` for an outbound link that is not tied to a footnote.
+    ``"link-N"`` for an outbound link that is not tied to a footnote. The fields are those that
+    ``storage.reports`` stores (``CitationData``), plus where the parser found the citation.
     """
 
-    ref: str
-    kind: str
-    raw: str = ""
-    authors: tuple[str, ...] = ()
-    title: str | None = None
-    publisher: str | None = None
-    date: str | None = None
-    date_iso: str | None = None
-    pages: str | None = None
-    urls: tuple[str, ...] = ()
-    ibid_of: str | None = None
-    anchor_text: str | None = None
-    context: str | None = None
-    quotes: tuple[str, ...] = ()
-    in_body: bool = True
-    has_entry: bool = True
-    needs_url: bool = False
     where: str | None = None  # where the entry (else the first marker) is in the source: "line 92", "page 3"
 
 

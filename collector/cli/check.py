@@ -16,12 +16,15 @@ from collector.cli.options import (
     json_option,
     open_archive,
 )
+from storage.timefmt import iso_z
 
 __all__ = ["check", "diff", "history"]
 
 _COLORS = {"unchanged": "green", "changed": "yellow", "gone": "red", "soft-404": "red",
            "blocked": "magenta", "unreachable": "red", "server-error": "red"}
-
+# the fields of a check event of `collector history --json`, after type and at
+_HISTORY_CHECK = ("status", "similarity", "http_status", "final_url", "redirected", "capture_id",
+                  "baseline_id", "signals", "report", "ref")
 
 
 @click.command()
@@ -98,31 +101,20 @@ def history(ctx: click.Context, url: str, as_json: bool) -> None:
       collector history https://example.org/a --json
     """
     from collector.cli.output import OUT
-    from storage.checks import checks_of
-    from storage.queries import snapshots
+    from storage.records import CaptureRecord
+    from storage.timeline import timeline
 
     archive = open_archive(cli_config(ctx))
     try:
-        captures = snapshots(archive.sessions, url)
-        checks = checks_of(archive.sessions, url)
+        found = timeline(archive.sessions, url)
     finally:
         archive.close()
-    events: list[dict[str, Any]] = []
-    for cap in captures:
-        data = cap.to_json()
-        events.append({"type": "capture", "at": data["captured_at"], **data})
-    for chk in checks:
-        events.append({"type": "check", "at": chk.checked_at.isoformat().replace("+00:00", "Z"),
-                       "status": chk.status, "similarity": chk.similarity,
-                       "http_status": chk.http_status, "final_url": chk.final_url,
-                       "redirected": chk.redirected, "capture_id": chk.capture_id,
-                       "baseline_id": chk.baseline_id, "signals": list(chk.signals),
-                       "report": chk.report, "ref": chk.ref})
-    events.sort(key=lambda e: (e["at"], e["type"] == "check"))
-    if not events:
-        click.echo(f"Error: nothing archived for {url}", err=True)
-        sys.exit(1)
-    for event in events:
+    for record in found.events():
+        data = record.to_json()
+        if isinstance(record, CaptureRecord):
+            event = {"type": "capture", "at": data["captured_at"], **data}
+        else:
+            event = {"type": "check", "at": data["checked_at"], **{k: data[k] for k in _HISTORY_CHECK}}
         if as_json:
             emit_json(event)
         elif event["type"] == "capture":
@@ -150,28 +142,18 @@ def diff(ctx: click.Context, url: str, from_: str | None, to: str | None, raw: b
       collector diff https://example.org/a --from 2025-06-03 --to 2026-01-01
     """
     from collector.inputs import parse_time
-    from collector.reports.versions import _decoded_payload
-    from storage import retrieve
-    from storage.queries import closest_capture, snapshots
+    from storage.timeline import capture_pair, text_pair
 
     config = cli_config(ctx)
     archive = open_archive(config)
     try:
-        good = [c for c in snapshots(archive.sessions, url) if c.outcome == "captured"]
-        if not good:
-            click.echo(f"Error: no capture of {url} in the archive", err=True)
-            sys.exit(1)
-        old = closest_capture(archive.sessions, url, parse_time(from_)) if from_ else good[0]
-        new = closest_capture(archive.sessions, url, parse_time(to)) if to else good[-1]
-        if raw:
-            a = _decoded_payload(config, old)[0].decode("utf-8", "replace")
-            b = _decoded_payload(config, new)[0].decode("utf-8", "replace")
-        else:
-            a = retrieve.capture_text(config.warc_dir, old).get("text") or ""
-            b = retrieve.capture_text(config.warc_dir, new).get("text") or ""
+        old, new = capture_pair(archive.sessions, url, since=parse_time(from_) if from_ else None,
+                                until=parse_time(to) if to else None)
+        texts = text_pair(config.warc_dir, old, new, raw_max_bytes=config.max_body_bytes if raw else None)
     finally:
         archive.close()
-    label_a = f"{url} @ {old.to_json()['captured_at']}"
-    label_b = f"{url} @ {new.to_json()['captured_at']}"
-    for line in difflib.unified_diff(a.splitlines(), b.splitlines(), label_a, label_b, lineterm=""):
+    label_a = f"{url} @ {iso_z(old.captured_at)}"
+    label_b = f"{url} @ {iso_z(new.captured_at)}"
+    for line in difflib.unified_diff(texts.old_text.splitlines(), texts.new_text.splitlines(), label_a,
+                                     label_b, lineterm=""):
         click.echo(line)

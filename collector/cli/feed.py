@@ -16,9 +16,9 @@ from collector.cli.options import (
     fetch_options,
     handle_errors,
     human_seconds,
-    iso,
     json_option,
 )
+from storage.timefmt import iso_z
 
 __all__ = ["PollProgress", "feed"]
 
@@ -89,11 +89,11 @@ def _feed_json(record: Any, status: str) -> dict[str, Any]:
             "capture_all": record.capture_all, "match_text": record.match_text,
             "every": record.base_interval, "interval": record.interval, "status": status,
             "title": record.title, "entries": record.entries, "matched_entries": record.matches,
-            "last_polled_at": iso(record.last_polled_at), "next_poll_at": iso(record.next_poll_at),
-            "last_success_at": iso(record.last_success_at),
-            "last_new_entry_at": iso(record.last_new_entry_at), "last_status": record.last_status,
+            "last_polled_at": iso_z(record.last_polled_at), "next_poll_at": iso_z(record.next_poll_at),
+            "last_success_at": iso_z(record.last_success_at),
+            "last_new_entry_at": iso_z(record.last_new_entry_at), "last_status": record.last_status,
             "last_error": record.last_error, "consecutive_failures": record.consecutive_failures,
-            "warning": record.warning, "warning_at": iso(record.warning_at)}
+            "warning": record.warning, "warning_at": iso_z(record.warning_at)}
 
 
 @feed.command("list")
@@ -302,10 +302,10 @@ def feed_entries(ctx: click.Context, name: str | None, matched: bool, limit: int
         sessions.kw["bind"].dispose()
     for entry in entries:
         line = {"feed": entry.feed, "title": entry.title, "link": entry.link,
-                "published": iso(entry.published), "matched": list(entry.matched),
+                "published": iso_z(entry.published), "matched": list(entry.matched),
                 "captured": entry.capture_outcome == "captured", "outcome": entry.capture_outcome
                 or "recorded", "entry_id": entry.id, "guid": entry.guid, "capture_id": entry.capture_id,
-                "first_seen_at": iso(entry.first_seen_at)}
+                "first_seen_at": iso_z(entry.first_seen_at)}
         if as_json:
             emit_json(line)
         else:

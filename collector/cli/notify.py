@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from collector.cli.options import cli_config, emit_json, handle_errors, iso, json_option, open_sessions
+from collector.cli.options import cli_config, emit_json, handle_errors, json_option, open_sessions
+from storage.timefmt import iso_z
 
 __all__ = ["notify"]
 
@@ -70,7 +71,7 @@ def notify_list(ctx: click.Context, as_json: bool) -> None:
     for hook in hooks:
         if as_json:
             emit_json({"id": hook.id, "url": hook.url, "events": list(hook.events),
-                   "created_at": iso(hook.created_at)})
+                   "created_at": iso_z(hook.created_at)})
         else:
             click.echo(f"{hook.id:>4}  {hook.url}  on {', '.join(hook.events)}")
 
@@ -102,8 +103,8 @@ def notify_remove(ctx: click.Context, webhook_id: int) -> None:
 def _delivery_json(d: Any) -> dict[str, Any]:
     return {"id": d.id, "webhook_id": d.webhook_id, "url": d.url, "event": d.event,
             "status": d.status, "attempts": d.attempts, "http_status": d.http_status,
-            "last_error": d.last_error, "created_at": iso(d.created_at),
-            "next_attempt_at": iso(d.next_attempt_at), "delivered_at": iso(d.delivered_at),
+            "last_error": d.last_error, "created_at": iso_z(d.created_at),
+            "next_attempt_at": iso_z(d.next_attempt_at), "delivered_at": iso_z(d.delivered_at),
             "payload": d.payload}
 
 

@@ -6,7 +6,6 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -22,7 +21,7 @@ if TYPE_CHECKING:
     from storage.archive import Archive
 
 __all__ = ["DURATION", "Duration", "cli_config", "emit_json", "fetch_options", "handle_errors",
-           "human_seconds", "iso", "json_option", "open_archive", "open_sessions"]
+           "human_seconds", "json_option", "open_archive", "open_sessions"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,11 +29,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 def emit_json(obj: Any) -> None:
     """Print one JSON object on a line of its own (``--json`` output)."""
     click.echo(json.dumps(obj, ensure_ascii=False, default=str))
-
-
-def iso(value: datetime | None) -> str | None:
-    """``2025-06-03T10:00:00.123456Z`` for an aware time, ``None`` for ``None``."""
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
 def human_seconds(seconds: float | None) -> str:

@@ -15,10 +15,10 @@ from collector.cli.options import (
     fetch_options,
     handle_errors,
     human_seconds,
-    iso,
     json_option,
     open_sessions,
 )
+from storage.timefmt import iso_z
 
 __all__ = ["run", "schedule"]
 
@@ -206,8 +206,8 @@ def schedule_runs(ctx: click.Context, schedule_id: int | None, limit: int, as_js
         sessions.kw["bind"].dispose()
     for r in runs:
         data = {"id": r.id, "job_id": r.job_id, "schedule_id": r.schedule_id,
-                "scheduled_for": iso(r.scheduled_for), "started_at": iso(r.started_at),
-                "finished_at": iso(r.finished_at), "status": r.status, "holder": r.holder,
+                "scheduled_for": iso_z(r.scheduled_for), "started_at": iso_z(r.started_at),
+                "finished_at": iso_z(r.finished_at), "status": r.status, "holder": r.holder,
                 "summary": r.summary, "error": r.error}
         if as_json:
             emit_json(data)

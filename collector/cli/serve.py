@@ -247,30 +247,21 @@ def search(ctx: click.Context, query: str | None, site: str | None, since: str |
       collector search '"seven votes to two"' --site example.org --from 2025-01-01
     """
     from collector.inputs import parse_time
-    from collector.reports.versions import effective_citations
-    from storage import search as fts
-    from storage.canonical import url_key
+    from collector.reports.search import scoped_search
+    from storage.search import reindex as index_missing
 
     config = cli_config(ctx)
     archive = open_archive(config)
     try:
         if reindex:
-            click.echo(f"indexed {fts.reindex(archive.sessions, config.warc_dir)} texts", err=True)
+            click.echo(f"indexed {index_missing(archive.sessions, config.warc_dir)} texts", err=True)
         if not query:
             if reindex:
                 return
             raise click.UsageError("give a QUERY (or --reindex)")
-        keys = None
-        if report_name:
-            keys = [url_key(u) for c in effective_citations(archive, report_name) for u in c.urls]
-        if feed:
-            from collector.server.views import feed_url_keys
-
-            feed_keys = feed_url_keys(archive.sessions, feed)
-            keys = feed_keys if keys is None else [k for k in keys if k in set(feed_keys)]
-        results = fts.search(archive.sessions, query, site=site, url_keys=keys, limit=limit,
-                             since=parse_time(since) if since else None,
-                             until=parse_time(until) if until else None)
+        results = scoped_search(archive, query, site=site, since=parse_time(since) if since else None,
+                                until=parse_time(until) if until else None, report=report_name,
+                                feed=feed, limit=limit)
     finally:
         archive.close()
     for hit in results.hits:

@@ -32,6 +32,7 @@ from typing import Any, TextIO
 from collector.config import Config
 from collector.monitor.jobs import FEEDS_JOB, JobRuntime, set_runtime
 from storage import monitoring as db
+from storage.timefmt import iso_z
 
 __all__ = ["Daemon", "JsonFormatter", "setup_logging"]
 
@@ -45,8 +46,8 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         """The JSON line of ``record``."""
-        data: dict[str, Any] = {"ts": datetime.fromtimestamp(record.created, UTC).isoformat()
-                                .replace("+00:00", "Z"), "level": record.levelname.lower(),
+        data: dict[str, Any] = {"ts": iso_z(datetime.fromtimestamp(record.created, UTC)),
+                                "level": record.levelname.lower(),
                                 "logger": record.name, "event": record.getMessage()}
         for key, value in (getattr(record, "fields", {}) or {}).items():
             data[key if key not in data else f"field_{key}"] = value
@@ -57,7 +58,7 @@ class JsonFormatter(logging.Formatter):
 
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return iso_z(value)
     if isinstance(value, list | tuple | set):
         return [_plain(v) for v in value]
     return str(value)

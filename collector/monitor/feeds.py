@@ -23,8 +23,10 @@ from collector.errors import InputError, NotFoundError
 from collector.monitor.feedparse import ParsedFeed, discover_feeds, parse_feed
 from collector.monitor.keywords import Keyword, find_matches
 from storage import feeds as db
-from storage.errors import StorageError
+from storage import retrieve
+from storage.errors import ContentDecodeError, StorageError
 from storage.feeds import EntryRecord, FeedRecord, FeedUpdate
+from storage.timefmt import iso_z
 
 __all__ = ["FeedPollResult", "PollReport", "add_feed", "discover", "feed_status", "next_interval",
            "poll_feeds"]
@@ -116,19 +118,16 @@ def discover(config: Config, page_url: str) -> list[dict[str, str | None]]:
 
 
 def _document(config: Config, sessions: Sessions, capture_id: int) -> tuple[bytes, dict[str, str], Any]:
-    """The archived payload of a capture (content-decoded) with its response headers."""
-    from collector.capture.extraction import DecodeError, decode_content
-    from storage import retrieve
+    """The archived payload of a capture (content-decoded when it can be) with its response headers."""
     from storage.queries import captures_by_ids
 
     record = captures_by_ids(sessions, [capture_id])[0]
-    headers = _headers(config, record)
-    payload = retrieve.capture_payload(config.warc_dir, record)
+    response = retrieve.archived_response(config.warc_dir, record)
     try:
-        body = decode_content(payload, headers.get("content-encoding"), config.max_body_bytes)
-    except DecodeError:
-        body = payload
-    return body, headers, record
+        body = response.decoded(config.max_body_bytes)
+    except ContentDecodeError:  # the feed parser may still make sense of it
+        body = response.payload
+    return body, _by_name(response.headers), record
 
 
 def _fetched(config: Config, sessions: Sessions, result: dict[str, Any]
@@ -192,17 +191,9 @@ def _targets(feeds: Sequence[FeedRecord]) -> list[Target]:
     return targets
 
 
-def _headers(config: Config, record: Any) -> dict[str, str]:
-    """The response headers of a capture, names lower-cased."""
-    from storage import retrieve
-
-    head = retrieve.capture_headers(config.warc_dir, record).decode("iso-8859-1")
-    headers: dict[str, str] = {}
-    for line in head.split("\r\n")[1:]:
-        if ":" in line:
-            key, value = line.split(":", 1)
-            headers[key.strip().lower()] = value.strip()
-    return headers
+def _by_name(headers: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Response headers by lower-cased name (the last of repeated ones)."""
+    return {key.lower(): value for key, value in headers}
 
 
 Wanted = tuple[FeedRecord, EntryRecord, list[str]]
@@ -317,7 +308,6 @@ class _Poll:
                     item, {"outcome": "skipped", "id": None}))
 
     def _article(self, item: Wanted, result: dict[str, Any]) -> None:
-        from storage import retrieve
         from storage.queries import captures_by_ids
 
         feed, entry, matched = item
@@ -406,7 +396,8 @@ def _after_fetch(config: Config, sessions: Sessions, feed: FeedRecord, result: d
                 unchanged = True  # nothing new in it: keep the validators, read nothing else
                 from storage.queries import captures_by_ids
 
-                headers = _headers(config, captures_by_ids(sessions, [result["id"]])[0])
+                headers = _by_name(retrieve.response_headers(
+                    config.warc_dir, captures_by_ids(sessions, [result["id"]])[0]))
             else:
                 parsed, headers = _fetched(config, sessions, result)
         except StorageError as exc:  # the archived document cannot be read back
@@ -460,7 +451,7 @@ def _same_document(sessions: Sessions, feed: FeedRecord, result: dict[str, Any])
 def _line(entry: EntryRecord, matched: Sequence[str], result: dict[str, Any] | None) -> dict[str, Any]:
     captured = bool(result and result.get("outcome") == "captured")
     return {"feed": entry.feed, "title": entry.title, "link": entry.link,
-            "published": entry.published.isoformat().replace("+00:00", "Z") if entry.published else None,
+            "published": iso_z(entry.published),
             "matched": list(matched), "captured": captured,
             "outcome": result.get("outcome") if result else "recorded",
             "entry_id": entry.id, "guid": entry.guid, "capture_id": result.get("id") if result else None}

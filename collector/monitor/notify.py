@@ -27,6 +27,7 @@ from collector.errors import InputError
 from storage import monitoring as db
 from storage.feeds import EntryRecord
 from storage.monitoring import CheckEvent, DeliveryRecord, WebhookRecord
+from storage.timefmt import iso_z
 
 __all__ = ["EVENTS", "Post", "add_webhook", "backoff_delay", "collect_events", "deliver_due",
            "parse_events", "post_json"]
@@ -38,10 +39,6 @@ VERDICT_EVENTS = {"changed": "change", "gone": "gone", "soft-404": "soft-404", "
 EVENTS = (*VERDICT_EVENTS.values(), "new-match")
 Post = Callable[[str, bytes, dict[str, str], float], int]
 PENDING_WAIT = timedelta(hours=1)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
 def parse_events(text: str) -> list[str]:
@@ -75,7 +72,7 @@ def backoff_delay(attempts: int, settings: MonitorConfig) -> float:
 
 def _check_payload(check: CheckEvent) -> dict[str, Any]:
     return {"event": VERDICT_EVENTS[check.status], "url": check.url, "status": check.status,
-            "previous_status": check.previous_status, "checked_at": _iso(check.checked_at),
+            "previous_status": check.previous_status, "checked_at": iso_z(check.checked_at),
             "report": check.report, "ref": check.ref, "check_id": check.id,
             "capture_id": check.capture_id, "http_status": check.http_status,
             "final_url": check.final_url, "similarity": check.similarity}
@@ -83,9 +80,9 @@ def _check_payload(check: CheckEvent) -> dict[str, Any]:
 
 def _match_payload(entry: EntryRecord) -> dict[str, Any]:
     return {"event": "new-match", "feed": entry.feed, "title": entry.title, "link": entry.link,
-            "published": _iso(entry.published), "matched": list(entry.matched),
+            "published": iso_z(entry.published), "matched": list(entry.matched),
             "captured": entry.capture_outcome == "captured", "capture_id": entry.capture_id,
-            "entry_id": entry.id, "first_seen_at": _iso(entry.first_seen_at)}
+            "entry_id": entry.id, "first_seen_at": iso_z(entry.first_seen_at)}
 
 
 def collect_events(sessions: Any, now: datetime, *, batch: int = 500) -> int:
@@ -137,7 +134,7 @@ def deliver_due(sessions: Any, settings: MonitorConfig, *, user_agent: str, now:
             continue  # another process took it
         attempted.append(delivery)
         body = json.dumps({**delivery.payload, "delivery_id": delivery.id,
-                           "created_at": _iso(delivery.created_at)}, ensure_ascii=False).encode()
+                           "created_at": iso_z(delivery.created_at)}, ensure_ascii=False).encode()
         headers = {"Content-Type": "application/json", "User-Agent": user_agent,
                    "X-Collector-Event": delivery.event, "X-Collector-Delivery": str(delivery.id)}
         status, error = None, None
@@ -163,5 +160,5 @@ def deliver_due(sessions: Any, settings: MonitorConfig, *, user_agent: str, now:
             db.finish_delivery(sessions, delivery.id, status="pending", now=clock(), http_status=status,
                                error=error, next_attempt_at=retry)
             log.warning("notify.retry", extra={"fields": {**fields, "error": error,
-                                                          "next_attempt_at": _iso(retry)}})
+                                                          "next_attempt_at": iso_z(retry)}})
     return attempted

@@ -30,6 +30,7 @@ from collector.config import Config
 from collector.errors import InputError, NotFoundError
 from storage import monitoring as db
 from storage.monitoring import ScheduleRecord
+from storage.timefmt import iso_z
 
 __all__ = ["ACTIONS", "CollectorScheduler", "ScheduleInfo", "SlotExecutor", "add_schedule", "current_slot",
            "edit_schedule", "list_schedules", "make_scheduler", "pause_schedule", "remove_schedule",
@@ -110,10 +111,6 @@ def trigger_for(every: float | None, cron: str | None) -> Any:
     return IntervalTrigger(seconds=every, timezone=UTC)
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
-
-
 @dataclass(frozen=True, kw_only=True)
 class ScheduleInfo:
     """A schedule with its next run time (None when paused)."""
@@ -126,7 +123,7 @@ class ScheduleInfo:
         s = self.schedule
         return {"id": s.id, "job_id": s.job_id, "kind": s.kind, "targets": list(s.targets),
                 "action": s.action, "every": s.every_seconds, "cron": s.cron, "adaptive": s.adaptive,
-                "paused": s.paused, "created_at": _iso(s.created_at), "next_run_at": _iso(self.next_run_at)}
+                "paused": s.paused, "created_at": iso_z(s.created_at), "next_run_at": iso_z(self.next_run_at)}
 
 
 class _Editor:

@@ -27,8 +27,10 @@ from typing import IO, Any
 from collector.config import Config, version
 from collector.errors import InputError
 from collector.reports.status import report_status
-from collector.reports.versions import _archive, effective_citations
+from collector.reports.versions import effective_citations
+from storage.archive import Archive
 from storage.records import CaptureRecord
+from storage.timefmt import iso_z
 
 __all__ = ["FORMATS", "MEDIA_TYPES", "ExportSummary", "citation_rows", "export_report"]
 
@@ -70,7 +72,7 @@ def _report_captures(config: Config, name: str) -> tuple[list[CaptureRecord], by
     from storage import reports
     from storage.queries import captures_by_ids, snapshots
 
-    archive = _archive(config)
+    archive = Archive.from_settings(config)
     try:
         version = reports.versions_of(archive.sessions, name)[-1]
         found: dict[int, CaptureRecord] = {}
@@ -117,7 +119,7 @@ def _warcinfo(name: str, filename: str) -> bytes:
         "software": f"collector/{version()}", "format": "WARC File Format 1.1",
         "conformsTo": "https://iso.org/standard/68004.html",
         "description": f"Evidence of report {name}: every capture of its cited sources, exported "
-                       f"{datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}"}))
+                       f"{iso_z(datetime.now(UTC), timespec='seconds')}"}))
     return buf.getvalue()
 
 
@@ -190,7 +192,7 @@ def _pages(config: Config, captures: list[CaptureRecord]) -> bytes:
             continue
         out.append(json.dumps({
             "id": f"capture-{capture.id}", "url": capture.url,
-            "ts": capture.captured_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "ts": iso_z(capture.captured_at, timespec="seconds"),
             "title": text.get("title") or capture.title or capture.url, "text": text.get("text") or "",
             "sha256": capture.sha256, "text_sha256": capture.text_sha256}, ensure_ascii=False))
     return ("\n".join(out) + "\n").encode("utf-8")
@@ -226,7 +228,7 @@ def write_wacz(config: Config, name: str, out: IO[bytes]) -> tuple[int, int, int
                                   "hash": f"sha256:{hashlib.sha256(data).hexdigest()}", "bytes": len(data)})
             package = {"profile": "data-package", "wacz_version": WACZ_VERSION, "title": f"Report {name}",
                        "description": f"The sources cited by report {name}, as archived by collector",
-                       "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                       "created": iso_z(datetime.now(UTC), timespec="seconds"),
                        "software": f"collector {version()}", "resources": resources}
             package_bytes = json.dumps(package, indent=2).encode("utf-8")
             zf.writestr(_deflated("datapackage.json"), package_bytes)
@@ -272,7 +274,7 @@ def export_report(config: Config, name: str, fmt: str, out: IO[bytes], *,
         return ExportSummary(name, fmt, *write_wacz(config, name, out))
     rows = citation_rows(config, name, base_url=base_url)
     if fmt == "json":
-        now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        now = iso_z(datetime.now(UTC))
         data = json.dumps({"report": name, "exported_at": now, "citations": rows}, ensure_ascii=False,
                           indent=1, default=str).encode("utf-8")
     else:

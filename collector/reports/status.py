@@ -8,8 +8,10 @@ from typing import Any
 
 from collector.check.quotes import find_quote
 from collector.config import Config
-from collector.reports.versions import _archive, effective_citations
+from collector.reports.versions import effective_citations
+from storage.archive import Archive
 from storage.records import CaptureRecord
+from storage.timefmt import iso_z
 
 __all__ = ["archive_link", "render_html", "render_markdown", "report_status"]
 
@@ -46,7 +48,7 @@ def report_status(config: Config, name: str, *, base_url: str = DEFAULT_BASE_URL
     from storage.errors import StorageError
     from storage.queries import snapshots
 
-    archive = _archive(config)
+    archive = Archive.from_settings(config)
     rows = []
     texts: dict[int, str | None] = {}
     try:
@@ -99,7 +101,7 @@ def report_status(config: Config, name: str, *, base_url: str = DEFAULT_BASE_URL
                 "latest_capture": _capture_json(captures[-1]) if captures else None,
                 "check": None if last_check is None else {
                     "status": last_check.status, "similarity": last_check.similarity,
-                    "checked_at": last_check.checked_at.isoformat().replace("+00:00", "Z"),
+                    "checked_at": iso_z(last_check.checked_at),
                     "http_status": last_check.http_status, "redirected": last_check.redirected,
                     "quotes": list(last_check.quotes)},
                 "state": source_state(checks, min_checks=config.dead_after_checks,

@@ -12,7 +12,7 @@ import hashlib
 import io
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,19 +20,22 @@ from typing import Any
 from collector.capture.run import capture_urls, check_url
 from collector.config import Config
 from collector.errors import InputError
+from storage.archive import Archive
+from storage.errors import ContentDecodeError
 from storage.records import CaptureRecord, CitationData, LinkData, ReportVersionRecord
+from storage.retrieve import archived_response
 
 __all__ = [
     "EffectiveCitation",
     "add_report",
     "effective_citations",
+    "is_url_source",
     "link_reference",
     "parse_manifest",
     "report_urls",
     "version_diff",
 ]
 
-_CITATION_FIELDS = {f.name for f in fields(CitationData)}
 _MEDIA_TYPES = {"text": "text/plain; charset=utf-8", "markdown": "text/markdown; charset=utf-8",
                 "html": "text/html", "pdf": "application/pdf"}
 _URL_LIKE = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
@@ -66,30 +69,22 @@ class EffectiveCitation:
                                                                                      "unknown"))
 
 
-def _archive(config: Config) -> Any:
-    from storage.archive import Archive
-
-    return Archive.open(config.db_url, config.warc_dir, warc_max_bytes=config.warc_max_bytes,
-                        gzip_level=config.warc_gzip_level)
+def is_url_source(source: str) -> bool:
+    """True when a report source is a URL (``scheme://...``) rather than a file name."""
+    return bool(_URL_LIKE.match(source))
 
 
-def _decoded_payload(config: Config, record: CaptureRecord) -> tuple[bytes, str | None]:
-    from collector.capture.extraction import DecodeError, decode_content
-    from storage import retrieve
-
-    payload = retrieve.capture_payload(config.warc_dir, record)
-    head = retrieve.capture_headers(config.warc_dir, record).decode("iso-8859-1")
-    encoding = next((line.split(":", 1)[1].strip() for line in head.split("\r\n")
-                     if line.lower().startswith("content-encoding:")), None)
+def _archived_report(config: Config, record: CaptureRecord) -> bytes:
+    """A report captured from the web, content-decoded (a report that cannot be decoded is bad input)."""
     try:
-        return decode_content(payload, encoding, config.max_body_bytes), record.content_type
-    except DecodeError as exc:
-        raise InputError(f"{record.url}: cannot decode the archived report ({exc})") from exc
+        return archived_response(config.warc_dir, record).decoded(config.max_body_bytes)
+    except ContentDecodeError as exc:
+        raise InputError(str(exc)) from exc
 
 
 def load_document(config: Config, source: str) -> Document:
     """Read a report from a local file, or capture it first when ``source`` is a URL."""
-    if _URL_LIKE.match(source):
+    if is_url_source(source):
         url = check_url(source)
         result = capture_urls(config, [url])[0]
         if result["outcome"] != "captured" or (result.get("http_status") or 0) >= 400:
@@ -98,14 +93,14 @@ def load_document(config: Config, source: str) -> Document:
                              f": {result.get('reason_detail') or ''})")
         from storage.queries import captures_by_ids
 
-        archive = _archive(config)
+        archive = Archive.from_settings(config)
         try:
             record = captures_by_ids(archive.sessions, [result["id"]])[0]
-            data, ctype = _decoded_payload(config, record)
+            data = _archived_report(config, record)
         finally:
             archive.close()
         name = (result.get("final_url") or url).rstrip("/").rsplit("/", 1)[-1] or "report"
-        return Document(data, name, ctype, source_url=url, capture_id=record.id)
+        return Document(data, name, record.content_type, source_url=url, capture_id=record.id)
     path = Path(source)
     try:
         data = path.read_bytes()
@@ -180,13 +175,6 @@ def parse_manifest(path: Path, known_refs: set[str]) -> list[LinkData]:
     return links
 
 
-def _to_data(citation: Any) -> CitationData:
-    values = {k: v for k, v in asdict(citation).items() if k in _CITATION_FIELDS}
-    for key in ("authors", "urls", "quotes"):
-        values[key] = tuple(values.get(key) or ())
-    return CitationData(**values)
-
-
 def version_diff(old: Sequence[CitationData], new: Sequence[CitationData]) -> dict[str, list[str]]:
     """Which refs were added, removed or changed between two versions' citations."""
     before = {c.ref: c for c in old}
@@ -210,11 +198,11 @@ def add_report(config: Config, source: str, *, name: str | None = None,
                               content_type=document.content_type, base_url=document.source_url)
     except ReportParseError as exc:
         raise InputError(str(exc) if source in str(exc) else f"{source}: {exc}") from exc
-    citations = [_to_data(c) for c in parsed.citations]
+    citations: list[CitationData] = list(parsed.citations)
     refs = {c.ref for c in citations} | set(parsed.markers)
     links = parse_manifest(manifest, refs) if manifest is not None else []
     name = name or re.sub(r"\.[A-Za-z0-9]+$", "", document.filename) or "report"
-    archive = _archive(config)
+    archive = Archive.from_settings(config)
     try:
         try:
             previous = reports.citations_of(archive.sessions, name)
@@ -285,7 +273,7 @@ def link_reference(config: Config, name: str, ref: str, url: str | None, *,
     from storage import reports
 
     checked = check_url(url) if url else None
-    archive = _archive(config)
+    archive = Archive.from_settings(config)
     try:
         refs = {c.ref for c in reports.citations_of(archive.sessions, name)}
         found = resolve_ref(ref, refs)
@@ -305,7 +293,7 @@ def report_document(config: Config, name: str) -> tuple[ReportVersionRecord, byt
     from storage.queries import captures_by_ids
     from storage.warcread import read_record_at
 
-    archive = _archive(config)
+    archive = Archive.from_settings(config)
     try:
         version = reports.versions_of(archive.sessions, name)[-1]
         if version.doc_warc_file is not None:
@@ -315,7 +303,7 @@ def report_document(config: Config, name: str) -> tuple[ReportVersionRecord, byt
         if version.capture_id is None:
             raise InputError(f"report {name!r} has no archived document")
         record_ = captures_by_ids(archive.sessions, [version.capture_id])[0]
-        return version, _decoded_payload(config, record_)[0]
+        return version, _archived_report(config, record_)
     finally:
         archive.close()
 
@@ -324,7 +312,7 @@ def report_urls(config: Config, name: str) -> tuple[list[str], dict[str, dict[st
     """Every URL to capture for a report (its citations, and the report itself when it is a web page)."""
     from storage import reports
 
-    archive = _archive(config)
+    archive = Archive.from_settings(config)
     try:
         versions = reports.versions_of(archive.sessions, name)
         cites = effective_citations(archive, name)

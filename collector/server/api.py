@@ -78,12 +78,12 @@ async def post_captures(request: Request) -> Response:
 
 async def post_report(request: Request) -> Response:
     """Add (a new version of) a report published at a URL."""
-    from collector.reports.versions import _URL_LIKE, add_report
+    from collector.reports.versions import add_report, is_url_source
 
     await run_in_threadpool(require_token, request)
     body = await json_body(request)
     url = body.get("url")
-    if not isinstance(url, str) or not _URL_LIKE.match(url):
+    if not isinstance(url, str) or not is_url_source(url):
         raise InputError('give {"url": "https://...", "name": "..."}: only reports at a URL can be added '
                          "over HTTP")
     summary = await run_in_threadpool(lambda: add_report(ctx_of(request).config, url, name=body.get("name")))

@@ -33,6 +33,7 @@ from collector.server.rewrite import decode_html, framed_csp, raw_csp, rewrite_h
 from storage.errors import NoCaptureError
 from storage.queries import MementoRef, captures_by_ids, mementos
 from storage.records import CaptureRecord
+from storage.retrieve import archived_response
 
 __all__ = ["mementos_of", "routes", "target_url"]
 
@@ -153,44 +154,25 @@ def web(request: Request) -> Response:
     return HTMLResponse(_wrapper(request, capture, url, found, index), headers=headers)
 
 
-def _original_headers(request: Request, capture: CaptureRecord) -> list[tuple[str, str]]:
-    from storage.warcread import read_record_at
-
-    if capture.warc_file is None or capture.warc_offset is None:
-        return []
-    return read_record_at(ctx_of(request).warc_dir, capture.warc_file, capture.warc_offset).http_headers
-
-
 def _raw(request: Request, capture: CaptureRecord, headers: dict[str, str], *, download: bool = False
          ) -> Response:
-    from storage.retrieve import capture_payload
-
     ctx = ctx_of(request)
-    body = capture_payload(ctx.warc_dir, capture)
-    original = {k.lower(): v for k, v in _original_headers(request, capture)}
+    response = archived_response(ctx.warc_dir, capture)
     headers = {**headers, "Content-Security-Policy": raw_csp(ctx.replay(request)),
                "X-Archive-Sha256": capture.sha256 or ""}
-    if original.get("content-encoding"):
-        headers["Content-Encoding"] = original["content-encoding"]
+    if response.content_encoding:
+        headers["Content-Encoding"] = response.content_encoding
     if download:
         name = (capture.final_url or capture.url).rstrip("/").rsplit("/", 1)[-1] or "payload"
         headers["Content-Disposition"] = f'attachment; filename="{re.sub(r"[^A-Za-z0-9._-]", "_", name)}"'
     # set as a header, not media_type: Starlette would append a charset to text/* types
     headers["Content-Type"] = capture.content_type or "application/octet-stream"
-    return Response(body, status_code=capture.http_status or 200, headers=headers)
+    return Response(response.payload, status_code=capture.http_status or 200, headers=headers)
 
 
 def _framed(request: Request, capture: CaptureRecord, url: str, headers: dict[str, str]) -> Response:
-    from collector.capture.extraction import DecodeError, decode_content
-    from storage.retrieve import capture_payload
-
     ctx = ctx_of(request)
-    body = capture_payload(ctx.warc_dir, capture)
-    original = {k.lower(): v for k, v in _original_headers(request, capture)}
-    try:
-        body = decode_content(body, original.get("content-encoding"), ctx.config.max_body_bytes)
-    except DecodeError as exc:
-        raise InputError(f"cannot decode the archived payload of {url}: {exc}") from exc
+    body = archived_response(ctx.warc_dir, capture).decoded(ctx.config.max_body_bytes)
     charset = re.search(r"charset=([\w.:-]+)", capture.content_type or "", re.I)
     main, replay = ctx.base(request), ctx.replay(request)
     stamp14 = memento.ts14(capture.captured_at)

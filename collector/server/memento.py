@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from collector.errors import InputError
+from storage.timefmt import iso_z
 
 __all__ = [
     "ArchiveUrls",
@@ -193,14 +194,11 @@ def timemap_link(urls: ArchiveUrls, original: str, mementos: Sequence[Memento]) 
     return ",\n".join(lines) + "\n"
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
 def timemap_json(urls: ArchiveUrls, original: str, mementos: Sequence[Memento]) -> dict[str, Any]:
     """The TimeMap as JSON (the Memento aggregator's shape, plus collector's sha256 per memento)."""
-    entries = [{"datetime": _iso(m.captured_at), "uri": urls.memento(m.captured_at, original),
-                "http_status": m.http_status, "sha256": m.sha256} for m in mementos]
+    entries = [{"datetime": iso_z(m.captured_at, timespec="seconds"),
+                "uri": urls.memento(m.captured_at, original), "http_status": m.http_status,
+                "sha256": m.sha256} for m in mementos]
     return {
         "original_uri": original,
         "timegate_uri": urls.timegate(original),

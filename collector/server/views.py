@@ -7,6 +7,7 @@ Pages: ``/`` home, ``/reports`` list, ``/reports/{name}`` citation dashboard, ``
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -18,16 +19,25 @@ from collector.inputs import parse_time
 from collector.server import pages
 from collector.server.context import ctx_of, int_param, respond
 from collector.server.diffing import diff_texts
+from storage import timeline as history
 from storage.errors import NoCaptureError, StorageError
 from storage.records import CaptureRecord
+from storage.timefmt import iso_z
 
 __all__ = ["routes"]
+
+_TIMELINE_CHECK = ("id", "checked_at", "status", "similarity", "capture_id", "baseline_id", "report", "ref")
 
 
 def _capture(record: CaptureRecord) -> dict[str, Any]:
     data = record.to_json()
     data["timestamp"] = record.captured_at.strftime("%Y%m%d%H%M%S")
     return data
+
+
+def _time(value: str | None) -> datetime | None:
+    """A time given in a query parameter (ISO-8601 or 14 digits); None when not given."""
+    return parse_time(value) if value else None
 
 
 def _name(request: Request, key: str) -> str:
@@ -38,11 +48,10 @@ def _name(request: Request, key: str) -> str:
 def home(request: Request) -> Response:
     """Counts, latest captures, latest verdict changes."""
     from storage import queries
+    from storage.checks import latest_verdict_changes
 
     sessions = ctx_of(request).sessions
-    changes = [{**c.__dict__, "checked_at": c.checked_at.isoformat().replace("+00:00", "Z"),
-                "signals": list(c.signals), "quotes": list(c.quotes), "previous": prev}
-               for c, prev in queries.latest_verdict_changes(sessions, 20)]
+    changes = [{**c.to_json(), "previous": prev} for c, prev in latest_verdict_changes(sessions, 20)]
     data = {"counts": queries.archive_counts(sessions),
             "latest_captures": [_capture(c) for c in queries.latest_captures(sessions, 20)],
             "verdict_changes": changes}
@@ -55,7 +64,7 @@ def reports(request: Request) -> Response:
 
     data = {"reports": [{"report": v.report, "version": v.version, "title": v.title, "format": v.format,
                          "source": v.source, "citations": v.citation_count,
-                         "added_at": v.added_at.isoformat().replace("+00:00", "Z")}
+                         "added_at": iso_z(v.added_at)}
                         for v in list_reports(ctx_of(request).sessions)]}
     return respond(request, data, pages.reports)
 
@@ -76,27 +85,13 @@ def dashboard(request: Request) -> Response:
 
 def timeline(request: Request) -> Response:
     """Every capture and check of a URL on a time axis, with changes marked."""
-    from storage.checks import checks_of
-    from storage.queries import snapshots
-
     url = request.query_params.get("url", "").strip()
     if not url:
         return respond(request, {"url": None, "captures": [], "checks": []}, pages.timeline)
-    sessions = ctx_of(request).sessions
-    captures = [_capture(c) for c in snapshots(sessions, url)]
-    previous: dict[str, Any] | None = None
-    for cap in captures:
-        cap["text_changed"] = bool(previous and cap["text_sha256"] and previous["text_sha256"]
-                                   and cap["text_sha256"] != previous["text_sha256"])
-        cap["payload_changed"] = bool(previous and cap["sha256"] and cap["sha256"] != previous["sha256"])
-        if cap["outcome"] == "captured":
-            previous = cap
-    checks = [{"id": c.id, "checked_at": c.checked_at.isoformat().replace("+00:00", "Z"),
-               "status": c.status, "similarity": c.similarity, "capture_id": c.capture_id,
-               "baseline_id": c.baseline_id, "report": c.report, "ref": c.ref}
-              for c in checks_of(sessions, url)]
-    if not captures and not checks:
-        raise NoCaptureError(f"nothing archived for {url}")
+    found = history.timeline(ctx_of(request).sessions, url)
+    captures = [{**_capture(c.capture), "text_changed": c.text_changed, "payload_changed": c.payload_changed}
+                for c in found.captures]
+    checks = [{k: data[k] for k in _TIMELINE_CHECK} for data in (c.to_json() for c in found.checks)]
     return respond(request, {"url": url, "captures": captures, "checks": checks}, pages.timeline)
 
 
@@ -154,32 +149,23 @@ def _quotes_for(request: Request, url_key: str) -> list[str]:
 
 def diff(request: Request) -> Response:
     """Side-by-side main-text diff of two captures (``a``/``b`` ids, or ``url`` with ``from``/``to``)."""
-    from storage import retrieve
-    from storage.queries import closest_capture, snapshots
-
     ctx = ctx_of(request)
     params = request.query_params
     if params.get("a") and params.get("b"):
         old = _one(request, int_param(params["a"], "capture id a"))
         new = _one(request, int_param(params["b"], "capture id b"))
     elif params.get("url"):
-        good = [c for c in snapshots(ctx.sessions, params["url"]) if c.outcome == "captured"]
-        if not good:
-            raise NoCaptureError(f"no capture of {params['url']} in the archive")
-        pick = closest_capture
-        old = pick(ctx.sessions, params["url"], parse_time(params["from"])) if params.get("from") else good[0]
-        new = pick(ctx.sessions, params["url"], parse_time(params["to"])) if params.get("to") else good[-1]
+        old, new = history.capture_pair(ctx.sessions, params["url"], since=_time(params.get("from")),
+                                        until=_time(params.get("to")))
     else:
         raise InputError("give two capture ids (?a=ID&b=ID) or a URL (?url=URL&from=TIME&to=TIME)")
-    texts = []
-    for capture in (old, new):
-        try:
-            texts.append(retrieve.capture_text(ctx.warc_dir, capture).get("text") or "")
-        except StorageError as exc:
-            raise NoCaptureError(str(exc)) from exc
+    try:
+        texts = history.text_pair(ctx.warc_dir, old, new)
+    except StorageError as exc:  # a capture without text: nothing to diff
+        raise NoCaptureError(str(exc)) from exc
     quotes = _quotes_for(request, old.url_key)
     data = {"a": _capture(old), "b": _capture(new), "report": params.get("report"),
-            **diff_texts(texts[0], texts[1], quotes)}
+            **diff_texts(texts.old_text, texts.new_text, quotes)}
     return respond(request, data, pages.diff)
 
 
@@ -197,38 +183,19 @@ def search(request: Request) -> Response:
 
 
 def _search(request: Request, form: dict[str, Any]) -> dict[str, Any]:
-    from collector.reports.versions import effective_citations
-    from storage import search as fts
-    from storage.canonical import url_key
+    from collector.reports.search import scoped_search
 
-    ctx = ctx_of(request)
-    keys = None
-    if form["report"]:
-        keys = [url_key(u) for cite in effective_citations(ctx, form["report"]) for u in cite.urls]
-    if form["feed"]:
-        feed_keys = feed_url_keys(ctx.sessions, form["feed"])
-        keys = feed_keys if keys is None else [k for k in keys if k in set(feed_keys)]
     page = max(1, form["page"])
-    results = fts.search(ctx.sessions, form["q"], site=form["site"] or None,
-                         since=parse_time(form["from"]) if form["from"] else None,
-                         until=parse_time(form["to"]) if form["to"] else None, url_keys=keys,
-                         limit=20, offset=(page - 1) * 20)
+    results = scoped_search(ctx_of(request), form["q"], site=form["site"] or None,
+                            since=_time(form["from"]), until=_time(form["to"]),
+                            report=form["report"] or None, feed=form["feed"] or None,
+                            limit=20, offset=(page - 1) * 20)
     hits = []
     for hit in results.hits:
         data = hit.to_json()
         data["timestamp"] = hit.captured_at.strftime("%Y%m%d%H%M%S")
         hits.append(data)
     return {"hits": hits, "more": results.more, "page": page}
-
-
-def feed_url_keys(sessions: Any, feed: str) -> list[str]:
-    """Canonical keys of the articles a feed has announced (its entries' links)."""
-    from storage.canonical import url_key
-    from storage.monitoring import entries_of, get_feed
-
-    if get_feed(sessions, feed) is None:
-        raise NoCaptureError(f"no feed named {feed!r}")
-    return [url_key(e.link) for e in entries_of(sessions, feed, limit=1_000_000) if e.link]
 
 
 def routes() -> list[Route]:

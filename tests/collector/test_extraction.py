@@ -1,13 +1,10 @@
-"""Text normalization, content decoding limits and the trafilatura adapter."""
+"""Text normalization and the trafilatura adapter."""
 
 from __future__ import annotations
 
-import gzip
-import zlib
-
 import pytest
 
-from collector.capture.extraction import DecodeError, decode_content, extract_html, normalize_text
+from collector.capture.extraction import extract_html, normalize_text
 from collector.capture.run import check_url
 from collector.errors import InputError
 from collector.inputs import parse_time
@@ -17,19 +14,6 @@ def test_normalize_text_folds_spacing_and_composition() -> None:
     composed = "Per\u00fa  says:\r\n\r\n\r\n  \u201chello\u201d\t world "
     decomposed = "Peru\u0301 says:\n\n \u201chello\u201d world"
     assert normalize_text(composed) == normalize_text(decomposed) == "Perú says:\n\n“hello” world"
-
-
-def test_decode_content_gzip_deflate_and_limits() -> None:
-    body = b"<p>hello</p>" * 100
-    assert decode_content(gzip.compress(body), "gzip", 10_000) == body
-    assert decode_content(zlib.compress(body), "deflate", 10_000) == body
-    raw_deflate = zlib.compressobj(wbits=-15)
-    data = raw_deflate.compress(body) + raw_deflate.flush()
-    assert decode_content(data, "deflate", 10_000) == body
-    with pytest.raises(DecodeError, match="exceeds"):
-        decode_content(gzip.compress(b"\0" * 100_000), "gzip", 1000)
-    with pytest.raises(DecodeError, match="unknown"):
-        decode_content(body, "snappy", 10_000)
 
 
 def test_extract_html_gives_title_text_and_hash() -> None:

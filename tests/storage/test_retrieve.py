@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
+import zlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from warcio.archiveiterator import ArchiveIterator  # type: ignore[import-untype
 
 from storage import retrieve
 from storage.archive import Archive
-from storage.errors import ArchiveCorruptError, NoCaptureError
+from storage.errors import ArchiveCorruptError, ContentDecodeError, NoCaptureError
 from storage.queries import captures_by_ids
 from storage.records import CaptureRecord, ExtractionInput
 from tests.storage.helpers import (
@@ -51,6 +53,26 @@ def extract(archive: Archive, capture: CaptureRecord, text: str = "Hello, world.
         refers_to=capture.warc_record_id)])
     [again] = captures_by_ids(archive.sessions, [capture.id])
     return again
+
+
+def test_decode_content_gzip_deflate_and_limits() -> None:
+    body = b"<p>hello</p>" * 100
+    assert retrieve.decode_content(gzip.compress(body), "gzip", 10_000) == body
+    assert retrieve.decode_content(zlib.compress(body), "deflate", 10_000) == body
+    raw_deflate = zlib.compressobj(wbits=-15)
+    data = raw_deflate.compress(body) + raw_deflate.flush()
+    assert retrieve.decode_content(data, "deflate", 10_000) == body
+    with pytest.raises(ContentDecodeError, match="exceeds"):
+        retrieve.decode_content(gzip.compress(b"\0" * 100_000), "gzip", 1000)
+    with pytest.raises(ContentDecodeError, match="unknown"):
+        retrieve.decode_content(body, "snappy", 10_000)
+
+
+def test_decode_content_refuses_corrupt_data_with_its_own_error() -> None:
+    for coding in ("gzip", "deflate"):
+        with pytest.raises(ContentDecodeError, match=f"bad {coding} data"):
+            retrieve.decode_content(b"\x00not compressed at all", coding, 10_000)
+    assert retrieve.decode_content(b"as is", "identity", 10) == b"as is"
 
 
 def test_capture_warc_of_a_plain_capture(archive: Archive, tmp_path: Path) -> None:

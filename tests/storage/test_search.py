@@ -11,7 +11,7 @@ from sqlalchemy import delete
 
 from storage import queries, search
 from storage.archive import Archive
-from storage.checks import add_checks
+from storage.checks import add_checks, latest_verdict_changes
 from storage.models import SearchDocument
 from storage.records import CaptureRecord, CheckRecord, ExtractionInput
 from storage.tokens import TOKEN_PREFIX, NoTokenError, create_token, list_tokens, revoke_token, verify_token
@@ -227,7 +227,7 @@ def test_counts_latest_captures_and_verdict_changes(archive: Archive,
         check(river.url, 5 * DAY, "unchanged"), check(river.url, 6 * DAY, "unchanged"),
         check(river.url, 7 * DAY, "changed"), check(budget.url, 5 * DAY, "gone"),
         check(budget.url, 6 * DAY, "gone")])
-    changes = queries.latest_verdict_changes(archive.sessions)
+    changes = latest_verdict_changes(archive.sessions)
     assert [(c.url, c.status, prev) for c, prev in changes] == [
         (river.url, "changed", "unchanged"), (budget.url, "gone", None)]
     assert queries.archive_counts(archive.sessions)["checks"] == 5
