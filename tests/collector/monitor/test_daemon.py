@@ -16,8 +16,8 @@ import pytest
 from storage.database import connect
 from storage.monitoring import RunRecord, get_lease, runs_of
 from storage.queries import snapshots
+from tests.collector.cli.test_cli import lines, run
 from tests.collector.monitor.conftest import DaemonProcess, wait_for
-from tests.collector.test_cli import lines, run
 
 
 def _db(home: Path, db_url: str | None = None) -> str:

@@ -12,8 +12,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from tests.collector.cli.test_cli import lines, no_traceback, run
 from tests.collector.monitor.conftest import control
-from tests.collector.test_cli import lines, no_traceback, run
 from tests.terminal import run_with_terminal_stderr
 
 ENTRY_FIELDS = {"feed", "title", "link", "published", "matched", "captured", "outcome"}

@@ -19,8 +19,8 @@ from storage.checks import add_checks
 from storage.database import connect
 from storage.monitoring import list_deliveries
 from storage.records import CheckRecord
+from tests.collector.cli.test_cli import lines, run
 from tests.collector.monitor.conftest import DaemonProcess, control, get_json, post_json, wait_for
-from tests.collector.test_cli import lines, run
 from tests.conftest import make_config
 
 FAST = MonitorConfig(notify_backoff=0.0, notify_max_attempts=3, notify_timeout=5)

@@ -9,8 +9,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tests.collector.cli.test_cli import lines, no_traceback, run
 from tests.collector.monitor.conftest import control
-from tests.collector.test_cli import lines, no_traceback, run
 
 FIELDS = {"id", "job_id", "kind", "targets", "action", "every", "cron", "adaptive", "paused",
           "created_at", "next_run_at"}

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from collector.server import ServerContext
 from storage.database import connect
+from tests.collector.cli.test_cli import lines, no_traceback, run
 from tests.collector.server.helpers import fetch, running
-from tests.collector.test_cli import lines, no_traceback, run
 from tests.conftest import make_config
 
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from collector.cli.main import cli
+from tests.collector.cli.test_cli import lines, no_traceback, run
 from tests.collector.server.helpers import fetch
-from tests.collector.test_cli import lines, no_traceback, run
 
 
 def test_serve_prints_its_url_and_answers(home: Path, server: str) -> None:

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.collector.cli.test_cli import no_traceback, run
 from tests.collector.server.helpers import fetch
-from tests.collector.test_cli import no_traceback, run
 from tests.storage.helpers import warcio_check_files
 
 WACZ_TOOL = Path(sys.executable).parent / "wacz"

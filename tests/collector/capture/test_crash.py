@@ -14,7 +14,7 @@ from storage.archive import Archive
 from storage.queries import pending_extractions
 from storage.verify import verify_archive
 from storage.warcread import read_record_at
-from tests.collector.test_cli import lines, run
+from tests.collector.cli.test_cli import lines, run
 from tests.conftest import make_config, warcio_check
 
 

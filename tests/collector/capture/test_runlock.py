@@ -13,7 +13,7 @@ from storage.archive import Archive
 from tests.conftest import make_config
 from tests.storage.helpers import html_capture
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PAGE = b"<html><head><title>T</title></head><body><article><p>%s</p></article></body></html>"
 
 

@@ -13,10 +13,10 @@ from pathlib import Path
 from storage import retrieve
 from storage.archive import Archive
 from storage.queries import snapshots
-from tests.collector.test_capture import fetch_raw
+from tests.collector.capture.test_run import fetch_raw
 from tests.conftest import warcio_check
 
-ROOT = Path(__file__).resolve().parents[2]  # the project directory, where scrapy.cfg is
+ROOT = Path(__file__).resolve().parents[3]  # the project directory, where scrapy.cfg is
 
 
 def _scrapy(home: Path, *args: str) -> subprocess.CompletedProcess[str]:

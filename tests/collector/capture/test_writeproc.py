@@ -20,7 +20,7 @@ from tests.conftest import make_config, warcio_check
 from tests.storage.helpers import T0, failed_capture, html_capture
 
 PAGE = b"<html><head><title>Page %d</title></head><body><article><p>%s</p></article></body></html>"
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _page(i: int) -> bytes:

@@ -102,7 +102,7 @@ def test_quotes_archived_and_live(checked: dict[str, Any]) -> None:
 
 
 def test_history_and_diff(checked: dict[str, Any], tmp_path: Path) -> None:
-    from tests.collector.test_cli import lines, run
+    from tests.collector.cli.test_cli import lines, run
 
     home = checked["config"].home
     url = checked["news"] + "/v/correction"

@@ -16,10 +16,10 @@ from collector.reports.versions import add_report
 from storage.checks import add_checks
 from storage.database import connect
 from storage.records import CheckRecord
-from tests.collector.test_cli import lines, no_traceback, run
+from tests.collector.cli.test_cli import lines, no_traceback, run
 from tests.conftest import make_config
 
-SEED = Path(__file__).resolve().parents[3] / "shared" / "reports" / "islamism-peru-report.txt"
+SEED = Path(__file__).resolve().parents[4] / "shared" / "reports" / "islamism-peru-report.txt"
 NO_ENTRY = {"4", "5", "6", "7", "8", "10", "11", "12", "13", "23", "25", "26", "30", "31", "36", "41"}
 
 

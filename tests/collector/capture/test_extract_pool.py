@@ -8,12 +8,12 @@ from pathlib import Path
 
 from collector.capture.heap import Trimmer, trim
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 PROBE = """
 from collector.capture.extract_pool import extraction_context
 from pebble import ProcessPool
-from tests.collector.test_extract_pool import worker_state as state
+from tests.collector.capture.test_extract_pool import worker_state as state
 
 pool = ProcessPool(max_workers=1, max_tasks=1, context=extraction_context())
 first = pool.schedule(state).result(timeout=120)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from collector.cli.main import cli
-from tests.collector.test_capture import fetch_raw
+from tests.collector.capture.test_run import fetch_raw
 from tests.conftest import warcio_check
 
 CAPTURE_FIELDS = {"url", "captured_at", "outcome", "reason", "http_status", "final_url", "sha256",

@@ -15,7 +15,7 @@ from collector.capture.run import Target, run_crawl
 from storage.database import connect, head_revision
 from tests.conftest import make_config
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _python(code: str) -> str:
