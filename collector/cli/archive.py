@@ -17,6 +17,7 @@ from collector.cli.options import (
     open_archive,
 )
 from collector.inputs import read_url_file
+from storage.timefmt import iso_z
 
 __all__ = ["capture", "get", "snapshots", "verify"]
 
@@ -112,7 +113,9 @@ def get(ctx: click.Context, url: str, at: str | None, before: bool, mode: str | 
     """Get the capture of URL closest to --at (Memento semantics).
 
     Without a mode flag, prints the capture's metadata. --raw checks the payload against its
-    sha256 before writing it.
+    sha256 before writing it. With --at, a line on stderr says how far the capture is from the time
+    asked when it is a minute or more away, and --json adds ``distance_seconds`` (capture time minus
+    --at: negative before, positive after).
 
     \b
     Example:
@@ -131,6 +134,13 @@ def get(ctx: click.Context, url: str, at: str | None, before: bool, mode: str | 
         record = closest_capture(archive.sessions, url, when, before=before)
     finally:
         archive.close()
+    distance = (record.captured_at - when).total_seconds() if when is not None else None
+    if distance is not None and abs(distance) >= 60:
+        from collector.cli.output import describe_distance  # lazy: CLI start-up
+
+        click.echo(f"note: the closest capture is {describe_distance(distance)} the time asked "
+                   f"({iso_z(record.captured_at)} for {iso_z(when)})", err=True)
+    extra = {} if distance is None else {"distance_seconds": round(distance, 6)}
     out = sys.stdout.buffer  # click.get_binary_stream is deprecated (Click 8.5)
     if mode == "raw":
         out.write(retrieve.capture_payload(config.warc_dir, record))
@@ -143,11 +153,11 @@ def get(ctx: click.Context, url: str, at: str | None, before: bool, mode: str | 
         if as_json:
             emit_json({"url": record.url, "captured_at": record.to_json()["captured_at"],
                         "title": text.get("title"), "published": text.get("published"),
-                        "text_sha256": text.get("text_sha256"), "text": text.get("text")})
+                        "text_sha256": text.get("text_sha256"), "text": text.get("text"), **extra})
         else:
             click.echo(text.get("text") or "")
     elif as_json:
-        emit_json(record.to_json())
+        emit_json({**record.to_json(), **extra})
     else:
         from collector.cli.output import print_capture
 

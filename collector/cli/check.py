@@ -132,14 +132,20 @@ def history(ctx: click.Context, url: str, as_json: bool) -> None:
 @click.option("--from", "from_", help="Time of the first capture (default: the baseline, first).")
 @click.option("--to", "to", help="Time of the second capture (default: latest).")
 @click.option("--raw", is_flag=True, help="Diff the raw payloads instead of the main text.")
+@json_option
 @click.pass_context
 @handle_errors
-def diff(ctx: click.Context, url: str, from_: str | None, to: str | None, raw: bool) -> None:
+def diff(ctx: click.Context, url: str, from_: str | None, to: str | None, raw: bool, as_json: bool) -> None:
     """Unified diff of the main text (or raw payload) of two captures of URL.
+
+    --json prints one object: the two captures (``from``, ``to``: id, captured_at, sha256,
+    text_sha256), ``mode`` (text or raw), ``identical``, ``similarity`` (main text, 0..1; null for
+    --raw) and ``diff`` (the unified diff as one string).
 
     \b
     Example:
       collector diff https://example.org/a --from 2025-06-03 --to 2026-01-01
+      collector diff https://example.org/a --json
     """
     from collector.inputs import parse_time
     from storage.timeline import capture_pair, text_pair
@@ -154,6 +160,19 @@ def diff(ctx: click.Context, url: str, from_: str | None, to: str | None, raw: b
         archive.close()
     label_a = f"{url} @ {iso_z(old.captured_at)}"
     label_b = f"{url} @ {iso_z(new.captured_at)}"
-    for line in difflib.unified_diff(texts.old_text.splitlines(), texts.new_text.splitlines(), label_a,
-                                     label_b, lineterm=""):
+    lines = list(difflib.unified_diff(texts.old_text.splitlines(), texts.new_text.splitlines(), label_a,
+                                      label_b, lineterm=""))
+    if as_json:
+        from collector.check.compare import text_similarity  # lazy: CLI start-up
+
+        def side(capture: Any) -> dict[str, Any]:
+            return {"id": capture.id, "captured_at": iso_z(capture.captured_at), "sha256": capture.sha256,
+                    "text_sha256": capture.text_sha256}
+
+        emit_json({"url": url, "from": side(old), "to": side(new), "mode": "raw" if raw else "text",
+                   "identical": texts.old_text == texts.new_text,
+                   "similarity": None if raw else text_similarity(texts.old_text, texts.new_text),
+                   "diff": "\n".join(lines)})
+        return
+    for line in lines:
         click.echo(line)

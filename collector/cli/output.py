@@ -15,7 +15,7 @@ from rich.table import Table
 
 from storage.records import CaptureRecord
 
-__all__ = ["CaptureProgress", "print_capture", "print_snapshots", "print_verify",
+__all__ = ["CaptureProgress", "describe_distance", "print_capture", "print_snapshots", "print_verify",
            "verify_progress"]
 
 OUT = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
@@ -129,3 +129,17 @@ def print_verify(report: Any) -> None:
     verdict = "[green]OK[/]" if report.ok else f"[red]{len(report.problems)} problem(s)[/]"
     OUT.print(f"{verdict}: {report.records_checked} records of {report.captures_checked} "
               f"captures checked, {report.files_scanned} WARC files scanned")
+
+
+def describe_distance(seconds: float) -> str:
+    """``3 years 2 days after`` / ``5 minutes before``: how far a capture is from the time asked."""
+    left = abs(seconds)
+    parts: list[str] = []
+    for unit, size in (("year", 365 * 86400), ("day", 86400), ("hour", 3600), ("minute", 60)):
+        count = int(left // size)
+        if count:
+            parts.append(f"{count} {unit}{'s' if count != 1 else ''}")
+            left -= count * size
+        if len(parts) == 2:
+            break
+    return f"{' '.join(parts) or 'less than a minute'} {'after' if seconds >= 0 else 'before'}"

@@ -138,7 +138,7 @@ def status(ctx: click.Context, name: str, fmt: str, base_url: str, as_json: bool
             first, latest = row["first_capture"], row["latest_capture"]
             url = row["url"] or ("[yellow]needs a URL[/]" if row["needs_url"] else "-")
             quotes = ", ".join({True: "[green]found[/]", False: "[red]not found[/]",
-                                None: "?"}[q["archived"]] for q in row["quotes"]) or "-"
+                                None: "not checked"}[q["archived"]] for q in row["quotes"]) or "-"
             check = row["check"]
             verdict = (f"{check['status']} ({row['state']})" if check and row["state"] in
                        ("suspect", "dead") else check["status"] if check else "-")

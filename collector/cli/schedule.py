@@ -212,7 +212,15 @@ def schedule_runs(ctx: click.Context, schedule_id: int | None, limit: int, as_js
         if as_json:
             emit_json(data)
         else:
-            click.echo(f"{data['started_at']}  {r.job_id:<16} {r.status:<11} {r.summary or r.error or ''}")
+            click.echo(f"{data['started_at']}  {r.job_id:<16} {r.status:<11} "
+                       f"{summary_text(r.summary) or r.error or ''}")
+
+
+def summary_text(summary: Any) -> str:
+    """A run's summary as ``captured=3, failed=1`` (a mapping) or as it is (anything else)."""
+    if isinstance(summary, dict):
+        return ", ".join(f"{key}={value}" for key, value in summary.items())
+    return "" if summary is None else str(summary)
 
 
 # -- run -------------------------------------------------------------------------------------------------

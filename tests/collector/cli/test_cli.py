@@ -204,3 +204,37 @@ def test_capture_json_goes_to_stdout_while_the_bar_is_on_a_terminal(server: str,
     assert sorted(json.loads(line)["url"] for line in out.decode().splitlines()) == [
         server + "/page/t1", server + "/page/t2"]
     assert '"sha256"' not in terminal
+
+
+def test_get_at_says_how_far_the_capture_is(server: str, home: Path) -> None:
+    url = server + "/page/far"
+    assert run(home, "capture", "--allow-private", url).returncode == 0
+    far = run(home, "get", url, "--at", "2001-01-01", "--json")
+    no_traceback(far)
+    [obj] = lines(far)
+    assert obj["distance_seconds"] > 20 * 365 * 86400  # the capture is decades after 2001
+    assert b"years" in far.stderr and b"after the time asked" in far.stderr
+    near = run(home, "get", url, "--at", obj["captured_at"], "--json")
+    assert lines(near)[0]["distance_seconds"] == 0 and near.stderr == b""
+    assert "distance_seconds" not in lines(run(home, "get", url, "--json"))[0]  # no --at: no distance
+
+
+def test_diff_json(server: str, home: Path) -> None:
+    url = server + "/counter"  # different text on every request
+    for _ in range(2):
+        assert run(home, "capture", "--allow-private", url).returncode == 0
+    proc = run(home, "diff", url, "--json")
+    no_traceback(proc)
+    [obj] = lines(proc)
+    assert obj["mode"] == "text" and obj["identical"] is False and 0 < obj["similarity"] < 1
+    assert obj["from"]["id"] < obj["to"]["id"] and obj["from"]["captured_at"].endswith("Z")
+    assert obj["diff"].startswith("--- ") and "\n+" in obj["diff"]
+    raw = lines(run(home, "diff", url, "--json", "--raw"))[0]
+    assert raw["mode"] == "raw" and raw["similarity"] is None
+
+
+def test_schedule_run_summaries_are_words_not_reprs() -> None:
+    from collector.cli.schedule import summary_text
+
+    assert summary_text({"urls": 2, "captured": 1, "failed": 1}) == "urls=2, captured=1, failed=1"
+    assert summary_text(None) == "" and summary_text("ok") == "ok"
