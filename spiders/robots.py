@@ -8,6 +8,7 @@ Deferred fed from the shared one, so a page disallowed by robots.txt is never fe
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
@@ -19,11 +20,34 @@ if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.robotstxt import RobotParser
 
-__all__ = ["RobotsMiddleware"]
+__all__ = ["QuietFetchErrors", "RobotsMiddleware"]
+
+ROBOTS_LOGGER = "scrapy.downloadermiddlewares.robotstxt"
+
+
+class QuietFetchErrors(logging.Filter):
+    """Turns "Error downloading .../robots.txt" records into one DEBUG line without a traceback.
+
+    A host that cannot be reached (dead domains are this tool's main case) is recorded once, as the
+    capture's outcome; Scrapy's robots.txt middleware would also print a 45-60 line traceback for it.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False for an error record with a traceback (logged again at DEBUG, message only)."""
+        if record.levelno >= logging.ERROR and record.exc_info:
+            logging.getLogger(record.name).debug("robots.txt not fetched: %s", record.getMessage())
+            return False
+        return True
 
 
 class RobotsMiddleware(RobotsTxtMiddleware):
     """RobotsTxtMiddleware with a fan-out of the parsed rules to every waiting request."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        robots_log = logging.getLogger(ROBOTS_LOGGER)
+        if not any(isinstance(f, QuietFetchErrors) for f in robots_log.filters):
+            robots_log.addFilter(QuietFetchErrors())
 
     async def robot_parser(self, request: Request) -> RobotParser | None:
         """The parser of the request's host (fetched once per host)."""

@@ -238,3 +238,13 @@ def test_schedule_run_summaries_are_words_not_reprs() -> None:
 
     assert summary_text({"urls": 2, "captured": 1, "failed": 1}) == "urls=2, captured=1, failed=1"
     assert summary_text(None) == "" and summary_text("ok") == "ok"
+
+
+def test_a_dead_domain_is_one_line_not_a_traceback(home: Path) -> None:
+    """Dead domains are this tool's main case: the outcome line only (the robots.txt middleware's
+    traceback goes to the debug log)."""
+    proc = run(home, "capture", "http://dead-domain-for-collector-tests.invalid/a")
+    no_traceback(proc)
+    assert proc.returncode == 1
+    out = proc.stdout.decode() + proc.stderr.decode()
+    assert "dns-failure" in out and len(out.strip().splitlines()) <= 3, out
