@@ -249,6 +249,15 @@ def abandon_runs(sessions: Sessions, holder: str, now: datetime) -> int:
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def interrupt_own_runs(sessions: Sessions, holder: str, now: datetime, error: str) -> int:
+    """Mark this holder's runs still ``running`` as ``interrupted`` (a daemon forced to exit)."""
+    with sessions() as session, session.begin():
+        result = session.execute(update(ScheduleRun).where(
+            ScheduleRun.status == "running", ScheduleRun.holder == holder).values(
+            status="interrupted", finished_at=now, error=error))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def runs_of(sessions: Sessions, job_id: str | None = None, *, limit: int | None = None) -> list[RunRecord]:
     """Runs (of one job, or all), oldest first."""
     stmt = select(ScheduleRun).order_by(ScheduleRun.id.desc())

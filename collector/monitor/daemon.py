@@ -8,7 +8,10 @@ Every job run re-checks the lease in the transaction that records the run (``sto
 Captures run in a fresh child process per job (``collector.capture.run``), so thousands of runs leave no
 Twisted reactor, memory or threads behind in the daemon. SIGTERM or SIGINT stops it gracefully: no job
 starts any more, jobs in flight finish and commit, the lease is released, exit status 0. A second
-signal exits at once (status 1); the archive stays consistent (WARC records are fsynced before rows).
+signal exits at once (status 1), after marking its runs in flight ``interrupted``; the archive stays
+consistent (WARC records are fsynced before rows). A signal repeated within ``REPEAT_WINDOW`` seconds
+of the first is the same stop request: ``timeout(1)`` sends its signal to the process and again to
+its process group.
 
 Logs are JSON lines on stderr (``--log-format text`` for humans): ``ts``, ``level``, ``event`` and the
 event's fields.
@@ -16,6 +19,7 @@ event's fields.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -32,6 +36,7 @@ from typing import Any, TextIO
 from collector.config import Config
 from collector.monitor.jobs import FEEDS_JOB, JobRuntime, set_runtime
 from storage import monitoring as db
+from storage.database import connect
 from storage.timefmt import iso_z
 
 __all__ = ["Daemon", "JsonFormatter", "setup_logging"]
@@ -39,6 +44,8 @@ __all__ = ["Daemon", "JsonFormatter", "setup_logging"]
 log = logging.getLogger("collector.monitor.daemon")
 log.addHandler(logging.NullHandler())  # shown by the daemon's handler (setup_logging)
 LEASE = "scheduler"
+REPEAT_WINDOW = 2.0  # seconds: a signal this soon after the first repeats the same request
+FORCED_EXIT_DEADLINE = 5.0  # seconds a forced exit may spend marking its runs
 
 
 class JsonFormatter(logging.Formatter):
@@ -132,7 +139,8 @@ class Daemon:
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.clock = clock or (lambda: datetime.now(UTC))
         self._stop = threading.Event()
-        self._signals = 0
+        self._first_signal: float | None = None
+        self._forcing = False
         self._scheduler: Any = None
         self._leader = False
         self._expires: datetime | None = None
@@ -143,11 +151,28 @@ class Daemon:
 
     # -- signals -------------------------------------------------------------------------------------
     def _on_signal(self, signum: int, _frame: Any) -> None:
-        self._signals += 1
-        if self._signals > 1:  # second signal: leave now (no logging here: it could deadlock)
-            os.write(2, b'{"level": "error", "event": "daemon.forced-exit"}\n')
-            os._exit(1)
-        self._stop.set()
+        now = time.monotonic()
+        if self._first_signal is None:
+            self._first_signal = now
+            self._stop.set()
+            return
+        if now - self._first_signal < REPEAT_WINDOW or self._forcing:
+            return  # the same stop request delivered twice, or an exit already under way
+        self._forcing = True
+        # a second request: leave now (no logging here, it could deadlock); a thread marks this
+        # daemon's runs in flight, with a deadline, then exits
+        os.write(2, b'{"level": "error", "event": "daemon.forced-exit"}\n')
+        threading.Thread(target=self._forced_exit, name="collector-forced-exit", daemon=True).start()
+
+    def _forced_exit(self) -> None:
+        watchdog = threading.Timer(FORCED_EXIT_DEADLINE, os._exit, args=(1,))
+        watchdog.daemon = True
+        watchdog.start()
+        with contextlib.suppress(Exception):  # leaving is what matters; the next daemon cleans up too
+            sessions = connect(self.config.db_url)
+            db.interrupt_own_runs(sessions, self.holder, self.clock(),
+                                  "the daemon was forced to exit (a second stop signal)")
+        os._exit(1)
 
     def request_stop(self) -> None:
         """Ask the daemon to stop gracefully (what SIGTERM does)."""
@@ -260,8 +285,6 @@ class Daemon:
     # -- main loop -------------------------------------------------------------------------------------
     def run(self) -> int:
         """Run until asked to stop; returns the exit status (0 after a graceful stop)."""
-        from storage.database import connect
-
         main_thread = threading.current_thread() is threading.main_thread()
         previous = {}
         if main_thread:

@@ -234,3 +234,45 @@ def test_repeated_lease_errors_are_logged_once_with_a_count(home: Path) -> None:
         ("lease.error", None), ("lease.error", 6), ("lease.recovered", 6)]
     assert events[0]["error"].endswith("unable to open database")
     assert events[2]["since"] == "2027-06-01T00:00:00Z" and events[2]["seconds"] == 9
+
+
+def _run_statuses(home: Path) -> list[str]:
+    sessions = connect(_db(home))
+    try:
+        return [r.status for r in runs_of(sessions)]
+    finally:
+        sessions.kw["bind"].dispose()
+
+
+def test_one_stop_request_signalled_twice_is_one_request(server: str, home: Path, tmp_path: Path) -> None:
+    """``timeout(1)`` signals the process and then its process group: a second SIGTERM right after the
+    first (here: once the first was handled, so the two cannot coalesce) is the same request to stop
+    gracefully, not a forced exit."""
+    _add(home, server + "/slow?s=2", "--every", "1s")
+    daemon = DaemonProcess(home, None, log=tmp_path / "daemon.log")
+    try:
+        wait_for(lambda: any(e.get("event") == "job.start" for e in daemon.events()), 60)
+        daemon.proc.send_signal(signal.SIGTERM)
+        wait_for(lambda: any(e.get("event") == "daemon.stopping" for e in daemon.events()), 30)
+        assert daemon.stop() == 0  # the second SIGTERM
+    finally:
+        daemon.kill()
+    events = [e.get("event") for e in daemon.events()]
+    assert "daemon.forced-exit" not in events and "daemon.stopped" in events
+    assert "running" not in _run_statuses(home)
+
+
+def test_a_forced_exit_marks_its_runs_interrupted(server: str, home: Path, tmp_path: Path) -> None:
+    gate = f"forced-{tmp_path.name}"  # never opened: the capture stays in flight
+    _add(home, f"{server}/gate/{gate}", "--every", "1s")
+    daemon = DaemonProcess(home, None, log=tmp_path / "daemon.log")
+    try:
+        wait_for(lambda: "running" in _run_statuses(home), 60)
+        daemon.proc.send_signal(signal.SIGTERM)
+        wait_for(lambda: any(e.get("event") == "daemon.stopping" for e in daemon.events()), 30)
+        time.sleep(2.5)  # past the repeat window: the next signal is a second request
+        assert daemon.stop() == 1
+    finally:
+        daemon.kill()
+    assert "daemon.forced-exit" in [e.get("event") for e in daemon.events()]
+    assert _run_statuses(home) == ["interrupted"]
