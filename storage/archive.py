@@ -28,6 +28,7 @@ from storage.records import (
     ExtractionInput,
     RecordLocation,
 )
+from storage.storable import storable_row
 from storage.warcfile import (
     WarcFileWriter,
     digest_label,
@@ -227,6 +228,8 @@ class Archive:
             "user_agent": item.user_agent, "run_id": item.run_id,
             "fetch_seconds": item.fetch_seconds,
         }
+        # the network's values as the database can hold them (the WARC has them as received)
+        row = storable_row(Capture.__table__, row, note="reason_detail")
         return row, (payload_at if original is None else None)
 
     def store_document(self, uri: str, data: bytes, content_type: str) -> RecordLocation:
@@ -269,14 +272,15 @@ class Archive:
                        "text": item.text}
             loc = self.writer.write_metadata(item.url, content, moment=item.extracted_at,
                                              refers_to=item.refers_to)
-        return {"capture_id": item.capture_id, "status": item.status, "error": item.error,
+        return storable_row(Extraction.__table__, {
+                "capture_id": item.capture_id, "status": item.status, "error": item.error,
                 "text_sha256": item.text_sha256,
                 "text_length": len(item.text) if item.text is not None else None,
                 "title": item.title, "published": item.published, "language": item.language,
                 "extracted_at": item.extracted_at,
                 "warc_file": loc.warc_file if loc else None,
                 "warc_offset": loc.offset if loc else None,
-                "warc_length": loc.length if loc else None}
+                "warc_length": loc.length if loc else None})
 
 
 @dataclass(frozen=True)
