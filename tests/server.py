@@ -26,6 +26,7 @@ Routes (all deterministic):
   /robots-blocked/...   disallowed by robots.txt
   /robots.txt           per Host: "localhost" gets Crawl-delay: 1
   /retry-after          503 with Retry-After: 1 the first time per path, 200 after
+  /refresh-to?to=U      an HTML page whose head has ``<meta http-equiv="refresh" content="0; url=U">``
   /raw/status?code=C    an HTML page whose status line is written raw: ``HTTP/1.1 C Hostile``
   /raw/ctype-long       an HTML page whose Content-Type header is 300 characters long
   /raw/ctype-nul        an HTML page whose Content-Type header holds a NUL byte
@@ -228,6 +229,10 @@ class Handler(BaseHTTPRequestHandler):
             else:  # a refresh tag far past the head is not one (as in Scrapy: first 4,096 chars)
                 body = b"<html><head></head><body>" + padding + tag + b"</body></html>"
             return self._send(200, body)
+        if path == "/refresh-to":  # a short page refreshing to any URL, javascript: and mailto: too
+            tag = f'<meta http-equiv="refresh" content="0; url={query["to"][0]}">'
+            return self._send(200, f"<html><head>{tag}</head><body>{article('refresh')}</body></html>"
+                              .encode())
         if path == "/same":
             return self._send(200, article("same"))
         if path == "/counter":
