@@ -7,6 +7,7 @@ point at those records, so a committed row never points at data that is not on d
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from types import SimpleNamespace
 from typing import Any, Protocol
 
 from sqlalchemy import insert, select, tuple_
+from sqlalchemy.exc import InterfaceError, OperationalError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import queries
@@ -28,6 +30,7 @@ from storage.records import (
     ExtractionInput,
     RecordLocation,
 )
+from storage.storable import storable_row
 from storage.warcfile import (
     WarcFileWriter,
     digest_label,
@@ -40,6 +43,8 @@ from storage.warcread import read_record_at
 __all__ = ["Archive", "ArchiveSettings", "payload_digest"]
 
 DEFAULT_GZIP_LEVEL = 3
+
+log = logging.getLogger(__name__)
 
 
 class ArchiveSettings(Protocol):
@@ -126,23 +131,39 @@ class Archive:
 
         A final response whose payload is already archived for the same URL key (earlier, or earlier
         in this batch) is written as a revisit record pointing at the original.
+
+        Values from the network are made storable first (``storage.storable``). When the group's
+        transaction fails anyway, its rows are committed one by one: a row the database refuses
+        alone becomes a ``failed`` row with reason ``unstorable`` (its WARC records are kept), and
+        the others are committed as they are. A database that is down or locked fails the call.
         """
         planned = [_plan(item) for item in inputs]
-        with self.sessions() as session, session.begin():
-            wanted = {(p.key, p.sha_hex) for p in planned if p.dedup}
-            originals = _find_originals(session, self.warc_dir, wanted)
-            rows: list[dict[str, Any]] = []
-            in_batch: dict[int, int] = {}  # row index -> index of the same-batch original
-            for index, plan in enumerate(planned):
-                original = originals.get((plan.key, plan.sha_hex)) if plan.dedup else None
-                row, pending = self._write_capture(plan, original)
-                if plan.dedup and original is None and pending is not None:
-                    originals[(plan.key, plan.sha_hex)] = _Original(None, pending, index)
-                if original is not None and original.id is None:
-                    in_batch[index] = original.batch_index
-                rows.append(row)
-            self.writer.sync()
-            ids = self._insert_rows(session, rows, in_batch)
+        rows: list[dict[str, Any]] = []
+        in_batch: dict[int, int] = {}  # row index -> index of the same-batch original
+        synced = False
+        with self.sessions() as session:
+            try:
+                with session.begin():
+                    wanted = {(p.key, p.sha_hex) for p in planned if p.dedup}
+                    originals = _find_originals(session, self.warc_dir, wanted)
+                    for index, plan in enumerate(planned):
+                        original = originals.get((plan.key, plan.sha_hex)) if plan.dedup else None
+                        row, pending = self._write_capture(plan, original)
+                        if plan.dedup and original is None and pending is not None:
+                            originals[(plan.key, plan.sha_hex)] = _Original(None, pending, index)
+                        if original is not None and original.id is None:
+                            in_batch[index] = original.batch_index
+                        rows.append(row)
+                    self.writer.sync()
+                    synced = True
+                    ids = self._insert_rows(session, rows, in_batch)
+            except _ROW_ERRORS as exc:
+                if not synced or isinstance(exc, _DATABASE_DOWN):
+                    raise
+                # one row the database refuses must not take the others with it
+                log.warning("a group commit of %d captures failed (%s: %s); committing them one "
+                            "by one", len(rows), type(exc).__name__, _error_text(exc))
+                ids = self._insert_each(session, rows, in_batch)
             texts = _extractions_of(session, {r["revisit_of"] for r in rows if r["revisit_of"]})
         # the records are built from the values just inserted (reading the rows back costs more)
         return [queries.capture_record(SimpleNamespace(**row, id=new_id),
@@ -165,6 +186,28 @@ class Archive:
             for i, new_id in zip(chosen, session.scalars(stmt, [rows[i] for i in chosen]),
                                  strict=True):
                 ids[i] = new_id
+        return ids
+
+    def _insert_each(self, session: Session, rows: list[dict[str, Any]],
+                     in_batch: dict[int, int]) -> list[int]:
+        """Insert the rows one transaction each; a row refused even alone is replaced by a
+        ``failed`` row (reason ``unstorable``) that keeps its WARC records and says why."""
+        ids: list[int] = []
+        for index, row in enumerate(rows):
+            if index in in_batch:
+                row["revisit_of"] = ids[in_batch[index]]
+            try:
+                with session.begin():
+                    [new_id] = self._insert_rows(session, [row], {})
+            except _ROW_ERRORS as exc:
+                if isinstance(exc, _DATABASE_DOWN):
+                    raise
+                log.warning("the capture row of %s cannot be stored (%s: %s); it is recorded as "
+                            "failed", row["url"], type(exc).__name__, _error_text(exc))
+                rows[index] = row = _unstorable(row, exc)
+                with session.begin():
+                    [new_id] = self._insert_rows(session, [row], {})
+            ids.append(new_id)
         return ids
 
     def _write_capture(self, plan: _Plan, original: _Original | None
@@ -227,6 +270,8 @@ class Archive:
             "user_agent": item.user_agent, "run_id": item.run_id,
             "fetch_seconds": item.fetch_seconds,
         }
+        # the network's values as the database can hold them (the WARC has them as received)
+        row = storable_row(Capture.__table__, row, note="reason_detail")
         return row, (payload_at if original is None else None)
 
     def store_document(self, uri: str, data: bytes, content_type: str) -> RecordLocation:
@@ -269,14 +314,41 @@ class Archive:
                        "text": item.text}
             loc = self.writer.write_metadata(item.url, content, moment=item.extracted_at,
                                              refers_to=item.refers_to)
-        return {"capture_id": item.capture_id, "status": item.status, "error": item.error,
+        return storable_row(Extraction.__table__, {
+                "capture_id": item.capture_id, "status": item.status, "error": item.error,
                 "text_sha256": item.text_sha256,
                 "text_length": len(item.text) if item.text is not None else None,
                 "title": item.title, "published": item.published, "language": item.language,
                 "extracted_at": item.extracted_at,
                 "warc_file": loc.warc_file if loc else None,
                 "warc_offset": loc.offset if loc else None,
-                "warc_length": loc.length if loc else None}
+                "warc_length": loc.length if loc else None})
+
+
+# what a refused insert raises: the driver's errors (SQLAlchemy wraps them, and a value it cannot
+# bind or serialize), and what sqlite3 raises unwrapped for an integer it cannot bind
+_ROW_ERRORS = (StatementError, OverflowError, ValueError, TypeError)
+# ... and the ones that say the database, not a row, is the problem: nothing to retry row by row
+_DATABASE_DOWN = (OperationalError, InterfaceError)
+# a row refused by the database keeps only what this code computed (keys, times, digests, WARC
+# places); what came from the network goes
+_UNSTORABLE_CLEARED: dict[str, Any] = {
+    "http_status": None, "final_url": None, "final_url_key": None,
+    "redirect_chain": [], "content_type": None, "ip_address": None}
+
+
+def _error_text(exc: BaseException) -> str:
+    """The database's own message (a wrapped error's text would repeat the statement)."""
+    return str(getattr(exc, "orig", None) or exc)
+
+
+def _unstorable(row: dict[str, Any], exc: BaseException) -> dict[str, Any]:
+    """The ``failed`` row that stands for ``row`` when the database refuses it."""
+    detail = (f"the database refused this attempt's row ({type(exc).__name__}: {_error_text(exc)}); "
+              "the WARC records keep what was received")
+    return storable_row(Capture.__table__, {
+        **row, **_UNSTORABLE_CLEARED, "outcome": "failed", "reason": "unstorable",
+        "reason_detail": detail})
 
 
 @dataclass(frozen=True)

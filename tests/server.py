@@ -26,6 +26,10 @@ Routes (all deterministic):
   /robots-blocked/...   disallowed by robots.txt
   /robots.txt           per Host: "localhost" gets Crawl-delay: 1
   /retry-after          503 with Retry-After: 1 the first time per path, 200 after
+  /refresh-to?to=U      an HTML page whose head has ``<meta http-equiv="refresh" content="0; url=U">``
+  /raw/status?code=C    an HTML page whose status line is written raw: ``HTTP/1.1 C Hostile``
+  /raw/ctype-long       an HTML page whose Content-Type header is 300 characters long
+  /raw/ctype-nul        an HTML page whose Content-Type header holds a NUL byte
 """
 
 from __future__ import annotations
@@ -175,6 +179,20 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def _send_raw(self, path: str, query: dict[str, list[str]]) -> None:
+        status, ctype = b"200", b"text/html; charset=utf-8"
+        if path == "/raw/status":
+            status = query["code"][0].encode()
+        elif path == "/raw/ctype-long":
+            ctype = b"text/html; charset=utf-8; " + b"x" * (300 - len(ctype) - 2)
+        elif path == "/raw/ctype-nul":
+            ctype = b"text/html\x00; charset=utf-8"
+        body = article(f"raw {path.rsplit('/', 1)[1]}")
+        self.wfile.write(b"HTTP/1.1 " + status + b" Hostile\r\nContent-Type: " + ctype
+                         + b"\r\nContent-Length: " + str(len(body)).encode()
+                         + b"\r\nConnection: close\r\n\r\n" + body)
+        self.close_connection = True
+
     def do_HEAD(self) -> None:
         self.do_GET()
 
@@ -211,6 +229,10 @@ class Handler(BaseHTTPRequestHandler):
             else:  # a refresh tag far past the head is not one (as in Scrapy: first 4,096 chars)
                 body = b"<html><head></head><body>" + padding + tag + b"</body></html>"
             return self._send(200, body)
+        if path == "/refresh-to":  # a short page refreshing to any URL, javascript: and mailto: too
+            tag = f'<meta http-equiv="refresh" content="0; url={query["to"][0]}">'
+            return self._send(200, f"<html><head>{tag}</head><body>{article('refresh')}</body></html>"
+                              .encode())
         if path == "/same":
             return self._send(200, article("same"))
         if path == "/counter":
@@ -302,6 +324,8 @@ The second source is <a href="{src}/page/second">an article about the second thi
             if first:
                 return self._send(503, b"busy", headers={"Retry-After": "1"})
             return self._send(200, article("retry-after"))
+        if path.startswith("/raw/"):  # hostile status lines and headers, written byte for byte
+            return self._send_raw(path, query)
         if path.startswith("/many/"):
             name = path.split("/", 2)[2]
             digest = hashlib.sha256(name.encode()).hexdigest()

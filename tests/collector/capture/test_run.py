@@ -289,3 +289,13 @@ def test_capture_into_postgresql(server: str, home: Path, db_url: str) -> None:
         assert len(snapshots(archive.sessions, server + "/same")) == 2
     finally:
         archive.close()
+
+
+def test_meta_refresh_to_javascript_or_mailto_is_ignored(server: str, home: Path) -> None:
+    targets = [server + "/refresh-to?to=javascript:alert(1)",
+               server + "/refresh-to?to=mailto:editor@example.com"]
+    results = {r["url"]: r for r in capture_urls(make_config(home), targets)}
+    for url in targets:  # the page is the capture; its refresh goes nowhere
+        res = results[url]
+        assert (res["outcome"], res["reason"]) == ("captured", None), res
+        assert res["http_status"] == 200 and res["final_url"] == url
