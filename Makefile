@@ -1,11 +1,17 @@
 # Two commands do all set-up on a fresh machine:
 #   make demo   creates .venv, installs collector, runs the offline demo
-#   make test   creates .venv, installs collector with its test extras, runs ruff, mypy and the whole suite
+#   make test   creates .venv, installs collector with its test extras (and pywb in .venv-pywb: see below),
+#               runs ruff, mypy and the whole suite
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
+# pywb, which the tests replay collector's WARCs and WACZs with, lives in a virtualenv of its own: it cannot
+# share collector's (its brotlipy shadows the Brotli that Scrapy decodes `br` with, and it pins
+# redis==2.10.6, which scrapy-redis cannot use). The tests find it here (or in $COLLECTOR_TEST_PYWB).
+PYWB_VENV    ?= .venv-pywb
+PYWB_VERSION  = 2.10.0
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test lint typecheck bench clean pywb
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,13 +25,20 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test,postgres]'
 	touch $@ $(VENV)/.installed
 
+$(PYWB_VENV)/.installed-$(PYWB_VERSION):
+	$(PYTHON) -m venv $(PYWB_VENV)
+	$(PYWB_VENV)/bin/python -m pip install --quiet 'pywb==$(PYWB_VERSION)'
+	touch $@
+
+pywb: $(PYWB_VENV)/.installed-$(PYWB_VERSION)
+
 demo: $(VENV)/.installed
 	$(BIN)/collector demo
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test pywb
 	$(BIN)/ruff check .
 	$(MAKE) typecheck
-	$(BIN)/python -m pytest -q
+	COLLECTOR_TEST_PYWB=$(abspath $(PYWB_VENV))/bin $(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
@@ -43,4 +56,4 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/feed_bench.py
 
 clean:
-	rm -rf $(VENV) collector-data collector-demo .pytest_cache
+	rm -rf $(VENV) $(PYWB_VENV) collector-data collector-demo .pytest_cache

@@ -32,8 +32,11 @@ from storage.records import (
 )
 from storage.storable import storable_row
 from storage.warcfile import (
+    CAPTURE_URN,
+    TEXT_URN,
     WarcFileWriter,
     digest_label,
+    metadata_uri,
     new_record_id,
     short_record_id,
     warc_date,
@@ -218,6 +221,7 @@ class Archive:
         entries: list[list[Any]] = []
         main: RecordLocation | None = None
         payload_at: RecordLocation | None = None
+        request: RecordLocation | None = None
         last_index = len(item.exchanges) - 1
         for index, exchange in enumerate(item.exchanges):
             final = index == last_index and exchange.status is not None
@@ -240,10 +244,14 @@ class Archive:
         if not _self_evident(item) or main is None or not (
                 original is not None or queries.is_html_type(plan.content_type)):
             # the outcome, reason and run flags of anything but a plain page fetch; a plain HTML
-            # page's outcome goes in its extracted-text record, a revisit's is its original's
-            meta = writer.write_metadata(item.final_url or item.url, _meta_content(item, plan),
-                                         moment=item.captured_at,
-                                         refers_to=main.record_id if main else None)
+            # page's outcome goes in its extracted-text record, a revisit's is its original's.
+            # Its target is a urn: naming the page (not the page's URL: see storage.warcfile.CAPTURE_URN),
+            # written in the same capture event as the final response (or, without one, the request)
+            event = main or request
+            meta = writer.write_metadata(metadata_uri(CAPTURE_URN, item.final_url or item.url),
+                                         _meta_content(item, plan), moment=item.captured_at,
+                                         refers_to=main.record_id if main else None,
+                                         concurrent_to=event.record_id if event else None)
             entries.append(_entry(meta, item))
             main = main or meta
         final_exchange = plan.final
@@ -312,8 +320,8 @@ class Archive:
                        "title": item.title, "published": item.published,
                        "language": item.language, "text_sha256": item.text_sha256,
                        "text": item.text}
-            loc = self.writer.write_metadata(item.url, content, moment=item.extracted_at,
-                                             refers_to=item.refers_to)
+            loc = self.writer.write_metadata(metadata_uri(TEXT_URN, item.url), content,
+                                             moment=item.extracted_at, refers_to=item.refers_to)
         return storable_row(Extraction.__table__, {
                 "capture_id": item.capture_id, "status": item.status, "error": item.error,
                 "text_sha256": item.text_sha256,

@@ -35,10 +35,28 @@ except ImportError:  # pragma: no cover - a platform without its wheel
 
 ISAL_MAX_LEVEL = 3  # ISA-L has levels 0 to 3
 
-__all__ = ["WarcFileWriter", "digest_label", "full_record_id", "new_record_id", "short_record_id",
-           "warc_date"]
+__all__ = ["CAPTURE_URN", "TEXT_URN", "WarcFileWriter", "digest_label", "full_record_id", "metadata_uri",
+           "new_record_id", "short_record_id", "warc_date"]
 
 Clock = Callable[[], datetime]
+
+# The WARC-Target-URI of collector's own ``metadata`` records: a ``urn:`` naming the page, never the page
+# URL itself. Replay tools (pywb, ReplayWeb.page) index metadata records under their target URI, and a
+# JSON record at the page's URL and date would be replayed instead of the page (issue 13); browsertrix-
+# crawler names its page records ``urn:pageinfo:<url>`` for the same reason. The record is tied to the
+# capture by WARC-Refers-To (and WARC-Concurrent-To, for the outcome written with the capture).
+# (Files written before issue 13 have the page URL as the target: readers find metadata records by
+# offset, never by target URI, so both forms read the same.)
+CAPTURE_URN = "urn:collector:capture:"  # the outcome of one fetch attempt (outcome, reason, context)
+TEXT_URN = "urn:collector:text:"  # the text extracted from a capture's payload
+_URNS = (CAPTURE_URN, TEXT_URN)
+
+
+def metadata_uri(prefix: str, url: str) -> str:
+    """The target URI of a metadata record about ``url``: ``prefix`` (``CAPTURE_URN``, ``TEXT_URN``)
+    followed by the URL."""
+    assert prefix in _URNS, prefix
+    return prefix + url
 
 
 def new_record_id() -> str:
@@ -344,11 +362,19 @@ class WarcFileWriter:
         return self._write(record)
 
     def write_metadata(self, uri: str, content: dict[str, Any], *, moment: datetime,
-                       refers_to: str | None = None) -> RecordLocation:
-        """Write a ``metadata`` record holding ``content`` as JSON."""
+                       refers_to: str | None = None, concurrent_to: str | None = None
+                       ) -> RecordLocation:
+        """Write a ``metadata`` record holding ``content`` as JSON.
+
+        ``uri`` is its WARC-Target-URI: for a record about a page, ``metadata_uri(...)`` of the page's
+        URL, so that replay tools do not take the record for the page. ``refers_to`` is the
+        WARC-Record-ID of the record it describes, ``concurrent_to`` that of a record of the same
+        capture event.
+        """
         writer = self._ensure_open()
         body = json.dumps(content, ensure_ascii=False, sort_keys=True).encode("utf-8")
-        headers = self._headers(uri, moment, **{"WARC-Refers-To": refers_to} if refers_to else {})
+        headers = self._headers(uri, moment, **{"WARC-Refers-To": refers_to,
+                                                "WARC-Concurrent-To": concurrent_to})
         headers["Content-Type"] = "application/json"
         record = writer.create_warc_record(uri, "metadata", payload=io.BytesIO(body),
                                            length=len(body), warc_content_type="application/json",

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from collector.config import Config, load_config
+from tests.pywb_tool import Pywb, pywb_bin
 
 HERE = Path(__file__).parent
 LOCAL_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -100,6 +101,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, pg_database: str | No
         pytest.skip(PG_STATUS)
     _reset_pg(pg_database)
     return pg_database
+
+
+@pytest.fixture
+def pywb(tmp_path: Path) -> Pywb:
+    """An empty pywb directory under tmp_path, worked on by the pywb of tests/pywb_tool.py."""
+    return Pywb(tmp_path / "pywb", pywb_bin())
 
 
 @pytest.fixture

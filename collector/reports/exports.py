@@ -4,7 +4,11 @@
   URLs (request, response, revisit with its original response, metadata, extracted text) and the report
   document itself, copied byte for byte from the archive (so digests still verify with ``warcio check``).
 - ``wacz``: that WARC plus a CDXJ index, ``pages/pages.jsonl`` with the extracted text of every page, and
-  ``datapackage.json`` with the sha256 of every file (WACZ 1.1.1; opens in ReplayWeb.page).
+  ``datapackage.json`` with the sha256 of every file (WACZ 1.1.1; opens in ReplayWeb.page, imports into
+  pywb). The index is ``indexes/index.cdx``: the spec's indexes hold CDXJ, "MAY be gzip compressed",
+  and its example names one ``index.cdx.gz``; pywb's ``wb-manager add --unpack-wacz`` takes only
+  ``*.cdx`` and ``*.cdx.gz`` files, and ReplayWeb.page reads ``*.cdx``/``*.cdxj`` whole but a
+  ``.cdx.gz`` only through a ZipNum ``index.idx``, so plain ``index.cdx`` is the name all three read.
 - ``csv`` and ``json``: one row per citation with its verdict, state, captures, quotes and archive link
   (the rows of ``collector report status``, so both say the same).
 """
@@ -39,6 +43,7 @@ MEDIA_TYPES = {"warc": "application/warc", "wacz": "application/wacz", "csv": "t
                "json": "application/json"}
 SUFFIXES = {"warc": ".warc.gz", "wacz": ".wacz", "csv": ".csv", "json": ".json"}
 WACZ_VERSION = "1.1.1"
+WACZ_INDEX = "indexes/index.cdx"  # CDXJ (see the module docstring for the name)
 CSV_FIELDS = ["report", "ref", "kind", "source", "url", "needs_url", "verdict", "checked_at", "captures",
               "first_capture_at", "latest_capture_at", "latest_outcome", "latest_http_status",
               "latest_sha256", "latest_text_sha256", "quotes", "quotes_found", "archive_link", "state"]
@@ -207,7 +212,7 @@ def write_wacz(config: Config, name: str, out: IO[bytes]) -> tuple[int, int, int
             count, records, size = write_warc(config, name, fh, filename=warc_name)
         captures, _ = _report_captures(config, name)
         files = {
-            "indexes/index.cdxj": ("\n".join(cdxj_lines(warc_path, warc_name)) + "\n").encode("utf-8"),
+            WACZ_INDEX: ("\n".join(cdxj_lines(warc_path, warc_name)) + "\n").encode("utf-8"),
             "pages/pages.jsonl": _pages(config, captures),
         }
         resources = []

@@ -190,7 +190,7 @@ def test_redirect_chain_of_two_exchanges(archive: Archive) -> None:
     assert rec.redirect_chain == [{"url": old, "status": 301}, {"url": URL, "status": 200}]
     assert [(r["type"], r["uri"]) for r in rec.records] == [
         ("response", old), ("request", old), ("response", URL), ("request", URL),
-        ("metadata", URL)]
+        ("metadata", "urn:collector:capture:" + URL)]
     hop1 = read_record_at(archive.warc_dir, rec.records[0]["file"], rec.records[0]["offset"])
     assert hop1.http_status == 301
     assert ("Location", URL) in hop1.http_headers
@@ -496,7 +496,8 @@ def test_text_record_says_the_outcome(archive: Archive) -> None:
 def test_every_record_of_a_row_has_its_id_file_and_uri(archive: Archive) -> None:
     rec = commit_one(archive, redirect_capture("http://example.com/old", URL, T0))
     uris = [r["uri"] for r in rec.records]
-    assert uris[0] == "http://example.com/old" and uris[-1] == URL
+    assert uris[0] == "http://example.com/old" and uris[-2] == URL
+    assert uris[-1] == "urn:collector:capture:" + URL  # the outcome record: about the page, not it
     for entry in rec.records:
         record = read_record_at(archive.warc_dir, entry["file"], entry["offset"])
         assert (record.headers["WARC-Record-ID"], record.headers["WARC-Target-URI"]) == (

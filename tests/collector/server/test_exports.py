@@ -1,4 +1,5 @@
-"""Exports of a report's evidence (CLI and HTTP): WARC checked by warcio, WACZ by the wacz package."""
+"""Exports of a report's evidence (CLI and HTTP): WARC checked by warcio, WACZ by the wacz package, both
+replayed by pywb (run for real: tests/pywb_tool.py)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ from typing import Any
 
 import pytest
 
+from storage import queries, retrieve
+from storage.records import CaptureRecord
 from tests.collector.cli.test_cli import no_traceback, run
 from tests.collector.server.helpers import fetch
+from tests.pywb_tool import Pywb
 from tests.storage.helpers import warcio_check_files
 
 WACZ_TOOL = Path(sys.executable).parent / "wacz"
@@ -53,7 +57,8 @@ def test_wacz_export_is_valid(world: dict[str, Any], tmp_path: Path) -> None:
     with zipfile.ZipFile(out) as zf:
         names = set(zf.namelist())
         assert {"datapackage.json", "datapackage-digest.json", "archive/data.warc.gz",
-                "indexes/index.cdxj", "pages/pages.jsonl"} <= names
+                "indexes/index.cdx", "pages/pages.jsonl"} <= names
+        assert not any(n.endswith(".cdxj") for n in names)  # pywb imports only *.cdx and *.cdx.gz
         assert zf.getinfo("archive/data.warc.gz").compress_type == zipfile.ZIP_STORED
         package = json.loads(zf.read("datapackage.json"))
         assert package["wacz_version"] == "1.1.1"
@@ -63,7 +68,8 @@ def test_wacz_export_is_valid(world: dict[str, Any], tmp_path: Path) -> None:
             assert resource["bytes"] == len(body)
         digest = json.loads(zf.read("datapackage-digest.json"))
         assert digest["hash"] == "sha256:" + hashlib.sha256(zf.read("datapackage.json")).hexdigest()
-        index = zf.read("indexes/index.cdxj").decode().splitlines()
+        index = zf.read("indexes/index.cdx").decode().splitlines()
+        assert "indexes/index.cdx" in {r["path"] for r in package["resources"]}
         pages = [json.loads(line) for line in zf.read("pages/pages.jsonl").decode().splitlines()]
         warc = zf.read("archive/data.warc.gz")
     article = world["base"] + "/article"
@@ -85,6 +91,48 @@ def test_wacz_export_is_valid(world: dict[str, Any], tmp_path: Path) -> None:
                             timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Validation succeeded" in result.stdout
+
+
+def exported_pages(world: dict[str, Any], wacz: Path) -> list[tuple[str, CaptureRecord]]:
+    """(pywb timestamp, capture) of every page the WACZ lists."""
+    with zipfile.ZipFile(wacz) as zf:
+        pages = [json.loads(line) for line in zf.read("pages/pages.jsonl").decode().splitlines()[1:]]
+    captures = queries.captures_by_ids(world["sessions"], [int(p["id"].split("-")[1]) for p in pages])
+    assert len(captures) == len(pages) >= 4
+    return [("".join(ch for ch in p["ts"] if ch.isdigit())[:14], c)
+            for p, c in zip(pages, captures, strict=True)]
+
+
+def assert_replays_pages(base: str, collection: str, world: dict[str, Any],
+                         pages: list[tuple[str, CaptureRecord]]) -> None:
+    """Every page comes back from pywb as the page: its archived bytes and type, not a JSON record."""
+    for stamp, capture in pages:
+        url = capture.final_url or capture.url
+        reply = fetch(f"{base}/{collection}/{stamp}id_/{url}")
+        assert reply.status == 200, (collection, url, reply.status, reply.body[:300])
+        assert reply.header("content-type") == capture.content_type, (collection, url, reply.body[:300])
+        assert reply.body == retrieve.capture_payload(world["config"].warc_dir, capture), url
+        assert capture.title and capture.title.encode() in reply.body
+
+
+def test_pywb_imports_and_replays_the_wacz(world: dict[str, Any], tmp_path: Path, pywb: Pywb) -> None:
+    out = tmp_path / "r.wacz"
+    export(world, "wacz", out)
+    pywb.manager("init", "wacz")
+    pywb.manager("add", "--unpack-wacz", "wacz", str(out))
+    assert pywb.index("wacz"), "pywb found no index in the WACZ"
+    with pywb.serving() as base:
+        assert_replays_pages(base, "wacz", world, exported_pages(world, out))
+
+
+def test_pywb_replays_the_exported_warc(world: dict[str, Any], tmp_path: Path, pywb: Pywb) -> None:
+    """The WARC export holds every record (metadata too), indexed by pywb itself: pages still win."""
+    export(world, "warc", tmp_path / "r.warc.gz")
+    export(world, "wacz", tmp_path / "r.wacz")
+    pywb.manager("init", "warc")
+    pywb.manager("add", "warc", str(tmp_path / "r.warc.gz"))
+    with pywb.serving() as base:
+        assert_replays_pages(base, "warc", world, exported_pages(world, tmp_path / "r.wacz"))
 
 
 def test_csv_and_json_exports(world: dict[str, Any], tmp_path: Path) -> None:
@@ -112,7 +160,7 @@ def test_exports_over_http(live: str, world: dict[str, Any], tmp_path: Path) -> 
     assert wacz.status == 200 and wacz.header("content-type") == "application/wacz"
     assert f'filename="{name}.wacz"' in wacz.header("content-disposition")
     with zipfile.ZipFile(io.BytesIO(wacz.body)) as zf:
-        assert "indexes/index.cdxj" in zf.namelist()
+        assert "indexes/index.cdx" in zf.namelist()
     warc = fetch(f"{live}/reports/{name}/export.warc")
     (tmp_path / "h.warc.gz").write_bytes(warc.body)
     warcio_check_files(tmp_path / "h.warc.gz")
