@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage import queries
 from storage.canonical import url_key
 from storage.database import connect
-from storage.models import Capture, Extraction
+from storage.hops import Hop, hop_rows
+from storage.models import Capture, CaptureHop, Extraction
 from storage.records import (
     CaptureInput,
     CaptureRecord,
@@ -132,10 +133,12 @@ class Archive:
             wanted = {(p.key, p.sha_hex) for p in planned if p.dedup}
             originals = _find_originals(session, self.warc_dir, wanted)
             rows: list[dict[str, Any]] = []
+            hops: list[list[dict[str, Any]]] = []
             in_batch: dict[int, int] = {}  # row index -> index of the same-batch original
             for index, plan in enumerate(planned):
                 original = originals.get((plan.key, plan.sha_hex)) if plan.dedup else None
-                row, pending = self._write_capture(plan, original)
+                row, pending, chain = self._write_capture(plan, original)
+                hops.append(chain)
                 if plan.dedup and original is None and pending is not None:
                     originals[(plan.key, plan.sha_hex)] = _Original(None, pending, index)
                 if original is not None and original.id is None:
@@ -143,6 +146,10 @@ class Archive:
                 rows.append(row)
             self.writer.sync()
             ids = self._insert_rows(session, rows, in_batch)
+            hop_values = [{**hop, "capture_id": new_id}
+                          for chain, new_id in zip(hops, ids, strict=True) for hop in chain]
+            if hop_values:
+                session.execute(insert(CaptureHop), hop_values)
             texts = _extractions_of(session, {r["revisit_of"] for r in rows if r["revisit_of"]})
         # the records are built from the values just inserted (reading the rows back costs more)
         return [queries.capture_record(SimpleNamespace(**row, id=new_id),
@@ -168,11 +175,12 @@ class Archive:
         return ids
 
     def _write_capture(self, plan: _Plan, original: _Original | None
-                       ) -> tuple[dict[str, Any], RecordLocation | None]:
-        """Write one attempt's WARC records; the values of its captures row, and where its new
-        payload record is (None when it wrote none)."""
+                       ) -> tuple[dict[str, Any], RecordLocation | None, list[dict[str, Any]]]:
+        """Write one attempt's WARC records; the values of its captures row, where its new
+        payload record is (None when it wrote none), and its ``capture_hops`` rows."""
         item, writer = plan.item, self.writer
         entries: list[list[Any]] = []
+        answered: list[Hop] = []
         main: RecordLocation | None = None
         payload_at: RecordLocation | None = None
         last_index = len(item.exchanges) - 1
@@ -190,6 +198,13 @@ class Archive:
                 if final:
                     payload_at = response
             if response is not None:
+                answered.append(Hop(
+                    url=exchange.url, at=exchange.requested_at, status=exchange.status,
+                    warc_file=response.warc_file, warc_offset=response.offset,
+                    warc_length=response.length,
+                    sha256=plan.sha_hex if final else hashlib.sha256(exchange.body).hexdigest(),
+                    content_type=(plan.content_type if final
+                                  else _header(exchange.response_headers, "Content-Type"))))
                 entries.append(_entry(response, item))
                 if final:
                     main = response
@@ -227,7 +242,8 @@ class Archive:
             "user_agent": item.user_agent, "run_id": item.run_id,
             "fetch_seconds": item.fetch_seconds,
         }
-        return row, (payload_at if original is None else None)
+        chain = hop_rows(plan.key, answered) if item.outcome == "captured" else []
+        return row, (payload_at if original is None else None), chain
 
     def store_document(self, uri: str, data: bytes, content_type: str) -> RecordLocation:
         """Archive a document that was not fetched (a report file) as a WARC resource record."""
