@@ -1,8 +1,11 @@
 """Memento endpoints (RFC 7089) and safe replay.
 
 - ``/timegate/{url}``: datetime negotiation with ``Accept-Datetime``; 302 to the selected memento.
-- ``/timemap/link/{url}`` and ``/timemap/json/{url}``: every memento of the URL.
-- ``/web/{YYYYMMDDhhmmss}/{url}``: the memento. HTML is shown inside a sandboxed frame under a banner
+- ``/timemap/link/{url}``, ``/timemap/json/{url}``, ``/timemap/cdxj/{url}``: every memento of the URL.
+- ``/cdx?url=...``: the CDX server API (matchType, from, to, limit, output=json).
+- ``/web/{timestamp}/{url}``: the memento (14 digits, or 20 for a later capture in the same second), with
+  the archived status; a redirect hop answers its archived redirect with Location pointing into the
+  archive. HTML is shown inside a sandboxed frame under a banner
   (URL, capture time, sha256, timeline and live links); other types are served as archived. A timestamp
   that names no capture exactly redirects to the closest one.
 - ``/web/{ts}if_/{url}``: the rewritten, inert HTML the frame shows.
