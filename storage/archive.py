@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage import queries
 from storage.canonical import url_key
 from storage.database import connect
-from storage.models import Capture, Extraction
+from storage.hops import Hop, hop_rows
+from storage.models import Capture, CaptureHop, Extraction
 from storage.records import (
     CaptureInput,
     CaptureRecord,
@@ -142,6 +143,7 @@ class Archive:
         """
         planned = [_plan(item) for item in inputs]
         rows: list[dict[str, Any]] = []
+        hops: list[list[dict[str, Any]]] = []
         in_batch: dict[int, int] = {}  # row index -> index of the same-batch original
         synced = False
         with self.sessions() as session:
@@ -151,7 +153,8 @@ class Archive:
                     originals = _find_originals(session, self.warc_dir, wanted)
                     for index, plan in enumerate(planned):
                         original = originals.get((plan.key, plan.sha_hex)) if plan.dedup else None
-                        row, pending = self._write_capture(plan, original)
+                        row, pending, chain = self._write_capture(plan, original)
+                        hops.append(chain)
                         if plan.dedup and original is None and pending is not None:
                             originals[(plan.key, plan.sha_hex)] = _Original(None, pending, index)
                         if original is not None and original.id is None:
@@ -160,6 +163,7 @@ class Archive:
                     self.writer.sync()
                     synced = True
                     ids = self._insert_rows(session, rows, in_batch)
+                    self._insert_hops(session, rows, hops, ids)
             except _ROW_ERRORS as exc:
                 if not synced or isinstance(exc, _DATABASE_DOWN):
                     raise
@@ -167,6 +171,8 @@ class Archive:
                 log.warning("a group commit of %d captures failed (%s: %s); committing them one "
                             "by one", len(rows), type(exc).__name__, _error_text(exc))
                 ids = self._insert_each(session, rows, in_batch)
+                with session.begin():
+                    self._insert_hops(session, rows, hops, ids)
             texts = _extractions_of(session, {r["revisit_of"] for r in rows if r["revisit_of"]})
         # the records are built from the values just inserted (reading the rows back costs more)
         return [queries.capture_record(SimpleNamespace(**row, id=new_id),
@@ -191,6 +197,16 @@ class Archive:
                 ids[i] = new_id
         return ids
 
+    @staticmethod
+    def _insert_hops(session: Session, rows: list[dict[str, Any]], hops: list[list[dict[str, Any]]],
+                     ids: list[int]) -> None:
+        """The ``capture_hops`` rows of the captures just inserted (none for a row made failed)."""
+        values = [storable_row(CaptureHop.__table__, {**hop, "capture_id": new_id})
+                  for row, chain, new_id in zip(rows, hops, ids, strict=True)
+                  if row["outcome"] == "captured" for hop in chain]
+        if values:
+            session.execute(insert(CaptureHop), values)
+
     def _insert_each(self, session: Session, rows: list[dict[str, Any]],
                      in_batch: dict[int, int]) -> list[int]:
         """Insert the rows one transaction each; a row refused even alone is replaced by a
@@ -214,11 +230,12 @@ class Archive:
         return ids
 
     def _write_capture(self, plan: _Plan, original: _Original | None
-                       ) -> tuple[dict[str, Any], RecordLocation | None]:
-        """Write one attempt's WARC records; the values of its captures row, and where its new
-        payload record is (None when it wrote none)."""
+                       ) -> tuple[dict[str, Any], RecordLocation | None, list[dict[str, Any]]]:
+        """Write one attempt's WARC records; the values of its captures row, where its new
+        payload record is (None when it wrote none), and its ``capture_hops`` rows."""
         item, writer = plan.item, self.writer
         entries: list[list[Any]] = []
+        answered: list[Hop] = []
         main: RecordLocation | None = None
         payload_at: RecordLocation | None = None
         request: RecordLocation | None = None
@@ -237,6 +254,13 @@ class Archive:
                 if final:
                     payload_at = response
             if response is not None:
+                answered.append(Hop(
+                    url=exchange.url, at=exchange.requested_at, status=exchange.status,
+                    warc_file=response.warc_file, warc_offset=response.offset,
+                    warc_length=response.length,
+                    sha256=plan.sha_hex if final else hashlib.sha256(exchange.body).hexdigest(),
+                    content_type=(plan.content_type if final
+                                  else _header(exchange.response_headers, "Content-Type"))))
                 entries.append(_entry(response, item))
                 if final:
                     main = response
@@ -280,7 +304,8 @@ class Archive:
         }
         # the network's values as the database can hold them (the WARC has them as received)
         row = storable_row(Capture.__table__, row, note="reason_detail")
-        return row, (payload_at if original is None else None)
+        chain = hop_rows(plan.key, answered) if item.outcome == "captured" else []
+        return row, (payload_at if original is None else None), chain
 
     def store_document(self, uri: str, data: bytes, content_type: str) -> RecordLocation:
         """Archive a document that was not fetched (a report file) as a WARC resource record."""

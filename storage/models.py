@@ -22,8 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "Capture", "Check", "Citation", "CitationLink", "Extraction", "Report", "ReportVersion",
-           "UTCDateTime"]
+__all__ = ["Base", "Capture", "CaptureHop", "Check", "Citation", "CitationLink", "Extraction", "Report",
+           "ReportVersion", "UTCDateTime"]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -92,6 +92,36 @@ class Capture(Base):
               postgresql_where=text("revisit_of IS NULL AND payload_file IS NOT NULL")),
         Index("ix_captures_time", "captured_at"),
     )
+
+
+class CaptureHop(Base):
+    """One hop of a redirect chain that is a memento of its own URL (migration 0008).
+
+    A captured fetch that was redirected is one ``captures`` row, but each URL it went through answered
+    something of its own: ``http://a/`` a 302, ``https://b/`` the page. The row stands for its final
+    response under its own key only when the chain ended at that key; every other hop that is a memento
+    (``storage.hops``: the last hop of each run of hops sharing a canonical key) is a row here, so
+    TimeGates and TimeMaps of each URL on the chain find it.
+    """
+
+    __tablename__ = "capture_hops"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"))
+    position: Mapped[int] = mapped_column(Integer)  # index of the hop in the chain (0: the URL asked)
+    url: Mapped[str] = mapped_column(Text)
+    url_key: Mapped[str] = mapped_column(Text)
+    captured_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the hop's WARC-Date
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    content_type: Mapped[str | None] = mapped_column(String(255))
+    target_url: Mapped[str | None] = mapped_column(Text)  # the next memento's URL (a redirect's target)
+    target_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    warc_file: Mapped[str | None] = mapped_column(Text)  # the hop's response record
+    warc_offset: Mapped[int | None] = mapped_column(BigInteger)
+    warc_length: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_capture_hops_key_time", "url_key", "captured_at"),)
 
 
 class Extraction(Base):

@@ -6,28 +6,43 @@ records) and the listings of the web interface's home page (counts, latest captu
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import Dialect, Select, bindparam, func, or_, select
+from sqlalchemy import (
+    CompoundSelect,
+    Dialect,
+    Integer,
+    Select,
+    Text,
+    bindparam,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from storage.canonical import url_key
 from storage.errors import NoCaptureError
-from storage.models import Capture, Check, Extraction, Report, SearchDocument
+from storage.models import Capture, CaptureHop, Check, Extraction, Report, SearchDocument, UTCDateTime
 from storage.records import CaptureRecord
 from storage.warcfile import full_record_id, warc_date
 
 __all__ = [
+    "MATCH_TYPES",
     "MementoRef",
     "archive_counts",
     "capture_record",
     "captures_by_ids",
+    "cdx_mementos",
     "closest_capture",
     "find_original",
     "iter_captures",
@@ -240,25 +255,63 @@ def iter_captures(sessions: sessionmaker[Session], batch: int = 1000) -> Iterato
 
 @dataclass(frozen=True, kw_only=True)
 class MementoRef:
-    """A light reference to one successful capture (what TimeGates and TimeMaps need)."""
+    """A light reference to one memento (what TimeGates and TimeMaps need): a successful capture's
+    final response, or one hop of its redirect chain (``hop`` set, see ``storage.hops``)."""
 
-    id: int
+    id: int  # the capture's id
     url: str
     captured_at: datetime
     http_status: int | None
     sha256: str | None
     content_type: str | None
+    hop: int | None = None  # position in the capture's redirect chain; None: the capture's own row
+    target_url: str | None = None  # a redirect hop's target (the next memento of the chain)
+    target_at: datetime | None = None
+    warc_file: str | None = None  # where the hop's response record is
+    warc_offset: int | None = None
+    warc_length: int | None = None
+    url_key: str | None = None
+
+    @property
+    def is_redirect(self) -> bool:
+        """True for a hop that answered with a redirect to the next URL of its chain."""
+        return self.target_url is not None
 
 
-_MEMENTOS = (select(Capture.id, Capture.url, Capture.captured_at, Capture.http_status, Capture.sha256,
-                    Capture.content_type)
-             .where(Capture.url_key == bindparam("key"), Capture.outcome == "captured")
-             .order_by(Capture.captured_at, Capture.id))
+def _memento_columns(table: Any, own: bool) -> list[Any]:
+    c = table.c
+    if own:
+        extra = [null().cast(Integer), null().cast(Text), null().cast(UTCDateTime()), c.warc_file,
+                 c.warc_offset, c.warc_length]
+        first = c.id
+    else:
+        extra = [c.position, c.target_url, c.target_at, c.warc_file, c.warc_offset, c.warc_length]
+        first = c.capture_id
+    names = ("id", "url", "captured_at", "http_status", "sha256", "content_type", "hop", "target_url",
+             "target_at", "warc_file", "warc_offset", "warc_length", "url_key")
+    columns = [first, c.url, c.captured_at, c.http_status, c.sha256, c.content_type, *extra, c.url_key]
+    return [column.label(name) for column, name in zip(columns, names, strict=True)]
+
+
+def _memento_union(key_condition: Callable[[Any], Any], time_conditions: Callable[[Any], list[Any]]
+                   ) -> CompoundSelect[Any]:
+    """Every memento whose key matches: captures rows that stand for their final response (the chain,
+    if any, ended at the row's own key) and the hops of ``capture_hops``."""
+    cap, hop = _CAPTURES.c, CaptureHop.__table__
+    own = (select(*_memento_columns(_CAPTURES, True))
+           .where(key_condition(cap.url_key), cap.outcome == "captured",
+                  func.coalesce(cap.final_url_key, cap.url_key) == cap.url_key,
+                  *time_conditions(cap.captured_at)))
+    hops = (select(*_memento_columns(hop, False))
+            .where(key_condition(hop.c.url_key), *time_conditions(hop.c.captured_at)))
+    return union_all(own, hops)
+
+
+_MEMENTOS = _memento_union(lambda key: key == bindparam("key"), lambda _: []).order_by(
+    literal_column("captured_at"), literal_column("id"), literal_column("hop"))
 # A TimeGate, its memento, the framed page and its embeds all look the same URLs up again; the SURT
 # canonicalization costs more than the indexed query, and it is a pure function.
 _memento_key = lru_cache(maxsize=16_384)(url_key)
-
-
 @lru_cache(maxsize=8)
 def _compiled_mementos(dialect: Dialect) -> SQLCompiler:
     compiled = _MEMENTOS.compile(dialect=dialect)
@@ -294,8 +347,14 @@ def mementos(sessions: sessionmaker[Session], url: str) -> list[MementoRef]:
             cursor.close()
     finally:
         conn.close()  # back to the pool (rolled back)
-    return [MementoRef(id=r[0], url=r[1], captured_at=_utc(r[2]), http_status=r[3], sha256=r[4],
-                       content_type=r[5]) for r in rows]
+    return [_memento_ref(r) for r in rows]
+
+
+def _memento_ref(r: Sequence[Any]) -> MementoRef:
+    return MementoRef(id=r[0], url=r[1], captured_at=_utc(r[2]), http_status=r[3], sha256=r[4],
+                      content_type=r[5], hop=r[6], target_url=r[7],
+                      target_at=_utc(r[8]) if r[8] is not None else None, warc_file=r[9],
+                      warc_offset=r[10], warc_length=r[11], url_key=r[12])
 
 
 # -- listings of the web interface ------------------------------------------------------------------
@@ -321,3 +380,44 @@ def latest_captures(sessions: sessionmaker[Session], limit: int = 20) -> list[Ca
         ids = session.execute(select(Capture.id).order_by(Capture.captured_at.desc(), Capture.id.desc())
                               .limit(limit)).scalars().all()
     return captures_by_ids(sessions, list(ids))
+
+
+# -- the CDX server ---------------------------------------------------------------------------------
+
+MATCH_TYPES = ("exact", "prefix", "host", "domain")
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def cdx_mementos(sessions: sessionmaker[Session], url: str, match_type: str = "exact", *,
+                 start: datetime | None = None, end: datetime | None = None, limit: int = 10_000
+                 ) -> list[MementoRef]:
+    """Mementos of the URLs ``url`` names with ``match_type`` (as a CDX server's ``matchType``):
+    ``exact`` its canonical key, ``prefix`` every key starting with it, ``host`` every URL of its host,
+    ``domain`` of its host and subdomains. Sorted by key, then time; at most ``limit``; ``start`` and
+    ``end`` bound the time (inclusive)."""
+    if match_type not in MATCH_TYPES:
+        raise ValueError(f"unknown match type {match_type!r} (use {', '.join(MATCH_TYPES)})")
+    key = url_key(url)
+    host = key.split(")", 1)[0]
+
+    def condition(column: Any) -> Any:
+        if match_type == "exact":
+            return column == key
+        if match_type == "prefix":
+            return column.like(_like_escape(key.rstrip("/")) + "%", escape="\\")
+        if match_type == "host":
+            return column.like(_like_escape(host + ")") + "%", escape="\\")
+        name = host.split(":", 1)[0]  # the domain on any port, and its subdomains
+        return or_(*(column.like(_like_escape(name + end) + "%", escape="\\") for end in "):,"))
+
+    def times(column: Any) -> list[Any]:
+        return [*([column >= start] if start else []), *([column <= end] if end else [])]
+
+    stmt = _memento_union(condition, times).order_by(
+        literal_column("url_key"), literal_column("captured_at"), literal_column("id"),
+        literal_column("hop")).limit(limit)
+    with sessions() as session:
+        return [_memento_ref(tuple(row)) for row in session.execute(stmt)]

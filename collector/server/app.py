@@ -25,7 +25,7 @@ from collector.server.html import esc, layout
 from storage.errors import ContentDecodeError, DuplicateNameError, SearchQueryError, StorageError
 from storage.errors import NotFoundError as StoredNotFoundError
 
-__all__ = ["create_app", "ui_csp"]
+__all__ = ["CORS_HEADERS", "MementoCors", "create_app", "ui_csp"]
 
 
 def ui_csp(replay_origin: str | None) -> str:
@@ -59,8 +59,45 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+_CORS_PATHS = ("/web/", "/timegate/", "/timemap/", "/cdx")
+CORS_HEADERS = {
+    "access-control-allow-origin": "*",
+    "access-control-expose-headers": "Link, Memento-Datetime, Location, Content-Location, Vary",
+}
+
+
+class MementoCors:
+    """Pure ASGI middleware: Memento and replay responses may be read by any origin's scripts (Memento
+    clients in browsers, other archives' tools), with ``Link``, ``Memento-Datetime`` and ``Location``
+    exposed; an ``OPTIONS`` preflight on those paths is answered 204 (``Accept-Datetime`` allowed)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(_CORS_PATHS):
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] == "OPTIONS":
+            response = Response(status_code=204, headers={
+                **CORS_HEADERS, "access-control-allow-methods": "GET, HEAD, OPTIONS",
+                "access-control-allow-headers": "Accept-Datetime, Accept, Range, Prefer",
+                "access-control-max-age": "86400", "allow": "GET, HEAD, OPTIONS"})
+            await response(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in CORS_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def _error(request: Request, status: int, title: str, message: str) -> Response:
-    if wants_json(request) or request.url.path.startswith(("/api/", "/timemap/", "/timegate/")):
+    if wants_json(request) or request.url.path.startswith(("/api/", "/timemap/", "/timegate/", "/cdx")):
         return JSONResponse({"error": message, "status": status}, status_code=status)
     return HTMLResponse(layout(title, f"<p class='error'>{esc(message)}</p>"), status_code=status)
 
@@ -109,4 +146,5 @@ def create_app(ctx: ServerContext) -> Starlette:
     )
     app.state.ctx = ctx
     app.add_middleware(SecurityHeaders, csp=ui_csp(ctx.replay_origin))
+    app.add_middleware(MementoCors)
     return app

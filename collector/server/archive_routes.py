@@ -1,8 +1,11 @@
 """Memento endpoints (RFC 7089) and safe replay.
 
 - ``/timegate/{url}``: datetime negotiation with ``Accept-Datetime``; 302 to the selected memento.
-- ``/timemap/link/{url}`` and ``/timemap/json/{url}``: every memento of the URL.
-- ``/web/{YYYYMMDDhhmmss}/{url}``: the memento. HTML is shown inside a sandboxed frame under a banner
+- ``/timemap/link/{url}``, ``/timemap/json/{url}``, ``/timemap/cdxj/{url}``: every memento of the URL.
+- ``/cdx?url=...``: the CDX server API (matchType, from, to, limit, output=json).
+- ``/web/{timestamp}/{url}``: the memento (14 digits, or 20 for a later capture in the same second), with
+  the archived status; a redirect hop answers its archived redirect with Location pointing into the
+  archive. HTML is shown inside a sandboxed frame under a banner
   (URL, capture time, sha256, timeline and live links); other types are served as archived. A timestamp
   that names no capture exactly redirects to the closest one.
 - ``/web/{ts}if_/{url}``: the rewritten, inert HTML the frame shows.
@@ -15,6 +18,8 @@ with outcome ``captured`` are mementos (failed attempts are in the timeline, not
 
 from __future__ import annotations
 
+import itertools
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -27,18 +32,20 @@ from starlette.routing import Route
 
 from collector.errors import InputError
 from collector.server import memento
-from collector.server.context import ctx_of, origin_of
+from collector.server.context import ctx_of, int_param, origin_of
 from collector.server.html import a, esc, qs, stamp
 from collector.server.rewrite import decode_html, framed_csp, raw_csp, rewrite_html
 from storage.errors import NoCaptureError
-from storage.queries import MementoRef, captures_by_ids, mementos
+from storage.queries import MATCH_TYPES, MementoRef, captures_by_ids, cdx_mementos, mementos
 from storage.records import CaptureRecord
-from storage.retrieve import archived_response
+from storage.retrieve import archived_response, header_value
+from storage.warcread import read_record_at
 
 __all__ = ["mementos_of", "routes", "target_url"]
 
-_SPEC = re.compile(r"^(\d{1,14})(id_|if_|dl_|im_|cs_|js_|mp_)?$")
+_SPEC = re.compile(r"^(\d{1,20})(id_|if_|dl_|im_|cs_|js_|mp_)?$")
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
+_CDX_LIMIT = 10_000  # the most lines one CDX request answers
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):/+")
 
 
@@ -102,7 +109,8 @@ def _timegate(request: Request) -> Response:
         raise NoCaptureError(f"no memento of {url} in the archive")
     index = memento.select_index(found, at)
     urls = _urls(request)
-    headers = {"Vary": "accept-datetime", "Location": urls.memento(found[index].captured_at, url),
+    stamp = memento.uri_stamps(found)[index]
+    headers = {"Vary": "accept-datetime", "Location": urls.memento(stamp, url),
                "Link": memento.link_header(urls, url, found, index, timegate=False)}
     return Response(status_code=302, headers=headers)
 
@@ -110,8 +118,8 @@ def _timegate(request: Request) -> Response:
 def _timemap(request: Request) -> Response:
     """TimeMap in link-format or JSON."""
     fmt = request.path_params["fmt"]
-    if fmt not in ("link", "json"):
-        return Response(f"unknown TimeMap format {fmt!r} (use link or json)\n", status_code=400,
+    if fmt not in ("link", "json", "cdxj"):
+        return Response(f"unknown TimeMap format {fmt!r} (use link, json or cdxj)\n", status_code=400,
                         media_type="text/plain")
     url = target_url(request, 2)
     found = mementos_of(request, url)
@@ -120,6 +128,8 @@ def _timemap(request: Request) -> Response:
     urls = _urls(request)
     if fmt == "json":
         return JSONResponse(memento.timemap_json(urls, url, found))
+    if fmt == "cdxj":
+        return Response(memento.timemap_cdxj(found), headers={"Content-Type": "text/x-cdxj"})
     return Response(memento.timemap_link(urls, url, found), media_type="application/link-format")
 
 
@@ -136,22 +146,50 @@ def web(request: Request) -> Response:
     found = mementos_of(request, url)
     if not found:
         return _not_archived(request, url, digits)
-    index = memento.exact_index(found, digits)
+    stamps = memento.uri_stamps(found)
+    index = memento.find_index(found, stamps, digits)
     urls = _urls(request)
     if index is None:
         closest = memento.select_index(found, memento.parse_timestamp(digits))
-        location = urls.memento(found[closest].captured_at, url, modifier)
+        location = urls.memento(stamps[closest], url, modifier)
         return RedirectResponse(location, status_code=302, headers={
             "Link": memento.link_header(urls, url, found, None)})
-    headers = {"Memento-Datetime": memento.http_date(found[index].captured_at),
+    ref = found[index]
+    headers = {"Memento-Datetime": memento.http_date(ref.captured_at),
                "Link": memento.link_header(urls, url, found, index)}
-    capture = _record(request, found[index])
+    if ref.is_redirect:
+        return _redirect(request, ref, headers, modifier)
+    capture = _record(request, ref)
     is_html = (capture.content_type or "").split(";")[0].strip().lower() in _HTML_TYPES
     if modifier in ("id_", "dl_") or not is_html:
         return _raw(request, capture, headers, download=modifier == "dl_")
     if modifier == "if_":
         return _framed(request, capture, url, headers)
-    return HTMLResponse(_wrapper(request, capture, url, found, index), headers=headers)
+    # the archived status, as on the framed and raw forms: a dead page is not answered as alive
+    return HTMLResponse(_wrapper(request, capture, url, found, index, stamps[index]), headers=headers,
+                        status_code=capture.http_status or 200)
+
+
+def _redirect(request: Request, ref: MementoRef, headers: dict[str, str], modifier: str) -> Response:
+    """A redirect hop as archived (its status, headers and body) with ``Location`` pointing at the
+    archive's memento of its target, the next memento of the chain."""
+    ctx = ctx_of(request)
+    if ref.warc_file is None or ref.warc_offset is None or ref.target_url is None:
+        raise NoCaptureError(f"the redirect of {ref.url} has no archived response")
+    record = read_record_at(ctx.warc_dir, ref.warc_file, ref.warc_offset)
+    stamp = memento.ts20(ref.target_at) if ref.target_at else "2"
+    targets = mementos_of(request, ref.target_url)
+    same = [i for i, t in enumerate(targets) if t.captured_at == ref.target_at and t.id == ref.id]
+    if same:
+        stamp = memento.uri_stamps(targets)[same[0]]
+    kept = {"Content-Type": header_value(record.http_headers, "Content-Type")
+            or "application/octet-stream"}
+    if header_value(record.http_headers, "Content-Encoding"):
+        kept["Content-Encoding"] = header_value(record.http_headers, "Content-Encoding") or ""
+    mod = modifier if modifier in ("id_", "dl_", "if_") else ""
+    headers = {**headers, **kept, "Location": _urls(request).memento(stamp, ref.target_url, mod),
+               "Content-Security-Policy": raw_csp(ctx.replay(request))}
+    return Response(record.payload, status_code=ref.http_status or 302, headers=headers)
 
 
 def _raw(request: Request, capture: CaptureRecord, headers: dict[str, str], *, download: bool = False
@@ -190,19 +228,20 @@ def _framed(request: Request, capture: CaptureRecord, url: str, headers: dict[st
 
 
 def _wrapper(request: Request, capture: CaptureRecord, url: str, found: list[MementoRef],
-             index: int) -> str:
+             index: int, own: str) -> str:
     from collector.server.html import layout
 
     ctx = ctx_of(request)
     urls = _urls(request)
     replay = ctx.replay(request)
-    frame = f"{replay}/web/{memento.ts14(capture.captured_at)}if_/{url}"
-    raw = f"{replay}/web/{memento.ts14(capture.captured_at)}dl_/{url}"
+    frame = f"{replay}/web/{own}if_/{url}"
+    raw = f"{replay}/web/{own}dl_/{url}"
+    stamps = memento.uri_stamps(found)
     nav = []
     if index > 0:
-        nav.append(a(urls.memento(found[index - 1].captured_at, url), "← previous capture"))
+        nav.append(a(urls.memento(stamps[index - 1], url), "← previous capture"))
     if index < len(found) - 1:
-        nav.append(a(urls.memento(found[index + 1].captured_at, url), "next capture →"))
+        nav.append(a(urls.memento(stamps[index + 1], url), "next capture →"))
     moved = (f" → <span class='url'>{esc(capture.final_url)}</span>"
              if capture.final_url and capture.final_url != capture.url else "")
     banner = (
@@ -233,9 +272,52 @@ def _not_archived(request: Request, url: str, digits: str) -> Response:
     return HTMLResponse(layout("Not in the archive", body), status_code=404)
 
 
+def cdx(request: Request) -> Response:
+    """CDX server API (as the Wayback Machine's and pywb's): ``url``, ``matchType`` (exact, prefix,
+    host, domain; ``url=example.org/*`` is a prefix and ``*.example.org`` a domain), ``from``/``to``
+    (timestamp prefixes, inclusive), ``limit``, ``output=json`` (one JSON object a line, pywb's keys)
+    or the default space-separated lines of the CDX fields."""
+    params = request.query_params
+    url = params.get("url", "").strip()
+    if not url:
+        raise InputError("give the URL to look up: /cdx?url=example.org/page")
+    match_type = params.get("matchType") or params.get("matchtype") or "exact"
+    if url.startswith("*."):
+        url, match_type = url[2:], "domain"
+    elif url.endswith("*"):
+        url, match_type = url[:-1], "prefix"
+    if match_type not in MATCH_TYPES:
+        raise InputError(f"unknown matchType {match_type!r} (use {', '.join(MATCH_TYPES)})")
+    start = memento.parse_timestamp(params["from"]) if params.get("from") else None
+    end = memento.last_moment(params["to"]) if params.get("to") else None
+    limit = int_param(params.get("limit"), "limit", default=_CDX_LIMIT)
+    found = cdx_mementos(ctx_of(request).sessions, url, match_type, start=start, end=end,
+                         limit=min(limit, _CDX_LIMIT))
+    lines = []
+    for _, group in itertools.groupby(found, key=lambda m: m.url_key):
+        refs = list(group)
+        # the URI-M stamps of the TimeMap, which depend on earlier mementos of the key: without a
+        # ``from`` the group starts at the key's first memento
+        full = mementos_of(request, refs[0].url) if start else refs
+        by_moment = {(m.id, m.hop, m.captured_at): stamp
+                     for stamp, m in zip(memento.uri_stamps(full), full, strict=True)}
+        for ref in refs:
+            stamp = by_moment.get((ref.id, ref.hop, ref.captured_at), memento.ts20(ref.captured_at))
+            lines.append(memento.cdx_fields(ref, stamp))
+    if params.get("output") == "json":
+        body = "".join(json.dumps({"urlkey": f["urlkey"], "timestamp": f["timestamp"],
+                                   "url": f["original"], "mime": f["mimetype"], "status": f["statuscode"],
+                                   "digest": f["digest"], "length": f["length"], "offset": f["offset"],
+                                   "filename": f["filename"]}) + "\n" for f in lines)
+        return Response(body, media_type="text/x-ndjson")
+    text = "".join(" ".join(f[name] for name in memento.CDX_FIELDS) + "\n" for f in lines)
+    return Response(text, media_type="text/plain")
+
+
 def routes() -> list[Route]:
     """The Memento and replay routes."""
     return [
+        Route("/cdx", cdx),
         Route("/timegate/{url:path}", timegate),
         Route("/timemap/{fmt}/{url:path}", timemap),
         Route("/web/{spec}/{url:path}", web),

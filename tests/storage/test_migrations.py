@@ -53,7 +53,7 @@ def test_without_apscheduler_table_the_migration_has_nothing_to_do(db_url: str) 
         migrate(engine)
         _back_to(engine, "0006")
         migrate(engine)
-        assert _version(engine) == head_revision() == "0007"
+        assert _version(engine) == head_revision()
         assert not sa.inspect(engine).has_table("apscheduler_jobs")
     finally:
         engine.dispose()
@@ -74,7 +74,7 @@ def test_old_job_references_are_rewritten_and_back(db_url: str) -> None:
             conn.execute(sa.insert(JOBS).values(id="broken", job_state=b"not a pickle"))
         _back_to(engine, "0006")
         migrate(engine)
-        assert _version(engine) == "0007"
+        assert _version(engine) == head_revision()
         assert _refs(engine) == {
             "schedule-1": "collector.monitor.jobs:run_schedule",
             "collector-feeds": "collector.monitor.jobs:poll_due_feeds",
