@@ -27,12 +27,14 @@ def classify_exception(exc: BaseException) -> tuple[str, str]:
     from scrapy import exceptions as sx
     from twisted.internet import error as te
 
-    from spiders.safety import PrivateAddressError
+    from spiders.safety import PrivateAddressError, UnsupportedSchemeError
 
     name = type(exc).__name__
     text = str(exc) or name
     if isinstance(exc, PrivateAddressError):
         return "private-address", text
+    if isinstance(exc, (UnsupportedSchemeError, sx.UnsupportedURLSchemeError)):
+        return "unsupported-scheme", text
     if isinstance(exc, sx.IgnoreRequest):
         lowered = text.lower()
         if "robots.txt" in lowered:

@@ -8,7 +8,7 @@ from twisted.internet.error import DNSLookupError
 
 from spiders.outcomes import classify_exception
 from spiders.politeness import retry_after_seconds
-from spiders.safety import PrivateAddressError, is_public_address
+from spiders.safety import PrivateAddressError, UnsupportedSchemeError, is_public_address
 
 
 @pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1",
@@ -30,6 +30,8 @@ def test_public_addresses(address: str) -> None:
     (IgnoreRequest("Forbidden by robots.txt"), "robots-txt"),
     (IgnoreRequest("max redirections reached"), "too-many-redirects"),
     (PrivateAddressError("refused: 10.0.0.1"), "private-address"),
+    (UnsupportedSchemeError("refused: http://a.test/ redirects to gopher://b.test/"),
+     "unsupported-scheme"),
 ])
 def test_classify_exception(exc: BaseException, reason: str) -> None:
     assert classify_exception(exc)[0] == reason

@@ -271,6 +271,8 @@ def test_extraction_timeout_is_recorded_and_capture_kept(server: str, home: Path
 def test_redirect_to_file_scheme_is_never_followed(server: str, home: Path) -> None:
     config = make_config(home)
     res = capture_urls(config, [server + "/to-file"])[0]
+    assert (res["outcome"], res["reason"]) == ("failed", "unsupported-scheme")
+    assert "file:///etc/passwd" in res["reason_detail"]
     assert res["final_url"] != "file:///etc/passwd"
     assert [h["url"] for h in res["redirect_chain"]] == [server + "/to-file"]
     for path in config.warc_dir.glob("*.warc.gz"):
