@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from scrapy.exceptions import CannotResolveHostError, DownloadTimeoutError, IgnoreRequest
-from twisted.internet.error import DNSLookupError
+from OpenSSL import SSL
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+)
+from twisted.internet.error import ConnectionLost, DNSLookupError
+from twisted.python.failure import Failure
+from twisted.web.client import ResponseNeverReceived
 
 from spiders.outcomes import classify_exception
 from spiders.politeness import retry_after_seconds
@@ -35,6 +43,27 @@ def test_public_addresses(address: str) -> None:
 ])
 def test_classify_exception(exc: BaseException, reason: str) -> None:
     assert classify_exception(exc)[0] == reason
+
+
+def wrapped(*errors: BaseException) -> DownloadFailedError:
+    """What Scrapy raises for a failed response: its message is the repr of Twisted Failures."""
+    inner = ResponseNeverReceived([Failure(e) for e in errors])
+    outer = DownloadFailedError(str(inner))
+    outer.__cause__ = inner
+    return outer
+
+
+@pytest.mark.parametrize(("exc", "reason", "detail"), [
+    (wrapped(SSL.Error([("SSL routines", "", "wrong version number")])), "tls-error",
+     "TLS handshake failed: wrong version number"),
+    (wrapped(ConnectionLost(), ConnectionLost()), "connection-lost",
+     "connection lost: Connection to the other side was lost in a non-clean fashion."),
+    (DownloadTimeoutError("Getting http://a.test/ took longer than 2.0 seconds."), "timeout",
+     "timed out: Getting http://a.test/ took longer than 2.0 seconds."),
+])
+def test_reason_detail_is_a_human_message(exc: BaseException, reason: str, detail: str) -> None:
+    assert "<twisted" in str(exc) or reason == "timeout"
+    assert classify_exception(exc) == (reason, detail)
 
 
 def test_retry_after() -> None:

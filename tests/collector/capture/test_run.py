@@ -142,6 +142,16 @@ def test_connection_refused_and_tls_errors(batch: dict[str, Any]) -> None:
     assert (tls["outcome"], tls["reason"]) == ("failed", "tls-error")
 
 
+@pytest.mark.parametrize("path", ["/loop", "/slow?s=5", "/big?kb=2048", "/bomb", "/reset",
+                                  "/robots-blocked/x", "http://127.0.0.1:1/refused", "tls"])
+def test_reason_details_are_human_messages(batch: dict[str, Any], path: str) -> None:
+    url = batch["tls"] if path == "tls" else path if "://" in path else batch["server"] + path
+    detail = batch["results"][url]["reason_detail"]
+    assert "<twisted" not in detail and "Failure" not in detail and "[<" not in detail, detail
+    lead = {"tls": "TLS handshake failed: ", "/slow?s=5": "timed out: "}.get(path, "")
+    assert detail.startswith(lead) and len(detail) > len(lead), detail
+
+
 def test_bad_inputs_are_skipped_with_reason(batch: dict[str, Any]) -> None:
     for given in ("file:///etc/passwd", "not a url", "javascript:alert(1)"):
         res = batch["results"][given]
