@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from collector.capture.run import capture_urls
+from collector.capture.run import capture_urls, check_url, http_fallback
 from storage import retrieve
 from storage.archive import Archive
 from storage.queries import closest_capture, snapshots
@@ -140,6 +140,7 @@ def test_connection_refused_and_tls_errors(batch: dict[str, Any]) -> None:
     assert (refused["outcome"], refused["reason"]) == ("failed", "connection-refused")
     tls = batch["results"][batch["tls"]]
     assert (tls["outcome"], tls["reason"]) == ("failed", "tls-error")
+    assert "fallback_from" not in tls  # a URL given with https is not tried as http
 
 
 @pytest.mark.parametrize("path", ["/loop", "/slow?s=5", "/big?kb=2048", "/bomb", "/reset",
@@ -287,6 +288,38 @@ def test_redirect_to_file_scheme_is_never_followed(server: str, home: Path) -> N
     assert [h["url"] for h in res["redirect_chain"]] == [server + "/to-file"]
     for path in config.warc_dir.glob("*.warc.gz"):
         assert b"root:x:0:0" not in gzip.decompress(path.read_bytes())
+
+
+def test_scheme_less_url_on_an_http_only_host_falls_back_to_http(server: str, home: Path) -> None:
+    config = make_config(home)
+    given = server.removeprefix("http://") + "/page/x"  # 127.0.0.1:PORT/page/x: https is tried first
+    results = capture_urls(config, [given, server.removeprefix("http://") + "/status/404"])
+    assert len(results) == 2  # one result per input: the final attempt's
+    res = next(r for r in results if r["url"].endswith("/page/x"))
+    assert res["url"] == server + "/page/x"
+    assert (res["outcome"], res["http_status"], res["title"]) == ("captured", 200, "Article x")
+    first = res["fallback_from"]
+    assert first["url"] == "https://" + given
+    assert (first["outcome"], first["reason"]) == ("failed", "tls-error")
+    assert first["reason_detail"].startswith("TLS handshake failed: ")
+    assert "Failure" not in first["reason_detail"]
+    archive = Archive.open(config.db_url, config.warc_dir)
+    try:
+        rows = snapshots(archive.sessions, server + "/page/x")
+    finally:
+        archive.close()
+    # both attempts are rows; the https failure stays recorded
+    assert [(r.url, r.outcome, r.reason) for r in rows] == [
+        ("https://" + given, "failed", "tls-error"), (server + "/page/x", "captured", None)]
+    assert [r.id for r in rows] == [first["id"], res["id"]] or first["id"] is None
+
+
+@pytest.mark.parametrize(("given", "fallback"), [
+    ("example.org/a", "http://example.org/a"), ("  localhost:8080/x ", "http://localhost:8080/x"),
+    ("https://example.org/a", None), ("http://example.org/a", None), ("HTTPS://example.org/", None),
+])
+def test_only_a_scheme_we_chose_falls_back(given: str, fallback: str | None) -> None:
+    assert http_fallback(given, check_url(given)) == fallback
 
 
 def test_capture_into_postgresql(server: str, home: Path, db_url: str) -> None:
