@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from OpenSSL import SSL
 from scrapy.exceptions import (
@@ -14,7 +16,7 @@ from twisted.internet.error import ConnectionLost, DNSLookupError
 from twisted.python.failure import Failure
 from twisted.web.client import ResponseNeverReceived
 
-from spiders.outcomes import classify_exception
+from spiders.outcomes import REASONS, classify_exception
 from spiders.politeness import retry_after_seconds
 from spiders.safety import PrivateAddressError, UnsupportedSchemeError, is_public_address
 
@@ -43,6 +45,12 @@ def test_public_addresses(address: str) -> None:
 ])
 def test_classify_exception(exc: BaseException, reason: str) -> None:
     assert classify_exception(exc)[0] == reason
+
+
+def test_every_reason_is_listed_in_the_readme() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    listed = readme[readme.index("Failure reasons:"):]
+    assert [code for code in REASONS if f"`{code}`" not in listed] == []
 
 
 def wrapped(*errors: BaseException) -> DownloadFailedError:
