@@ -1,10 +1,15 @@
-"""Turn a failed download into a stable reason code and a human explanation."""
+"""Turn a failed download into a stable reason code and a human explanation.
+
+The explanation (``reason_detail``) is one line for people: the underlying error's own message (never
+the repr of a list of Twisted Failures), led by what went wrong when the message does not say it, e.g.
+``TLS handshake failed: wrong version number``.
+"""
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["REASONS", "classify_exception"]
+__all__ = ["REASONS", "classify_exception", "describe_exception"]
 
 REASONS = {
     "dns-failure": "the host name could not be resolved",
@@ -21,18 +26,77 @@ REASONS = {
     "error": "the download failed",
 }
 
+# the words a detail starts with, unless the underlying message already says it
+LEADS = {
+    "dns-failure": "DNS lookup failed",
+    "connection-refused": "connection refused",
+    "connection-lost": "connection lost",
+    "timeout": "timed out",
+    "tls-error": "TLS handshake failed",
+}
+
+# a Twisted Failure's repr, as it shows in the message of an exception that wraps a list of them
+_FAILURE_REPR = re.compile(r"\[?<twisted\.python\.failure\.Failure ([\w.]+)(?:: ([^>]*))?>\]?")
+
+
+def describe_exception(exc: BaseException) -> str:
+    """A one-line human message for ``exc``: its own message, or that of the errors it wraps.
+
+    Scrapy re-raises Twisted's errors with ``str()`` of the original, which for Twisted's
+    ``ResponseFailed`` family is the repr of a list of Failures; those are unwrapped to the messages
+    of the errors inside (an OpenSSL error as its reason strings).
+    """
+    reasons = getattr(exc, "reasons", None)  # twisted.web's ResponseFailed and kin: Failures
+    if isinstance(reasons, list) and reasons:
+        parts = [describe_exception(_failure_value(r)) for r in reasons]
+        return "; ".join(dict.fromkeys(p for p in parts if p))
+    text = _own_message(exc)
+    cause = exc.__cause__
+    if cause is not None and cause is not exc and (
+            not text or "<twisted.python.failure.Failure" in text or text == str(cause)):
+        return describe_exception(cause)
+    return _FAILURE_REPR.sub(lambda m: m.group(2) or m.group(1), text) or type(exc).__name__
+
+
+def _failure_value(reason: object) -> BaseException:
+    value = getattr(reason, "value", reason)
+    return value if isinstance(value, BaseException) else RuntimeError(str(value))
+
+
+def _own_message(exc: BaseException) -> str:
+    args = exc.args
+    if (type(exc).__module__.startswith("OpenSSL") and args and isinstance(args[0], list)
+            and all(isinstance(t, tuple) for t in args[0])):
+        # OpenSSL.SSL.Error([(library, function, reason), ...])
+        return ", ".join(dict.fromkeys(str(t[-1]) for t in args[0] if t and t[-1])) or "TLS error"
+    return str(exc).strip()
+
+
+def _detail(reason: str, message: str) -> str:
+    lead = LEADS.get(reason)
+    if lead is None or lead.lower() in message.lower():
+        return message
+    return f"{lead}: {message}"
+
 
 def classify_exception(exc: BaseException) -> tuple[str, str]:
-    """(reason code, detail) for an exception raised while downloading."""
+    """(reason code, human detail) for an exception raised while downloading."""
+    reason, message = _classify(exc)
+    return reason, _detail(reason, message)
+
+
+def _classify(exc: BaseException) -> tuple[str, str]:
     from scrapy import exceptions as sx
     from twisted.internet import error as te
 
-    from spiders.safety import PrivateAddressError
+    from spiders.safety import PrivateAddressError, UnsupportedSchemeError
 
     name = type(exc).__name__
-    text = str(exc) or name
+    text = describe_exception(exc)
     if isinstance(exc, PrivateAddressError):
         return "private-address", text
+    if isinstance(exc, (UnsupportedSchemeError, sx.UnsupportedURLSchemeError)):
+        return "unsupported-scheme", text
     if isinstance(exc, sx.IgnoreRequest):
         lowered = text.lower()
         if "robots.txt" in lowered:
@@ -52,7 +116,7 @@ def classify_exception(exc: BaseException) -> tuple[str, str]:
         return "timeout", text
     if isinstance(exc, sx.DownloadCancelledError) and re.search(r"maxsize|larger than", text, re.I):
         return "too-large", text
-    if re.search(r"\bssl\b|openssl|\btls\b|certificate|handshake", f"{name} {text}", re.I):
+    if re.search(r"\bssl\b|openssl|\btls\b|certificate|handshake", f"{name} {exc} {text}", re.I):
         return "tls-error", text
     if isinstance(exc, (sx.ResponseDataLossError, sx.DownloadFailedError,
                         te.ConnectionLost, te.ConnectionDone)) or "Connection" in name:

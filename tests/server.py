@@ -11,6 +11,7 @@ Routes (all deterministic):
   /loop                 redirects to itself forever
   /to-file              redirects to file:///etc/passwd
   /to-private           (through the proxy) redirects to http://127.0.0.1:<port>/page/private
+  /to?url=U             redirects to U as given (any scheme, any spelling of a host)
   /gzip                 gzip Content-Encoding
   /chunked              Transfer-Encoding: chunked
   /slow?s=S             sleeps S seconds before answering
@@ -253,6 +254,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(302, b"", headers={"Location": "file:///etc/passwd"})
         if path == "/loop":
             return self._send(302, b"", headers={"Location": "/loop"})
+        if path == "/to":
+            return self._send(302, b"", headers={"Location": query["url"][0]})
         if path == "/to-private":
             return self._send(302, b"", headers={"Location": f"http://127.0.0.1:{port}/page/p"})
         if path == "/gzip":

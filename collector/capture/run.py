@@ -21,10 +21,14 @@ from collector.capture.crawlproc import ChildSetup, crawl_context
 from collector.config import Config
 from collector.errors import CollectorError, InputError
 
-__all__ = ["Target", "capture_urls", "check_url", "crawl_in_process", "crawl_targets", "run_crawl",
-           "stream_captures"]
+__all__ = ["FALLBACK_REASONS", "Target", "capture_urls", "check_url", "crawl_in_process",
+           "crawl_targets", "http_fallback", "run_crawl", "stream_captures"]
 
 ALLOWED_SCHEMES = ("http", "https")
+
+# failures of a guessed https URL after which it is tried as http (as browsers do): the server may
+# speak only http, or not listen on 443 at all
+FALLBACK_REASONS = frozenset({"tls-error", "connection-refused", "connection-lost", "timeout"})
 
 
 @dataclass(frozen=True)
@@ -167,7 +171,12 @@ def stream_captures(
     contexts: dict[str, dict[str, Any]] | None = None,
 ) -> Counter[str]:
     """Capture every URL, passing each result to ``on_result`` as it arrives and keeping none of
-    them (a batch of any size costs the caller no memory); return the count of each outcome."""
+    them (a batch of any size costs the caller no memory); return the count of each outcome.
+
+    A URL given without a scheme is fetched as https; when that fails at the connection or TLS level
+    (``FALLBACK_REASONS``) it is fetched once more as http, after the batch. Both attempts are rows;
+    the URL's one result is the http attempt's, with the https one summed up in ``fallback_from``.
+    """
     outcomes: Counter[str] = Counter()
 
     def count(result: dict[str, Any]) -> None:
@@ -176,6 +185,7 @@ def stream_captures(
 
     targets: list[Target] = []
     seen: set[str] = set()
+    fallbacks: dict[str, Target] = {}  # https URL guessed for a scheme-less input -> its http target
     for given in urls:
         try:
             url = check_url(given)
@@ -185,9 +195,47 @@ def stream_captures(
         if url in seen:
             continue
         seen.add(url)
-        targets.append(Target(url=url, given=given, context=(contexts or {}).get(given)))
-    crawl_targets(config, targets, on_result=count)
+        context = (contexts or {}).get(given)
+        targets.append(Target(url=url, given=given, context=context))
+        http = http_fallback(given, url)
+        if http is not None:
+            fallbacks[url] = Target(url=http, given=given, context=context)
+
+    held: dict[str, dict[str, Any]] = {}  # http URL -> the failed https result it stands in for
+
+    def first(result: dict[str, Any]) -> None:
+        retry = fallbacks.get(result["url"])
+        if (retry is not None and retry.url not in seen and result["outcome"] == "failed"
+                and result.get("reason") in FALLBACK_REASONS):
+            held[retry.url] = result
+        else:
+            count(result)
+
+    crawl_targets(config, targets, on_result=first)
+    if held:
+        def second(result: dict[str, Any]) -> None:
+            failed = held.pop(result["url"], None)
+            count({**result, "fallback_from": _attempt(failed)} if failed is not None else result)
+
+        try:
+            crawl_targets(config, [fallbacks[r["url"]] for r in held.values()], on_result=second)
+        finally:
+            for failed in list(held.values()):  # the http attempt never came: report the https one
+                count(failed)
     return outcomes
+
+
+def http_fallback(given: str, url: str) -> str | None:
+    """The http URL to try when ``url`` (``check_url(given)``) fails at https, if the scheme was ours:
+    ``given`` had none."""
+    if "://" in given or not url.startswith("https://"):
+        return None
+    return "http://" + url.removeprefix("https://")
+
+
+def _attempt(result: dict[str, Any]) -> dict[str, Any]:
+    return {key: result.get(key) for key in ("id", "url", "captured_at", "outcome", "reason",
+                                             "reason_detail")}
 
 
 def run_crawl(config: Config, targets: list[Target], *, spider: str = CAPTURE_SPIDER,

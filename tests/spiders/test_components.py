@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-import pytest
-from scrapy.exceptions import CannotResolveHostError, DownloadTimeoutError, IgnoreRequest
-from twisted.internet.error import DNSLookupError
+from pathlib import Path
 
-from spiders.outcomes import classify_exception
+import pytest
+from OpenSSL import SSL
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+)
+from twisted.internet.error import ConnectionLost, DNSLookupError
+from twisted.python.failure import Failure
+from twisted.web.client import ResponseNeverReceived
+
+from spiders.outcomes import REASONS, classify_exception
 from spiders.politeness import retry_after_seconds
-from spiders.safety import PrivateAddressError, is_public_address
+from spiders.safety import PrivateAddressError, UnsupportedSchemeError, is_public_address
 
 
 @pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1",
@@ -30,9 +40,38 @@ def test_public_addresses(address: str) -> None:
     (IgnoreRequest("Forbidden by robots.txt"), "robots-txt"),
     (IgnoreRequest("max redirections reached"), "too-many-redirects"),
     (PrivateAddressError("refused: 10.0.0.1"), "private-address"),
+    (UnsupportedSchemeError("refused: http://a.test/ redirects to gopher://b.test/"),
+     "unsupported-scheme"),
 ])
 def test_classify_exception(exc: BaseException, reason: str) -> None:
     assert classify_exception(exc)[0] == reason
+
+
+def test_every_reason_is_listed_in_the_readme() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    listed = readme[readme.index("Failure reasons:"):]
+    assert [code for code in REASONS if f"`{code}`" not in listed] == []
+
+
+def wrapped(*errors: BaseException) -> DownloadFailedError:
+    """What Scrapy raises for a failed response: its message is the repr of Twisted Failures."""
+    inner = ResponseNeverReceived([Failure(e) for e in errors])
+    outer = DownloadFailedError(str(inner))
+    outer.__cause__ = inner
+    return outer
+
+
+@pytest.mark.parametrize(("exc", "reason", "detail"), [
+    (wrapped(SSL.Error([("SSL routines", "", "wrong version number")])), "tls-error",
+     "TLS handshake failed: wrong version number"),
+    (wrapped(ConnectionLost(), ConnectionLost()), "connection-lost",
+     "connection lost: Connection to the other side was lost in a non-clean fashion."),
+    (DownloadTimeoutError("Getting http://a.test/ took longer than 2.0 seconds."), "timeout",
+     "timed out: Getting http://a.test/ took longer than 2.0 seconds."),
+])
+def test_reason_detail_is_a_human_message(exc: BaseException, reason: str, detail: str) -> None:
+    assert "<twisted" in str(exc) or reason == "timeout"
+    assert classify_exception(exc) == (reason, detail)
 
 
 def test_retry_after() -> None:

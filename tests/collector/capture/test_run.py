@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from collector.capture.run import capture_urls
+from collector.capture.run import capture_urls, check_url, http_fallback
 from storage import retrieve
 from storage.archive import Archive
 from storage.queries import closest_capture, snapshots
@@ -140,6 +140,17 @@ def test_connection_refused_and_tls_errors(batch: dict[str, Any]) -> None:
     assert (refused["outcome"], refused["reason"]) == ("failed", "connection-refused")
     tls = batch["results"][batch["tls"]]
     assert (tls["outcome"], tls["reason"]) == ("failed", "tls-error")
+    assert "fallback_from" not in tls  # a URL given with https is not tried as http
+
+
+@pytest.mark.parametrize("path", ["/loop", "/slow?s=5", "/big?kb=2048", "/bomb", "/reset",
+                                  "/robots-blocked/x", "http://127.0.0.1:1/refused", "tls"])
+def test_reason_details_are_human_messages(batch: dict[str, Any], path: str) -> None:
+    url = batch["tls"] if path == "tls" else path if "://" in path else batch["server"] + path
+    detail = batch["results"][url]["reason_detail"]
+    assert "<twisted" not in detail and "Failure" not in detail and "[<" not in detail, detail
+    lead = {"tls": "TLS handshake failed: ", "/slow?s=5": "timed out: "}.get(path, "")
+    assert detail.startswith(lead) and len(detail) > len(lead), detail
 
 
 def test_bad_inputs_are_skipped_with_reason(batch: dict[str, Any]) -> None:
@@ -271,10 +282,44 @@ def test_extraction_timeout_is_recorded_and_capture_kept(server: str, home: Path
 def test_redirect_to_file_scheme_is_never_followed(server: str, home: Path) -> None:
     config = make_config(home)
     res = capture_urls(config, [server + "/to-file"])[0]
+    assert (res["outcome"], res["reason"]) == ("failed", "unsupported-scheme")
+    assert "file:///etc/passwd" in res["reason_detail"]
     assert res["final_url"] != "file:///etc/passwd"
     assert [h["url"] for h in res["redirect_chain"]] == [server + "/to-file"]
     for path in config.warc_dir.glob("*.warc.gz"):
         assert b"root:x:0:0" not in gzip.decompress(path.read_bytes())
+
+
+def test_scheme_less_url_on_an_http_only_host_falls_back_to_http(server: str, home: Path) -> None:
+    config = make_config(home)
+    given = server.removeprefix("http://") + "/page/x"  # 127.0.0.1:PORT/page/x: https is tried first
+    results = capture_urls(config, [given, server.removeprefix("http://") + "/status/404"])
+    assert len(results) == 2  # one result per input: the final attempt's
+    res = next(r for r in results if r["url"].endswith("/page/x"))
+    assert res["url"] == server + "/page/x"
+    assert (res["outcome"], res["http_status"], res["title"]) == ("captured", 200, "Article x")
+    first = res["fallback_from"]
+    assert first["url"] == "https://" + given
+    assert (first["outcome"], first["reason"]) == ("failed", "tls-error")
+    assert first["reason_detail"].startswith("TLS handshake failed: ")
+    assert "Failure" not in first["reason_detail"]
+    archive = Archive.open(config.db_url, config.warc_dir)
+    try:
+        rows = snapshots(archive.sessions, server + "/page/x")
+    finally:
+        archive.close()
+    # both attempts are rows; the https failure stays recorded
+    assert [(r.url, r.outcome, r.reason) for r in rows] == [
+        ("https://" + given, "failed", "tls-error"), (server + "/page/x", "captured", None)]
+    assert [r.id for r in rows] == [first["id"], res["id"]] or first["id"] is None
+
+
+@pytest.mark.parametrize(("given", "fallback"), [
+    ("example.org/a", "http://example.org/a"), ("  localhost:8080/x ", "http://localhost:8080/x"),
+    ("https://example.org/a", None), ("http://example.org/a", None), ("HTTPS://example.org/", None),
+])
+def test_only_a_scheme_we_chose_falls_back(given: str, fallback: str | None) -> None:
+    assert http_fallback(given, check_url(given)) == fallback
 
 
 def test_capture_into_postgresql(server: str, home: Path, db_url: str) -> None:

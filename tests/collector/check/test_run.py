@@ -163,7 +163,8 @@ def test_verdicts_come_while_the_crawl_goes_on(server: str, home: Path) -> None:
     assert {r["url"]: r["status"] for r in rows}[slow] == "unchanged"
     by_url = {r["url"]: r for r in rows}
     assert by_url[fast]["status"] == "unchanged"
-    assert by_url[fast]["baseline_id"] == next(r["id"] for r in first if r["url"] == fast) != by_url[fast]["capture_id"]
+    baseline = next(r["id"] for r in first if r["url"] == fast)
+    assert by_url[fast]["baseline_id"] == baseline != by_url[fast]["capture_id"]
     from storage.archive import Archive
     from storage.checks import checks_of
 
