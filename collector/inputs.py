@@ -8,7 +8,7 @@ from pathlib import Path
 
 from collector.errors import InputError
 
-__all__ = ["parse_duration", "parse_time", "read_url_file"]
+__all__ = ["parse_duration", "parse_time", "read_text_file", "read_url_file"]
 
 _DIGITS = re.compile(r"^\d{4,14}$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -59,14 +59,20 @@ def parse_duration(value: str | float) -> float:
     return seconds
 
 
+def read_text_file(path: Path, what: str = "") -> str:
+    """A UTF-8 text file the user named (a BOM is dropped); InputError naming ``what`` and the path."""
+    name = f"{what} {path}" if what else str(path)
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"cannot read {name}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name} is not UTF-8 text") from exc
+
+
 def read_url_file(path: Path) -> list[str]:
     """The URLs of a text file, one per line; blank lines and ``#`` comments are skipped."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path} is not UTF-8 text") from exc
+    text = read_text_file(path)
     urls = [line.strip() for line in text.splitlines()
             if line.strip() and not line.lstrip().startswith("#")]
     if not urls:

@@ -20,6 +20,7 @@ from typing import Any
 from collector.capture.run import capture_urls, check_url
 from collector.config import Config
 from collector.errors import InputError
+from collector.inputs import read_text_file
 from storage.archive import Archive
 from storage.errors import ContentDecodeError
 from storage.records import CaptureRecord, CitationData, LinkData, ReportVersionRecord
@@ -128,12 +129,7 @@ def parse_manifest(path: Path, known_refs: set[str]) -> list[LinkData]:
     Raises InputError naming the file and line of the first problems found; nothing is returned
     (so nothing is written) when any line is bad.
     """
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError(f"cannot read manifest {path}: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(f"manifest {path} is not UTF-8 text") from exc
+    text = read_text_file(path, "manifest")
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     if "ref" not in header or "url" not in header:
