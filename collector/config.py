@@ -130,6 +130,9 @@ class Config:
     dead_after_hours: float = 24.0
     # writing
     commit_batch: int = 64
+    # reports: the public base URL of the archive (collector serve) in archive links written for readers
+    # (report status, robustify, export); empty: http://127.0.0.1:8080, with a warning
+    public_base_url: str = ""
     # feeds, the scheduler daemon, webhooks
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
 
@@ -267,6 +270,9 @@ def load_config(
             raise ConfigError(f"unknown setting monitor.{name}")
         monitor[name] = _coerce(MonitorConfig, name, value, f"option --{name.replace('_', '-')}")
     config = Config(**merged, monitor=MonitorConfig(**monitor))
+    if config.public_base_url and not config.public_base_url.startswith(("http://", "https://")):
+        raise ConfigError(f"public_base_url={config.public_base_url!r} is not an http(s) URL "
+                          "(e.g. https://archive.example.org)")
     if not 1 <= config.warc_gzip_level <= 9:
         raise ConfigError(f"warc_gzip_level={config.warc_gzip_level} is not a gzip level (1 to 9)")
     return config

@@ -341,7 +341,7 @@ class Archive:
     def _write_extraction(self, item: ExtractionInput) -> dict[str, Any]:
         loc = None
         if item.status == "ok":
-            content = {"type": "extracted-text", "extractor": "trafilatura", "outcome": "captured",
+            content = {"type": "extracted-text", "extractor": item.extractor, "outcome": "captured",
                        "title": item.title, "published": item.published,
                        "language": item.language, "text_sha256": item.text_sha256,
                        "text": item.text}

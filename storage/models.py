@@ -130,7 +130,7 @@ class Extraction(Base):
     __tablename__ = "extractions"
 
     capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"), primary_key=True)
-    status: Mapped[str] = mapped_column(String(16))  # ok | empty | not-html | timeout | error
+    status: Mapped[str] = mapped_column(String(16))  # ok | empty | no-text | not-html | timeout | error
     error: Mapped[str | None] = mapped_column(Text)
     text_sha256: Mapped[str | None] = mapped_column(String(64))
     text_length: Mapped[int | None] = mapped_column(Integer)

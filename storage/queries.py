@@ -34,6 +34,7 @@ from storage.canonical import url_key
 from storage.errors import NoCaptureError
 from storage.models import Capture, CaptureHop, Check, Extraction, Report, SearchDocument, UTCDateTime
 from storage.records import CaptureRecord
+from storage.retrieve import EXTRACTED_TYPES
 from storage.warcfile import full_record_id, warc_date
 
 __all__ = [
@@ -225,8 +226,8 @@ def closest_capture(
 
 def pending_extractions(sessions: sessionmaker[Session], limit: int | None = None
                         ) -> list[CaptureRecord]:
-    """Captured HTML responses that have no extraction row yet (e.g. after a crash)."""
-    type_match = [func.lower(Capture.content_type).like(f"{t}%") for t in HTML_TYPES]
+    """Captured HTML and PDF responses that have no extraction row yet (e.g. after a crash)."""
+    type_match = [func.lower(Capture.content_type).like(f"{t}%") for t in EXTRACTED_TYPES]
     stmt = (_base().where(Capture.outcome == "captured", Capture.payload_file.is_not(None),
                           Capture.revisit_of.is_(None), Extraction.capture_id.is_(None),
                           or_(*type_match))

@@ -74,8 +74,9 @@ class ExtractionInput:
 
     capture_id: int
     url: str
-    status: str  # ok | empty | not-html | timeout | error | copied
+    status: str  # ok | empty | no-text | not-html | timeout | error | copied
     error: str | None = None
+    extractor: str = "trafilatura"  # what made the text: trafilatura (HTML) or pypdf (PDF)
     text: str | None = None
     text_sha256: str | None = None
     title: str | None = None

@@ -19,8 +19,17 @@ from storage.errors import ArchiveCorruptError, ContentDecodeError, NoCaptureErr
 from storage.records import CaptureRecord
 from storage.warcread import WarcRecord, read_record_at, safe_path
 
-__all__ = ["ArchivedResponse", "archived_response", "capture_headers", "capture_main_text", "capture_payload",
-           "capture_text", "capture_warc", "decode_content", "header_value", "response_headers"]
+__all__ = ["EXTRACTED_TYPES", "ArchivedResponse", "archived_response", "capture_headers", "capture_main_text",
+           "capture_payload", "capture_text", "capture_warc", "decode_content", "extracted_type",
+           "header_value", "response_headers"]
+
+# the media types whose text is extracted (HTML by trafilatura, PDF by pypdf)
+EXTRACTED_TYPES = ("text/html", "application/xhtml+xml", "application/pdf", "application/x-pdf")
+
+
+def extracted_type(content_type: str | None) -> bool:
+    """True for a Content-Type whose text collector extracts (HTML, XHTML, PDF), in any case."""
+    return bool(content_type and content_type.split(";", 1)[0].strip().lower() in EXTRACTED_TYPES)
 
 
 def decode_content(body: bytes, encoding: str | None, max_bytes: int) -> bytes:
@@ -154,9 +163,13 @@ def response_headers(warc_dir: Path, capture: CaptureRecord) -> list[tuple[str, 
 def capture_text(warc_dir: Path, capture: CaptureRecord) -> dict[str, Any]:
     """The extracted-text metadata record of the capture (title, published, text, text_sha256)."""
     if capture.text_file is None or capture.text_offset is None:
-        status = capture.extraction_status or "pending"
+        status = capture.extraction_status
+        if status is None and (capture.outcome != "captured" or capture.payload_file is None):
+            status = f"none, the fetch has no payload (outcome {capture.outcome})"
+        elif status is None and not extracted_type(capture.content_type):
+            status = f"none, {capture.content_type or 'a payload without a content type'} is not extracted"
         raise NoCaptureError(f"capture {capture.id} of {capture.url} has no extracted text "
-                             f"(extraction: {status})")
+                             f"(extraction: {status or 'pending'})")
     record = read_record_at(warc_dir, capture.text_file, capture.text_offset)
     return dict(json.loads(record.payload.decode("utf-8")))
 

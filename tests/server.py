@@ -31,6 +31,7 @@ Routes (all deterministic):
   /raw/status?code=C    an HTML page whose status line is written raw: ``HTTP/1.1 C Hostile``
   /raw/ctype-long       an HTML page whose Content-Type header is 300 characters long
   /raw/ctype-nul        an HTML page whose Content-Type header holds a NUL byte
+  /toggle/<name>        an article with the status last set by /set-status/<name>/<code> (200 at first)
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ _counter = 0
 _lock = threading.Lock()
 _seen_retry: set[str] = set()
 _gates: dict[str, threading.Event] = {}  # /gate/<name>, opened by /open/<name>
+_toggles: dict[str, int] = {}  # /toggle/<name> answers this status, set by /set-status/<name>/<code>
 
 
 def article(name: str, ad: str = "static", text: str = "") -> bytes:
@@ -285,6 +287,16 @@ class Handler(BaseHTTPRequestHandler):
             if not gate.wait(20):
                 return self._send(504, b"the gate was never opened", "text/plain")
             return self._send(200, article(f"gate {name}"))
+        if path.startswith("/set-status/"):
+            name, code = path.split("/")[2:4]
+            with _lock:
+                _toggles[name] = int(code)
+            return self._send(200, b"ok", "text/plain")
+        if path.startswith("/toggle/"):
+            name = path.split("/", 2)[2]
+            with _lock:
+                code = _toggles.get(name, 200)
+            return self._send(code, article(name if code == 200 else f"status {code}"))
         if path == "/slow":
             time.sleep(float(query.get("s", ["1"])[0]))
             return self._send(200, article("slow"))

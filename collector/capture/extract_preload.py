@@ -36,6 +36,8 @@ def warm(pages: Path = DEMO_PAGES) -> None:
 
         for page in sorted(pages.glob("*.html")):
             extract_html(page.read_bytes(), f"http://demo.invalid/{page.name}")
+    with contextlib.suppress(Exception):  # PDFs are extracted with pypdf
+        import pypdf  # noqa: F401
     gc.collect()
     gc.freeze()
 

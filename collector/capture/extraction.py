@@ -1,31 +1,44 @@
-"""Main-text extraction (trafilatura adapter) and text normalization.
+"""Main-text extraction (trafilatura for HTML, pypdf for PDF) and text normalization.
 
 Pure functions: bytes in, values out. ``extract_archived`` is what extraction worker processes run: it
 reads the payload back from the WARC file (so it extracts exactly what was archived, and the crawl
 never holds payloads in memory waiting for a worker).
+
+Statuses: ``ok`` (text found), ``empty`` (an HTML page without main text), ``no-text`` (a PDF without
+a text layer, e.g. scanned: it needs OCR), ``not-html`` (a type that is not extracted), ``error``
+(undecodable payload, unreadable or encrypted PDF); the pool adds ``timeout``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
+import logging
 import re
 import unicodedata
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from storage.errors import ContentDecodeError
-from storage.retrieve import decode_content, header_value
+from storage.retrieve import decode_content, extracted_type, header_value
 from storage.warcread import read_record_at
 
 __all__ = [
+    "PDF_MAX_PAGES",
     "extract_archived",
     "extract_html",
+    "extract_pdf",
+    "is_extracted",
     "is_html",
+    "is_pdf",
     "normalize_text",
     "text_sha256",
 ]
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+PDF_TYPES = ("application/pdf", "application/x-pdf")
+PDF_MAX_PAGES = 1000  # pages of a PDF whose text is extracted (the pool's timeout bounds the time)
 _SPACES = re.compile(r"[^\S\n]+")
 _BLANKS = re.compile(r"\n{3,}")
 
@@ -33,6 +46,16 @@ _BLANKS = re.compile(r"\n{3,}")
 def is_html(content_type: str | None) -> bool:
     """True for HTML and XHTML content types."""
     return bool(content_type and content_type.split(";")[0].strip().lower() in HTML_TYPES)
+
+
+def is_pdf(content_type: str | None) -> bool:
+    """True for a PDF content type."""
+    return bool(content_type and content_type.split(";")[0].strip().lower() in PDF_TYPES)
+
+
+def is_extracted(content_type: str | None) -> bool:
+    """True for the content types whose text is extracted (HTML, XHTML and PDF)."""
+    return extracted_type(content_type)
 
 
 def normalize_text(text: str) -> str:
@@ -72,15 +95,74 @@ def extract_html(html: bytes, url: str | None = None) -> dict[str, Any]:
     }
 
 
+def _pdf_date(value: Any) -> str | None:
+    return value.date().isoformat() if isinstance(value, datetime) else None
+
+
+def extract_pdf(data: bytes, *, max_pages: int = PDF_MAX_PAGES,
+                max_chars: int | None = None) -> dict[str, Any]:
+    """The text layer of a PDF (pypdf), its title and creation date, in the shape of ``extract_html``.
+
+    At most ``max_pages`` pages and ``max_chars`` characters of text are read (``error`` then says
+    what was left out). A PDF without text (scanned pages) is ``no-text``; one that pypdf cannot read,
+    or that is encrypted with a password, is ``error``.
+    """
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # its repairs of sloppy files are not news
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            return {"status": "error", "error": "the PDF is encrypted"}
+        total = len(reader.pages)
+        parts: list[str] = []
+        size = 0
+        for number in range(min(total, max_pages)):
+            page_text = reader.pages[number].extract_text() or ""
+            parts.append(page_text)
+            size += len(page_text)
+            if max_chars is not None and size >= max_chars:
+                break
+        meta = reader.metadata
+        title = (meta.title if meta else None) or None
+        try:
+            published = _pdf_date(meta.creation_date) if meta else None
+        except (ValueError, TypeError):  # a malformed /CreationDate
+            published = None
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError,
+            RecursionError) as exc:
+        return {"status": "error", "error": f"not a readable PDF ({type(exc).__name__}: {exc})"}
+    text = normalize_text("\n\n".join(parts))
+    if max_chars is not None and len(text) > max_chars:
+        text = text[:max_chars]
+    note = None
+    if len(parts) < total:
+        note = f"text of the first {len(parts)} of {total} pages only"
+    return {
+        "status": "ok" if text else "no-text",
+        "error": note if text else f"no text layer in {total} page(s): the PDF needs OCR",
+        "text": text,
+        "text_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        "title": str(title) if title else None,
+        "published": published,
+        "language": None,
+        "extractor": "pypdf",
+    }
+
+
 def extract_archived(warc_dir: str, warc_file: str, offset: int, url: str,
                      max_bytes: int) -> dict[str, Any]:
     """Read a response record back from its WARC and extract its main text (worker entry point)."""
     record = read_record_at(Path(warc_dir), warc_file, offset)
-    if not is_html(header_value(record.http_headers, "content-type")):
+    content_type = header_value(record.http_headers, "content-type")
+    if not is_extracted(content_type):
         return {"status": "not-html"}
     try:
         body = decode_content(record.payload, header_value(record.http_headers, "content-encoding"),
                               max_bytes)
     except ContentDecodeError as exc:
         return {"status": "error", "error": str(exc)}
+    if is_pdf(content_type):
+        return extract_pdf(body, max_chars=max_bytes)
     return extract_html(body, url)

@@ -2,10 +2,10 @@
 
 The crawl hands each attempt to ``ArchiveWriter.submit``; one thread drains the queue in batches,
 writes WARC records, fsyncs once per batch and commits the batch's rows in one transaction. A committed
-HTML capture is then sent to the extraction pool; its text is committed later, by this same thread
+HTML or PDF capture is then sent to the extraction pool; its text is committed later, by this same thread
 (so the WARC files have a single writer). Both are committed in groups: a capture waits at most
 ``capture_delay`` for others, a text ``text_delay``.
-``emit`` is called once per capture when it is complete (archived, and extracted when it is HTML).
+``emit`` is called once per capture when it is complete (archived, and extracted when it is HTML or PDF).
 
 Extraction is slower than archiving (a page takes tens of milliseconds in trafilatura), so on a long
 crawl captures wait for it. They wait here as small ``_Job`` tuples; the pool is handed at most
@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from collector.capture.extract_pool import ExtractionPool
-from collector.capture.extraction import is_html
+from collector.capture.extraction import is_extracted
 from collector.capture.heap import Trimmer
 from storage import queries
 from storage.archive import Archive
@@ -216,7 +216,7 @@ class ArchiveWriter:
         return (self.pool is not None and record.outcome == "captured"
                 and record.extraction_status is None and record.payload_file is not None
                 and record.revisit_of is None  # a revisit's text is its original's
-                and is_html(record.content_type))
+                and is_extracted(record.content_type))
 
     def _schedule(self, record: CaptureRecord, *, emit: bool) -> None:
         """Queue ``record`` for extraction (the pool gets it once fewer than max_inflight wait)."""
@@ -244,6 +244,7 @@ class ArchiveWriter:
         item = ExtractionInput(
             capture_id=job.capture_id, url=job.url,
             status=result.get("status", "error"), error=result.get("error"),
+            extractor=result.get("extractor") or "trafilatura",
             text=result.get("text"), text_sha256=result.get("text_sha256"),
             title=result.get("title"), published=result.get("published"),
             language=result.get("language"), extracted_at=self.clock(),

@@ -13,6 +13,7 @@ import click
 from collector.config import Config, load_config
 from collector.errors import CollectorError, ConfigError, InputError
 from collector.inputs import parse_duration
+from collector.reports.links import base_url_warning, resolve_base_url
 from storage.errors import StorageError
 
 if TYPE_CHECKING:
@@ -20,8 +21,9 @@ if TYPE_CHECKING:
 
     from storage.archive import Archive
 
-__all__ = ["DURATION", "Duration", "cli_config", "emit_json", "fetch_options", "handle_errors",
-           "human_seconds", "json_option", "open_archive", "open_sessions"]
+__all__ = ["DURATION", "Duration", "base_url_option", "cli_config", "emit_json", "fetch_options",
+           "handle_errors", "human_seconds", "json_option", "open_archive", "open_sessions",
+           "warn_local_links"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,6 +63,22 @@ def json_option(func: F) -> F:
     """Add ``--json`` (one JSON object per line) to a command."""
     return click.option("--json", "as_json", is_flag=True,
                         help="Print one JSON object per line instead of a table.")(func)
+
+
+def base_url_option(func: F) -> F:
+    """Add ``--base-url`` (the archive's public base URL in the archive links a command writes)."""
+    return click.option(
+        "--base-url", default=None,
+        help="Public base URL of the archive (collector serve) in archive links [default: the "
+             "public_base_url setting (COLLECTOR_PUBLIC_BASE_URL), else http://127.0.0.1:8080 "
+             "with a warning].")(func)
+
+
+def warn_local_links(config: Config, base_url: str | None) -> None:
+    """Say on stderr when archive links fall back to http://127.0.0.1:8080 (no --base-url, no
+    public_base_url setting): links written for readers must not silently point at this machine."""
+    if resolve_base_url(config, base_url)[1]:
+        click.echo(base_url_warning(), err=True)
 
 
 def fetch_options(func: F) -> F:

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from collector.cli.options import cli_config, emit_json, handle_errors, json_option, open_archive
+from collector.cli.options import (
+    base_url_option,
+    cli_config,
+    emit_json,
+    handle_errors,
+    json_option,
+    open_archive,
+    warn_local_links,
+)
 
 __all__ = ["report"]
 
@@ -104,21 +112,27 @@ def link(ctx: click.Context, name: str, ref: str, url: str | None, quote: str | 
 @click.argument("name")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "html"]),
               default="table", show_default=True)
-@click.option("--base-url", default="http://127.0.0.1:8080", show_default=True,
-              help="Base URL of the archive (collector serve) for snapshot links.")
+@base_url_option
 @json_option
 @click.pass_context
 @handle_errors
-def status(ctx: click.Context, name: str, fmt: str, base_url: str, as_json: bool) -> None:
+def status(ctx: click.Context, name: str, fmt: str, base_url: str | None, as_json: bool) -> None:
     """One row per citation: URL, first and latest capture, quotes found, archive link.
+
+    The archive link is the good capture (2xx, not a soft-404) closest to the citation's date, else
+    the latest good one; a citation whose captures are all errors is marked and gets no link.
 
     \b
     Example:
       collector report status peru --format markdown > status.md
     """
+    from collector.reports.links import archive_mark
     from collector.reports.status import render_html, render_markdown, report_status
 
-    rows = report_status(cli_config(ctx), name, base_url=base_url)
+    config = cli_config(ctx)
+    rows = report_status(config, name, base_url=base_url)
+    if as_json or fmt != "table":
+        warn_local_links(config, base_url)
     if as_json or fmt == "json":
         for row in rows:
             emit_json(row)
@@ -132,7 +146,8 @@ def status(ctx: click.Context, name: str, fmt: str, base_url: str, as_json: bool
         from collector.cli.output import OUT
 
         table = Table(title=f"Citations of {name}", title_justify="left")
-        for column in ("ref", "kind", "source", "URL", "first capture", "latest", "check", "quotes"):
+        for column in ("ref", "kind", "source", "URL", "first capture", "latest", "check", "quotes",
+                       "archive"):
             table.add_column(column)
         for row in rows:
             first, latest = row["first_capture"], row["latest_capture"]
@@ -142,34 +157,38 @@ def status(ctx: click.Context, name: str, fmt: str, base_url: str, as_json: bool
             check = row["check"]
             verdict = (f"{check['status']} ({row['state']})" if check and row["state"] in
                        ("suspect", "dead") else check["status"] if check else "-")
+            linked, mark = row["archive_capture"], archive_mark(row)
+            archived = (linked["captured_at"][:10] if linked
+                        else f"[red]{mark}[/]" if mark else "-")
             table.add_row(row["ref"], row["kind"], row["source"][:60], url,
                           first["captured_at"][:19] if first else "-",
                           f"{latest['outcome']} {latest['http_status'] or ''}" if latest else "-",
-                          verdict, quotes)
+                          verdict, quotes, archived)
         OUT.print(table)
 
 
 @report.command("robustify")
 @click.argument("name")
-@click.option("--base-url", default="http://127.0.0.1:8080", show_default=True,
-              help="Base URL of the archive (collector serve) the snapshot links point to.")
+@base_url_option
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file instead of stdout.")
 @click.option("--notes", is_flag=True, help="Write the notes list even for an HTML report.")
 @click.pass_context
 @handle_errors
-def robustify(ctx: click.Context, name: str, base_url: str, output: Path | None,
+def robustify(ctx: click.Context, name: str, base_url: str | None, output: Path | None,
               notes: bool) -> None:
     """Write the report with Robust Links: every cited URL decorated with its archived snapshot.
 
     An HTML report is written back with data-versionurl and data-versiondate on every archived
-    link; other reports get a notes list with "archived on DATE: LINK" after each citation.
+    link; other reports get a notes list with each entry in full and "archived on DATE: LINK" after
+    it. The snapshot is the one `report status` links; a citation whose captures are all errors
+    gets none, is marked, and is named in a warning on stderr.
 
     \b
     Example:
       collector report robustify peru --base-url https://archive.example.org -o notes.md
     """
-    from collector.reports.robustify import robust_html, robust_notes
+    from collector.reports.robustify import problems, robust_html, robust_notes
     from collector.reports.status import report_status
     from collector.reports.versions import report_document
 
@@ -178,6 +197,9 @@ def robustify(ctx: click.Context, name: str, base_url: str, output: Path | None,
     version, document = report_document(config, name)
     text = (robust_html(document, rows) if version.format == "html" and not notes
             else robust_notes(rows))
+    warn_local_links(config, base_url)
+    for problem in problems(rows):
+        click.echo(f"warning: no snapshot to link: {problem}", err=True)
     if output is None:
         sys.stdout.write(text)
     else:

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import click
 
-from collector.cli.options import cli_config, emit_json, handle_errors, json_option, open_archive
+from collector.cli.options import (
+    base_url_option,
+    cli_config,
+    emit_json,
+    handle_errors,
+    json_option,
+    open_archive,
+    warn_local_links,
+)
 
 __all__ = ["export", "search", "serve", "token"]
 
@@ -35,8 +43,9 @@ def bind_socket(host: str, port: int) -> socket.socket:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=int, help="Port (0: any free port).")
-@click.option("--base-url", default=None, help="Public base URL used in Memento links (default: the URL "
-              "each request came to), e.g. https://archive.example.org behind a proxy.")
+@click.option("--base-url", default=None, help="Public base URL used in Memento links (default: the "
+              "public_base_url setting, else the URL each request came to), e.g. "
+              "https://archive.example.org behind a proxy.")
 @click.option("--replay-origin", envvar="COLLECTOR_REPLAY_ORIGIN", default=None,
               help="A separate origin that serves archived content (e.g. https://replay.example.org); "
                    "it must reach this same server.")
@@ -72,7 +81,8 @@ def serve(ctx: click.Context, host: str, port: int, base_url: str | None, replay
     if reindex:
         count = index_missing(archive.sessions, config.warc_dir)
         click.echo(f"indexed {count} extracted texts for search", err=True)
-    app = create_app(ServerContext(config=config, sessions=archive.sessions, base_url=base_url,
+    app = create_app(ServerContext(config=config, sessions=archive.sessions,
+                                   base_url=base_url or config.public_base_url or None,
                                    replay_origin=replay_origin, read_only=read_only))
     sock = bind_socket(host, port)
     actual = sock.getsockname()[1]
@@ -193,11 +203,11 @@ def token_revoke(ctx: click.Context, token_id: int, as_json: bool) -> None:
                    "one row per citation.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file (default: stdout).")
-@click.option("--base-url", default="http://127.0.0.1:8080", show_default=True,
-              help="Base URL of the archive (collector serve) for archive links in csv/json.")
+@base_url_option
 @click.pass_context
 @handle_errors
-def export(ctx: click.Context, report_name: str, fmt: str, output: Path | None, base_url: str) -> None:
+def export(ctx: click.Context, report_name: str, fmt: str, output: Path | None,
+           base_url: str | None) -> None:
     """Export a report's evidence as WARC, WACZ, CSV or JSON.
 
     \b
@@ -208,6 +218,8 @@ def export(ctx: click.Context, report_name: str, fmt: str, output: Path | None, 
     from collector.reports.exports import export_report
 
     config = cli_config(ctx)
+    if fmt in ("csv", "json"):  # the formats with archive links
+        warn_local_links(config, base_url)
     if output is None:
         out = sys.stdout.buffer  # click.get_binary_stream is deprecated (Click 8.5)
         export_report(config, report_name, fmt, out, base_url=base_url)

@@ -46,7 +46,8 @@ WACZ_VERSION = "1.1.1"
 WACZ_INDEX = "indexes/index.cdx"  # CDXJ (see the module docstring for the name)
 CSV_FIELDS = ["report", "ref", "kind", "source", "url", "needs_url", "verdict", "checked_at", "captures",
               "first_capture_at", "latest_capture_at", "latest_outcome", "latest_http_status",
-              "latest_sha256", "latest_text_sha256", "quotes", "quotes_found", "archive_link", "state"]
+              "latest_sha256", "latest_text_sha256", "quotes", "quotes_found", "archive_link", "state",
+              "archive_capture_at", "archive_http_status", "archive_problem"]
 
 
 @dataclass(frozen=True)
@@ -60,10 +61,11 @@ class ExportSummary:
     bytes: int
 
 
-def citation_rows(config: Config, name: str, *, base_url: str) -> list[dict[str, Any]]:
+def citation_rows(config: Config, name: str, *, base_url: str | None = None) -> list[dict[str, Any]]:
     """``collector report status`` rows (``check`` and ``state``, ok, suspect or dead, as it computes
-    them with the configured ``dead_after_*``), with the latest check also flattened into ``verdict``,
-    ``checked_at`` and ``similarity``."""
+    them with the configured ``dead_after_*``; ``archive_link`` to the capture it chooses, with
+    ``archive_problem``), with the latest check also flattened into ``verdict``, ``checked_at`` and
+    ``similarity``. ``base_url`` None: the ``public_base_url`` setting, else http://127.0.0.1:8080."""
     rows = report_status(config, name, base_url=base_url)
     for row in rows:
         check = row["check"] or {}
@@ -256,6 +258,7 @@ def _deflated(path: str) -> zipfile.ZipInfo:
 
 def _csv_row(name: str, row: dict[str, Any]) -> dict[str, Any]:
     first, latest = row["first_capture"] or {}, row["latest_capture"] or {}
+    archive = row["archive_capture"] or {}
     return {"report": name, "ref": row["ref"], "kind": row["kind"], "source": row["source"],
             "url": row["url"] or "", "needs_url": row["needs_url"], "verdict": row.get("verdict") or "",
             "checked_at": row.get("checked_at") or "", "captures": len(row["captures"]),
@@ -265,12 +268,18 @@ def _csv_row(name: str, row: dict[str, Any]) -> dict[str, Any]:
             "latest_sha256": latest.get("sha256") or "",
             "latest_text_sha256": latest.get("text_sha256") or "",
             "quotes": len(row["quotes"]), "quotes_found": sum(1 for q in row["quotes"] if q["archived"]),
-            "archive_link": row["archive_link"] or "", "state": row["state"] or ""}
+            "archive_link": row["archive_link"] or "", "state": row["state"] or "",
+            "archive_capture_at": archive.get("captured_at", ""),
+            "archive_http_status": archive.get("http_status") or "",
+            "archive_problem": row["archive_problem"] or ""}
 
 
 def export_report(config: Config, name: str, fmt: str, out: IO[bytes], *,
-                  base_url: str = "http://127.0.0.1:8080") -> ExportSummary:
-    """Export report ``name`` in ``fmt`` (warc, wacz, csv, json) to the binary stream ``out``."""
+                  base_url: str | None = None) -> ExportSummary:
+    """Export report ``name`` in ``fmt`` (warc, wacz, csv, json) to the binary stream ``out``.
+
+    Archive links (csv, json) start with ``base_url``, else the ``public_base_url`` setting, else
+    http://127.0.0.1:8080."""
     if fmt not in FORMATS:
         raise InputError(f"unknown export format {fmt!r} (choose from {', '.join(FORMATS)})")
     if fmt == "warc":

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import html
-from datetime import datetime
 from typing import Any
 
 from collector.check.quotes import find_quote
 from collector.config import Config
+from collector.reports.links import (
+    LOCAL_BASE_URL,
+    archive_link,
+    archive_mark,
+    choose_archived,
+    resolve_base_url,
+)
 from collector.reports.versions import effective_citations
 from storage.archive import Archive
 from storage.records import CaptureRecord
@@ -15,12 +21,7 @@ from storage.timefmt import iso_z
 
 __all__ = ["archive_link", "render_html", "render_markdown", "report_status"]
 
-DEFAULT_BASE_URL = "http://127.0.0.1:8080"
-
-
-def archive_link(base_url: str, url: str, captured_at: datetime) -> str:
-    """The Memento URL of a capture (``BASE/web/YYYYMMDDhhmmss/URL``, as collector serve answers)."""
-    return f"{base_url.rstrip('/')}/web/{captured_at.strftime('%Y%m%d%H%M%S')}/{url}"
+DEFAULT_BASE_URL = LOCAL_BASE_URL
 
 
 def _capture_json(rec: CaptureRecord) -> dict[str, Any]:
@@ -31,6 +32,7 @@ def _capture_json(rec: CaptureRecord) -> dict[str, Any]:
 
 
 def _describe(cite: Any) -> str:
+    """The citation in one line for tables: its parts, cut at about 100 characters."""
     c = cite.citation
     parts = [", ".join(c.authors) if c.authors else None, c.title, c.publisher, c.date]
     text = "; ".join(p for p in parts if p) or c.raw or c.anchor_text or ""
@@ -39,15 +41,34 @@ def _describe(cite: Any) -> str:
     return text if len(text) <= 100 else text[:97] + "..."
 
 
-def report_status(config: Config, name: str, *, base_url: str = DEFAULT_BASE_URL
+def _entry(cite: Any) -> str:
+    """The citation's notes entry in full, as written (else its anchor text or context)."""
+    c = cite.citation
+    text = " ".join((c.raw or "").split())
+    if text:
+        return text
+    parts = [", ".join(c.authors) if c.authors else None, c.title, c.publisher, c.date]
+    text = "; ".join(p for p in parts if p) or c.anchor_text or ""
+    if not text and c.context:
+        text = f"(no notes entry) {' '.join(c.context.split())}"
+    return text
+
+
+def report_status(config: Config, name: str, *, base_url: str | None = None
                   ) -> list[dict[str, Any]]:
-    """One dict per citation of the report's latest version (see the README for the fields)."""
+    """One dict per citation of the report's latest version (see the README for the fields).
+
+    Archive links start with ``base_url``, else the ``public_base_url`` setting, else
+    http://127.0.0.1:8080 (``collector.reports.links.resolve_base_url``); each links the capture
+    ``collector.reports.links.choose_archived`` picks.
+    """
     from collector.check.run import source_state
     from storage import retrieve
     from storage.checks import checks_of
     from storage.errors import StorageError
     from storage.queries import snapshots
 
+    base_url, _ = resolve_base_url(config, base_url)
     archive = Archive.from_settings(config)
     rows = []
     texts: dict[int, str | None] = {}
@@ -57,11 +78,11 @@ def report_status(config: Config, name: str, *, base_url: str = DEFAULT_BASE_URL
             for url in cite.urls:
                 captures += snapshots(archive.sessions, url)
             captures.sort(key=lambda r: r.captured_at)
-            good = [r for r in captures if r.outcome == "captured"]
+            fetched = [r for r in captures if r.outcome == "captured"]
             quote_rows = []
             for quote in cite.quotes:
                 best = None
-                for rec in good:
+                for rec in fetched:
                     if rec.text_file is None:
                         continue
                     if rec.id not in texts:
@@ -84,14 +105,18 @@ def report_status(config: Config, name: str, *, base_url: str = DEFAULT_BASE_URL
                     "capture_sha256": None if best is None else best[0].sha256,
                     "closest": None if best is None or best[1].found else best[1].closest,
                 })
-            latest_good = good[-1] if good else None
             checks = [c for url in cite.urls for c in checks_of(archive.sessions, url)]
             checks.sort(key=lambda c: c.checked_at)
             last_check = checks[-1] if checks else None
+            chosen = choose_archived(
+                captures, date_iso=cite.citation.date_iso,
+                soft404={c.capture_id for c in checks if c.status == "soft-404" and c.capture_id})
+            linked = chosen.capture
             rows.append({
                 "ref": cite.citation.ref,
                 "kind": cite.citation.kind,
                 "source": _describe(cite),
+                "entry": _entry(cite),
                 "url": cite.urls[0] if cite.urls else None,
                 "urls": list(cite.urls),
                 "needs_url": cite.needs_url,
@@ -108,8 +133,10 @@ def report_status(config: Config, name: str, *, base_url: str = DEFAULT_BASE_URL
                                       min_hours=config.dead_after_hours),
                 "quotes": quote_rows,
                 "notes": list(cite.notes),
-                "archive_link": archive_link(base_url, latest_good.url, latest_good.captured_at)
-                if latest_good else None,
+                "archive_link": archive_link(base_url, linked.url, linked.captured_at)
+                if linked else None,
+                "archive_capture": _capture_json(linked) if linked else None,
+                "archive_problem": chosen.problem,
             })
     finally:
         archive.close()
@@ -135,7 +162,9 @@ def render_markdown(name: str, rows: list[dict[str, Any]]) -> str:
             return f"{c['captured_at']} {c['outcome']} {c['http_status'] or ''}".strip()
 
         url = row["url"] or ("**needs a URL**" if row["needs_url"] else "-")
-        link = f"[snapshot]({row['archive_link']})" if row["archive_link"] else "-"
+        mark = archive_mark(row)
+        link = (f"[snapshot]({row['archive_link']})" if row["archive_link"]
+                else f"**{mark}**" if mark else "-")
         source = row["source"].replace("|", "\\|")
         out.append(f"| {row['ref']} | {row['kind']} | {source} | {url} | {cap(first)} | "
                    f"{cap(latest)} | {_quote_mark(row['quotes'])} | {link} |")
@@ -148,7 +177,9 @@ def render_html(name: str, rows: list[dict[str, Any]]) -> str:
     body = []
     for row in rows:
         latest = row["latest_capture"]
-        link = (f'<a href="{esc(row["archive_link"])}">snapshot</a>' if row["archive_link"] else "-")
+        mark = archive_mark(row)
+        link = (f'<a href="{esc(row["archive_link"])}">snapshot</a>' if row["archive_link"]
+                else f"<strong>{esc(mark)}</strong>" if mark else "-")
         url = (f'<a href="{esc(row["url"])}">{esc(row["url"])}</a>' if row["url"]
                else ("<strong>needs a URL</strong>" if row["needs_url"] else "-"))
         status = (f"{esc(latest['captured_at'])} {esc(latest['outcome'])} "

@@ -63,6 +63,14 @@ def test_bad_config_file(tmp_path: Path) -> None:
         load_config({}, env={}, config_file=path)
 
 
+def test_public_base_url_from_env_and_checked(tmp_path: Path) -> None:
+    env = {"COLLECTOR_PUBLIC_BASE_URL": "https://archive.example.org"}
+    assert load_config({"home": tmp_path}, env=env).public_base_url == "https://archive.example.org"
+    assert load_config({"home": tmp_path}, env={}).public_base_url == ""
+    with pytest.raises(ConfigError, match="public_base_url"):
+        load_config({"home": tmp_path}, env={"COLLECTOR_PUBLIC_BASE_URL": "archive.example.org"})
+
+
 def test_replace_ignores_none() -> None:
     assert Config().replace(download_timeout=None, retry_times=4).retry_times == 4
 

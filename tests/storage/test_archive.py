@@ -415,7 +415,7 @@ def test_revisit_of_an_unextracted_capture_is_pending(archive: Archive) -> None:
     assert queries.pending_extractions(archive.sessions) == []
 
 
-def test_pending_extractions_lists_html_captures_without_extraction(archive: Archive) -> None:
+def test_pending_extractions_lists_html_and_pdf_captures_without_extraction(archive: Archive) -> None:
     html, xhtml, pdf, failed, done, plain = archive.commit_captures([
         html_capture("https://example.com/a", T0),
         html_capture("https://example.com/b", T0, body=b"<html>b</html>",
@@ -429,10 +429,10 @@ def test_pending_extractions_lists_html_captures_without_extraction(archive: Arc
     archive.commit_extractions([extraction_for(done)])
 
     pending = queries.pending_extractions(archive.sessions)
-    assert [r.id for r in pending] == [html.id, xhtml.id]
+    assert [r.id for r in pending] == [html.id, xhtml.id, pdf.id]
     assert all(r.extraction_status is None for r in pending)
     assert [r.id for r in queries.pending_extractions(archive.sessions, limit=1)] == [html.id]
-    assert {pdf.id, failed.id, done.id, plain.id}.isdisjoint(r.id for r in pending)
+    assert {failed.id, done.id, plain.id}.isdisjoint(r.id for r in pending)
 
 
 def test_pending_extractions_matches_media_types_case_insensitively(archive: Archive) -> None:

@@ -128,6 +128,22 @@ def test_capture_warc_of_a_redirect_and_of_a_failure(archive: Archive, tmp_path:
     assert [t for t, _, _ in records_in(stream)] == ["metadata"]
 
 
+def test_capture_text_says_why_there_is_none(archive: Archive) -> None:
+    """"pending" only when an extraction is due: an image is never extracted, a failed fetch has no text."""
+    image, failed, pdf = archive.commit_captures([
+        html_capture(URL + "/a.png", T0, body=b"\x89PNG", content_type="image/png"),
+        failed_capture(URL + "/b", T0),
+        html_capture(URL + "/c.pdf", T0, body=b"%PDF-1.4 x", content_type="application/pdf")])
+    with pytest.raises(NoCaptureError, match="image/png is not extracted") as info:
+        retrieve.capture_text(archive.warc_dir, image)
+    assert "pending" not in str(info.value)
+    with pytest.raises(NoCaptureError, match="no payload") as info:
+        retrieve.capture_text(archive.warc_dir, failed)
+    assert "pending" not in str(info.value)
+    with pytest.raises(NoCaptureError, match="pending"):  # a PDF's extraction is due
+        retrieve.capture_text(archive.warc_dir, pdf)
+
+
 def test_capture_text_and_headers(archive: Archive) -> None:
     [capture] = archive.commit_captures([html_capture(URL, T0)])
     with pytest.raises(NoCaptureError, match="pending"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from collector.capture.extraction import extract_html, normalize_text
+from collector.capture.extraction import extract_html, extract_pdf, normalize_text, text_sha256
 from collector.capture.run import check_url
 from collector.errors import InputError
 from collector.inputs import parse_time
@@ -46,3 +46,49 @@ def test_parse_time_forms() -> None:
     assert parse_time("2025-06-03T12:00:00+02:00").isoformat() == "2025-06-03T10:00:00+00:00"
     with pytest.raises(InputError):
         parse_time("last tuesday")
+
+
+def _pdf(*pages: str, title: str | None = None) -> bytes:
+    """A PDF written with fpdf2: one page per text (an empty text: a page with only a drawing, as a
+    scanned page has no text layer)."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    if title:
+        pdf.set_title(title)
+    pdf.set_font("Helvetica", size=12)
+    for text in pages:
+        pdf.add_page()
+        if text:
+            pdf.multi_cell(0, 6, text)
+        else:
+            pdf.rect(20, 20, 120, 160, style="F")
+    return bytes(pdf.output())
+
+
+SENTENCE = "The harbour ledger lists every boat that leaves the estuary after dark."
+
+
+def test_extract_pdf_gives_the_text_layer_title_and_hash() -> None:
+    result = extract_pdf(_pdf(SENTENCE, "A second page about the pilots.", title="Harbour Ledger"))
+    assert result["status"] == "ok" and result["extractor"] == "pypdf"
+    assert SENTENCE in result["text"] and "second page about the pilots" in result["text"]
+    assert result["text_sha256"] == text_sha256(result["text"])
+    assert result["title"] == "Harbour Ledger"
+    assert result["error"] is None
+
+
+def test_extract_pdf_is_bounded_by_pages_and_characters() -> None:
+    data = _pdf("Page one words.", "Page two words.", "Page three words.")
+    result = extract_pdf(data, max_pages=2)
+    assert "Page two" in result["text"] and "Page three" not in result["text"]
+    assert result["status"] == "ok" and "first 2 of 3 pages" in result["error"]
+    assert len(extract_pdf(data, max_chars=8)["text"]) == 8
+
+
+def test_a_pdf_without_text_layer_is_no_text_and_garbage_is_an_error() -> None:
+    scanned = extract_pdf(_pdf("", ""))
+    assert scanned["status"] == "no-text" and scanned["text"] == ""
+    assert "OCR" in scanned["error"]
+    broken = extract_pdf(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    assert broken["status"] == "error" and "not a readable PDF" in broken["error"]

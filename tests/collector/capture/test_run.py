@@ -166,10 +166,11 @@ def test_http_errors_are_captured_evidence(batch: dict[str, Any]) -> None:
     assert result(batch, "/status/500")["http_status"] == 500
 
 
-def test_pdf_is_archived_without_extraction(batch: dict[str, Any]) -> None:
-    res = result(batch, "/doc.pdf")
+def test_an_unreadable_pdf_is_archived_and_its_extraction_ends(batch: dict[str, Any]) -> None:
+    res = result(batch, "/doc.pdf")  # a PDF without pages or trailer: pypdf cannot read it
     assert res["outcome"] == "captured" and res["text_sha256"] is None
     assert res["content_type"] == "application/pdf"
+    assert res["extraction"] == "error"  # done, not pending
 
 
 def test_batch_verifies_and_passes_warcio_check(batch: dict[str, Any]) -> None:
