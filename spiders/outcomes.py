@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import re
 
+from scrapy import exceptions as sx
+from twisted.internet import error as te
+
+from spiders.safety import PrivateAddressError
+
 __all__ = ["REASONS", "classify_exception"]
 
 REASONS = {
@@ -24,11 +29,6 @@ REASONS = {
 
 def classify_exception(exc: BaseException) -> tuple[str, str]:
     """(reason code, detail) for an exception raised while downloading."""
-    from scrapy import exceptions as sx
-    from twisted.internet import error as te
-
-    from spiders.safety import PrivateAddressError
-
     name = type(exc).__name__
     text = str(exc) or name
     if isinstance(exc, PrivateAddressError):

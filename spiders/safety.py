@@ -67,7 +67,7 @@ class PrivateAddressMiddleware:
         elif request.meta.get("proxy"):
             return
         else:
-            from twisted.internet import reactor
+            from twisted.internet import reactor  # here: importing it installs the reactor
 
             address = await maybe_deferred_to_future(reactor.resolve(host))  # type: ignore[arg-type]
         if not is_public_address(address):

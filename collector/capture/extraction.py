@@ -53,7 +53,7 @@ def text_sha256(text: str) -> str:
 
 def extract_html(html: bytes, url: str | None = None) -> dict[str, Any]:
     """Main text, title, published date and language of an HTML page (trafilatura)."""
-    import trafilatura
+    import trafilatura  # lazy: ~70 MB, loaded by the extraction workers only, not the writer
 
     doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False,
                                       include_tables=True, deduplicate=False)

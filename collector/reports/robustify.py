@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import lxml.html
+
 __all__ = ["robust_html", "robust_notes"]
 
 
@@ -34,8 +36,6 @@ def robust_notes(rows: list[dict[str, Any]]) -> str:
 
 def robust_html(document: bytes, rows: list[dict[str, Any]]) -> str:
     """The HTML report with Robust Links attributes on every archived cited link."""
-    import lxml.html
-
     versions: dict[str, tuple[str, str]] = {}
     for row in rows:
         latest = next((c for c in reversed(row["captures"]) if c["outcome"] == "captured"), None)

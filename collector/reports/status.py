@@ -7,9 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from collector.check.quotes import find_quote
+from collector.check.run import source_state
 from collector.config import Config
 from collector.reports.versions import effective_citations
+from storage import retrieve
 from storage.archive import Archive
+from storage.checks import checks_of
+from storage.errors import StorageError
+from storage.queries import snapshots
 from storage.records import CaptureRecord
 from storage.timefmt import iso_z
 
@@ -42,12 +47,6 @@ def _describe(cite: Any) -> str:
 def report_status(config: Config, name: str, *, base_url: str = DEFAULT_BASE_URL
                   ) -> list[dict[str, Any]]:
     """One dict per citation of the report's latest version (see the README for the fields)."""
-    from collector.check.run import source_state
-    from storage import retrieve
-    from storage.checks import checks_of
-    from storage.errors import StorageError
-    from storage.queries import snapshots
-
     archive = Archive.from_settings(config)
     rows = []
     texts: dict[int, str | None] = {}
