@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import re
 
+from scrapy import exceptions as sx
+from twisted.internet import error as te
+
+from spiders.safety import PrivateAddressError, UnsupportedSchemeError
+
 __all__ = ["REASONS", "classify_exception", "describe_exception"]
 
 REASONS = {
@@ -86,11 +91,6 @@ def classify_exception(exc: BaseException) -> tuple[str, str]:
 
 
 def _classify(exc: BaseException) -> tuple[str, str]:
-    from scrapy import exceptions as sx
-    from twisted.internet import error as te
-
-    from spiders.safety import PrivateAddressError, UnsupportedSchemeError
-
     name = type(exc).__name__
     text = describe_exception(exc)
     if isinstance(exc, PrivateAddressError):

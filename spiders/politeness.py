@@ -7,6 +7,7 @@ capped at ``AUTOTHROTTLE_MAX_DELAY``).
 
 from __future__ import annotations
 
+import time
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -36,7 +37,6 @@ def retry_after_seconds(value: str | None, now_ts: float | None = None) -> float
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    import time
 
     return max(0.0, when.timestamp() - (now_ts if now_ts is not None else time.time()))
 

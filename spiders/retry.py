@@ -52,7 +52,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
             hint = retry_after_seconds(header.decode("latin-1") if header else None)
         delay = backoff_seconds(int(retry.meta.get("retry_times", 1)), self.base, self.cap, hint)
         if delay > 0:
-            from twisted.internet import reactor
+            from twisted.internet import reactor  # here: importing it installs the reactor
 
             await maybe_deferred_to_future(task.deferLater(reactor, delay, lambda: None))
         return retry

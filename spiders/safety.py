@@ -215,7 +215,7 @@ class PrivateAddressMiddleware:
                     f"refused: {host} is a local host name (use --allow-private to allow)")
             if request.meta.get("proxy"):
                 return  # the proxy resolves the name (see the module docstring)
-            from twisted.internet import reactor
+            from twisted.internet import reactor  # here: importing it installs the reactor
 
             resolved = await maybe_deferred_to_future(reactor.resolve(host))  # type: ignore[arg-type]
             if not is_public_address(resolved):

@@ -31,6 +31,7 @@ from storage.records import (
     ExtractionInput,
     RecordLocation,
 )
+from storage.search import index_texts
 from storage.storable import storable_row
 from storage.warcfile import (
     CAPTURE_URN,
@@ -333,9 +334,7 @@ class Archive:
             rows = [self._write_extraction(item) for item in fresh]
             if rows:
                 session.execute(insert(Extraction), rows)
-            from storage.search import index_texts  # full-text index, same transaction (issue 6)
-
-            index_texts(session, fresh)
+            index_texts(session, fresh)  # full-text index, same transaction (issue 6)
             self.writer.sync()
 
     def _write_extraction(self, item: ExtractionInput) -> dict[str, Any]:

@@ -78,7 +78,7 @@ def make_engine(url: str, *, mmap: bool = True) -> Engine:
 
 
 def _alembic_config() -> AlembicConfig:
-    from alembic.config import Config as AlembicConfig
+    from alembic.config import Config as AlembicConfig  # lazy: alembic costs ~0.1 s at start
 
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(_MIGRATIONS))
@@ -140,9 +140,10 @@ def migrate(engine: Engine) -> None:
     head = head_revision()
     if head is not None and _at_revision(engine, head):
         return
-    from alembic import command
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
+    # lazy: alembic costs ~0.1 s at start, and only a migration needs it
+    from alembic import command  # lazy: see above
+    from alembic.runtime.migration import MigrationContext  # lazy: see above
+    from alembic.script import ScriptDirectory  # lazy: see above
 
     cfg = _alembic_config()
     head = ScriptDirectory.from_config(cfg).get_current_head()

@@ -46,7 +46,7 @@ def decode_content(body: bytes, encoding: str | None, max_bytes: int) -> bytes:
             out = _inflate(body, coding, max_bytes)
         elif coding == "br":
             try:
-                import brotli
+                import brotli  # optional dependency: only a br body needs it
             except ImportError as exc:
                 raise ContentDecodeError("brotli is not installed") from exc
             try:
@@ -55,7 +55,7 @@ def decode_content(body: bytes, encoding: str | None, max_bytes: int) -> bytes:
                 raise ContentDecodeError(f"bad br data ({exc})") from exc
         elif coding == "zstd":
             try:
-                import zstandard
+                import zstandard  # optional dependency: only a zstd body needs it
             except ImportError as exc:
                 raise ContentDecodeError("zstandard is not installed") from exc
             try:

@@ -22,7 +22,7 @@ import logging
 import multiprocessing
 import os
 import sys
-from multiprocessing import reduction
+from multiprocessing import forkserver, reduction
 from multiprocessing.context import BaseContext
 from typing import TYPE_CHECKING, Any
 
@@ -94,11 +94,11 @@ def warm(modules: tuple[str, ...] = PRELOAD) -> list[str]:
 def _warm_state() -> None:
     """Work every crawl would repeat that leaves no connection or thread behind."""
     with contextlib.suppress(Exception):  # the ORM's mapper set-up: ~0.1 s of the first commit
-        from sqlalchemy.orm import configure_mappers
+        from sqlalchemy.orm import configure_mappers  # here: only the fork server loads SQLAlchemy
 
         configure_mappers()
     with contextlib.suppress(Exception):  # the newest migration, read from the files once
-        from storage.database import head_revision
+        from storage.database import head_revision  # here: only the fork server loads storage
 
         head_revision()
 
@@ -149,8 +149,6 @@ def auto_start_method() -> str:
 
 def server_running() -> bool:
     """Whether this process's fork server is running."""
-    from multiprocessing import forkserver
-
     return getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None) is not None
 
 
@@ -163,8 +161,6 @@ def forget_inherited_server() -> None:
     the crawl process had started a server before forking it). The child starts its own server when
     it needs one. A no-op where no server was recorded (a spawned process, a fresh one).
     """
-    from multiprocessing import forkserver
-
     server = getattr(forkserver, "_forkserver", None)
     if server is None or getattr(server, "_forkserver_pid", None) is None:
         return

@@ -18,6 +18,7 @@ from typing import Any
 
 from pebble import ProcessExpired, ProcessPool
 
+from collector.capture.crawlproc import server_running
 from collector.capture.extraction import extract_archived
 from collector.capture.heap import map_large_blocks, trim
 
@@ -28,6 +29,7 @@ EXTRACT_PRELOAD = ["collector.capture.extract_preload"]
 
 
 def _warm() -> None:
+    # here, in the worker: the parent (the writer process) never loads trafilatura's ~70 MB
     import trafilatura  # noqa: F401 - import once per worker, not per page (if not preloaded)
 
     map_large_blocks()  # a page's bytes are given back when the page is done
@@ -48,8 +50,6 @@ def extraction_context() -> multiprocessing.context.BaseContext:
     A process has one fork server. In a crawl child (the usual case) it is started here, for the
     workers; where one already runs (a crawl started in-process), the workers share it as it is.
     """
-    from collector.capture.crawlproc import server_running
-
     ctx = multiprocessing.get_context("forkserver")
     if not server_running():
         ctx.set_forkserver_preload(EXTRACT_PRELOAD)

@@ -15,6 +15,8 @@ import gc
 import logging
 from pathlib import Path
 
+from collector.capture.extraction import extract_html
+
 __all__ = ["DATE_STRINGS", "warm"]
 
 log = logging.getLogger(__name__)
@@ -27,13 +29,12 @@ DEMO_PAGES = Path(__file__).resolve().parents[1] / "demo" / "site"
 def warm(pages: Path = DEMO_PAGES) -> None:
     """Import trafilatura, run it over the demo pages and the date strings, then freeze the heap."""
     with contextlib.suppress(Exception):  # a speed-up only: workers import what they need
+        # here, under suppress: a speed-up only, and htmldate is trafilatura's dependency, not ours
         from htmldate.extractors import get_external_parser
 
         for string in DATE_STRINGS:
             get_external_parser().get_date_data(string)
     with contextlib.suppress(Exception):
-        from collector.capture.extraction import extract_html
-
         for page in sorted(pages.glob("*.html")):
             extract_html(page.read_bytes(), f"http://demo.invalid/{page.name}")
     with contextlib.suppress(Exception):  # PDFs are extracted with pypdf

@@ -76,7 +76,7 @@ def text_sha256(text: str) -> str:
 
 def extract_html(html: bytes, url: str | None = None) -> dict[str, Any]:
     """Main text, title, published date and language of an HTML page (trafilatura)."""
-    import trafilatura
+    import trafilatura  # lazy: ~70 MB, loaded by the extraction workers only, not the writer
 
     doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False,
                                       include_tables=True, deduplicate=False)
@@ -107,8 +107,8 @@ def extract_pdf(data: bytes, *, max_pages: int = PDF_MAX_PAGES,
     what was left out). A PDF without text (scanned pages) is ``no-text``; one that pypdf cannot read,
     or that is encrypted with a password, is ``error``.
     """
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
+    from pypdf import PdfReader  # lazy: only PDF captures need it, not every extraction worker
+    from pypdf.errors import PyPdfError  # (the same)
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # its repairs of sloppy files are not news
     try:

@@ -18,6 +18,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from collector.capture.crawlproc import ChildSetup, crawl_context
+from collector.capture.heap import map_large_blocks
+from collector.capture.scrapy_settings import scrapy_settings
+from collector.capture.writeproc import WriterLink, describe_run
 from collector.config import Config
 from collector.errors import CollectorError, InputError
 
@@ -94,9 +97,6 @@ def crawl_in_process(config: Config, targets: list[Target], emit: Callable[[dict
     ``spider`` is the import path of the spider (the capture spider, or the feed spider for feed
     polls); ``extract`` False starts no extraction pool (feed documents are not HTML pages).
     """
-    from collector.capture.heap import map_large_blocks
-    from collector.capture.writeproc import WriterLink, describe_run
-
     map_large_blocks()  # response bodies come and go: give each back when it goes
     run_info, info = describe_run(config, run)
     # the archive is written by a process of its own, forked here (in a thread it would fight the
@@ -106,11 +106,11 @@ def crawl_in_process(config: Config, targets: list[Target], emit: Callable[[dict
     writer = WriterLink(config, emit=emit, extract=extract, info=info,
                         software=f"collector ({config.ua})").start()
     try:
-        from scrapy.crawler import CrawlerProcess
-        from scrapy.utils.misc import load_object
+        # here, after the writer is forked: it must not inherit Scrapy and Twisted
+        from scrapy.crawler import CrawlerProcess  # after the fork
+        from scrapy.utils.misc import load_object  # after the fork
 
-        from collector.capture.pipeline import register_writer
-        from collector.capture.scrapy_settings import scrapy_settings
+        from collector.capture.pipeline import register_writer  # after the fork: imports Scrapy
 
         if targets:
             process = CrawlerProcess(

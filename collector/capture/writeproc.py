@@ -229,9 +229,10 @@ def serve(conn: Any, config: Config, extract: bool, info: dict[str, str], softwa
     if crawl_end is not None:
         crawl_end.close()
     forget_inherited_server()  # forked from a process that ran one: the pool starts its own
-    from collector.capture.extract_pool import ExtractionPool
-    from collector.capture.writer import ArchiveWriter
-    from storage.archive import Archive
+    # here, in the writer process: the crawl process never loads SQLAlchemy, warcio or pebble
+    from collector.capture.extract_pool import ExtractionPool  # writer process only
+    from collector.capture.writer import ArchiveWriter  # writer process only
+    from storage.archive import Archive  # writer process only
 
     map_large_blocks()  # bodies come and go: give each back when it goes
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the crawl decides when the run ends

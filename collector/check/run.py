@@ -18,10 +18,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from collector.capture.run import check_url, stream_captures
+from collector.check.probe import probe_url
 from collector.check.quotes import find_quote
+from collector.check.verdict import Observation, decide, needs_probe
 from collector.config import Config
 from collector.errors import InputError
+from collector.inputs import parse_time
+from storage import retrieve
+from storage.archive import Archive
 from storage.canonical import url_key
+from storage.checks import add_checks
+from storage.errors import StorageError
+from storage.queries import captures_by_ids, snapshots_of
 from storage.records import CaptureRecord, CheckRecord
 from storage.timefmt import iso_z
 
@@ -56,8 +64,6 @@ def choose_baseline(captures: Sequence[CaptureRecord], how: str,
 
 
 def _observation(record: CaptureRecord | dict[str, Any] | None, text: str | None) -> Any:
-    from collector.check.verdict import Observation
-
     if record is None:
         return None
     data = record.to_json() if isinstance(record, CaptureRecord) else record
@@ -72,9 +78,6 @@ def _observation(record: CaptureRecord | dict[str, Any] | None, text: str | None
 def _text(config: Config, record: CaptureRecord | None,
           cache: dict[tuple[str, int], str | None] | None = None) -> str | None:
     """The extracted text of a capture (a revisit shares its original's text record: read once)."""
-    from storage import retrieve
-    from storage.errors import StorageError
-
     if record is None or record.text_file is None:
         return None
     key = (record.text_file, record.text_offset or 0)
@@ -102,9 +105,6 @@ def run_checks(config: Config, targets: Sequence[CheckTarget], *, baseline: str 
     judged at the end with how many checked URLs landed on the same page. A run over unchanged
     sources sends no probe at all.
     """
-    from storage.archive import Archive
-    from storage.checks import add_checks
-
     if not targets:
         raise InputError("nothing to check")
     urls = [check_url(t.url) for t in targets]
@@ -134,8 +134,6 @@ def run_checks(config: Config, targets: Sequence[CheckTarget], *, baseline: str 
 
 def _probes(urls: Sequence[str], rng: random.Random) -> dict[str, str]:
     """One probe URL per host (a random URL shaped like the host's first checked URL)."""
-    from collector.check.probe import probe_url
-
     probes: dict[str, str] = {}
     for url in urls:
         host = urlsplit(url).netloc
@@ -207,8 +205,6 @@ class _Judge:
     def __init__(self, config: Config, archive: Any, targets: Sequence[CheckTarget],
                  urls: list[str], probes: dict[str, str], *, baseline: str, at: datetime | None,
                  before: datetime, on_result: Any) -> None:
-        from storage.queries import snapshots_of
-
         self.config, self.archive, self.targets, self.urls = config, archive, targets, urls
         self.probes, self.baseline, self.at, self.on_result = probes, baseline, at, on_result
         # the captures made before this run (the crawl may already be committing new ones)
@@ -273,8 +269,6 @@ class _Judge:
 
     def _load(self, urls: list[str]) -> None:
         """Fetch the capture rows of these URLs' results and of their probes (one query)."""
-        from storage.queries import captures_by_ids
-
         results = [self.results.get(u) for u in urls] + [self.results.get(self._probe_of(u))
                                                           for u in urls]
         ids = {r["id"] for r in results if r is not None and r.get("id")} - set(self.records)
@@ -284,8 +278,6 @@ class _Judge:
         target = self.targets[index]
         when, how = self.at, self.baseline
         if target.access_date and self.baseline == "first" and self.at is None:
-            from collector.inputs import parse_time
-
             when, how = parse_time(target.access_date), "time"
         return choose_baseline(self.before[url], how, when)
 
@@ -295,8 +287,6 @@ class _Judge:
         return result, current, _text(self.config, current, self.texts)
 
     def _needs_probe(self, url: str) -> bool:
-        from collector.check.verdict import needs_probe
-
         result, current, text = self._current(url)
         observed = _observation(current or result, text)
         for index in self.by_url[url]:
@@ -311,8 +301,6 @@ class _Judge:
                 self._verdict(index, url, landing)
 
     def _verdict(self, index: int, url: str, landing: Counter[str]) -> None:
-        from collector.check.verdict import decide
-
         target, config = self.targets[index], self.config
         result, current, current_text = self._current(url)
         base = self._baseline(index, url)

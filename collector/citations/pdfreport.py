@@ -15,6 +15,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from pypdf import PdfReader
+from pypdf.errors import PyPdfError
+
 from collector.citations.document import Extracted, Link, RawEntry
 from collector.citations.errors import ReportParseError
 from collector.citations.textreport import guess_title
@@ -214,9 +217,6 @@ def _snap(text: str, start: int, end: int, url: str) -> tuple[int, int]:
 
 def read_pdf(data: bytes, *, name: str) -> Extracted:
     """Read a PDF report's text layer and link annotations."""
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
-
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):

@@ -16,7 +16,7 @@ from collector.cli.options import (
     json_option,
     open_archive,
 )
-from collector.inputs import read_url_file
+from collector.inputs import parse_time, read_url_file
 from storage.timefmt import iso_z
 
 __all__ = ["capture", "get", "snapshots", "verify"]
@@ -43,8 +43,8 @@ def capture(ctx: click.Context, urls: tuple[str, ...], from_file: Path | None,
     Example:
       collector capture https://example.org/a https://example.org/b --json
     """
-    from collector.capture.run import stream_captures
-    from collector.cli.output import CaptureProgress
+    from collector.capture.run import stream_captures  # lazy: CLI start-up
+    from collector.cli.output import CaptureProgress  # lazy: CLI start-up
 
     wanted = list(urls)
     if from_file is not None:
@@ -52,7 +52,7 @@ def capture(ctx: click.Context, urls: tuple[str, ...], from_file: Path | None,
     config = cli_config(ctx, obey_robots=False if ignore_robots else None, **flags)
     contexts = None
     if report_name:
-        from collector.reports.versions import report_urls
+        from collector.reports.versions import report_urls  # lazy: CLI start-up
 
         cited, contexts = report_urls(config, report_name)
         if not cited:
@@ -80,8 +80,8 @@ def snapshots(ctx: click.Context, url: str, as_json: bool) -> None:
     Example:
       collector snapshots https://www.example.org/a/?utm_source=x
     """
-    from collector.cli.output import print_snapshots
-    from storage.queries import snapshots as list_snapshots
+    from collector.cli.output import print_snapshots  # lazy: CLI start-up
+    from storage.queries import snapshots as list_snapshots  # lazy: CLI start-up
 
     archive = open_archive(cli_config(ctx))
     try:
@@ -121,9 +121,8 @@ def get(ctx: click.Context, url: str, at: str | None, before: bool, mode: str | 
     Example:
       collector get https://example.org/a --at 2025-06-03T12:00:00Z --raw > a.html
     """
-    from collector.inputs import parse_time
-    from storage import retrieve
-    from storage.queries import closest_capture
+    from storage import retrieve  # lazy: CLI start-up
+    from storage.queries import closest_capture  # lazy: CLI start-up
 
     when = parse_time(at) if at else None
     if before and when is None:
@@ -159,7 +158,7 @@ def get(ctx: click.Context, url: str, at: str | None, before: bool, mode: str | 
     elif as_json:
         emit_json({**record.to_json(), **extra})
     else:
-        from collector.cli.output import print_capture
+        from collector.cli.output import print_capture  # lazy: CLI start-up
 
         print_capture(record)
     out.flush()
@@ -179,8 +178,8 @@ def verify(ctx: click.Context, as_json: bool) -> None:
     Example:
       collector verify --json
     """
-    from collector.cli.output import print_verify, verify_progress
-    from storage.verify import verify_archive
+    from collector.cli.output import print_verify, verify_progress  # lazy: CLI start-up
+    from storage.verify import verify_archive  # lazy: CLI start-up
 
     config = cli_config(ctx)
     archive = open_archive(config)

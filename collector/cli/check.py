@@ -16,6 +16,7 @@ from collector.cli.options import (
     json_option,
     open_archive,
 )
+from collector.inputs import parse_time
 from storage.timefmt import iso_z
 
 __all__ = ["check", "diff", "history"]
@@ -48,14 +49,13 @@ def check(ctx: click.Context, urls: tuple[str, ...], report_name: str | None, ba
       collector check https://example.org/a --json
       collector check --report peru
     """
-    from collector.check.run import CheckTarget, run_checks
-    from collector.cli.output import OUT
-    from collector.inputs import parse_time
+    from collector.check.run import CheckTarget, run_checks  # lazy: CLI start-up
+    from collector.cli.output import OUT  # lazy: CLI start-up
 
     config = cli_config(ctx, obey_robots=False if ignore_robots else None, **flags)
     targets = [CheckTarget(url=u) for u in urls]
     if report_name:
-        from collector.reports.versions import effective_citations
+        from collector.reports.versions import effective_citations  # lazy: CLI start-up
 
         archive = open_archive(config)
         try:
@@ -100,9 +100,9 @@ def history(ctx: click.Context, url: str, as_json: bool) -> None:
     Example:
       collector history https://example.org/a --json
     """
-    from collector.cli.output import OUT
-    from storage.records import CaptureRecord
-    from storage.timeline import timeline
+    from collector.cli.output import OUT  # lazy: CLI start-up
+    from storage.records import CaptureRecord  # lazy: CLI start-up
+    from storage.timeline import timeline  # lazy: CLI start-up
 
     archive = open_archive(cli_config(ctx))
     try:
@@ -147,8 +147,7 @@ def diff(ctx: click.Context, url: str, from_: str | None, to: str | None, raw: b
       collector diff https://example.org/a --from 2025-06-03 --to 2026-01-01
       collector diff https://example.org/a --json
     """
-    from collector.inputs import parse_time
-    from storage.timeline import capture_pair, text_pair
+    from storage.timeline import capture_pair, text_pair  # lazy: CLI start-up
 
     config = cli_config(ctx)
     archive = open_archive(config)

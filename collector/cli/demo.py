@@ -25,7 +25,7 @@ def demo(ctx: click.Context, keep: bool, as_json: bool) -> None:
     Example:
       collector demo
     """
-    from collector.demo.run import run_demo
+    from collector.demo.run import run_demo  # lazy: CLI start-up
 
     home = (ctx.obj or {}).get("home") or Path("collector-demo")
     run_demo(home, as_json=as_json, keep=keep)

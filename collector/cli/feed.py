@@ -18,6 +18,7 @@ from collector.cli.options import (
     human_seconds,
     json_option,
 )
+from collector.errors import InputError
 from storage.timefmt import iso_z
 
 __all__ = ["PollProgress", "feed"]
@@ -59,9 +60,8 @@ def feed_add(ctx: click.Context, url: str, name: str | None, keywords_text: str 
     Example:
       collector feed add https://news.example/rss --name example --keywords "Acme, Jane Doe" --every 30m
     """
-    from collector.errors import InputError
-    from collector.monitor.feeds import add_feed
-    from collector.monitor.keywords import parse_keywords
+    from collector.monitor.feeds import add_feed  # lazy: CLI start-up
+    from collector.monitor.keywords import parse_keywords  # lazy: CLI start-up
 
     if keywords_text and keywords_file:
         raise click.UsageError("give --keywords or --keywords-file, not both")
@@ -107,9 +107,9 @@ def feed_list(ctx: click.Context, as_json: bool) -> None:
     Example:
       collector feed list --json
     """
-    from collector.monitor.feeds import feed_status
-    from storage.database import connect
-    from storage.feeds import list_feeds
+    from collector.monitor.feeds import feed_status  # lazy: CLI start-up
+    from storage.database import connect  # lazy: CLI start-up
+    from storage.feeds import list_feeds  # lazy: CLI start-up
 
     config = cli_config(ctx)
     sessions = connect(config.db_url)
@@ -142,8 +142,8 @@ def feed_remove(ctx: click.Context, name: str) -> None:
     Example:
       collector feed remove example
     """
-    from storage.database import connect
-    from storage.feeds import remove_feed
+    from storage.database import connect  # lazy: CLI start-up
+    from storage.feeds import remove_feed  # lazy: CLI start-up
 
     config = cli_config(ctx)
     sessions = connect(config.db_url)
@@ -165,9 +165,10 @@ class PollProgress:
     PHASES = {"feeds": "polling feeds", "articles": "capturing articles"}
 
     def __init__(self, *, as_json: bool, console: Any = None) -> None:
+        # lazy: CLI start-up
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from collector.cli.output import ERR
+        from collector.cli.output import ERR  # lazy: CLI start-up
 
         self.as_json = as_json
         console = console or ERR
@@ -239,7 +240,7 @@ def feed_poll(ctx: click.Context, names: tuple[str, ...], capture_all: bool, due
     Example:
       collector feed poll example --json
     """
-    from collector.monitor.feeds import poll_feeds
+    from collector.monitor.feeds import poll_feeds  # lazy: CLI start-up
 
     config = cli_config(ctx, obey_robots=False if ignore_robots else None, **flags)
     with PollProgress(as_json=as_json) as progress:
@@ -263,7 +264,7 @@ def feed_discover(ctx: click.Context, page_url: str, as_json: bool, ignore_robot
     Example:
       collector feed discover https://news.example/
     """
-    from collector.monitor.feeds import discover
+    from collector.monitor.feeds import discover  # lazy: CLI start-up
 
     config = cli_config(ctx, obey_robots=False if ignore_robots else None, **flags)
     found = discover(config, page_url)
@@ -291,8 +292,8 @@ def feed_entries(ctx: click.Context, name: str | None, matched: bool, limit: int
     Example:
       collector feed entries example --matched --json
     """
-    from storage.database import connect
-    from storage.feeds import entries_of
+    from storage.database import connect  # lazy: CLI start-up
+    from storage.feeds import entries_of  # lazy: CLI start-up
 
     config = cli_config(ctx)
     sessions = connect(config.db_url)

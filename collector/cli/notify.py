@@ -41,7 +41,7 @@ def notify_add(ctx: click.Context, url: str, events: str, as_json: bool) -> None
     Example:
       collector notify add https://hooks.example/collector --on change,gone,new-match
     """
-    from collector.monitor.notify import add_webhook, parse_events
+    from collector.monitor.notify import add_webhook, parse_events  # lazy: CLI start-up
 
     hook = add_webhook(cli_config(ctx), url, parse_events(events))
     if as_json:
@@ -61,7 +61,7 @@ def notify_list(ctx: click.Context, as_json: bool) -> None:
     Example:
       collector notify list --json
     """
-    from storage.monitoring import list_webhooks
+    from storage.monitoring import list_webhooks  # lazy: CLI start-up
 
     sessions = open_sessions(cli_config(ctx))
     try:
@@ -87,7 +87,7 @@ def notify_remove(ctx: click.Context, webhook_id: int) -> None:
     Example:
       collector notify remove 2
     """
-    from storage.monitoring import remove_webhook
+    from storage.monitoring import remove_webhook  # lazy: CLI start-up
 
     sessions = open_sessions(cli_config(ctx))
     try:
@@ -121,7 +121,7 @@ def notify_deliveries(ctx: click.Context, status: str | None, limit: int, as_jso
     Example:
       collector notify deliveries --status failed --json
     """
-    from storage.monitoring import list_deliveries
+    from storage.monitoring import list_deliveries  # lazy: CLI start-up
 
     sessions = open_sessions(cli_config(ctx))
     try:
@@ -147,8 +147,8 @@ def notify_deliver(ctx: click.Context, as_json: bool) -> None:
     Example:
       collector notify deliver
     """
-    from collector.monitor.notify import collect_events, deliver_due
-    from storage.monitoring import list_deliveries
+    from collector.monitor.notify import collect_events, deliver_due  # lazy: CLI start-up
+    from storage.monitoring import list_deliveries  # lazy: CLI start-up
 
     config = cli_config(ctx)
     sessions = open_sessions(config)

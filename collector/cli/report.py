@@ -55,7 +55,7 @@ def add(ctx: click.Context, source: str, name: str | None, manifest: Path | None
     Example:
       collector report add islamism-peru-report.txt --name peru --manifest peru-links.csv
     """
-    from collector.reports.versions import add_report
+    from collector.reports.versions import add_report  # lazy: CLI start-up
 
     summary = add_report(cli_config(ctx, allow_private=allow_private), source, name=name,
                          manifest=manifest)
@@ -95,7 +95,7 @@ def link(ctx: click.Context, name: str, ref: str, url: str | None, quote: str | 
     Example:
       collector report link peru 4 https://www.facebook.com/some-post --quote "We are a channel"
     """
-    from collector.reports.versions import link_reference
+    from collector.reports.versions import link_reference  # lazy: CLI start-up
 
     if not (url or quote or note):
         raise click.UsageError("give a URL, --quote or --note")
@@ -126,8 +126,8 @@ def status(ctx: click.Context, name: str, fmt: str, base_url: str | None, as_jso
     Example:
       collector report status peru --format markdown > status.md
     """
-    from collector.reports.links import archive_mark
-    from collector.reports.status import render_html, render_markdown, report_status
+    from collector.reports.links import archive_mark  # lazy: CLI start-up
+    from collector.reports.status import render_html, render_markdown, report_status  # lazy: CLI start-up
 
     config = cli_config(ctx)
     rows = report_status(config, name, base_url=base_url)
@@ -141,9 +141,9 @@ def status(ctx: click.Context, name: str, fmt: str, base_url: str | None, as_jso
     elif fmt == "html":
         click.echo(render_html(name, rows), nl=False)
     else:
-        from rich.table import Table
+        from rich.table import Table  # lazy: CLI start-up
 
-        from collector.cli.output import OUT
+        from collector.cli.output import OUT  # lazy: CLI start-up
 
         table = Table(title=f"Citations of {name}", title_justify="left")
         for column in ("ref", "kind", "source", "URL", "first capture", "latest", "check", "quotes",
@@ -188,9 +188,9 @@ def robustify(ctx: click.Context, name: str, base_url: str | None, output: Path 
     Example:
       collector report robustify peru --base-url https://archive.example.org -o notes.md
     """
-    from collector.reports.robustify import problems, robust_html, robust_notes
-    from collector.reports.status import report_status
-    from collector.reports.versions import report_document
+    from collector.reports.robustify import problems, robust_html, robust_notes  # lazy: CLI start-up
+    from collector.reports.status import report_status  # lazy: CLI start-up
+    from collector.reports.versions import report_document  # lazy: CLI start-up
 
     config = cli_config(ctx)
     rows = report_status(config, name, base_url=base_url)
@@ -220,7 +220,7 @@ def list_reports(ctx: click.Context, as_json: bool) -> None:
     Example:
       collector report list --json
     """
-    from storage.reports import list_reports as stored
+    from storage.reports import list_reports as stored  # lazy: CLI start-up
 
     archive = open_archive(cli_config(ctx))
     try:

@@ -69,7 +69,7 @@ def schedule_add(ctx: click.Context, urls: tuple[str, ...], report_name: str | N
       collector schedule add https://example.org/a https://example.org/b --every 6h
       collector schedule add --feed example --every 15m
     """
-    from collector.monitor.scheduler import add_schedule
+    from collector.monitor.scheduler import add_schedule  # lazy: CLI start-up
 
     if not every and not cron and not adaptive:
         raise click.UsageError("give --every DURATION or --cron EXPRESSION")
@@ -89,7 +89,7 @@ def schedule_list(ctx: click.Context, as_json: bool) -> None:
     Example:
       collector schedule list --json
     """
-    from collector.monitor.scheduler import list_schedules
+    from collector.monitor.scheduler import list_schedules  # lazy: CLI start-up
 
     found = list_schedules(cli_config(ctx))
     for info in found:
@@ -99,7 +99,7 @@ def schedule_list(ctx: click.Context, as_json: bool) -> None:
 
 
 def _change(ctx: click.Context, what: str, schedule_id: int, as_json: bool) -> None:
-    from collector.monitor import scheduler
+    from collector.monitor import scheduler  # lazy: CLI start-up
 
     if what == "remove":
         record = scheduler.remove_schedule(cli_config(ctx), schedule_id)
@@ -132,7 +132,7 @@ def schedule_edit(ctx: click.Context, schedule_id: int, every: float | None, cro
     Example:
       collector schedule edit 3 --cron "30 4 * * *" --action check
     """
-    from collector.monitor.scheduler import edit_schedule
+    from collector.monitor.scheduler import edit_schedule  # lazy: CLI start-up
 
     info = edit_schedule(cli_config(ctx), schedule_id, every=every, cron=cron, action=action,
                          adaptive=adaptive)
@@ -197,7 +197,7 @@ def schedule_runs(ctx: click.Context, schedule_id: int | None, limit: int, as_js
     Example:
       collector schedule runs 3 --json
     """
-    from storage.monitoring import runs_of
+    from storage.monitoring import runs_of  # lazy: CLI start-up
 
     sessions = open_sessions(cli_config(ctx))
     try:
@@ -250,7 +250,7 @@ def run(ctx: click.Context, tick: float | None, lease_ttl: float | None, workers
     Example:
       collector run --log-format text
     """
-    from collector.monitor.daemon import Daemon, setup_logging
+    from collector.monitor.daemon import Daemon, setup_logging  # lazy: CLI start-up
 
     monitor = {"tick": tick, "lease_ttl": lease_ttl, "workers": workers, "feed_tick": feed_tick,
                "misfire_grace": misfire_grace, "notify_interval": notify_interval}

@@ -18,6 +18,7 @@ from collector.cli.options import (
     open_archive,
     warn_local_links,
 )
+from collector.inputs import parse_time
 
 __all__ = ["export", "search", "serve", "token"]
 
@@ -70,11 +71,11 @@ def serve(ctx: click.Context, host: str, port: int, base_url: str | None, replay
       curl -I -H 'Accept-Datetime: Tue, 03 Jun 2025 10:00:00 GMT' \\
            http://127.0.0.1:8080/timegate/https://example.org/a
     """
-    import uvicorn
+    import uvicorn  # lazy: CLI start-up
 
-    from collector.server import ServerContext, create_app
-    from collector.server.workers import default_workers, serve_workers
-    from storage.search import reindex as index_missing
+    from collector.server import ServerContext, create_app  # lazy: CLI start-up
+    from collector.server.workers import default_workers, serve_workers  # lazy: CLI start-up
+    from storage.search import reindex as index_missing  # lazy: CLI start-up
 
     config = cli_config(ctx)
     archive = open_archive(config)
@@ -129,7 +130,7 @@ def token_create(ctx: click.Context, name: str, as_json: bool) -> None:
     Example:
       collector token create --name ci --json
     """
-    from storage.tokens import create_token
+    from storage.tokens import create_token  # lazy: CLI start-up
 
     archive = open_archive(cli_config(ctx))
     try:
@@ -155,7 +156,7 @@ def token_list(ctx: click.Context, as_json: bool) -> None:
     Example:
       collector token list
     """
-    from storage.tokens import list_tokens
+    from storage.tokens import list_tokens  # lazy: CLI start-up
 
     archive = open_archive(cli_config(ctx))
     try:
@@ -183,7 +184,7 @@ def token_revoke(ctx: click.Context, token_id: int, as_json: bool) -> None:
     Example:
       collector token revoke 3
     """
-    from storage.tokens import revoke_token
+    from storage.tokens import revoke_token  # lazy: CLI start-up
 
     archive = open_archive(cli_config(ctx))
     try:
@@ -215,7 +216,7 @@ def export(ctx: click.Context, report_name: str, fmt: str, output: Path | None,
       collector export --report peru --format wacz -o peru.wacz
       collector export --report peru --format csv > peru.csv
     """
-    from collector.reports.exports import export_report
+    from collector.reports.exports import export_report  # lazy: CLI start-up
 
     config = cli_config(ctx)
     if fmt in ("csv", "json"):  # the formats with archive links
@@ -258,9 +259,8 @@ def search(ctx: click.Context, query: str | None, site: str | None, since: str |
     Example:
       collector search '"seven votes to two"' --site example.org --from 2025-01-01
     """
-    from collector.inputs import parse_time
-    from collector.reports.search import scoped_search
-    from storage.search import reindex as index_missing
+    from collector.reports.search import scoped_search  # lazy: CLI start-up
+    from storage.search import reindex as index_missing  # lazy: CLI start-up
 
     config = cli_config(ctx)
     archive = open_archive(config)

@@ -15,6 +15,10 @@ from rich.console import Console
 from collector.capture.run import capture_urls
 from collector.config import load_config
 from collector.demo.localweb import LocalWeb, Page
+from collector.inputs import parse_time
+from storage import retrieve
+from storage.archive import Archive
+from storage.queries import closest_capture
 
 __all__ = ["compare", "run_demo"]
 
@@ -55,10 +59,6 @@ def compare(before: dict[str, Any], after: dict[str, Any]) -> str:
 
 def run_demo(home: Path, *, as_json: bool = False, keep: bool = False) -> None:
     """Capture the demo web, change it, capture again, and print what changed."""
-    from storage import retrieve
-    from storage.archive import Archive
-    from storage.queries import closest_capture
-
     home = Path(home)
     if home.exists():
         shutil.rmtree(home)
@@ -124,8 +124,6 @@ def run_demo(home: Path, *, as_json: bool = False, keep: bool = False) -> None:
 
 
 def _time(result: dict[str, Any]) -> Any:
-    from collector.inputs import parse_time
-
     return parse_time(result["captured_at"])
 
 

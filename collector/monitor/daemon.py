@@ -31,10 +31,18 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from multiprocessing import forkserver
 from typing import Any, TextIO
 
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.engine import make_url
+
+from collector.capture.crawlproc import crawl_context
 from collector.config import Config
 from collector.monitor.jobs import FEEDS_JOB, JobRuntime, set_runtime
+from collector.monitor.notify import collect_events, deliver_due
+from collector.monitor.scheduler import make_scheduler
 from storage import monitoring as db
 from storage.database import connect
 from storage.timefmt import iso_z
@@ -108,8 +116,6 @@ class _Notifier(threading.Thread):
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        from collector.monitor.notify import collect_events, deliver_due
-
         failing: dict[str, Any] | None = None  # rounds failed since the first (logged once)
         while not self.stopped.wait(self.settings.notify_interval):
             if not self.active.is_set():
@@ -221,16 +227,6 @@ class Daemon:
                    seconds=round((now - failed["since"]).total_seconds(), 3))
 
     def _lead(self, sessions: Any) -> None:
-        from apscheduler.events import (
-            EVENT_JOB_ERROR,
-            EVENT_JOB_EXECUTED,
-            EVENT_JOB_MAX_INSTANCES,
-            EVENT_JOB_MISSED,
-        )
-        from apscheduler.triggers.interval import IntervalTrigger
-
-        from collector.monitor.scheduler import make_scheduler
-
         abandoned = db.abandon_runs(sessions, self.holder, self.clock())
         _event(logging.INFO, "lease.acquired", holder=self.holder, abandoned_runs=abandoned)
         if self._scheduler is None:
@@ -255,8 +251,6 @@ class Daemon:
     def _on_job_event(self, event: Any) -> None:
         """Log missed runs; log a job's first slot skipped because its run is still going on
         (``job.busy``), count the next ones and log the count once the run ends (``job.busy.total``)."""
-        from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
-
         if event.code == EVENT_JOB_MISSED:
             _event(logging.WARNING, "job.missed", job=event.job_id,
                    slot=getattr(event, "scheduled_run_time", None))
@@ -341,8 +335,6 @@ class Daemon:
 def _redact(url: str) -> str:
     """A database URL without its password."""
     try:
-        from sqlalchemy.engine import make_url
-
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return "(unparsable URL)"
@@ -351,11 +343,7 @@ def _redact(url: str) -> str:
 def _warm_crawl_server() -> None:
     """Start the crawl fork server now, so the first job does not wait for its imports."""
     try:
-        from collector.capture.crawlproc import crawl_context
-
         if crawl_context("forkserver").get_start_method() == "forkserver":
-            from multiprocessing import forkserver
-
             forkserver.ensure_running()
     except Exception:  # a cold start is slower, not wrong
         log.warning("could not start the crawl fork server early", exc_info=True)

@@ -17,6 +17,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urljoin
 
+import feedparser
+from lxml import html as lxml_html
+
 from collector.monitor.keywords import fold, html_to_text
 from storage.canonical import url_key
 from storage.feeds import NewEntry
@@ -128,8 +131,6 @@ def run_feedparser(body: bytes, headers: Mapping[str, str], url: str) -> Any:
     A relative ``Content-Location`` is resolved against ``url``; without one, ``url`` is the base of
     relative links.
     """
-    import feedparser
-
     lowered = {k.lower(): v for k, v in headers.items()}
     if lowered:
         lowered["content-location"] = urljoin(url, lowered.get("content-location") or url)
@@ -163,8 +164,6 @@ def discover_feeds(page: bytes, base_url: str) -> list[dict[str, str | None]]:
 
     Returns ``[{"url", "title", "type"}]`` in page order, URLs made absolute (``<base href>`` honored).
     """
-    from lxml import html as lxml_html
-
     if not page.strip():
         return []
     try:

@@ -16,16 +16,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from collector.capture.run import Target, capture_urls, check_url
 from collector.config import Config, MonitorConfig
 from collector.errors import InputError, NotFoundError
+from collector.monitor.feedcrawl import fetch_feeds
 from collector.monitor.feedparse import ParsedFeed, discover_feeds, parse_feed
 from collector.monitor.keywords import Keyword, find_matches
 from storage import feeds as db
 from storage import retrieve
+from storage.database import connect
 from storage.errors import ContentDecodeError, StorageError
 from storage.feeds import EntryRecord, FeedRecord, FeedUpdate
+from storage.queries import captures_by_ids
 from storage.timefmt import iso_z
 
 __all__ = ["FeedPollResult", "PollReport", "add_feed", "discover", "feed_status", "next_interval",
@@ -64,8 +68,6 @@ def feed_status(feed: FeedRecord, now: datetime, settings: MonitorConfig) -> str
 
 
 def _sessions(config: Config) -> Sessions:
-    from storage.database import connect
-
     return connect(config.db_url)
 
 
@@ -79,8 +81,6 @@ def add_feed(config: Config, url: str, *, name: str | None = None, keywords: Seq
     """Add a feed to watch (due for polling at once); the name defaults to the URL's host and path."""
     checked = check_url(url)
     if name is None:
-        from urllib.parse import urlsplit
-
         parts = urlsplit(checked)
         name = (parts.netloc + parts.path).rstrip("/")
     if not name.strip():
@@ -119,8 +119,6 @@ def discover(config: Config, page_url: str) -> list[dict[str, str | None]]:
 
 def _document(config: Config, sessions: Sessions, capture_id: int) -> tuple[bytes, dict[str, str], Any]:
     """The archived payload of a capture (content-decoded when it can be) with its response headers."""
-    from storage.queries import captures_by_ids
-
     record = captures_by_ids(sessions, [capture_id])[0]
     response = retrieve.archived_response(config.warc_dir, record)
     try:
@@ -308,8 +306,6 @@ class _Poll:
                     item, {"outcome": "skipped", "id": None}))
 
     def _article(self, item: Wanted, result: dict[str, Any]) -> None:
-        from storage.queries import captures_by_ids
-
         feed, entry, matched = item
         if not matched and feed.keywords and result.get("id"):
             record = captures_by_ids(self.sessions, [result["id"]])[0]
@@ -341,8 +337,6 @@ def poll_feeds(config: Config, names: Sequence[str] | None = None, *, capture_al
     feed is read as soon as its document is archived, while the crawl goes on; without, after the
     crawl. The report lists them all, entries oldest first.
     """
-    from collector.monitor.feedcrawl import fetch_feeds
-
     clock = clock or (lambda: datetime.now(UTC))
     sessions = _sessions(config)
     try:
@@ -394,7 +388,6 @@ def _after_fetch(config: Config, sessions: Sessions, feed: FeedRecord, result: d
         try:
             if _same_document(sessions, feed, result):
                 unchanged = True  # nothing new in it: keep the validators, read nothing else
-                from storage.queries import captures_by_ids
 
                 headers = _by_name(retrieve.response_headers(
                     config.warc_dir, captures_by_ids(sessions, [result["id"]])[0]))

@@ -15,10 +15,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from collector.capture.run import capture_urls
+from collector.check.run import CheckTarget, run_checks
 from collector.config import Config
 from collector.errors import CollectorError
+from collector.monitor.feeds import poll_feeds
+from collector.monitor.scheduler import current_slot
+from collector.reports.versions import effective_citations, report_urls
 from storage import monitoring as db
+from storage.archive import Archive
+from storage.checks import checks_of
 from storage.monitoring import ScheduleRecord
+from storage.queries import snapshots
 
 __all__ = ["FEEDS_JOB", "JobRuntime", "UrlHistory", "adaptive_due", "adaptive_interval", "poll_due_feeds",
            "run_schedule", "set_runtime", "url_history"]
@@ -111,14 +119,10 @@ def adaptive_due(history: UrlHistory, now: datetime, slack: timedelta = timedelt
 def _targets(rt: JobRuntime, schedule: ScheduleRecord) -> tuple[list[str], dict[str, dict[str, Any]],
                                                                  list[Any]]:
     """URLs, capture contexts and check targets of a URL or report schedule."""
-    from collector.check.run import CheckTarget
-
     context = {"schedule": schedule.id}
     if schedule.kind == "urls":
         urls = list(schedule.targets)
         return urls, {u: dict(context) for u in urls}, [CheckTarget(url=u) for u in urls]
-    from collector.reports.versions import effective_citations, report_urls
-    from storage.archive import Archive
 
     name = schedule.targets[0]
     urls, contexts = report_urls(rt.config, name)
@@ -133,9 +137,6 @@ def _targets(rt: JobRuntime, schedule: ScheduleRecord) -> tuple[list[str], dict[
 
 
 def _due(rt: JobRuntime, urls: Sequence[str], schedule: ScheduleRecord, now: datetime) -> set[str]:
-    from storage.checks import checks_of
-    from storage.queries import snapshots
-
     slack = timedelta(seconds=(schedule.every_seconds or rt.config.monitor.adaptive_tick) / 2)
     due = set()
     for url in urls:
@@ -147,8 +148,6 @@ def _due(rt: JobRuntime, urls: Sequence[str], schedule: ScheduleRecord, now: dat
 
 def _execute(rt: JobRuntime, schedule: ScheduleRecord, now: datetime) -> dict[str, Any]:
     if schedule.kind == "feed":
-        from collector.monitor.feeds import poll_feeds
-
         report = poll_feeds(rt.config, list(schedule.targets), clock=rt.clock)
         return {"feeds": len(report.feeds), "new_entries": len(report.entries),
                 "failed": sum(1 for f in report.feeds if f.outcome == "failed")}
@@ -158,13 +157,10 @@ def _execute(rt: JobRuntime, schedule: ScheduleRecord, now: datetime) -> dict[st
         urls = [u for u in urls if u in due]
         checks = [c for c in checks if c.url in due]
     if schedule.action == "check":
-        from collector.check.run import run_checks
-
         if not checks:
             return {"urls": 0}
         rows = run_checks(rt.config, checks)
         return {"urls": len(checks), "statuses": dict(Counter(r["status"] for r in rows))}
-    from collector.capture.run import capture_urls
 
     if not urls:
         return {"urls": 0}
@@ -174,8 +170,6 @@ def _execute(rt: JobRuntime, schedule: ScheduleRecord, now: datetime) -> dict[st
 
 def _run(job_id: str, schedule_id: int | None,
          body: Callable[[JobRuntime, datetime], dict[str, Any]]) -> None:
-    from collector.monitor.scheduler import current_slot
-
     rt = _runtime()
     slot = current_slot() or rt.clock()
     run, why = db.start_run(rt.sessions, job_id=job_id, schedule_id=schedule_id, scheduled_for=slot,
@@ -213,8 +207,6 @@ def poll_due_feeds() -> None:
         return
 
     def body(r: JobRuntime, _slot: datetime) -> dict[str, Any]:
-        from collector.monitor.feeds import poll_feeds
-
         report = poll_feeds(r.config, due_only=True, clock=r.clock)
         return {"feeds": len(report.feeds), "new_entries": len(report.entries),
                 "failed": sum(1 for f in report.feeds if f.outcome == "failed")}

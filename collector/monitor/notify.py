@@ -22,9 +22,11 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from collector.capture.run import check_url
 from collector.config import Config, MonitorConfig
 from collector.errors import InputError
 from storage import monitoring as db
+from storage.database import connect
 from storage.feeds import EntryRecord
 from storage.monitoring import CheckEvent, DeliveryRecord, WebhookRecord
 from storage.timefmt import iso_z
@@ -54,9 +56,6 @@ def parse_events(text: str) -> list[str]:
 def add_webhook(config: Config, url: str, events: Sequence[str], now: datetime | None = None
                 ) -> WebhookRecord:
     """Register a webhook for ``events``; it hears about what is stored from now on."""
-    from collector.capture.run import check_url
-    from storage.database import connect
-
     checked = check_url(url)
     sessions = connect(config.db_url)
     try:

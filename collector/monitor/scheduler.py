@@ -21,14 +21,18 @@ from typing import Any
 from apscheduler.executors.base import run_job
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from collector.capture.run import check_url
 from collector.config import Config
 from collector.errors import InputError, NotFoundError
 from storage import monitoring as db
+from storage import reports
+from storage.database import connect, make_engine
 from storage.monitoring import ScheduleRecord
 from storage.timefmt import iso_z
 
@@ -86,10 +90,6 @@ class CollectorScheduler(BackgroundScheduler):
 def make_scheduler(config: Config,
                    cls: type[BackgroundScheduler] = CollectorScheduler) -> BackgroundScheduler:
     """A scheduler on the archive's database (not started)."""
-    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-
-    from storage.database import make_engine
-
     return cls(
         jobstores={"default": SQLAlchemyJobStore(engine=make_engine(config.db_url))},
         executors={"default": SlotExecutor(max_workers=config.monitor.workers)},
@@ -130,8 +130,6 @@ class _Editor:
     """A scheduler that is never resumed and a session factory on the archive's database (CLI)."""
 
     def __init__(self, config: Config) -> None:
-        from storage.database import connect
-
         self.sessions = connect(config.db_url)
         self.scheduler = make_scheduler(config)
         self.scheduler.start(paused=True)
@@ -156,8 +154,6 @@ class _Editor:
 
 def _check_target(config: Config, sessions: Any, urls: Sequence[str], report: str | None,
                   feed: str | None, action: str) -> tuple[str, list[str]]:
-    from collector.capture.run import check_url
-
     given = [bool(urls), report is not None, feed is not None]
     if sum(given) != 1:
         raise InputError("give URLs, --report NAME or --feed NAME (exactly one of them)")
@@ -171,7 +167,6 @@ def _check_target(config: Config, sessions: Any, urls: Sequence[str], report: st
         if db.get_feed(sessions, feed) is None:
             raise InputError(f"no feed named {feed!r} (add it with `collector feed add`)")
         return "feed", [feed]
-    from storage import reports
 
     try:
         reports.versions_of(sessions, report or "")

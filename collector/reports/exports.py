@@ -28,13 +28,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+import surt
+from warcio.archiveiterator import ArchiveIterator
+from warcio.utils import Digester
+from warcio.warcwriter import WARCWriter
+
 from collector.config import Config, version
 from collector.errors import InputError
 from collector.reports.status import report_status
 from collector.reports.versions import effective_citations
+from storage import reports, retrieve
 from storage.archive import Archive
+from storage.errors import StorageError
+from storage.queries import captures_by_ids, snapshots
 from storage.records import CaptureRecord
+from storage.retrieve import capture_warc
 from storage.timefmt import iso_z
+from storage.warcread import read_record_at
 
 __all__ = ["FORMATS", "MEDIA_TYPES", "ExportSummary", "citation_rows", "export_report"]
 
@@ -76,9 +86,6 @@ def citation_rows(config: Config, name: str, *, base_url: str | None = None) -> 
 
 def _report_captures(config: Config, name: str) -> tuple[list[CaptureRecord], bytes]:
     """Every capture of the report's cited URLs (and of the report page), and the report's own records."""
-    from storage import reports
-    from storage.queries import captures_by_ids, snapshots
-
     archive = Archive.from_settings(config)
     try:
         version = reports.versions_of(archive.sessions, name)[-1]
@@ -92,8 +99,6 @@ def _report_captures(config: Config, name: str) -> tuple[list[CaptureRecord], by
         archive.close()
     document = b""
     if version.doc_warc_file is not None:
-        from storage.warcread import read_record_at
-
         record = read_record_at(config.warc_dir, version.doc_warc_file, version.doc_warc_offset or 0)
         with open(config.warc_dir / version.doc_warc_file, "rb") as fh:
             fh.seek(version.doc_warc_offset or 0)
@@ -112,9 +117,6 @@ def _members(data: bytes) -> Iterator[bytes]:
 
 
 def _warcinfo(name: str, filename: str) -> bytes:
-    from warcio.utils import Digester
-    from warcio.warcwriter import WARCWriter
-
     class Writer(WARCWriter):  # type: ignore[misc]
         @staticmethod
         def _create_digester() -> Digester:
@@ -132,8 +134,6 @@ def _warcinfo(name: str, filename: str) -> bytes:
 
 def write_warc(config: Config, name: str, out: IO[bytes], *, filename: str = "") -> tuple[int, int, int]:
     """Write the report's WARC subset to ``out``; returns (captures, records, bytes)."""
-    from storage.retrieve import capture_warc
-
     captures, document = _report_captures(config, name)
     seen: set[str] = set()
     total = records = 0
@@ -152,9 +152,6 @@ def write_warc(config: Config, name: str, out: IO[bytes], *, filename: str = "")
 
 def cdxj_lines(warc_path: Path, filename: str) -> list[str]:
     """CDXJ index lines (sorted) of the response, revisit and resource records of a WARC file."""
-    import surt
-    from warcio.archiveiterator import ArchiveIterator
-
     lines = []
     with open(warc_path, "rb") as fh:
         iterator = ArchiveIterator(fh)
@@ -186,9 +183,6 @@ def cdxj_lines(warc_path: Path, filename: str) -> list[str]:
 
 
 def _pages(config: Config, captures: list[CaptureRecord]) -> bytes:
-    from storage import retrieve
-    from storage.errors import StorageError
-
     out = [json.dumps({"format": "json-pages-1.0", "id": "pages", "title": "Pages", "hasText": True})]
     for capture in captures:
         if capture.outcome != "captured" or capture.text_file is None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import lxml.html
+
 from collector.reports.links import archive_mark
 
 __all__ = ["problems", "robust_html", "robust_notes"]
@@ -49,8 +51,6 @@ def robust_notes(rows: list[dict[str, Any]]) -> str:
 def robust_html(document: bytes, rows: list[dict[str, Any]]) -> str:
     """The HTML report with Robust Links attributes on every archived cited link (and
     ``data-archive-problem`` on a cited link whose captures are all errors)."""
-    import lxml.html
-
     versions: dict[str, tuple[str, str]] = {}
     troubled: dict[str, str] = {}
     for row in rows:

@@ -6,6 +6,7 @@ import html
 from typing import Any
 
 from collector.check.quotes import find_quote
+from collector.check.run import source_state
 from collector.config import Config
 from collector.reports.links import (
     LOCAL_BASE_URL,
@@ -15,7 +16,11 @@ from collector.reports.links import (
     resolve_base_url,
 )
 from collector.reports.versions import effective_citations
+from storage import retrieve
 from storage.archive import Archive
+from storage.checks import checks_of
+from storage.errors import StorageError
+from storage.queries import snapshots
 from storage.records import CaptureRecord
 from storage.timefmt import iso_z
 
@@ -62,12 +67,6 @@ def report_status(config: Config, name: str, *, base_url: str | None = None
     http://127.0.0.1:8080 (``collector.reports.links.resolve_base_url``); each links the capture
     ``collector.reports.links.choose_archived`` picks.
     """
-    from collector.check.run import source_state
-    from storage import retrieve
-    from storage.checks import checks_of
-    from storage.errors import StorageError
-    from storage.queries import snapshots
-
     base_url, _ = resolve_base_url(config, base_url)
     archive = Archive.from_settings(config)
     rows = []

@@ -18,13 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from collector.capture.run import capture_urls, check_url
+from collector.citations import ReportParseError, parse_report
 from collector.config import Config
 from collector.errors import InputError
 from collector.inputs import read_text_file
+from storage import reports
 from storage.archive import Archive
 from storage.errors import ContentDecodeError
+from storage.queries import captures_by_ids
 from storage.records import CaptureRecord, CitationData, LinkData, ReportVersionRecord
 from storage.retrieve import archived_response
+from storage.warcread import read_record_at
 
 __all__ = [
     "EffectiveCitation",
@@ -92,7 +96,6 @@ def load_document(config: Config, source: str) -> Document:
             raise InputError(f"{source}: the report could not be captured "
                              f"({result.get('reason') or 'HTTP ' + str(result.get('http_status'))}"
                              f": {result.get('reason_detail') or ''})")
-        from storage.queries import captures_by_ids
 
         archive = Archive.from_settings(config)
         try:
@@ -185,9 +188,6 @@ def version_diff(old: Sequence[CitationData], new: Sequence[CitationData]) -> di
 def add_report(config: Config, source: str, *, name: str | None = None,
                manifest: Path | None = None, now: datetime | None = None) -> dict[str, Any]:
     """Add (a new version of) a report; returns a summary with the version diff and refs needing URLs."""
-    from collector.citations import ReportParseError, parse_report
-    from storage import reports
-
     document = load_document(config, source)
     try:
         parsed = parse_report(document.data, filename=document.filename,
@@ -232,8 +232,6 @@ def add_report(config: Config, source: str, *, name: str | None = None,
 
 def effective_citations(archive: Any, name: str) -> list[EffectiveCitation]:
     """The latest version's citations with their attached links (an ibid shares its target's URLs)."""
-    from storage import reports
-
     citations = reports.citations_of(archive.sessions, name)
     links = reports.links_of(archive.sessions, name)
     by_ref: dict[str, list[LinkData]] = {}
@@ -266,8 +264,6 @@ def effective_citations(archive: Any, name: str) -> list[EffectiveCitation]:
 def link_reference(config: Config, name: str, ref: str, url: str | None, *,
                    quote: str | None = None, note: str | None = None) -> LinkData:
     """Attach a URL (and optionally a quote or note) to one reference of a report."""
-    from storage import reports
-
     checked = check_url(url) if url else None
     archive = Archive.from_settings(config)
     try:
@@ -285,10 +281,6 @@ def link_reference(config: Config, name: str, ref: str, url: str | None, *,
 
 def report_document(config: Config, name: str) -> tuple[ReportVersionRecord, bytes]:
     """The latest version of a report and its document bytes, read back from the archive."""
-    from storage import reports
-    from storage.queries import captures_by_ids
-    from storage.warcread import read_record_at
-
     archive = Archive.from_settings(config)
     try:
         version = reports.versions_of(archive.sessions, name)[-1]
@@ -306,8 +298,6 @@ def report_document(config: Config, name: str) -> tuple[ReportVersionRecord, byt
 
 def report_urls(config: Config, name: str) -> tuple[list[str], dict[str, dict[str, Any]]]:
     """Every URL to capture for a report (its citations, and the report itself when it is a web page)."""
-    from storage import reports
-
     archive = Archive.from_settings(config)
     try:
         versions = reports.versions_of(archive.sessions, name)

@@ -23,8 +23,13 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from collector.capture.run import capture_urls
 from collector.errors import InputError
+from collector.reports.exports import FORMATS, MEDIA_TYPES, SUFFIXES, export_report
+from collector.reports.versions import add_report, is_url_source, link_reference
 from collector.server.context import ServerContext, ctx_of
+from storage.reports import versions_of
+from storage.tokens import verify_token
 
 __all__ = ["json_body", "require_token", "routes"]
 
@@ -33,8 +38,6 @@ _MAX_URLS = 100
 
 def require_token(request: Request) -> str:
     """The name of the token that authorizes this write; raises 401/403 otherwise."""
-    from storage.tokens import verify_token
-
     ctx = ctx_of(request)
     if ctx.read_only:
         raise HTTPException(403, "this server is read-only (started with --read-only)",
@@ -63,8 +66,6 @@ async def json_body(request: Request) -> dict[str, Any]:
 
 async def post_captures(request: Request) -> Response:
     """Capture URLs now (with the server's configuration); one result per URL."""
-    from collector.capture.run import capture_urls
-
     await run_in_threadpool(require_token, request)
     body = await json_body(request)
     urls = body.get("urls")
@@ -78,8 +79,6 @@ async def post_captures(request: Request) -> Response:
 
 async def post_report(request: Request) -> Response:
     """Add (a new version of) a report published at a URL."""
-    from collector.reports.versions import add_report, is_url_source
-
     await run_in_threadpool(require_token, request)
     body = await json_body(request)
     url = body.get("url")
@@ -92,8 +91,6 @@ async def post_report(request: Request) -> Response:
 
 async def post_link(request: Request) -> Response:
     """Attach a URL (and optionally a quote or note) to a reference of a report."""
-    from collector.reports.versions import link_reference
-
     await run_in_threadpool(require_token, request)
     body = await json_body(request)
     ref = body.get("ref")
@@ -108,9 +105,6 @@ async def post_link(request: Request) -> Response:
 
 def export(request: Request) -> Response:
     """Download a report's evidence as WARC, WACZ, CSV or JSON."""
-    from collector.reports.exports import FORMATS, MEDIA_TYPES, SUFFIXES, export_report
-    from storage.reports import versions_of
-
     ctx: ServerContext = ctx_of(request)
     name, fmt = request.path_params["name"], request.path_params["fmt"]
     if fmt not in FORMATS:

@@ -33,7 +33,7 @@ from starlette.routing import Route
 from collector.errors import InputError
 from collector.server import memento
 from collector.server.context import ctx_of, int_param, origin_of
-from collector.server.html import a, esc, qs, stamp
+from collector.server.html import a, esc, layout, qs, stamp
 from collector.server.rewrite import decode_html, framed_csp, raw_csp, rewrite_html
 from storage.errors import NoCaptureError
 from storage.queries import MATCH_TYPES, MementoRef, captures_by_ids, cdx_mementos, mementos
@@ -229,8 +229,6 @@ def _framed(request: Request, capture: CaptureRecord, url: str, headers: dict[st
 
 def _wrapper(request: Request, capture: CaptureRecord, url: str, found: list[MementoRef],
              index: int, own: str) -> str:
-    from collector.server.html import layout
-
     ctx = ctx_of(request)
     urls = _urls(request)
     replay = ctx.replay(request)
@@ -261,8 +259,6 @@ def _wrapper(request: Request, capture: CaptureRecord, url: str, found: list[Mem
 
 
 def _not_archived(request: Request, url: str, digits: str) -> Response:
-    from collector.server.html import layout
-
     data: dict[str, Any] = {"error": f"{url} is not in the archive", "url": url, "timestamp": digits}
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse(data, status_code=404)

@@ -21,6 +21,13 @@ from starlette.routing import Route
 
 from collector.errors import InputError
 from collector.inputs import parse_duration
+from collector.monitor.scheduler import (
+    add_schedule,
+    list_schedules,
+    pause_schedule,
+    remove_schedule,
+    resume_schedule,
+)
 from collector.server.api import json_body, require_token
 from collector.server.context import ctx_of
 
@@ -71,16 +78,12 @@ def _schedule_id(request: Request) -> int:
 
 async def list_all(request: Request) -> Response:
     """Every schedule with its next run time."""
-    from collector.monitor.scheduler import list_schedules
-
     found = await run_in_threadpool(list_schedules, ctx_of(request).config)
     return JSONResponse({"schedules": [info.to_json() for info in found]})
 
 
 async def add(request: Request) -> Response:
     """Add a schedule of URLs, a report's citations or a feed."""
-    from collector.monitor.scheduler import add_schedule
-
     await run_in_threadpool(require_token, request)
     options = _options(await json_body(request))
     info = await run_in_threadpool(lambda: add_schedule(ctx_of(request).config, **options))
@@ -89,8 +92,6 @@ async def add(request: Request) -> Response:
 
 async def pause(request: Request) -> Response:
     """Pause a schedule (no run until it is resumed)."""
-    from collector.monitor.scheduler import pause_schedule
-
     await run_in_threadpool(require_token, request)
     info = await run_in_threadpool(pause_schedule, ctx_of(request).config, _schedule_id(request))
     return JSONResponse(info.to_json())
@@ -98,8 +99,6 @@ async def pause(request: Request) -> Response:
 
 async def resume(request: Request) -> Response:
     """Resume a paused schedule from its next slot."""
-    from collector.monitor.scheduler import resume_schedule
-
     await run_in_threadpool(require_token, request)
     info = await run_in_threadpool(resume_schedule, ctx_of(request).config, _schedule_id(request))
     return JSONResponse(info.to_json())
@@ -107,8 +106,6 @@ async def resume(request: Request) -> Response:
 
 async def remove(request: Request) -> Response:
     """Remove a schedule and its job (its past runs stay)."""
-    from collector.monitor.scheduler import remove_schedule
-
     await run_in_threadpool(require_token, request)
     record = await run_in_threadpool(remove_schedule, ctx_of(request).config, _schedule_id(request))
     return JSONResponse({"id": record.id, "removed": True})

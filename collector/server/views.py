@@ -16,12 +16,21 @@ from starlette.routing import Route
 
 from collector.errors import InputError
 from collector.inputs import parse_time
+from collector.reports.exports import citation_rows
+from collector.reports.search import scoped_search
+from collector.reports.versions import effective_citations
 from collector.server import pages
 from collector.server.context import ctx_of, int_param, respond
 from collector.server.diffing import diff_texts
+from storage import queries, retrieve
 from storage import timeline as history
+from storage.canonical import url_key as key_of
+from storage.checks import latest_verdict_changes
 from storage.errors import NoCaptureError, StorageError
+from storage.queries import captures_by_ids
 from storage.records import CaptureRecord
+from storage.reports import list_reports
+from storage.retrieve import capture_warc
 from storage.timefmt import iso_z
 
 __all__ = ["routes"]
@@ -47,9 +56,6 @@ def _name(request: Request, key: str) -> str:
 
 def home(request: Request) -> Response:
     """Counts, latest captures, latest verdict changes."""
-    from storage import queries
-    from storage.checks import latest_verdict_changes
-
     sessions = ctx_of(request).sessions
     changes = [{**c.to_json(), "previous": prev} for c, prev in latest_verdict_changes(sessions, 20)]
     data = {"counts": queries.archive_counts(sessions),
@@ -60,8 +66,6 @@ def home(request: Request) -> Response:
 
 def reports(request: Request) -> Response:
     """Every report with its latest version."""
-    from storage.reports import list_reports
-
     data = {"reports": [{"report": v.report, "version": v.version, "title": v.title, "format": v.format,
                          "source": v.source, "citations": v.citation_count,
                          "added_at": iso_z(v.added_at)}
@@ -71,8 +75,6 @@ def reports(request: Request) -> Response:
 
 def dashboard(request: Request) -> Response:
     """One row per citation: kind, URL, verdict, quotes, first/last capture, links; ``?verdict=`` filters."""
-    from collector.reports.exports import citation_rows
-
     ctx = ctx_of(request)
     name = _name(request, "name")
     rows = citation_rows(ctx.config, name, base_url=ctx.base(request))
@@ -96,8 +98,6 @@ def timeline(request: Request) -> Response:
 
 
 def _one(request: Request, capture_id: int) -> CaptureRecord:
-    from storage.queries import captures_by_ids
-
     try:
         return captures_by_ids(ctx_of(request).sessions, [capture_id])[0]
     except KeyError:
@@ -106,8 +106,6 @@ def _one(request: Request, capture_id: int) -> CaptureRecord:
 
 def snapshot(request: Request) -> Response:
     """A capture's metadata, headers, WARC location, extracted text and sandboxed replay."""
-    from storage import retrieve
-
     ctx = ctx_of(request)
     capture = _one(request, int_param(_name(request, "id"), "capture id"))
     data: dict[str, Any] = {"capture": _capture(capture), "records": capture.records,
@@ -126,8 +124,6 @@ def snapshot(request: Request) -> Response:
 
 def snapshot_warc(request: Request) -> Response:
     """The capture's WARC records as a ``.warc.gz`` download."""
-    from storage.retrieve import capture_warc
-
     capture = _one(request, int_param(request.path_params["id"], "capture id"))
     body = capture_warc(ctx_of(request).warc_dir, capture)
     return Response(body, media_type="application/warc", headers={
@@ -135,9 +131,6 @@ def snapshot_warc(request: Request) -> Response:
 
 
 def _quotes_for(request: Request, url_key: str) -> list[str]:
-    from collector.reports.versions import effective_citations
-    from storage.canonical import url_key as key_of
-
     quotes = list(request.query_params.getlist("quote"))
     name = request.query_params.get("report")
     if name:
@@ -183,8 +176,6 @@ def search(request: Request) -> Response:
 
 
 def _search(request: Request, form: dict[str, Any]) -> dict[str, Any]:
-    from collector.reports.search import scoped_search
-
     page = max(1, form["page"])
     results = scoped_search(ctx_of(request), form["q"], site=form["site"] or None,
                             since=_time(form["from"]), until=_time(form["to"]),
