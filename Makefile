@@ -11,7 +11,7 @@ BIN     = $(VENV)/bin
 PYWB_VENV    ?= .venv-pywb
 PYWB_VERSION  = 2.10.0
 
-.PHONY: demo test lint typecheck bench clean pywb
+.PHONY: demo test lint typecheck bench clean pywb chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,10 +32,16 @@ $(PYWB_VENV)/.installed-$(PYWB_VERSION):
 
 pywb: $(PYWB_VENV)/.installed-$(PYWB_VERSION)
 
+# the web interface's browser tests drive Debian's chromium (no browser download is possible)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq \
+	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	  || echo "Debian's chromium is not installed: the browser tests will be skipped (apt-get install chromium)"
+
 demo: $(VENV)/.installed
 	$(BIN)/collector demo
 
-test: $(VENV)/.installed-test pywb
+test: $(VENV)/.installed-test pywb chromium
 	$(BIN)/ruff check .
 	$(MAKE) typecheck
 	COLLECTOR_TEST_PYWB=$(abspath $(PYWB_VENV))/bin $(BIN)/python -m pytest -q
