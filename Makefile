@@ -1,7 +1,9 @@
 # Two commands do all set-up on a fresh machine:
 #   make demo   creates .venv, installs collector, runs the offline demo
 #   make test   creates .venv, installs collector with its test extras (and pywb in .venv-pywb: see below),
-#               runs ruff, mypy and the whole suite
+#               runs ruff, mypy and the suite (all but the slow suites)
+# make test-slow runs the slow suites (daemons, Chromium, pywb, the hostile web, every --help example,
+# SIGKILL and race tests); CI (.ci/run) runs both
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
@@ -10,8 +12,11 @@ BIN     = $(VENV)/bin
 # redis==2.10.6, which scrapy-redis cannot use). The tests find it here (or in $COLLECTOR_TEST_PYWB).
 PYWB_VENV    ?= .venv-pywb
 PYWB_VERSION  = 2.10.0
+# the suite runs on both cores (pytest-xdist); each worker starts its own local servers
+PYTEST_WORKERS ?= 2
+PYTEST = COLLECTOR_TEST_PYWB=$(abspath $(PYWB_VENV))/bin $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS)
 
-.PHONY: demo test lint typecheck bench clean pywb chromium
+.PHONY: demo test test-slow lint typecheck bench clean pywb chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +49,10 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test pywb chromium
 	$(BIN)/ruff check .
 	$(MAKE) typecheck
-	COLLECTOR_TEST_PYWB=$(abspath $(PYWB_VENV))/bin $(BIN)/python -m pytest -q
+	$(PYTEST) -m "not slow"
+
+test-slow: $(VENV)/.installed-test pywb chromium
+	$(PYTEST) -m slow
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

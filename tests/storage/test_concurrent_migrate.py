@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from storage.database import head_revision
 from tests.conftest import PG_STATUS, PG_URL
 
+pytestmark = pytest.mark.slow  # six processes racing
+
 HERE = Path(__file__).parent
 PROCESSES = 6
 ROUNDS = 3  # the race is lost some of the time: several new databases make it near certain

@@ -9,6 +9,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import insert
 
 from storage import queries, retrieve, search
@@ -20,6 +21,8 @@ from storage.warcread import read_record_at, scan_file
 from tests.collector.server.helpers import fetch
 from tests.pywb_tool import Pywb
 from tests.storage.helpers import T0, failed_capture, html_capture, redirect_capture, warc_files
+
+pytestmark = pytest.mark.slow  # pywb
 
 PAGE = "https://news.example/story"
 CHECKED = "https://news.example/checked"

@@ -10,12 +10,16 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from storage.archive import Archive
 from storage.queries import pending_extractions
 from storage.verify import verify_archive
 from storage.warcread import read_record_at
 from tests.collector.cli.test_cli import lines, run
 from tests.conftest import make_config, warcio_check
+
+pytestmark = pytest.mark.slow  # SIGKILL mid-run
 
 
 def _rows(db: Path) -> int:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from collector.capture.run import capture_urls
 from storage.archive import Archive
 from storage.queries import closest_capture
 from storage.verify import verify_archive
 from storage.warcread import read_record_at
 from tests.conftest import make_config
+
+pytestmark = pytest.mark.slow  # the hostile web
 
 HOSTILE = {
     "/raw/status?code=100000000000000000000": b"HTTP/1.1 100000000000000000000\r\n",

@@ -18,6 +18,8 @@ from storage.queries import snapshots
 from tests.conftest import make_config
 from tests.server import article
 
+pytestmark = pytest.mark.slow  # the hostile web
+
 # spellings a resolver or proxy reads as this machine
 FORMS = ["2130706433", "0x7f.1", "127.1", "0177.0.0.1", "localhost.", "LOCALHOST", "app.localhost",
          "[::ffff:127.0.0.1]", "[::1]", "%31%32%37.0.0.1"]

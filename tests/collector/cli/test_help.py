@@ -26,6 +26,8 @@ from fpdf import FPDF
 
 from collector.cli.main import cli
 
+pytestmark = pytest.mark.slow  # every --help example, run
+
 MONITOR_TESTS = Path(__file__).resolve().parents[1] / "monitor"
 
 # Examples that cannot run in a test by their nature, by command path, with the reason.

@@ -19,6 +19,8 @@ from storage.queries import snapshots
 from tests.collector.cli.test_cli import lines, run
 from tests.collector.monitor.conftest import DaemonProcess, wait_for
 
+pytestmark = pytest.mark.slow  # daemon processes
+
 
 def _db(home: Path, db_url: str | None = None) -> str:
     return db_url or f"sqlite:///{(home / 'collector.db').resolve()}"

@@ -135,6 +135,7 @@ def test_feed_match_is_posted_by_the_cli(hook_server: str, feed_server: str, hom
     assert run(home, "notify", "add", "https://x.example/", "--on", "sometimes").returncode == 2
 
 
+@pytest.mark.slow  # a daemon process
 def test_daemon_delivers_without_blocking_jobs(hook_server: str, server: str, home: Path,
                                                tmp_path: Path) -> None:
     """Causality, not wall time: the webhook receiver holds the first POST until the test has seen a

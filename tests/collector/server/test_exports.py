@@ -115,6 +115,7 @@ def assert_replays_pages(base: str, collection: str, world: dict[str, Any],
         assert capture.title and capture.title.encode() in reply.body
 
 
+@pytest.mark.slow  # pywb
 def test_pywb_imports_and_replays_the_wacz(world: dict[str, Any], tmp_path: Path, pywb: Pywb) -> None:
     out = tmp_path / "r.wacz"
     export(world, "wacz", out)
@@ -125,6 +126,7 @@ def test_pywb_imports_and_replays_the_wacz(world: dict[str, Any], tmp_path: Path
         assert_replays_pages(base, "wacz", world, exported_pages(world, out))
 
 
+@pytest.mark.slow  # pywb
 def test_pywb_replays_the_exported_warc(world: dict[str, Any], tmp_path: Path, pywb: Pywb) -> None:
     """The WARC export holds every record (metadata too), indexed by pywb itself: pages still win."""
     export(world, "warc", tmp_path / "r.warc.gz")
