@@ -13,7 +13,6 @@ import click
 from collector.config import Config, load_config
 from collector.errors import CollectorError, ConfigError, InputError
 from collector.inputs import parse_duration
-from collector.reports.links import base_url_warning, resolve_base_url
 from storage.errors import StorageError
 
 if TYPE_CHECKING:
@@ -77,6 +76,8 @@ def base_url_option(func: F) -> F:
 def warn_local_links(config: Config, base_url: str | None) -> None:
     """Say on stderr when archive links fall back to http://127.0.0.1:8080 (no --base-url, no
     public_base_url setting): links written for readers must not silently point at this machine."""
+    from collector.reports.links import base_url_warning, resolve_base_url  # lazy: CLI start-up
+
     if resolve_base_url(config, base_url)[1]:
         click.echo(base_url_warning(), err=True)
 

@@ -248,3 +248,12 @@ def test_a_dead_domain_is_one_line_not_a_traceback(home: Path) -> None:
     assert proc.returncode == 1
     out = proc.stdout.decode() + proc.stderr.decode()
     assert "dns-failure" in out and len(out.strip().splitlines()) <= 3, out
+
+
+def test_the_command_line_starts_without_the_heavy_libraries() -> None:
+    """`collector --help` stays fast: the CLI imports its capabilities only inside the commands."""
+    code = ("import sys, collector.cli.main; heavy = ('sqlalchemy', 'scrapy', 'twisted', 'trafilatura', "
+            "'rich', 'starlette', 'warcio', 'lxml', 'collector.reports', 'collector.capture', "
+            "'storage.records'); print(sorted(m for m in sys.modules if m.startswith(heavy)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
