@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,12 @@ from collector.config import Config, load_config
 from tests.pywb_tool import Pywb, pywb_bin
 
 HERE = Path(__file__).parent
+
+# The tests' own HTTP requests (urllib) go straight to the servers they start, whatever the environment:
+# urllib builds its global opener from http_proxy on first use, and a test that sets http_proxy for
+# collector's crawls (monkeypatch, the check web) would otherwise reroute every later request of the
+# same worker process through that proxy.
+urllib.request.install_opener(urllib.request.build_opener(urllib.request.ProxyHandler({})))
 LOCAL_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
