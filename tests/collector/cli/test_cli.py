@@ -176,7 +176,6 @@ def test_help_runs(command: str, home: Path) -> None:
 
 
 def test_demo_runs_offline(tmp_path: Path) -> None:
-    started = time.monotonic()
     proc = run(tmp_path / "unused", "--home", str(tmp_path / "demo"), "demo", "--json")
     no_traceback(proc)
     assert proc.returncode == 0, proc.stderr.decode()
@@ -186,7 +185,6 @@ def test_demo_runs_offline(tmp_path: Path) -> None:
     assert verdicts["ministry-statement.html"].startswith("page chrome changed")
     assert verdicts["river-low.html"] == "MAIN TEXT CHANGED"
     assert verdicts["readings.html"].startswith("gone")
-    assert time.monotonic() - started < 60
 
 
 def test_capture_json_goes_to_stdout_while_the_bar_is_on_a_terminal(server: str,
