@@ -17,8 +17,9 @@ from collector.cli.options import (
     handle_errors,
     human_seconds,
     json_option,
+    open_sessions,
 )
-from collector.errors import InputError
+from collector.errors import InputError, NotFoundError
 from storage.timefmt import iso_z
 
 __all__ = ["PollProgress", "feed"]
@@ -108,11 +109,10 @@ def feed_list(ctx: click.Context, as_json: bool) -> None:
       collector feed list --json
     """
     from collector.monitor.feeds import feed_status  # lazy: CLI start-up
-    from storage.database import connect  # lazy: CLI start-up
     from storage.feeds import list_feeds  # lazy: CLI start-up
 
     config = cli_config(ctx)
-    sessions = connect(config.db_url)
+    sessions = open_sessions(config)
     try:
         feeds = list_feeds(sessions)
     finally:
@@ -142,18 +142,16 @@ def feed_remove(ctx: click.Context, name: str) -> None:
     Example:
       collector feed remove example
     """
-    from storage.database import connect  # lazy: CLI start-up
     from storage.feeds import remove_feed  # lazy: CLI start-up
 
     config = cli_config(ctx)
-    sessions = connect(config.db_url)
+    sessions = open_sessions(config)
     try:
         removed = remove_feed(sessions, name)
     finally:
         sessions.kw["bind"].dispose()
     if not removed:
-        click.echo(f"Error: no feed named {name!r}", err=True)
-        sys.exit(1)
+        raise NotFoundError(f"no feed named {name!r}")
     click.echo(f"removed feed {name}")
 
 
@@ -292,11 +290,10 @@ def feed_entries(ctx: click.Context, name: str | None, matched: bool, limit: int
     Example:
       collector feed entries example --matched --json
     """
-    from storage.database import connect  # lazy: CLI start-up
     from storage.feeds import entries_of  # lazy: CLI start-up
 
     config = cli_config(ctx)
-    sessions = connect(config.db_url)
+    sessions = open_sessions(config)
     try:
         entries = entries_of(sessions, name, matched_only=matched, limit=limit)
     finally:

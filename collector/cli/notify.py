@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from collector.cli.options import cli_config, emit_json, handle_errors, json_option, open_sessions
+from collector.errors import NotFoundError
 from storage.timefmt import iso_z
 
 __all__ = ["notify"]
@@ -95,8 +96,7 @@ def notify_remove(ctx: click.Context, webhook_id: int) -> None:
     finally:
         sessions.kw["bind"].dispose()
     if not removed:
-        click.echo(f"Error: no webhook {webhook_id}", err=True)
-        sys.exit(1)
+        raise NotFoundError(f"no webhook {webhook_id}")
     click.echo(f"removed webhook {webhook_id}")
 
 
