@@ -16,7 +16,8 @@ row knows the value in the WARC is not the one in the row.
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import Any, NamedTuple
 
 from sqlalchemy import BigInteger, FromClause, Integer, SmallInteger, String
 
@@ -36,6 +37,20 @@ def _int_limit(column_type: Any) -> int | None:
     return None
 
 
+class _Column(NamedTuple):
+    limit: int | None  # the largest integer it holds (an integer column)
+    text: bool  # a String column
+    length: int | None  # its length, if it has one
+
+
+@functools.cache
+def _columns(table: FromClause) -> dict[str, _Column]:
+    """What ``storable_row`` checks of each column, worked out once per table (rows are many)."""
+    return {column.name: _Column(_int_limit(column.type), isinstance(column.type, String),
+                                 getattr(column.type, "length", None))
+            for column in table.columns}
+
+
 def storable_row(table: FromClause, row: dict[str, Any], *, note: str | None = None) -> dict[str, Any]:
     """``row`` (column name -> value, for ``table``) with every value storable, as the module says.
 
@@ -43,23 +58,24 @@ def storable_row(table: FromClause, row: dict[str, Any], *, note: str | None = N
     """
     out = dict(row)
     notes: list[str] = []
+    columns = _columns(table)
     for name, value in row.items():
-        if name not in table.columns:
+        column = columns.get(name)
+        if column is None:
             continue
-        column_type = table.columns[name].type
-        limit = _int_limit(column_type)
+        limit = column.limit
         if limit is not None and isinstance(value, int) and not isinstance(value, bool):
             if not -limit - 1 <= value <= limit:
                 out[name] = None
                 notes.append(f"{name} {value} is out of range and not stored "
                              "(the WARC has it as received)")
-        elif isinstance(column_type, String) and isinstance(value, str):
+        elif column.text and isinstance(value, str):
             text = value
             if "\x00" in text:
                 text = text.replace("\x00", NUL_ESCAPE)
                 if name != note:
                     notes.append(f"NUL characters in {name} are stored as {NUL_ESCAPE}")
-            length = column_type.length
+            length = column.length
             if length is not None and len(text) > length:
                 text = text[:length]
                 notes.append(f"{name} is cut to {length} of its {len(value)} characters "
