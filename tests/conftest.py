@@ -55,16 +55,22 @@ def pytest_report_header() -> str:
     return PG_STATUS
 
 
-@pytest.fixture(scope="session")
-def server() -> Iterator[str]:
-    """Base URL (``http://127.0.0.1:PORT``) of the test page server, run as a subprocess."""
-    proc = subprocess.Popen([sys.executable, str(HERE / "server.py")], stdout=subprocess.PIPE,
-                            text=True)
+def serve_script(script: Path) -> tuple[subprocess.Popen[str], str]:
+    """Start one of the tests' local servers (a script that prints ``PORT <n>`` once it listens);
+    returns the process and its base URL ``http://127.0.0.1:<n>``."""
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()
     proc.stdout.close()
-    assert line.startswith("PORT "), f"test server did not start: {line!r}"
-    yield f"http://127.0.0.1:{int(line.split()[1])}"
+    assert line.startswith("PORT "), f"{script.name} did not start: {line!r}"
+    return proc, f"http://127.0.0.1:{int(line.split()[1])}"
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[str]:
+    """Base URL (``http://127.0.0.1:PORT``) of the test page server, run as a subprocess."""
+    proc, base = serve_script(HERE / "server.py")
+    yield base
     proc.terminate()
     proc.wait(timeout=10)
 

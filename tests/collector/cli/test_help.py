@@ -13,8 +13,6 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -25,6 +23,7 @@ from click.testing import CliRunner, Result
 from fpdf import FPDF
 
 from collector.cli.main import cli
+from tests.conftest import serve_script
 
 pytestmark = pytest.mark.slow  # every --help example, run
 
@@ -81,20 +80,11 @@ def _takes(command: click.Command, flag: str) -> bool:
 
 # -- the local web: page server from tests/conftest.py, feed and webhook servers of the monitor tests --
 
-def _serve(script: Path) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    proc.stdout.close()
-    assert line.startswith("PORT "), f"{script.name} did not start: {line!r}"
-    return proc, f"http://127.0.0.1:{int(line.split()[1])}"
-
-
 @pytest.fixture(scope="module")
 def web(server: str) -> Iterator[dict[str, str]]:
     """Base URLs of the local servers: pages, feeds, webhooks."""
-    feeds, feed_base = _serve(MONITOR_TESTS / "feedserver.py")
-    hooks, hook_base = _serve(MONITOR_TESTS / "hookserver.py")
+    feeds, feed_base = serve_script(MONITOR_TESTS / "feedserver.py")
+    hooks, hook_base = serve_script(MONITOR_TESTS / "hookserver.py")
     yield {"pages": server, "feeds": feed_base, "hooks": hook_base}
     for proc in (feeds, hooks):
         proc.terminate()

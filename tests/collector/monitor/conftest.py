@@ -12,16 +12,13 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import serve_script
+
 HERE = Path(__file__).parent
 
 
 def _serve(script: str) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen([sys.executable, str(HERE / script)], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    proc.stdout.close()
-    assert line.startswith("PORT "), f"{script} did not start: {line!r}"
-    return proc, f"http://127.0.0.1:{int(line.split()[1])}"
+    return serve_script(HERE / script)
 
 
 @pytest.fixture(scope="session")
