@@ -112,11 +112,8 @@ def feed_list(ctx: click.Context, as_json: bool) -> None:
     from storage.feeds import list_feeds  # lazy: CLI start-up
 
     config = cli_config(ctx)
-    sessions = open_sessions(config)
-    try:
+    with open_sessions(config) as sessions:
         feeds = list_feeds(sessions)
-    finally:
-        sessions.kw["bind"].dispose()
     now = datetime.now(UTC)
     for record in feeds:
         status = feed_status(record, now, config.monitor)
@@ -145,11 +142,8 @@ def feed_remove(ctx: click.Context, name: str) -> None:
     from storage.feeds import remove_feed  # lazy: CLI start-up
 
     config = cli_config(ctx)
-    sessions = open_sessions(config)
-    try:
+    with open_sessions(config) as sessions:
         removed = remove_feed(sessions, name)
-    finally:
-        sessions.kw["bind"].dispose()
     if not removed:
         raise NotFoundError(f"no feed named {name!r}")
     click.echo(f"removed feed {name}")
@@ -293,11 +287,8 @@ def feed_entries(ctx: click.Context, name: str | None, matched: bool, limit: int
     from storage.feeds import entries_of  # lazy: CLI start-up
 
     config = cli_config(ctx)
-    sessions = open_sessions(config)
-    try:
+    with open_sessions(config) as sessions:
         entries = entries_of(sessions, name, matched_only=matched, limit=limit)
-    finally:
-        sessions.kw["bind"].dispose()
     for entry in entries:
         line = {"feed": entry.feed, "title": entry.title, "link": entry.link,
                 "published": iso_z(entry.published), "matched": list(entry.matched),

@@ -64,11 +64,8 @@ def notify_list(ctx: click.Context, as_json: bool) -> None:
     """
     from storage.monitoring import list_webhooks  # lazy: CLI start-up
 
-    sessions = open_sessions(cli_config(ctx))
-    try:
+    with open_sessions(cli_config(ctx)) as sessions:
         hooks = list_webhooks(sessions)
-    finally:
-        sessions.kw["bind"].dispose()
     for hook in hooks:
         if as_json:
             emit_json({"id": hook.id, "url": hook.url, "events": list(hook.events),
@@ -90,11 +87,8 @@ def notify_remove(ctx: click.Context, webhook_id: int) -> None:
     """
     from storage.monitoring import remove_webhook  # lazy: CLI start-up
 
-    sessions = open_sessions(cli_config(ctx))
-    try:
+    with open_sessions(cli_config(ctx)) as sessions:
         removed = remove_webhook(sessions, webhook_id)
-    finally:
-        sessions.kw["bind"].dispose()
     if not removed:
         raise NotFoundError(f"no webhook {webhook_id}")
     click.echo(f"removed webhook {webhook_id}")
@@ -123,11 +117,8 @@ def notify_deliveries(ctx: click.Context, status: str | None, limit: int, as_jso
     """
     from storage.monitoring import list_deliveries  # lazy: CLI start-up
 
-    sessions = open_sessions(cli_config(ctx))
-    try:
+    with open_sessions(cli_config(ctx)) as sessions:
         found = list_deliveries(sessions, status=status, limit=limit)
-    finally:
-        sessions.kw["bind"].dispose()
     for d in found:
         if as_json:
             emit_json(_delivery_json(d))
@@ -151,13 +142,10 @@ def notify_deliver(ctx: click.Context, as_json: bool) -> None:
     from storage.monitoring import list_deliveries  # lazy: CLI start-up
 
     config = cli_config(ctx)
-    sessions = open_sessions(config)
-    try:
+    with open_sessions(config) as sessions:
         queued = collect_events(sessions, datetime.now(UTC))
         attempted = deliver_due(sessions, config.monitor, user_agent=config.ua)
         after = {d.id: d for d in list_deliveries(sessions, limit=max(len(attempted), 1) * 2 + 100)}
-    finally:
-        sessions.kw["bind"].dispose()
     for d in attempted:
         now = after.get(d.id, d)
         if as_json:

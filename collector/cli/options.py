@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -116,11 +117,17 @@ def open_archive(config: Config) -> Archive:
     return Archive.from_settings(config)
 
 
-def open_sessions(config: Config) -> sessionmaker[Session]:
-    """Sessions on the database that ``config`` names (created and migrated if new)."""
+@contextlib.contextmanager
+def open_sessions(config: Config) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the database that ``config`` names (created and migrated if new), for the
+    ``with`` block; its connections are closed after it."""
     from storage.database import connect  # here, not at the top: `collector --help` needs no SQLAlchemy
 
-    return connect(config.db_url)
+    sessions = connect(config.db_url)
+    try:
+        yield sessions
+    finally:
+        sessions.kw["bind"].dispose()
 
 
 def handle_errors(func: F) -> F:

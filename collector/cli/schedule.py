@@ -199,11 +199,8 @@ def schedule_runs(ctx: click.Context, schedule_id: int | None, limit: int, as_js
     """
     from storage.monitoring import runs_of  # lazy: CLI start-up
 
-    sessions = open_sessions(cli_config(ctx))
-    try:
+    with open_sessions(cli_config(ctx)) as sessions:
         runs = runs_of(sessions, f"schedule-{schedule_id}" if schedule_id else None, limit=limit)
-    finally:
-        sessions.kw["bind"].dispose()
     for r in runs:
         data = {"id": r.id, "job_id": r.job_id, "schedule_id": r.schedule_id,
                 "scheduled_for": iso_z(r.scheduled_for), "started_at": iso_z(r.started_at),
