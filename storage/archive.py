@@ -93,13 +93,14 @@ class Archive:
         clock: Callable[[], datetime] | None = None,
         record_id: Callable[[], str] = new_record_id,
         info: dict[str, str] | None = None,
+        append: bool = False,
     ) -> None:
         self.sessions = sessions
         self.warc_dir = Path(warc_dir)
         self.clock = clock or (lambda: datetime.now(UTC))
         self._writer_args: dict[str, Any] = {
             "max_bytes": warc_max_bytes, "gzip_level": gzip_level, "software": software, "clock": self.clock,
-            "record_id": record_id, "info": info,
+            "record_id": record_id, "info": info, "append": append,
         }
         self._writer: WarcFileWriter | None = None
 
@@ -111,14 +112,17 @@ class Archive:
 
     @classmethod
     def from_settings(cls, settings: ArchiveSettings, *, mmap: bool = True, **kwargs: Any) -> Archive:
-        """The one way to open the archive a configuration names (database, WARC store and its limits)."""
+        """The one way to open the archive a configuration names (database, WARC store and its limits);
+        it continues the home's open WARC file (``append``, see ``storage.warcfile``)."""
+        kwargs.setdefault("append", True)
         kwargs.setdefault("warc_max_bytes", settings.warc_max_bytes)
         kwargs.setdefault("gzip_level", settings.warc_gzip_level)
         return cls.open(settings.db_url, settings.warc_dir, mmap=mmap, **kwargs)
 
     @property
     def writer(self) -> WarcFileWriter:
-        """The WARC writer of this archive (a new file is started on first write)."""
+        """The WARC writer of this archive (a file is opened on first write: the directory's open
+        file when the archive appends, else a new one)."""
         if self._writer is None:
             self._writer = WarcFileWriter(self.warc_dir, **self._writer_args)
         return self._writer

@@ -1,18 +1,30 @@
 """Writing WARC 1.1 files: gzip per record, sha256 digests, rotation, fsync.
 
 ``WarcFileWriter`` appends records to the current file of a directory and tells where each one landed.
-A new file is started for every writer (so a torn tail left by a crash is never appended to) and
-whenever the current file passes ``max_bytes``. Record IDs and dates come from injectable seams so
-tests can compare output byte for byte.
+A new file is started whenever the current file passes ``max_bytes``. Record IDs and dates come from
+injectable seams so tests can compare output byte for byte.
+
+Files and writers (issue 13). A writer holds an exclusive ``flock`` on the file it writes (on the
+WARC file itself, from before its first byte until it closes it; the kernel drops it however the
+process ends), so a file has one writer at a time. With ``append``, a writer first looks for a file
+to continue: the newest of its directory that is not *sealed*. A file is sealed when it has reached
+``max_bytes``, when it was started on an earlier UTC day (its name's stamp: files stay findable by
+date), when its name is not a writer's (``consolidate`` output), or when its tail is not one whole
+record (a torn tail left by a killed run is never appended after: ``verify`` keeps reporting it).
+A file another writer holds is skipped, never shared: a second concurrent run starts a file of its
+own. Each run writes its own ``warcinfo`` record where it starts writing (a file may hold several),
+and every record it writes names that record in ``WARC-Warcinfo-ID``.
 """
 
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import io
 import json
 import os
+import re
 import uuid
 import zlib
 from collections.abc import Callable, Iterable
@@ -28,6 +40,7 @@ from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
 from storage.records import Exchange, RecordLocation
+from storage.warcread import tail_is_complete
 
 try:  # ISA-L's deflate: the same gzip format, several times faster (optional: zlib otherwise)
     from isal import isal_zlib
@@ -36,8 +49,8 @@ except ImportError:  # pragma: no cover - a platform without its wheel
 
 ISAL_MAX_LEVEL = 3  # ISA-L has levels 0 to 3
 
-__all__ = ["CAPTURE_URN", "TEXT_URN", "WarcFileWriter", "digest_label", "full_record_id", "metadata_uri",
-           "new_record_id", "short_record_id", "warc_date"]
+__all__ = ["CAPTURE_URN", "TEXT_URN", "WarcFileWriter", "digest_label", "file_day", "full_record_id",
+           "lock_file", "metadata_uri", "new_record_id", "short_record_id", "warc_date"]
 
 Clock = Callable[[], datetime]
 
@@ -193,6 +206,35 @@ def _response_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str
     return out
 
 
+def _name_pattern(prefix: str) -> re.Pattern[str]:
+    """The names a writer gives its files: ``<prefix>-<UTC stamp, 20 digits>-<pid>-<serial>.warc.gz``."""
+    return re.compile(re.escape(prefix) + r"-(\d{8})\d{12}-\d+-\d{5}\.warc\.gz")
+
+
+def file_day(name: str, prefix: str = "collector") -> str | None:
+    """The UTC day (``YYYYMMDD``) a writer started file ``name`` on; None for a name no writer gives
+    (e.g. a consolidated file)."""
+    match = _name_pattern(prefix).fullmatch(name)
+    return match.group(1) if match else None
+
+
+def lock_file(raw: BinaryIO, path: Path, *, wait: bool = False) -> bool:
+    """Take the exclusive ``flock`` of the open WARC file ``raw`` at ``path``: False when another
+    process holds it (``wait``: wait for it instead) or when ``path`` is no longer that file (it was
+    removed or replaced meanwhile: such a lock guards nothing)."""
+    try:
+        fcntl.flock(raw.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except BlockingIOError:
+        return False
+    try:
+        same = os.stat(path).st_ino == os.fstat(raw.fileno()).st_ino
+    except FileNotFoundError:
+        same = False
+    if not same:
+        fcntl.flock(raw.fileno(), fcntl.LOCK_UN)
+    return same
+
+
 class WarcFileWriter:
     """Append-only, rotating WARC writer for one directory."""
 
@@ -207,8 +249,10 @@ class WarcFileWriter:
         record_id: Callable[[], str] = new_record_id,
         info: dict[str, str] | None = None,
         gzip_level: int = 6,
+        append: bool = False,
     ) -> None:
         self.directory = Path(directory)
+        self.append = append
         self.max_bytes = max_bytes
         self.prefix = prefix
         self.software = software
@@ -220,6 +264,7 @@ class WarcFileWriter:
         self._name: str | None = None
         self._serial = 0
         self._writer: _Sha256Writer | None = None
+        self._warcinfo_id: str | None = None
 
     # -- files ---------------------------------------------------------------------------------
     @property
@@ -229,15 +274,10 @@ class WarcFileWriter:
 
     def _open(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        stamp = self.clock().astimezone(UTC).strftime("%Y%m%d%H%M%S%f")
-        while True:
-            self._serial += 1
-            name = f"{self.prefix}-{stamp}-{os.getpid()}-{self._serial:05d}.warc.gz"
-            try:
-                raw = open(self.directory / name, "xb")  # noqa: SIM115 - kept open across calls
-            except FileExistsError:
-                continue
-            break
+        opened = self._reopen() if self.append else None
+        if opened is None:
+            opened = self._create()
+        raw, name = opened
         fh = self._fh = _BatchFile(raw)
         self._name = name
         self._writer = _Sha256Writer(fh, gzip=False, warc_version="1.1")
@@ -247,6 +287,49 @@ class WarcFileWriter:
         record.rec_headers.replace_header("WARC-Record-ID", self.record_id())
         record.rec_headers.replace_header("WARC-Date", warc_date(self.clock()))
         self._writer._write_warc_record(_GzipMember(fh, self.gzip_level), record)
+        self._warcinfo_id = record.rec_headers.get_header("WARC-Record-ID")
+
+    def _create(self) -> tuple[BinaryIO, str]:
+        """A new file, locked before anything is in it."""
+        stamp = self.clock().astimezone(UTC).strftime("%Y%m%d%H%M%S%f")
+        while True:
+            self._serial += 1
+            name = f"{self.prefix}-{stamp}-{os.getpid()}-{self._serial:05d}.warc.gz"
+            path = self.directory / name
+            try:
+                raw = open(path, "xb")  # noqa: SIM115 - kept open across calls
+            except FileExistsError:
+                continue
+            # another writer may be looking at it (and will find it empty): wait for it
+            if lock_file(raw, path, wait=True):
+                return raw, name
+            raw.close()  # removed meanwhile: take another name
+
+    def _reopen(self) -> tuple[BinaryIO, str] | None:
+        """The newest unsealed file of the directory that no other writer holds, locked and
+        positioned at its end; None when there is none."""
+        pattern = _name_pattern(self.prefix)
+        today = self.clock().astimezone(UTC).strftime("%Y%m%d")
+        names = sorted((p.name for p in self.directory.glob(f"{self.prefix}-{today}*.warc.gz")),
+                       reverse=True)
+        for name in names:
+            if not pattern.fullmatch(name):
+                continue
+            path = self.directory / name
+            try:
+                raw = open(path, "r+b")  # noqa: SIM115 - kept open across calls
+            except OSError:
+                continue
+            try:
+                if lock_file(raw, path):
+                    size = raw.seek(0, 2)
+                    if size < self.max_bytes and tail_is_complete(raw):
+                        raw.seek(size)
+                        return raw, name
+            except OSError:
+                pass
+            raw.close()  # closing drops the lock
+        return None
 
     def _ensure_open(self) -> _Sha256Writer:
         if self._fh is None or self._fh.tell() >= self.max_bytes:
@@ -269,6 +352,7 @@ class WarcFileWriter:
         self._fh = None
         self._name = None
         self._writer = None
+        self._warcinfo_id = None
 
     # -- records -------------------------------------------------------------------------------
     def _write(self, record: Any) -> RecordLocation:
@@ -290,6 +374,8 @@ class WarcFileWriter:
 
     def _headers(self, uri: str, moment: datetime, **extra: str | None) -> dict[str, str]:
         headers = {"WARC-Record-ID": self.record_id(), "WARC-Date": warc_date(moment)}
+        if self._warcinfo_id:
+            headers["WARC-Warcinfo-ID"] = self._warcinfo_id
         if uri:
             headers["WARC-Target-URI"] = uri
         headers.update({k: v for k, v in extra.items() if v})

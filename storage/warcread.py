@@ -16,7 +16,8 @@ from typing import BinaryIO
 
 from storage.errors import ArchiveCorruptError
 
-__all__ = ["WarcRecord", "check_record", "read_record", "read_record_at", "safe_path", "scan_file"]
+__all__ = ["WarcRecord", "check_record", "read_record", "read_record_at", "safe_path", "scan_file",
+           "tail_is_complete"]
 
 _CHUNK = 64 * 1024
 
@@ -160,3 +161,64 @@ def scan_file(path: Path) -> Iterator[WarcRecord | ArchiveCorruptError]:
                 return
             yield record
             offset += record.length
+
+
+_GZIP_MAGIC = b"\x1f\x8b\x08"
+_TAIL_WINDOWS = (64 * 1024, 2**20, 16 * 2**20, 64 * 2**20)
+
+
+def tail_is_complete(fh: BinaryIO) -> bool:
+    """Whether an open WARC.gz file ends with a whole record (one complete gzip member holding a
+    whole WARC record, nothing after it): the test a writer makes before appending to a file.
+
+    Only the end of the file is read: gzip members are looked for backwards (their magic bytes) in
+    growing windows, up to 64 MiB; the nearest one that decompresses to the very end of the file,
+    as one whole record, says yes. A complete member followed by bytes that are none (a record torn
+    by a crash) says no, and so does an empty file or a last record longer than the largest window.
+    """
+    size = fh.seek(0, 2)
+    if size == 0:
+        return False
+    for window in _TAIL_WINDOWS:
+        start = max(0, size - window)
+        fh.seek(start)
+        data = fh.read(size - start)
+        pos = len(data)
+        while (pos := data.rfind(_GZIP_MAGIC, 0, pos)) >= 0:
+            verdict = _member_to_end(data, pos)
+            if verdict is not None:
+                return verdict
+        if start == 0:
+            return False
+    return False
+
+
+def _member_to_end(data: bytes, pos: int) -> bool | None:
+    """True: ``data[pos:]`` is exactly one whole record; False: a whole member that is followed by
+    other bytes (a torn tail); None: no member starts at ``pos`` (look further back)."""
+    dec = zlib.decompressobj(31)
+    head = b""
+    total = 0
+    fed = pos
+    try:
+        for start in range(pos, len(data), _CHUNK):
+            fed = min(start + _CHUNK, len(data))
+            out = dec.decompress(data[start:fed])
+            total += len(out)
+            if len(head) < _CHUNK:
+                head += out[:_CHUNK]
+            if dec.eof:
+                break
+    except zlib.error:
+        return None
+    if not dec.eof:
+        return None
+    if dec.unused_data or fed < len(data) or not head.startswith(b"WARC/"):
+        return False
+    end = head.find(b"\r\n\r\n")
+    length = next((line.split(b":", 1)[1] for line in head[:end].split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")), None)
+    try:
+        return end >= 0 and length is not None and total - end - 4 >= int(length)
+    except ValueError:
+        return False

@@ -63,7 +63,8 @@ class Committed(NamedTuple):
 def describe_run(config: Config, run: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
     """A new crawl run under ``config``: what each of its captures records (COLLECTOR_RUN: run id,
     User-Agent, robots and private-address policy; ``run`` adds to it), and the warcinfo fields of
-    the WARC files it writes (each run writes files of its own, saying how the run fetched)."""
+    the warcinfo record it writes where it starts writing (each run writes one, saying how the run
+    fetched, and its records name it)."""
     info_run = {"run_id": uuid.uuid4().hex, "user_agent": config.ua,
                 "ignore_robots": not config.obey_robots, "allow_private": config.allow_private,
                 **(run or {})}
@@ -249,7 +250,8 @@ def serve(conn: Any, config: Config, extract: bool, info: dict[str, str], softwa
         # a crawl writes; memory-mapped reads would keep every page it touches resident
         archive = Archive.open(config.db_url, config.warc_dir, mmap=False,
                                warc_max_bytes=config.warc_max_bytes,
-                               gzip_level=config.warc_gzip_level, software=software, info=info)
+                               gzip_level=config.warc_gzip_level, software=software, info=info,
+                               append=True)
         if extract and config.workers > 0:
             pool = ExtractionPool(config.warc_dir, workers=config.workers,
                                   timeout=config.extract_timeout, max_bytes=config.max_body_bytes)
