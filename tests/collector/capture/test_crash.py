@@ -61,16 +61,25 @@ def test_sigkill_mid_run_leaves_a_consistent_archive(server: str, home: Path,
         assert committed >= 40
         for warning in report.warnings:
             assert warning["kind"] == "torn-tail"
+        torn = {warning["warc_file"] for warning in report.warnings}
+        sizes = {name: (config.warc_dir / name).stat().st_size for name in killed_files}
 
     finally:
         archive.close()
 
-    # the next run starts a new WARC file and finishes the extraction left pending
+    # the next run finishes the extraction left pending; it appends to the killed run's file only
+    # when that file's tail is whole, never after a torn one (a new file then)
     again = run(home, "capture", "--allow-private", "--json", f"{server}/many/after-crash")
     assert again.returncode == 0, again.stderr.decode()
     assert lines(again)[0]["outcome"] == "captured"
+    for name in torn:
+        assert (config.warc_dir / name).stat().st_size == sizes[name], name
     new_files = sorted(set(p.name for p in config.warc_dir.glob("*.warc.gz")) - set(killed_files))
-    assert new_files, "the next run must not append to the killed run's file"
+    new_files += [name for name in killed_files
+                  if (config.warc_dir / name).stat().st_size != sizes[name]]
+    assert lines(again)[0]["warc_file"] in new_files
+    if lines(again)[0]["warc_file"] in killed_files:
+        assert not torn & set(new_files)
     archive = Archive.open(config.db_url, config.warc_dir)
     try:
         assert pending_extractions(archive.sessions) == []
