@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 from urllib.parse import urlsplit
 
 from warcio.statusandheaders import StatusAndHeaders
@@ -50,7 +50,8 @@ except ImportError:  # pragma: no cover - a platform without its wheel
 ISAL_MAX_LEVEL = 3  # ISA-L has levels 0 to 3
 
 __all__ = ["CAPTURE_URN", "TEXT_URN", "WarcFileWriter", "digest_label", "file_day", "full_record_id",
-           "lock_file", "metadata_uri", "new_record_id", "short_record_id", "warc_date"]
+           "lock_file", "metadata_uri", "new_record_id", "short_record_id", "warc_date",
+           "warcinfo_member"]
 
 Clock = Callable[[], datetime]
 
@@ -183,6 +184,22 @@ class _BatchFile:
     def close(self) -> None:
         self.flush()
         self.raw.close()
+
+
+def warcinfo_member(filename: str, fields: dict[str, str], *, record_id: str, date: str,
+                    gzip_level: int = 6) -> bytes:
+    """A ``warcinfo`` record for file ``filename``, as the gzip member a file holds: ``fields`` in
+    its block, the given WARC-Record-ID and WARC-Date (consolidation rewrites a warcinfo record for
+    its new file this way, keeping the id that records point at)."""
+    out = io.BytesIO()
+    fh = _BatchFile(cast(BinaryIO, out))
+    writer = _Sha256Writer(fh, gzip=False, warc_version="1.1")
+    record = writer.create_warcinfo_record(filename, fields)
+    record.rec_headers.replace_header("WARC-Record-ID", record_id)
+    record.rec_headers.replace_header("WARC-Date", date)
+    writer._write_warc_record(_GzipMember(fh, gzip_level), record)
+    fh.flush()
+    return out.getvalue()
 
 
 def _status_line(status: int, phrase: str) -> str:
