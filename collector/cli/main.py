@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from collector.cli import archive, check, demo, feed, notify, report, schedule, serve
+from collector.cli import archive, check, demo, feed, notify, report, schedule, serve, warc
 from collector.config import version
 
 __all__ = ["cli", "main"]
@@ -52,7 +52,8 @@ def cli(ctx: click.Context, home: Path | None, database_url: str | None,
 
 for _command in (archive.capture, archive.snapshots, archive.get, archive.verify, check.check,
                  check.history, check.diff, report.report, schedule.schedule, schedule.run, feed.feed,
-                 notify.notify, serve.serve, serve.token, serve.export, serve.search, demo.demo):
+                 notify.notify, serve.serve, serve.token, serve.export, serve.search, warc.warc,
+                 demo.demo):
     cli.add_command(_command)
 
 

@@ -1,0 +1,59 @@
+"""``collector warc``: the home's WARC files (consolidating small ones)."""
+
+from __future__ import annotations
+
+import click
+
+from collector.cli.options import cli_config, emit_json, handle_errors, json_option, open_sessions
+
+__all__ = ["warc"]
+
+
+@click.group()
+def warc() -> None:
+    """The archive home's WARC files.
+
+    \b
+    Example:
+      collector warc consolidate --dry-run
+    """
+
+
+@warc.command("consolidate")
+@click.option("--dry-run", is_flag=True, help="Say what would be merged; change nothing.")
+@json_option
+@click.pass_context
+@handle_errors
+def consolidate(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
+    """Merge small WARC files into files of up to warc_max_bytes, moving every row with its records.
+
+    Files being written, files already that large and files with a torn tail (see verify) are left
+    alone. Safe to interrupt: the next run finishes or undoes what an interrupted one left.
+
+    \b
+    Example:
+      collector warc consolidate
+      collector warc consolidate --dry-run --json
+    """
+    from storage.consolidate import consolidate_warcs  # lazy: CLI start-up
+
+    config = cli_config(ctx)
+    with open_sessions(config) as sessions:
+        report = consolidate_warcs(sessions, config.warc_dir, target_bytes=config.warc_max_bytes,
+                                   dry_run=dry_run)
+    if as_json:
+        emit_json(report.to_json())
+        return
+    for done in report.recovered:
+        click.echo(f"recovered: an interrupted consolidation into {done['into']}: {done['action']}")
+    for group in report.merged:
+        if dry_run:
+            click.echo(f"would merge {len(group['files'])} files ({group['bytes']:,} bytes)")
+        else:
+            click.echo(f"merged   {len(group['files'])} files into {group['into']} "
+                       f"({group['records']} records, {group['bytes']:,} bytes, "
+                       f"{group['rows']} rows moved)")
+    for skipped in report.skipped:
+        click.echo(f"skipped  {skipped['warc_file']}: {skipped['reason']}")
+    verb = "would become" if dry_run else "->"
+    click.echo(f"done: {report.files_before} WARC files {verb} {report.files_after}")
