@@ -13,13 +13,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from storage import queries
+from storage import queries, retrieve
 from storage.archive import Archive
 from storage.consolidate import consolidate_warcs
 from storage.models import CaptureHop, Extraction
 from storage.records import ExtractionInput
 from storage.verify import verify_archive
 from storage.warcread import read_record_at, scan_file
+from tests.collector.server.helpers import fetch
+from tests.pywb_tool import Pywb
 from tests.storage.conftest import OpenArchive
 from tests.storage.helpers import (
     HTML,
@@ -166,3 +168,28 @@ def test_a_consolidation_killed_at_any_step_leaves_a_consistent_archive(
     assert_verified(archive)
     warcio_check_files(merged)
     assert json.dumps(report.to_json())
+
+
+@pytest.mark.slow  # pywb
+def test_pywb_replays_appended_and_merged_files(open_archive: OpenArchive, pywb: Pywb) -> None:
+    archive = build(open_archive)
+    for n in range(2):  # two more runs that continue the newest file (three warcinfo records)
+        runner = open_archive(append=True)
+        runner.commit_captures([html_capture(f"https://example.com/appended-{n}", T0,
+                                             body=HTML + b"<!-- appended %d -->" % n)])
+        runner.writer.close()
+    assert len(warc_files(archive.warc_dir)) == 4
+    report = consolidate_warcs(archive.sessions, archive.warc_dir, target_bytes=2**20)
+    assert report.files_after == 1
+    pywb.manager("init", "merged")
+    pywb.manager("add", "merged", *map(str, warc_files(archive.warc_dir)))
+    captures = [c for c in queries.iter_captures(archive.sessions)
+                if c.outcome == "captured" and c.revisit_of is None]
+    assert len(captures) == 6
+    with pywb.serving() as base:
+        for capture in captures:
+            url = capture.final_url or capture.url
+            stamp = capture.captured_at.strftime("%Y%m%d%H%M%S")
+            reply = fetch(f"{base}/merged/{stamp}id_/{url}")
+            assert reply.status == 200, (url, reply.status, reply.body[:200])
+            assert reply.body == retrieve.capture_payload(archive.warc_dir, capture), url
