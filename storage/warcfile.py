@@ -327,8 +327,9 @@ class WarcFileWriter:
         positioned at its end; None when there is none."""
         pattern = _name_pattern(self.prefix)
         today = self.clock().astimezone(UTC).strftime("%Y%m%d")
-        names = sorted((p.name for p in self.directory.glob(f"{self.prefix}-{today}*.warc.gz")),
-                       reverse=True)
+        start = f"{self.prefix}-{today}"
+        with os.scandir(self.directory) as entries:
+            names = sorted((e.name for e in entries if e.name.startswith(start)), reverse=True)
         for name in names:
             if not pattern.fullmatch(name):
                 continue
