@@ -5,6 +5,9 @@ own warcinfo record."""
 from __future__ import annotations
 
 import gzip
+import json
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -67,6 +70,13 @@ def test_writers_in_a_row_append_to_one_file_each_with_its_own_warcinfo(tmp_path
             b"<!-- %d -->" % run)
         assert read_record_at(tmp_path, files[0].name, request).type == "request"
     warcio_check_files(*files)
+    # warcio's index finds every record where collector's reader does
+    tool = Path(sys.executable).parent / "warcio"
+    index = subprocess.run([str(tool), "index", "-f", "offset,warc-type,warc-record-id",
+                            str(files[0])], capture_output=True, text=True, check=True)
+    entries = [json.loads(line) for line in index.stdout.splitlines()]
+    assert [(int(e["offset"]), e["warc-type"], e["warc-record-id"]) for e in entries] == \
+        [(r.offset, r.type, r.headers["WARC-Record-ID"]) for r in found]
 
 
 def test_a_file_another_writer_holds_is_never_shared(tmp_path: Path) -> None:
