@@ -3,6 +3,7 @@ SIGKILL at any step leaves a consistent archive that the next consolidation fini
 
 from __future__ import annotations
 
+import fcntl
 import json
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from sqlalchemy import select
 from storage import queries, retrieve
 from storage.archive import Archive
 from storage.consolidate import consolidate_warcs
+from storage.errors import StorageError
 from storage.models import CaptureHop, Extraction
 from storage.records import ExtractionInput
 from storage.verify import verify_archive
@@ -136,6 +138,7 @@ import os, signal, sys
 from pathlib import Path
 from storage.database import connect
 from storage.consolidate import consolidate_warcs
+from storage.errors import StorageError
 
 def stop(step):
     if step == sys.argv[3]:
@@ -193,3 +196,13 @@ def test_pywb_replays_appended_and_merged_files(open_archive: OpenArchive, pywb:
             reply = fetch(f"{base}/merged/{stamp}id_/{url}")
             assert reply.status == 200, (url, reply.status, reply.body[:200])
             assert reply.body == retrieve.capture_payload(archive.warc_dir, capture), url
+
+
+def test_one_consolidation_at_a_time(open_archive: OpenArchive) -> None:
+    archive = build(open_archive)
+    archive.warc_dir.mkdir(parents=True, exist_ok=True)
+    with open(archive.warc_dir / ".consolidate.lock", "a") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        with pytest.raises(StorageError, match="another consolidation"):
+            consolidate_warcs(archive.sessions, archive.warc_dir, target_bytes=2**20)
+    assert len(warc_files(archive.warc_dir)) == 4
