@@ -7,7 +7,8 @@ one. So every https response gets a record of the handshake, verified here witho
 1. :class:`RecordingTLSPolicy` wraps the download handler's TLS policy. Its connections keep the verify
    callback OpenSSL calls during the handshake (which accepts every certificate, as Scrapy's does) and,
    at the leaf, note what the server sent: the peer chain (leaf first), the TLS version and the cipher,
-   in a bounded :class:`HandshakeLog` keyed by the leaf's SHA-256 fingerprint.
+   in a :class:`HandshakeLog` keyed by the leaf's SHA-256 fingerprint (it holds the handshakes of the
+   live connections, a kept-alive one however long it idles in the pool, and the latest 512).
 2. When a response arrives, the handler looks up the handshake of ``response.certificate`` (the leaf
    of the connection it came over, new or kept alive) and :func:`describe_tls` verifies the chain with
    ``cryptography``'s X.509 path validation (RFC 5280 with the CA/Browser Forum's web profile: chain
@@ -30,6 +31,7 @@ import hashlib
 import ipaddress
 import logging
 import warnings
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -80,23 +82,26 @@ class Handshake:
 
 
 class HandshakeLog:
-    """The latest handshakes by leaf fingerprint, at most ``size`` (a crawl's connections are few)."""
+    """Handshakes by leaf fingerprint: those of live connections (each connection keeps its own
+    alive, see ``_RecordingCreator``), and the latest ``size`` whatever became of their connection."""
 
     def __init__(self, size: int = 512) -> None:
         self.size = size
-        self._items: OrderedDict[str, Handshake] = OrderedDict()
+        self._recent: OrderedDict[str, Handshake] = OrderedDict()
+        self._live: weakref.WeakValueDictionary[str, Handshake] = weakref.WeakValueDictionary()
 
     def add(self, handshake: Handshake) -> None:
         """Remember ``handshake`` (replacing an older one of the same leaf)."""
         key = handshake.fingerprint
-        self._items[key] = handshake
-        self._items.move_to_end(key)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
+        self._live[key] = handshake
+        self._recent[key] = handshake
+        self._recent.move_to_end(key)
+        while len(self._recent) > self.size:
+            self._recent.popitem(last=False)
 
     def get(self, fingerprint: str) -> Handshake | None:
         """The handshake whose leaf has this fingerprint, if it is remembered."""
-        return self._items.get(fingerprint)
+        return self._recent.get(fingerprint) or self._live.get(fingerprint)
 
 
 @functools.cache
@@ -205,21 +210,29 @@ class _RecordingCreator:
 
     def clientConnectionForTLS(self, tlsProtocol: Any) -> SSL.Connection:
         connection: SSL.Connection = self.inner.clientConnectionForTLS(tlsProtocol)
-        connection.set_verify(SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT, self._verify)
-        return connection
+        protocol = weakref.ref(tlsProtocol)
+        record = self.record
 
-    def _verify(self, connection: SSL.Connection, cert: Any, err: int, depth: int, ok: int) -> bool:
-        """OpenSSL's verify callback: accept (verification is ours, later); at the leaf, note the
-        chain, version and cipher (all known once the server's Certificate message is read)."""
-        if depth == 0:
-            try:
-                chain = connection.get_peer_cert_chain(as_cryptography=True) or [cert.to_cryptography()]
-                self.record(Handshake(
-                    tuple(c.public_bytes(serialization.Encoding.DER) for c in chain),
-                    connection.get_protocol_version_name(), connection.get_cipher_name()))
-            except Exception:  # raised in an OpenSSL callback, it would be lost: say it here
-                log.warning("could not record the TLS handshake", exc_info=True)
-        return True
+        def verify(connection: SSL.Connection, cert: Any, err: int, depth: int, ok: int) -> bool:
+            """OpenSSL's verify callback: accept (verification is ours, later); at the leaf, note
+            the chain, version and cipher (all known once the server's Certificate is read)."""
+            if depth == 0:
+                try:
+                    chain = (connection.get_peer_cert_chain(as_cryptography=True)
+                             or [cert.to_cryptography()])
+                    handshake = Handshake(
+                        tuple(c.public_bytes(serialization.Encoding.DER) for c in chain),
+                        connection.get_protocol_version_name(), connection.get_cipher_name())
+                    live = protocol()
+                    if live is not None:  # the connection keeps its handshake for as long as it lives
+                        live.collector_handshake = handshake
+                    record(handshake)
+                except Exception:  # raised in an OpenSSL callback, it would be lost: say it here
+                    log.warning("could not record the TLS handshake", exc_info=True)
+            return True
+
+        connection.set_verify(SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT, verify)
+        return connection
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

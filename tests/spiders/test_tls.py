@@ -95,13 +95,18 @@ def test_the_default_trust_store_does_not_trust_a_test_ca(ca: Issued) -> None:
     assert verify_chain([leaf.cert], "localhost", trust_store(), NOW) is not None
 
 
-def test_the_handshake_log_keeps_the_latest(ca: Issued) -> None:
+def test_the_handshake_log_keeps_the_latest_and_those_of_live_connections(ca: Issued) -> None:
     log = HandshakeLog(size=2)
-    shakes = [Handshake((issue(f"h{i}", issuer=ca).der,)) for i in range(3)]
+    shakes = [Handshake((issue(f"h{i}", issuer=ca).der,)) for i in range(4)]
     for shake in shakes:
         log.add(shake)
-    assert log.get(shakes[0].fingerprint) is None
-    assert [log.get(s.fingerprint) for s in shakes[1:]] == shakes[1:]
+    assert [log.get(s.fingerprint) for s in shakes[2:]] == shakes[2:]
+    # the oldest two are no longer among the latest: found while something (a kept-alive
+    # connection) still holds them, gone once nothing does
+    held, fingerprint = shakes[0], shakes[1].fingerprint
+    del shakes[:2]
+    assert log.get(held.fingerprint) is held
+    assert log.get(fingerprint) is None
 
 
 @pytest.mark.parametrize(("given", "recorded"), [
