@@ -93,7 +93,11 @@ def warcinfo(home: Path) -> str:
 def test_self_signed_is_recorded_untrusted_with_its_fingerprint(
         self_signed: tuple[str, Issued], home: Path, db_url: str, no_proxy_env: None) -> None:
     url, cert = self_signed
-    [result] = capture_urls(make_config(home, database_url=db_url), [url + "/a"])
+    urls = [url + "/a", url + "/a2", url + "/a3"]
+    results = {r["url"]: r for r in capture_urls(make_config(home, database_url=db_url), urls)}
+    result = results[url + "/a"]
+    # every response has its record, over a new connection or a kept-alive one
+    assert [results[u]["tls_fingerprint"] for u in urls] == [hashlib.sha256(cert.der).hexdigest()] * 3
     # recorded, not refused: the page is archived (tls_verify is off by default)
     assert result["outcome"] == "captured" and result["http_status"] == 200
     assert result["tls_verified"] is False
@@ -104,7 +108,7 @@ def test_self_signed_is_recorded_untrusted_with_its_fingerprint(
     [row] = rows(home, db_url, url + "/a")
     assert (row.tls_verified, row.tls_fingerprint, row.tls_detail) == (
         False, hashlib.sha256(cert.der).hexdigest(), "untrusted: self-signed certificate")
-    [meta] = capture_metadata(home)
+    [meta] = [m for m in capture_metadata(home) if m["url"] == url + "/a"]
     assert meta["tls"]["fingerprint"] == row.tls_fingerprint
     assert meta["tls"]["subject"] == "CN=self-signed.test,O=collector tests"
     assert meta["tls"]["version"].startswith("TLSv1") and meta["tls"]["cipher"]
