@@ -122,6 +122,10 @@ class Config:
     warc_gzip_level: int = 3
     # safety
     allow_private: bool = False
+    # https: every certificate chain is verified and recorded; with tls_verify an untrusted one also
+    # fails the attempt (reason tls-untrusted). tls_ca_file: extra trusted CAs (PEM), beside certifi's
+    tls_verify: bool = False
+    tls_ca_file: Path | None = None
     # extraction
     extract_workers: int = 0  # 0: one per core
     extract_timeout: float = 30.0
@@ -273,6 +277,8 @@ def load_config(
     if config.public_base_url and not config.public_base_url.startswith(("http://", "https://")):
         raise ConfigError(f"public_base_url={config.public_base_url!r} is not an http(s) URL "
                           "(e.g. https://archive.example.org)")
+    if config.tls_ca_file is not None and not config.tls_ca_file.is_file():
+        raise ConfigError(f"tls_ca_file={str(config.tls_ca_file)!r} is not a file (PEM certificates)")
     if not 1 <= config.warc_gzip_level <= 9:
         raise ConfigError(f"warc_gzip_level={config.warc_gzip_level} is not a gzip level (1 to 9)")
     return config

@@ -13,6 +13,7 @@ from scrapy import exceptions as sx
 from twisted.internet import error as te
 
 from spiders.safety import PrivateAddressError, UnsupportedSchemeError
+from spiders.tls import UntrustedCertificateError
 
 __all__ = ["REASONS", "classify_exception", "describe_exception"]
 
@@ -22,6 +23,8 @@ REASONS = {
     "connection-lost": "the connection was reset or closed before a full response",
     "timeout": "no complete response within the download timeout",
     "tls-error": "the TLS handshake failed",
+    "tls-untrusted": "the certificate chain did not verify and tls_verify is on (the response is "
+                     "archived as evidence)",
     "robots-txt": "blocked by the site's robots.txt",
     "too-large": "the body is larger than the maximum size",
     "too-large-decoded": "the decoded body is larger than the maximum size (decompression bomb)",
@@ -95,6 +98,8 @@ def _classify(exc: BaseException) -> tuple[str, str]:
     text = describe_exception(exc)
     if isinstance(exc, PrivateAddressError):
         return "private-address", text
+    if isinstance(exc, UntrustedCertificateError):
+        return "tls-untrusted", text
     if isinstance(exc, (UnsupportedSchemeError, sx.UnsupportedURLSchemeError)):
         return "unsupported-scheme", text
     if isinstance(exc, sx.IgnoreRequest):

@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.utils.httpobj import urlparse_cached
 
+from spiders.proxyurl import public_proxy_url
+from spiders.tls import TLS_KEY
+
 if TYPE_CHECKING:
     from scrapy import Request, Spider
     from scrapy.crawler import Crawler
@@ -67,5 +70,8 @@ class RecordingMiddleware:
             "response_headers": headers_list(response.headers),
             "body": response.body,
             "ip_address": str(response.ip_address) if response.ip_address else None,
+            # what the handler found of the TLS handshake (None over http), and the proxy used
+            "tls": request.meta.get(TLS_KEY),
+            "proxy": public_proxy_url(request.meta.get("proxy")),
         })
         return response

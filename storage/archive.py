@@ -306,6 +306,7 @@ class Archive:
             "ignore_robots": item.ignore_robots, "allow_private": item.allow_private,
             "user_agent": item.user_agent, "run_id": item.run_id,
             "fetch_seconds": item.fetch_seconds,
+            **_tls_columns(plan.last),
         }
         # the network's values as the database can hold them (the WARC has them as received)
         row = storable_row(Capture.__table__, row, note="reason_detail")
@@ -399,6 +400,11 @@ class _Plan:
     content_type: str | None
 
     @property
+    def last(self) -> Exchange | None:
+        """The last exchange that got an answer (the final one, or the last hop before a failure)."""
+        return next((e for e in reversed(self.item.exchanges) if e.status is not None), None)
+
+    @property
     def dedup(self) -> bool:
         """True when an identical earlier payload would make this a revisit."""
         return bool(self.final is not None and self.final.body and not self.final.truncated)
@@ -480,18 +486,34 @@ def _compact(entries: list[list[Any]], main: RecordLocation) -> list[list[Any]]:
 
 
 def _self_evident(item: CaptureInput) -> bool:
-    """True for a plain page fetch: one exchange, captured whole, nothing to explain."""
+    """True for a plain page fetch: one exchange over plain http without a proxy, captured whole,
+    nothing to explain (an https fetch has its certificate's verification to record)."""
     return (item.outcome == "captured" and len(item.exchanges) == 1 and not item.reason
-            and not item.exchanges[0].truncated and not item.context)
+            and not item.exchanges[0].truncated and not item.context
+            and item.exchanges[0].tls is None and item.exchanges[0].proxy is None)
+
+
+def _tls_columns(last: Exchange | None) -> dict[str, Any]:
+    """The row's TLS and proxy columns, from the last exchange answered (None over http)."""
+    tls = (last.tls if last is not None else None) or {}
+    return {"tls_verified": tls.get("verified") if tls else None,
+            "tls_fingerprint": tls.get("fingerprint"), "tls_issuer": tls.get("issuer"),
+            "tls_detail": tls.get("detail"), "proxy": last.proxy if last is not None else None}
 
 
 def _meta_content(item: CaptureInput, plan: _Plan) -> dict[str, Any]:
+    last = plan.last
+    tls = [exchange.tls for exchange in item.exchanges if exchange.status is not None]
     return {
         "url": item.url, "outcome": item.outcome, "reason": item.reason,
         "reason_detail": item.reason_detail, "final_url": item.final_url,
         "redirect_chain": item.redirect_chain, "ignore_robots": item.ignore_robots,
         "allow_private": item.allow_private, "captured_at": warc_date(item.captured_at),
         "sha256": plan.sha_hex, **({"context": item.context} if item.context else {}),
+        # the final response's TLS record, and each answered hop's when there were several
+        **({"tls": last.tls} if last is not None and last.tls else {}),
+        **({"tls_hops": tls} if len(tls) > 1 and any(tls) else {}),
+        **({"proxy": last.proxy} if last is not None and last.proxy else {}),
     }
 
 

@@ -83,6 +83,12 @@ class Capture(Base):
     user_agent: Mapped[str | None] = mapped_column(Text)
     run_id: Mapped[str | None] = mapped_column(String(64))
     fetch_seconds: Mapped[float | None] = mapped_column(Float)
+    # the final response's TLS evidence (None over http) and the proxy used (migration 0009)
+    tls_verified: Mapped[bool | None] = mapped_column(Boolean)
+    tls_fingerprint: Mapped[str | None] = mapped_column(String(64))  # the leaf's SHA-256, hex
+    tls_issuer: Mapped[str | None] = mapped_column(Text)
+    tls_detail: Mapped[str | None] = mapped_column(Text)  # "verified" | "untrusted: <why>"
+    proxy: Mapped[str | None] = mapped_column(Text)  # credentials stripped
 
     __table_args__ = (
         Index("ix_captures_key_time", "url_key", "captured_at"),

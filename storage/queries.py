@@ -119,6 +119,8 @@ def _record(row: Capture, ext: Extraction | None) -> CaptureRecord:
         published=ext.published if ext else None,
         text_file=ext.warc_file if ext else None,
         text_offset=ext.warc_offset if ext else None,
+        tls_verified=row.tls_verified, tls_fingerprint=row.tls_fingerprint,
+        tls_issuer=row.tls_issuer, tls_detail=row.tls_detail, proxy=row.proxy,
     )
 
 

@@ -33,6 +33,10 @@ class Exchange:
     body: bytes = b""  # as received, before content-decoding
     ip_address: str | None = None
     truncated: str | None = None  # why the body is incomplete, if it is
+    # the TLS record of an https response (spiders.tls.describe_tls: verified, detail, fingerprint,
+    # subject, issuer, version, cipher, chain_length); None over http
+    tls: dict[str, Any] | None = None
+    proxy: str | None = None  # the proxy the request went through (no credentials)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,6 +126,12 @@ class CaptureRecord:
     published: str | None = None
     text_file: str | None = None
     text_offset: int | None = None
+    # the final response's TLS evidence (None over http) and the proxy it came through (migration 0009)
+    tls_verified: bool | None = None
+    tls_fingerprint: str | None = None
+    tls_issuer: str | None = None
+    tls_detail: str | None = None
+    proxy: str | None = None
 
     @property
     def is_revisit(self) -> bool:
@@ -153,6 +163,11 @@ class CaptureRecord:
             "warc_length": self.warc_length,
             "revisit_of": self.revisit_of,
             "ignore_robots": self.ignore_robots,
+            "tls_verified": self.tls_verified,
+            "tls_fingerprint": self.tls_fingerprint,
+            "tls_issuer": self.tls_issuer,
+            "tls_detail": self.tls_detail,
+            "proxy": self.proxy,
         }
 
 

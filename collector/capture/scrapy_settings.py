@@ -60,6 +60,9 @@ def scrapy_settings(config: Config, **overrides: Any) -> dict[str, Any]:
         "DNSCACHE_ENABLED": True,
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
         "COLLECTOR_ALLOW_PRIVATE": config.allow_private,
+        # https: every response's chain is verified and recorded (spiders.tls); refused only with this
+        "COLLECTOR_TLS_VERIFY": config.tls_verify,
+        "COLLECTOR_TLS_CA_FILE": str(config.tls_ca_file) if config.tls_ca_file else None,
         "EXTENSIONS_BASE": EXTENSIONS_BASE,
         # the telnet console, the remote control and AutoThrottle are not in EXTENSIONS_BASE (naming
         # them here, even as None, would import them); PoliteThrottle replaces AutoThrottle
@@ -73,6 +76,8 @@ def scrapy_settings(config: Config, **overrides: Any) -> dict[str, Any]:
             "spiders.robots.RobotsMiddleware": 100,
             "spiders.safety.PrivateAddressMiddleware": 960,
             "spiders.recording.RecordingMiddleware": 990,
+            # after the recording one on the way back: an untrusted response is archived, then refused
+            "spiders.tls.TLSVerifyMiddleware": 985,
         },
         "ITEM_PIPELINES": {"collector.capture.pipeline.ArchivePipeline": 300},
         # per response: each response yields exactly one item, and Scrapy starts this many tasks

@@ -42,6 +42,7 @@ from collector.capture.heap import Trimmer, map_large_blocks
 from collector.capture.runlock import RunLock, is_running
 from collector.config import Config
 from collector.errors import CollectorError
+from spiders.proxyurl import public_proxy_url
 from storage.records import CaptureInput
 
 if TYPE_CHECKING:
@@ -70,8 +71,25 @@ def describe_run(config: Config, run: dict[str, Any] | None = None) -> tuple[dic
                 **(run or {})}
     warcinfo = {"run-id": str(info_run["run_id"]), "http-header-user-agent": config.ua,
                 "robots": "ignore" if info_run["ignore_robots"] else "obey",
-                "private-addresses": "allowed" if info_run["allow_private"] else "refused"}
+                "private-addresses": "allowed" if info_run["allow_private"] else "refused",
+                # https certificates: always verified and recorded; "refuse-untrusted" with tls_verify
+                "tls-verify": "refuse-untrusted" if config.tls_verify else "record-only",
+                **run_proxies()}
     return info_run, warcinfo
+
+
+def run_proxies() -> dict[str, str]:
+    """The proxies this process's crawls use (``http_proxy``, ``https_proxy``, ``no_proxy``, as
+    Scrapy's HttpProxyMiddleware reads them), as warcinfo fields without credentials."""
+    # lazy: urllib.request (http.client, email, ssl) is only needed when a run is described
+    from urllib.request import getproxies
+
+    found = getproxies()
+    out = {f"{scheme}-proxy": public_proxy_url(found[scheme]) or "" for scheme in ("http", "https")
+           if found.get(scheme)}
+    if out and found.get("no"):
+        out["no-proxy"] = found["no"]
+    return out
 
 
 class WriterLink:

@@ -14,7 +14,9 @@ in the order they apply:
    and 410 are ``gone``; 401, 403, 407, 429, 451, LinkedIn's 999 and every other 4xx are ``blocked``
    (only 404 and 410 say the page is not there; an odd 4xx is more often a bot filter); 5xx, a final 3xx
    (a redirect that could not be followed) and any other odd status are ``server-error``. An error
-   status wins over the failure reason when both are known.
+   status wins over the failure reason when both are known, except ``tls-untrusted`` (``tls_verify`` on
+   and the certificate chain did not verify): ``unreachable`` whatever the status, since an
+   unauthenticated server's answer says nothing about the source.
 2. **The content is the baseline's**: same bytes (``sha256``), or the same main text (``text_sha256``,
    or the same words in the same order after ``normalize_text``, so a re-wrapped paragraph is no change).
    ``unchanged``, even when the URL moved (``redirected`` says so) and even when the page looks like an
@@ -204,6 +206,10 @@ def _probe_same(current: Observation, probe: Observation) -> tuple[str | None, f
 
 def _error_status(current: Observation, has_baseline: bool, signals: list[str]) -> str | None:
     code = current.http_status
+    if current.outcome == "failed" and current.reason == "tls-untrusted":
+        signals.append("fetch failed: tls-untrusted")
+        signals.append("the server's certificate did not verify: its answer is not the source's")
+        return "unreachable"
     if code is not None and not 200 <= code < 300 and (current.outcome != "failed" or code >= 300):
         signals.append(_status_text(code))
         if code in GONE_HTTP:

@@ -88,6 +88,10 @@ def fetch_options(func: F) -> F:
     options = [
         click.option("--allow-private", is_flag=True, default=None,
                      help="Allow loopback, private and link-local targets (refused by default)."),
+        click.option("--tls-verify/--no-tls-verify", "tls_verify", default=None,
+                     help="Fail https fetches whose certificate chain does not verify (reason "
+                          "tls-untrusted; the response is still archived). Default: record the "
+                          "verification result only (setting tls_verify)."),
         click.option("--ignore-robots", is_flag=True, default=False,
                      help="Do not obey robots.txt (recorded on every capture row)."),
         click.option("--per-host", "per_host_concurrency", type=int, default=None,

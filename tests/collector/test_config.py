@@ -81,6 +81,18 @@ def test_warc_gzip_level_is_checked_and_used(tmp_path: Path) -> None:
     assert load_config({"home": tmp_path}, env={"COLLECTOR_WARC_GZIP_LEVEL": "9"}).warc_gzip_level == 9
 
 
+def test_tls_settings_from_env_file_and_flags(tmp_path: Path) -> None:
+    assert load_config({"home": tmp_path}, env={}).tls_verify is False  # record, do not refuse
+    assert load_config({"home": tmp_path}, env={"COLLECTOR_TLS_VERIFY": "1"}).tls_verify is True
+    assert load_config({"home": tmp_path, "tls_verify": False},
+                       env={"COLLECTOR_TLS_VERIFY": "true"}).tls_verify is False
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    assert load_config({"home": tmp_path}, env={"COLLECTOR_TLS_CA_FILE": str(ca)}).tls_ca_file == ca
+    with pytest.raises(ConfigError, match=r"tls_ca_file='/nowhere/ca\.pem' is not a file"):
+        load_config({"home": tmp_path}, env={"COLLECTOR_TLS_CA_FILE": "/nowhere/ca.pem"})
+
+
 def test_version_comes_from_the_package_metadata() -> None:
     installed = importlib.metadata.version("collector")
     assert collector.__version__ == installed

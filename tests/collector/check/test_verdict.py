@@ -226,6 +226,13 @@ def test_network_failures_are_unreachable(reason: str) -> None:
     assert f"fetch failed: {reason}" in verdict.signals
 
 
+@pytest.mark.parametrize("status", [200, 404, 500])
+def test_an_untrusted_certificate_is_unreachable_whatever_the_server_answered(status: int) -> None:
+    verdict = decide(BASELINE, failed(URL, "tls-untrusted", status=status))
+    check(verdict, "unreachable")
+    assert "fetch failed: tls-untrusted" in verdict.signals
+
+
 def test_request_timeout_status_is_unreachable() -> None:
     check(decide(BASELINE, error_status(URL, 408)), "unreachable")
 
