@@ -23,7 +23,16 @@ from storage.database import connect
 from storage.queries import snapshots
 from tests.collector.server.helpers import running
 from tests.collector.server.site import PAGES, QUOTE, V2
-from tests.collector.server.visual import CSP_LISTENER, Seen, box, colours, contrast, hue_class, watch
+from tests.collector.server.visual import (
+    CSP_LISTENER,
+    Seen,
+    box,
+    colours,
+    contrast,
+    hue_class,
+    unreadable,
+    watch,
+)
 from tests.conftest import make_config
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -215,10 +224,12 @@ def look(browser: Any, shown: dict[str, Any]) -> Iterator[tuple[Any, Seen]]:
 
 
 def open_page(page: Any, seen: Seen, url: str) -> None:
-    """Load ``url`` and wait for it (and its stylesheet and script) to settle; nothing may have failed."""
+    """Load ``url`` and wait for it (and its stylesheet and script) to settle; nothing may have failed and
+    every piece of text on it must be readable."""
     response = page.goto(url, wait_until="networkidle")
     assert response is not None and response.status == 200, url
     seen.check(page)
+    assert unreadable(page, MIN_CONTRAST) == [], url
 
 
 def assert_readable(page: Any, selector: str) -> int:
@@ -324,11 +335,11 @@ def test_snapshot_shows_a_sandboxed_replay(look: tuple[Any, Seen], shown: dict[s
     open_page(page, seen, f"{shown['live']}/snapshot/{first.id}")
     frame = page.locator("iframe.replay")
     assert (frame.get_attribute("sandbox") or "").split() == ["allow-top-navigation-by-user-activation"]
+    assert_laid_out(page, "main h1", "main table", "pre.text", "iframe.replay")
     frame.scroll_into_view_if_needed()
     inner = page.frame_locator("iframe.replay").locator("h1")
     inner.wait_for()
     assert "River at a record low" in inner.inner_text() and inner.is_visible()
-    assert_laid_out(page, "main h1", "main table", "pre.text", "iframe.replay")
     replay = box(frame)
     assert replay.height >= 200 and replay.width >= page.viewport_size["width"] / 2, replay
     heading = box(inner)
@@ -359,4 +370,17 @@ def test_search_hits_as_seen(look: tuple[Any, Seen], shown: dict[str, Any]) -> N
     assert page.locator(".hit").count() >= 1
     assert_readable(page, ".hit mark")
     assert_readable(page, ".hit a")
+    seen.check(page)
+
+
+def test_reports_list_and_replay_banner_as_seen(look: tuple[Any, Seen], shown: dict[str, Any]) -> None:
+    page, seen = look
+    open_page(page, seen, shown["live"] + "/reports")
+    assert_laid_out(page, "main h1", "main table", f"main table a[href='/reports/{shown['report']}']")
+    latest = snapshots(shown["sessions"], shown["base"] + "/article")[-1]
+    open_page(page, seen, f"{shown['live']}/web/{latest.captured_at:%Y%m%d%H%M%S}/{latest.url}")
+    assert_laid_out(page, "#archive-banner", "iframe.replay")
+    assert box(page.locator("iframe.replay")).y >= box(page.locator("#archive-banner")).y + box(
+        page.locator("#archive-banner")).height  # the archived page starts below the banner
+    page.frame_locator("iframe.replay").locator("h1").wait_for()
     seen.check(page)

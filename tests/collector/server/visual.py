@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["CSP_LISTENER", "Box", "Seen", "box", "colours", "contrast", "hue_class", "parse_colour",
-           "watch"]
+           "unreadable", "watch"]
 
 # Runs in every frame before the page's own scripts: CSP violations become a list the test reads.
 CSP_LISTENER = """
@@ -21,16 +21,37 @@ document.addEventListener('securitypolicyviolation', function (e) {
 });
 """
 
-# The element's text colour, and the background colour of the first ancestor-or-self that has one.
-_COLOURS = """
-el => {
-  let back = 'rgba(0, 0, 0, 0)';
+# The background colour of the first ancestor-or-self that has one (transparent when none has).
+_BACKGROUND = """
+function backgroundOf(el) {
   for (let e = el; e; e = e.parentElement) {
     const c = getComputedStyle(e).backgroundColor;
-    if (!/^rgba\\(.*,\\s*0\\)$/.test(c) && c !== 'transparent') { back = c; break; }
+    if (!/^rgba\\(.*,\\s*0\\)$/.test(c) && c !== 'transparent') { return c; }
   }
+  return 'rgba(0, 0, 0, 0)';
+}
+"""
+
+# The element's text colour and effective background.
+_COLOURS = "el => {" + _BACKGROUND + """
   const s = getComputedStyle(el);
-  return {text: s.color, background: back, visibility: s.visibility, opacity: s.opacity};
+  return {text: s.color, background: backgroundOf(el), visibility: s.visibility, opacity: s.opacity};
+}
+"""
+
+# Every rendered element that has text of its own: its text, colours and tag.
+_TEXTS = "() => {" + _BACKGROUND + """
+  const out = [];
+  for (const el of document.body.querySelectorAll('*')) {
+    const own = Array.from(el.childNodes).filter(n => n.nodeType === Node.TEXT_NODE)
+      .map(n => n.textContent).join('').trim();
+    const r = el.getBoundingClientRect();
+    const s = getComputedStyle(el);
+    if (!own || r.width === 0 || r.height === 0 || s.visibility !== 'visible') { continue; }
+    out.push({tag: el.tagName.toLowerCase() + (el.className ? '.' + el.className : ''),
+              text: own.slice(0, 40), colour: s.color, background: backgroundOf(el)});
+  }
+  return out;
 }
 """
 
@@ -108,6 +129,12 @@ def watch(page: Any) -> Seen:
     page.on("response", lambda response: seen.errors.append(f"HTTP {response.status}: {response.url}")
             if response.status >= 400 else None)
     return seen
+
+
+def unreadable(page: Any, minimum: float) -> list[str]:
+    """Every rendered piece of text on ``page`` whose contrast with its background is below ``minimum``."""
+    return [f"{t['tag']} {t['text']!r}: {contrast(t['colour'], t['background']):.2f}"
+            for t in page.evaluate(_TEXTS) if contrast(t["colour"], t["background"]) < minimum]
 
 
 def colours(locator: Any) -> dict[str, str]:
