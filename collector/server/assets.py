@@ -34,11 +34,15 @@ CSS = """
 :root { --ok:#1a7f37; --warn:#9a6700; --bad:#cf222e; --muted:#6e7781; --line:#d0d7de; --bg:#f6f8fa; }
 * { box-sizing: border-box; }
 body { margin:0; font:15px/1.45 system-ui, sans-serif; color:#1f2328; }
-header.site { display:flex; gap:1.5em; align-items:center; padding:.6em 1.2em; background:#24292f; }
+header.site { display:flex; flex-wrap:wrap; gap:.6em 1.5em; align-items:center; padding:.6em 1.2em;
+  background:#24292f; }
 header.site a { color:#fff; text-decoration:none; } header.site nav a { margin-right:1em; }
-header.site .brand { font-weight:700; } header.site form.quick { margin-left:auto; }
+header.site .brand { font-weight:700; }
+header.site form.quick { margin-left:auto; display:flex; gap:.3em; min-width:0; max-width:100%; }
+header.site form.quick input { min-width:0; flex:1 1 14em; }
 main { max-width:70em; margin:0 auto; padding:1em 1.2em; } main.wide { max-width:none; }
 h1 { font-size:1.4em; word-break:break-all; } h2 { font-size:1.15em; margin-top:1.6em; }
+.scroll { overflow-x:auto; }
 table { border-collapse:collapse; width:100%; margin:.6em 0; font-size:.92em; }
 th, td { border-bottom:1px solid var(--line); padding:.35em .5em; text-align:left; vertical-align:top; }
 th { background:var(--bg); } td.url, .url { word-break:break-all; }

@@ -84,14 +84,15 @@ def highlight(snippet: str) -> str:
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, cls: str = "",
           row_attrs: Sequence[str] | None = None) -> str:
-    """A table; cells are markup already (escape values with ``esc``)."""
+    """A table in a box that scrolls sideways when the table is wider than the screen (the page itself
+    never does); cells are markup already (escape values with ``esc``)."""
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
     body = []
     for i, row in enumerate(rows):
         attrs = f" {row_attrs[i]}" if row_attrs else ""
         body.append(f"<tr{attrs}>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>")
-    return (f'<table class="{esc(cls)}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}'
-            "</tbody></table>")
+    return (f'<div class="scroll"><table class="{esc(cls)}"><thead><tr>{head}</tr></thead><tbody>'
+            f'{"".join(body)}</tbody></table></div>')
 
 
 def layout(title: str, body: str, *, json_href: str | None = None, wide: bool = False) -> str:

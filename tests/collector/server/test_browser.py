@@ -384,3 +384,29 @@ def test_reports_list_and_replay_banner_as_seen(look: tuple[Any, Seen], shown: d
         page.locator("#archive-banner")).height  # the archived page starts below the banner
     page.frame_locator("iframe.replay").locator("h1").wait_for()
     seen.check(page)
+
+
+def test_no_page_scrolls_sideways_on_a_phone(browser: Any, shown: dict[str, Any]) -> None:
+    """At 390 CSS pixels wide, the header wraps and wide tables scroll in their own box: the page itself
+    never scrolls sideways, and the header, title and first table start inside the screen."""
+    context = browser.new_context(viewport={"width": 390, "height": 800})
+    context.add_init_script(CSP_LISTENER)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    seen = watch(page)
+    first = snapshots(shown["sessions"], shown["base"] + "/article")[0]
+    try:
+        for path in ["/", "/reports", f"/reports/{shown['report']}", f"/timeline?url={shown['base']}/article",
+                     f"/snapshot/{first.id}", f"/diff?url={shown['base']}/article", "/search?q=harbour",
+                     f"/web/{first.captured_at:%Y%m%d%H%M%S}/{first.url}"]:
+            open_page(page, seen, shown["live"] + path)
+            scroll, client = page.evaluate(
+                "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+            assert scroll <= client, (path, scroll, client)
+            assert_laid_out(page, "main h1:visible, #archive-banner")  # the replay page hides its h1
+            field = box(page.locator("header.site form.quick input"))
+            assert field.width > 0 and field.x >= 0 and field.x + field.width <= client, (path, field)
+            if page.locator("main table").count():
+                assert box(page.locator("main table").first).x >= 0, path
+    finally:
+        context.close()
