@@ -1,6 +1,12 @@
 """The web interface in a real browser (Playwright driving Debian's Chromium): citation dashboard ->
 snapshot -> diff, and proof that an archived page's scripts, links, refresh and form do nothing.
 
+Then every page as a person sees it (``shown``: a home with a 200, a 500, a page that became a 404, a
+changed page and a report with checked and unchecked citations): no console error, failed load or CSP
+violation; every piece of text at a WCAG contrast >= 4.5; error captures coloured as errors; timeline
+marks in time order across the axis; key elements inside the screen and below the header, also at
+phone width.
+
 Skipped when Chromium (``apt-get install chromium``) or the ``playwright`` package is missing. Every
 request the browser makes is checked: nothing may leave the archive's origin.
 """
