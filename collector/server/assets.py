@@ -31,7 +31,7 @@ def position_css() -> str:
     return "\n".join(rules) + "\n"
 
 CSS = """
-:root { --ok:#1a7f37; --warn:#9a6700; --bad:#cf222e; --muted:#6e7781; --line:#d0d7de; --bg:#f6f8fa; }
+:root { --ok:#1a7f37; --warn:#9a6700; --bad:#cf222e; --muted:#656d76; --line:#d0d7de; --bg:#f6f8fa; }
 * { box-sizing: border-box; }
 body { margin:0; font:15px/1.45 system-ui, sans-serif; color:#1f2328; }
 header.site { display:flex; flex-wrap:wrap; gap:.6em 1.5em; align-items:center; padding:.6em 1.2em;
