@@ -1,7 +1,10 @@
-"""The interface's stylesheet and its small script, served from memory (no build step, no package data).
+"""The interface's stylesheet, its small script and its icon, served from memory (no build step, no
+package data).
 
-The script only filters the citation dashboard by verdict and follows the timeline's markers; every page
-works without it.
+The pages' CSP (``style-src 'self'``) forbids inline styles, so nothing is positioned by a ``style``
+attribute: the timeline's marks carry one class per decimal digit of their position
+(``collector.server.html.position_classes``), each setting a custom property that ``.pos`` adds up.
+The script only filters the citation dashboard by verdict; every page works without it.
 """
 
 from __future__ import annotations
@@ -12,21 +15,39 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-__all__ = ["CSS", "JS", "routes"]
+from collector.server.html import POSITION_STEPS
+
+__all__ = ["CSS", "ICON", "JS", "position_css", "routes"]
+
+
+def position_css() -> str:
+    """The rules behind ``position_classes``: ``left`` is the sum of one custom property per digit."""
+    names = [prefix for prefix, _ in POSITION_STEPS]
+    total = " + ".join(f"var(--{n}, 0%)" for n in names)
+    rules = [f".pos {{ left:calc({total}); }}"]
+    for prefix, unit in POSITION_STEPS:
+        top = 11 if prefix == names[0] else 10  # the first digit reaches 10 (100%)
+        rules.append(" ".join(f".{prefix}{d} {{ --{prefix}:{d * unit:g}%; }}" for d in range(1, top)))
+    return "\n".join(rules) + "\n"
 
 CSS = """
-:root { --ok:#1a7f37; --warn:#9a6700; --bad:#cf222e; --muted:#6e7781; --line:#d0d7de; --bg:#f6f8fa; }
+:root { --ok:#1a7f37; --warn:#9a6700; --bad:#cf222e; --muted:#656d76; --line:#d0d7de; --bg:#f6f8fa; }
 * { box-sizing: border-box; }
 body { margin:0; font:15px/1.45 system-ui, sans-serif; color:#1f2328; }
-header.site { display:flex; gap:1.5em; align-items:center; padding:.6em 1.2em; background:#24292f; }
+header.site { display:flex; flex-wrap:wrap; gap:.6em 1.5em; align-items:center; padding:.6em 1.2em;
+  background:#24292f; }
 header.site a { color:#fff; text-decoration:none; } header.site nav a { margin-right:1em; }
-header.site .brand { font-weight:700; } header.site form.quick { margin-left:auto; }
+header.site .brand { font-weight:700; }
+header.site form.quick { margin-left:auto; display:flex; gap:.3em; min-width:0; max-width:100%; }
+header.site form.quick input { min-width:0; flex:1 1 14em; }
 main { max-width:70em; margin:0 auto; padding:1em 1.2em; } main.wide { max-width:none; }
 h1 { font-size:1.4em; word-break:break-all; } h2 { font-size:1.15em; margin-top:1.6em; }
+.scroll { overflow-x:auto; }
 table { border-collapse:collapse; width:100%; margin:.6em 0; font-size:.92em; }
 th, td { border-bottom:1px solid var(--line); padding:.35em .5em; text-align:left; vertical-align:top; }
 th { background:var(--bg); } td.url, .url { word-break:break-all; }
-.badge { display:inline-block; padding:0 .5em; border-radius:1em; color:#fff; font-size:.85em; }
+.badge { display:inline-block; padding:0 .5em; border-radius:1em; font-size:.85em; }
+.badge.ok, .badge.warn, .badge.bad, .badge.muted { color:#fff; }
 .badge.ok { background:var(--ok); } .badge.warn { background:var(--warn); }
 .badge.bad { background:var(--bad); } .badge.muted { background:var(--muted); }
 .counts { display:flex; gap:1em; flex-wrap:wrap; } .counts div { background:var(--bg); padding:.6em 1em;
@@ -40,11 +61,13 @@ iframe.inline { height:30em; border:1px solid var(--line); }
 .axis { position:relative; height:3.2em; border-bottom:2px solid var(--line); margin:1em 0 2em; }
 .axis a.dot { position:absolute; bottom:-.45em; width:.9em; height:.9em; border-radius:50%;
   margin-left:-.45em; background:var(--ok); }
-.axis a.dot.bad { background:var(--bad); } .axis a.dot.change { outline:3px solid var(--warn); }
+.axis a.dot.bad { background:var(--bad); } .axis a.dot.muted { background:var(--muted); }
+.axis a.dot.change { outline:3px solid var(--warn); }
 .axis span.check { position:absolute; top:0; margin-left:-.3em; width:.6em; height:1.2em; }
 .axis span.check.ok { background:var(--ok); } .axis span.check.warn { background:var(--warn); }
 .axis span.check.bad { background:var(--bad); } .axis span.check.muted { background:var(--muted); }
 .axis .end { position:absolute; top:2.2em; font-size:.75em; color:var(--muted); }
+.axis .end.start { left:0; } .axis .end.stop { right:0; }
 table.diff td { width:50%; white-space:pre-wrap; font-family:ui-serif, serif; }
 table.diff tr.replace td, table.diff tr.delete td.left, table.diff tr.insert td.right { background:#fff8c5; }
 del { background:#ffebe9; color:var(--bad); } ins { background:#dafbe1; color:var(--ok);
@@ -53,7 +76,7 @@ del { background:#ffebe9; color:var(--bad); } ins { background:#dafbe1; color:va
 form.filters { display:flex; gap:.5em; flex-wrap:wrap; align-items:end; margin:.6em 0; }
 form.filters label { display:flex; flex-direction:column; font-size:.85em; }
 .hit { margin:1em 0; } .hit .snippet { margin:.2em 0; }
-"""
+""" + position_css()
 
 JS = """
 'use strict';
@@ -74,13 +97,18 @@ document.addEventListener('DOMContentLoaded', function () {
 });
 """
 
+ICON = """<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3"
+fill="#24292f"/><circle cx="8" cy="8" r="4" fill="#1a7f37"/></svg>
+"""
+
 _FILES = {"app.css": (CSS.encode(), "text/css; charset=utf-8"),
-          "app.js": (JS.encode(), "text/javascript; charset=utf-8")}
+          "app.js": (JS.encode(), "text/javascript; charset=utf-8"),
+          "icon.svg": (ICON.encode(), "image/svg+xml")}
 _ETAGS = {name: '"' + hashlib.sha256(body).hexdigest()[:16] + '"' for name, (body, _) in _FILES.items()}
 
 
 async def static(request: Request) -> Response:
-    """``/static/app.css`` and ``/static/app.js`` (cacheable, with an ETag)."""
+    """``/static/app.css``, ``/static/app.js`` and ``/static/icon.svg`` (cacheable, with an ETag)."""
     name = request.path_params["name"]
     if name not in _FILES:
         return Response("not found", status_code=404, media_type="text/plain")

@@ -11,7 +11,8 @@ from urllib.parse import urlencode
 
 from storage.search import HIT_END, HIT_START
 
-__all__ = ["VERDICT_CLASSES", "a", "badge", "esc", "highlight", "layout", "qs", "stamp", "table"]
+__all__ = ["POSITION_STEPS", "VERDICT_CLASSES", "a", "badge", "capture_badge", "capture_class", "esc",
+           "highlight", "layout", "position_classes", "qs", "stamp", "table"]
 
 VERDICT_CLASSES = {"unchanged": "ok", "changed": "warn", "gone": "bad", "soft-404": "bad",
                    "blocked": "bad", "unreachable": "bad", "server-error": "bad", "captured": "ok",
@@ -43,11 +44,37 @@ def stamp(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
-def badge(status: str | None, text: str | None = None) -> str:
-    """A colored verdict or outcome label."""
-    cls = VERDICT_CLASSES.get(status, "muted")
+def badge(status: str | None, text: str | None = None, *, cls: str | None = None) -> str:
+    """A colored verdict or outcome label (``cls`` overrides the class the status maps to)."""
+    cls = cls or VERDICT_CLASSES.get(status, "muted")
     label = esc(text or status or "-")
     return f'<span class="badge {cls}" data-verdict="{esc(status or "none")}">{label}</span>'
+
+
+def capture_class(outcome: str | None, http_status: int | None) -> str:
+    """The colour class of a capture: a fetched error page (4xx/5xx) is ``bad``, like a failed fetch."""
+    if outcome == "captured" and http_status is not None and http_status >= 400:
+        return "bad"
+    return VERDICT_CLASSES.get(outcome, "muted")
+
+
+def capture_badge(outcome: str | None, http_status: int | None, reason: str | None) -> str:
+    """A capture's label: outcome and HTTP status (or the reason it failed), coloured by both."""
+    text = f"{outcome} {http_status or reason or ''}".strip()
+    return badge(outcome, text, cls=capture_class(outcome, http_status))
+
+
+POSITION_STEPS = (("ph", 10.0), ("pt", 1.0), ("pu", 0.1))  # class prefix, percent per unit
+
+
+def position_classes(percent: float) -> str:
+    """Classes placing a mark at ``percent`` (0-100, to a tenth) of its box's width without an inline
+    style (the pages' CSP forbids those): one class per decimal digit, each setting a CSS custom property
+    that ``.pos`` adds up (see ``collector.server.assets``)."""
+    tenths = round(min(100.0, max(0.0, percent)) * 10)
+    digits = (tenths // 100, tenths // 10 % 10, tenths % 10)
+    return " ".join(["pos"] + [f"{prefix}{d}" for (prefix, _), d in zip(POSITION_STEPS, digits, strict=True)
+                               if d])
 
 
 def highlight(snippet: str) -> str:
@@ -57,14 +84,15 @@ def highlight(snippet: str) -> str:
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, cls: str = "",
           row_attrs: Sequence[str] | None = None) -> str:
-    """A table; cells are markup already (escape values with ``esc``)."""
+    """A table in a box that scrolls sideways when the table is wider than the screen (the page itself
+    never does); cells are markup already (escape values with ``esc``)."""
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
     body = []
     for i, row in enumerate(rows):
         attrs = f" {row_attrs[i]}" if row_attrs else ""
         body.append(f"<tr{attrs}>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>")
-    return (f'<table class="{esc(cls)}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}'
-            "</tbody></table>")
+    return (f'<div class="scroll"><table class="{esc(cls)}"><thead><tr>{head}</tr></thead><tbody>'
+            f'{"".join(body)}</tbody></table></div>')
 
 
 def layout(title: str, body: str, *, json_href: str | None = None, wide: bool = False) -> str:
@@ -74,6 +102,7 @@ def layout(title: str, body: str, *, json_href: str | None = None, wide: bool = 
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{esc(title)} · collector</title>"
+        "<link rel='icon' href='/static/icon.svg' type='image/svg+xml'>"
         "<link rel='stylesheet' href='/static/app.css'><script src='/static/app.js' defer></script>"
         "</head><body>"
         "<header class='site'><a class='brand' href='/'>collector</a><nav>"

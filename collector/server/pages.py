@@ -6,7 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from collector.server.html import VERDICT_CLASSES, a, badge, esc, layout, qs, table
+from collector.server.html import (
+    VERDICT_CLASSES,
+    a,
+    badge,
+    capture_badge,
+    capture_class,
+    esc,
+    layout,
+    position_classes,
+    qs,
+    table,
+)
 
 __all__ = ["dashboard", "diff", "home", "reports", "search", "snapshot", "spans_html", "timeline"]
 
@@ -22,7 +33,7 @@ def _web(cap: dict[str, Any], url: str | None = None) -> str:
 def _capture_rows(captures: list[dict[str, Any]]) -> list[list[str]]:
     return [[a(f"/snapshot/{c['id']}", c["id"]), _when(c["captured_at"]),
              f"<span class='url'>{a('/timeline' + qs(url=c['url']), c['url'])}</span>",
-             badge(c["outcome"], f"{c['outcome']} {c['http_status'] or c['reason'] or ''}".strip()),
+             capture_badge(c["outcome"], c["http_status"], c["reason"]),
              f"<span class='hash'>{esc((c['sha256'] or '')[:12])}</span>"] for c in captures]
 
 
@@ -102,30 +113,31 @@ def timeline(data: dict[str, Any]) -> str:
     start, end = min(moments), max(moments)
     span = (end - start).total_seconds() or 1.0
 
-    def left(iso: str) -> str:
+    def at(iso: str) -> str:
         moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-        return f"{2 + 96 * (moment - start).total_seconds() / span:.2f}%"
+        return position_classes(2 + 96 * (moment - start).total_seconds() / span)
 
     marks = []
     for cap in data["captures"]:
-        cls = "dot" + (" bad" if cap["outcome"] != "captured" or (cap["http_status"] or 0) >= 400 else "")
+        cls = f"dot {capture_class(cap['outcome'], cap['http_status'])}"
         cls += " change" if cap["text_changed"] else ""
         target = _web(cap, url) if cap["outcome"] == "captured" else f"/snapshot/{cap['id']}"
-        marks.append(f"<a class='{cls}' style='left:{left(cap['captured_at'])}' href='{esc(target)}' "
-                     f"title='{esc(cap['captured_at'])} {esc(cap['outcome'])}'></a>")
+        title = f"{cap['captured_at']} {cap['outcome']} {cap['http_status'] or ''}".strip()
+        marks.append(f"<a class='{cls} {at(cap['captured_at'])}' href='{esc(target)}' title='{esc(title)}'>"
+                     "</a>")
     for chk in data["checks"]:
-        marks.append(f"<span class='check {VERDICT_CLASSES.get(chk['status'], 'muted')}' "
-                     f"style='left:{left(chk['checked_at'])}' title='{esc(chk['checked_at'])} "
-                     f"{esc(chk['status'])}'></span>")
-    axis = (f"<div class='axis'>{''.join(marks)}<span class='end' style='left:0'>{_when(min(times))}"
-            f"</span><span class='end' style='right:0'>{_when(max(times))}</span></div>")
+        marks.append(f"<span class='check {VERDICT_CLASSES.get(chk['status'], 'muted')} "
+                     f"{at(chk['checked_at'])}' title='{esc(chk['checked_at'])} {esc(chk['status'])}'>"
+                     "</span>")
+    axis = (f"<div class='axis'>{''.join(marks)}<span class='end start'>{_when(min(times))}"
+            f"</span><span class='end stop'>{_when(max(times))}</span></div>")
     rows = []
     for cap in data["captures"]:
         changes = ", ".join(n for n, flag in (("text changed", cap["text_changed"]),
                                               ("payload changed", cap["payload_changed"])) if flag)
         link = a(_web(cap, url), "view") if cap["outcome"] == "captured" else ""
-        rows.append([_when(cap["captured_at"]), "capture", badge(cap["outcome"],
-                     f"{cap['outcome']} {cap['http_status'] or cap['reason'] or ''}".strip()),
+        rows.append([_when(cap["captured_at"]), "capture",
+                     capture_badge(cap["outcome"], cap["http_status"], cap["reason"]),
                      esc(changes), f"<span class='hash'>{esc((cap['sha256'] or '')[:12])}</span>",
                      a(f"/snapshot/{cap['id']}", "details") + " " + link])
     for chk in data["checks"]:

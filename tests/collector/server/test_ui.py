@@ -156,6 +156,27 @@ def test_static_assets_and_security_headers(live: str) -> None:
     js = fetch(live + "/static/app.js")
     assert js.status == 200 and "verdict" in js.text
     assert fetch(live + "/static/nope.js").status == 404
+    icon = fetch(live + "/static/icon.svg")
+    assert icon.status == 200 and icon.header("content-type") == "image/svg+xml" and b"<svg" in icon.body
     home = fetch(live + "/")
     assert home.header("x-content-type-options") == "nosniff"
     assert home.header("referrer-policy") == "no-referrer"
+
+
+def test_no_page_has_markup_its_csp_blocks(live: str, world: dict[str, Any]) -> None:
+    """``style-src 'self'; script-src 'self'``: inline styles, style elements, inline scripts and event
+    handlers would be blocked by the browser (and the timeline's marks would all sit at the left)."""
+    url = world["base"] + "/article"
+    first = data(f"{live}/timeline.json?url={quote(url)}")["captures"][0]
+    paths = ["/", "/reports", f"/reports/{world['report']}", f"/timeline?url={quote(url)}",
+             f"/snapshot/{first['id']}", f"/diff?url={quote(url)}&report={world['report']}",
+             "/search?q=river", f"/web/{first['timestamp']}/{url}"]
+    for path in paths:
+        reply, doc = page(live + path)
+        assert "style-src 'self'" in reply.header("content-security-policy"), path
+        assert doc.xpath("//link[@rel='icon']"), path  # else the browser asks for /favicon.ico (404)
+        assert doc.xpath("//*[@style]") == [] and doc.xpath("//style") == [], path
+        assert doc.xpath("//script[not(@src)]") == [], path
+        handlers = [(el.tag, name) for el in doc.iter() if isinstance(el.tag, str)
+                    for name in el.attrib if name.lower().startswith("on")]
+        assert handlers == [], (path, handlers)
