@@ -211,9 +211,9 @@ class PollProgress:
             self.progress.advance(self.tasks["feeds"])
         if polled.warning:
             click.echo(f"warning: feed {polled.feed}: {polled.warning}", err=True)
-        if polled.outcome == "failed":
+        if polled.outcome in ("failed", "refused"):
             self.failed += 1
-            click.echo(f"failed: feed {polled.feed}: {polled.error}", err=True)
+            click.echo(f"{polled.outcome}: feed {polled.feed}: {polled.error}", err=True)
         elif not self.as_json:
             same = ", unchanged" if polled.unchanged else ""
             click.echo(f"polled {polled.feed}: {polled.outcome} ({polled.http_status}{same}), "
@@ -245,7 +245,8 @@ def feed_poll(ctx: click.Context, names: tuple[str, ...], capture_all: bool, due
 
     JSON lines: feed, title, link, published, matched (keywords), captured, outcome. An entry that is
     only recorded is printed when its feed is read, one whose article is captured when the capture is
-    done. Exit status 1 when a feed could not be fetched or read.
+    done. Exit status 1 when a feed could not be fetched or read, or its fetch was refused (a private
+    address without --allow-private, robots.txt).
 
     \b
     Example:
