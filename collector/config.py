@@ -40,7 +40,7 @@ class MonitorConfig:
     feed_max_factor: float = 8.0
     feed_busy_entries: int = 5  # a poll with this many new entries halves the interval
     feed_quiet_factor: float = 1.25  # a poll with none multiplies it by this
-    feed_failing_after: int = 3  # consecutive failed polls before a feed is flagged "failing"
+    feed_failing_after: int = 3  # failed polls in a row from which the daemon logs them as errors
     feed_silent_after: float = 7 * 86400.0  # no new entry for this long (and 20 intervals): "silent"
     feed_tick: float = 60.0  # how often the daemon looks for feeds due for polling
     # what one feed document may cost (collector.monitor.feedworker)

@@ -70,7 +70,7 @@ def feed_status(feed: FeedRecord, now: datetime, settings: MonitorConfig) -> str
     """What the feed's latest polls say: ``never-polled``; ``failing`` (the latest poll failed:
     ``feed.consecutive_failures`` in a row); ``refused`` (the latest fetch was refused, e.g. a private
     address); else ``silent`` (no new entry for long), ``warning`` (the last document was broken) or
-    ``ok``. ``settings.feed_failing_after`` failures in a row are what alerts count as failing."""
+    ``ok``."""
     if feed.last_polled_at is None or feed.last_outcome is None:
         return "never-polled"
     if feed.last_outcome == "failed":
@@ -455,9 +455,11 @@ def _after_fetch(config: Config, sessions: Sessions, feed: FeedRecord, result: d
                              settings=settings)
     if outcome == "refused":
         log.warning("feed.refused", extra={"fields": {"feed": feed.name, "error": error}})
-    if outcome == "failed":
-        log.warning("feed.failed", extra={"fields": {"feed": feed.name, "error": error,
-                                                     "failures": feed.consecutive_failures + 1}})
+    if outcome == "failed":  # an error from feed_failing_after failures in a row on
+        failures = feed.consecutive_failures + 1
+        level = logging.ERROR if failures >= settings.feed_failing_after else logging.WARNING
+        log.log(level, "feed.failed", extra={"fields": {"feed": feed.name, "error": error,
+                                                        "failures": failures}})
     warning = feed.warning if unchanged else (parsed.warning if parsed else None)
     update = FeedUpdate(
         polled_at=when, outcome=outcome, http_status=status, capture_id=result.get("id"),
