@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from collector.config import MonitorConfig
 from collector.monitor.feeds import add_feed, poll_feeds
 from tests.collector.cli.test_cli import lines, no_traceback, run
 from tests.collector.monitor.conftest import collector_env, control
@@ -54,7 +53,7 @@ def test_feed_of_unclosed_tags_is_read_and_on_record(feed_server: str, home: Pat
 
 def test_parse_over_the_memory_limit_is_a_parse_error_and_the_other_feeds_go_on(feed_server: str,
                                                                                home: Path) -> None:
-    config = make_config(home, monitor=MonitorConfig(feed_parse_memory=110))
+    config = make_config(home, monitor={"feed_parse_memory": 110})
     big, small = "big" + uuid.uuid4().hex[:6], "small" + uuid.uuid4().hex[:6]
     control(feed_server, small, grow=2)
     add_feed(config, f"{feed_server}/huge/40000.xml", name=big, every=100)
