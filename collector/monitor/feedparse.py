@@ -20,15 +20,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
 from lxml import html as lxml_html
 
 from collector.monitor.keywords import fold, html_to_text
-from storage.canonical import url_key
-from storage.feeds import NewEntry
+
+if TYPE_CHECKING:
+    from storage.feeds import NewEntry
 
 __all__ = ["ParsedEntry", "ParsedFeed", "discover_feeds", "feed_base", "normalize_title", "parse_feed",
            "parse_json_feed", "run_feedparser"]
@@ -64,6 +65,10 @@ class ParsedEntry:
 
     def to_new(self, seen_on: date) -> NewEntry:
         """The entry with its dedup keys: GUID, canonical link, normalized title within a day."""
+        # lazy: the parser worker process (collector.monitor.feedworker) never needs SQLAlchemy or surt
+        from storage.canonical import url_key
+        from storage.feeds import NewEntry
+
         link_key = None
         if self.link:
             try:
