@@ -222,17 +222,10 @@ def run_feedparser(body: bytes, headers: Mapping[str, str], url: str, *, sanitiz
                             sanitize_html=sanitize, resolve_relative_uris=sanitize)
 
 
-def _media_type(headers: Mapping[str, str]) -> str:
-    value = next((v for k, v in headers.items() if k.lower() == "content-type"), "") or ""
-    return value.split(";")[0].strip().lower()
-
-
-def _json_document(body: bytes, headers: Mapping[str, str]) -> bool:
-    """True when the document is to be read as JSON: a JSON media type, or a body that opens with ``{``
-    (a JSON Feed sent as text/plain or octet-stream)."""
-    kind = _media_type(headers)
-    if kind in ("application/feed+json", "application/json") or kind.endswith("+json"):
-        return True
+def _json_document(body: bytes) -> bool:
+    """True when the document is to be read as JSON: it opens with ``{`` (after a BOM or spaces),
+    whatever its Content-Type says (a JSON Feed is sent as application/feed+json, application/json,
+    text/plain...; an XML feed mislabelled as JSON still goes to feedparser)."""
     return body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{"
 
 
@@ -265,7 +258,7 @@ def parse_feed(body: bytes, headers: Mapping[str, str], url: str, *, max_bytes: 
     if max_bytes is not None and len(body) > max_bytes:
         too_large = (f"too-large: the document is {len(body):,} bytes, only the first {max_bytes:,} "
                      "were read")
-    if _json_document(body, headers):
+    if _json_document(body):
         if too_large:
             return ParsedFeed(title=None, version=None, entries=(), warning=None,
                               error=f"too-large: the JSON document is {len(body):,} bytes (limit "
