@@ -119,8 +119,8 @@ def feed_list(ctx: click.Context, as_json: bool) -> None:
     failing (N)   the latest N polls failed (the last error is shown)
     refused       the latest fetch was refused (private address, robots.txt): no back-off
 
-    --json gives ``status`` (never-polled, ok, silent, warning, failing, refused), ``last_outcome`` and
-    ``consecutive_failures``.
+    --json gives status (never-polled, ok, silent, warning, failing, refused), last_outcome and
+    consecutive_failures.
 
     \b
     Example:
