@@ -40,9 +40,14 @@ class MonitorConfig:
     feed_max_factor: float = 8.0
     feed_busy_entries: int = 5  # a poll with this many new entries halves the interval
     feed_quiet_factor: float = 1.25  # a poll with none multiplies it by this
-    feed_failing_after: int = 3  # consecutive failed polls before a feed is flagged "failing"
+    feed_failing_after: int = 3  # failed polls in a row from which the daemon logs them as errors
     feed_silent_after: float = 7 * 86400.0  # no new entry for this long (and 20 intervals): "silent"
     feed_tick: float = 60.0  # how often the daemon looks for feeds due for polling
+    # what one feed document may cost (collector.monitor.feedworker)
+    feed_max_bytes: int = 10 * 1024 * 1024  # decoded bytes read of a document (XML: the rest ignored)
+    feed_max_entries: int = 5000  # entries kept per poll (the rest counted in the warning)
+    feed_parse_memory: float = 1024.0  # MB of address space of the parser process
+    feed_parse_timeout: float = 120.0  # seconds one document's parse may take (0: no limit)
     # the daemon
     tick: float = 1.0  # main loop: lease renewal, picking up schedules added meanwhile
     lease_ttl: float = 30.0  # a dead daemon's lease is taken over after this long

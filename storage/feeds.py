@@ -64,6 +64,7 @@ class FeedRecord:
     warning_at: datetime | None
     entries: int = 0
     matches: int = 0
+    last_outcome: str | None = None  # the latest poll's outcome (None: never polled)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,7 +72,7 @@ class FeedUpdate:
     """What one poll changes on its feed (validators only when the document was fetched)."""
 
     polled_at: datetime
-    outcome: str  # fetched | not-modified | failed
+    outcome: str  # fetched | not-modified | failed | refused
     http_status: int | None
     capture_id: int | None
     interval: float
@@ -124,8 +125,16 @@ def to_record(cls: type[R], row: Any, **extra: Any) -> R:
     return cls(**values, **extra)
 
 
-def _feed(row: Feed, entries: int = 0, matches: int = 0) -> FeedRecord:
-    return to_record(FeedRecord, row, keywords=tuple(row.keywords or ()), entries=entries, matches=matches)
+def _feed(row: Feed, entries: int = 0, matches: int = 0, last_outcome: str | None = None) -> FeedRecord:
+    return to_record(FeedRecord, row, keywords=tuple(row.keywords or ()), entries=entries, matches=matches,
+                     last_outcome=last_outcome)
+
+
+def _last_outcome() -> Any:
+    """The outcome of a feed's latest poll, as a column of a query over ``Feed``."""
+    return (select(FeedPoll.outcome).where(FeedPoll.feed_id == Feed.id)
+            .order_by(FeedPoll.polled_at.desc(), FeedPoll.id.desc()).limit(1)
+            .correlate(Feed).scalar_subquery())
 
 
 # -- feeds -----------------------------------------------------------------------------------------
@@ -146,8 +155,8 @@ def add_feed(sessions: Sessions, *, name: str, url: str, keywords: Sequence[str]
 def get_feed(sessions: Sessions, name: str) -> FeedRecord | None:
     """The feed with this name, or None."""
     with sessions() as session:
-        row = session.execute(select(Feed).where(Feed.name == name)).scalar_one_or_none()
-        return _feed(row) if row else None
+        found = session.execute(select(Feed, _last_outcome()).where(Feed.name == name)).one_or_none()
+        return _feed(found[0], last_outcome=found[1]) if found else None
 
 
 def list_feeds(sessions: Sessions, *, counts: bool = True) -> list[FeedRecord]:
@@ -155,14 +164,16 @@ def list_feeds(sessions: Sessions, *, counts: bool = True) -> list[FeedRecord]:
     poller does not need them, and counting reads every entry)."""
     if not counts:
         with sessions() as session:
-            return [_feed(row) for row in session.execute(select(Feed).order_by(Feed.name)).scalars()]
+            return [_feed(row, last_outcome=last) for row, last in
+                    session.execute(select(Feed, _last_outcome()).order_by(Feed.name))]
     entries = select(FeedEntry.feed_id, func.count().label("n")).group_by(FeedEntry.feed_id).subquery()
     matches = (select(FeedMatch.feed_id, func.count(func.distinct(FeedMatch.entry_id)).label("n"))
                .group_by(FeedMatch.feed_id).subquery())
-    stmt = (select(Feed, entries.c.n, matches.c.n).outerjoin(entries, entries.c.feed_id == Feed.id)
+    stmt = (select(Feed, entries.c.n, matches.c.n, _last_outcome())
+            .outerjoin(entries, entries.c.feed_id == Feed.id)
             .outerjoin(matches, matches.c.feed_id == Feed.id).order_by(Feed.name))
     with sessions() as session:
-        return [_feed(row, e or 0, m or 0) for row, e, m in session.execute(stmt)]
+        return [_feed(row, e or 0, m or 0, last) for row, e, m, last in session.execute(stmt)]
 
 
 def remove_feed(sessions: Sessions, name: str) -> bool:
@@ -221,11 +232,14 @@ def record_polls(sessions: Sessions, polls: Sequence[tuple[int, FeedUpdate]]) ->
 
 
 def _poll_values(poll: FeedUpdate) -> dict[str, Any]:
-    """The literal column values a poll sets (a failure also adds one to ``consecutive_failures``)."""
+    """The literal column values a poll sets (a failure also adds one to ``consecutive_failures``; a
+    refused fetch is no failure and no success: it ends a run of failures and keeps ``last_success_at``)."""
     values: dict[str, Any] = {"last_polled_at": poll.polled_at, "last_status": poll.http_status,
                               "interval": poll.interval, "next_poll_at": poll.next_poll_at}
     if poll.outcome == "failed":
         values["last_error"] = poll.error
+    elif poll.outcome == "refused":
+        values.update(last_error=poll.error, consecutive_failures=0)
     else:
         values.update(last_success_at=poll.polled_at, last_error=None, consecutive_failures=0)
     if poll.outcome == "fetched":  # the latest document's warning; warning_at: the last one seen

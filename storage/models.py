@@ -332,7 +332,7 @@ class FeedPoll(Base):
     polled_at: Mapped[datetime] = mapped_column(UTCDateTime)
     capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
     http_status: Mapped[int | None] = mapped_column(Integer)
-    outcome: Mapped[str] = mapped_column(String(16))  # fetched | not-modified | failed
+    outcome: Mapped[str] = mapped_column(String(16))  # fetched | not-modified | failed | refused
     new_entries: Mapped[int] = mapped_column(Integer, default=0)
     interval: Mapped[float] = mapped_column(Float)
     warning: Mapped[str | None] = mapped_column(Text)

@@ -1,4 +1,4 @@
-"""``collector feed``: watch RSS/Atom feeds."""
+"""``collector feed``: watch RSS, Atom and JSON feeds."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from collector.cli.options import (
     open_sessions,
 )
 from collector.errors import InputError, NotFoundError
+from collector.monitor.titles import display_title
 from storage.timefmt import iso_z
 
 __all__ = ["PollProgress", "feed"]
@@ -28,7 +29,7 @@ __all__ = ["PollProgress", "feed"]
 # -- feed ----------------------------------------------------------------------------------------------
 @click.group()
 def feed() -> None:
-    """Watch RSS/Atom feeds: record new entries, capture the articles that match keywords.
+    """Watch RSS, Atom and JSON feeds: record new entries, capture the articles that match keywords.
 
     \b
     Example:
@@ -78,7 +79,7 @@ def feed_add(ctx: click.Context, url: str, name: str | None, keywords_text: str 
     record = add_feed(cli_config(ctx), url, name=name, keywords=keywords, every=every,
                       capture_all=capture_all, match_text=not no_text_match)
     if as_json:
-        emit_json(_feed_json(record, "new"))
+        emit_json(_feed_json(record, "never-polled"))
     else:
         words = ", ".join(record.keywords) or "none"
         click.echo(f"added feed {record.name}: {record.url} every {human_seconds(record.base_interval)}"
@@ -94,7 +95,15 @@ def _feed_json(record: Any, status: str) -> dict[str, Any]:
             "last_success_at": iso_z(record.last_success_at),
             "last_new_entry_at": iso_z(record.last_new_entry_at), "last_status": record.last_status,
             "last_error": record.last_error, "consecutive_failures": record.consecutive_failures,
+            "last_outcome": record.last_outcome,
             "warning": record.warning, "warning_at": iso_z(record.warning_at)}
+
+
+def status_label(record: Any, status: str) -> str:
+    """A feed's status for people: ``failing (N)`` with its failures in a row, ``never polled``."""
+    if status == "failing":
+        return f"failing ({record.consecutive_failures})"
+    return status.replace("-", " ")
 
 
 @feed.command("list")
@@ -102,7 +111,16 @@ def _feed_json(record: Any, status: str) -> dict[str, Any]:
 @click.pass_context
 @handle_errors
 def feed_list(ctx: click.Context, as_json: bool) -> None:
-    """List watched feeds with their status: ok, new, warning, failing or silent.
+    """List watched feeds with their status, from their latest polls.
+
+    \b
+    never polled  not polled yet
+    ok            the latest poll succeeded (silent: no new entry for long; warning: a broken document)
+    failing (N)   the latest N polls failed (the last error is shown)
+    refused       the latest fetch was refused (private address, robots.txt): no back-off
+
+    --json gives status (never-polled, ok, silent, warning, failing, refused), last_outcome and
+    consecutive_failures.
 
     \b
     Example:
@@ -121,8 +139,9 @@ def feed_list(ctx: click.Context, as_json: bool) -> None:
             emit_json(_feed_json(record, status))
         else:
             extra = record.last_error or record.warning or ""
-            click.echo(f"{status:<8} {record.name}  {record.url}  entries {record.entries} "
-                       f"matched {record.matches}  every {human_seconds(round(record.interval))}"
+            click.echo(f"{status_label(record, status):<12} {record.name}  {record.url}  "
+                       f"entries {record.entries} matched {record.matches}  "
+                       f"every {human_seconds(round(record.interval))}"
                        + (f"  ({extra})" if extra else ""))
     if not feeds and not as_json:
         click.echo("no feeds (add one with `collector feed add URL`)")
@@ -192,9 +211,9 @@ class PollProgress:
             self.progress.advance(self.tasks["feeds"])
         if polled.warning:
             click.echo(f"warning: feed {polled.feed}: {polled.warning}", err=True)
-        if polled.outcome == "failed":
+        if polled.outcome in ("failed", "refused"):
             self.failed += 1
-            click.echo(f"failed: feed {polled.feed}: {polled.error}", err=True)
+            click.echo(f"{polled.outcome}: feed {polled.feed}: {polled.error}", err=True)
         elif not self.as_json:
             same = ", unchanged" if polled.unchanged else ""
             click.echo(f"polled {polled.feed}: {polled.outcome} ({polled.http_status}{same}), "
@@ -208,7 +227,7 @@ class PollProgress:
             emit_json(line)
             return
         mark = "MATCH " + ", ".join(line["matched"]) if line["matched"] else "new"
-        click.echo(f"{mark:<24} [{line['feed']}] {line['title'] or '(no title)'}  {line['link'] or ''}"
+        click.echo(f"{mark:<24} [{line['feed']}] {display_title(line['title'])}  {line['link'] or ''}"
                    f"  {line['outcome']}")
 
 
@@ -226,7 +245,8 @@ def feed_poll(ctx: click.Context, names: tuple[str, ...], capture_all: bool, due
 
     JSON lines: feed, title, link, published, matched (keywords), captured, outcome. An entry that is
     only recorded is printed when its feed is read, one whose article is captured when the capture is
-    done. Exit status 1 when a feed could not be fetched or read.
+    done. Exit status 1 when a feed could not be fetched or read, or its fetch was refused (a private
+    address without --allow-private, robots.txt).
 
     \b
     Example:
@@ -299,4 +319,5 @@ def feed_entries(ctx: click.Context, name: str | None, matched: bool, limit: int
             emit_json(line)
         else:
             mark = ", ".join(entry.matched) or "-"
-            click.echo(f"{line['first_seen_at']}  [{entry.feed}] {entry.title}  {mark}  {line['outcome']}")
+            click.echo(f"{line['first_seen_at']}  [{entry.feed}] {display_title(entry.title)}  {mark}  "
+                       f"{line['outcome']}")

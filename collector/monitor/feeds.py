@@ -7,6 +7,12 @@ day), matches keywords on title, summary and feed content, and captures the arti
 entries (or all of them with ``--all``). Entries still unmatched are captured too when the feed has
 keywords and matches article text: their extracted text is matched afterwards. The polling interval
 adapts to how busy the feed is; failing and silent feeds are flagged, never dropped.
+
+A feed the crawl refuses to fetch (``private-address``, ``robots-txt``, ``unsupported-scheme``) is not
+failing: the server was never asked, and asking more rarely changes nothing. Its poll is recorded as
+``refused`` with the reason, its interval is kept (no back-off), and ``feed list`` shows it ``refused``
+until a poll gets through. Each document is parsed in a worker process with memory and time limits
+(``collector.monitor.feedworker``), so whatever one feed holds, its poll is recorded.
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ from collector.capture.run import Target, capture_urls, check_url
 from collector.config import Config, MonitorConfig
 from collector.errors import InputError, NotFoundError
 from collector.monitor.feedcrawl import fetch_feeds
-from collector.monitor.feedparse import ParsedFeed, discover_feeds, parse_feed
+from collector.monitor.feedparse import ParsedFeed, discover_feeds
+from collector.monitor.feedworker import FeedParserPool
 from collector.monitor.keywords import Keyword, find_matches
 from storage import feeds as db
 from storage import retrieve
@@ -32,19 +39,23 @@ from storage.feeds import EntryRecord, FeedRecord, FeedUpdate
 from storage.queries import captures_by_ids
 from storage.timefmt import iso_z
 
-__all__ = ["FeedPollResult", "PollReport", "add_feed", "discover", "feed_status", "next_interval",
-           "poll_feeds"]
+__all__ = ["REFUSED_REASONS", "FeedPollResult", "PollReport", "add_feed", "discover", "feed_status",
+           "next_interval", "poll_feeds"]
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())  # the CLI reports problems itself; the daemon logs them
 Sessions = Any
+# capture reasons that mean the feed was not fetched by choice (ours or the site's), not a failure
+REFUSED_REASONS = frozenset({"private-address", "robots-txt", "unsupported-scheme"})
 
 
 def next_interval(current: float, base: float, *, outcome: str, new_entries: int,
                   settings: MonitorConfig) -> float:
     """The next polling interval: halved for a busy feed, longer for a quiet one, doubled on errors,
-    always within ``[base * feed_min_factor, base * feed_max_factor]``."""
-    if outcome == "failed":
+    kept when the fetch was refused, always within ``[base * feed_min_factor, base * feed_max_factor]``."""
+    if outcome == "refused":
+        value = current
+    elif outcome == "failed":
         value = current * 2
     elif new_entries >= settings.feed_busy_entries:
         value = current / 2
@@ -56,11 +67,16 @@ def next_interval(current: float, base: float, *, outcome: str, new_entries: int
 
 
 def feed_status(feed: FeedRecord, now: datetime, settings: MonitorConfig) -> str:
-    """``new`` (never polled), ``failing``, ``silent``, ``warning`` (last document was broken) or ``ok``."""
-    if feed.consecutive_failures >= settings.feed_failing_after:
+    """What the feed's latest polls say: ``never-polled``; ``failing`` (the latest poll failed:
+    ``feed.consecutive_failures`` in a row); ``refused`` (the latest fetch was refused, e.g. a private
+    address); else ``silent`` (no new entry for long), ``warning`` (the last document was broken) or
+    ``ok``."""
+    if feed.last_polled_at is None or feed.last_outcome is None:
+        return "never-polled"
+    if feed.last_outcome == "failed":
         return "failing"
-    if feed.last_polled_at is None:
-        return "new"
+    if feed.last_outcome == "refused":
+        return "refused"
     quiet_since = feed.last_new_entry_at or feed.added_at
     if (now - quiet_since).total_seconds() > max(settings.feed_silent_after, 20 * feed.base_interval):
         return "silent"
@@ -100,7 +116,11 @@ def add_feed(config: Config, url: str, *, name: str | None = None, keywords: Seq
 
 
 def discover(config: Config, page_url: str) -> list[dict[str, str | None]]:
-    """Capture a page and list the feeds it announces (or the page itself when it is a feed)."""
+    """Capture a page and list the feeds it announces (or the page itself when it is a feed).
+
+    Only what ``feed poll`` reads is offered: RSS, Atom, RDF and JSON Feed links, and a page that is
+    itself one of those.
+    """
     result = capture_urls(config, [page_url])[0]
     if result["outcome"] != "captured" or not result.get("id"):
         raise NotFoundError(f"{page_url}: the page could not be captured ({result.get('reason')}: "
@@ -111,7 +131,8 @@ def discover(config: Config, page_url: str) -> list[dict[str, str | None]]:
     finally:
         _close(sessions)
     final = record.final_url or record.url
-    parsed = parse_feed(body, headers, final)
+    with FeedParserPool(config.monitor) as parser:
+        parsed = parser.parse(body, headers, final)
     if parsed.version:
         return [{"url": final, "title": parsed.title, "type": headers.get("content-type")}]
     return discover_feeds(body, final)
@@ -128,10 +149,10 @@ def _document(config: Config, sessions: Sessions, capture_id: int) -> tuple[byte
     return body, _by_name(response.headers), record
 
 
-def _fetched(config: Config, sessions: Sessions, result: dict[str, Any]
+def _fetched(config: Config, sessions: Sessions, result: dict[str, Any], parser: FeedParserPool
              ) -> tuple[ParsedFeed, dict[str, str]]:
     body, headers, record = _document(config, sessions, result["id"])
-    return parse_feed(body, headers, record.final_url or record.url), headers
+    return parser.parse(body, headers, record.final_url or record.url), headers
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -139,7 +160,7 @@ class FeedPollResult:
     """How the poll of one feed went."""
 
     feed: str
-    outcome: str  # fetched | not-modified | failed
+    outcome: str  # fetched | not-modified | failed | refused
     http_status: int | None
     new_entries: int
     interval: float
@@ -208,8 +229,10 @@ class _Poll:
 
     def __init__(self, config: Config, sessions: Sessions, feeds: Sequence[FeedRecord], *,
                  settings: MonitorConfig, clock: Callable[[], datetime], capture_all: bool,
-                 on_entry: EntryCallback | None, on_feed: Callable[[FeedPollResult], None] | None) -> None:
+                 on_entry: EntryCallback | None, on_feed: Callable[[FeedPollResult], None] | None,
+                 parser: FeedParserPool) -> None:
         self.config, self.sessions, self.settings, self.clock = config, sessions, settings, clock
+        self.parser = parser
         self.capture_all = capture_all
         self.on_entry, self.on_feed = on_entry, on_feed
         self.by_url: dict[str, list[FeedRecord]] = {}
@@ -247,7 +270,7 @@ class _Poll:
     def _read(self, result: dict[str, Any]) -> None:
         for feed in self.by_url.get(result["url"], []):
             polled, entries, update = _after_fetch(self.config, self.sessions, feed, result,
-                                                   self.settings, self.clock())
+                                                   self.settings, self.clock(), self.parser)
             self.report.feeds.append(polled)
             self.updates.append((feed.id, update))
             db.add_matches(self.sessions, feed.id,
@@ -343,33 +366,44 @@ def poll_feeds(config: Config, names: Sequence[str] | None = None, *, capture_al
         feeds = _select(sessions, names, due_only, clock())
         if not feeds:
             return PollReport()
-        poll = _Poll(config, sessions, feeds, settings=config.monitor, clock=clock, capture_all=capture_all,
-                     on_entry=on_entry, on_feed=on_feed)
-        if on_phase:
-            on_phase("feeds", len(feeds))
-        # someone watching (the CLI) sees each feed as soon as it is archived; otherwise (the daemon)
-        # the feeds are read after the crawl, which keeps the parent's writes out of the crawl's way
-        live = on_entry is not None or on_feed is not None
-        try:
-            results = fetch_feeds(config, _targets(feeds), on_result=poll.fetched if live else None)
-            for result in () if live else results.values():
-                poll.fetched(result)
-        finally:
-            db.record_polls(sessions, poll.updates)  # what was read is on record, whatever happens
-        poll.check()
-        wanted = poll.articles()
-        if on_phase:
-            on_phase("articles", len(wanted))
-        poll.capture(wanted)
-        poll.check()
-        poll.report.entries.sort(key=lambda line: line["entry_id"])
-        return poll.report
+        with FeedParserPool(config.monitor) as parser:
+            return _poll(config, sessions, feeds, parser, clock=clock, capture_all=capture_all,
+                         on_entry=on_entry, on_feed=on_feed, on_phase=on_phase)
     finally:
         _close(sessions)
 
 
+def _poll(config: Config, sessions: Sessions, feeds: Sequence[FeedRecord], parser: FeedParserPool, *,
+          clock: Callable[[], datetime], capture_all: bool, on_entry: EntryCallback | None,
+          on_feed: Callable[[FeedPollResult], None] | None,
+          on_phase: Callable[[str, int], None] | None) -> PollReport:
+    """``poll_feeds``' cycle over the selected feeds, documents parsed by ``parser``."""
+    poll = _Poll(config, sessions, feeds, settings=config.monitor, clock=clock, capture_all=capture_all,
+                 on_entry=on_entry, on_feed=on_feed, parser=parser)
+    if on_phase:
+        on_phase("feeds", len(feeds))
+    # someone watching (the CLI) sees each feed as soon as it is archived; otherwise (the daemon)
+    # the feeds are read after the crawl, which keeps the parent's writes out of the crawl's way
+    live = on_entry is not None or on_feed is not None
+    try:
+        results = fetch_feeds(config, _targets(feeds), on_result=poll.fetched if live else None)
+        for result in () if live else results.values():
+            poll.fetched(result)
+    finally:
+        parser.close()  # every document is read: the parser's memory goes back before the articles
+        db.record_polls(sessions, poll.updates)  # what was read is on record, whatever happens
+    poll.check()
+    wanted = poll.articles()
+    if on_phase:
+        on_phase("articles", len(wanted))
+    poll.capture(wanted)
+    poll.check()
+    poll.report.entries.sort(key=lambda line: line["entry_id"])
+    return poll.report
+
+
 def _after_fetch(config: Config, sessions: Sessions, feed: FeedRecord, result: dict[str, Any],
-                 settings: MonitorConfig, when: datetime
+                 settings: MonitorConfig, when: datetime, parser: FeedParserPool
                  ) -> tuple[FeedPollResult, list[tuple[EntryRecord, list[tuple[str, str]]]], FeedUpdate]:
     status = result.get("http_status")
     new: list[tuple[EntryRecord, list[tuple[str, str]]]] = []
@@ -378,7 +412,8 @@ def _after_fetch(config: Config, sessions: Sessions, feed: FeedRecord, result: d
     error = None
     unchanged = False
     if result["outcome"] != "captured" or status is None:
-        outcome, error = "failed", f"{result.get('reason')}: {result.get('reason_detail') or ''}".strip()
+        outcome = "refused" if result.get("reason") in REFUSED_REASONS else "failed"
+        error = f"{result.get('reason')}: {result.get('reason_detail') or ''}".strip()
     elif status == 304:
         outcome = "not-modified"
     elif status >= 400:
@@ -392,10 +427,12 @@ def _after_fetch(config: Config, sessions: Sessions, feed: FeedRecord, result: d
                 headers = _by_name(retrieve.response_headers(
                     config.warc_dir, captures_by_ids(sessions, [result["id"]])[0]))
             else:
-                parsed, headers = _fetched(config, sessions, result)
+                parsed, headers = _fetched(config, sessions, result, parser)
         except StorageError as exc:  # the archived document cannot be read back
             parsed, outcome, error = None, "failed", f"cannot read the archived feed: {exc}"
-        if parsed is not None and not parsed.is_feed:
+        if parsed is not None and parsed.error:
+            outcome, error = "failed", parsed.error
+        elif parsed is not None and not parsed.is_feed:
             why = parsed.warning or ""
             outcome = "failed"
             error = why if why.startswith("not a feed") else f"not a feed ({why})"
@@ -416,9 +453,13 @@ def _after_fetch(config: Config, sessions: Sessions, feed: FeedRecord, result: d
                                                           "entries": len(parsed.entries)}})
     interval = next_interval(feed.interval, feed.base_interval, outcome=outcome, new_entries=len(new),
                              settings=settings)
-    if outcome == "failed":
-        log.warning("feed.failed", extra={"fields": {"feed": feed.name, "error": error,
-                                                     "failures": feed.consecutive_failures + 1}})
+    if outcome == "refused":
+        log.warning("feed.refused", extra={"fields": {"feed": feed.name, "error": error}})
+    if outcome == "failed":  # an error from feed_failing_after failures in a row on
+        failures = feed.consecutive_failures + 1
+        level = logging.ERROR if failures >= settings.feed_failing_after else logging.WARNING
+        log.log(level, "feed.failed", extra={"fields": {"feed": feed.name, "error": error,
+                                                        "failures": failures}})
     warning = feed.warning if unchanged else (parsed.warning if parsed else None)
     update = FeedUpdate(
         polled_at=when, outcome=outcome, http_status=status, capture_id=result.get("id"),

@@ -150,7 +150,8 @@ def _execute(rt: JobRuntime, schedule: ScheduleRecord, now: datetime) -> dict[st
     if schedule.kind == "feed":
         report = poll_feeds(rt.config, list(schedule.targets), clock=rt.clock)
         return {"feeds": len(report.feeds), "new_entries": len(report.entries),
-                "failed": sum(1 for f in report.feeds if f.outcome == "failed")}
+                "failed": sum(1 for f in report.feeds if f.outcome == "failed"),
+                "refused": sum(1 for f in report.feeds if f.outcome == "refused")}
     urls, contexts, checks = _targets(rt, schedule)
     if schedule.adaptive:
         due = _due(rt, urls, schedule, now)
@@ -209,6 +210,7 @@ def poll_due_feeds() -> None:
     def body(r: JobRuntime, _slot: datetime) -> dict[str, Any]:
         report = poll_feeds(r.config, due_only=True, clock=r.clock)
         return {"feeds": len(report.feeds), "new_entries": len(report.entries),
-                "failed": sum(1 for f in report.feeds if f.outcome == "failed")}
+                "failed": sum(1 for f in report.feeds if f.outcome == "failed"),
+                "refused": sum(1 for f in report.feeds if f.outcome == "refused")}
 
     _run(FEEDS_JOB, None, body)

@@ -3,13 +3,18 @@
 Routes:
   /feed/<name>.xml      RSS 2.0 of feed <name> (ETag, Last-Modified, 304 on a matching validator)
   /atom/<name>.xml      the same entries as Atom 1.0
+  /json/<name>.json     the same entries as JSON Feed 1.1 (application/feed+json)
+  /page-json.html       a page announcing a JSON Feed, a JSON "Feed" and a JSON API (not a feed)
+  /huge/<n>.xml         an RSS feed of <n> entries (~300 bytes each), streamed in 1 MB chunks
+  /tangle/<n>.xml       <n> entries whose content is thousands of unclosed, nested tags
   /article/<slug>       the HTML article of an entry (its "text")
   /page.html            a page announcing two feeds with <link rel="alternate">
   /bench/<i>.xml        static feeds for benchmarks (20 entries each)
   /_control  (POST)     JSON {"feed": name, "add": [entry...], "grow": n, "mode": m, "reset": true}
   /_stats?feed=<name>   JSON counters: requests, conditional, not_modified
 Modes: ok, amp (unescaped ampersands), truncated, encoding (declares UTF-8, sends Latin-1),
-status:<code>, reset (connection closed), html (not a feed), no-validators.
+status:<code>, reset (connection closed), html (not a feed), no-validators, jsloc (a
+``Content-Location: javascript:...`` header). An entry added with ``"title": null`` has no title.
 """
 
 from __future__ import annotations
@@ -63,7 +68,8 @@ def rss(name: str, base: str) -> str:
     for e in reversed(feed["entries"]):
         link = e["link"] or f"{base}/article/{e['slug']}"
         guid = f"<guid isPermaLink=\"false\">{escape(e['guid'])}</guid>" if e["guid"] else ""
-        items.append(f"<item><title>{escape(e['title'])}</title><link>{escape(link)}</link>{guid}"
+        title = f"<title>{escape(e['title'])}</title>" if e["title"] is not None else ""
+        items.append(f"<item>{title}<link>{escape(link)}</link>{guid}"
                      f"<description>{escape(e['summary'])}</description>"
                      f"<pubDate>{formatdate(e['published'], usegmt=True)}</pubDate></item>")
     return ('<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
@@ -83,6 +89,44 @@ def atom(name: str, base: str) -> str:
     return ('<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'
             f"<title>Feed {escape(name)}</title><id>urn:test:{escape(name)}</id>"
             f"<updated>{_iso(feed['modified'])}</updated>" + "".join(items) + "</feed>")
+
+
+def json_feed(name: str, base: str) -> str:
+    feed = _feed(name)
+    items = [{"id": e["guid"] or e["slug"], "url": e["link"] or f"{base}/article/{e['slug']}",
+              "title": e["title"], "content_html": f"<p>{escape(e['summary'])}</p>",
+              "date_published": _iso(e["published"])} for e in reversed(feed["entries"])]
+    return json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": f"Feed {name}",
+                       "home_page_url": f"{base}/", "items": [{k: v for k, v in i.items() if v is not None}
+                                                              for i in items]})
+
+
+_huge: dict[int, bytes] = {}
+
+
+def huge_feed(n: int, base: str) -> bytes:
+    """An RSS document of ``n`` entries (built once per size)."""
+    if n not in _huge:
+        items = "".join(
+            f"<item><title>Huge story {i}</title><link>{base}/article/huge-{i}</link>"
+            f"<guid isPermaLink=\"false\">urn:huge:{i}</guid><description>Story {i} of the huge feed, "
+            f"with a summary long enough to be a realistic news item of a feed.</description>"
+            f"<pubDate>{formatdate(_T0 + i, usegmt=True)}</pubDate></item>" for i in range(n, 0, -1))
+        _huge[n] = (f'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>Huge'
+                    f"</title><link>{base}/</link><description>huge</description>{items}</channel></rss>"
+                    ).encode()
+    return _huge[n]
+
+
+def tangle_feed(n: int, base: str) -> bytes:
+    """``n`` entries whose content is 2,000 nested, never closed tags (a sanitizer's worst case)."""
+    content = "<div><p><span>word " * 2000
+    items = "".join(
+        f"<item><title>Tangle {i}</title><link>{base}/article/tangle-{i}</link>"
+        f"<guid isPermaLink=\"false\">urn:tangle:{i}</guid><description><![CDATA[{content}]]>"
+        f"</description></item>" for i in range(n, 0, -1))
+    return (f'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>Tangle</title>'
+            f"<link>{base}/</link><description>tangle</description>{items}</channel></rss>").encode()
 
 
 def _iso(ts: float) -> str:
@@ -116,6 +160,14 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def _stream(self, body: bytes, ctype: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        for start in range(0, len(body), 1 << 20):
+            self.wfile.write(body[start:start + (1 << 20)])
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -167,6 +219,24 @@ class Handler(BaseHTTPRequestHandler):
                     f"<link rel='alternate' type='application/atom+xml' href='{base}/atom/main.xml'>"
                     "<link rel='stylesheet' href='/s.css'></head><body><p>News page</p></body></html>")
             return self._send(200, body.encode(), "text/html")
+        if path == "/page-json.html":
+            body = ("<html><head><title>News</title>"
+                    "<link rel='alternate' type='application/feed+json' title='JSON' href='/json/main.json'>"
+                    "<link rel='alternate' type='application/json' title='JSON Feed' href='/json/j2.json'>"
+                    "<link rel='alternate' type='application/json' title='API' href='/api/items'>"
+                    "</head><body><p>News page</p></body></html>")
+            return self._send(200, body.encode(), "text/html")
+        if path.startswith("/huge/"):
+            return self._stream(huge_feed(int(path.rsplit("/", 1)[1].split(".")[0]), base),
+                                "application/rss+xml; charset=utf-8")
+        if path.startswith("/tangle/"):
+            return self._stream(tangle_feed(int(path.rsplit("/", 1)[1].split(".")[0]), base),
+                                "application/rss+xml; charset=utf-8")
+        if path.startswith("/json/"):
+            name = path.rsplit("/", 1)[1].rsplit(".", 1)[0]
+            with _lock:
+                doc = json_feed(name, base)
+            return self._send(200, doc.encode(), "application/feed+json")
         if path.startswith("/bench/"):
             i = int(path.rsplit("/", 1)[1].split(".")[0])
             body = bench_feed(i, base).encode()
@@ -200,6 +270,8 @@ class Handler(BaseHTTPRequestHandler):
                 body = doc.encode("latin-1", "replace")
             etag = f'"{hashlib.sha256(body).hexdigest()[:16]}"'
             validators = {} if mode == "no-validators" else {"ETag": etag, "Last-Modified": modified}
+            if mode == "jsloc":
+                validators["Content-Location"] = "javascript:alert(document.domain)"
             if validators and self._conditional(feed, etag, modified):
                 with _lock:
                     feed["stats"]["not_modified"] += 1

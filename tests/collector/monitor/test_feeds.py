@@ -253,6 +253,7 @@ def test_silent_feed_is_flagged() -> None:
                       base_interval=3600, interval=3600, next_poll_at=None, added_at=now - timedelta(days=30),
                       title=None, etag=None, last_modified=None, last_polled_at=now,
                       last_success_at=now, last_new_entry_at=now - timedelta(days=8), last_status=304,
-                      last_error=None, consecutive_failures=0, warning=None, warning_at=None)
+                      last_error=None, consecutive_failures=0, warning=None, warning_at=None,
+                      last_outcome="not-modified")
     assert feed_status(feed, now, SETTINGS) == "silent"
     assert feed_status(feed, now - timedelta(days=2), SETTINGS) == "ok"
