@@ -213,7 +213,7 @@ def reindex(ctx: click.Context, force: bool, as_json: bool) -> None:
 
     \b
     Example:
-      rm collector-data/collector.db && collector reindex
+      collector reindex --force --json
     """
     from collector.capture.reindex import reindex_home  # lazy: CLI start-up
     from collector.cli.output import files_progress, print_index_summary  # lazy: CLI start-up
