@@ -42,19 +42,33 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _check(path: Path, label: str) -> None:
-    """Read every record with warcio; ArchiveCorruptError naming ``label`` when that fails."""
+def _check(path: Path, label: str) -> bool:
+    """Read every record of the file; True when it can be stored byte for byte (one gzip member per
+    record), False when it must be re-gzipped record by record. ArchiveCorruptError naming ``label``
+    when it is not a complete WARC file (not a WARC, a truncated gzip, a torn record)."""
+    if _per_record_gzip(path):
+        return True
     count = 0
     try:
+        with open(path, "rb") as head:
+            gzipped = head.read(2) == b"\x1f\x8b"
+        if gzipped:  # several records per member: the gzip must be whole
+            with gzip.open(path, "rb") as whole:
+                while whole.read(_CHUNK):
+                    pass
         with open(path, "rb") as fh:
             for record in ArchiveIterator(fh, check_digests=False):
+                if record.format != "warc" or not str(record.rec_headers.protocol).startswith(
+                        "WARC/"):
+                    raise ValueError("no WARC record header")
                 record.content_stream().read()
                 count += 1
     except (ArchiveLoadFailed, zlib.error, EOFError, OSError, ValueError) as exc:
-        raise ArchiveCorruptError(f"{label}: not a readable WARC file ({type(exc).__name__}: "
+        raise ArchiveCorruptError(f"{label}: not a complete WARC file ({type(exc).__name__}: "
                                   f"{exc})") from exc
     if count == 0:
         raise ArchiveCorruptError(f"{label}: no WARC records in it")
+    return False
 
 
 def _per_record_gzip(path: Path) -> bool:
@@ -63,9 +77,14 @@ def _per_record_gzip(path: Path) -> bool:
         with open(path, "rb") as fh:
             if fh.read(2) != b"\x1f\x8b":
                 return False
-        return not any(isinstance(item, ArchiveCorruptError) for item in scan_file(path))
+        seen = False
+        for item in scan_file(path):  # one record at a time: files can be large
+            if isinstance(item, ArchiveCorruptError):
+                return False
+            seen = True
     except OSError:
         return False
+    return seen
 
 
 def _regzip(source: Path, target: Path) -> None:
@@ -77,14 +96,17 @@ def _regzip(source: Path, target: Path) -> None:
         reader = cast(IO[bytes], gzip.open(source, "rb") if gzipped else open(source, "rb"))  # noqa: SIM115
         with reader, open(plain, "wb") as out:
             shutil.copyfileobj(reader, out, _CHUNK)
-        spans = []
+        starts = []
         with open(plain, "rb") as fh:
             iterator = ArchiveIterator(fh, check_digests=False)
             for record in iterator:
                 record.content_stream().read()
-                spans.append((iterator.get_record_offset(), iterator.get_record_length()))
+                starts.append(iterator.get_record_offset())
+        # each record up to the next (its closing CRLFs included, as written)
+        ends = [*starts[1:], plain.stat().st_size]
         with open(plain, "rb") as fh, open(target, "xb") as out:
-            for offset, length in spans:
+            for offset, end in zip(starts, ends, strict=True):
+                length = end - offset
                 fh.seek(offset)
                 out.write(gzip.compress(fh.read(length), compresslevel=6))
 
@@ -96,8 +118,7 @@ def _gz_name(name: str) -> str:
 
 def _store_one(source: Path, label: str, name: str, warc_dir: Path) -> str:
     """Copy one checked WARC file into ``warc_dir`` under a free name; the name it has there."""
-    _check(source, label)
-    same_bytes = _per_record_gzip(source)
+    same_bytes = _check(source, label)
     stem = _gz_name(name)
     warc_dir.mkdir(parents=True, exist_ok=True)
     digest = _sha256(source) if same_bytes else None

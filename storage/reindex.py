@@ -42,6 +42,7 @@ from storage.warcindex import (
     group_records,
     parse_warc_date,
     payload_sha256,
+    target_uri,
 )
 from storage.warcread import scan_file
 
@@ -251,7 +252,7 @@ def _row_values(event: CaptureEvent, final: FileRecord | None, main: RecordLocat
     if record.type == "revisit":
         sha = payload_sha256(record.headers.get("WARC-Payload-Digest"))
         original = (state.by_record.get(record.headers.get("WARC-Refers-To", ""))
-                    or state.by_target.get((record.headers.get("WARC-Refers-To-Target-URI", ""),
+                    or state.by_target.get((target_uri(record.headers, "WARC-Refers-To-Target-URI"),
                                             record.headers.get("WARC-Refers-To-Date", "")))
                     or (state.by_digest.get((url_key(main.target_uri), sha)) if sha else None)
                     or _stored_original(session, main.target_uri, sha))

@@ -28,7 +28,7 @@ from storage.warcfile import CAPTURE_URN, TEXT_URN
 from storage.warcread import WarcRecord
 
 __all__ = ["CaptureEvent", "Exchange", "FileRecord", "TextEvent", "group_records", "parse_warc_date",
-           "payload_sha256", "run_info"]
+           "payload_sha256", "run_info", "target_uri"]
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class FileRecord:
         return RecordLocation(warc_file=self.warc_file, offset=self.record.offset,
                               length=self.record.length, record_type=self.record.type,
                               record_id=h.get("WARC-Record-ID", ""),
-                              target_uri=h.get("WARC-Target-URI", ""), date=h.get("WARC-Date", ""))
+                              target_uri=target_uri(h), date=h.get("WARC-Date", ""))
 
 
 @dataclass
@@ -59,7 +59,7 @@ class Exchange:
     def url(self) -> str:
         """The hop's URL (the target of its records)."""
         some = self.response or self.request
-        return some.record.headers.get("WARC-Target-URI", "") if some else ""
+        return target_uri(some.record.headers) if some else ""
 
 
 @dataclass
@@ -78,6 +78,13 @@ class TextEvent:
 
     record: FileRecord
     content: dict[str, Any]
+
+
+def target_uri(headers: dict[str, str], name: str = "WARC-Target-URI") -> str:
+    """A record's target URI (``<...>`` around it removed: wget writes it so, after WARC 1.0's
+    grammar)."""
+    value = headers.get(name, "").strip()
+    return value[1:-1] if value.startswith("<") and value.endswith(">") else value
 
 
 def parse_warc_date(value: str) -> datetime:
@@ -127,7 +134,7 @@ def _json(record: WarcRecord) -> dict[str, Any] | None:
 
 def _metadata_kind(record: WarcRecord) -> tuple[str, dict[str, Any]] | None:
     """("capture" | "text", JSON) of one of collector's metadata records, None for anything else."""
-    target = record.headers.get("WARC-Target-URI", "")
+    target = target_uri(record.headers)
     if not record.headers.get("Content-Type", "").startswith("application/json"):
         return None
     content = _json(record)
@@ -181,7 +188,7 @@ def group_records(records: Iterable[FileRecord], skipped: dict[str, int]
             last = pending[-1] if pending else None
             if (last is not None and last.request is None and last.response is not None
                     and headers.get("WARC-Concurrent-To") in (None, "", last.response.record.headers.get(
-                        "WARC-Record-ID")) and last.url == headers.get("WARC-Target-URI", "")):
+                        "WARC-Record-ID")) and last.url == target_uri(headers)):
                 last.request = item
             else:
                 if _settled(pending):
