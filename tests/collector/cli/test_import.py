@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 
 from collector.capture.run import capture_urls
+from collector.cli.options import open_sessions
 from collector.reports.exports import export_report
 from collector.reports.versions import add_report
+from storage.queries import mementos
 from tests.collector.capture.test_run import fetch_raw
 from tests.collector.cli.test_reindex import _cli, lines
 from tests.conftest import make_config
@@ -28,10 +30,11 @@ def _no_proxy_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
 
 
-def wget_warc(tmp_path: Path, *urls: str) -> Path:
+def wget_warc(tmp_path: Path, *urls: str, name: str = "wget-crawl", options: tuple[str, ...] = ()
+              ) -> Path:
     """A WARC.gz written by wget --warc-file fetching ``urls``."""
-    stem = tmp_path / "wget-crawl"
-    proc = subprocess.run([WGET, "-q", f"--warc-file={stem}", "-O", "/dev/null", *urls],
+    stem = tmp_path / name
+    proc = subprocess.run([WGET, "-q", f"--warc-file={stem}", *options, "-O", "/dev/null", *urls],
                           env=_no_proxy_env(), capture_output=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     return stem.with_name(stem.name + ".warc.gz")
@@ -89,6 +92,26 @@ def test_wget_warc_is_imported_once(server: str, home: Path, tmp_path: Path, db_
     assert again["captures"] == 0 and again["already_indexed"] == 4
     assert sorted((home / "warcs").iterdir()) == files  # not copied again, nothing extracted
     assert len(lines(_cli(home, db_url, "snapshots", urls[0], "--json"))) == 1
+
+
+def test_wget_revisit_points_at_its_original(server: str, home: Path, tmp_path: Path) -> None:
+    db_url = f"sqlite:///{home / 'collector.db'}"
+    url = server + "/same"
+    first = wget_warc(tmp_path, url, name="first", options=("--warc-cdx",))
+    second = wget_warc(tmp_path, url, name="second", options=(f"--warc-dedup={tmp_path / 'first.cdx'}",))
+    proc = _cli(home, db_url, "import", str(first), str(second), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert lines(proc)[0]["revisits"] == 1
+    original, revisit = lines(_cli(home, db_url, "snapshots", url, "--json"))
+    assert revisit["revisit_of"] == original["id"]
+    assert revisit["sha256"] == original["sha256"] == hashlib.sha256(fetch_raw(url)).hexdigest()
+    assert revisit["text_sha256"] == original["text_sha256"] is not None
+    raw = _cli(home, db_url, "get", url, "--at", revisit["captured_at"], "--raw")
+    assert raw.stdout == fetch_raw(url)
+    # wget's revisit carries the whole response's block digest (WARC-Truncated: length)
+    assert _cli(home, db_url, "verify").returncode == 0
+    with open_sessions(make_config(home, database_url=db_url)) as sessions:
+        assert len(mementos(sessions, url)) == 2
 
 
 def test_warcio_warcs_gzipped_and_plain(server: str, home: Path, tmp_path: Path) -> None:
