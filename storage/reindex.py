@@ -93,10 +93,21 @@ def capture_count(archive: Archive) -> int:
 class _Payload:
     """A stored payload a revisit can point at."""
 
-    capture_id: int
+    capture_id: int | None  # None while its row waits in the batch
     location: RecordLocation
     sha256: str
     length: int
+
+
+@dataclass
+class _Pending:
+    """A capture row waiting in the batch, and what is known of it once it has an id."""
+
+    record_id: str  # the main record's WARC-Record-ID (whole: the row's may be cut)
+    row: dict[str, Any]
+    hops: list[dict[str, Any]]
+    payload: _Payload | None
+    untexted: tuple[str, int, str, str] | None
 
 
 @dataclass
@@ -110,6 +121,9 @@ class _State:
     # capture id -> (payload file, offset, URL, response record id) of captures without a text yet
     untexted: dict[int, tuple[str, int, str, str]] = field(default_factory=dict)
     texts: list[TextEvent] = field(default_factory=list)
+    known: set[str] = field(default_factory=set)  # WARC-Record-IDs of the rows already there
+    had_rows: bool = False
+    batch: list[_Pending] = field(default_factory=list)
 
 
 def _records(warc_dir: Path, names: Sequence[str], summary: IndexSummary,
@@ -136,21 +150,44 @@ def index_files(archive: Archive, names: Sequence[str], *, extract: Extract | No
     summary = IndexSummary()
     state = _State()
     with archive.sessions() as session, session.begin():
+        # the ids already indexed (an import into a home with captures; none for a reindex)
+        state.known = {rid for rid in session.scalars(select(Capture.warc_record_id)) if rid}
+        state.had_rows = bool(session.scalar(select(func.count()).select_from(Capture)))
         for event in group_records(_records(archive.warc_dir, names, summary, progress),
                                    summary.skipped_records):
             if isinstance(event, TextEvent):
                 state.texts.append(event)
             else:
                 _index_capture(session, event, state, summary)
+                if len(state.batch) >= _BATCH:
+                    _flush(session, state)
+        _flush(session, state)
         _index_texts(session, state, summary)
     if extract is not None and state.untexted:
         _extract_missing(archive, state, extract, summary)
     return summary
 
 
-def _known(session: Session, record_id: str) -> bool:
-    return session.scalar(select(Capture.id).where(Capture.warc_record_id == record_id)
-                          .limit(1)) is not None
+_BATCH = 500  # capture rows inserted together
+
+
+def _flush(session: Session, state: _State) -> None:
+    """Insert the batch's capture rows (one statement), then their hops; give each its id."""
+    if not state.batch:
+        return
+    batch, state.batch = state.batch, []
+    stmt = insert(Capture).returning(Capture.id, sort_by_parameter_order=True)
+    ids = list(session.scalars(stmt, [p.row for p in batch]))
+    hops = []
+    for pending, new_id in zip(batch, ids, strict=True):
+        state.capture_of[pending.record_id] = new_id
+        if pending.payload is not None:
+            pending.payload.capture_id = new_id
+        if pending.untexted is not None:
+            state.untexted[new_id] = pending.untexted
+        hops += [{**hop, "capture_id": new_id} for hop in pending.hops]
+    if hops:
+        session.execute(insert(CaptureHop), hops)
 
 
 def _index_capture(session: Session, event: CaptureEvent, state: _State,
@@ -162,9 +199,10 @@ def _index_capture(session: Session, event: CaptureEvent, state: _State,
     if main_item is None:
         return
     main = main_item.location
-    if _known(session, main.record_id):
+    if main.record_id in state.known:
         summary.already_indexed += 1
         return
+    state.known.add(main.record_id)
     url = content.get("url") or (exchanges[0].url if exchanges else main.target_uri)
     final_url = (content.get("final_url") if event.meta is not None
                  else (final.location.target_uri if final else None))
@@ -196,8 +234,6 @@ def _index_capture(session: Session, event: CaptureEvent, state: _State,
         "run_id": event.info.get("run-id"),
     })
     row = storable_row(Capture.__table__, row, note="reason_detail")
-    new_id = session.scalar(insert(Capture).returning(Capture.id), row)
-    assert new_id is not None
     summary.captures += 1
     if row["outcome"] == "captured":
         summary.captured += 1
@@ -205,15 +241,16 @@ def _index_capture(session: Session, event: CaptureEvent, state: _State,
         summary.failed += 1
     if row["revisit_of"] is not None:
         summary.revisits += 1
-    state.capture_of[main.record_id] = new_id
+    payload = untexted = None
     if final is not None and row["revisit_of"] is None and row["sha256"]:
-        payload = _Payload(new_id, final.location, row["sha256"], row["content_length"] or 0)
+        payload = _Payload(None, final.location, row["sha256"], row["content_length"] or 0)
         state.by_record.setdefault(final.location.record_id, payload)
         state.by_target.setdefault((final.location.target_uri, final.location.date), payload)
         state.by_digest.setdefault((key, row["sha256"]), payload)
         if row["outcome"] == "captured" and extracted_type(row["content_type"]):
-            state.untexted[new_id] = (final.location.warc_file, final.location.offset,
-                                      final_url or url, final.location.record_id)
+            untexted = (final.location.warc_file, final.location.offset, final_url or url,
+                        final.location.record_id)
+    values: list[dict[str, Any]] = []
     if row["outcome"] == "captured":
         hops = [Hop(url=e.url, at=parse_warc_date(e.response.location.date),
                     status=e.response.record.http_status, warc_file=e.response.warc_file,
@@ -221,11 +258,10 @@ def _index_capture(session: Session, event: CaptureEvent, state: _State,
                     sha256=row["sha256"] if e.response is final else body_sha256(e.response.record),
                     content_type=header_value(e.response.record.http_headers, "content-type"))
                 for e in exchanges if e.response is not None]
-        values = [storable_row(CaptureHop.__table__, {**hop, "capture_id": new_id})
+        values = [storable_row(CaptureHop.__table__, {**hop, "capture_id": 0})
                   for hop in hop_rows(key, hops)]
-        if values:
-            session.execute(insert(CaptureHop), values)
-            summary.hops += len(values)
+        summary.hops += len(values)
+    state.batch.append(_Pending(main.record_id, row, values, payload, untexted))
 
 
 def _user_agent(exchanges: list[Any]) -> str | None:
@@ -255,7 +291,10 @@ def _row_values(event: CaptureEvent, final: FileRecord | None, main: RecordLocat
                     or state.by_target.get((target_uri(record.headers, "WARC-Refers-To-Target-URI"),
                                             record.headers.get("WARC-Refers-To-Date", "")))
                     or (state.by_digest.get((url_key(main.target_uri), sha)) if sha else None)
-                    or _stored_original(session, main.target_uri, sha))
+                    or (_stored_original(session, main.target_uri, sha) if state.had_rows
+                        else None))
+        if original is not None and original.capture_id is None:
+            _flush(session, state)  # the original's row waits in the batch: it needs its id
         if original is None:  # the original is in no file indexed: the payload is unknown
             values.update(sha256=sha, content_length=None, payload_file=None, payload_offset=None,
                           payload_length=None)
