@@ -1,0 +1,90 @@
+"""Contract (both databases): the rows ``storage.reindex.index_files`` rebuilds from the WARC files are
+the rows the archive wrote, revisits of the same batch, redirect hops and failed attempts included."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from storage.archive import Archive
+from storage.models import Capture, CaptureHop, Extraction
+from storage.records import ExtractionInput
+from storage.reindex import index_files, warc_files
+from storage.warcindex import parse_warc_date, payload_sha256, target_uri
+from tests.conftest import _reset_pg
+from tests.storage.conftest import OpenArchive
+from tests.storage.helpers import T0, failed_capture, html_capture, redirect_capture
+
+_NOT_IN_WARC = {"id", "revisit_of", "user_agent", "run_id", "fetch_seconds"}
+
+
+def _snapshot(archive: Archive) -> dict[str, Any]:
+    """Every capture, hop and extraction row, ids replaced by the main record's WARC-Record-ID."""
+    with archive.sessions() as session:
+        captures = [dict(r._mapping) for r in session.execute(select(Capture.__table__))]
+        by_id = {c["id"]: c["warc_record_id"] for c in captures}
+        rows = sorted(({**{k: v for k, v in c.items() if k not in _NOT_IN_WARC},
+                        "revisit_of": by_id.get(c["revisit_of"])} for c in captures),
+                      key=lambda c: c["warc_record_id"])
+        hops = sorted(({**{k: v for k, v in dict(h._mapping).items() if k not in ("id", "capture_id")},
+                        "capture": by_id[h.capture_id]}
+                       for h in session.execute(select(CaptureHop.__table__))),
+                      key=lambda h: (h["capture"], h["position"]))
+        texts = sorted(({**{k: v for k, v in dict(e._mapping).items() if k != "capture_id"},
+                         "capture": by_id[e.capture_id]}
+                        for e in session.execute(select(Extraction.__table__))),
+                       key=lambda e: e["capture"])
+    return {"captures": rows, "hops": hops, "texts": texts}
+
+
+def test_rebuilt_rows_equal_the_written_ones(open_archive: OpenArchive, db_url: str,
+                                             warc_dir: Path) -> None:
+    archive = open_archive()
+    second = T0 + timedelta(seconds=1)
+    first = archive.commit_captures([
+        html_capture("http://a.example/", T0),
+        html_capture("http://a.example/", second),  # a revisit of a row of the same batch
+        redirect_capture("http://b.example/old", "http://c.example/new", T0),
+        failed_capture("http://d.example/", T0, reason="dns-failure"),
+        html_capture("http://e.example/logo", T0, body=b"\x89PNG", content_type="image/png"),
+    ])
+    assert first[1].revisit_of == first[0].id
+    archive.commit_extractions([
+        ExtractionInput(capture_id=r.id, url=r.url, status="ok", text="Hello, world.",
+                        text_sha256=hashlib.sha256(b"Hello, world.").hexdigest(), title="Hello",
+                        extracted_at=T0 + timedelta(seconds=5), refers_to=r.warc_record_id)
+        for r in (first[0], first[2])])
+    later = archive.commit_captures([html_capture("http://a.example/", T0 + timedelta(days=1))])
+    assert later[0].revisit_of == first[0].id
+    before = _snapshot(archive)
+    archive.close()
+
+    if db_url.startswith("sqlite"):
+        Path(db_url.removeprefix("sqlite:///")).unlink()
+    else:
+        _reset_pg(db_url)
+    rebuilt = open_archive()
+    summary = index_files(rebuilt, warc_files(warc_dir))
+    assert (summary.captures, summary.failed, summary.revisits, summary.texts) == (6, 1, 2, 2)
+    assert summary.hops == len(before["hops"]) == 2
+    assert _snapshot(rebuilt) == before
+
+    again = index_files(rebuilt, warc_files(warc_dir))  # indexing again adds nothing
+    assert again.captures == 0 and again.already_indexed == 6
+    assert _snapshot(rebuilt) == before
+
+
+def test_record_fields_of_other_tools() -> None:
+    assert target_uri({"WARC-Target-URI": "<http://a.example/>"}) == "http://a.example/"
+    assert target_uri({"WARC-Target-URI": "http://a.example/"}) == "http://a.example/"
+    digest = hashlib.sha256(b"x").digest()
+    assert payload_sha256("sha256:" + base64.b32encode(digest).decode()) == digest.hex()
+    assert payload_sha256("sha256:" + digest.hex()) == digest.hex()
+    assert payload_sha256("sha1:NASFFC6OVG7252JFDJ65TKDEQAW6VFYE") is None
+    assert parse_warc_date("2026-12-06T05:23:38Z") == parse_warc_date("2026-12-06T05:23:38.000000Z")
+    assert parse_warc_date("2026-12-06T05:23:38.123456Z").microsecond == 123456
