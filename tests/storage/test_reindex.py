@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,16 @@ from storage.archive import Archive
 from storage.models import Capture, CaptureHop, Extraction
 from storage.records import ExtractionInput
 from storage.reindex import index_files, warc_files
-from storage.warcindex import parse_warc_date, payload_sha256, target_uri
+from storage.warcindex import (
+    CaptureEvent,
+    FileRecord,
+    TextEvent,
+    group_records,
+    parse_warc_date,
+    payload_sha256,
+    target_uri,
+)
+from storage.warcread import WarcRecord
 from tests.conftest import _reset_pg
 from tests.storage.conftest import OpenArchive
 from tests.storage.helpers import T0, failed_capture, html_capture, redirect_capture
@@ -88,3 +98,37 @@ def test_record_fields_of_other_tools() -> None:
     assert payload_sha256("sha1:NASFFC6OVG7252JFDJ65TKDEQAW6VFYE") is None
     assert parse_warc_date("2026-12-06T05:23:38Z") == parse_warc_date("2026-12-06T05:23:38.000000Z")
     assert parse_warc_date("2026-12-06T05:23:38.123456Z").microsecond == 123456
+
+
+def _record(kind: str, uri: str, rid: str, *, payload: bytes = b"", status: int | None = None,
+            **headers: str) -> FileRecord:
+    head = {"WARC-Type": kind, "WARC-Target-URI": uri, "WARC-Record-ID": rid,
+            "WARC-Date": "2024-05-01T12:00:00.250000Z", **headers}
+    return FileRecord("old.warc.gz", WarcRecord(headers=head, block=payload, payload=payload,
+                                                http_status=status))
+
+
+def test_outcome_records_of_older_files_target_the_page_url() -> None:
+    """Files written before issue 13 name the page URL as the target of the outcome and text
+    records: they are still read as the outcome and the text of their captures."""
+    outcome = json.dumps({"url": "http://a.example/", "outcome": "failed", "reason": "timeout",
+                          "redirect_chain": [{"url": "http://a.example/", "status": None}]})
+    text = json.dumps({"type": "extracted-text", "text": "Hello"})
+    records = [
+        _record("response", "http://p.example/", "<urn:uuid:1>", status=200),
+        _record("request", "http://p.example/", "<urn:uuid:2>", **{"WARC-Concurrent-To": "<urn:uuid:1>"}),
+        _record("request", "http://a.example/", "<urn:uuid:3>"),
+        _record("metadata", "http://a.example/", "<urn:uuid:4>", payload=outcome.encode(),
+                **{"Content-Type": "application/json"}),
+        _record("metadata", "http://p.example/", "<urn:uuid:5>", payload=text.encode(),
+                **{"Content-Type": "application/json", "WARC-Refers-To": "<urn:uuid:1>"}),
+    ]
+    skipped: dict[str, int] = {}
+    plain, failed, texted = list(group_records(records, skipped))
+    assert isinstance(plain, CaptureEvent) and plain.meta is None
+    assert [e.url for e in plain.exchanges] == ["http://p.example/"]
+    assert plain.exchanges[0].request is records[1]
+    assert isinstance(failed, CaptureEvent) and failed.content["reason"] == "timeout"
+    assert [e.request for e in failed.exchanges] == [records[2]]
+    assert isinstance(texted, TextEvent) and texted.content["text"] == "Hello"
+    assert skipped == {}
