@@ -18,9 +18,12 @@ from collector.capture.run import capture_urls
 from collector.cli.options import open_sessions
 from collector.reports.exports import export_report
 from collector.reports.versions import add_report
+from collector.server import ServerContext
+from storage.database import connect
 from storage.queries import mementos
 from tests.collector.capture.test_run import fetch_raw
 from tests.collector.cli.test_reindex import _cli, lines
+from tests.collector.server.helpers import fetch, running
 from tests.conftest import make_config
 
 WGET = "/usr/bin/wget"
@@ -187,3 +190,17 @@ def test_a_missing_file_is_an_error_naming_it(home: Path, tmp_path: Path, name: 
     db_url = f"sqlite:///{home / 'collector.db'}"
     proc = _cli(home, db_url, "import", str(tmp_path / name))
     assert proc.returncode == 1 and name.encode() in proc.stderr
+
+
+def test_imported_captures_are_served_as_mementos(server: str, home: Path, tmp_path: Path) -> None:
+    db_url = f"sqlite:///{home / 'collector.db'}"
+    url = server + "/page/served"
+    assert _cli(home, db_url, "import", str(wget_warc(tmp_path, url))).returncode == 0
+    [snap] = lines(_cli(home, db_url, "snapshots", url, "--json"))
+    stamp = "".join(ch for ch in snap["captured_at"] if ch.isdigit())[:14]
+    config = make_config(home, database_url=db_url)
+    with running(ServerContext(config=config, sessions=connect(db_url))) as base:
+        raw = fetch(f"{base}/web/{stamp}id_/{url}")
+        assert raw.status == 200 and raw.body == fetch_raw(url)
+        timemap = fetch(f"{base}/timemap/link/{url}")
+        assert timemap.status == 200 and f"/web/{stamp}" in timemap.text
