@@ -158,7 +158,12 @@ def index_files(archive: Archive, names: Sequence[str], *, extract: Extract | No
             if isinstance(event, TextEvent):
                 state.texts.append(event)
             else:
-                _index_capture(session, event, state, summary)
+                try:
+                    _index_capture(session, event, state, summary)
+                except ValueError as exc:  # a target URI no URL key can be made of
+                    summary.errors.append({"file": _file_of(event), "error": (
+                        f"{_file_of(event)}: a capture of {_url_of(event)!r} cannot be indexed "
+                        f"({exc})")})
                 if len(state.batch) >= _BATCH:
                     _flush(session, state)
         _flush(session, state)
@@ -169,6 +174,15 @@ def index_files(archive: Archive, names: Sequence[str], *, extract: Extract | No
 
 
 _BATCH = 500  # capture rows inserted together
+
+
+def _file_of(event: CaptureEvent) -> str:
+    some = event.meta or next((e.response or e.request for e in event.exchanges), None)
+    return some.warc_file if some is not None else ""
+
+
+def _url_of(event: CaptureEvent) -> str:
+    return str(event.content.get("url") or (event.exchanges[0].url if event.exchanges else ""))
 
 
 def _flush(session: Session, state: _State) -> None:

@@ -172,6 +172,9 @@ def group_records(records: Iterable[FileRecord], skipped: dict[str, int]
             info = run_info(record)
             infos[item.warc_file] = info
             skipped[kind] = skipped.get(kind, 0) + 1
+        elif kind in ("response", "revisit") and record.http_head is None:
+            # not an HTTP response (Heritrix's dns: records, a bare body): nothing to serve
+            skipped[f"{kind} (not HTTP)"] = skipped.get(f"{kind} (not HTTP)", 0) + 1
         elif kind in ("response", "revisit"):
             if _settled(pending):
                 yield from plain(pending)

@@ -104,8 +104,9 @@ def _record(kind: str, uri: str, rid: str, *, payload: bytes = b"", status: int 
             **headers: str) -> FileRecord:
     head = {"WARC-Type": kind, "WARC-Target-URI": uri, "WARC-Record-ID": rid,
             "WARC-Date": "2024-05-01T12:00:00.250000Z", **headers}
+    http_head = f"HTTP/1.1 {status} X\r\n\r\n".encode() if status is not None else None
     return FileRecord("old.warc.gz", WarcRecord(headers=head, block=payload, payload=payload,
-                                                http_status=status))
+                                                http_status=status, http_head=http_head))
 
 
 def test_outcome_records_of_older_files_target_the_page_url() -> None:
@@ -132,3 +133,13 @@ def test_outcome_records_of_older_files_target_the_page_url() -> None:
     assert [e.request for e in failed.exchanges] == [records[2]]
     assert isinstance(texted, TextEvent) and texted.content["text"] == "Hello"
     assert skipped == {}
+
+
+def test_responses_that_are_not_http_are_skipped_and_counted() -> None:
+    records = [_record("response", "dns:example.org", "<urn:uuid:1>",
+                       **{"Content-Type": "text/dns"}),
+               _record("response", "http://p.example/", "<urn:uuid:2>", status=200)]
+    skipped: dict[str, int] = {}
+    [event] = list(group_records(records, skipped))
+    assert isinstance(event, CaptureEvent) and event.exchanges[0].url == "http://p.example/"
+    assert skipped == {"response (not HTTP)": 1}
