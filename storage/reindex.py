@@ -48,8 +48,9 @@ from storage.warcread import scan_file
 
 __all__ = ["Extract", "IndexSummary", "capture_count", "index_files", "warc_files"]
 
-# (warc_dir, warc_file, offset, url) -> the extraction result dict of collector.capture.extraction
-Extract = Callable[[Path, str, int, str], dict[str, Any]]
+# (warc_dir, [(warc_file, offset, url), ...]) -> the extraction result dicts of
+# collector.capture.extraction, in order
+Extract = Callable[[Path, list[tuple[str, int, str]]], list[dict[str, Any]]]
 
 
 @dataclass
@@ -373,18 +374,20 @@ def _index_texts(session: Session, state: _State, summary: IndexSummary) -> None
 
 def _extract_missing(archive: Archive, state: _State, extract: Extract,
                      summary: IndexSummary) -> None:
-    """Extract the texts the files lack and commit them (new text records, rows, search index)."""
-    items = []
-    for capture_id, (name, offset, url, record_id) in sorted(state.untexted.items()):
-        result = extract(archive.warc_dir, name, offset, url)
-        items.append(ExtractionInput(
+    """Extract the texts the files lack and commit them (new text records, rows, search index),
+    200 at a time."""
+    jobs = sorted(state.untexted.items())
+    for start in range(0, len(jobs), 200):
+        chunk = jobs[start:start + 200]
+        results = extract(archive.warc_dir, [(name, offset, url) for _, (name, offset, url, _) in chunk])
+        items = [ExtractionInput(
             capture_id=capture_id, url=url, status=result.get("status", "error"),
             error=result.get("error"), extractor=result.get("extractor") or "trafilatura",
             text=result.get("text"), text_sha256=result.get("text_sha256"),
             title=result.get("title"), published=result.get("published"),
             language=result.get("language"), extracted_at=archive.clock(),
-            refers_to=record_id))
-    for start in range(0, len(items), 200):
-        archive.commit_extractions(items[start:start + 200])
-    summary.extracted += len(items)
+            refers_to=record_id)
+            for (capture_id, (_, _, url, record_id)), result in zip(chunk, results, strict=True)]
+        archive.commit_extractions(items)
+        summary.extracted += len(items)
 

@@ -1,12 +1,14 @@
 """``collector reindex`` and ``collector import``: the database rebuilt from, or grown by, WARC files.
 
-Both index WARC files with ``storage.reindex.index_files`` and extract the texts the files lack with
-this package's extractor, in this process (trafilatura is loaded once, on the first page).
+Both index WARC files with ``storage.reindex.index_files`` and extract the texts the files lack in
+the extraction pool captures use (started only when a text is missing).
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from collector.capture.extraction import extract_archived
+from collector.capture.extract_pool import ExtractionPool
 from collector.config import Config
 from collector.errors import CollectorError
 from storage.archive import Archive
@@ -25,10 +27,38 @@ from storage.reindex import IndexSummary, capture_count, index_files, warc_files
 __all__ = ["import_archives", "reindex_home"]
 
 
-def _extractor(config: Config) -> Callable[[Path, str, int, str], dict[str, Any]]:
-    def extract(warc_dir: Path, warc_file: str, offset: int, url: str) -> dict[str, Any]:
-        return extract_archived(str(warc_dir), warc_file, offset, url, config.max_body_bytes)
-    return extract
+class _PoolExtractor:
+    """Extraction in the pool captures use (worker processes, each page cut off after
+    ``extract_timeout``: a hostile page cannot hang a reindex or an import); started on first use."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.pool: ExtractionPool | None = None
+
+    def __call__(self, warc_dir: Path, jobs: list[tuple[str, int, str]]) -> list[dict[str, Any]]:
+        """The extraction results of ``jobs`` ((file, offset, URL) of response records), in order."""
+        if self.pool is None:
+            self.pool = ExtractionPool(warc_dir, workers=self.config.workers,
+                                       timeout=self.config.extract_timeout,
+                                       max_bytes=self.config.max_body_bytes)
+        results: list[dict[str, Any]] = [{"status": "error"}] * len(jobs)
+        finished = threading.Semaphore(0)
+
+        def done(index: int, result: dict[str, Any]) -> None:
+            results[index] = result
+            finished.release()
+
+        for index, (name, offset, url) in enumerate(jobs):
+            self.pool.submit(name, offset, url, functools.partial(done, index))
+        for _ in jobs:
+            finished.acquire()
+        return results
+
+    def close(self) -> None:
+        """Stop the pool's workers, if it was started."""
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
 
 
 def _sqlite_file(db_url: str) -> Path | None:
@@ -53,7 +83,11 @@ def reindex_home(config: Config, *, force: bool = False,
     try:
         existing = capture_count(archive)
         if not existing:
-            summary = index_files(archive, names, extract=_extractor(config), progress=progress)
+            extract = _PoolExtractor(config)
+            try:
+                summary = index_files(archive, names, extract=extract, progress=progress)
+            finally:
+                extract.close()
             return {**summary.to_json(), "database": _safe_url(config.db_url), "kept": None}
     finally:
         archive.close()
@@ -69,9 +103,11 @@ def reindex_home(config: Config, *, force: bool = False,
     for leftover in (fresh, Path(f"{fresh}-wal"), Path(f"{fresh}-shm")):
         leftover.unlink(missing_ok=True)
     archive = Archive.from_settings(config.replace(database_url=f"sqlite:///{fresh.resolve()}"))
+    extract = _PoolExtractor(config)
     try:
-        summary = index_files(archive, names, extract=_extractor(config), progress=progress)
+        summary = index_files(archive, names, extract=extract, progress=progress)
     finally:
+        extract.close()
         archive.close()
     kept = current.with_name(f"{current.name}.before-reindex-{clock().strftime('%Y%m%dT%H%M%SZ')}")
     for suffix in ("-wal", "-shm"):
@@ -98,10 +134,12 @@ def import_archives(config: Config, paths: Sequence[Path], *,
         except ArchiveCorruptError as exc:
             errors.append({"file": str(path), "error": str(exc)})
     archive = Archive.from_settings(config)
+    extract = _PoolExtractor(config)
     try:
-        summary = (index_files(archive, stored, extract=_extractor(config), progress=progress)
+        summary = (index_files(archive, stored, extract=extract, progress=progress)
                    if stored else IndexSummary())
     finally:
+        extract.close()
         archive.close()
     summary.errors = errors + summary.errors
     return {**summary.to_json(), "stored": stored}
