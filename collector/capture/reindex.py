@@ -116,6 +116,7 @@ def reindex_home(config: Config, *, force: bool = False,
             os.replace(old, f"{kept}{suffix}")
     os.replace(current, kept)
     os.replace(fresh, current)
+    Path(f"{fresh}.lock").unlink(missing_ok=True)  # the migration lock of the new file's old name
     return {**summary.to_json(), "database": _safe_url(config.db_url), "kept": str(kept)}
 
 
