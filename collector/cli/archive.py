@@ -1,4 +1,5 @@
-"""``collector capture``, ``snapshots``, ``get`` and ``verify``: put sources in and get them back."""
+"""``collector capture``, ``snapshots``, ``get``, ``verify``, ``reindex`` and ``import``: put sources in
+and get them back."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from collector.cli.options import (
 from collector.inputs import parse_time, read_url_file
 from storage.timefmt import iso_z
 
-__all__ = ["capture", "get", "snapshots", "verify"]
+__all__ = ["capture", "get", "import_", "reindex", "snapshots", "verify"]
 
 
 @click.command()
@@ -193,4 +194,70 @@ def verify(ctx: click.Context, as_json: bool) -> None:
     else:
         print_verify(report)
     if not report.ok:
+        sys.exit(1)
+
+
+@click.command()
+@click.option("--force", is_flag=True,
+              help="Rebuild even when the database has captures (SQLite: into a new file; the old "
+                   "one is kept beside it).")
+@json_option
+@click.pass_context
+@handle_errors
+def reindex(ctx: click.Context, force: bool, as_json: bool) -> None:
+    """Rebuild the database's captures from the home's WARC files (the record of truth).
+
+    Rebuilds every fetch attempt (captured or failed, outcome, reason, redirect hops, revisit
+    links), its extracted text and the search index. Reports, checks, schedules and feeds live only
+    in the database and are not rebuilt. The database must have no captures, unless --force.
+
+    \b
+    Example:
+      collector reindex --force --json
+    """
+    from collector.capture.reindex import reindex_home  # lazy: CLI start-up
+    from collector.cli.output import files_progress, print_index_summary  # lazy: CLI start-up
+    from storage.reindex import warc_files  # lazy: CLI start-up
+
+    config = cli_config(ctx)
+    with files_progress("reindexing", total=len(warc_files(config.warc_dir)),
+                        enabled=not as_json) as advance:
+        summary = reindex_home(config, force=force, progress=advance)
+    if as_json:
+        emit_json(summary)
+    else:
+        print_index_summary("reindexed", summary)
+    if summary["errors"]:
+        sys.exit(1)
+
+
+@click.command("import")
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+@click.pass_context
+@handle_errors
+def import_(ctx: click.Context, files: tuple[Path, ...], as_json: bool) -> None:
+    """Import WARC, WARC.gz or WACZ files made by other tools (wget, browsertrix, pywb, Heritrix).
+
+    Each file is copied into the home's WARC store; its response and revisit records become
+    captures (served, cited, checked and verified like collector's own), HTML and PDF texts are
+    extracted. Importing a file again adds nothing. A file that cannot be read is named and the
+    others go on (exit status 1).
+
+    \b
+    Example:
+      collector import crawl.warc.gz site.wacz --json
+    """
+    from collector.capture.reindex import import_archives  # lazy: CLI start-up
+    from collector.cli.output import files_progress, print_index_summary  # lazy: CLI start-up
+
+    config = cli_config(ctx)
+    with files_progress("importing", total=None, enabled=not as_json) as advance:
+        summary = import_archives(config, list(files), progress=advance)
+    if as_json:
+        emit_json(summary)
+    else:
+        print_index_summary("imported", summary)
+    if summary["errors"]:
         sys.exit(1)

@@ -50,7 +50,8 @@ def cli(ctx: click.Context, home: Path | None, database_url: str | None,
     ctx.obj = {"home": home, "database_url": database_url, "config_file": config_file}
 
 
-for _command in (archive.capture, archive.snapshots, archive.get, archive.verify, check.check,
+for _command in (archive.capture, archive.snapshots, archive.get, archive.verify, archive.reindex,
+                 archive.import_, check.check,
                  check.history, check.diff, report.report, schedule.schedule, schedule.run, feed.feed,
                  notify.notify, serve.serve, serve.token, serve.export, serve.search, warc.warc,
                  demo.demo):

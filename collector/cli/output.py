@@ -118,6 +118,35 @@ def verify_progress(*, enabled: bool) -> Iterator[Callable[[int], None]]:
         yield lambda n: progress.advance(task, n)
 
 
+@contextmanager
+def files_progress(description: str, *, total: int | None, enabled: bool
+                   ) -> Iterator[Callable[[int], None]]:
+    """A progress bar over WARC files (reindex, import); yields the function that advances it."""
+    progress = _progress(description, total)
+    if not enabled:
+        progress.disable = True
+    task = progress.add_task(description, total=total)
+    with progress:
+        yield lambda n: progress.advance(task, n)
+
+
+def print_index_summary(verb: str, summary: dict[str, Any]) -> None:
+    """reindex's and import's human summary: the counts, then each file that could not be read."""
+    for error in summary["errors"]:
+        ERR.print(f"[red]Error[/]: {error['error']}" if error["file"] in error["error"]
+                  else f"[red]Error[/]: {error['file']}: {error['error']}")
+    skipped = ", ".join(f"{n} {kind}" for kind, n in sorted(summary["skipped_records"].items()))
+    OUT.print(f"{verb}: {summary['captures']} captures ({summary['captured']} captured, "
+              f"{summary['failed']} failed, {summary['revisits']} revisits, {summary['hops']} "
+              f"redirect hops) from {summary['records']} records in {summary['files']} WARC files; "
+              f"{summary['texts']} texts read back, {summary['extracted']} extracted"
+              + (f"; {summary['already_indexed']} already indexed" if summary["already_indexed"]
+                 else "")
+              + (f"; records skipped: {skipped}" if skipped else ""))
+    if summary.get("kept"):
+        OUT.print(f"the previous database is kept as {summary['kept']}")
+
+
 def print_verify(report: Any) -> None:
     """verify's human report."""
     for problem in report.problems:

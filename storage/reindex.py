@@ -1,0 +1,393 @@
+"""Rebuilding the index from the WARC files: capture rows, redirect hops, revisit links, texts.
+
+``index_files`` reads WARC files (already in the archive's WARC directory) in order and inserts a
+``captures`` row per fetch attempt they record (``storage.warcindex`` groups the records), the
+``capture_hops`` of its redirect chain, its extracted text (``extractions`` row and search index) from
+the text record that refers to it. A capture of HTML or PDF whose text the files do not hold (the
+extraction found none, failed, or never ran, or the file came from another tool) is extracted with
+the ``extract`` function given, when there is one (``collector`` passes its extractor: ``storage``
+does not import it), and committed like any text (``Archive.commit_extractions``).
+
+Records already indexed (a row with the same WARC-Record-ID) are skipped, so indexing a file twice
+adds nothing. What the files do not hold (reports, citations, checks, schedules, feeds, tokens, a
+run's fetch time) is not rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from storage.archive import Archive, _compact, _entry
+from storage.canonical import url_key
+from storage.errors import ArchiveCorruptError
+from storage.hops import Hop, hop_rows
+from storage.models import Capture, CaptureHop, Extraction
+from storage.records import ExtractionInput, RecordLocation
+from storage.retrieve import extracted_type, header_value
+from storage.search import index_texts
+from storage.storable import storable_row
+from storage.warcindex import (
+    CaptureEvent,
+    FileRecord,
+    TextEvent,
+    body_sha256,
+    group_records,
+    parse_warc_date,
+    payload_sha256,
+    target_uri,
+)
+from storage.warcread import scan_file
+
+__all__ = ["Extract", "IndexSummary", "capture_count", "index_files", "warc_files"]
+
+# (warc_dir, [(warc_file, offset, url), ...]) -> the extraction result dicts of
+# collector.capture.extraction, in order
+Extract = Callable[[Path, list[tuple[str, int, str]]], list[dict[str, Any]]]
+
+
+@dataclass
+class IndexSummary:
+    """What indexing found and did (the ``--json`` summary of reindex and import)."""
+
+    files: int = 0
+    records: int = 0
+    captures: int = 0
+    captured: int = 0
+    failed: int = 0
+    revisits: int = 0
+    hops: int = 0
+    texts: int = 0  # text rows rebuilt from text records
+    extracted: int = 0  # texts extracted now (no text record)
+    already_indexed: int = 0
+    skipped_records: dict[str, int] = field(default_factory=dict)
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The public JSON form."""
+        return {"files": self.files, "records": self.records, "captures": self.captures,
+                "captured": self.captured, "failed": self.failed, "revisits": self.revisits,
+                "hops": self.hops, "texts": self.texts, "extracted": self.extracted,
+                "already_indexed": self.already_indexed, "skipped_records": self.skipped_records,
+                "errors": self.errors, "ok": not self.errors}
+
+
+def warc_files(warc_dir: Path) -> list[str]:
+    """The WARC files of a WARC directory, oldest first (collector's names start with their time)."""
+    return sorted(p.name for p in Path(warc_dir).glob("*.warc.gz"))
+
+
+def capture_count(archive: Archive) -> int:
+    """How many capture rows the archive's database has."""
+    with archive.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(Capture)) or 0)
+
+
+@dataclass
+class _Payload:
+    """A stored payload a revisit can point at."""
+
+    capture_id: int | None  # None while its row waits in the batch
+    location: RecordLocation
+    sha256: str
+    length: int
+
+
+@dataclass
+class _Pending:
+    """A capture row waiting in the batch, and what is known of it once it has an id."""
+
+    record_id: str  # the main record's WARC-Record-ID (whole: the row's may be cut)
+    row: dict[str, Any]
+    hops: list[dict[str, Any]]
+    payload: _Payload | None
+    untexted: tuple[str, int, str, str] | None
+
+
+@dataclass
+class _State:
+    """What indexing remembers across files: payloads by record id and by (key, sha), texts."""
+
+    by_record: dict[str, _Payload] = field(default_factory=dict)
+    by_target: dict[tuple[str, str], _Payload] = field(default_factory=dict)
+    by_digest: dict[tuple[str, str], _Payload] = field(default_factory=dict)
+    capture_of: dict[str, int] = field(default_factory=dict)  # record id -> capture id
+    # capture id -> (payload file, offset, URL, response record id) of captures without a text yet
+    untexted: dict[int, tuple[str, int, str, str]] = field(default_factory=dict)
+    texts: list[TextEvent] = field(default_factory=list)
+    known: set[str] = field(default_factory=set)  # WARC-Record-IDs of the rows already there
+    had_rows: bool = False
+    batch: list[_Pending] = field(default_factory=list)
+
+
+def _records(warc_dir: Path, names: Sequence[str], summary: IndexSummary,
+             progress: Callable[[int], None] | None) -> Iterator[FileRecord]:
+    for name in names:
+        summary.files += 1
+        for item in scan_file(Path(warc_dir) / name):
+            if isinstance(item, ArchiveCorruptError):
+                summary.errors.append({"file": name, "error": str(item)})
+                break
+            summary.records += 1
+            yield FileRecord(name, item)
+        if progress:
+            progress(1)
+
+
+def index_files(archive: Archive, names: Sequence[str], *, extract: Extract | None = None,
+                progress: Callable[[int], None] | None = None) -> IndexSummary:
+    """Index the records of these WARC files (names under the archive's WARC directory, in order).
+
+    ``progress`` is called with 1 after each file. A torn or unreadable record ends its file's
+    reading (the error is in the summary, the records before it are indexed).
+    """
+    summary = IndexSummary()
+    state = _State()
+    with archive.sessions() as session, session.begin():
+        # the ids already indexed (an import into a home with captures; none for a reindex)
+        state.known = {rid for rid in session.scalars(select(Capture.warc_record_id)) if rid}
+        state.had_rows = bool(session.scalar(select(func.count()).select_from(Capture)))
+        for event in group_records(_records(archive.warc_dir, names, summary, progress),
+                                   summary.skipped_records):
+            if isinstance(event, TextEvent):
+                state.texts.append(event)
+            else:
+                try:
+                    _index_capture(session, event, state, summary)
+                except ValueError as exc:  # a target URI no URL key can be made of
+                    summary.errors.append({"file": _file_of(event), "error": (
+                        f"{_file_of(event)}: a capture of {_url_of(event)!r} cannot be indexed "
+                        f"({exc})")})
+                if len(state.batch) >= _BATCH:
+                    _flush(session, state)
+        _flush(session, state)
+        _index_texts(session, state, summary)
+    if extract is not None and state.untexted:
+        _extract_missing(archive, state, extract, summary)
+    return summary
+
+
+_BATCH = 500  # capture rows inserted together
+
+
+def _file_of(event: CaptureEvent) -> str:
+    some = event.meta or next((e.response or e.request for e in event.exchanges), None)
+    return some.warc_file if some is not None else ""
+
+
+def _url_of(event: CaptureEvent) -> str:
+    return str(event.content.get("url") or (event.exchanges[0].url if event.exchanges else ""))
+
+
+def _flush(session: Session, state: _State) -> None:
+    """Insert the batch's capture rows (one statement), then their hops; give each its id."""
+    if not state.batch:
+        return
+    batch, state.batch = state.batch, []
+    stmt = insert(Capture).returning(Capture.id, sort_by_parameter_order=True)
+    ids = list(session.scalars(stmt, [p.row for p in batch]))
+    hops = []
+    for pending, new_id in zip(batch, ids, strict=True):
+        state.capture_of[pending.record_id] = new_id
+        if pending.payload is not None:
+            pending.payload.capture_id = new_id
+        if pending.untexted is not None:
+            state.untexted[new_id] = pending.untexted
+        hops += [{**hop, "capture_id": new_id} for hop in pending.hops]
+    if hops:
+        session.execute(insert(CaptureHop), hops)
+
+
+def _index_capture(session: Session, event: CaptureEvent, state: _State,
+                   summary: IndexSummary) -> None:
+    content = event.content
+    exchanges = event.exchanges
+    final = exchanges[-1].response if exchanges and exchanges[-1].response is not None else None
+    main_item = final or event.meta
+    if main_item is None:
+        return
+    main = main_item.location
+    if main.record_id in state.known:
+        summary.already_indexed += 1
+        return
+    state.known.add(main.record_id)
+    url = content.get("url") or (exchanges[0].url if exchanges else main.target_uri)
+    final_url = (content.get("final_url") if event.meta is not None
+                 else (final.location.target_uri if final else None))
+    captured_at = (parse_warc_date(content["captured_at"]) if content.get("captured_at")
+                   else parse_warc_date(main.date))
+    item = SimpleNamespace(url=url, final_url=final_url, captured_at=captured_at)
+    entries: list[list[Any]] = []
+    for exchange in exchanges:
+        for part in (exchange.response, exchange.request):
+            if part is not None:
+                entries.append(_entry(part.location, item))  # type: ignore[arg-type]
+    if event.meta is not None:
+        entries.append(_entry(event.meta.location, item))  # type: ignore[arg-type]
+    row = _row_values(event, final, main, state, session)
+    key = url_key(url)
+    row.update({
+        "url": url, "url_key": key, "captured_at": captured_at,
+        "outcome": content.get("outcome") or "captured", "reason": content.get("reason"),
+        "reason_detail": content.get("reason_detail"), "final_url": final_url,
+        "final_url_key": (key if final_url == url else url_key(final_url) if final_url else None),
+        "redirect_chain": (content.get("redirect_chain") if event.meta is not None
+                           else [{"url": final_url, "status": row["http_status"]}]),
+        "warc_file": main.warc_file, "warc_offset": main.offset, "warc_length": main.length,
+        "warc_record_id": main.record_id, "records": _compact(entries, main),
+        "ignore_robots": bool(content.get("ignore_robots", event.info.get("robots") == "ignore")),
+        "allow_private": bool(content.get("allow_private",
+                                          event.info.get("private-addresses") == "allowed")),
+        "user_agent": event.info.get("http-header-user-agent") or _user_agent(exchanges),
+        "run_id": event.info.get("run-id"),
+    })
+    row = storable_row(Capture.__table__, row, note="reason_detail")
+    summary.captures += 1
+    if row["outcome"] == "captured":
+        summary.captured += 1
+    else:
+        summary.failed += 1
+    if row["revisit_of"] is not None:
+        summary.revisits += 1
+    payload = untexted = None
+    if final is not None and row["revisit_of"] is None and row["sha256"]:
+        payload = _Payload(None, final.location, row["sha256"], row["content_length"] or 0)
+        state.by_record.setdefault(final.location.record_id, payload)
+        state.by_target.setdefault((final.location.target_uri, final.location.date), payload)
+        state.by_digest.setdefault((key, row["sha256"]), payload)
+        if row["outcome"] == "captured" and extracted_type(row["content_type"]):
+            untexted = (final.location.warc_file, final.location.offset, final_url or url,
+                        final.location.record_id)
+    values: list[dict[str, Any]] = []
+    if row["outcome"] == "captured":
+        hops = [Hop(url=e.url, at=parse_warc_date(e.response.location.date),
+                    status=e.response.record.http_status, warc_file=e.response.warc_file,
+                    warc_offset=e.response.record.offset, warc_length=e.response.record.length,
+                    sha256=row["sha256"] if e.response is final else body_sha256(e.response.record),
+                    content_type=header_value(e.response.record.http_headers, "content-type"))
+                for e in exchanges if e.response is not None]
+        values = [storable_row(CaptureHop.__table__, {**hop, "capture_id": 0})
+                  for hop in hop_rows(key, hops)]
+        summary.hops += len(values)
+    state.batch.append(_Pending(main.record_id, row, values, payload, untexted))
+
+
+def _user_agent(exchanges: list[Any]) -> str | None:
+    for exchange in exchanges:
+        if exchange.request is not None:
+            value = header_value(exchange.request.record.http_headers, "user-agent")
+            if value:
+                return value
+    return None
+
+
+def _row_values(event: CaptureEvent, final: FileRecord | None, main: RecordLocation, state: _State,
+                session: Session) -> dict[str, Any]:
+    """The response columns of a capture row: status, type, length, sha256, payload, revisit."""
+    if final is None:
+        return {"http_status": None, "content_type": None, "content_length": None, "sha256": None,
+                "payload_file": None, "payload_offset": None, "payload_length": None,
+                "revisit_of": None, "ip_address": None}
+    record = final.record
+    values: dict[str, Any] = {
+        "http_status": record.http_status,
+        "content_type": header_value(record.http_headers, "content-type"),
+        "ip_address": record.headers.get("WARC-IP-Address"), "revisit_of": None}
+    if record.type == "revisit":
+        sha = payload_sha256(record.headers.get("WARC-Payload-Digest"))
+        original = (state.by_record.get(record.headers.get("WARC-Refers-To", ""))
+                    or state.by_target.get((target_uri(record.headers, "WARC-Refers-To-Target-URI"),
+                                            record.headers.get("WARC-Refers-To-Date", "")))
+                    or (state.by_digest.get((url_key(main.target_uri), sha)) if sha else None)
+                    or (_stored_original(session, main.target_uri, sha) if state.had_rows
+                        else None))
+        if original is not None and original.capture_id is None:
+            _flush(session, state)  # the original's row waits in the batch: it needs its id
+        if original is None:  # the original is in no file indexed: the payload is unknown
+            values.update(sha256=sha, content_length=None, payload_file=None, payload_offset=None,
+                          payload_length=None)
+        else:
+            values.update(sha256=original.sha256, content_length=original.length,
+                          payload_file=original.location.warc_file,
+                          payload_offset=original.location.offset,
+                          payload_length=original.location.length, revisit_of=original.capture_id)
+        return values
+    values.update(sha256=hashlib.sha256(record.payload).hexdigest(),
+                  content_length=len(record.payload), payload_file=final.warc_file,
+                  payload_offset=record.offset, payload_length=record.length)
+    return values
+
+
+def _stored_original(session: Session, uri: str, sha: str | None) -> _Payload | None:
+    """The earliest stored payload of ``uri``'s key with sha256 ``sha`` (indexed before this run)."""
+    if not sha:
+        return None
+    row = session.execute(
+        select(Capture.id, Capture.sha256, Capture.content_length, Capture.payload_file,
+               Capture.payload_offset, Capture.payload_length)
+        .where(Capture.url_key == url_key(uri), Capture.sha256 == sha,
+               Capture.revisit_of.is_(None), Capture.payload_file.is_not(None))
+        .order_by(Capture.captured_at, Capture.id).limit(1)).first()
+    if row is None:
+        return None
+    location = RecordLocation(warc_file=row.payload_file, offset=row.payload_offset or 0,
+                              length=row.payload_length or 0)
+    return _Payload(row.id, location, row.sha256, row.content_length or 0)
+
+
+def _index_texts(session: Session, state: _State, summary: IndexSummary) -> None:
+    """The extraction rows (and search index) of the text records that refer to indexed captures."""
+    items: list[ExtractionInput] = []
+    rows: list[dict[str, Any]] = []
+    for event in state.texts:
+        capture_id = state.capture_of.get(event.record.record.headers.get("WARC-Refers-To", ""))
+        if capture_id is None or capture_id not in state.untexted:
+            continue  # a text of a capture indexed earlier, or of none
+        del state.untexted[capture_id]
+        content, loc = event.content, event.record.location
+        text = content.get("text")
+        item = ExtractionInput(
+            capture_id=capture_id, url=loc.target_uri, status="ok",
+            extractor=content.get("extractor") or "trafilatura", text=text,
+            text_sha256=content.get("text_sha256"), title=content.get("title"),
+            published=content.get("published"), language=content.get("language"),
+            extracted_at=parse_warc_date(loc.date))
+        items.append(item)
+        rows.append(storable_row(Extraction.__table__, {
+            "capture_id": capture_id, "status": "ok", "error": None,
+            "text_sha256": item.text_sha256, "text_length": len(text) if text is not None else None,
+            "title": item.title, "published": item.published, "language": item.language,
+            "extracted_at": item.extracted_at, "warc_file": loc.warc_file,
+            "warc_offset": loc.offset, "warc_length": loc.length}))
+    if rows:
+        session.execute(insert(Extraction), rows)
+        index_texts(session, items)
+        summary.texts += len(rows)
+
+
+def _extract_missing(archive: Archive, state: _State, extract: Extract,
+                     summary: IndexSummary) -> None:
+    """Extract the texts the files lack and commit them (new text records, rows, search index),
+    200 at a time."""
+    jobs = sorted(state.untexted.items())
+    for start in range(0, len(jobs), 200):
+        chunk = jobs[start:start + 200]
+        results = extract(archive.warc_dir, [(name, offset, url) for _, (name, offset, url, _) in chunk])
+        items = [ExtractionInput(
+            capture_id=capture_id, url=url, status=result.get("status", "error"),
+            error=result.get("error"), extractor=result.get("extractor") or "trafilatura",
+            text=result.get("text"), text_sha256=result.get("text_sha256"),
+            title=result.get("title"), published=result.get("published"),
+            language=result.get("language"), extracted_at=archive.clock(),
+            refers_to=record_id)
+            for (capture_id, (_, _, url, record_id)), result in zip(chunk, results, strict=True)]
+        archive.commit_extractions(items)
+        summary.extracted += len(items)
+

@@ -1,0 +1,145 @@
+"""Contract (both databases): the rows ``storage.reindex.index_files`` rebuilds from the WARC files are
+the rows the archive wrote, revisits of the same batch, redirect hops and failed attempts included."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from storage.archive import Archive
+from storage.models import Capture, CaptureHop, Extraction
+from storage.records import ExtractionInput
+from storage.reindex import index_files, warc_files
+from storage.warcindex import (
+    CaptureEvent,
+    FileRecord,
+    TextEvent,
+    group_records,
+    parse_warc_date,
+    payload_sha256,
+    target_uri,
+)
+from storage.warcread import WarcRecord
+from tests.conftest import _reset_pg
+from tests.storage.conftest import OpenArchive
+from tests.storage.helpers import T0, failed_capture, html_capture, redirect_capture
+
+_NOT_IN_WARC = {"id", "revisit_of", "user_agent", "run_id", "fetch_seconds"}
+
+
+def _snapshot(archive: Archive) -> dict[str, Any]:
+    """Every capture, hop and extraction row, ids replaced by the main record's WARC-Record-ID."""
+    with archive.sessions() as session:
+        captures = [dict(r._mapping) for r in session.execute(select(Capture.__table__))]
+        by_id = {c["id"]: c["warc_record_id"] for c in captures}
+        rows = sorted(({**{k: v for k, v in c.items() if k not in _NOT_IN_WARC},
+                        "revisit_of": by_id.get(c["revisit_of"])} for c in captures),
+                      key=lambda c: c["warc_record_id"])
+        hops = sorted(({**{k: v for k, v in dict(h._mapping).items() if k not in ("id", "capture_id")},
+                        "capture": by_id[h.capture_id]}
+                       for h in session.execute(select(CaptureHop.__table__))),
+                      key=lambda h: (h["capture"], h["position"]))
+        texts = sorted(({**{k: v for k, v in dict(e._mapping).items() if k != "capture_id"},
+                         "capture": by_id[e.capture_id]}
+                        for e in session.execute(select(Extraction.__table__))),
+                       key=lambda e: e["capture"])
+    return {"captures": rows, "hops": hops, "texts": texts}
+
+
+def test_rebuilt_rows_equal_the_written_ones(open_archive: OpenArchive, db_url: str,
+                                             warc_dir: Path) -> None:
+    archive = open_archive()
+    second = T0 + timedelta(seconds=1)
+    first = archive.commit_captures([
+        html_capture("http://a.example/", T0),
+        html_capture("http://a.example/", second),  # a revisit of a row of the same batch
+        redirect_capture("http://b.example/old", "http://c.example/new", T0),
+        failed_capture("http://d.example/", T0, reason="dns-failure"),
+        html_capture("http://e.example/logo", T0, body=b"\x89PNG", content_type="image/png"),
+    ])
+    assert first[1].revisit_of == first[0].id
+    archive.commit_extractions([
+        ExtractionInput(capture_id=r.id, url=r.url, status="ok", text="Hello, world.",
+                        text_sha256=hashlib.sha256(b"Hello, world.").hexdigest(), title="Hello",
+                        extracted_at=T0 + timedelta(seconds=5), refers_to=r.warc_record_id)
+        for r in (first[0], first[2])])
+    later = archive.commit_captures([html_capture("http://a.example/", T0 + timedelta(days=1))])
+    assert later[0].revisit_of == first[0].id
+    before = _snapshot(archive)
+    archive.close()
+
+    if db_url.startswith("sqlite"):
+        Path(db_url.removeprefix("sqlite:///")).unlink()
+    else:
+        _reset_pg(db_url)
+    rebuilt = open_archive()
+    summary = index_files(rebuilt, warc_files(warc_dir))
+    assert (summary.captures, summary.failed, summary.revisits, summary.texts) == (6, 1, 2, 2)
+    assert summary.hops == len(before["hops"]) == 2
+    assert _snapshot(rebuilt) == before
+
+    again = index_files(rebuilt, warc_files(warc_dir))  # indexing again adds nothing
+    assert again.captures == 0 and again.already_indexed == 6
+    assert _snapshot(rebuilt) == before
+
+
+def test_record_fields_of_other_tools() -> None:
+    assert target_uri({"WARC-Target-URI": "<http://a.example/>"}) == "http://a.example/"
+    assert target_uri({"WARC-Target-URI": "http://a.example/"}) == "http://a.example/"
+    digest = hashlib.sha256(b"x").digest()
+    assert payload_sha256("sha256:" + base64.b32encode(digest).decode()) == digest.hex()
+    assert payload_sha256("sha256:" + digest.hex()) == digest.hex()
+    assert payload_sha256("sha1:NASFFC6OVG7252JFDJ65TKDEQAW6VFYE") is None
+    assert parse_warc_date("2026-12-06T05:23:38Z") == parse_warc_date("2026-12-06T05:23:38.000000Z")
+    assert parse_warc_date("2026-12-06T05:23:38.123456Z").microsecond == 123456
+
+
+def _record(kind: str, uri: str, rid: str, *, payload: bytes = b"", status: int | None = None,
+            **headers: str) -> FileRecord:
+    head = {"WARC-Type": kind, "WARC-Target-URI": uri, "WARC-Record-ID": rid,
+            "WARC-Date": "2024-05-01T12:00:00.250000Z", **headers}
+    http_head = f"HTTP/1.1 {status} X\r\n\r\n".encode() if status is not None else None
+    return FileRecord("old.warc.gz", WarcRecord(headers=head, block=payload, payload=payload,
+                                                http_status=status, http_head=http_head))
+
+
+def test_outcome_records_of_older_files_target_the_page_url() -> None:
+    """Files written before issue 13 name the page URL as the target of the outcome and text
+    records: they are still read as the outcome and the text of their captures."""
+    outcome = json.dumps({"url": "http://a.example/", "outcome": "failed", "reason": "timeout",
+                          "redirect_chain": [{"url": "http://a.example/", "status": None}]})
+    text = json.dumps({"type": "extracted-text", "text": "Hello"})
+    records = [
+        _record("response", "http://p.example/", "<urn:uuid:1>", status=200),
+        _record("request", "http://p.example/", "<urn:uuid:2>", **{"WARC-Concurrent-To": "<urn:uuid:1>"}),
+        _record("request", "http://a.example/", "<urn:uuid:3>"),
+        _record("metadata", "http://a.example/", "<urn:uuid:4>", payload=outcome.encode(),
+                **{"Content-Type": "application/json"}),
+        _record("metadata", "http://p.example/", "<urn:uuid:5>", payload=text.encode(),
+                **{"Content-Type": "application/json", "WARC-Refers-To": "<urn:uuid:1>"}),
+    ]
+    skipped: dict[str, int] = {}
+    plain, failed, texted = list(group_records(records, skipped))
+    assert isinstance(plain, CaptureEvent) and plain.meta is None
+    assert [e.url for e in plain.exchanges] == ["http://p.example/"]
+    assert plain.exchanges[0].request is records[1]
+    assert isinstance(failed, CaptureEvent) and failed.content["reason"] == "timeout"
+    assert [e.request for e in failed.exchanges] == [records[2]]
+    assert isinstance(texted, TextEvent) and texted.content["text"] == "Hello"
+    assert skipped == {}
+
+
+def test_responses_that_are_not_http_are_skipped_and_counted() -> None:
+    records = [_record("response", "dns:example.org", "<urn:uuid:1>",
+                       **{"Content-Type": "text/dns"}),
+               _record("response", "http://p.example/", "<urn:uuid:2>", status=200)]
+    skipped: dict[str, int] = {}
+    [event] = list(group_records(records, skipped))
+    assert isinstance(event, CaptureEvent) and event.exchanges[0].url == "http://p.example/"
+    assert skipped == {"response (not HTTP)": 1}
