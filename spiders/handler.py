@@ -5,6 +5,9 @@ proxy every request shares one key (the proxy's), so with 32 requests in flight 
 requests open a fresh TCP connection to the proxy. Keeping up to CONCURRENT_REQUESTS idle
 connections per key changes nothing for direct fetches (a host never has more connections than its
 own concurrency) and lets proxied crawls reuse theirs.
+
+Its connections parse response headers under caps (``spiders.headercaps``): the settings
+``COLLECTOR_MAX_HEADER_BYTES`` and ``COLLECTOR_MAX_HEADERS``.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
+
+from spiders.headercaps import BoundedClientFactory, HeaderLimits
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -26,3 +31,7 @@ class PooledHTTPDownloadHandler(HTTP11DownloadHandler):
         super().__init__(crawler)
         self._pool.maxPersistentPerHost = max(
             self._pool.maxPersistentPerHost, crawler.settings.getint("CONCURRENT_REQUESTS"))
+        default = HeaderLimits()
+        self._pool._factory = BoundedClientFactory.with_limits(HeaderLimits(
+            max_bytes=crawler.settings.getint("COLLECTOR_MAX_HEADER_BYTES", default.max_bytes),
+            max_count=crawler.settings.getint("COLLECTOR_MAX_HEADERS", default.max_count)))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from storage.errors import ArchiveCorruptError, ContentDecodeError, NoCaptureError
+from storage.errors import ArchiveCorruptError, ContentDecodeError, DecodedTooLargeError, NoCaptureError
 from storage.records import CaptureRecord
 from storage.warcread import WarcRecord, read_record_at, safe_path
 
@@ -65,7 +65,7 @@ def decode_content(body: bytes, encoding: str | None, max_bytes: int) -> bytes:
         else:
             raise ContentDecodeError(f"unknown content-encoding {coding!r}")
         if len(out) > max_bytes:
-            raise ContentDecodeError(f"decoded body exceeds {max_bytes} bytes")
+            raise DecodedTooLargeError(f"decoded body exceeds {max_bytes} bytes")
         body = out
     return body
 

@@ -36,11 +36,13 @@ Routes (all deterministic):
   /hostile/long-header?kb=K  an article with a K KiB Set-Cookie header
   /hostile/no-length?mb=M  M MiB of body without Content-Length (Connection: close)
   /hostile/endless-chunked a chunked body that never ends (until the client goes)
-  /hostile/tags?mb=M[&gz=1]  an HTML page of M MiB of nested tags, gzip-encoded with gz=1
+  /hostile/tags?mb=M[&gz=1]  an HTML page of M MiB of tags, gzip-encoded with gz=1
+  /hostile/tags?mb=M&kind=p  an HTML page of M MiB of ``<p>a</p>`` (what costs lxml the most)
   /hostile/multi-gzip      an article whose gzip body has two members (text in both)
   /hostile/secret          an article whose text holds SECRET_MARK (fetched only as a target of others)
 
-Started with ``--robots-mb M``, every host's robots.txt is M MiB of rules (a hostile robots.txt).
+Started with ``--robots-mb M``, every host's robots.txt is M MiB of rules (a hostile robots.txt),
+the last of which disallows /page/late-rule.
 """
 
 from __future__ import annotations
@@ -76,10 +78,10 @@ MIB = 1024 * 1024
 _tag_pages: dict[int, bytes] = {}  # /hostile/tags gzip bodies by size, made once
 
 
-def tag_chunks(mb: int) -> Iterator[bytes]:
-    """``mb`` MiB of an HTML page that is nothing but tags (nested divs and empty spans), in 64 KiB parts."""
+def tag_chunks(mb: int, unit: bytes = b"<div><span></span><b></b>") -> Iterator[bytes]:
+    """``mb`` MiB of an HTML page that is nothing but tags (``unit`` repeated), in 64 KiB parts."""
     yield b"<html><head><title>Tags</title></head><body>"
-    part = (b"<div><span></span><b></b>" * 2622)[:64 * 1024 - 5]
+    part = (unit * (64 * 1024 // len(unit) + 1))[:64 * 1024 - 5]
     part = part[:part.rfind(b">") + 1]
     for _ in range(mb * 16):
         yield part
@@ -103,6 +105,7 @@ def robots_chunks(mb: int) -> Iterator[bytes]:
     lines = b"".join(b"Disallow: /private-%06d/*/page$\n" % i for i in range(2000))
     for _ in range(mb * MIB // len(lines)):
         yield lines
+    yield b"Disallow: /page/late-rule\n"  # past any sane cap: a crawler that stops reading obeys it not
 
 
 def article(name: str, ad: str = "static", text: str = "") -> bytes:
@@ -284,7 +287,8 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/hostile/tags":
             if query.get("gz"):
                 return self._send(200, gzip_tags(size), headers={"Content-Encoding": "gzip"})
-            return self._stream(200, tag_chunks(size), {"Content-Type": "text/html"})
+            unit = b"<p>a</p>" if query.get("kind") == ["p"] else b"<div><span></span><b></b>"
+            return self._stream(200, tag_chunks(size, unit), {"Content-Type": "text/html"})
         if path == "/hostile/multi-gzip":
             page = article("multi gzip", text="The first member tells the start of the story.")
             cut = page.index(b"<footer>")

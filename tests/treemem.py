@@ -1,4 +1,9 @@
-"""Peak resident memory of a process tree, sampled from /proc in a thread (no psutil needed)."""
+"""Peak memory of a process tree, sampled from /proc in a thread (no psutil needed).
+
+A process's memory is its proportional set size (PSS: each shared page split between the processes
+sharing it), so forked workers that share their parent's pages are not counted once per worker;
+where smaps_rollup cannot be read, its resident size.
+"""
 
 from __future__ import annotations
 
@@ -27,17 +32,27 @@ def _children() -> dict[int, list[int]]:
 
 
 def tree_rss(root: int) -> int:
-    """Resident bytes of ``root`` and all its descendants now (processes gone meanwhile count 0)."""
+    """Memory (PSS) of ``root`` and all its descendants now, in bytes (processes gone meanwhile count 0)."""
     kids = _children()
     total, todo = 0, [root]
     while todo:
         pid = todo.pop()
         todo.extend(kids.get(pid, []))
-        try:
-            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
-        except (OSError, IndexError, ValueError):
-            continue
+        total += _memory(pid)
     return total
+
+
+def _memory(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        pass
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 class TreePeak:
