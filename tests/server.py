@@ -291,7 +291,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._stream(200, tag_chunks(size, unit), {"Content-Type": "text/html"})
         if path == "/hostile/multi-gzip":
             page = article("multi gzip", text="The first member tells the start of the story.")
-            cut = page.index(b"<footer>")
+            cut = page.index(b"</article>")
             body = gzip.compress(page[:cut], mtime=0) + gzip.compress(
                 b"<p>The second member tells the end of the story, so that the text of every member "
                 b"is extracted, not only the first.</p>" + page[cut:], mtime=0)
