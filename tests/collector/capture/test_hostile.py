@@ -163,6 +163,7 @@ def test_robots_txt_is_parsed_up_to_500_kib(tmp_path: Path, home: Path) -> None:
     try:
         assert proc.stdout is not None
         base = f"http://127.0.0.1:{int(proc.stdout.readline().split()[1])}"
+        proc.stdout.close()
         urls = [base + "/page/late-rule", base + "/robots-blocked/early-rule"]
         results, err, peak = run_capture(home, urls, "--allow-private",
                                          env={"COLLECTOR_MAX_BODY_BYTES": str(50 * 2**20)})
