@@ -14,7 +14,8 @@
 from __future__ import annotations
 
 __all__ = ["ArchiveCorruptError", "ContentDecodeError", "DecodedTooLargeError", "DuplicateNameError",
-           "NoCaptureError", "NoReportError", "NoTokenError", "NotFoundError", "SearchQueryError", "StorageError"]
+           "NoCaptureError", "NoReportError", "NoTokenError", "NotFoundError", "SearchQueryError",
+           "StorageError"]
 
 
 class StorageError(Exception):
