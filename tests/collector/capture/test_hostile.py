@@ -155,6 +155,17 @@ def test_hostile_server_through_a_proxy(server: str, home: Path) -> None:
     assert results[to_private]["reason"] == "private-address"
 
 
+def test_an_extraction_timeout_on_the_last_page_prints_no_traceback(server: str, home: Path) -> None:
+    """pebble replaces a timed-out worker while the pool closes; that worker must go quietly."""
+    urls = [server + "/page/before-heavy", server + "/heavy"]
+    results, err, peak = run_capture(home, urls, "--allow-private",
+                                     env={"COLLECTOR_EXTRACT_TIMEOUT": "0.2"})
+    assert [results[u]["outcome"] for u in urls] == ["captured", "captured"]
+    assert results[urls[1]]["extraction"] == "timeout"
+    assert "Traceback" not in err, err[-3000:]
+    assert peak < MEMORY_BOUND
+
+
 def test_robots_txt_is_parsed_up_to_500_kib(tmp_path: Path, home: Path) -> None:
     """A 20 MiB robots.txt: its first rules hold, a rule past 500 KiB is ignored (as Google does), and
     memory stays bounded."""
