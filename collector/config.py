@@ -122,6 +122,8 @@ class Config:
     download_timeout: float = 30.0
     max_redirects: int = 10
     max_body_bytes: int = 50 * 1024 * 1024
+    max_header_bytes: int = 512 * 1024  # a response's status line and headers, any one line included
+    max_headers: int = 1000  # header lines of a response
     warc_max_bytes: int = 1024 * 1024 * 1024
     # zlib level of each WARC record: 3 compresses HTML ~1.9x faster than 6 for ~11% more bytes
     warc_gzip_level: int = 3
@@ -134,6 +136,11 @@ class Config:
     # extraction
     extract_workers: int = 0  # 0: one per core
     extract_timeout: float = 30.0
+    # an HTML page over either cap is not parsed (extraction "too-large"); the capture stands
+    extract_max_bytes: int = 8 * 1024 * 1024  # decoded bytes
+    extract_max_tags: int = 100_000  # "<" characters, an upper bound of its elements
+    # each extraction worker's memory (RLIMIT_DATA, MiB): a page that needs more is "too-large"
+    extract_max_memory_mb: int = 1024
     # checks: a source is only called dead after this many failed checks this far apart
     dead_after_checks: int = 3
     dead_after_hours: float = 24.0

@@ -10,6 +10,13 @@ own concurrency) and lets proxied crawls reuse theirs.
 Each response downloaded gets ``request.meta[spiders.tls.TLS_KEY]``: its TLS record (see
 ``spiders.tls``: chain verified or not, leaf fingerprint, subject, issuer, version, cipher), or None
 over plain http. Nothing is refused here.
+
+A body that passes DOWNLOAD_MAXSIZE without a Content-Length announcing it (or a chunked body without
+end) is cut off by Scrapy with a bare ``CancelledError``; it is raised here as ``BodyTooLargeError``
+(outcome ``too-large``), as a body whose Content-Length is over the maximum is.
+
+Its connections parse response headers under caps (``spiders.headercaps``): the settings
+``COLLECTOR_MAX_HEADER_BYTES`` and ``COLLECTOR_MAX_HEADERS``.
 """
 
 from __future__ import annotations
@@ -17,8 +24,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
+from scrapy.exceptions import DownloadCancelledError
 from scrapy.utils.httpobj import urlparse_cached
 
+from spiders.headercaps import BoundedClientFactory, HeaderLimits
 from spiders.tls import (
     TLS_KEY,
     HandshakeLog,
@@ -35,7 +44,11 @@ if TYPE_CHECKING:
     from scrapy.http import Response
     from twisted.web.iweb import IPolicyForHTTPS
 
-__all__ = ["PooledHTTPDownloadHandler"]
+__all__ = ["BodyTooLargeError", "PooledHTTPDownloadHandler"]
+
+
+class BodyTooLargeError(DownloadCancelledError):
+    """A body passed the maximum size while it was read (no Content-Length said so in advance)."""
 
 
 class PooledHTTPDownloadHandler(HTTP11DownloadHandler):
@@ -53,11 +66,24 @@ class PooledHTTPDownloadHandler(HTTP11DownloadHandler):
         self._clock: Any = crawler.settings.get("COLLECTOR_CLOCK") or now_utc
         # (fingerprint, version, cipher, host) -> TLS record: a kept-alive connection is verified once
         self._verified: dict[tuple[str, str | None, str | None, str], dict[str, Any]] = {}
+        default = HeaderLimits()
+        self._pool._factory = BoundedClientFactory.with_limits(HeaderLimits(
+            max_bytes=crawler.settings.getint("COLLECTOR_MAX_HEADER_BYTES", default.max_bytes),
+            max_count=crawler.settings.getint("COLLECTOR_MAX_HEADERS", default.max_count)))
 
     async def download_request(self, request: Request) -> Response:
-        """Download ``request``; its meta gets the response's TLS record (None over http)."""
+        """Download ``request``; its meta gets the response's TLS record (None over http). A body cut off
+        at the maximum size without a Content-Length saying so is raised as ``BodyTooLargeError``."""
         request.meta.pop(TLS_KEY, None)  # a redirect's request carries its previous hop's meta
-        response = await super().download_request(request)
+        try:
+            response = await super().download_request(request)
+        except DownloadCancelledError as exc:
+            maxsize = request.meta.get("download_maxsize", self._default_maxsize)
+            if isinstance(exc, BodyTooLargeError) or not maxsize or "max size" in str(exc):
+                raise
+            raise BodyTooLargeError(
+                f"the body is larger than the maximum size of {maxsize} bytes (no Content-Length "
+                f"announced it): download stopped there") from exc
         handshake = handshake_of(self._handshakes, response)
         if handshake is not None:
             host = urlparse_cached(request).hostname or ""

@@ -12,6 +12,7 @@ import re
 from scrapy import exceptions as sx
 from twisted.internet import error as te
 
+from spiders.headercaps import HeadersTooLargeError
 from spiders.safety import PrivateAddressError, UnsupportedSchemeError
 from spiders.tls import UntrustedCertificateError
 
@@ -66,6 +67,19 @@ def describe_exception(exc: BaseException) -> str:
     return _FAILURE_REPR.sub(lambda m: m.group(2) or m.group(1), text) or type(exc).__name__
 
 
+def _wraps(exc: BaseException, kind: type[BaseException], depth: int = 0) -> bool:
+    """True when ``exc`` is a ``kind``, or wraps one (as a cause, or among Twisted's Failures)."""
+    if isinstance(exc, kind):
+        return True
+    if depth > 5:
+        return False
+    inner = [_failure_value(r) for r in getattr(exc, "reasons", None) or []
+             if isinstance(getattr(exc, "reasons", None), list)]
+    if exc.__cause__ is not None:
+        inner.append(exc.__cause__)
+    return any(_wraps(e, kind, depth + 1) for e in inner)
+
+
 def _failure_value(reason: object) -> BaseException:
     value = getattr(reason, "value", reason)
     return value if isinstance(value, BaseException) else RuntimeError(str(value))
@@ -100,6 +114,8 @@ def _classify(exc: BaseException) -> tuple[str, str]:
         return "private-address", text
     if isinstance(exc, UntrustedCertificateError):
         return "tls-untrusted", text
+    if _wraps(exc, HeadersTooLargeError):
+        return "too-large", text
     if isinstance(exc, (UnsupportedSchemeError, sx.UnsupportedURLSchemeError)):
         return "unsupported-scheme", text
     if isinstance(exc, sx.IgnoreRequest):

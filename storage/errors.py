@@ -13,8 +13,9 @@
 
 from __future__ import annotations
 
-__all__ = ["ArchiveCorruptError", "ContentDecodeError", "DuplicateNameError", "NoCaptureError",
-           "NoReportError", "NoTokenError", "NotFoundError", "SearchQueryError", "StorageError"]
+__all__ = ["ArchiveCorruptError", "ContentDecodeError", "DecodedTooLargeError", "DuplicateNameError",
+           "NoCaptureError", "NoReportError", "NoTokenError", "NotFoundError", "SearchQueryError",
+           "StorageError"]
 
 
 class StorageError(Exception):
@@ -30,6 +31,11 @@ class ContentDecodeError(StorageError, ValueError):
 
     The payload itself is intact (it is archived as received); only its decoded form cannot be had.
     """
+
+
+class DecodedTooLargeError(ContentDecodeError):
+    """A payload decodes to more than the size limit given (its bytes are fine; there are too many)."""
+
 
 
 class DuplicateNameError(StorageError, ValueError):

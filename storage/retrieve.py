@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from storage.errors import ArchiveCorruptError, ContentDecodeError, NoCaptureError
+from storage.errors import ArchiveCorruptError, ContentDecodeError, DecodedTooLargeError, NoCaptureError
 from storage.records import CaptureRecord
 from storage.warcread import WarcRecord, read_record_at, safe_path
 
@@ -65,14 +65,16 @@ def decode_content(body: bytes, encoding: str | None, max_bytes: int) -> bytes:
         else:
             raise ContentDecodeError(f"unknown content-encoding {coding!r}")
         if len(out) > max_bytes:
-            raise ContentDecodeError(f"decoded body exceeds {max_bytes} bytes")
+            raise DecodedTooLargeError(f"decoded body exceeds {max_bytes} bytes")
         body = out
     return body
 
 
 def _inflate(body: bytes, coding: str, max_bytes: int) -> bytes:
     try:
-        return zlib.decompressobj(47 if coding != "deflate" else 15).decompress(body, max_bytes + 1)
+        if coding != "deflate":
+            return _gunzip_members(body, max_bytes)
+        return zlib.decompressobj(15).decompress(body, max_bytes + 1)
     except zlib.error:
         if coding != "deflate":
             raise ContentDecodeError(f"bad {coding} data") from None
@@ -80,6 +82,24 @@ def _inflate(body: bytes, coding: str, max_bytes: int) -> bytes:
         return zlib.decompressobj(-15).decompress(body, max_bytes + 1)
     except zlib.error:
         raise ContentDecodeError("bad deflate data") from None
+
+
+def _gunzip_members(body: bytes, max_bytes: int) -> bytes:
+    """Every member of a gzip body, one after another (as ``gzip -d`` and browsers read it), at most
+    ``max_bytes + 1`` bytes of output. Bytes after the last member that start no member are ignored."""
+    parts: list[bytes] = []
+    size = 0
+    rest = body
+    while rest:
+        inflater = zlib.decompressobj(47)
+        parts.append(inflater.decompress(rest, max_bytes + 1 - size))
+        size += len(parts[-1])
+        if size > max_bytes or not inflater.eof:
+            break
+        rest = inflater.unused_data
+        if rest[:2] != b"\x1f\x8b":  # padding or trailing garbage, not another member
+            break
+    return b"".join(parts)
 
 
 def header_value(headers: list[tuple[str, str]], name: str) -> str | None:

@@ -23,7 +23,8 @@ Routes (all deterministic):
   /reset                closes the connection without an answer
   /doc.pdf              a small PDF
   /report.html          an HTML report citing pages on http://localhost:<port>
-  /heavy                an HTML page that takes trafilatura seconds
+  /heavy                an HTML page that takes trafilatura a second or more (90,000 tags: under
+                        extract_max_tags)
   /robots-blocked/...   disallowed by robots.txt
   /robots.txt           per Host: "localhost" gets Crawl-delay: 1
   /retry-after          503 with Retry-After: 1 the first time per path, 200 after
@@ -32,6 +33,17 @@ Routes (all deterministic):
   /raw/ctype-long       an HTML page whose Content-Type header is 300 characters long
   /raw/ctype-nul        an HTML page whose Content-Type header holds a NUL byte
   /toggle/<name>        an article with the status last set by /set-status/<name>/<code> (200 at first)
+  /hostile/headers?mb=M    header lines without end (M MiB of them, then the connection closes)
+  /hostile/long-header?kb=K  an article with a K KiB Set-Cookie header
+  /hostile/no-length?mb=M  M MiB of body without Content-Length (Connection: close)
+  /hostile/endless-chunked a chunked body that never ends (until the client goes)
+  /hostile/tags?mb=M[&gz=1]  an HTML page of M MiB of tags, gzip-encoded with gz=1
+  /hostile/tags?mb=M&kind=p  an HTML page of M MiB of ``<p>a</p>`` (what costs lxml the most)
+  /hostile/multi-gzip      an article whose gzip body has two members (text in both)
+  /hostile/secret          an article whose text holds SECRET_MARK (fetched only as a target of others)
+
+Started with ``--robots-mb M``, every host's robots.txt is M MiB of rules (a hostile robots.txt),
+the last of which disallows /page/late-rule.
 """
 
 from __future__ import annotations
@@ -44,6 +56,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -60,6 +73,40 @@ _lock = threading.Lock()
 _seen_retry: set[str] = set()
 _gates: dict[str, threading.Event] = {}  # /gate/<name>, opened by /open/<name>
 _toggles: dict[str, int] = {}  # /toggle/<name> answers this status, set by /set-status/<name>/<code>
+ROBOTS_MB = 0  # --robots-mb: every robots.txt is this many MiB of rules
+SECRET_MARK = "private-marker-6c1f0e"  # never to be found in an archive of the hostile cases
+MIB = 1024 * 1024
+_tag_pages: dict[int, bytes] = {}  # /hostile/tags gzip bodies by size, made once
+
+
+def tag_chunks(mb: int, unit: bytes = b"<div><span></span><b></b>") -> Iterator[bytes]:
+    """``mb`` MiB of an HTML page that is nothing but tags (``unit`` repeated), in 64 KiB parts."""
+    yield b"<html><head><title>Tags</title></head><body>"
+    part = (unit * (64 * 1024 // len(unit) + 1))[:64 * 1024 - 5]
+    part = part[:part.rfind(b">") + 1]
+    for _ in range(mb * 16):
+        yield part
+
+
+def gzip_tags(mb: int) -> bytes:
+    """``tag_chunks(mb)`` gzip-compressed (cached: one compression per size)."""
+    with _lock:
+        if mb not in _tag_pages:
+            buf = io.BytesIO()
+            with gzip.GzipFile(fileobj=buf, mode="wb", compresslevel=6, mtime=0) as gz:
+                for chunk in tag_chunks(mb):
+                    gz.write(chunk)
+            _tag_pages[mb] = buf.getvalue()
+        return _tag_pages[mb]
+
+
+def robots_chunks(mb: int) -> Iterator[bytes]:
+    """``mb`` MiB of robots.txt rules, the first of which disallows /robots-blocked/."""
+    yield b"User-agent: *\nDisallow: /robots-blocked/\n"
+    lines = b"".join(b"Disallow: /private-%06d/*/page$\n" % i for i in range(2000))
+    for _ in range(mb * MIB // len(lines)):
+        yield lines
+    yield b"Disallow: /page/late-rule\n"  # past any sane cap: a crawler that stops reading obeys it not
 
 
 def article(name: str, ad: str = "static", text: str = "") -> bytes:
@@ -196,6 +243,64 @@ class Handler(BaseHTTPRequestHandler):
                          + b"\r\nConnection: close\r\n\r\n" + body)
         self.close_connection = True
 
+    def _stream(self, status: int, chunks: Iterator[bytes], headers: dict[str, str]) -> None:
+        """Write a response of unknown length (no Content-Length: the body ends when the connection
+        closes); stops quietly when the client goes away."""
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            for chunk in chunks:
+                self.wfile.write(chunk)
+
+    def _hostile(self, path: str, query: dict[str, list[str]]) -> None:
+        """The /hostile/ routes (see the module docstring)."""
+        size = int(query.get("mb", query.get("kb", ["1"]))[0])
+        if path == "/hostile/headers":  # header lines until size MiB, never the blank line
+            line = b"X-Flood: " + b"f" * 80 + b"\r\n"
+            with contextlib.suppress(OSError):
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n")
+                block = line * 800
+                for _ in range(size * MIB // len(block)):
+                    self.wfile.write(block)
+            self.close_connection = True
+            return None
+        if path == "/hostile/long-header":
+            cookie = "session=" + "c" * (size * 1024)
+            return self._send(200, article("long header"), headers={"Set-Cookie": cookie})
+        if path == "/hostile/no-length":
+            return self._stream(200, (b"x" * MIB for _ in range(size)),
+                                {"Content-Type": "application/octet-stream"})
+        if path == "/hostile/endless-chunked":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.close_connection = True
+            chunk = b"10000\r\n" + b"z" * 0x10000 + b"\r\n"
+            with contextlib.suppress(OSError):
+                while True:
+                    self.wfile.write(chunk)
+            return None
+        if path == "/hostile/tags":
+            if query.get("gz"):
+                return self._send(200, gzip_tags(size), headers={"Content-Encoding": "gzip"})
+            unit = b"<p>a</p>" if query.get("kind") == ["p"] else b"<div><span></span><b></b>"
+            return self._stream(200, tag_chunks(size, unit), {"Content-Type": "text/html"})
+        if path == "/hostile/multi-gzip":
+            page = article("multi gzip", text="The first member tells the start of the story.")
+            cut = page.index(b"</article>")
+            body = gzip.compress(page[:cut], mtime=0) + gzip.compress(
+                b"<p>The second member tells the end of the story, so that the text of every member "
+                b"is extracted, not only the first.</p>" + page[cut:], mtime=0)
+            return self._send(200, body, headers={"Content-Encoding": "gzip"})
+        if path == "/hostile/secret":
+            return self._send(200, article("secret", text=f"The secret is {SECRET_MARK}."))
+        return self._send(404, article("not found"))
+
     def do_HEAD(self) -> None:
         self.do_GET()
 
@@ -209,6 +314,8 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_phase":
             _phases[query["site"][0]] = int(query["n"][0])
             return self._send(200, b"ok", "text/plain")
+        if path == "/robots.txt" and ROBOTS_MB:
+            return self._stream(200, robots_chunks(ROBOTS_MB), {"Content-Type": "text/plain"})
         if path == "/robots.txt":
             text = "User-agent: *\nDisallow: /robots-blocked/\n"
             if host == "localhost":
@@ -315,7 +422,7 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return None
         if path == "/heavy":  # a page that keeps the extractor busy for seconds
-            cells = "".join(f"<div><p>Paragraph {i} with some words in it.</p>" for i in range(200000))
+            cells = "".join(f"<div><p>Paragraph {i} with some words in it.</p>" for i in range(30000))
             return self._send(200, f"<html><body>{cells}</body></html>".encode())
         if path == "/report.html":  # a report whose sources live on another host name
             src = f"http://localhost:{port}"
@@ -339,6 +446,8 @@ The second source is <a href="{src}/page/second">an article about the second thi
             if first:
                 return self._send(503, b"busy", headers={"Retry-After": "1"})
             return self._send(200, article("retry-after"))
+        if path.startswith("/hostile/"):
+            return self._hostile(path, query)
         if path.startswith("/raw/"):  # hostile status lines and headers, written byte for byte
             return self._send_raw(path, query)
         if path.startswith("/many/"):
@@ -349,6 +458,9 @@ The second source is <a href="{src}/page/second">an article about the second thi
 
 
 def main() -> None:
+    global ROBOTS_MB
+    if "--robots-mb" in sys.argv:
+        ROBOTS_MB = int(sys.argv[sys.argv.index("--robots-mb") + 1])
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     print(f"PORT {server.server_address[1]}", flush=True)

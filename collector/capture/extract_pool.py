@@ -6,11 +6,17 @@ that crashes the worker is recorded as ``error`` (pebble replaces the worker). W
 trafilatura (``collector.capture.extract_preload``) so its ~70 MB are shared by the workers, not copied.
 Memory stays flat over long runs: a worker is replaced after ``max_tasks`` pages, and returns freed
 heap to the system (``malloc_trim``) after each page (lxml's trees fragment the heap).
+
+Memory is bounded whatever one page does: each worker runs under ``RLIMIT_DATA`` (``max_memory``
+bytes of heap and anonymous maps; shared libraries and the fork server's shared pages are not counted).
+A page that needs more fails its allocation (``MemoryError``) or kills its worker; either way it is
+recorded as ``too-large`` with the reason, and the pool goes on with the next pages.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import resource
 from collections.abc import Callable
 from concurrent.futures import Future, TimeoutError
 from pathlib import Path
@@ -19,27 +25,44 @@ from typing import Any
 from pebble import ProcessExpired, ProcessPool
 
 from collector.capture.crawlproc import server_running
-from collector.capture.extraction import extract_archived
+from collector.capture.extraction import HTML_MAX_BYTES, HTML_MAX_TAGS, extract_archived
 from collector.capture.heap import map_large_blocks, trim
 
 __all__ = ["ExtractionPool"]
 
 
 EXTRACT_PRELOAD = ["collector.capture.extract_preload"]
+MAX_MEMORY = 1024 * 1024 * 1024  # a worker's RLIMIT_DATA when none is given (Config: 1024 MiB)
 
 
-def _warm() -> None:
+def limit_memory(max_bytes: int) -> None:
+    """Cap this process's data memory (heap and anonymous maps) at ``max_bytes`` (never raising a
+    hard limit set from outside)."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    if hard != resource.RLIM_INFINITY:
+        max_bytes = min(max_bytes, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (max_bytes, hard))
+
+
+def _warm(max_memory: int = 0) -> None:
     # here, in the worker: the parent (the writer process) never loads trafilatura's ~70 MB
     import trafilatura  # noqa: F401 - import once per worker, not per page (if not preloaded)
 
     map_large_blocks()  # a page's bytes are given back when the page is done
+    if max_memory:
+        limit_memory(max_memory)
 
 
-def extract_task(warc_dir: str, warc_file: str, offset: int, url: str,
-                 max_bytes: int) -> dict[str, Any]:
-    """One page in a worker: ``extract_archived``, then a heap trim."""
+def extract_task(warc_dir: str, warc_file: str, offset: int, url: str, max_bytes: int,
+                 html_max_bytes: int = HTML_MAX_BYTES,
+                 html_max_tags: int = HTML_MAX_TAGS) -> dict[str, Any]:
+    """One page in a worker: ``extract_archived``, then a heap trim; a ``MemoryError`` (the worker's
+    memory limit) is the page's ``too-large``."""
     try:
-        return extract_archived(warc_dir, warc_file, offset, url, max_bytes)
+        return extract_archived(warc_dir, warc_file, offset, url, max_bytes,
+                                html_max_bytes=html_max_bytes, html_max_tags=html_max_tags)
+    except MemoryError:
+        return {"status": "too-large", "error": "extraction needed more than the worker's memory limit"}
     finally:
         trim()
 
@@ -60,13 +83,16 @@ class ExtractionPool:
     """A pool of extraction processes that reads payloads back from the WARC files."""
 
     def __init__(self, warc_dir: Path, *, workers: int, timeout: float, max_bytes: int,
-                 max_tasks: int = 50) -> None:
+                 max_tasks: int = 50, html_max_bytes: int = HTML_MAX_BYTES,
+                 html_max_tags: int = HTML_MAX_TAGS, max_memory: int = MAX_MEMORY) -> None:
         self.warc_dir = str(Path(warc_dir).resolve())
         self.timeout = timeout
         self.max_bytes = max_bytes
+        self.html_limits = (html_max_bytes, html_max_tags)
+        self.max_memory = max_memory
         self.workers = workers
         self._pool = ProcessPool(max_workers=workers, max_tasks=max_tasks, initializer=_warm,
-                                 context=extraction_context())
+                                 initargs=(max_memory,), context=extraction_context())
         # start the fork server (trafilatura loaded and warmed: seconds) and the workers now, while
         # the crawl starts, rather than when the first page is committed
         self._pool.schedule(_warm)
@@ -76,7 +102,8 @@ class ExtractionPool:
         """Extract the payload of the response record at ``payload_offset`` in a worker; call
         ``done(result_dict)`` when finished."""
         future = self._pool.schedule(
-            extract_task, args=(self.warc_dir, payload_file, payload_offset, url, self.max_bytes),
+            extract_task, args=(self.warc_dir, payload_file, payload_offset, url, self.max_bytes,
+                                *self.html_limits),
             timeout=self.timeout,
         )
 
@@ -86,8 +113,9 @@ class ExtractionPool:
             except TimeoutError:
                 result = {"status": "timeout",
                           "error": f"extraction took longer than {self.timeout:g} s"}
-            except ProcessExpired as exc:
-                result = {"status": "error", "error": f"extraction worker died: {exc}"}
+            except ProcessExpired as exc:  # killed by its memory limit (or crashed): said as such
+                result = {"status": "too-large", "error": f"extraction worker died ({exc}) under "
+                          f"its memory limit of {self.max_memory // 2**20} MiB"}
             except Exception as exc:  # the page broke the extractor: record it, go on
                 result = {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
             done(result)

@@ -5,8 +5,11 @@ reads the payload back from the WARC file (so it extracts exactly what was archi
 never holds payloads in memory waiting for a worker).
 
 Statuses: ``ok`` (text found), ``empty`` (an HTML page without main text), ``no-text`` (a PDF without
-a text layer, e.g. scanned: it needs OCR), ``not-html`` (a type that is not extracted), ``error``
-(undecodable payload, unreadable or encrypted PDF); the pool adds ``timeout``.
+a text layer, e.g. scanned: it needs OCR), ``not-html`` (a type that is not extracted), ``too-large``
+(an HTML page over ``HTML_MAX_BYTES`` decoded or with more than ``HTML_MAX_TAGS`` tags: trafilatura's
+lxml trees take ~1.5 KB per element, so a 5 MB flood of ``<p>a</p>`` drove a worker to ~1 GB),
+``error`` (undecodable payload, unreadable or encrypted PDF); the pool adds ``timeout``, and
+``too-large`` for a page that drove its worker over its memory limit.
 """
 
 from __future__ import annotations
@@ -20,15 +23,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from storage.errors import ContentDecodeError
+from storage.errors import ContentDecodeError, DecodedTooLargeError
 from storage.retrieve import decode_content, extracted_type, header_value
 from storage.warcread import read_record_at
 
 __all__ = [
+    "HTML_MAX_BYTES",
+    "HTML_MAX_TAGS",
     "PDF_MAX_PAGES",
     "extract_archived",
     "extract_html",
     "extract_pdf",
+    "html_over_limits",
     "is_extracted",
     "is_html",
     "is_pdf",
@@ -38,6 +44,8 @@ __all__ = [
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 PDF_TYPES = ("application/pdf", "application/x-pdf")
+HTML_MAX_BYTES = 8 * 1024 * 1024  # decoded bytes of an HTML page given to trafilatura (Config default)
+HTML_MAX_TAGS = 100_000  # "<" characters (an upper bound of its elements) of one (Config default)
 PDF_MAX_PAGES = 1000  # pages of a PDF whose text is extracted (the pool's timeout bounds the time)
 _SPACES = re.compile(r"[^\S\n]+")
 _BLANKS = re.compile(r"\n{3,}")
@@ -72,6 +80,20 @@ def normalize_text(text: str) -> str:
 def text_sha256(text: str) -> str:
     """Hex sha256 of the normalized text, UTF-8 encoded."""
     return hashlib.sha256(normalize_text(text).encode("utf-8")).hexdigest()
+
+
+def html_over_limits(html: bytes, max_bytes: int, max_tags: int) -> str | None:
+    """Why ``html`` is too large to give to the extractor (bytes or tags over their cap), or None.
+
+    ``<`` characters are counted: an upper bound of the elements lxml would build, found without
+    parsing (the parse is what costs the memory).
+    """
+    if len(html) > max_bytes:
+        return f"the page is {len(html)} bytes decoded, over the extraction limit of {max_bytes}"
+    tags = html.count(b"<")
+    if tags > max_tags:
+        return f"the page has {tags} tags, over the extraction limit of {max_tags}"
+    return None
 
 
 def extract_html(html: bytes, url: str | None = None) -> dict[str, Any]:
@@ -151,18 +173,30 @@ def extract_pdf(data: bytes, *, max_pages: int = PDF_MAX_PAGES,
     }
 
 
-def extract_archived(warc_dir: str, warc_file: str, offset: int, url: str,
-                     max_bytes: int) -> dict[str, Any]:
-    """Read a response record back from its WARC and extract its main text (worker entry point)."""
+def extract_archived(warc_dir: str, warc_file: str, offset: int, url: str, max_bytes: int, *,
+                     html_max_bytes: int = HTML_MAX_BYTES,
+                     html_max_tags: int = HTML_MAX_TAGS) -> dict[str, Any]:
+    """Read a response record back from its WARC and extract its main text (worker entry point).
+
+    ``max_bytes`` bounds a decoded payload (and a PDF's text); an HTML page over ``html_max_bytes``
+    or ``html_max_tags`` is not parsed at all: ``too-large``, with the reason in ``error``.
+    """
     record = read_record_at(Path(warc_dir), warc_file, offset)
     content_type = header_value(record.http_headers, "content-type")
     if not is_extracted(content_type):
         return {"status": "not-html"}
+    pdf = is_pdf(content_type)
+    limit = max_bytes if pdf else min(max_bytes, html_max_bytes)
     try:
         body = decode_content(record.payload, header_value(record.http_headers, "content-encoding"),
-                              max_bytes)
+                              limit)
+    except DecodedTooLargeError as exc:
+        return {"status": "too-large", "error": str(exc)}
     except ContentDecodeError as exc:
         return {"status": "error", "error": str(exc)}
-    if is_pdf(content_type):
+    if pdf:
         return extract_pdf(body, max_chars=max_bytes)
+    too_large = html_over_limits(body, html_max_bytes, html_max_tags)
+    if too_large:
+        return {"status": "too-large", "error": too_large}
     return extract_html(body, url)

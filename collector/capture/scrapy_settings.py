@@ -45,6 +45,8 @@ def scrapy_settings(config: Config, **overrides: Any) -> dict[str, Any]:
         "REDIRECT_MAX_TIMES": config.max_redirects,
         "DOWNLOAD_MAXSIZE": config.max_body_bytes,
         "DOWNLOAD_WARNSIZE": 0,
+        "COLLECTOR_MAX_HEADER_BYTES": config.max_header_bytes,
+        "COLLECTOR_MAX_HEADERS": config.max_headers,
         "RETRY_TIMES": config.retry_times,
         "RETRY_BACKOFF_BASE": config.retry_backoff,
         "RETRY_BACKOFF_MAX": config.autothrottle_max_delay,

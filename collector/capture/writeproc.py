@@ -272,7 +272,10 @@ def serve(conn: Any, config: Config, extract: bool, info: dict[str, str], softwa
                                append=True)
         if extract and config.workers > 0:
             pool = ExtractionPool(config.warc_dir, workers=config.workers,
-                                  timeout=config.extract_timeout, max_bytes=config.max_body_bytes)
+                                  timeout=config.extract_timeout, max_bytes=config.max_body_bytes,
+                                  html_max_bytes=config.extract_max_bytes,
+                                  html_max_tags=config.extract_max_tags,
+                                  max_memory=config.extract_max_memory_mb * 2**20)
         # this run is running while the lock is held: another writer starting meanwhile leaves
         # its pending extractions to it (and this one leaves those of other running runs)
         run_lock = RunLock(config.home, info.get("run-id") or str(os.getpid())).acquire()

@@ -68,6 +68,16 @@ def test_decode_content_gzip_deflate_and_limits() -> None:
         retrieve.decode_content(body, "snappy", 10_000)
 
 
+def test_decode_content_reads_every_gzip_member() -> None:
+    """A gzip body of several members (concatenated gzip files) decodes to all of them, as gzip -d does."""
+    body = gzip.compress(b"<p>first member</p>") + gzip.compress(b"<p>second member</p>")
+    assert retrieve.decode_content(body, "gzip", 10_000) == b"<p>first member</p><p>second member</p>"
+    assert retrieve.decode_content(body + b"\0\0", "gzip", 10_000).endswith(b"second member</p>")
+    many = b"".join(gzip.compress(b"\0" * 1000) for _ in range(20))  # the limit counts every member
+    with pytest.raises(ContentDecodeError, match="exceeds"):
+        retrieve.decode_content(many, "gzip", 5000)
+
+
 def test_decode_content_refuses_corrupt_data_with_its_own_error() -> None:
     for coding in ("gzip", "deflate"):
         with pytest.raises(ContentDecodeError, match=f"bad {coding} data"):

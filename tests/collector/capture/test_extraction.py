@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from collector.capture.extraction import extract_html, extract_pdf, normalize_text, text_sha256
+from collector.capture.extraction import (
+    extract_html,
+    extract_pdf,
+    html_over_limits,
+    normalize_text,
+    text_sha256,
+)
 from collector.capture.run import check_url
 from collector.errors import InputError
 from collector.inputs import parse_time
@@ -92,3 +98,10 @@ def test_a_pdf_without_text_layer_is_no_text_and_garbage_is_an_error() -> None:
     assert "OCR" in scanned["error"]
     broken = extract_pdf(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
     assert broken["status"] == "error" and "not a readable PDF" in broken["error"]
+
+
+def test_html_over_its_byte_or_tag_cap_is_named_not_parsed() -> None:
+    page = b"<html><body>" + b"<p>a</p>" * 1000 + b"</body></html>"
+    assert html_over_limits(page, max_bytes=len(page), max_tags=2004) is None
+    assert "bytes" in (html_over_limits(page, max_bytes=len(page) - 1, max_tags=10**6) or "")
+    assert "2004 tags" in (html_over_limits(page, max_bytes=10**6, max_tags=2003) or "")
