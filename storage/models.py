@@ -83,6 +83,9 @@ class Capture(Base):
     user_agent: Mapped[str | None] = mapped_column(Text)
     run_id: Mapped[str | None] = mapped_column(String(64))
     fetch_seconds: Mapped[float | None] = mapped_column(Float)
+    # why it was fetched when that is not to archive a page (migration 0010): "probe" for a check's
+    # soft-404 probe, kept out of lists, counts, TimeMaps, CDX and search; None for a page capture
+    purpose: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (
         Index("ix_captures_key_time", "url_key", "captured_at"),

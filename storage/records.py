@@ -9,6 +9,7 @@ from typing import Any
 from storage.timefmt import iso_z
 
 __all__ = [
+    "PROBE",
     "CaptureInput",
     "CaptureRecord",
     "Exchange",
@@ -16,6 +17,8 @@ __all__ = [
     "RecordLocation",
 ]
 
+
+PROBE = "probe"  # the purpose of a capture that is a check's soft-404 probe, not an archived page
 
 @dataclass(frozen=True, kw_only=True)
 class Exchange:
@@ -53,6 +56,11 @@ class CaptureInput:
     run_id: str | None = None
     fetch_seconds: float | None = None
     context: dict[str, Any] = field(default_factory=dict)  # why it was fetched (citation, feed ...)
+
+    @property
+    def purpose(self) -> str | None:
+        """``"probe"`` for a check's soft-404 probe (its context says ``probe``), None for a page."""
+        return PROBE if self.context.get("probe") else None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,6 +130,7 @@ class CaptureRecord:
     published: str | None = None
     text_file: str | None = None
     text_offset: int | None = None
+    purpose: str | None = None  # "probe" for a check's soft-404 probe
 
     @property
     def is_revisit(self) -> bool:
@@ -153,6 +162,7 @@ class CaptureRecord:
             "warc_length": self.warc_length,
             "revisit_of": self.revisit_of,
             "ignore_robots": self.ignore_robots,
+            "purpose": self.purpose,
         }
 
 

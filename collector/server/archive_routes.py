@@ -38,7 +38,7 @@ from collector.server.rewrite import decode_html, framed_csp, raw_csp, rewrite_h
 from storage.errors import NoCaptureError
 from storage.queries import MATCH_TYPES, MementoRef, captures_by_ids, cdx_mementos, mementos
 from storage.records import CaptureRecord
-from storage.retrieve import archived_response, header_value
+from storage.retrieve import archived_response, decode_prefix, header_value
 from storage.warcread import read_record_at
 
 __all__ = ["mementos_of", "routes", "target_url"]
@@ -210,10 +210,17 @@ def _raw(request: Request, capture: CaptureRecord, headers: dict[str, str], *, d
 
 def _framed(request: Request, capture: CaptureRecord, url: str, headers: dict[str, str]) -> Response:
     ctx = ctx_of(request)
-    body = archived_response(ctx.warc_dir, capture).decoded(ctx.config.max_body_bytes)
+    archived = archived_response(ctx.warc_dir, capture)
+    # a damaged or over-large body is shown as far as it decodes, never answered with an error
+    body, problem = decode_prefix(archived.payload, archived.content_encoding,
+                                  ctx.config.replay_max_html_bytes)
     charset = re.search(r"charset=([\w.:-]+)", capture.content_type or "", re.I)
     main, replay = ctx.base(request), ctx.replay(request)
     stamp14 = memento.ts14(capture.captured_at)
+    notice = None
+    if problem:
+        notice = (f"This archived page is shown only in part: its payload is {problem}. The full payload "
+                  f"as archived is at {replay}/web/{stamp14}dl_/{url}")
     prefixes = {"page": f"{main}/web/{stamp14}/", "embed": f"{replay}/web/{stamp14}id_/",
                 "frame": f"{replay}/web/{stamp14}if_/"}
 
@@ -221,8 +228,10 @@ def _framed(request: Request, capture: CaptureRecord, url: str, headers: dict[st
         return prefixes[kind] + target
 
     html = rewrite_html(decode_html(body, charset.group(1) if charset else None),
-                        base=capture.final_url or url, mapper=mapper)
+                        base=capture.final_url or url, mapper=mapper, notice=notice)
     headers = {**headers, "Content-Security-Policy": framed_csp(replay, origin_of(main))}
+    if problem:
+        headers["X-Archive-Notice"] = f"partial replay: payload {problem}"
     return Response(html, status_code=capture.http_status or 200, headers=headers,
                     media_type="text/html; charset=utf-8")
 

@@ -139,11 +139,12 @@ def _clean_element(el: etree._Element, base: str, mapper: Mapper) -> None:
         el.attrib["rel"] = "noopener noreferrer"
 
 
-def rewrite_html(text: str, *, base: str, mapper: Mapper) -> bytes:
+def rewrite_html(text: str, *, base: str, mapper: Mapper, notice: str | None = None) -> bytes:
     """Archived HTML (already decoded) made inert and pointed into the archive; UTF-8 bytes out.
 
     ``base`` is the URL the page was served from (its final URL); a ``<base href>`` in the page is
-    honoured for resolving links and then removed.
+    honoured for resolving links and then removed. A ``notice`` (e.g. that the page is shown only in
+    part) is put first in the body, as text.
     """
     text = re.sub(r"^\s*<\?xml[^>]*>", "", text)
     try:
@@ -183,6 +184,16 @@ def rewrite_html(text: str, *, base: str, mapper: Mapper) -> bytes:
         doc.insert(0, head)
     meta = etree.Element("meta", charset="utf-8")
     head.insert(0, meta)
+    if notice:
+        body = doc.find("body")
+        if body is None:
+            body = etree.SubElement(doc, "body")
+        note = etree.Element("p", {"class": "archive-notice", "role": "status",
+                                   "style": "background:#fff3cd;color:#000;padding:.5em;margin:0"})
+        note.text = notice
+        note.tail = body.text
+        body.text = None
+        body.insert(0, note)
     html: str = lxml.html.tostring(doc, encoding="unicode", method="html")
     return ("<!DOCTYPE html>\n" + html).encode("utf-8")
 
