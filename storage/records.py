@@ -20,6 +20,7 @@ __all__ = [
 
 PROBE = "probe"  # the purpose of a capture that is a check's soft-404 probe, not an archived page
 
+
 @dataclass(frozen=True, kw_only=True)
 class Exchange:
     """One HTTP request and its response as they went over the wire (one hop of a redirect chain)."""

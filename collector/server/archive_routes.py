@@ -219,8 +219,8 @@ def _framed(request: Request, capture: CaptureRecord, url: str, headers: dict[st
     stamp14 = memento.ts14(capture.captured_at)
     notice = None
     if problem:
-        notice = (f"This archived page is shown only in part: its payload is {problem}. The full payload "
-                  f"as archived is at {replay}/web/{stamp14}dl_/{url}")
+        notice = (f"This archived page is shown only as far as it could be decoded ({problem}). The "
+                  f"full payload as archived is at {replay}/web/{stamp14}dl_/{url}")
     prefixes = {"page": f"{main}/web/{stamp14}/", "embed": f"{replay}/web/{stamp14}id_/",
                 "frame": f"{replay}/web/{stamp14}if_/"}
 
