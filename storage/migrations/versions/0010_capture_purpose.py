@@ -26,7 +26,9 @@ _PROBES = "SELECT probe_id FROM checks WHERE probe_id IS NOT NULL"
 
 def upgrade() -> None:
     """Add ``captures.purpose``; mark the captures checks used as probes; unindex their hops and texts."""
-    op.add_column("captures", sa.Column("purpose", sa.String(16), nullable=True))
+    columns = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("captures")}
+    if "purpose" not in columns:  # else already made (a version stamped back by hand): mark again
+        op.add_column("captures", sa.Column("purpose", sa.String(16), nullable=True))
     op.execute(f"UPDATE captures SET purpose = 'probe' WHERE id IN ({_PROBES})")
     op.execute("DELETE FROM capture_hops WHERE capture_id IN "
                "(SELECT id FROM captures WHERE purpose IS NOT NULL)")
