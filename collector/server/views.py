@@ -35,7 +35,8 @@ from storage.timefmt import iso_z
 
 __all__ = ["routes"]
 
-_TIMELINE_CHECK = ("id", "checked_at", "status", "similarity", "capture_id", "baseline_id", "report", "ref")
+_TIMELINE_CHECK = ("id", "checked_at", "status", "similarity", "capture_id", "baseline_id", "probe_id",
+                   "report", "ref")
 
 
 def _capture(record: CaptureRecord) -> dict[str, Any]:

@@ -36,6 +36,16 @@ def test_check_marks_its_probe_captures(world: dict[str, Any]) -> None:
     assert all(c.purpose is None for c in pages)
 
 
+def test_the_timeline_of_a_checked_url_links_its_probe(live: str, world: dict[str, Any]) -> None:
+    probed = {c.url: c.probe_id for url in world["checks"] for c in checks_of(world["sessions"], url)
+              if c.probe_id}
+    url, probe_id = next(iter(probed.items()))
+    info = _json(live + "/timeline.json?url=" + quote(url, safe=""))
+    assert probe_id in [c["probe_id"] for c in info["checks"]]
+    page = fetch(live + "/timeline?url=" + quote(url, safe=""))
+    assert f"href='/snapshot/{probe_id}'" in page.text or f'href="/snapshot/{probe_id}"' in page.text
+
+
 def test_probes_are_out_of_the_served_lists_but_reachable_by_id(live: str, world: dict[str, Any]) -> None:
     probes = _probes(world)
     home = _json(live + "/index.json")
