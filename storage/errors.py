@@ -4,6 +4,7 @@
     ├── ArchiveCorruptError (ValueError)   a WARC record is missing, torn or does not match its digests
     ├── ContentDecodeError (ValueError)    an archived payload's Content-Encoding cannot be undone
     ├── DuplicateNameError (ValueError)    a name (feed, ...) is already taken
+    ├── InvalidUrlError (ValueError)       a URL that has no canonical key (``http://[::1``, bad port)
     ├── SearchQueryError (ValueError)      a full-text query the search index cannot parse
     └── NotFoundError (LookupError)        nothing stored matches what was asked for
         ├── NoCaptureError                 no capture matches a URL (and time)
@@ -13,8 +14,9 @@
 
 from __future__ import annotations
 
-__all__ = ["ArchiveCorruptError", "ContentDecodeError", "DuplicateNameError", "NoCaptureError",
-           "NoReportError", "NoTokenError", "NotFoundError", "SearchQueryError", "StorageError"]
+__all__ = ["ArchiveCorruptError", "ContentDecodeError", "DuplicateNameError", "InvalidUrlError",
+           "NoCaptureError", "NoReportError", "NoTokenError", "NotFoundError", "SearchQueryError",
+           "StorageError"]
 
 
 class StorageError(Exception):
@@ -34,6 +36,10 @@ class ContentDecodeError(StorageError, ValueError):
 
 class DuplicateNameError(StorageError, ValueError):
     """A name that must be unique is already taken."""
+
+
+class InvalidUrlError(StorageError, ValueError):
+    """A URL that cannot be parsed into a canonical key (the message names it)."""
 
 
 class SearchQueryError(StorageError, ValueError):

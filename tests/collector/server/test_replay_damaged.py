@@ -102,3 +102,12 @@ def test_an_id_no_capture_can_have_is_not_found(damaged: str, path: str) -> None
 def test_an_id_that_is_no_number_is_a_bad_request(damaged: str) -> None:
     assert fetch(damaged + "/snapshot/abc").status == 400
     assert fetch(damaged + "/diff?a=x&b=1").status == 400
+
+
+@pytest.mark.parametrize("path", ["/timegate/http://[::1", "/web/20240501120000/http://[::1",
+                                  "/web/20240501120000/javascript:alert(1)", "/timemap/link/http://[::1",
+                                  "/cdx?url=http://[::1", "/timeline?url=http://[::1", "/diff?url=http://[::1"])
+def test_a_url_that_cannot_be_parsed_is_a_bad_request(damaged: str, path: str) -> None:
+    reply = fetch(damaged + path)
+    assert reply.status == 400, reply.text[:300]
+    assert "is not a valid URL" in reply.text
