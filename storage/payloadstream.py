@@ -119,19 +119,24 @@ def _parts(warc_dir: Path, warc_file: str, offset: int) -> Generator[bytes, None
         fh.close()
 
 
-def payload_chunks(warc_dir: Path, capture: CaptureRecord, *, check: bool = True) -> Iterator[bytes]:
-    """The capture's payload exactly as received, chunk by chunk. With ``check`` the whole payload's
-    sha256 is compared with the row's first (one extra streamed pass, before anything is yielded),
-    raising ArchiveCorruptError on a mismatch; NoCaptureError when the capture has no payload."""
+def payload_chunks(warc_dir: Path, capture: CaptureRecord, *, check: bool = True
+                   ) -> tuple[int | None, Iterator[bytes]]:
+    """(the payload's size, the payload exactly as received chunk by chunk). With ``check`` the whole
+    payload's sha256 is compared with the row's first (one extra streamed pass, before anything is
+    yielded, which also measures the size; None without it), raising ArchiveCorruptError on a mismatch;
+    NoCaptureError when the capture has no payload."""
     if capture.payload_file is None or capture.payload_offset is None:
         raise NoCaptureError(f"capture {capture.id} of {capture.url} has no payload "
                              f"(outcome {capture.outcome}: {capture.reason or 'no response'})")
     file, offset = capture.payload_file, capture.payload_offset
+    size = None
     if check and capture.sha256:
         digest = hashlib.sha256()
+        size = 0
         for chunk in iter_payload(warc_dir, file, offset):
             digest.update(chunk)
+            size += len(chunk)
         if digest.hexdigest() != capture.sha256:
             raise ArchiveCorruptError(f"payload of capture {capture.id} in {file} at offset {offset} "
                                       f"does not match its sha256 {capture.sha256}")
-    return iter_payload(warc_dir, file, offset)
+    return size, iter_payload(warc_dir, file, offset)

@@ -207,9 +207,11 @@ def _raw(request: Request, capture: CaptureRecord, headers: dict[str, str], *, d
                "X-Archive-Sha256": capture.sha256 or ""}
     if _streamed(capture):
         # bounded memory: checked against its sha256 in a first streamed pass, then sent chunk by chunk
-        chunks = payload_chunks(ctx.warc_dir, capture)
+        size, chunks = payload_chunks(ctx.warc_dir, capture)
         encoding = header_value(_own_headers(ctx.warc_dir, capture), "Content-Encoding")
         body: Iterator[bytes] | bytes = chunks
+        if size is not None:
+            headers["Content-Length"] = str(size)
     else:
         response = archived_response(ctx.warc_dir, capture)
         encoding, body = response.content_encoding, response.payload
@@ -222,7 +224,6 @@ def _raw(request: Request, capture: CaptureRecord, headers: dict[str, str], *, d
     headers["Content-Type"] = capture.content_type or "application/octet-stream"
     if isinstance(body, bytes):
         return Response(body, status_code=capture.http_status or 200, headers=headers)
-    headers["Content-Length"] = str(capture.content_length)
     return StreamingResponse(body, status_code=capture.http_status or 200, headers=headers)
 
 
@@ -238,7 +239,7 @@ def _framed(request: Request, capture: CaptureRecord, url: str, headers: dict[st
     # a damaged or over-large body is shown as far as it decodes (at most replay_max_html_bytes, read
     # from the WARC only as far as that needs), never answered with an error
     if _streamed(capture):
-        payload: Iterator[bytes] | bytes = payload_chunks(ctx.warc_dir, capture)
+        payload: Iterator[bytes] | bytes = payload_chunks(ctx.warc_dir, capture)[1]
         encoding = header_value(_own_headers(ctx.warc_dir, capture), "Content-Encoding")
     else:
         archived = archived_response(ctx.warc_dir, capture)
