@@ -124,6 +124,8 @@ class Config:
     max_body_bytes: int = 50 * 1024 * 1024
     max_header_bytes: int = 512 * 1024  # a response's status line and headers, any one line included
     max_headers: int = 1000  # header lines of a response
+    # replay: HTML beyond this many (decoded) bytes is shown cut there, with a notice and the full download
+    replay_max_html_bytes: int = 5 * 1024 * 1024
     warc_max_bytes: int = 1024 * 1024 * 1024
     # zlib level of each WARC record: 3 compresses HTML ~1.9x faster than 6 for ~11% more bytes
     warc_gzip_level: int = 3

@@ -305,12 +305,13 @@ class Archive:
             "ip_address": final_exchange.ip_address if final_exchange else None,
             "ignore_robots": item.ignore_robots, "allow_private": item.allow_private,
             "user_agent": item.user_agent, "run_id": item.run_id,
-            "fetch_seconds": item.fetch_seconds,
+            "fetch_seconds": item.fetch_seconds, "purpose": item.purpose,
             **_tls_columns(plan.last),
         }
         # the network's values as the database can hold them (the WARC has them as received)
         row = storable_row(Capture.__table__, row, note="reason_detail")
-        chain = hop_rows(plan.key, answered) if item.outcome == "captured" else []
+        # a probe's hops are no mementos of the URLs it went through (often the site's home page)
+        chain = hop_rows(plan.key, answered) if item.outcome == "captured" and not item.purpose else []
         return row, (payload_at if original is None else None), chain
 
     def store_document(self, uri: str, data: bytes, content_type: str) -> RecordLocation:

@@ -14,6 +14,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import surt
 
+from storage.errors import InvalidUrlError
+
 __all__ = ["TRACKING_PARAMS", "strip_tracking", "url_key"]
 
 TRACKING_PARAMS = frozenset(
@@ -49,8 +51,13 @@ def url_key(url: str) -> str:
     """The canonical lookup key of ``url`` (scheme-less SURT without tracking parameters).
 
     Cached: a check or a batch asks for the same URL's key several times, and SURT costs ~0.1 ms.
+    Raises InvalidUrlError (a ValueError) for a URL that cannot be parsed (``http://[::1``, a bad port).
     """
+    given = url
     url = url.strip()
     if not _SCHEME.match(url):
         url = "http://" + url
-    return str(surt.surt(strip_tracking(url), with_scheme=False))
+    try:
+        return str(surt.surt(strip_tracking(url), with_scheme=False))
+    except ValueError as exc:
+        raise InvalidUrlError(f"{given!r} is not a valid URL ({exc})") from exc

@@ -4,6 +4,7 @@
     ├── ArchiveCorruptError (ValueError)   a WARC record is missing, torn or does not match its digests
     ├── ContentDecodeError (ValueError)    an archived payload's Content-Encoding cannot be undone
     ├── DuplicateNameError (ValueError)    a name (feed, ...) is already taken
+    ├── InvalidUrlError (ValueError)       a URL that has no canonical key (``http://[::1``, bad port)
     ├── SearchQueryError (ValueError)      a full-text query the search index cannot parse
     └── NotFoundError (LookupError)        nothing stored matches what was asked for
         ├── NoCaptureError                 no capture matches a URL (and time)
@@ -14,6 +15,7 @@
 from __future__ import annotations
 
 __all__ = ["ArchiveCorruptError", "ContentDecodeError", "DecodedTooLargeError", "DuplicateNameError",
+           "InvalidUrlError",
            "NoCaptureError", "NoReportError", "NoTokenError", "NotFoundError", "SearchQueryError",
            "StorageError"]
 
@@ -40,6 +42,10 @@ class DecodedTooLargeError(ContentDecodeError):
 
 class DuplicateNameError(StorageError, ValueError):
     """A name that must be unique is already taken."""
+
+
+class InvalidUrlError(StorageError, ValueError):
+    """A URL that cannot be parsed into a canonical key (the message names it)."""
 
 
 class SearchQueryError(StorageError, ValueError):

@@ -89,6 +89,9 @@ class Capture(Base):
     tls_issuer: Mapped[str | None] = mapped_column(Text)
     tls_detail: Mapped[str | None] = mapped_column(Text)  # "verified" | "untrusted: <why>"
     proxy: Mapped[str | None] = mapped_column(Text)  # credentials stripped
+    # why it was fetched when that is not to archive a page (migration 0010): "probe" for a check's
+    # soft-404 probe, kept out of lists, counts, TimeMaps, CDX and search; None for a page capture
+    purpose: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (
         Index("ix_captures_key_time", "url_key", "captured_at"),

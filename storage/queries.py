@@ -112,7 +112,7 @@ def _record(row: Capture, ext: Extraction | None) -> CaptureRecord:
         payload_offset=row.payload_offset, payload_length=row.payload_length,
         revisit_of=row.revisit_of, records=expand_records(row), ip_address=row.ip_address,
         ignore_robots=bool(row.ignore_robots), allow_private=bool(row.allow_private),
-        run_id=row.run_id,
+        run_id=row.run_id, purpose=row.purpose,
         extraction_status=ext.status if ext else None,
         text_sha256=ext.text_sha256 if ext else None,
         title=ext.title if ext else None,
@@ -147,8 +147,9 @@ def captures_by_ids(sessions: sessionmaker[Session], ids: Sequence[int]) -> list
 
 
 def snapshots(sessions: sessionmaker[Session], url: str) -> list[CaptureRecord]:
-    """Every capture of the URL's canonical key, oldest first."""
-    stmt = _base().where(Capture.url_key == url_key(url)).order_by(Capture.captured_at, Capture.id)
+    """Every capture of the URL's canonical key, oldest first (soft-404 probes are not snapshots)."""
+    stmt = (_base().where(Capture.url_key == url_key(url), Capture.purpose.is_(None))
+            .order_by(Capture.captured_at, Capture.id))
     with sessions() as session:
         return [_record(row, ext) for row, ext in session.execute(stmt)]
 
@@ -161,7 +162,7 @@ def snapshots_of(sessions: sessionmaker[Session], urls: Sequence[str]
     wanted = list(by_key)
     with sessions() as session:
         for start in range(0, len(wanted), 500):
-            stmt = (_base().where(Capture.url_key.in_(wanted[start:start + 500]))
+            stmt = (_base().where(Capture.url_key.in_(wanted[start:start + 500]), Capture.purpose.is_(None))
                     .order_by(Capture.captured_at, Capture.id))
             for row, ext in session.execute(stmt):
                 by_key[row.url_key].append(_record(row, ext))
@@ -177,7 +178,7 @@ def _closest_statement(only_captured: bool, kind: str) -> Select[Any]:
     """The statement of one closest_capture candidate, built once (building it costs more than
     running it): ``kind`` is latest, earlier (at or before :at) or later (after :at)."""
     cap = _CAPTURES.c
-    cond = [cap.url_key == bindparam("key")]
+    cond = [cap.url_key == bindparam("key"), cap.purpose.is_(None)]
     if only_captured:
         cond.append(cap.outcome == "captured")
     newest_first = (cap.captured_at.desc(), cap.id.desc())
@@ -202,7 +203,8 @@ def closest_capture(
     sessions: sessionmaker[Session], url: str, at: datetime | None = None, *,
     before: bool = False, only_captured: bool = True,
 ) -> CaptureRecord:
-    """The capture of ``url`` closest to ``at`` (Memento semantics; ties go to the earlier one).
+    """The capture of ``url`` closest to ``at`` (Memento semantics; ties go to the earlier one), never
+    a soft-404 probe.
 
     ``at`` None means the latest. ``before`` restricts to captures at or before ``at``. With
     ``only_captured`` failed attempts are passed over. Raises NoCaptureError when none matches.
@@ -299,10 +301,11 @@ def _memento_columns(table: Any, own: bool) -> list[Any]:
 def _memento_union(key_condition: Callable[[Any], Any], time_conditions: Callable[[Any], list[Any]]
                    ) -> CompoundSelect[Any]:
     """Every memento whose key matches: captures rows that stand for their final response (the chain,
-    if any, ended at the row's own key) and the hops of ``capture_hops``."""
+    if any, ended at the row's own key) and the hops of ``capture_hops``; never a soft-404 probe (nor
+    its hops, which are not indexed)."""
     cap, hop = _CAPTURES.c, CaptureHop.__table__
     own = (select(*_memento_columns(_CAPTURES, True))
-           .where(key_condition(cap.url_key), cap.outcome == "captured",
+           .where(key_condition(cap.url_key), cap.outcome == "captured", cap.purpose.is_(None),
                   func.coalesce(cap.final_url_key, cap.url_key) == cap.url_key,
                   *time_conditions(cap.captured_at)))
     hops = (select(*_memento_columns(hop, False))
@@ -363,24 +366,28 @@ def _memento_ref(r: Sequence[Any]) -> MementoRef:
 # -- listings of the web interface ------------------------------------------------------------------
 
 def archive_counts(sessions: sessionmaker[Session]) -> dict[str, int]:
-    """How many captures, distinct URLs, extracted texts, reports and checks the archive holds."""
+    """How many captures, distinct URLs, extracted texts, reports and checks the archive holds (soft-404
+    probes are counted in none of them)."""
+    page = Capture.purpose.is_(None)
     with sessions() as session:
         def count(stmt: Any) -> int:
             return int(session.execute(stmt).scalar_one())
 
         return {
-            "captures": count(select(func.count()).select_from(Capture)),
-            "urls": count(select(func.count(func.distinct(Capture.url_key)))),
-            "texts": count(select(func.count()).select_from(SearchDocument)),
+            "captures": count(select(func.count()).select_from(Capture).where(page)),
+            "urls": count(select(func.count(func.distinct(Capture.url_key))).where(page)),
+            "texts": count(select(func.count()).select_from(SearchDocument).join(
+                Capture, Capture.id == SearchDocument.capture_id).where(page)),
             "reports": count(select(func.count()).select_from(Report)),
             "checks": count(select(func.count()).select_from(Check)),
         }
 
 
 def latest_captures(sessions: sessionmaker[Session], limit: int = 20) -> list[CaptureRecord]:
-    """The most recent captures, newest first."""
+    """The most recent captures, newest first (soft-404 probes left out)."""
     with sessions() as session:
-        ids = session.execute(select(Capture.id).order_by(Capture.captured_at.desc(), Capture.id.desc())
+        ids = session.execute(select(Capture.id).where(Capture.purpose.is_(None))
+                              .order_by(Capture.captured_at.desc(), Capture.id.desc())
                               .limit(limit)).scalars().all()
     return captures_by_ids(sessions, list(ids))
 

@@ -9,12 +9,16 @@ from typing import Any
 from storage.timefmt import iso_z
 
 __all__ = [
+    "PROBE",
     "CaptureInput",
     "CaptureRecord",
     "Exchange",
     "ExtractionInput",
     "RecordLocation",
 ]
+
+
+PROBE = "probe"  # the purpose of a capture that is a check's soft-404 probe, not an archived page
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,6 +61,11 @@ class CaptureInput:
     run_id: str | None = None
     fetch_seconds: float | None = None
     context: dict[str, Any] = field(default_factory=dict)  # why it was fetched (citation, feed ...)
+
+    @property
+    def purpose(self) -> str | None:
+        """``"probe"`` for a check's soft-404 probe (its context says ``probe``), None for a page."""
+        return PROBE if self.context.get("probe") else None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,6 +141,7 @@ class CaptureRecord:
     tls_issuer: str | None = None
     tls_detail: str | None = None
     proxy: str | None = None
+    purpose: str | None = None  # "probe" for a check's soft-404 probe
 
     @property
     def is_revisit(self) -> bool:
@@ -168,6 +178,7 @@ class CaptureRecord:
             "tls_issuer": self.tls_issuer,
             "tls_detail": self.tls_detail,
             "proxy": self.proxy,
+            "purpose": self.purpose,
         }
 
 

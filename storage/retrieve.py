@@ -9,8 +9,10 @@ extraction no text), ``ArchiveCorruptError`` when the WARC file does not give ba
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +22,8 @@ from storage.records import CaptureRecord
 from storage.warcread import WarcRecord, read_record_at, safe_path
 
 __all__ = ["EXTRACTED_TYPES", "ArchivedResponse", "archived_response", "capture_headers", "capture_main_text",
-           "capture_payload", "capture_text", "capture_warc", "decode_content", "extracted_type",
-           "header_value", "response_headers"]
+           "capture_payload", "capture_text", "capture_warc", "decode_content", "decode_prefix",
+           "extracted_type", "header_value", "response_headers"]
 
 # the media types whose text is extracted (HTML by trafilatura, PDF by pypdf)
 EXTRACTED_TYPES = ("text/html", "application/xhtml+xml", "application/pdf", "application/x-pdf")
@@ -68,6 +70,117 @@ def decode_content(body: bytes, encoding: str | None, max_bytes: int) -> bytes:
             raise DecodedTooLargeError(f"decoded body exceeds {max_bytes} bytes")
         body = out
     return body
+
+
+_STEP = 64 * 1024  # input fed to a streaming decoder at a time
+
+
+def decode_prefix(body: bytes | Iterable[bytes], encoding: str | None, max_bytes: int
+                  ) -> tuple[bytes, str | None]:
+    """Undo ``Content-Encoding`` as far as it goes: (what could be decoded, at most ``max_bytes``; why it
+    stops short, or None when the body decoded completely within ``max_bytes``).
+
+    ``body`` is the payload or its chunks (``storage.payloadstream``: then only as much of it is read as
+    the first ``max_bytes`` decoded bytes need). Never raises for bad data: a truncated or corrupt
+    gzip/deflate/br/zstd body gives the bytes decoded before the damage, an unknown coding or a decoder
+    that is not installed gives the body as it is, each with the reason. Memory stays within about
+    ``max_bytes`` whatever the compression ratio.
+    """
+    codings = [c.strip().lower() for c in (encoding or "").split(",") if c.strip()]
+    codings = [c for c in reversed(codings) if c != "identity"]
+    pieces: Iterable[bytes] = _pieces(body) if isinstance(body, bytes | bytearray) else body
+    problem: str | None = None
+    for coding in codings:
+        decoded, step_problem = _decode_stream(iter(pieces), coding, max_bytes)
+        pieces = _pieces(decoded)
+        problem = problem or step_problem
+    out, over = _take(iter(pieces), max_bytes)
+    return out, problem or (f"longer than {max_bytes} bytes" if over else None)
+
+
+def _pieces(body: bytes) -> Iterator[bytes]:
+    return (body[start:start + _STEP] for start in range(0, len(body), _STEP))
+
+
+def _take(pieces: Iterator[bytes], max_bytes: int) -> tuple[bytes, bool]:
+    """(the first ``max_bytes`` bytes of ``pieces``, whether there was more)."""
+    out = bytearray()
+    for piece in pieces:
+        out += piece
+        if len(out) > max_bytes:
+            return bytes(out[:max_bytes]), True
+    return bytes(out), False
+
+
+def _decode_stream(pieces: Iterator[bytes], coding: str, max_bytes: int) -> tuple[bytes, str | None]:
+    """One coding undone chunk by chunk; (output so far, the reason it stopped short or None)."""
+    out = bytearray()
+    if coding in ("gzip", "x-gzip", "deflate"):
+        if coding != "deflate":
+            problem = _inflate_into(out, pieces, 47, max_bytes, coding)
+            return bytes(out), problem
+        first = next(pieces, b"")
+        problem = _inflate_into(out, itertools.chain([first], pieces), 15, max_bytes, coding)
+        if problem and not out:  # raw deflate, as some servers send it (decided by the first bytes)
+            problem = _inflate_into(out, itertools.chain([first], pieces), -15, max_bytes, coding)
+        return bytes(out), problem
+    if coding == "br":
+        try:
+            import brotli  # optional dependency: only a br body needs it
+        except ImportError:
+            return _take(pieces, max_bytes)[0], "brotli is not installed"
+        dec = brotli.Decompressor()
+        try:
+            for piece in pieces:
+                out += dec.process(piece, output_buffer_limit=max_bytes + 1)
+                while len(out) <= max_bytes and not dec.can_accept_more_data():
+                    out += dec.process(b"", output_buffer_limit=max_bytes + 1)
+                if len(out) > max_bytes:
+                    return bytes(out[:max_bytes]), f"longer than {max_bytes} bytes"
+        except brotli.error as exc:
+            return bytes(out), f"bad br data after {len(out)} decoded bytes ({exc})"
+        return bytes(out), None if dec.is_finished() else f"br data truncated after {len(out)} bytes"
+    if coding == "zstd":
+        try:
+            import zstandard  # optional dependency: only a zstd body needs it
+        except ImportError:
+            return _take(pieces, max_bytes)[0], "zstandard is not installed"
+        zdec = zstandard.ZstdDecompressor().decompressobj()
+        try:
+            for piece in pieces:
+                for start in range(0, len(piece), 1024):  # small steps: zstd has no output limit here
+                    out += zdec.decompress(piece[start:start + 1024])
+                    if len(out) > max_bytes:
+                        return bytes(out[:max_bytes]), f"longer than {max_bytes} bytes"
+        except zstandard.ZstdError as exc:
+            return bytes(out), f"bad zstd data after {len(out)} decoded bytes ({exc})"
+        return bytes(out), None if zdec.eof else f"zstd data truncated after {len(out)} bytes"
+    return _take(pieces, max_bytes)[0], f"unknown content-encoding {coding!r}"
+
+
+def _inflate_into(out: bytearray, pieces: Iterator[bytes], wbits: int, max_bytes: int, coding: str
+                  ) -> str | None:
+    dec = zlib.decompressobj(wbits)
+    try:
+        for piece in pieces:
+            data = piece
+            while data:
+                chunk = data
+                data = b""
+                while chunk:
+                    out += dec.decompress(chunk, max_bytes + 1 - len(out))
+                    if len(out) > max_bytes:
+                        del out[max_bytes:]
+                        return f"longer than {max_bytes} bytes"
+                    chunk = dec.unconsumed_tail
+                if dec.eof:
+                    if wbits == 47 and dec.unused_data.strip(b"\0"):  # another gzip member follows
+                        dec, data = zlib.decompressobj(wbits), dec.unused_data
+                    else:
+                        return None
+    except zlib.error as exc:
+        return f"bad {coding} data after {len(out)} decoded bytes ({exc})"
+    return None if dec.eof else f"{coding} data truncated after {len(out)} bytes"
 
 
 def _inflate(body: bytes, coding: str, max_bytes: int) -> bytes:

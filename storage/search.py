@@ -190,14 +190,15 @@ def _row(capture: Any, text_sha256: str, title: str | None, body: str) -> dict[s
 def index_texts(session: Session, items: Sequence[ExtractionInput]) -> int:
     """Index the texts of extractions being committed in ``session`` (call inside its transaction).
 
-    Texts already indexed for the same URL key are skipped. Returns the number of rows offered.
+    Texts already indexed for the same URL key, and the texts of soft-404 probes (no page of the
+    archive), are skipped. Returns the number of rows offered.
     """
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     wanted = [i for i in items if i.status == "ok" and i.text and i.text_sha256]
     # the captures' columns in one query (one ORM load per text cost ~0.3 ms each)
     captures = {c.id: c for c in session.execute(
         select(Capture.id, Capture.url, Capture.url_key, Capture.captured_at)
-        .where(Capture.id.in_({i.capture_id for i in wanted})))} if wanted else {}
+        .where(Capture.id.in_({i.capture_id for i in wanted}), Capture.purpose.is_(None)))} if wanted else {}
     for item in wanted:
         capture = captures.get(item.capture_id)
         if capture is None or not item.text or not item.text_sha256:
@@ -222,7 +223,8 @@ def reindex(sessions: sessionmaker[Session], warc_dir: Path, *, batch: int = 200
             pairs = session.execute(
                 select(Capture, Extraction).join(Extraction, Extraction.capture_id == Capture.id)
                 .where(Extraction.status == "ok", Extraction.warc_file.is_not(None),
-                       Extraction.text_sha256.is_not(None), Capture.id > last, ~indexed)
+                       Extraction.text_sha256.is_not(None), Capture.purpose.is_(None), Capture.id > last,
+                       ~indexed)
                 .order_by(Capture.id).limit(batch)).all()
             if not pairs:
                 return done

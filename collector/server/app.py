@@ -22,7 +22,13 @@ from collector.errors import CollectorError, InputError, NotFoundError
 from collector.server import api, archive_routes, assets, schedules, views
 from collector.server.context import ServerContext, wants_json
 from collector.server.html import esc, layout
-from storage.errors import ContentDecodeError, DuplicateNameError, SearchQueryError, StorageError
+from storage.errors import (
+    ContentDecodeError,
+    DuplicateNameError,
+    InvalidUrlError,
+    SearchQueryError,
+    StorageError,
+)
 from storage.errors import NotFoundError as StoredNotFoundError
 
 __all__ = ["CORS_HEADERS", "MementoCors", "create_app", "ui_csp"]
@@ -141,6 +147,7 @@ def create_app(ctx: ServerContext) -> Starlette:
         exception_handlers={StoredNotFoundError: _not_found, NotFoundError: _not_found,
                             SearchQueryError: _bad_request, DuplicateNameError: _bad_request,
                             ContentDecodeError: _bad_request, InputError: _bad_request,
+                            InvalidUrlError: _bad_request,
                             CollectorError: _storage_error, StorageError: _storage_error,
                             HTTPException: _http_error},
     )

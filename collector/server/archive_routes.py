@@ -21,13 +21,14 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from collector.errors import InputError
@@ -36,9 +37,10 @@ from collector.server.context import ctx_of, int_param, origin_of
 from collector.server.html import a, esc, layout, qs, stamp
 from collector.server.rewrite import decode_html, framed_csp, raw_csp, rewrite_html
 from storage.errors import NoCaptureError
+from storage.payloadstream import http_headers_at, payload_chunks
 from storage.queries import MATCH_TYPES, MementoRef, captures_by_ids, cdx_mementos, mementos
 from storage.records import CaptureRecord
-from storage.retrieve import archived_response, header_value
+from storage.retrieve import archived_response, decode_prefix, header_value
 from storage.warcread import read_record_at
 
 __all__ = ["mementos_of", "routes", "target_url"]
@@ -46,6 +48,7 @@ __all__ = ["mementos_of", "routes", "target_url"]
 _SPEC = re.compile(r"^(\d{1,20})(id_|if_|dl_|im_|cs_|js_|mp_)?$")
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _CDX_LIMIT = 10_000  # the most lines one CDX request answers
+_STREAM_ABOVE = 1024 * 1024  # payloads larger than this are streamed from the WARC, not read whole
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):/+")
 
 
@@ -192,28 +195,63 @@ def _redirect(request: Request, ref: MementoRef, headers: dict[str, str], modifi
     return Response(record.payload, status_code=ref.http_status or 302, headers=headers)
 
 
+def _streamed(capture: CaptureRecord) -> bool:
+    """True for a payload large enough to be streamed from its WARC record rather than read whole."""
+    return (capture.content_length or 0) > _STREAM_ABOVE
+
+
 def _raw(request: Request, capture: CaptureRecord, headers: dict[str, str], *, download: bool = False
          ) -> Response:
     ctx = ctx_of(request)
-    response = archived_response(ctx.warc_dir, capture)
     headers = {**headers, "Content-Security-Policy": raw_csp(ctx.replay(request)),
                "X-Archive-Sha256": capture.sha256 or ""}
-    if response.content_encoding:
-        headers["Content-Encoding"] = response.content_encoding
+    if _streamed(capture):
+        # bounded memory: checked against its sha256 in a first streamed pass, then sent chunk by chunk
+        size, chunks = payload_chunks(ctx.warc_dir, capture)
+        encoding = header_value(_own_headers(ctx.warc_dir, capture), "Content-Encoding")
+        body: Iterator[bytes] | bytes = chunks
+        if size is not None:
+            headers["Content-Length"] = str(size)
+    else:
+        response = archived_response(ctx.warc_dir, capture)
+        encoding, body = response.content_encoding, response.payload
+    if encoding:
+        headers["Content-Encoding"] = encoding
     if download:
         name = (capture.final_url or capture.url).rstrip("/").rsplit("/", 1)[-1] or "payload"
         headers["Content-Disposition"] = f'attachment; filename="{re.sub(r"[^A-Za-z0-9._-]", "_", name)}"'
     # set as a header, not media_type: Starlette would append a charset to text/* types
     headers["Content-Type"] = capture.content_type or "application/octet-stream"
-    return Response(response.payload, status_code=capture.http_status or 200, headers=headers)
+    if isinstance(body, bytes):
+        return Response(body, status_code=capture.http_status or 200, headers=headers)
+    return StreamingResponse(body, status_code=capture.http_status or 200, headers=headers)
+
+
+def _own_headers(warc_dir: Path, capture: CaptureRecord) -> list[tuple[str, str]]:
+    """The HTTP headers of the capture's own response or revisit record, without reading its payload."""
+    if capture.warc_file is None or capture.warc_offset is None:
+        raise NoCaptureError(f"capture {capture.id} has no WARC record")
+    return http_headers_at(warc_dir, capture.warc_file, capture.warc_offset)
 
 
 def _framed(request: Request, capture: CaptureRecord, url: str, headers: dict[str, str]) -> Response:
     ctx = ctx_of(request)
-    body = archived_response(ctx.warc_dir, capture).decoded(ctx.config.max_body_bytes)
+    # a damaged or over-large body is shown as far as it decodes (at most replay_max_html_bytes, read
+    # from the WARC only as far as that needs), never answered with an error
+    if _streamed(capture):
+        payload: Iterator[bytes] | bytes = payload_chunks(ctx.warc_dir, capture)[1]
+        encoding = header_value(_own_headers(ctx.warc_dir, capture), "Content-Encoding")
+    else:
+        archived = archived_response(ctx.warc_dir, capture)
+        payload, encoding = archived.payload, archived.content_encoding
+    body, problem = decode_prefix(payload, encoding, ctx.config.replay_max_html_bytes)
     charset = re.search(r"charset=([\w.:-]+)", capture.content_type or "", re.I)
     main, replay = ctx.base(request), ctx.replay(request)
     stamp14 = memento.ts14(capture.captured_at)
+    notice = None
+    if problem:
+        notice = (f"This archived page is shown only as far as it could be decoded ({problem}). The "
+                  f"full payload as archived is at {replay}/web/{stamp14}dl_/{url}")
     prefixes = {"page": f"{main}/web/{stamp14}/", "embed": f"{replay}/web/{stamp14}id_/",
                 "frame": f"{replay}/web/{stamp14}if_/"}
 
@@ -221,8 +259,10 @@ def _framed(request: Request, capture: CaptureRecord, url: str, headers: dict[st
         return prefixes[kind] + target
 
     html = rewrite_html(decode_html(body, charset.group(1) if charset else None),
-                        base=capture.final_url or url, mapper=mapper)
+                        base=capture.final_url or url, mapper=mapper, notice=notice)
     headers = {**headers, "Content-Security-Policy": framed_csp(replay, origin_of(main))}
+    if problem:
+        headers["X-Archive-Notice"] = f"partial replay: payload {problem}"
     return Response(html, status_code=capture.http_status or 200, headers=headers,
                     media_type="text/html; charset=utf-8")
 

@@ -14,7 +14,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from collector.config import Config
 from collector.errors import InputError
 
-__all__ = ["ServerContext", "ctx_of", "int_param", "origin_of", "respond", "wants_json"]
+__all__ = ["MAX_ID", "ServerContext", "ctx_of", "int_param", "origin_of", "respond", "wants_json"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,7 +74,7 @@ def respond(request: Request, data: dict[str, Any], render: Callable[[dict[str, 
     return HTMLResponse(render(data), status_code=status)
 
 
-_MAX_ID = 2**63 - 1  # the largest id any supported database stores
+MAX_ID = 2**63 - 1  # the largest id any supported database stores
 
 
 def int_param(raw: str | int | None, what: str, *, default: int | None = None) -> int:
@@ -84,6 +84,6 @@ def int_param(raw: str | int | None, what: str, *, default: int | None = None) -
             raise InputError(f"{what} is missing")
         return default
     text = str(raw)
-    if not text.isdigit() or not 0 < int(text) <= _MAX_ID:
+    if not text.isdigit() or not 0 < int(text) <= MAX_ID:
         raise InputError(f"{raw!r} is not a valid {what} (a positive whole number)")
     return int(text)

@@ -144,6 +144,8 @@ def timeline(data: dict[str, Any]) -> str:
         sim = "" if chk["similarity"] is None else f"similarity {chk['similarity']:.3f}"
         diff_link = (a("/diff" + qs(a=chk["baseline_id"], b=chk["capture_id"], report=chk["report"]), "diff")
                      if chk["baseline_id"] and chk["capture_id"] else "")
+        if chk.get("probe_id"):  # the soft-404 probe is in no list: reached from its check
+            diff_link += " " + a(f"/snapshot/{chk['probe_id']}", "probe", cls="probe")
         rows.append([_when(chk["checked_at"]), "check", badge(chk["status"]), esc(sim), "", diff_link])
     rows.sort(key=lambda r: r[0])
     timemaps = (a(f"/timemap/link/{url}", "TimeMap (link-format)") + " · "

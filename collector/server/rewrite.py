@@ -5,6 +5,12 @@ refresh, no ``<base>``, no plugins, and forms that cannot be sent anywhere. Ever
 stylesheet and frame points back into the archive at the capture's timestamp (``Mapper``); anything else
 is made inert. The Content-Security-Policy with ``sandbox`` is the second, independent line of defence:
 even a page the rewriter got wrong cannot run a script or reach the archive's origin.
+
+The page is parsed with lxml (libxml2), whose HTML parser is older than a browser's HTML5 parser, so the
+output is also made unambiguous for the browser: comments (and conditional comments, CDATA sections,
+processing instructions) go, elements and attributes with names a browser would read differently are
+unwrapped or dropped, and a ``<style>`` keeps no ``<`` (inside ``<svg>``/``<math>`` a browser parses a
+style's content as markup).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from urllib.parse import urljoin
 
 import lxml.html
 from lxml import etree
+from lxml_html_clean import Cleaner
 
 __all__ = ["Mapper", "decode_html", "framed_csp", "raw_csp", "rewrite_css", "rewrite_html", "safe_url"]
 
@@ -37,6 +44,18 @@ _FRAME_TAGS = {"iframe", "frame"}
 _CSS_URL = re.compile(r"""url\(\s*(['"]?)(.*?)\1\s*\)|@import\s+(['"])(.*?)\3""", re.I | re.S)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _CTRL = re.compile(r"[\x00-\x20\x7f]+")
+# names a browser reads as lxml does; anything else (``scr<script``, ``"""``) is not kept as a name
+_TAG_NAME = re.compile(r"[A-Za-z][A-Za-z0-9._-]*(:[A-Za-z][A-Za-z0-9._-]*)?")
+_ATTR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*(:[A-Za-z_][A-Za-z0-9_.-]*)?")
+_SCRIPT_URL = re.compile(r"(java|vb)script:", re.I)
+# attributes holding prose, where the words "javascript:" are text, not a URL
+_TEXT_ATTRS = {"alt", "title", "placeholder", "label", "value", "content", "summary", "abbr"}
+# scripts, comments (conditional comments, CDATA tricks) and processing instructions: lxml_html_clean's
+# Cleaner with everything else of ours to do (links, styles, frames, forms are rewritten, not removed)
+_CLEANER = Cleaner(scripts=True, comments=True, processing_instructions=True, javascript=False,
+                   style=False, inline_style=False, links=False, meta=False, page_structure=False,
+                   embedded=False, frames=False, forms=False, annoying_tags=False,
+                   remove_unknown_tags=False, safe_attrs_only=False)
 
 
 def safe_url(value: str, base: str) -> str | None:
@@ -95,7 +114,7 @@ def _clean_element(el: etree._Element, base: str, mapper: Mapper) -> None:
     for name in list(el.attrib):
         value = el.attrib[name]
         lname = name.lower()
-        if lname.startswith("on") or lname in _DROP_ATTRS:
+        if not _ATTR_NAME.fullmatch(name) or lname.startswith("on") or lname in _DROP_ATTRS:
             del el.attrib[name]
         elif lname in _SRCSET_ATTRS:
             el.attrib[name] = _srcset(value, base, mapper)
@@ -113,16 +132,19 @@ def _clean_element(el: etree._Element, base: str, mapper: Mapper) -> None:
                 el.attrib[name] = mapper(target, "embed")
         elif re.match(r"(java|vb)script:|data:", _CTRL.sub("", value).lower()):
             del el.attrib[name]
+        elif lname not in _TEXT_ATTRS and _SCRIPT_URL.search(_CTRL.sub("", value)):
+            del el.attrib[name]  # e.g. SVG <animate values="x;javascript:...">
     if tag in ("a", "area") and "href" in el.attrib:
         el.attrib["target"] = "_top"  # a click opens the archived page with its banner
         el.attrib["rel"] = "noopener noreferrer"
 
 
-def rewrite_html(text: str, *, base: str, mapper: Mapper) -> bytes:
+def rewrite_html(text: str, *, base: str, mapper: Mapper, notice: str | None = None) -> bytes:
     """Archived HTML (already decoded) made inert and pointed into the archive; UTF-8 bytes out.
 
     ``base`` is the URL the page was served from (its final URL); a ``<base href>`` in the page is
-    honoured for resolving links and then removed.
+    honoured for resolving links and then removed. A ``notice`` (e.g. that the page is shown only in
+    part) is put first in the body, as text.
     """
     text = re.sub(r"^\s*<\?xml[^>]*>", "", text)
     try:
@@ -132,10 +154,14 @@ def rewrite_html(text: str, *, base: str, mapper: Mapper) -> bytes:
     base_el = doc.find(".//base[@href]")
     if base_el is not None:
         base = safe_url(base_el.get("href", ""), base) or base
+    _CLEANER(doc)
     for el in list(doc.iter()):
-        if not isinstance(el.tag, str):  # comments and processing instructions
-            if isinstance(el, etree._ProcessingInstruction):
-                _drop(el)
+        if not isinstance(el.tag, str):  # what the cleaner left of comments and instructions
+            _drop(el)
+            continue
+        if not _TAG_NAME.fullmatch(el.tag):
+            if el.getparent() is not None:
+                el.drop_tag()  # the text stays, the odd element goes
             continue
         tag = el.tag.lower().rsplit(":", 1)[-1]
         if tag in _DROP_TAGS:
@@ -148,7 +174,8 @@ def rewrite_html(text: str, *, base: str, mapper: Mapper) -> bytes:
         elif tag == "link" and set((el.get("rel") or "").lower().split()) & _DROP_LINK_RELS:
             _drop(el)
         elif tag == "style" and el.text:
-            el.text = rewrite_css(el.text, base, mapper)
+            # "\3c " is "<" to CSS; never a tag to an HTML parser
+            el.text = rewrite_css(el.text, base, mapper).replace("<", "\\3c ")
         if el.getparent() is not None or el is doc:
             _clean_element(el, base, mapper)
     head = doc.find("head")
@@ -157,6 +184,16 @@ def rewrite_html(text: str, *, base: str, mapper: Mapper) -> bytes:
         doc.insert(0, head)
     meta = etree.Element("meta", charset="utf-8")
     head.insert(0, meta)
+    if notice:
+        body = doc.find("body")
+        if body is None:
+            body = etree.SubElement(doc, "body")
+        note = etree.Element("p", {"class": "archive-notice", "role": "status",
+                                   "style": "background:#fff3cd;color:#000;padding:.5em;margin:0"})
+        note.text = notice
+        note.tail = body.text
+        body.text = None
+        body.insert(0, note)
     html: str = lxml.html.tostring(doc, encoding="unicode", method="html")
     return ("<!DOCTYPE html>\n" + html).encode("utf-8")
 

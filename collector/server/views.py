@@ -20,7 +20,7 @@ from collector.reports.exports import citation_rows
 from collector.reports.search import scoped_search
 from collector.reports.versions import effective_citations
 from collector.server import pages
-from collector.server.context import ctx_of, int_param, respond
+from collector.server.context import MAX_ID, ctx_of, int_param, respond
 from collector.server.diffing import diff_texts
 from storage import queries, retrieve
 from storage import timeline as history
@@ -35,7 +35,8 @@ from storage.timefmt import iso_z
 
 __all__ = ["routes"]
 
-_TIMELINE_CHECK = ("id", "checked_at", "status", "similarity", "capture_id", "baseline_id", "report", "ref")
+_TIMELINE_CHECK = ("id", "checked_at", "status", "similarity", "capture_id", "baseline_id", "probe_id",
+                   "report", "ref")
 
 
 def _capture(record: CaptureRecord) -> dict[str, Any]:
@@ -97,7 +98,13 @@ def timeline(request: Request) -> Response:
     return respond(request, {"url": url, "captures": captures, "checks": checks}, pages.timeline)
 
 
-def _one(request: Request, capture_id: int) -> CaptureRecord:
+def _one(request: Request, raw: str | int, what: str = "capture id") -> CaptureRecord:
+    """The capture whose id is ``raw``: 400 for what is not a number, 404 for a number no capture has
+    (however many digits it has)."""
+    text = str(raw)
+    if text.isdigit() and not 0 < int(text) <= MAX_ID:
+        raise NoCaptureError(f"no capture with id {text}")
+    capture_id = int_param(raw, what)
     try:
         return captures_by_ids(ctx_of(request).sessions, [capture_id])[0]
     except KeyError:
@@ -107,7 +114,7 @@ def _one(request: Request, capture_id: int) -> CaptureRecord:
 def snapshot(request: Request) -> Response:
     """A capture's metadata, headers, WARC location, extracted text and sandboxed replay."""
     ctx = ctx_of(request)
-    capture = _one(request, int_param(_name(request, "id"), "capture id"))
+    capture = _one(request, _name(request, "id"))
     data: dict[str, Any] = {"capture": _capture(capture), "records": capture.records,
                             "headers": None, "text": None, "text_error": None}
     if capture.warc_file is not None:
@@ -124,7 +131,7 @@ def snapshot(request: Request) -> Response:
 
 def snapshot_warc(request: Request) -> Response:
     """The capture's WARC records as a ``.warc.gz`` download."""
-    capture = _one(request, int_param(request.path_params["id"], "capture id"))
+    capture = _one(request, request.path_params["id"])
     body = capture_warc(ctx_of(request).warc_dir, capture)
     return Response(body, media_type="application/warc", headers={
         "Content-Disposition": f'attachment; filename="capture-{capture.id}.warc.gz"'})
@@ -145,8 +152,8 @@ def diff(request: Request) -> Response:
     ctx = ctx_of(request)
     params = request.query_params
     if params.get("a") and params.get("b"):
-        old = _one(request, int_param(params["a"], "capture id a"))
-        new = _one(request, int_param(params["b"], "capture id b"))
+        old = _one(request, params["a"], "capture id a")
+        new = _one(request, params["b"], "capture id b")
     elif params.get("url"):
         old, new = history.capture_pair(ctx.sessions, params["url"], since=_time(params.get("from")),
                                         until=_time(params.get("to")))
