@@ -86,7 +86,7 @@ def test_migration_marks_the_probes_of_existing_checks(db_url: str, archive: Arc
         cfg = _alembic_config()
         with engine.begin() as conn:  # an archive from before 0010: the probe unmarked, indexed
             cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0008")
+            command.downgrade(cfg, "0009")
         with engine.begin() as conn:
             conn.execute(sa.insert(CaptureHop).values(
                 capture_id=probe.id, position=1, url=SITE + "/", url_key=probe.url_key,
