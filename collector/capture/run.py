@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from collector.capture.crawlproc import ChildSetup, crawl_context
+from collector.capture.crawlproc import ChildSetup, crawl_context, import_slow_modules
 from collector.capture.heap import map_large_blocks
 from collector.capture.scrapy_settings import scrapy_settings
 from collector.capture.writeproc import WriterLink, describe_run
@@ -107,6 +107,7 @@ def crawl_in_process(config: Config, targets: list[Target], emit: Callable[[dict
                         software=f"collector ({config.ua})").start()
     try:
         # here, after the writer is forked: it must not inherit Scrapy and Twisted
+        import_slow_modules()  # at the top of the stack, without reading every frame's source
         from scrapy.crawler import CrawlerProcess  # after the fork
         from scrapy.utils.misc import load_object  # after the fork
 
