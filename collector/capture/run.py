@@ -103,7 +103,8 @@ def crawl_in_process(config: Config, targets: list[Target], emit: Callable[[dict
     # reactor for the GIL: see collector.capture.writeproc), before Scrapy and Twisted are imported: a
     # process spawned for this crawl has not loaded them yet, so the writer neither holds nor
     # copies them
-    writer = WriterLink(config, emit=emit, extract=extract, info=info, pages=len(targets),
+    # pages sizes the extraction pool; none (a writer run to finish pending extractions): unknown
+    writer = WriterLink(config, emit=emit, extract=extract, info=info, pages=len(targets) or None,
                         software=f"collector ({config.ua})").start()
     try:
         # here, after the writer is forked: it must not inherit Scrapy and Twisted
