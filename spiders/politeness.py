@@ -7,6 +7,7 @@ capped at ``AUTOTHROTTLE_MAX_DELAY``).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
@@ -65,14 +66,25 @@ class PoliteThrottle(AutoThrottle):
 
     def _robots_parsed(self, robotparser: Any, request: Request, **_: Any) -> None:
         parser = getattr(robotparser, "rp", None)
-        if parser is None or not hasattr(parser, "crawl_delay"):
-            return
-        agent = self.crawler.settings.get("USER_AGENT") or "*"
-        try:
-            delay = parser.crawl_delay(agent)
-        except (TypeError, ValueError):
-            return
-        if delay:
+        delay = None
+        if parser is not None and hasattr(parser, "crawl_delay"):
+            agent = self.crawler.settings.get("USER_AGENT") or "*"
+            with contextlib.suppress(TypeError, ValueError):
+                delay = parser.crawl_delay(agent)
+        if not delay:
+            # robots.txt is the host's first page's prerequisite, not a page: that page does not
+            # wait the start delay behind it (a one-URL capture would wait ~1 s for nothing); the
+            # pages after it are spaced as before, and a Crawl-delay spaces robots.txt too
+            downloader = self.crawler.engine.downloader
+            slot = downloader.slots.get(downloader.get_slot_key(request))
+            if slot is not None:
+                # long enough ago for any randomized delay (0 is not: Scrapy's clock may be uptime)
+                slot.lastseen = min(slot.lastseen, time.monotonic() - 2 * slot.delay)
+                if slot.latercall is not None:  # the wake-up for that delay: process the queue now
+                    slot.latercall.cancel()
+                    slot.latercall = None
+                    downloader._process_queue(slot)
+        else:
             host = urlsplit(request.url).hostname or ""
             self.floors[host] = min(float(delay), self.maxdelay)
             downloader = self.crawler.engine.downloader

@@ -18,19 +18,23 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import inspect
 import logging
 import multiprocessing
 import os
 import sys
+from collections.abc import Iterator
 from multiprocessing import forkserver, reduction
 from multiprocessing.context import BaseContext
+from types import FrameType, ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # ForkServerContext is absent where the platform has no fork server
     from multiprocessing.context import ForkServerContext, SpawnContext
 
-__all__ = ["FORKSERVER_PRELOAD", "PRELOAD", "START_METHODS", "ChildSetup", "auto_start_method",
-           "crawl_context", "server_running", "warm"]
+__all__ = ["FORKSERVER_PRELOAD", "PRELOAD", "SLOW_IMPORTS", "START_METHODS", "ChildSetup",
+           "auto_start_method", "crawl_context", "import_slow_modules", "server_running",
+           "sourceless_stack", "warm"]
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +70,12 @@ PRELOAD: tuple[str, ...] = (
     "collector.capture.scrapy_settings", "collector.capture.run",
 )
 
+# Scrapy modules whose import calls ``inspect.stack()`` (``scrapy.utils.deprecate.
+# create_deprecated_class``, to name the module of a deprecated alias): it reads the source and
+# searches sys.modules for every frame on the stack, ~0.3 s at the top of a process and over a
+# second deep in a crawl's start (the download handler is imported inside the engine's set-up)
+SLOW_IMPORTS: tuple[str, ...] = ("scrapy.core.downloader.tls", "scrapy.core.downloader.contextfactory")
+
 # the forkserver imports these (ImportError skipped); "__main__" is multiprocessing's default
 FORKSERVER_PRELOAD = ["__main__", "collector.capture.crawl_preload"]
 _REACTOR = "twisted.internet.reactor"
@@ -78,6 +88,7 @@ def warm(modules: tuple[str, ...] = PRELOAD) -> list[str]:
     the reactor module is dropped again, so that forked children install their own.
     """
     failed: list[str] = []
+    import_slow_modules()
     for name in modules:
         try:
             importlib.import_module(name)
@@ -89,6 +100,51 @@ def warm(modules: tuple[str, ...] = PRELOAD) -> list[str]:
             _drop_reactor()
     _warm_state()
     return failed
+
+
+def import_slow_modules(modules: tuple[str, ...] = SLOW_IMPORTS) -> None:
+    """Import ``modules`` (``SLOW_IMPORTS``) with a ``sourceless_stack``; a crawl imports them first.
+
+    An import that fails is left to the code that needs the module (it fails there, as usual).
+    """
+    with sourceless_stack():
+        for name in modules:
+            with contextlib.suppress(ImportError):
+                importlib.import_module(name)
+
+
+@contextlib.contextmanager
+def sourceless_stack() -> Iterator[None]:
+    """Within: ``inspect.stack()`` lists the caller's frames without reading their source, and
+    ``inspect.getmodule(frame)`` is the module the frame runs in (from its globals).
+
+    The stack's entries have the frame, file name, line number and function name, without the lines
+    of code (``code_context`` None): all Scrapy asks of them at import. The real functions read the
+    source of every frame and, for a frame of a file that is no module's (importlib's frames),
+    scan every module in ``sys.modules``. Meant for the imports of ``SLOW_IMPORTS`` at a process's
+    start, before other threads could call ``inspect``.
+    """
+    real_stack, real_getmodule = inspect.stack, inspect.getmodule
+
+    def stack(context: int = 1) -> list[inspect.FrameInfo]:
+        frames = []
+        frame: FrameType | None = sys._getframe(1)
+        while frame is not None:
+            frames.append(inspect.FrameInfo(frame, frame.f_code.co_filename, frame.f_lineno,
+                                            frame.f_code.co_name, None, None))
+            frame = frame.f_back
+        return frames
+
+    def getmodule(object: object, _filename: str | None = None) -> ModuleType | None:
+        if inspect.isframe(object):
+            return sys.modules.get(object.f_globals.get("__name__", ""))
+        return real_getmodule(object, _filename)
+
+    inspect.stack, inspect.getmodule = stack, getmodule
+    try:
+        yield
+    finally:
+        inspect.stack, inspect.getmodule = real_stack, real_getmodule
 
 
 def _warm_state() -> None:

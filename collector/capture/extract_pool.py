@@ -28,11 +28,24 @@ from collector.capture.crawlproc import server_running
 from collector.capture.extraction import HTML_MAX_BYTES, HTML_MAX_TAGS, extract_archived
 from collector.capture.heap import map_large_blocks, trim
 
-__all__ = ["ExtractionPool"]
+__all__ = ["ExtractionPool", "pool_plan"]
 
 
 EXTRACT_PRELOAD = ["collector.capture.extract_preload"]
 MAX_MEMORY = 1024 * 1024 * 1024  # a worker's RLIMIT_DATA when none is given (Config: 1024 MiB)
+# a small run's fork server imports the extractor without warming it: the warm-up (demo pages, every
+# dateparser locale) costs ~3 s of CPU, which a handful of pages never wins back
+LIGHT_PRELOAD = ["trafilatura", "collector.capture.extraction"]
+WARM_FROM = 16  # pages: from this many on (or an unknown number), the fork server warms trafilatura
+
+
+def pool_plan(workers: int, pages: int | None) -> tuple[int, bool]:
+    """The number of extraction workers for a run of ``pages`` pages (None: unknown) and whether
+    their fork server warms trafilatura: a small run starts no more workers than it has pages, and
+    no warm-up."""
+    if pages is None or pages >= WARM_FROM:
+        return workers, True
+    return max(1, min(workers, pages)), False
 
 
 def limit_memory(max_bytes: int) -> None:
@@ -67,15 +80,16 @@ def extract_task(warc_dir: str, warc_file: str, offset: int, url: str, max_bytes
         trim()
 
 
-def extraction_context() -> multiprocessing.context.BaseContext:
-    """The forkserver context, with trafilatura preloaded if this process's server is not running.
+def extraction_context(*, warm: bool = True) -> multiprocessing.context.BaseContext:
+    """The forkserver context, with trafilatura preloaded (and warmed, with ``warm``) if this
+    process's server is not running.
 
     A process has one fork server. In a crawl child (the usual case) it is started here, for the
     workers; where one already runs (a crawl started in-process), the workers share it as it is.
     """
     ctx = multiprocessing.get_context("forkserver")
     if not server_running():
-        ctx.set_forkserver_preload(EXTRACT_PRELOAD)
+        ctx.set_forkserver_preload(EXTRACT_PRELOAD if warm else LIGHT_PRELOAD)
     return ctx
 
 
@@ -84,7 +98,8 @@ class ExtractionPool:
 
     def __init__(self, warc_dir: Path, *, workers: int, timeout: float, max_bytes: int,
                  max_tasks: int = 50, html_max_bytes: int = HTML_MAX_BYTES,
-                 html_max_tags: int = HTML_MAX_TAGS, max_memory: int = MAX_MEMORY) -> None:
+                 html_max_tags: int = HTML_MAX_TAGS, max_memory: int = MAX_MEMORY,
+                 warm: bool = True) -> None:
         self.warc_dir = str(Path(warc_dir).resolve())
         self.timeout = timeout
         self.max_bytes = max_bytes
@@ -92,7 +107,7 @@ class ExtractionPool:
         self.max_memory = max_memory
         self.workers = workers
         self._pool = ProcessPool(max_workers=workers, max_tasks=max_tasks, initializer=_warm,
-                                 initargs=(max_memory,), context=extraction_context())
+                                 initargs=(max_memory,), context=extraction_context(warm=warm))
         # start the fork server (trafilatura loaded and warmed: seconds) and the workers now, while
         # the crawl starts, rather than when the first page is committed
         self._pool.schedule(_warm)

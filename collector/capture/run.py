@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from collector.capture.crawlproc import ChildSetup, crawl_context
+from collector.capture.crawlproc import ChildSetup, crawl_context, import_slow_modules
 from collector.capture.heap import map_large_blocks
 from collector.capture.scrapy_settings import scrapy_settings
 from collector.capture.writeproc import WriterLink, describe_run
@@ -103,10 +103,12 @@ def crawl_in_process(config: Config, targets: list[Target], emit: Callable[[dict
     # reactor for the GIL: see collector.capture.writeproc), before Scrapy and Twisted are imported: a
     # process spawned for this crawl has not loaded them yet, so the writer neither holds nor
     # copies them
-    writer = WriterLink(config, emit=emit, extract=extract, info=info,
+    # pages sizes the extraction pool; none (a writer run to finish pending extractions): unknown
+    writer = WriterLink(config, emit=emit, extract=extract, info=info, pages=len(targets) or None,
                         software=f"collector ({config.ua})").start()
     try:
         # here, after the writer is forked: it must not inherit Scrapy and Twisted
+        import_slow_modules()  # at the top of the stack, without reading every frame's source
         from scrapy.crawler import CrawlerProcess  # after the fork
         from scrapy.utils.misc import load_object  # after the fork
 

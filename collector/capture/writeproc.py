@@ -98,8 +98,9 @@ class WriterLink:
     def __init__(self, config: Config, *, emit: Callable[[dict[str, Any]], None],
                  extract: bool = True, info: dict[str, str] | None = None,
                  software: str = "collector", max_items: int | None = None,
-                 max_bytes: int = 12 * 2**20) -> None:
+                 max_bytes: int = 12 * 2**20, pages: int | None = None) -> None:
         self.config = config
+        self.pages = pages  # how many pages the crawl fetches, if known (sizes the extraction pool)
         self.emit = emit
         self.extract = extract
         self.info = dict(info or {})
@@ -128,7 +129,7 @@ class WriterLink:
         ctx = cast("ForkContext | SpawnContext", multiprocessing.get_context(method))
         ours, theirs = ctx.Pipe(duplex=True)
         self._proc = ctx.Process(target=serve, name="collector-writer", args=(
-            theirs, self.config, self.extract, self.info, self.software, ours))
+            theirs, self.config, self.extract, self.info, self.software, ours, self.pages))
         if method == "fork":
             # the objects so far (imports, mostly) leave the garbage collector's view: its passes
             # would otherwise touch every page the two processes share, and copy them
@@ -240,16 +241,17 @@ class WriterLink:
 
 # -- writer side ----------------------------------------------------------------------------------
 def serve(conn: Any, config: Config, extract: bool, info: dict[str, str], software: str,
-          crawl_end: Any = None) -> None:
+          crawl_end: Any = None, pages: int | None = None) -> None:
     """The writer process: archive every attempt received on ``conn`` until told to close (or until
     the crawl's end of the pipe is gone), then finish the pending extractions and say so.
     ``crawl_end``, the other end of the pipe (a forked child inherits it), is closed first: held
-    open here, it would hide the crawl's death."""
+    open here, it would hide the crawl's death. ``pages``, the number of pages the crawl fetches
+    (None: unknown), sizes the extraction pool (``collector.capture.extract_pool.pool_plan``)."""
     if crawl_end is not None:
         crawl_end.close()
     forget_inherited_server()  # forked from a process that ran one: the pool starts its own
     # here, in the writer process: the crawl process never loads SQLAlchemy, warcio or pebble
-    from collector.capture.extract_pool import ExtractionPool  # writer process only
+    from collector.capture.extract_pool import ExtractionPool, pool_plan  # writer process only
     from collector.capture.writer import ArchiveWriter  # writer process only
     from storage.archive import Archive  # writer process only
 
@@ -265,17 +267,18 @@ def serve(conn: Any, config: Config, extract: bool, info: dict[str, str], softwa
 
     archive = pool = run_lock = None
     try:
+        if extract and config.workers > 0:  # first: its processes start while the database opens
+            workers, warm = pool_plan(config.workers, pages)
+            pool = ExtractionPool(config.warc_dir, workers=workers, warm=warm,
+                                  timeout=config.extract_timeout, max_bytes=config.max_body_bytes,
+                                  html_max_bytes=config.extract_max_bytes,
+                                  html_max_tags=config.extract_max_tags,
+                                  max_memory=config.extract_max_memory_mb * 2**20)
         # a crawl writes; memory-mapped reads would keep every page it touches resident
         archive = Archive.open(config.db_url, config.warc_dir, mmap=False,
                                warc_max_bytes=config.warc_max_bytes,
                                gzip_level=config.warc_gzip_level, software=software, info=info,
                                append=True)
-        if extract and config.workers > 0:
-            pool = ExtractionPool(config.warc_dir, workers=config.workers,
-                                  timeout=config.extract_timeout, max_bytes=config.max_body_bytes,
-                                  html_max_bytes=config.extract_max_bytes,
-                                  html_max_tags=config.extract_max_tags,
-                                  max_memory=config.extract_max_memory_mb * 2**20)
         # this run is running while the lock is held: another writer starting meanwhile leaves
         # its pending extractions to it (and this one leaves those of other running runs)
         run_lock = RunLock(config.home, info.get("run-id") or str(os.getpid())).acquire()

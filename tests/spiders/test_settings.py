@@ -19,3 +19,10 @@ def test_no_console_or_remote_control_and_only_http_handlers(tmp_path: Path) -> 
     assert settings.getbool("TELNETCONSOLE_ENABLED") is False
     handlers = {k: v for k, v in settings.getwithbase("DOWNLOAD_HANDLERS").items() if v}
     assert set(handlers) == {"http", "https"}
+
+
+def test_a_crawl_starts_without_collecting_library_versions(tmp_path: Path) -> None:
+    """Scrapy would find them (and the platform's, with a ``uname -p`` subprocess) for a log line
+    at INFO, which a crawl does not show."""
+    settings = Settings(scrapy_settings(load_config({"home": tmp_path}, env={})))
+    assert settings.getlist("LOG_VERSIONS") == []

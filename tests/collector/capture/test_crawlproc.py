@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from collector.capture.crawlproc import PRELOAD, ChildSetup, crawl_context
+from collector.capture.crawlproc import PRELOAD, ChildSetup, crawl_context, sourceless_stack
 from collector.capture.run import Target, run_crawl
 from storage.database import connect, head_revision
 from tests.conftest import make_config
@@ -39,6 +40,31 @@ def test_preload_skips_missing_modules() -> None:
                   "import sys; print('twisted.internet.reactor' in sys.modules)")
     assert out.splitlines() == ["['no_such_module_xyz', 'twisted.internet.reactor']", "False"]
     assert "twisted.internet.reactor" not in PRELOAD
+
+
+def test_slow_scrapy_modules_are_imported_without_reading_source() -> None:
+    """Scrapy's TLS modules call inspect.stack() at import: read no source for it (~0.3-1 s)."""
+    out = _python("import inspect, linecache\n"
+                  "read = []\n"
+                  "real = linecache.getlines\n"
+                  "linecache.getlines = lambda name, *a: read.append(name) or real(name, *a)\n"
+                  "from collector.capture.crawlproc import import_slow_modules\n"
+                  "stack, getmodule = inspect.stack, inspect.getmodule\n"
+                  "import_slow_modules()\n"
+                  "from scrapy.core.downloader.contextfactory import ScrapyClientContextFactory\n"
+                  "from scrapy.core.downloader.tls import ScrapyClientTLSOptions\n"
+                  "print(read, ScrapyClientContextFactory.__module__, ScrapyClientTLSOptions.__module__,"
+                  " inspect.stack is stack, inspect.getmodule is getmodule)")
+    assert out == ("[] scrapy.core.downloader.contextfactory scrapy.core.downloader.tls True True")
+
+
+def test_sourceless_stack_lists_the_callers_frames() -> None:
+    with sourceless_stack():
+        here = inspect.stack()[0]
+        module = inspect.getmodule(here.frame)
+    assert (here.function, here.code_context) == ("test_sourceless_stack_lists_the_callers_frames", None)
+    assert module is sys.modules[__name__]
+    assert inspect.stack()[0].code_context is not None  # the real one is back
 
 
 def test_unknown_start_method_is_refused() -> None:

@@ -58,3 +58,30 @@ def test_the_fork_server_warms_on_pages_that_exist() -> None:
     from collector.capture.extract_preload import DEMO_PAGES
 
     assert len(list(DEMO_PAGES.glob("*.html"))) >= 4
+
+
+def test_a_small_run_starts_few_workers_from_a_server_that_does_not_warm() -> None:
+    from collector.capture.extract_pool import WARM_FROM, pool_plan
+
+    assert pool_plan(4, 1) == (1, False)  # one page: one worker, no warm-up (seconds of CPU)
+    assert pool_plan(4, WARM_FROM - 1) == (4, False)
+    assert pool_plan(4, WARM_FROM) == (4, True)
+    assert pool_plan(4, None) == (4, True)  # unknown size (a daemon's crawl): warm
+    assert pool_plan(2, 0) == (1, False)
+
+
+def light_state() -> tuple[bool, bool, bool]:
+    """In a worker: (trafilatura loaded, preload module loaded, heap frozen)."""
+    import gc
+
+    return ("trafilatura" in sys.modules, "collector.capture.extract_preload" in sys.modules,
+            gc.get_freeze_count() > 0)
+
+
+def test_workers_of_a_small_run_have_trafilatura_loaded_but_not_warmed() -> None:
+    probe = (PROBE.replace("extraction_context()", "extraction_context(warm=False)")
+             .replace("worker_state as state", "light_state as state"))
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT,
+                          timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[0] == "(True, False, False) (True, False, False)"

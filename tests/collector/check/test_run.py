@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -188,3 +190,13 @@ def test_a_verdict_that_depends_on_the_probe_gets_one(checked: dict[str, Any]) -
         assert checks_of(archive.sessions, unchanged)[-1].probe_id is None
     finally:
         archive.close()
+
+
+def test_the_check_module_loads_no_storage_before_its_crawl_starts() -> None:
+    """``run_checks`` starts the crawl process, then loads storage, SQLAlchemy and the URL
+    canonicalizer (~1 s) while the crawl starts: importing the module loads none of them."""
+    code = ("import sys, collector.check.run; heavy = ('sqlalchemy', 'storage.archive', "
+            "'storage.canonical', 'surt', 'collector.check.judge'); "
+            "print(sorted(m for m in sys.modules if m.startswith(heavy)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

@@ -1,0 +1,150 @@
+"""One-URL command benchmark: the fixed cost of ``collector capture URL`` and ``collector check URL``.
+
+    .venv/bin/python bench/oneurl_bench.py [--runs 6] [--parts-runs 3] [--no-parts]
+
+Starts the test page server (tests/server.py, 127.0.0.1), makes a fresh archive home (SQLite, in a
+temporary directory), then runs, each as a new command line (``python -m collector``), ``runs`` times:
+
+- ``collector capture --allow-private URL`` of a new article page each time;
+- ``collector check --allow-private URL`` of a page captured once beforehand (unchanged: no probe).
+
+Reported: best and median wall time of each (and every run). With parts (the default), where the
+fixed cost goes, each part timed in a fresh interpreter (best of ``parts-runs``), as the command's
+processes pay it: the interpreter itself, the CLI's imports, the crawl process's imports (Scrapy,
+Twisted, the spiders), the writer's imports and the opening of the (current) database, the extraction
+fork server's start (light, as for a few pages, and warmed, as for a long run), the first extraction
+of a page in a fresh worker, and an in-process crawl of one 404 page (reactor start, fetch, commit,
+shutdown: no extraction) measured inside its process after its imports. The processes run side by
+side (crawl and writer, extraction server), so the parts add up to more than the wall time.
+
+Written to bench/out/oneurl_bench.json. No asserts; measure before and after a change in the same
+session (other work on the machine moves every figure).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out" / "oneurl_bench.json"
+
+PARTS = {
+    "interpreter": "pass",
+    "cli_imports": "import collector.cli.main",
+    "crawl_imports": "import collector.capture.run, scrapy.crawler, collector.capture.pipeline, "
+                     "spiders.capture",
+    "writer_imports_and_open_db": "from storage.archive import Archive; "
+                                  "import collector.capture.writer, collector.capture.extract_pool; "
+                                  "Archive.open({db!r}, __import__('pathlib').Path({warc!r})).close()",
+    "extract_server_light": "import trafilatura, collector.capture.extraction",
+    "extract_server_warmed": "import collector.capture.extract_preload",
+    "first_extraction": "import sys, time; sys.path.append('tests'); from server import article; "
+                        "from collector.capture.extraction import extract_html; import trafilatura; "
+                        "t = time.perf_counter(); extract_html(article('x'), 'http://x.invalid/'); "
+                        "print('T', time.perf_counter() - t)",
+    "crawl_one_404_in_process": "import time; from collector.capture.run import crawl_in_process, Target; "
+                                "from collector.config import load_config; "
+                                "import scrapy.crawler, collector.capture.pipeline, spiders.capture; "
+                                "c = load_config({{'home': __import__('pathlib').Path({home!r}), "
+                                "'allow_private': True, 'retry_times': 0}}, env={{}}); "
+                                "t = time.perf_counter(); crawl_in_process(c, [Target(url={url!r}, "
+                                "given={url!r})], lambda r: None, extract=False); "
+                                "print('T', time.perf_counter() - t)",
+}
+
+
+def _server() -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen([sys.executable, str(ROOT / "tests/server.py")],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    port = int(proc.stdout.readline().split()[1])
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return env
+
+
+def _command(home: Path, *args: str) -> float:
+    began = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "collector", "--home", str(home), *args],
+                          cwd=ROOT, env=_env(), capture_output=True, text=True)
+    took = time.perf_counter() - began
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return took
+
+
+def _figures(times: list[float]) -> dict[str, Any]:
+    return {"best_s": round(min(times), 3), "median_s": round(statistics.median(times), 3),
+            "all_s": [round(t, 3) for t in times]}
+
+
+def _part(code: str, runs: int) -> float:
+    """Best of ``runs``: the wall time of a fresh interpreter running ``code``, or the time it prints
+    after ``T``."""
+    best = float("inf")
+    for _ in range(runs):
+        began = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_env(),
+                              capture_output=True, text=True)
+        took = time.perf_counter() - began
+        if done.returncode != 0:
+            raise SystemExit(f"part failed: {code}\n{done.stderr}")
+        inner = [line for line in done.stdout.splitlines() if line.startswith("T ")]
+        best = min(best, float(inner[-1].split()[1]) if inner else took)
+    return best
+
+
+def main() -> None:
+    """Run the benchmark and print/write the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--runs", type=int, default=6)
+    parser.add_argument("--parts-runs", type=int, default=3)
+    parser.add_argument("--no-parts", action="store_true")
+    args = parser.parse_args()
+    server, base = _server()
+    figures: dict[str, Any] = {"runs": args.runs, "cpus": os.cpu_count(),
+                               "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            home = Path(tmp) / "home"
+            _command(home, "capture", "--allow-private", f"{base}/page/checked")  # creates the home
+            capture = [_command(home, "capture", "--allow-private", f"{base}/page/bench-{i}")
+                       for i in range(args.runs)]
+            print(f"capture: {_figures(capture)}", flush=True)
+            check = [_command(home, "check", "--allow-private", f"{base}/page/checked")
+                     for _ in range(args.runs)]
+            print(f"check:   {_figures(check)}", flush=True)
+            figures["capture"] = _figures(capture)
+            figures["check"] = _figures(check)
+            if not args.no_parts:
+                values = {"db": f"sqlite:///{home / 'collector.db'}", "warc": str(home / "warcs"),
+                          "home": str(home), "url": f"{base}/status/404"}
+                parts = {}
+                for name, code in PARTS.items():
+                    parts[name] = round(_part(code.format(**values), args.parts_runs), 3)
+                    print(f"  {name:28} {parts[name]:.3f} s", flush=True)
+                figures["parts_best_s"] = parts
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    figures["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    print(json.dumps(figures, indent=2))
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
