@@ -15,7 +15,7 @@ import time
 from multiprocessing import synchronize
 from typing import Any
 
-_setstate = synchronize.SemLock.__setstate__
+_setstate = getattr(synchronize.SemLock, "__setstate__")  # noqa: B009 - absent from the stubs
 _late: list[bool] = []  # in a worker: [whether it is late], decided at its first lock
 
 
@@ -37,4 +37,4 @@ def _late_setstate(self: Any, state: tuple[Any, ...]) -> None:
     _setstate(self, state)
 
 
-synchronize.SemLock.__setstate__ = _late_setstate  # type: ignore[method-assign]
+setattr(synchronize.SemLock, "__setstate__", _late_setstate)  # noqa: B010 - absent from the stubs
