@@ -83,6 +83,6 @@ def test_a_worker_still_starting_when_its_pool_closes_finds_its_locks(tmp_path: 
     env = {**os.environ, "COLLECTOR_TEST_LATE_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-c", LATE_START], capture_output=True, text=True,
                           cwd=ROOT, env=env, timeout=180)
-    assert (tmp_path / "first").exists()  # the hook ran in the workers
+    assert (tmp_path / "first").exists() and (tmp_path / "late").exists()  # a worker was late
     assert done.returncode == 0 and done.stdout.strip() == "closed", done.stderr
     assert "Traceback" not in done.stderr and "FileNotFoundError" not in done.stderr, done.stderr
