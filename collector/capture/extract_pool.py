@@ -11,6 +11,12 @@ Memory is bounded whatever one page does: each worker runs under ``RLIMIT_DATA``
 bytes of heap and anonymous maps; shared libraries and the fork server's shared pages are not counted).
 A page that needs more fails its allocation (``MemoryError``) or kills its worker; either way it is
 recorded as ``too-large`` with the reason, and the pool goes on with the next pages.
+
+The pool's two channel locks are named POSIX semaphores that a worker opens while it unpickles its
+start-up data, after the fork server forked it. pebble (5.2.3) removes them when the pool stops,
+before it stops the workers: a worker still starting then (a loaded machine; a replacement for a
+timed-out worker) failed with ``FileNotFoundError`` in ``synchronize.py`` ``__setstate__`` (issue
+13). The pool here holds its own reference to them until every worker has stopped.
 """
 
 from __future__ import annotations
@@ -80,6 +86,15 @@ def extract_task(warc_dir: str, warc_file: str, offset: int, url: str, max_bytes
         trim()
 
 
+def channel_locks(pool: ProcessPool) -> tuple[Any, ...]:
+    """The locks of a started pebble ``pool``'s worker channel (named semaphores on Linux); () where
+    pebble keeps them elsewhere (a test fails then: ``test_extract_pool``)."""
+    manager = getattr(getattr(pool, "_pool_manager", None), "worker_manager", None)
+    mutex = getattr(getattr(manager, "workers_channel", None), "mutex", None)
+    return tuple(lock for lock in (getattr(mutex, "reader_mutex", None),
+                                   getattr(mutex, "writer_mutex", None)) if lock is not None)
+
+
 def extraction_context(*, warm: bool = True) -> multiprocessing.context.BaseContext:
     """The forkserver context, with trafilatura preloaded (and warmed, with ``warm``) if this
     process's server is not running.
@@ -111,6 +126,7 @@ class ExtractionPool:
         # start the fork server (trafilatura loaded and warmed: seconds) and the workers now, while
         # the crawl starts, rather than when the first page is committed
         self._pool.schedule(_warm)
+        self._locks = channel_locks(self._pool)  # until close: see the module's docstring
 
     def submit(self, payload_file: str, payload_offset: int, url: str,
                done: Callable[[dict[str, Any]], None]) -> None:
@@ -141,3 +157,4 @@ class ExtractionPool:
         """Stop the workers (pending tasks are finished first)."""
         self._pool.close()
         self._pool.join()
+        self._locks = ()  # every worker has stopped: the semaphores may go now

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -85,3 +86,30 @@ def test_workers_of_a_small_run_have_trafilatura_loaded_but_not_warmed() -> None
                           timeout=180)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[0] == "(True, False, False) (True, False, False)"
+
+
+LATE_START = """
+import os, signal, sys, tempfile
+from multiprocessing import forkserver, get_context
+
+from collector.capture.extract_pool import ExtractionPool
+
+signal.signal(signal.SIGTERM, signal.SIG_IGN)  # as the writer process does before its pool starts
+get_context("forkserver").set_forkserver_preload(["tests.collector.capture.late_worker"])
+forkserver.ensure_running()
+pool = ExtractionPool(tempfile.mkdtemp(), workers=2, timeout=30, max_bytes=2**20)
+pool.close()  # the first worker runs the warm-up task; the second is still starting
+print("closed")
+"""
+
+
+def test_a_worker_still_starting_when_its_pool_closes_finds_its_locks(tmp_path: Path) -> None:
+    """Issue 13's FileNotFoundError from the fork server: pebble removes the pool's semaphores
+    before it stops the workers; a worker that had not opened them yet (a loaded machine) failed
+    with a traceback. The pool keeps them until every worker has stopped."""
+    env = {**os.environ, "COLLECTOR_TEST_LATE_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", LATE_START], capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=180)
+    assert (tmp_path / "first").exists() and (tmp_path / "late").exists()  # a worker was late
+    assert done.returncode == 0 and done.stdout.strip() == "closed", done.stderr
+    assert "Traceback" not in done.stderr and "FileNotFoundError" not in done.stderr, done.stderr
