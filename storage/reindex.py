@@ -247,6 +247,7 @@ def _index_capture(session: Session, event: CaptureEvent, state: _State,
                                           event.info.get("private-addresses") == "allowed")),
         "user_agent": event.info.get("http-header-user-agent") or _user_agent(exchanges),
         "run_id": event.info.get("run-id"),
+        **_tls_columns(content),
     })
     row = storable_row(Capture.__table__, row, note="reason_detail")
     summary.captures += 1
@@ -277,6 +278,23 @@ def _index_capture(session: Session, event: CaptureEvent, state: _State,
                   for hop in hop_rows(key, hops)]
         summary.hops += len(values)
     state.batch.append(_Pending(main.record_id, row, values, payload, untexted))
+
+
+def _tls_columns(content: dict[str, Any]) -> dict[str, Any]:
+    """The row's TLS and proxy columns from its capture metadata record's ``tls`` and ``proxy``
+    (what ``storage.archive`` wrote them from; None over http, for a plain page fetch and for
+    another tool's records)."""
+    tls = content.get("tls")
+    tls = tls if isinstance(tls, dict) else {}
+    verified = tls.get("verified")
+    proxy = content.get("proxy")
+    return {"tls_verified": verified if isinstance(verified, bool) else None,
+            "tls_fingerprint": _text(tls.get("fingerprint")), "tls_issuer": _text(tls.get("issuer")),
+            "tls_detail": _text(tls.get("detail")), "proxy": _text(proxy)}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _user_agent(exchanges: list[Any]) -> str | None:
