@@ -8,9 +8,11 @@ extraction found none, failed, or never ran, or the file came from another tool)
 the ``extract`` function given, when there is one (``collector`` passes its extractor: ``storage``
 does not import it), and committed like any text (``Archive.commit_extractions``).
 
-Records already indexed (a row with the same WARC-Record-ID) are skipped, so indexing a file twice
-adds nothing. What the files do not hold (reports, citations, checks, schedules, feeds, tokens, a
-run's fetch time) is not rebuilt.
+Records already indexed (a row with the same WARC-Record-ID, looked up through the index on it for
+500 events at a time, not read all into memory) are skipped, so indexing a file twice adds nothing.
+The TLS and proxy columns come from the capture's metadata record (``tls``, ``proxy``). What the
+files do not hold (reports, citations, checks, schedules, feeds, tokens, a run's fetch time) is not
+rebuilt.
 """
 
 from __future__ import annotations
