@@ -70,7 +70,7 @@ class Capture(Base):
     warc_file: Mapped[str | None] = mapped_column(Text)
     warc_offset: Mapped[int | None] = mapped_column(BigInteger)
     warc_length: Mapped[int | None] = mapped_column(BigInteger)
-    warc_record_id: Mapped[str | None] = mapped_column(String(64))
+    warc_record_id: Mapped[str | None] = mapped_column(String(255))  # 64 before migration 0011
     # where the payload bytes are (differs from the above for a revisit)
     payload_file: Mapped[str | None] = mapped_column(Text)
     payload_offset: Mapped[int | None] = mapped_column(BigInteger)
@@ -100,6 +100,7 @@ class Capture(Base):
               sqlite_where=text("revisit_of IS NULL AND payload_file IS NOT NULL"),
               postgresql_where=text("revisit_of IS NULL AND payload_file IS NOT NULL")),
         Index("ix_captures_time", "captured_at"),
+        Index("ix_captures_record_id", "warc_record_id"),  # import's "already indexed" (0011)
     )
 
 

@@ -8,9 +8,11 @@ extraction found none, failed, or never ran, or the file came from another tool)
 the ``extract`` function given, when there is one (``collector`` passes its extractor: ``storage``
 does not import it), and committed like any text (``Archive.commit_extractions``).
 
-Records already indexed (a row with the same WARC-Record-ID) are skipped, so indexing a file twice
-adds nothing. What the files do not hold (reports, citations, checks, schedules, feeds, tokens, a
-run's fetch time) is not rebuilt.
+Records already indexed (a row with the same WARC-Record-ID, looked up through the index on it for
+500 events at a time, not read all into memory) are skipped, so indexing a file twice adds nothing.
+The TLS and proxy columns come from the capture's metadata record (``tls``, ``proxy``). What the
+files do not hold (reports, citations, checks, schedules, feeds, tokens, a run's fetch time) is not
+rebuilt.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from storage.models import Capture, CaptureHop, Extraction
 from storage.records import ExtractionInput, RecordLocation
 from storage.retrieve import extracted_type, header_value
 from storage.search import index_texts
-from storage.storable import storable_row
+from storage.storable import storable_row, storable_value
 from storage.warcindex import (
     CaptureEvent,
     FileRecord,
@@ -122,7 +124,9 @@ class _State:
     # capture id -> (payload file, offset, URL, response record id) of captures without a text yet
     untexted: dict[int, tuple[str, int, str, str]] = field(default_factory=dict)
     texts: list[TextEvent] = field(default_factory=list)
-    known: set[str] = field(default_factory=set)  # WARC-Record-IDs of the rows already there
+    # the stored form of the WARC-Record-IDs of this lookahead's events that have rows already
+    # (found in the database, or indexed earlier in the lookahead)
+    known: set[str] = field(default_factory=set)
     had_rows: bool = False
     batch: list[_Pending] = field(default_factory=list)
 
@@ -151,14 +155,19 @@ def index_files(archive: Archive, names: Sequence[str], *, extract: Extract | No
     summary = IndexSummary()
     state = _State()
     with archive.sessions() as session, session.begin():
-        # the ids already indexed (an import into a home with captures; none for a reindex)
-        state.known = {rid for rid in session.scalars(select(Capture.warc_record_id)) if rid}
-        state.had_rows = bool(session.scalar(select(func.count()).select_from(Capture)))
-        for event in group_records(_records(archive.warc_dir, names, summary, progress),
-                                   summary.skipped_records):
-            if isinstance(event, TextEvent):
-                state.texts.append(event)
-            else:
+        state.had_rows = session.scalar(select(Capture.id).limit(1)) is not None
+        events = group_records(_records(archive.warc_dir, names, summary, progress),
+                               summary.skipped_records)
+        for chunk in _lookahead(events):
+            # which of these records are indexed already: the rows before this run, and this run's
+            # earlier chunks (flushed first), found through the index on warc_record_id
+            _flush(session, state)
+            state.known = _indexed(session, [rid for event in chunk if isinstance(event, CaptureEvent)
+                                             and (rid := _record_id(event)) is not None])
+            for event in chunk:
+                if isinstance(event, TextEvent):
+                    state.texts.append(event)
+                    continue
                 try:
                     _index_capture(session, event, state, summary)
                 except ValueError as exc:  # a target URI no URL key can be made of
@@ -175,6 +184,49 @@ def index_files(archive: Archive, names: Sequence[str], *, extract: Extract | No
 
 
 _BATCH = 500  # capture rows inserted together
+_LOOKAHEAD = 500  # capture events whose record ids are looked up together...
+_LOOKAHEAD_BYTES = 32 * 2**20  # ...unless their records hold more bytes than this
+_IN_LIMIT = 500  # ids per IN (...) (SQLite's parameter limit is 999 in old builds)
+
+
+def _lookahead(events: Iterator[CaptureEvent | TextEvent]
+               ) -> Iterator[list[CaptureEvent | TextEvent]]:
+    """The events in chunks of up to ``_LOOKAHEAD`` capture events or ``_LOOKAHEAD_BYTES`` of
+    records (memory stays bounded whatever the size of the archive or of the files)."""
+    chunk: list[CaptureEvent | TextEvent] = []
+    count = size = 0
+    for event in events:
+        chunk.append(event)
+        if isinstance(event, CaptureEvent):
+            count += 1
+            size += sum(len(part.record.block) + len(part.record.payload)
+                        for exchange in event.exchanges
+                        for part in (exchange.response, exchange.request) if part is not None)
+            if count >= _LOOKAHEAD or size >= _LOOKAHEAD_BYTES:
+                yield chunk
+                chunk, count, size = [], 0, 0
+    if chunk:
+        yield chunk
+
+
+def _record_id(event: CaptureEvent) -> str | None:
+    """The stored form of the id of the record a capture's row points at (None: no id)."""
+    exchanges = event.exchanges
+    main = (exchanges[-1].response if exchanges and exchanges[-1].response is not None
+            else event.meta)
+    if main is None or not main.location.record_id:
+        return None  # a record without an id (not valid WARC) is never taken for another
+    return str(storable_value(Capture.__table__, "warc_record_id", main.location.record_id))
+
+
+def _indexed(session: Session, record_ids: list[str]) -> set[str]:
+    """Those of ``record_ids`` (stored form) that a capture row has (indexed lookups, 500 a time)."""
+    found: set[str] = set()
+    wanted = sorted(set(record_ids))
+    for start in range(0, len(wanted), _IN_LIMIT):
+        found.update(session.scalars(select(Capture.warc_record_id).where(
+            Capture.warc_record_id.in_(wanted[start:start + _IN_LIMIT]))))
+    return found
 
 
 def _file_of(event: CaptureEvent) -> str:
@@ -214,10 +266,12 @@ def _index_capture(session: Session, event: CaptureEvent, state: _State,
     if main_item is None:
         return
     main = main_item.location
-    if main.record_id in state.known:
+    stored_id = _record_id(event)
+    if stored_id in state.known:
         summary.already_indexed += 1
         return
-    state.known.add(main.record_id)
+    if stored_id is not None:
+        state.known.add(stored_id)
     url = content.get("url") or (exchanges[0].url if exchanges else main.target_uri)
     final_url = (content.get("final_url") if event.meta is not None
                  else (final.location.target_uri if final else None))
@@ -247,6 +301,7 @@ def _index_capture(session: Session, event: CaptureEvent, state: _State,
                                           event.info.get("private-addresses") == "allowed")),
         "user_agent": event.info.get("http-header-user-agent") or _user_agent(exchanges),
         "run_id": event.info.get("run-id"),
+        **_tls_columns(content),
     })
     row = storable_row(Capture.__table__, row, note="reason_detail")
     summary.captures += 1
@@ -277,6 +332,23 @@ def _index_capture(session: Session, event: CaptureEvent, state: _State,
                   for hop in hop_rows(key, hops)]
         summary.hops += len(values)
     state.batch.append(_Pending(main.record_id, row, values, payload, untexted))
+
+
+def _tls_columns(content: dict[str, Any]) -> dict[str, Any]:
+    """The row's TLS and proxy columns from its capture metadata record's ``tls`` and ``proxy``
+    (what ``storage.archive`` wrote them from; None over http, for a plain page fetch and for
+    another tool's records)."""
+    tls = content.get("tls")
+    tls = tls if isinstance(tls, dict) else {}
+    verified = tls.get("verified")
+    proxy = content.get("proxy")
+    return {"tls_verified": verified if isinstance(verified, bool) else None,
+            "tls_fingerprint": _text(tls.get("fingerprint")), "tls_issuer": _text(tls.get("issuer")),
+            "tls_detail": _text(tls.get("detail")), "proxy": _text(proxy)}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _user_agent(exchanges: list[Any]) -> str | None:

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import BigInteger, FromClause, Integer, SmallInteger, String
 
-__all__ = ["NUL_ESCAPE", "storable_row"]
+__all__ = ["NUL_ESCAPE", "storable_row", "storable_value"]
 
 NUL_ESCAPE = "\\x00"
 # subclasses before Integer
@@ -85,3 +85,9 @@ def storable_row(table: FromClause, row: dict[str, Any], *, note: str | None = N
         told = "; ".join(notes)
         out[note] = f"{out[note]}; {told}" if out.get(note) else told
     return out
+
+
+def storable_value(table: FromClause, name: str, value: Any) -> Any:
+    """The value ``storable_row`` stores for column ``name`` (a lookup of a stored row by a value
+    from the network must use this form: a cut id matches its row, the whole one would not)."""
+    return storable_row(table, {name: value})[name]

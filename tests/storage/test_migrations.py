@@ -99,3 +99,38 @@ def test_old_job_references_are_rewritten_and_back(db_url: str) -> None:
         assert refs["other"] == "collector.jobsworth:run"
     finally:
         engine.dispose()
+
+
+def _record_id_column(engine: sa.Engine) -> tuple[bool, int | None]:
+    """(is warc_record_id indexed, its declared length)."""
+    inspector = sa.inspect(engine)
+    indexed = any(ix["column_names"] == ["warc_record_id"] for ix in inspector.get_indexes("captures"))
+    [column] = [c for c in inspector.get_columns("captures") if c["name"] == "warc_record_id"]
+    return indexed, getattr(column["type"], "length", None)
+
+
+def test_0011_indexes_warc_record_id_and_widens_it(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        migrate(engine)
+        cfg = _alembic_config()
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0009")
+        assert _record_id_column(engine) == (False, 64)
+        migrate(engine)
+        assert _version(engine) == head_revision()
+        indexed, length = _record_id_column(engine)
+        assert indexed
+        if engine.dialect.name == "postgresql":  # SQLite's declared length binds nothing
+            assert length == 255
+        long_id = f"<urn:example:{'x' * 200}>"
+        captures = sa.table("captures", sa.column("id", sa.Integer), sa.column("warc_record_id"))
+        with engine.begin() as conn:  # held whole on both databases
+            conn.execute(sa.text(
+                "INSERT INTO captures (url, url_key, captured_at, outcome, redirect_chain, records,"
+                " ignore_robots, allow_private, warc_record_id) VALUES ('http://a/', 'a)/',"
+                " '2026-12-06 00:00:00', 'captured', '[]', '[]', false, false, :rid)"), {"rid": long_id})
+            assert conn.execute(sa.select(captures.c.warc_record_id)).scalar_one() == long_id
+    finally:
+        engine.dispose()

@@ -10,11 +10,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, inspect, select
 
 from storage.archive import Archive
 from storage.models import Capture, CaptureHop, Extraction
-from storage.records import ExtractionInput
+from storage.records import CaptureInput, ExtractionInput
 from storage.reindex import index_files, warc_files
 from storage.warcindex import (
     CaptureEvent,
@@ -28,7 +29,13 @@ from storage.warcindex import (
 from storage.warcread import WarcRecord
 from tests.conftest import _reset_pg
 from tests.storage.conftest import OpenArchive
-from tests.storage.helpers import T0, failed_capture, html_capture, redirect_capture
+from tests.storage.helpers import (
+    T0,
+    exchange,
+    failed_capture,
+    html_capture,
+    redirect_capture,
+)
 
 _NOT_IN_WARC = {"id", "revisit_of", "user_agent", "run_id", "fetch_seconds"}
 
@@ -62,6 +69,7 @@ def test_rebuilt_rows_equal_the_written_ones(open_archive: OpenArchive, db_url: 
         redirect_capture("http://b.example/old", "http://c.example/new", T0),
         failed_capture("http://d.example/", T0, reason="dns-failure"),
         html_capture("http://e.example/logo", T0, body=b"\x89PNG", content_type="image/png"),
+        _https_capture("https://f.example/", T0),
     ])
     assert first[1].revisit_of == first[0].id
     archive.commit_extractions([
@@ -80,13 +88,70 @@ def test_rebuilt_rows_equal_the_written_ones(open_archive: OpenArchive, db_url: 
         _reset_pg(db_url)
     rebuilt = open_archive()
     summary = index_files(rebuilt, warc_files(warc_dir))
-    assert (summary.captures, summary.failed, summary.revisits, summary.texts) == (6, 1, 2, 2)
+    assert (summary.captures, summary.failed, summary.revisits, summary.texts) == (7, 1, 2, 2)
     assert summary.hops == len(before["hops"]) == 2
+    assert [(c["tls_verified"], c["tls_detail"], c["proxy"]) for c in before["captures"]
+            if c["url"].startswith("https:")] == [(False, "untrusted: self-signed certificate",
+                                                   "http://proxy.example:3128")]
     assert _snapshot(rebuilt) == before
 
     again = index_files(rebuilt, warc_files(warc_dir))  # indexing again adds nothing
-    assert again.captures == 0 and again.already_indexed == 6
+    assert again.captures == 0 and again.already_indexed == 7
     assert _snapshot(rebuilt) == before
+
+
+_TLS = {"verified": False, "detail": "untrusted: self-signed certificate", "fingerprint": "ab" * 32,
+        "subject": "CN=f.example", "issuer": "CN=f.example", "version": "TLSv1.3",
+        "cipher": "TLS_AES_256_GCM_SHA384", "chain_length": 1}
+
+
+def _https_capture(url: str, at: Any) -> CaptureInput:
+    """A capture over https through a proxy, with its certificate's record."""
+    return CaptureInput(url=url, captured_at=at, outcome="captured",
+                        exchanges=[exchange(url, at, tls=_TLS, proxy="http://proxy.example:3128")],
+                        final_url=url, redirect_chain=[{"url": url, "status": 200}])
+
+
+class _LongIds:
+    """WARC-Record-IDs of 119 characters (any URI is a valid id; other tools write long ones)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self) -> str:
+        self.count += 1
+        return f"<urn:example:{'x' * 100}:{self.count:04d}>"
+
+
+def test_record_ids_longer_than_64_characters_are_found_again(
+        open_archive: OpenArchive, db_url: str, warc_dir: Path) -> None:
+    archive = open_archive(record_id=_LongIds())
+    written = archive.commit_captures([html_capture(f"http://long.example/{n}", T0) for n in range(3)])
+    assert [len(r.warc_record_id or "") for r in written] == [119] * 3  # stored whole
+    again = index_files(archive, warc_files(warc_dir))  # imported before: nothing is added
+    assert (again.captures, again.already_indexed) == (0, 3)
+    with archive.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Capture)) == 3
+    engine = archive.sessions.kw["bind"]
+    indexes = {ix["name"]: ix["column_names"] for ix in inspect(engine).get_indexes("captures")}
+    assert indexes["ix_captures_record_id"] == ["warc_record_id"]
+
+
+def test_records_met_again_in_a_later_chunk_are_already_indexed(
+        open_archive: OpenArchive, db_url: str, warc_dir: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    archive = open_archive()
+    archive.commit_captures([html_capture(f"http://chunk.example/{n}", T0) for n in range(5)])
+    archive.close()
+    if db_url.startswith("sqlite"):
+        Path(db_url.removeprefix("sqlite:///")).unlink()
+    else:
+        _reset_pg(db_url)
+    rebuilt = open_archive()
+    monkeypatch.setattr("storage.reindex._LOOKAHEAD", 2)  # the ids are looked up two at a time
+    names = warc_files(warc_dir)
+    summary = index_files(rebuilt, names + names)  # the same file twice in one run
+    assert (summary.captures, summary.already_indexed) == (5, 5)
 
 
 def test_record_fields_of_other_tools() -> None:

@@ -5,14 +5,19 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import select
 
 from collector.capture.run import capture_urls
 from collector.cli.main import cli
+from storage.archive import Archive
+from storage.models import Capture
+from tests.collector.capture.tls_servers import connect_proxy, https_server, issue
 from tests.conftest import _reset_pg, make_config
 
 
@@ -52,6 +57,32 @@ def _answers(home: Path, db_url: str, urls: list[str]) -> dict[str, Any]:
     return out
 
 
+def _tls_columns(home: Path, db_url: str) -> list[tuple[Any, ...]]:
+    """(url, captured_at, TLS and proxy columns) of every capture row, in order."""
+    archive = Archive.open(db_url, home / "warcs")
+    try:
+        with archive.sessions() as session:
+            return [tuple(row) for row in session.execute(
+                select(Capture.url, Capture.captured_at, Capture.tls_verified, Capture.tls_fingerprint,
+                       Capture.tls_issuer, Capture.tls_detail, Capture.proxy)
+                .order_by(Capture.captured_at, Capture.url))]
+    finally:
+        archive.close()
+
+
+@pytest.fixture(scope="module")
+def self_signed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The base URL of an https server with a self-signed certificate."""
+    with https_server(issue("reindex.test"), tmp_path_factory.mktemp("self-signed")) as url:
+        yield url
+
+
+@pytest.fixture
+def no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(key, raising=False)
+
+
 def _drop_database(home: Path, db_url: str) -> None:
     if db_url.startswith("sqlite"):
         for path in home.glob("collector.db*"):
@@ -61,7 +92,8 @@ def _drop_database(home: Path, db_url: str) -> None:
 
 
 def test_reindex_after_deleting_the_database_answers_as_before(
-        server: str, home: Path, db_url: str) -> None:
+        server: str, self_signed: str, home: Path, db_url: str, no_proxy_env: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     if db_url.startswith("sqlite"):
         db_url = f"sqlite:///{home / 'collector.db'}"
     config = make_config(home, database_url=db_url)
@@ -71,8 +103,18 @@ def test_reindex_after_deleting_the_database_answers_as_before(
     assert first[server + "/reset"]["outcome"] == "failed"
     again = capture_urls(config, [server + "/same"])[0]
     assert again["revisit_of"] == first[server + "/same"]["id"]
+    # https: the certificate's verification (untrusted: self-signed), directly and through a proxy
+    [direct] = capture_urls(config, [self_signed + "/tls"])
+    with connect_proxy() as proxy:
+        monkeypatch.setenv("https_proxy", f"http://127.0.0.1:{proxy.server_address[1]}")
+        [proxied] = capture_urls(config, [self_signed + "/proxied"])
+        monkeypatch.delenv("https_proxy")
+    assert (direct["tls_verified"], direct["proxy"]) == (False, None) and direct["tls_fingerprint"]
+    assert proxied["proxy"] == f"http://127.0.0.1:{proxy.server_address[1]}"
+    urls += [self_signed + "/tls", self_signed + "/proxied"]
     urls.append(server + "/page/final")  # the redirect chain's end, a memento of its own
     before = _answers(home, db_url, urls)
+    tls_before = _tls_columns(home, db_url)
     assert before["verify"][0] == 0
     memento = _cli(home, db_url, "snapshots", server + "/redirect/1", "--json")
 
@@ -83,12 +125,13 @@ def test_reindex_after_deleting_the_database_answers_as_before(
     proc = _cli(home, db_url, "reindex", "--json")
     assert proc.returncode == 0, proc.stderr.decode()
     [summary] = lines(proc)
-    assert summary["captures"] == 8 and summary["failed"] == 1 and summary["revisits"] == 1
+    assert summary["captures"] == 10 and summary["failed"] == 1 and summary["revisits"] == 1
     assert summary["hops"] >= 1 and summary["texts"] >= 3 and summary["ok"]
 
     after = _answers(home, db_url, urls)
     for key in before:
         assert after[key] == before[key], key
+    assert _tls_columns(home, db_url) == tls_before
     assert lines(_cli(home, db_url, "snapshots", server + "/redirect/1", "--json")) == lines(memento)
 
 
