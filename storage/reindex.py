@@ -32,7 +32,7 @@ from storage.canonical import url_key
 from storage.errors import ArchiveCorruptError
 from storage.hops import Hop, hop_rows
 from storage.models import Capture, CaptureHop, Extraction
-from storage.records import ExtractionInput, RecordLocation
+from storage.records import PROBE, ExtractionInput, RecordLocation
 from storage.retrieve import extracted_type, header_value
 from storage.search import index_texts
 from storage.storable import storable_row, storable_value
@@ -302,6 +302,7 @@ def _index_capture(session: Session, event: CaptureEvent, state: _State,
         "user_agent": event.info.get("http-header-user-agent") or _user_agent(exchanges),
         "run_id": event.info.get("run-id"),
         **_tls_columns(content),
+        "purpose": _purpose(content),
     })
     row = storable_row(Capture.__table__, row, note="reason_detail")
     summary.captures += 1
@@ -321,7 +322,7 @@ def _index_capture(session: Session, event: CaptureEvent, state: _State,
             untexted = (final.location.warc_file, final.location.offset, final_url or url,
                         final.location.record_id)
     values: list[dict[str, Any]] = []
-    if row["outcome"] == "captured":
+    if row["outcome"] == "captured" and not row["purpose"]:  # a probe's hops are no mementos
         hops = [Hop(url=e.url, at=parse_warc_date(e.response.location.date),
                     status=e.response.record.http_status, warc_file=e.response.warc_file,
                     warc_offset=e.response.record.offset, warc_length=e.response.record.length,
@@ -345,6 +346,12 @@ def _tls_columns(content: dict[str, Any]) -> dict[str, Any]:
     return {"tls_verified": verified if isinstance(verified, bool) else None,
             "tls_fingerprint": _text(tls.get("fingerprint")), "tls_issuer": _text(tls.get("issuer")),
             "tls_detail": _text(tls.get("detail")), "proxy": _text(proxy)}
+
+
+def _purpose(content: dict[str, Any]) -> str | None:
+    """``probe`` for a check's soft-404 probe (its metadata record's context says so), else None."""
+    context = content.get("context")
+    return PROBE if isinstance(context, dict) and context.get("probe") else None
 
 
 def _text(value: Any) -> str | None:

@@ -116,7 +116,7 @@ def test_0011_indexes_warc_record_id_and_widens_it(db_url: str) -> None:
         cfg = _alembic_config()
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0009")
+            command.downgrade(cfg, "0010")
         assert _record_id_column(engine) == (False, 64)
         migrate(engine)
         assert _version(engine) == head_revision()

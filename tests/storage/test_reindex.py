@@ -70,6 +70,7 @@ def test_rebuilt_rows_equal_the_written_ones(open_archive: OpenArchive, db_url: 
         failed_capture("http://d.example/", T0, reason="dns-failure"),
         html_capture("http://e.example/logo", T0, body=b"\x89PNG", content_type="image/png"),
         _https_capture("https://f.example/", T0),
+        html_capture("http://g.example/zq81-probe", T0, context={"probe": True}),  # a soft-404 probe
     ])
     assert first[1].revisit_of == first[0].id
     archive.commit_extractions([
@@ -88,15 +89,17 @@ def test_rebuilt_rows_equal_the_written_ones(open_archive: OpenArchive, db_url: 
         _reset_pg(db_url)
     rebuilt = open_archive()
     summary = index_files(rebuilt, warc_files(warc_dir))
-    assert (summary.captures, summary.failed, summary.revisits, summary.texts) == (7, 1, 2, 2)
+    assert (summary.captures, summary.failed, summary.revisits, summary.texts) == (8, 1, 2, 2)
     assert summary.hops == len(before["hops"]) == 2
     assert [(c["tls_verified"], c["tls_detail"], c["proxy"]) for c in before["captures"]
             if c["url"].startswith("https:")] == [(False, "untrusted: self-signed certificate",
                                                    "http://proxy.example:3128")]
+    assert [c["url"] for c in before["captures"] if c["purpose"] == "probe"] == [
+        "http://g.example/zq81-probe"]
     assert _snapshot(rebuilt) == before
 
     again = index_files(rebuilt, warc_files(warc_dir))  # indexing again adds nothing
-    assert again.captures == 0 and again.already_indexed == 7
+    assert again.captures == 0 and again.already_indexed == 8
     assert _snapshot(rebuilt) == before
 
 

@@ -7,7 +7,7 @@ tools write longer ones) was cut, and the cut id never matched its record again.
 longer one is cut to 255 the same way when stored and when looked up: ``storage.storable``).
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-06
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
