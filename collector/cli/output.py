@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -19,7 +20,8 @@ __all__ = ["CaptureProgress", "describe_distance", "print_capture", "print_snaps
            "verify_progress"]
 
 OUT = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-ERR = Console(stderr=True, highlight=False)
+# errors name files and URLs: never wrapped (a path cut in two cannot be copied or searched for)
+ERR = Console(stderr=True, highlight=False, soft_wrap=True)
 _STYLE = {"captured": "green", "failed": "red", "skipped": "yellow"}
 
 
@@ -133,8 +135,8 @@ def files_progress(description: str, *, total: int | None, enabled: bool
 def print_index_summary(verb: str, summary: dict[str, Any]) -> None:
     """reindex's and import's human summary: the counts, then each file that could not be read."""
     for error in summary["errors"]:
-        ERR.print(f"[red]Error[/]: {error['error']}" if error["file"] in error["error"]
-                  else f"[red]Error[/]: {error['file']}: {error['error']}")
+        text = error["error"] if error["file"] in error["error"] else f"{error['file']}: {error['error']}"
+        ERR.print(f"[red]Error[/]: {escape(text)}")
     skipped = ", ".join(f"{n} {kind}" for kind, n in sorted(summary["skipped_records"].items()))
     OUT.print(f"{verb}: {summary['captures']} captures ({summary['captured']} captured, "
               f"{summary['failed']} failed, {summary['revisits']} revisits, {summary['hops']} "
