@@ -82,7 +82,7 @@ class CaptureProgress:
 def print_snapshots(url: str, records: list[CaptureRecord]) -> None:
     """A table of captures."""
     if not records:
-        ERR.print(f"No captures of {url} in this archive. Capture it with: collector capture {url}")
+        ERR.print(escape(f"No captures of {url} in this archive. Capture it with: collector capture {url}"))
         return
     table = Table(title=f"Captures of {url}", title_justify="left")
     for column in ("#", "captured_at (UTC)", "outcome", "status", "sha256", "text_sha256",
