@@ -270,7 +270,7 @@ def serve(conn: Any, config: Config, extract: bool, info: dict[str, str], softwa
                                warc_max_bytes=config.warc_max_bytes,
                                gzip_level=config.warc_gzip_level, software=software, info=info,
                                append=True)
-        if extract and config.workers > 0:
+        if extract and config.extract and config.workers > 0:
             pool = ExtractionPool(config.warc_dir, workers=config.workers,
                                   timeout=config.extract_timeout, max_bytes=config.max_body_bytes,
                                   html_max_bytes=config.extract_max_bytes,
@@ -282,7 +282,8 @@ def serve(conn: Any, config: Config, extract: bool, info: dict[str, str], softwa
         running = functools.cache(functools.partial(is_running, config.home))  # once per run
         writer = ArchiveWriter(archive, pool=pool, emit=lambda r: send(("result", 0, r.to_json())),
                                batch=config.commit_batch,
-                               resume=lambda r: not running(r.run_id)).start()
+                               resume=lambda r: not running(r.run_id),
+                               defer=not config.extract).start()
         while True:
             try:
                 kind, seq, item = conn.recv()
