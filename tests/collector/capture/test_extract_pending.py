@@ -51,14 +51,15 @@ def test_no_extract_then_extract_pending(server: str, home: Path, tmp_path: Path
     db = ("--db", db_url)
     config = make_config(home, database_url=db_url)
 
-    # control: a normal capture has its extraction pool's processes running when its result comes
-    done, seen = _capture_watching(config, [normal])
-    assert done[0]["extraction"] == "ok" and any(PRELOAD in cmd for cmd in seen)
-
     results, seen = _capture_watching(config.replace(extract=False), [page])
     assert [(r["outcome"], r["extraction"], r["text_sha256"]) for r in results] == [
         ("captured", "pending", None)]
     assert seen and not any(PRELOAD in cmd for cmd in seen), seen  # the crawl ran, no pool beside it
+    # control: a normal capture has its extraction pool's processes running when its result comes,
+    # and leaves the pending page to `extract --pending` (a one-URL capture never waits for a batch)
+    done, seen = _capture_watching(config, [normal])
+    assert done[0]["extraction"] == "ok" and any(PRELOAD in cmd for cmd in seen)
+    assert [s["extraction"] for s in lines(run(home, *db, "snapshots", page, "--json"))] == ["pending"]
     cli = run(home, *db, "capture", "--no-extract", "--allow-private", "--json", other)
     no_traceback(cli)
     assert cli.returncode == 0, cli.stderr.decode()
