@@ -8,7 +8,9 @@ corpus (decompressed from /work/shared/corpora, never copied), ``/robots.txt`` a
 reach it via ``http_proxy``, so per-host politeness applies (10 URLs per host). Settings: Config
 defaults, ``autothrottle_start_delay`` 0.1 s (``--start-delay``); the bare Scrapy crawl gets the same
 settings dict minus collector's middlewares, extensions and pipeline. Each run has its own process.
-Figures, targets in brackets: archive path (extraction off) vs bare pages/s [>= 0.5x];
+Figures, targets in brackets: archive path (extraction off) vs bare pages/s [>= 0.5x]; the capture
+command's path with --no-extract (stream_captures, extraction left pending) vs bare [>= 0.8x], then
+extract --pending on what it archived (``--only-no-extract``: bare, these two and nothing else);
 ExtractionPool(2) vs trafilatura in one process [>= 1.6x]; capture_urls with 2 workers vs extraction
 alone on 2 processes [<= 1.25x]; bytes added per unchanged page re-captured [< 2 KB];
 closest_capture median over 1,000,000 SQLite rows [< 2 ms]; with --memory/--full, the peak memory of
@@ -269,8 +271,37 @@ def capture_child(config: Config, urls: list[str]) -> dict[str, Any]:
     started = time.perf_counter()
     outcomes = stream_captures(config, urls, on_result=lambda r: extraction.update(
         [str(r.get("extraction"))]))
-    return {"seconds": time.perf_counter() - started, "results": sum(outcomes.values()),
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "results": sum(outcomes.values()),
+            "pages_per_s": sum(outcomes.values()) / seconds,
             "outcomes": dict(outcomes), "extraction": dict(extraction)}
+
+
+def pending_child(config: Config) -> dict[str, Any]:
+    """``collector extract --pending``'s path on a home captured with ``--no-extract``."""
+    from collector.capture.extract_pending import extract_pending
+
+    started = time.perf_counter()
+    summary = extract_pending(config)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "pages_per_s": summary["extracted"] / seconds,
+            "statuses": summary["statuses"]}
+
+
+def no_extract_phases(run: Callable[..., dict[str, Any]], config: Callable[..., Config],
+                      urls: list[str], bare: dict[str, Any], summary: dict[str, Any]) -> None:
+    """``capture --no-extract`` (the command's path: crawl child, writer, rows with extraction
+    pending; no extraction pool) against bare Scrapy of the same run; then ``extract --pending``."""
+    noext_config = config("no_extract", extract=False, extract_workers=2)
+    noext = run("no_extract", capture_child, noext_config, urls)
+    ratio = summary["no_extract_vs_bare"] = noext["pages_per_s"] / bare["pages_per_s"]
+    print(f"capture --no-extract: {noext['pages_per_s']:.1f} pages/s ({noext['seconds']:.1f} s, "
+          f"{noext['cpu_ms_per_page']:.1f} ms CPU/page) {noext['outcomes']} extraction "
+          f"{noext['extraction']} = {ratio:.2f}x bare (target >= 0.8)")
+    later = run("extract_pending", pending_child, noext_config)
+    later["cpu_ms_per_page"] = later["tree_cpu_s"] * 1e3 / len(urls)
+    print(f"extract --pending (2 workers): {later['pages_per_s']:.1f} pages/s "
+          f"({later['seconds']:.1f} s, {later['cpu_ms_per_page']:.1f} ms CPU/page) {later['statuses']}")
 
 
 # -- machine state ---------------------------------------------------------------------------------
@@ -456,6 +487,10 @@ def phases(args: argparse.Namespace, port: int, config: Callable[..., Config],
 
     if args.only_memory:
         return memory_phase(args, run, config)
+    if args.only_no_extract:
+        bare = run("bare", bare_crawl, config("bare"), urls)
+        print(f"bare scrapy: {rate(bare)} {bare['statuses']}")
+        return no_extract_phases(run, config, urls, bare, summary)
     quiet["site"] = wait_quiet(args.quiet_wait)
     site = summary["site_pages_per_s"] = asyncio.run(site_rate(port, n))
     print(f"site alone (asyncio client, 32 connections): {site:.0f} pages/s")
@@ -464,6 +499,7 @@ def phases(args: argparse.Namespace, port: int, config: Callable[..., Config],
     ratio = summary["archive_vs_bare"] = arch["pages_per_s"] / bare["pages_per_s"]
     print(f"bare scrapy: {rate(bare)} {bare['statuses']}")
     print(f"archive path: {rate(arch)} {arch['outcomes']} = {ratio:.2f}x bare (target >= 0.5)")
+    no_extract_phases(run, config, urls, bare, summary)
     one = run("extract_1proc", extract, config("archive"), 0)
     two = run("extract_2proc", extract, config("archive"), 2)
     speedup = summary["extract_speedup"] = two["pages_per_s"] / one["pages_per_s"]
@@ -512,6 +548,8 @@ def main() -> int:
     parser.add_argument("--memory", action="store_true", help="run the memory measurement")
     parser.add_argument("--memory-urls", type=int, default=20_000)
     parser.add_argument("--only-memory", action="store_true", help="the memory run alone")
+    parser.add_argument("--only-no-extract", action="store_true",
+                        help="bare Scrapy, capture --no-extract and extract --pending alone")
     parser.add_argument("--lookup-rows", type=int, default=1_000_000, help="0 skips the lookup")
     parser.add_argument("--start-delay", type=float, default=0.1)
     parser.add_argument("--quiet-wait", type=float, default=60.0,

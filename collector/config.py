@@ -136,6 +136,9 @@ class Config:
     tls_verify: bool = False
     tls_ca_file: Path | None = None
     # extraction
+    # false: capture runs archive without extracting (no extraction pool is started) and leave each
+    # HTML/PDF capture's extraction "pending", for `collector extract --pending` (capture --no-extract)
+    extract: bool = True
     extract_workers: int = 0  # 0: one per core
     extract_timeout: float = 30.0
     # an HTML page over either cap is not parsed (extraction "too-large"); the capture stands

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Protocol
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.exc import InterfaceError, OperationalError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,6 +23,7 @@ from storage import queries
 from storage.canonical import url_key
 from storage.database import connect
 from storage.hops import Hop, hop_rows
+from storage.models import EXTRACTION_PENDING as PENDING
 from storage.models import Capture, CaptureHop, Extraction
 from storage.records import (
     CaptureInput,
@@ -329,8 +330,12 @@ class Archive:
         record of its own.
         """
         with self.sessions() as session, session.begin():
+            ids = {i.capture_id for i in inputs}
+            # a capture archived without extraction (status "pending") gets its text now
+            session.execute(delete(Extraction).where(Extraction.capture_id.in_(ids),
+                                                     Extraction.status == PENDING))
             done = set(session.scalars(select(Extraction.capture_id).where(
-                Extraction.capture_id.in_({i.capture_id for i in inputs}))))
+                Extraction.capture_id.in_(ids))))
             fresh = []
             for item in inputs:
                 if item.capture_id in done:
@@ -342,6 +347,20 @@ class Archive:
                 session.execute(insert(Extraction), rows)
             index_texts(session, fresh)  # full-text index, same transaction (issue 6)
             self.writer.sync()
+
+    def mark_extractions_pending(self, capture_ids: Sequence[int], at: datetime) -> None:
+        """Record that these captures were archived without extraction (status ``pending``, no
+        text): ``collector extract --pending`` extracts them; a capture run does not."""
+        if not capture_ids:
+            return
+        with self.sessions() as session, session.begin():
+            done = set(session.scalars(select(Extraction.capture_id).where(
+                Extraction.capture_id.in_(set(capture_ids)))))
+            rows = [storable_row(Extraction.__table__, {"capture_id": capture_id, "status": PENDING,
+                                                        "extracted_at": at})
+                    for capture_id in dict.fromkeys(capture_ids) if capture_id not in done]
+            if rows:
+                session.execute(insert(Extraction), rows)
 
     def _write_extraction(self, item: ExtractionInput) -> dict[str, Any]:
         loc = None

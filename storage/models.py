@@ -22,8 +22,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "Capture", "CaptureHop", "Check", "Citation", "CitationLink", "Extraction", "Report",
-           "ReportVersion", "UTCDateTime"]
+__all__ = ["EXTRACTION_PENDING", "Base", "Capture", "CaptureHop", "Check", "Citation", "CitationLink",
+           "Extraction", "Report", "ReportVersion", "UTCDateTime"]
+
+#: the extraction status of a capture archived without extraction (``capture --no-extract``)
+EXTRACTION_PENDING = "pending"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -140,7 +143,9 @@ class Extraction(Base):
     __tablename__ = "extractions"
 
     capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"), primary_key=True)
-    status: Mapped[str] = mapped_column(String(16))  # ok | empty | no-text | not-html | timeout | error
+    # ok | empty | no-text | not-html | too-large | timeout | error; pending: archived without extraction
+    # (capture --no-extract), to be extracted by `collector extract --pending`
+    status: Mapped[str] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text)
     text_sha256: Mapped[str | None] = mapped_column(String(64))
     text_length: Mapped[int | None] = mapped_column(Integer)

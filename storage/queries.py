@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import (
+    ColumnElement,
     CompoundSelect,
     Dialect,
     Integer,
@@ -32,7 +33,16 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from storage.canonical import url_key
 from storage.errors import NoCaptureError
-from storage.models import Capture, CaptureHop, Check, Extraction, Report, SearchDocument, UTCDateTime
+from storage.models import (
+    EXTRACTION_PENDING,
+    Capture,
+    CaptureHop,
+    Check,
+    Extraction,
+    Report,
+    SearchDocument,
+    UTCDateTime,
+)
 from storage.records import CaptureRecord
 from storage.retrieve import EXTRACTED_TYPES
 from storage.warcfile import full_record_id, warc_date
@@ -228,13 +238,16 @@ def closest_capture(
     return _record(cast(Capture, row), _extraction_of(row))
 
 
-def pending_extractions(sessions: sessionmaker[Session], limit: int | None = None
-                        ) -> list[CaptureRecord]:
-    """Captured HTML and PDF responses that have no extraction row yet (e.g. after a crash)."""
+def pending_extractions(sessions: sessionmaker[Session], limit: int | None = None, *,
+                        deferred: bool = False) -> list[CaptureRecord]:
+    """Captured HTML and PDF responses that have no extraction row yet (e.g. after a crash); with
+    ``deferred``, also those archived without extraction (status ``pending``: capture --no-extract)."""
     type_match = [func.lower(Capture.content_type).like(f"{t}%") for t in EXTRACTED_TYPES]
+    missing: ColumnElement[bool] = Extraction.capture_id.is_(None)
+    if deferred:
+        missing = or_(missing, Extraction.status == EXTRACTION_PENDING)
     stmt = (_base().where(Capture.outcome == "captured", Capture.payload_file.is_not(None),
-                          Capture.revisit_of.is_(None), Extraction.capture_id.is_(None),
-                          or_(*type_match))
+                          Capture.revisit_of.is_(None), missing, or_(*type_match))
             .order_by(Capture.id))
     if limit:
         stmt = stmt.limit(limit)

@@ -301,8 +301,11 @@ def capture_text(warc_dir: Path, capture: CaptureRecord) -> dict[str, Any]:
             status = f"none, the fetch has no payload (outcome {capture.outcome})"
         elif status is None and not extracted_type(capture.content_type):
             status = f"none, {capture.content_type or 'a payload without a content type'} is not extracted"
+        if status in (None, "pending"):
+            raise NoCaptureError(f"capture {capture.id} of {capture.url} is not extracted yet: run "
+                                 "collector extract --pending")
         raise NoCaptureError(f"capture {capture.id} of {capture.url} has no extracted text "
-                             f"(extraction: {status or 'pending'})")
+                             f"(extraction: {status})")
     record = read_record_at(warc_dir, capture.text_file, capture.text_offset)
     return dict(json.loads(record.payload.decode("utf-8")))
 

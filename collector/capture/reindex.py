@@ -24,12 +24,13 @@ from storage.errors import ArchiveCorruptError
 from storage.importing import store_inputs
 from storage.reindex import IndexSummary, capture_count, index_files, warc_files
 
-__all__ = ["import_archives", "reindex_home"]
+__all__ = ["PoolExtractor", "import_archives", "reindex_home"]
 
 
-class _PoolExtractor:
-    """Extraction in the pool captures use (worker processes, each page cut off after
-    ``extract_timeout``: a hostile page cannot hang a reindex or an import); started on first use."""
+class PoolExtractor:
+    """Extraction in the pool captures use, with their limits (worker processes, each page cut off
+    after ``extract_timeout``: a hostile page cannot hang a reindex, an import or ``extract
+    --pending``); started on first use."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -40,7 +41,10 @@ class _PoolExtractor:
         if self.pool is None:
             self.pool = ExtractionPool(warc_dir, workers=self.config.workers,
                                        timeout=self.config.extract_timeout,
-                                       max_bytes=self.config.max_body_bytes)
+                                       max_bytes=self.config.max_body_bytes,
+                                       html_max_bytes=self.config.extract_max_bytes,
+                                       html_max_tags=self.config.extract_max_tags,
+                                       max_memory=self.config.extract_max_memory_mb * 2**20)
         results: list[dict[str, Any]] = [{"status": "error"}] * len(jobs)
         finished = threading.Semaphore(0)
 
@@ -83,7 +87,7 @@ def reindex_home(config: Config, *, force: bool = False,
     try:
         existing = capture_count(archive)
         if not existing:
-            extract = _PoolExtractor(config)
+            extract = PoolExtractor(config)
             try:
                 summary = index_files(archive, names, extract=extract, progress=progress)
             finally:
@@ -103,7 +107,7 @@ def reindex_home(config: Config, *, force: bool = False,
     for leftover in (fresh, Path(f"{fresh}-wal"), Path(f"{fresh}-shm")):
         leftover.unlink(missing_ok=True)
     archive = Archive.from_settings(config.replace(database_url=f"sqlite:///{fresh.resolve()}"))
-    extract = _PoolExtractor(config)
+    extract = PoolExtractor(config)
     try:
         summary = index_files(archive, names, extract=extract, progress=progress)
     finally:
@@ -135,7 +139,7 @@ def import_archives(config: Config, paths: Sequence[Path], *,
         except ArchiveCorruptError as exc:
             errors.append({"file": str(path), "error": str(exc)})
     archive = Archive.from_settings(config)
-    extract = _PoolExtractor(config)
+    extract = PoolExtractor(config)
     try:
         summary = (index_files(archive, stored, extract=extract, progress=progress)
                    if stored else IndexSummary())

@@ -267,7 +267,8 @@ def serve(conn: Any, config: Config, extract: bool, info: dict[str, str], softwa
 
     archive = pool = run_lock = None
     try:
-        if extract and config.workers > 0:  # first: its processes start while the database opens
+        # first: its processes start while the database opens
+        if extract and config.extract and config.workers > 0:
             workers, warm = pool_plan(config.workers, pages)
             pool = ExtractionPool(config.warc_dir, workers=workers, warm=warm,
                                   timeout=config.extract_timeout, max_bytes=config.max_body_bytes,
@@ -285,7 +286,8 @@ def serve(conn: Any, config: Config, extract: bool, info: dict[str, str], softwa
         running = functools.cache(functools.partial(is_running, config.home))  # once per run
         writer = ArchiveWriter(archive, pool=pool, emit=lambda r: send(("result", 0, r.to_json())),
                                batch=config.commit_batch,
-                               resume=lambda r: not running(r.run_id)).start()
+                               resume=lambda r: not running(r.run_id),
+                               defer=not config.extract).start()
         while True:
             try:
                 kind, seq, item = conn.recv()

@@ -16,6 +16,7 @@ is how a crashed run's pending extractions are finished by the next one.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
@@ -31,6 +32,7 @@ from collector.capture.extraction import is_extracted
 from collector.capture.heap import Trimmer
 from storage import queries
 from storage.archive import Archive
+from storage.models import EXTRACTION_PENDING
 from storage.records import CaptureInput, CaptureRecord, ExtractionInput
 
 __all__ = ["ArchiveWriter"]
@@ -66,9 +68,12 @@ class ArchiveWriter:
         max_queued_bytes: int = 64 * 2**20,
         inflight_per_worker: int = 4,
         resume: Callable[[CaptureRecord], bool] | None = None,
+        defer: bool = False,
     ) -> None:
         self.archive = archive
         self.pool = pool
+        # no pool, on purpose (capture --no-extract): what would be extracted is marked "pending"
+        self.defer = defer and pool is None
         self.emit = emit
         self.batch = batch
         self.text_delay = text_delay  # longest wait of an extracted text for others to commit with
@@ -194,6 +199,12 @@ class ArchiveWriter:
 
     def _commit_captures(self, captures: list[Any]) -> None:
         records = self.archive.commit_captures([c[1] for c in captures])
+        if self.defer:
+            deferred = {r.id for r in records if self._extractable(r)}
+            # a crash before this commit leaves them without a row: pending all the same
+            self.archive.mark_extractions_pending(sorted(deferred), self.clock())
+            records = [dataclasses.replace(r, extraction_status=EXTRACTION_PENDING)
+                       if r.id in deferred else r for r in records]
         for (_, _, future), record in zip(captures, records, strict=True):
             # schedule before resolving the future: once every future is resolved the crawl
             # may end and close() is called, which must see this extraction as pending
@@ -213,7 +224,11 @@ class ArchiveWriter:
             self._pending -= len(texts)
 
     def _needs_extraction(self, record: CaptureRecord) -> bool:
-        return (self.pool is not None and record.outcome == "captured"
+        return self.pool is not None and self._extractable(record)
+
+    @staticmethod
+    def _extractable(record: CaptureRecord) -> bool:
+        return (record.outcome == "captured"
                 and record.extraction_status is None and record.payload_file is not None
                 and record.revisit_of is None  # a revisit's text is its original's
                 and is_extracted(record.content_type))

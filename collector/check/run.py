@@ -119,7 +119,7 @@ class _Crawls:
     they come, until every crawl started (also while iterating) has ended."""
 
     def __init__(self, config: Config) -> None:
-        self.config = config
+        self.config = config.replace(extract=True)  # a check compares texts: it always extracts
         self._queue: queue.Queue[Any] = queue.Queue()
         self._threads: list[threading.Thread] = []
         self._running = 0

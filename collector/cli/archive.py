@@ -29,6 +29,9 @@ __all__ = ["capture", "get", "import_", "reindex", "snapshots", "verify"]
               help="Read URLs from a file, one per line (# comments allowed).")
 @click.option("--report", "report_name", help="Capture every cited URL of this report (and the "
               "report itself when it is a web page).")
+@click.option("--extract/--no-extract", "extract", default=None,
+              help="Extract main texts now (default), or archive at crawl speed and leave them "
+                   "pending for `collector extract --pending` (setting extract).")
 @fetch_options
 @json_option
 @click.pass_context
@@ -38,11 +41,14 @@ def capture(ctx: click.Context, urls: tuple[str, ...], from_file: Path | None,
     """Capture URLs into the archive (WARC + metadata row per attempt).
 
     Each URL's line is printed once it is archived and its text extracted. Failed fetches are
-    recorded too, with their reason. Exit status 1 if any URL was not captured.
+    recorded too, with their reason. Exit status 1 if any URL was not captured. With --no-extract
+    no extraction process is started: each HTML or PDF capture's extraction is "pending" until
+    `collector extract --pending`.
 
     \b
     Example:
       collector capture https://example.org/a https://example.org/b --json
+      collector capture --no-extract --from-file urls.txt
     """
     from collector.capture.run import stream_captures  # lazy: CLI start-up
     from collector.cli.output import CaptureProgress  # lazy: CLI start-up

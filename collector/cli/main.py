@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from collector.cli import archive, check, demo, feed, notify, report, schedule, serve, warc
+from collector.cli import archive, check, demo, extract, feed, notify, report, schedule, serve, warc
 from collector.config import version
 
 __all__ = ["cli", "main"]
@@ -51,7 +51,7 @@ def cli(ctx: click.Context, home: Path | None, database_url: str | None,
 
 
 for _command in (archive.capture, archive.snapshots, archive.get, archive.verify, archive.reindex,
-                 archive.import_, check.check,
+                 archive.import_, extract.extract, check.check,
                  check.history, check.diff, report.report, schedule.schedule, schedule.run, feed.feed,
                  notify.notify, serve.serve, serve.token, serve.export, serve.search, warc.warc,
                  demo.demo):

@@ -16,8 +16,8 @@ from rich.table import Table
 
 from storage.records import CaptureRecord
 
-__all__ = ["CaptureProgress", "describe_distance", "print_capture", "print_snapshots", "print_verify",
-           "verify_progress"]
+__all__ = ["CaptureProgress", "count_progress", "describe_distance", "print_capture", "print_snapshots",
+           "print_verify", "verify_progress"]
 
 OUT = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 # errors name files and URLs: never wrapped (a path cut in two cannot be copied or searched for)
@@ -68,8 +68,9 @@ class CaptureProgress:
             return
         style = _STYLE.get(outcome, "")
         if outcome == "captured":
-            detail = (f"{result.get('http_status')}  sha256 {_short(result.get('sha256'))}  "
-                      f"text {_short(result.get('text_sha256'))}")
+            text = ("pending" if result.get("extraction") == "pending"
+                    else _short(result.get("text_sha256")))
+            detail = f"{result.get('http_status')}  sha256 {_short(result.get('sha256'))}  text {text}"
             if result.get("revisit_of"):
                 detail += f"  (unchanged: revisit of #{result['revisit_of']})"
             if result.get("final_url") and result["final_url"] != result["url"]:
@@ -130,6 +131,20 @@ def files_progress(description: str, *, total: int | None, enabled: bool
     task = progress.add_task(description, total=total)
     with progress:
         yield lambda n: progress.advance(task, n)
+
+
+@contextmanager
+def count_progress(description: str, *, enabled: bool
+                   ) -> Iterator[tuple[Callable[[int], None], Callable[[int], None]]]:
+    """A progress bar whose total is known once work starts (extract --pending); yields the
+    functions that set its total and advance it."""
+    progress = _progress(description, None)
+    if not enabled:
+        progress.disable = True
+    task = progress.add_task(description, total=None)
+    with progress:
+        yield (lambda total: progress.update(task, total=total),
+               lambda n: progress.advance(task, n))
 
 
 def print_index_summary(verb: str, summary: dict[str, Any]) -> None:

@@ -62,7 +62,8 @@ def run_demo(home: Path, *, as_json: bool = False, keep: bool = False) -> None:
     home = Path(home)
     if home.exists():
         shutil.rmtree(home)
-    config = load_config({"home": home, "allow_private": True, "autothrottle_start_delay": 0.1})
+    config = load_config({"home": home, "allow_private": True, "autothrottle_start_delay": 0.1,
+                          "extract": True})  # the demo shows texts: never left pending
     say = (lambda *a: None) if as_json else OUT.print
     started = time.monotonic()
     with LocalWeb(_site(1)) as web:

@@ -321,7 +321,9 @@ class _Poll:
                     done.add(item[1].id)
                     self._guard(lambda item=item: self._article(item, result))  # type: ignore[misc]
 
-        capture_urls(self.config, list(contexts), contexts=contexts, on_result=captured)
+        # keywords are matched in the extracted text: a feed's articles are always extracted
+        capture_urls(self.config.replace(extract=True), list(contexts), contexts=contexts,
+                     on_result=captured)
         for item in wanted:  # never silently lose an entry
             if item[1].id not in done:
                 done.add(item[1].id)

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from html import escape
 from urllib.parse import urljoin
 
 import lxml.html
 from lxml import etree
 from lxml_html_clean import Cleaner
 
-__all__ = ["Mapper", "decode_html", "framed_csp", "raw_csp", "rewrite_css", "rewrite_html", "safe_url"]
+__all__ = ["Mapper", "decode_html", "framed_csp", "inert_page", "raw_csp", "rewrite_css", "rewrite_html",
+           "safe_url"]
 
 #: (absolute URL, kind) -> archive URL; kind is "page" (navigation), "embed" (image, stylesheet ...)
 #: or "frame" (an iframe's document).
@@ -111,32 +113,41 @@ def _srcset(value: str, base: str, mapper: Mapper) -> str:
 
 def _clean_element(el: etree._Element, base: str, mapper: Mapper) -> None:
     tag = el.tag.lower() if isinstance(el.tag, str) else ""
-    for name in list(el.attrib):
-        value = el.attrib[name]
+    # read with items(): lxml refuses to look up or delete a name it takes for an empty Clark name
+    # (``{count}="1"``, "Empty tag name"), so the kept attributes are set anew on a cleared element
+    attributes = list(el.items())
+    kept: list[tuple[str, str]] = []
+    for name, value in attributes:
         lname = name.lower()
         if not _ATTR_NAME.fullmatch(name) or lname.startswith("on") or lname in _DROP_ATTRS:
-            del el.attrib[name]
-        elif lname in _SRCSET_ATTRS:
-            el.attrib[name] = _srcset(value, base, mapper)
+            continue
+        if lname in _SRCSET_ATTRS:
+            value = _srcset(value, base, mapper)
         elif lname == "style":
-            el.attrib[name] = rewrite_css(value, base, mapper)
+            value = rewrite_css(value, base, mapper)
         elif lname in _EMBED_ATTRS or lname in _PAGE_ATTRS:
             target = safe_url(value, base)
             if target is None:
-                del el.attrib[name]
-            elif tag in _FRAME_TAGS and lname == "src":
-                el.attrib[name] = mapper(target, "frame")
+                continue
+            if tag in _FRAME_TAGS and lname == "src":
+                value = mapper(target, "frame")
             elif lname in _PAGE_ATTRS and tag in ("a", "area"):
-                el.attrib[name] = mapper(target, "page")
+                value = mapper(target, "page")
             else:
-                el.attrib[name] = mapper(target, "embed")
+                value = mapper(target, "embed")
         elif re.match(r"(java|vb)script:|data:", _CTRL.sub("", value).lower()):
-            del el.attrib[name]
+            continue
         elif lname not in _TEXT_ATTRS and _SCRIPT_URL.search(_CTRL.sub("", value)):
-            del el.attrib[name]  # e.g. SVG <animate values="x;javascript:...">
-    if tag in ("a", "area") and "href" in el.attrib:
-        el.attrib["target"] = "_top"  # a click opens the archived page with its banner
-        el.attrib["rel"] = "noopener noreferrer"
+            continue  # e.g. SVG <animate values="x;javascript:...">
+        kept.append((name, value))
+    if tag in ("a", "area") and any(name.lower() == "href" for name, _ in kept):
+        kept = [(n, v) for n, v in kept if n.lower() not in ("target", "rel")]
+        kept += [("target", "_top"),  # a click opens the archived page with its banner
+                 ("rel", "noopener noreferrer")]
+    if kept != attributes:
+        el.attrib.clear()
+        for name, value in kept:
+            el.set(name, value)
 
 
 def rewrite_html(text: str, *, base: str, mapper: Mapper, notice: str | None = None) -> bytes:
@@ -145,7 +156,32 @@ def rewrite_html(text: str, *, base: str, mapper: Mapper, notice: str | None = N
     ``base`` is the URL the page was served from (its final URL); a ``<base href>`` in the page is
     honoured for resolving links and then removed. A ``notice`` (e.g. that the page is shown only in
     part) is put first in the body, as text.
+
+    Rewriting never fails a page: one the rewriter cannot handle (lxml refuses something in it) is
+    served as its escaped source under a notice saying so (``inert_page``): nothing in it can run.
     """
+    try:
+        return _rewrite(text, base=base, mapper=mapper, notice=notice)
+    except Exception as exc:  # any page at all must be answered: shown inert, with the reason
+        return inert_page(text, reason=f"{type(exc).__name__}: {exc}", notice=notice)
+
+
+def inert_page(text: str, *, reason: str, notice: str | None = None) -> bytes:
+    """An HTML page that shows ``text`` (an archived page's source) escaped, as plain text, under a
+    notice that it could not be rewritten (``reason``): no markup of the source survives."""
+    notes = [notice] if notice else []
+    notes.append(f"This archived page could not be rewritten for replay ({reason}); "
+                 "its source is shown as text. The raw capture can be downloaded as archived.")
+    paragraphs = "".join(
+        '<p class="archive-notice" role="status" '
+        f'style="background:#fff3cd;color:#000;padding:.5em;margin:0">{escape(n)}</p>'
+        for n in notes)
+    return ('<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body>' + paragraphs
+            + '<pre style="white-space:pre-wrap">' + escape(text) + "</pre></body></html>"
+            ).encode("utf-8", "replace")
+
+
+def _rewrite(text: str, *, base: str, mapper: Mapper, notice: str | None) -> bytes:
     text = re.sub(r"^\s*<\?xml[^>]*>", "", text)
     try:
         doc = lxml.html.document_fromstring(text or "<html></html>")
