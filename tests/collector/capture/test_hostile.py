@@ -159,7 +159,7 @@ def test_an_extraction_timeout_on_the_last_page_prints_no_traceback(server: str,
     """pebble replaces a timed-out worker while the pool closes; that worker must go quietly."""
     urls = [server + "/page/before-heavy", server + "/heavy"]
     results, err, peak = run_capture(home, urls, "--allow-private",
-                                     env={"COLLECTOR_EXTRACT_TIMEOUT": "0.2"})
+                                     env={"COLLECTOR_EXTRACT_TIMEOUT": "0.05"})
     assert [results[u]["outcome"] for u in urls] == ["captured", "captured"]
     assert results[urls[1]]["extraction"] == "timeout"
     assert "Traceback" not in err, err[-3000:]
