@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from collector.cli import archive, check, demo, feed, notify, report, schedule, serve, warc
+from collector.cli import archive, check, demo, feed, ledger, notify, report, schedule, serve, warc
 from collector.config import version
 
 __all__ = ["cli", "main"]
@@ -54,7 +54,7 @@ for _command in (archive.capture, archive.snapshots, archive.get, archive.verify
                  archive.import_, check.check,
                  check.history, check.diff, report.report, schedule.schedule, schedule.run, feed.feed,
                  notify.notify, serve.serve, serve.token, serve.export, serve.search, warc.warc,
-                 demo.demo):
+                 demo.demo, ledger.key, ledger.ledger):
     cli.add_command(_command)
 
 
