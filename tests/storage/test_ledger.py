@@ -24,7 +24,7 @@ from storage import ledger
 from storage.archive import Archive
 from storage.ledgerverify import LedgerReport, verify_ledger
 from storage.models import Capture, LedgerCheckpoint, LedgerEntry
-from storage.records import CaptureRecord
+from storage.records import CaptureRecord, ExtractionInput
 from storage.verify import verify_archive
 from storage.warcfile import digest_label
 from tests.storage.conftest import OpenArchive
@@ -314,3 +314,56 @@ def test_from_checkpoint_checks_the_rows_after_it(archive: Archive, key: Archive
     assert report.rows_checked == 1
     with archive.sessions() as session:
         assert session.scalar(select(func.count()).select_from(LedgerCheckpoint)) == 2
+
+
+# -- rebuilt ledgers -----------------------------------------------------------------------------
+
+def test_reindex_rebuilds_the_ledger_of_the_rows_it_creates(open_archive: OpenArchive, db_url: str,
+                                                            warc_dir: Path) -> None:
+    from storage.reindex import index_files, warc_files
+    from tests.conftest import _reset_pg
+
+    archive = open_archive()
+    records = three(archive)
+    archive.commit_extractions([ExtractionInput(
+        capture_id=records[0].id, url=records[0].url, status="ok", text="The minister resigned.",
+        text_sha256=hashlib.sha256(b"The minister resigned.").hexdigest(), extracted_at=T0,
+        refers_to=records[0].warc_record_id)])
+    archive.close()
+    if db_url.startswith("sqlite"):
+        Path(db_url.removeprefix("sqlite:///")).unlink()
+    else:
+        _reset_pg(db_url)
+    rebuilt = open_archive()
+    assert entries(rebuilt) == []
+    index_files(rebuilt, warc_files(warc_dir))
+    assert [(e.seq, e.kind) for e in entries(rebuilt)] == [
+        (1, "capture"), (2, "capture"), (3, "capture"), (4, "text")]
+    assert check(rebuilt).ok
+
+
+def test_migration_adopts_the_rows_already_there(db_url: str, warc_dir: Path) -> None:
+    from sqlalchemy import text
+
+    from storage.database import make_engine, migrate
+
+    archive = Archive.open(db_url, warc_dir)
+    try:
+        three(archive)
+        with archive.sessions() as session, session.begin():  # back to before the ledger
+            session.execute(text("DROP TABLE ledger_checkpoints"))
+            session.execute(text("DROP TABLE ledger_entries"))
+            session.execute(text("UPDATE alembic_version SET version_num = '0010'"))
+    finally:
+        archive.close()
+    engine = make_engine(db_url)
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
+    archive = Archive.open(db_url, warc_dir)
+    try:
+        assert [e.seq for e in entries(archive)] == [1, 2, 3]
+        assert check(archive).ok
+    finally:
+        archive.close()
