@@ -53,21 +53,23 @@ def canonical(value: Any) -> bytes:
 
 
 def _time(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
-def _plain(value: Any) -> Any:
-    return _time(value) if isinstance(value, datetime) else value
+def _time_or_none(value: datetime | None) -> str | None:
+    return None if value is None else _time(value)
 
 
 def capture_fields(row: Mapping[Any, Any]) -> dict[str, Any]:
     """The evidence fields of a capture row (a dict of its column values), as an entry holds them."""
-    return {name: _plain(row.get(name)) for name in CAPTURE_FIELDS}
+    fields = {name: row.get(name) for name in CAPTURE_FIELDS}
+    fields["captured_at"] = _time_or_none(fields["captured_at"])
+    return fields
 
 
 def text_fields(row: Mapping[Any, Any]) -> dict[str, Any]:
     """The evidence fields of an extraction row (its text's sha256 and WARC place)."""
-    return {name: _plain(row.get(name)) for name in TEXT_FIELDS}
+    return {name: row.get(name) for name in TEXT_FIELDS}
 
 
 def entry_body(seq: int, kind: str, row_id: int, fields: Mapping[str, Any], prev: str) -> bytes:
