@@ -24,14 +24,17 @@ from typing import Any, Protocol
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.models import Capture, Extraction, LedgerCheckpoint, LedgerEntry
+from storage.models import Capture, Check, Extraction, LedgerCheckpoint, LedgerEntry, ReportVersion
 
-__all__ = ["CAPTURE", "CHECKPOINT_TYPE", "GENESIS", "TEXT", "Checkpoint", "Signer", "append_entries",
+__all__ = ["CAPTURE", "CHECK", "CHECKPOINT_TYPE", "GENESIS", "KINDS", "REPORT_VERSION", "TEXT",
+           "Checkpoint", "Kind", "Signer", "adopt_rows", "append_entries", "append_rows",
            "canonical", "capture_fields", "checkpoint_statement", "entry_body", "iter_leaf_hashes",
            "merkle_root", "merkle_roots", "record_checkpoint", "text_fields"]
 
 CAPTURE = "capture"
 TEXT = "text"
+CHECK = "check"
+REPORT_VERSION = "report-version"
 GENESIS = "0" * 64  # the "previous hash" of the first entry
 CHECKPOINT_TYPE = "collector-ledger-checkpoint/1"
 # the PostgreSQL advisory lock of ledger appends (any constant; "cledger1" in ASCII)
@@ -44,6 +47,44 @@ CAPTURE_FIELDS = ("url", "url_key", "captured_at", "outcome", "reason", "http_st
                   "revisit_of", "records", "tls_fingerprint")
 TEXT_FIELDS = ("capture_id", "status", "text_sha256", "text_length", "warc_file", "warc_offset",
                "warc_length")
+CHECK_FIELDS = ("url", "url_key", "checked_at", "capture_id", "baseline_id", "probe_id", "status",
+                "similarity", "redirected", "http_status", "final_url", "sha256", "text_sha256",
+                "signals", "quotes", "report", "ref")
+REPORT_VERSION_FIELDS = ("report_id", "version", "added_at", "source", "source_url", "format", "title",
+                         "sha256", "size", "capture_id", "doc_warc_file", "doc_warc_offset")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What the ledger covers of one table: its key column, its evidence fields, which are times."""
+
+    name: str
+    table: Any
+    key: str
+    fields: tuple[str, ...]
+    times: tuple[str, ...] = ()
+
+    def fields_of(self, row: Mapping[Any, Any]) -> dict[str, Any]:
+        """The evidence fields of a row (a mapping of its column values), as an entry holds them."""
+        fields = {name: row.get(name) for name in self.fields}
+        for name in self.times:
+            fields[name] = _time_or_none(fields[name])
+        return fields
+
+    def columns(self) -> list[Any]:
+        """The key column, then the other evidence columns (``labels`` names them)."""
+        return [self.table.c[n] for n in self.labels()]
+
+    def labels(self) -> list[str]:
+        """The names of ``columns``."""
+        return [self.key, *(n for n in self.fields if n != self.key)]
+
+
+KINDS = {kind.name: kind for kind in (
+    Kind(CAPTURE, Capture.__table__, "id", CAPTURE_FIELDS, ("captured_at",)),
+    Kind(TEXT, Extraction.__table__, "capture_id", TEXT_FIELDS),
+    Kind(CHECK, Check.__table__, "id", CHECK_FIELDS, ("checked_at",)),
+    Kind(REPORT_VERSION, ReportVersion.__table__, "id", REPORT_VERSION_FIELDS, ("added_at",)))}
 
 
 def canonical(value: Any) -> bytes:
@@ -62,14 +103,20 @@ def _time_or_none(value: datetime | None) -> str | None:
 
 def capture_fields(row: Mapping[Any, Any]) -> dict[str, Any]:
     """The evidence fields of a capture row (a dict of its column values), as an entry holds them."""
-    fields = {name: row.get(name) for name in CAPTURE_FIELDS}
-    fields["captured_at"] = _time_or_none(fields["captured_at"])
-    return fields
+    return KINDS[CAPTURE].fields_of(row)
 
 
 def text_fields(row: Mapping[Any, Any]) -> dict[str, Any]:
     """The evidence fields of an extraction row (its text's sha256 and WARC place)."""
-    return {name: row.get(name) for name in TEXT_FIELDS}
+    return KINDS[TEXT].fields_of(row)
+
+
+def append_rows(session: Session, kind: str, rows: Iterable[Any]) -> None:
+    """Append one entry per ORM row of ``kind`` (flushed: it has its id), in the caller's transaction."""
+    spec = KINDS[kind]
+    append_entries(session, kind, [
+        (getattr(row, spec.key), spec.fields_of({n: getattr(row, n) for n in spec.fields}))
+        for row in rows])
 
 
 def entry_body(seq: int, kind: str, row_id: int, fields: Mapping[str, Any], prev: str) -> bytes:
@@ -98,21 +145,20 @@ def append_entries(session: Session, kind: str, items: Sequence[tuple[int, Mappi
 
 
 def adopt_rows(session: Session) -> int:
-    """Append entries for the capture and extraction rows that have none (an archive from before the
-    ledger, or rows rebuilt by reindex); the number appended. Such entries prove only what the rows
-    said when they were adopted."""
-    covered = select(LedgerEntry.row_id).where(LedgerEntry.kind == CAPTURE)
-    table = Capture.__table__
-    captures = session.execute(select(table.c.id, *(table.c[n] for n in CAPTURE_FIELDS))
-                               .where(table.c.id.not_in(covered)).order_by(table.c.id)).all()
-    append_entries(session, CAPTURE, [(c.id, capture_fields(c._mapping)) for c in captures])
-    covered = select(LedgerEntry.row_id).where(LedgerEntry.kind == TEXT)
-    table = Extraction.__table__
-    texts = session.execute(select(*(table.c[n] for n in TEXT_FIELDS))
-                            .where(table.c.capture_id.not_in(covered))
-                            .order_by(table.c.capture_id)).all()
-    append_entries(session, TEXT, [(t.capture_id, text_fields(t._mapping)) for t in texts])
-    return len(captures) + len(texts)
+    """Append entries for the rows of every kind that have none (an archive from before the ledger,
+    or rows rebuilt by reindex); the number appended. Such entries prove only what the rows said
+    when they were adopted."""
+    count = 0
+    for kind in KINDS.values():
+        covered = select(LedgerEntry.row_id).where(LedgerEntry.kind == kind.name)
+        key = kind.table.c[kind.key]
+        rows = session.execute(select(*kind.columns()).where(key.not_in(covered))
+                               .order_by(key)).all()
+        labels = kind.labels()
+        append_entries(session, kind.name, [
+            (row[0], kind.fields_of(dict(zip(labels, row, strict=True)))) for row in rows])
+        count += len(rows)
+    return count
 
 
 # -- the Merkle tree (RFC 9162: leaf = H(0x00 || entry hash), node = H(0x01 || left || right)) -------

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage import ledger
 from storage.errors import ArchiveCorruptError
-from storage.models import Capture, Extraction, LedgerEntry
+from storage.models import LedgerEntry
 from storage.warcread import check_record, read_record_at
 
 __all__ = ["LedgerReport", "SignatureCheck", "verify_ledger"]
@@ -209,20 +209,16 @@ def _current_rows(sessions: sessionmaker[Session], wanted: list[tuple[str, int]]
     """The evidence fields of the rows named, now, by (kind, row id)."""
     found: dict[tuple[str, int], dict[str, Any]] = {}
     with sessions() as session:
-        for kind, table, key, names, plain in (
-                (ledger.CAPTURE, Capture.__table__, "id", ledger.CAPTURE_FIELDS, ledger.capture_fields),
-                (ledger.TEXT, Extraction.__table__, "capture_id", ledger.TEXT_FIELDS,
-                 ledger.text_fields)):
-            ids = {row_id for k, row_id in wanted if k == kind}
+        for kind in ledger.KINDS.values():
+            ids = {row_id for k, row_id in wanted if k == kind.name}
             if not ids:
                 continue
-            columns = [table.c[key], *(table.c[n] for n in names if n != key)]
-            labels = [key, *(n for n in names if n != key)]
+            labels, key = kind.labels(), kind.table.c[kind.key]
             # a range, not IN (thousands of bound ids): entries cover rows mostly in id order
-            for row in session.execute(select(*columns).where(table.c[key].between(min(ids),
-                                                                                    max(ids)))):
+            for row in session.execute(select(*kind.columns())
+                                       .where(key.between(min(ids), max(ids)))):
                 if row[0] in ids:
-                    found[(kind, row[0])] = plain(dict(zip(labels, row, strict=True)))
+                    found[(kind.name, row[0])] = kind.fields_of(dict(zip(labels, row, strict=True)))
     return found
 
 
@@ -295,10 +291,11 @@ def _check_checkpoints(points: list[ledger.Checkpoint], leaves: list[bytes], rep
 
 def _rows_without_entries(sessions: sessionmaker[Session], report: LedgerReport) -> None:
     with sessions() as session:
-        for kind, column in ((ledger.CAPTURE, Capture.id), (ledger.TEXT, Extraction.capture_id)):
-            covered = select(LedgerEntry.row_id).where(LedgerEntry.kind == kind)
+        for kind in ledger.KINDS.values():
+            covered = select(LedgerEntry.row_id).where(LedgerEntry.kind == kind.name)
+            column = kind.table.c[kind.key]
             for row_id in session.scalars(select(column).where(column.not_in(covered))
                                           .order_by(column)):
-                report.problems.append({"kind": "row-without-entry", "entry_kind": kind,
+                report.problems.append({"kind": "row-without-entry", "entry_kind": kind.name,
                                         "row_id": row_id,
-                                        "detail": f"the {kind} row {row_id} has no ledger entry"})
+                                        "detail": f"the {kind.name} row {row_id} has no ledger entry"})

@@ -367,3 +367,32 @@ def test_migration_adopts_the_rows_already_there(db_url: str, warc_dir: Path) ->
         assert check(archive).ok
     finally:
         archive.close()
+
+
+# -- checks and report versions ------------------------------------------------------------------
+
+def test_check_verdicts_and_report_versions_are_in_the_ledger(archive: Archive, key: ArchiveKey) -> None:
+    from storage.checks import add_checks
+    from storage.models import Check
+    from storage.records import CheckRecord
+    from storage.reports import add_version
+
+    first, _, second = three(archive)
+    [stored] = add_checks(archive.sessions, [CheckRecord(
+        url=second.url, checked_at=T0 + timedelta(days=1), capture_id=second.id,
+        baseline_id=first.id, status="changed", similarity=0.4123456789, signals=("text",),
+        quotes=({"quote": "The budget passed.", "found": False},), report="r", ref="1")])
+    version, created = add_version(
+        archive.sessions, "r", source="r.md", source_url=None, format="markdown", title="R",
+        sha256="ab" * 32, size=10, capture_id=None, warnings=["w"], citations=[],
+        now=T0 + timedelta(days=2))
+    assert created
+    assert [(e.kind, e.row_id) for e in entries(archive)[3:]] == [("check", stored.id),
+                                                                  ("report-version", version.id)]
+    archive.checkpoint(key)
+    assert check(archive, key).ok
+    with archive.sessions() as session, session.begin():  # the verdict rewritten
+        session.execute(update(Check).where(Check.id == stored.id).values(status="unchanged"))
+    report = check(archive, key)
+    assert [(p["kind"], p["entry_kind"], p["fields"]) for p in report.problems] == [
+        ("row-rewritten", "check", ["status"])]
