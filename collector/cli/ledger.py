@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from collector.cli.options import cli_config, emit_json, handle_errors, json_option, open_archive
-from collector.errors import InputError
+from collector.errors import NotFoundError
 
 __all__ = ["key", "ledger"]
 
@@ -60,7 +60,8 @@ def key_show(ctx: click.Context, as_json: bool) -> None:
     config = cli_config(ctx)
     found = archive_key(config)
     if found is None:
-        raise InputError(f"no key at {config.signing_key_path} (make one with `collector key create`)")
+        raise NotFoundError(f"no key at {config.signing_key_path} (make one with `collector key "
+                            "create`)")
     _describe(config.signing_key_path, found.fingerprint, as_json)
 
 
@@ -81,7 +82,8 @@ def key_export_public(ctx: click.Context, as_json: bool) -> None:
     config = cli_config(ctx)
     found = archive_key(config)
     if found is None:
-        raise InputError(f"no key at {config.signing_key_path} (make one with `collector key create`)")
+        raise NotFoundError(f"no key at {config.signing_key_path} (make one with `collector key "
+                            "create`)")
     if as_json:
         emit_json({"algorithm": "ed25519", "public_key": found.public_key_hex,
                    "fingerprint": found.fingerprint, "pem": public_pem(found)})
