@@ -173,6 +173,24 @@ def _fold(stack: list[tuple[int, bytes]]) -> bytes:
     return root
 
 
+def _push(stack: list[tuple[int, bytes]], leaf: bytes) -> None:
+    width, digest = 1, hashlib.sha256(b"\x00" + leaf).digest()
+    while stack and stack[-1][0] == width:
+        width, digest = width * 2, _node(stack.pop()[1], digest)
+    stack.append((width, digest))
+
+
+def extend_frontier(frontier: list[tuple[int, bytes]], leaves: Iterable[bytes]
+                    ) -> tuple[int, bytes, list[tuple[int, bytes]]]:
+    """Continue a tree from its frontier (the roots of its perfect subtrees, largest first, as a
+    checkpoint stores them) with more ``leaves``: (size, root, new frontier)."""
+    stack = list(frontier)
+    for leaf in leaves:
+        _push(stack, leaf)
+    size = sum(width for width, _ in stack)
+    return size, (_fold(stack) if stack else hashlib.sha256(b"").digest()), stack
+
+
 def merkle_roots(leaves: Iterable[bytes], sizes: Iterable[int]) -> dict[int, bytes]:
     """The RFC 9162 tree root (the one pymerkle computes) at each of ``sizes``, in one pass over the
     leaf data (entry hashes); sizes beyond the leaves are left out. The empty tree's root is H("")."""
@@ -186,10 +204,7 @@ def merkle_roots(leaves: Iterable[bytes], sizes: Iterable[int]) -> dict[int, byt
     for count, leaf in enumerate(leaves, 1):
         if pick >= len(wanted):
             break
-        width, digest = 1, hashlib.sha256(b"\x00" + leaf).digest()
-        while stack and stack[-1][0] == width:
-            width, digest = width * 2, _node(stack.pop()[1], digest)
-        stack.append((width, digest))
+        _push(stack, leaf)
         if count == wanted[pick]:
             roots[count] = _fold(stack)
             pick += 1
@@ -202,9 +217,10 @@ def merkle_root(leaves: Iterable[bytes]) -> tuple[int, bytes]:
     return len(items), merkle_roots(items, [len(items)])[len(items)]
 
 
-def iter_leaf_hashes(sessions: sessionmaker[Session], *, batch: int = 20000) -> Iterator[bytes]:
-    """The stored entry hashes (the tree's leaf data), by sequence number."""
-    last = 0
+def iter_leaf_hashes(sessions: sessionmaker[Session], *, after: int = 0, batch: int = 20000
+                     ) -> Iterator[bytes]:
+    """The stored entry hashes (the tree's leaf data), by sequence number, from ``after + 1``."""
+    last = after
     while True:
         with sessions() as session:
             rows = session.execute(select(LedgerEntry.seq, LedgerEntry.hash)
@@ -258,13 +274,23 @@ def record_checkpoint(sessions: sessionmaker[Session], *, signer: Signer | None 
                       clock: Callable[[], datetime] | None = None, force: bool = False
                       ) -> Checkpoint | None:
     """Record a checkpoint of the whole ledger (signed when ``signer`` is given); None when the ledger
-    has not grown since the last checkpoint (unless ``force``)."""
+    has not grown since the last checkpoint (unless ``force``).
+
+    The tree is continued from the last checkpoint's frontier (its perfect subtrees' roots), so a
+    checkpoint costs the entries since the last one, not the whole ledger; ``ledger verify``
+    recomputes every root from the entries."""
     now = (clock or (lambda: datetime.now(UTC)))()
-    size, root = merkle_root(iter_leaf_hashes(sessions))
+    with sessions() as session:
+        last = session.execute(select(LedgerCheckpoint.tree_size, LedgerCheckpoint.frontier)
+                               .order_by(LedgerCheckpoint.id.desc()).limit(1)).first()
+    frontier = _load_frontier(last[1]) if last is not None else []
+    if frontier is None or (last is not None and sum(w for w, _ in frontier) != last[0]):
+        frontier, after = [], 0  # no usable frontier: the whole tree
+    else:
+        after = last[0] if last is not None else 0
+    size, root, frontier = extend_frontier(frontier, iter_leaf_hashes(sessions, after=after))
     with sessions() as session, session.begin():
-        last = session.scalar(select(LedgerCheckpoint.tree_size)
-                              .order_by(LedgerCheckpoint.id.desc()).limit(1))
-        if last == size and not force:
+        if last is not None and last[0] == size and not force:
             return None
         statement = checkpoint_statement(size, root.hex(), now)
         signature = signer.sign(statement).hex() if signer is not None else None
@@ -272,8 +298,18 @@ def record_checkpoint(sessions: sessionmaker[Session], *, signer: Signer | None 
                   "statement": statement.decode("utf-8"), "signature": signature,
                   "key_fingerprint": signer.fingerprint if signer else None,
                   "public_key": signer.public_key_hex if signer else None}
-        new_id = session.scalar(insert(LedgerCheckpoint).returning(LedgerCheckpoint.id), values)
+        new_id = session.scalar(insert(LedgerCheckpoint).returning(LedgerCheckpoint.id),
+                                {**values, "frontier": json.dumps([[w, d.hex()] for w, d in frontier])})
     return Checkpoint(id=int(new_id or 0), **values)  # type: ignore[arg-type]
+
+
+def _load_frontier(text: str | None) -> list[tuple[int, bytes]] | None:
+    if not text:
+        return None
+    try:
+        return [(int(width), bytes.fromhex(digest)) for width, digest in json.loads(text)]
+    except (ValueError, TypeError):
+        return None
 
 
 def checkpoints(session: Session) -> list[Checkpoint]:

@@ -496,3 +496,6 @@ class LedgerCheckpoint(Base):
     signature: Mapped[str | None] = mapped_column(Text)  # Ed25519, hex; None: unsigned
     key_fingerprint: Mapped[str | None] = mapped_column(String(64))
     public_key: Mapped[str | None] = mapped_column(String(64))  # raw Ed25519 public key, hex
+    # the roots of the tree's perfect subtrees at this size ([[width, hex], ...], largest first): the
+    # next checkpoint continues from them
+    frontier: Mapped[str | None] = mapped_column(Text)

@@ -396,3 +396,24 @@ def test_check_verdicts_and_report_versions_are_in_the_ledger(archive: Archive, 
     report = check(archive, key)
     assert [(p["kind"], p["entry_kind"], p["fields"]) for p in report.problems] == [
         ("row-rewritten", "check", ["status"])]
+
+
+def test_checkpoints_continue_from_the_last_frontier(archive: Archive, key: ArchiveKey) -> None:
+    roots = []
+    for batch in range(5):  # sizes 3, 6, 9, 12, 15: frontiers of every shape
+        archive.commit_captures([html_capture(f"https://example.com/{batch}/{i}", T0,
+                                              body=HTML + f"{batch}.{i}".encode()) for i in range(3)])
+        point = archive.checkpoint(key)
+        assert point is not None
+        roots.append((point.tree_size, point.root_hash))
+    leaves = [bytes.fromhex(e.hash) for e in entries(archive)]
+    full = ledger.merkle_roots(leaves, [size for size, _ in roots])
+    assert [(size, full[size].hex()) for size, _ in roots] == roots
+    with archive.sessions() as session, session.begin():  # a lost frontier: the whole tree again
+        session.execute(update(LedgerCheckpoint).values(frontier=None))
+    archive.commit_captures([html_capture("https://example.com/last", T0, body=FIRST)])
+    point = archive.checkpoint(key)
+    assert point is not None
+    assert point.root_hash == ledger.merkle_roots(
+        [bytes.fromhex(e.hash) for e in entries(archive)], [16])[16].hex()
+    assert check(archive, key).ok

@@ -51,6 +51,7 @@ def _create_tables() -> None:
         sa.Column("signature", sa.Text, nullable=True),
         sa.Column("key_fingerprint", sa.String(64), nullable=True),
         sa.Column("public_key", sa.String(64), nullable=True),
+        sa.Column("frontier", sa.Text, nullable=True),
     )
 
 
