@@ -28,8 +28,8 @@ from storage.models import Capture, Check, Extraction, LedgerCheckpoint, LedgerE
 
 __all__ = ["CAPTURE", "CHECK", "CHECKPOINT_TYPE", "GENESIS", "KINDS", "REPORT_VERSION", "TEXT",
            "Checkpoint", "Kind", "Signer", "adopt_rows", "append_entries", "append_rows",
-           "canonical", "capture_fields", "checkpoint_statement", "entry_body", "iter_leaf_hashes",
-           "merkle_root", "merkle_roots", "record_checkpoint", "text_fields"]
+           "canonical", "capture_fields", "checkpoint_statement", "entry_body", "extend_frontier",
+           "iter_leaf_hashes", "merkle_roots", "record_checkpoint", "text_fields"]
 
 CAPTURE = "capture"
 TEXT = "text"
@@ -209,12 +209,6 @@ def merkle_roots(leaves: Iterable[bytes], sizes: Iterable[int]) -> dict[int, byt
             roots[count] = _fold(stack)
             pick += 1
     return roots
-
-
-def merkle_root(leaves: Iterable[bytes]) -> tuple[int, bytes]:
-    """(size, RFC 9162 root) of the tree over all ``leaves``."""
-    items = list(leaves)
-    return len(items), merkle_roots(items, [len(items)])[len(items)]
 
 
 def iter_leaf_hashes(sessions: sessionmaker[Session], *, after: int = 0, batch: int = 20000
