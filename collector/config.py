@@ -151,6 +151,11 @@ class Config:
     dead_after_hours: float = 24.0
     # writing
     commit_batch: int = 64
+    # the capture ledger (storage.ledger, docs/evidence.md): entries appended with every capture row,
+    # a checkpoint at the end of every run, signed with the archive key (key_file, or
+    # <home>/signing-key.pem; $COLLECTOR_KEY_FILE)
+    ledger: bool = True
+    key_file: Path | None = None
     # reports: the public base URL of the archive (collector serve) in archive links written for readers
     # (report status, robustify, export); empty: http://127.0.0.1:8080, with a warning
     public_base_url: str = ""
@@ -171,6 +176,11 @@ class Config:
     def warc_dir(self) -> Path:
         """Where WARC files live (always under the home, whatever the database)."""
         return self.home / "warcs"
+
+    @property
+    def signing_key_path(self) -> Path:
+        """Where the archive's Ed25519 signing key is (``key_file``, else in the home)."""
+        return self.key_file or self.home / "signing-key.pem"
 
     @property
     def ua(self) -> str:

@@ -19,7 +19,7 @@ from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.exc import InterfaceError, OperationalError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage import queries
+from storage import ledger, queries
 from storage.canonical import url_key
 from storage.database import connect
 from storage.hops import Hop, hop_rows
@@ -95,6 +95,7 @@ class Archive:
         record_id: Callable[[], str] = new_record_id,
         info: dict[str, str] | None = None,
         append: bool = False,
+        ledger: bool = True,
     ) -> None:
         self.sessions = sessions
         self.warc_dir = Path(warc_dir)
@@ -104,6 +105,7 @@ class Archive:
             "record_id": record_id, "info": info, "append": append,
         }
         self._writer: WarcFileWriter | None = None
+        self.ledger = ledger  # append ledger entries in the rows' transactions (storage.ledger)
 
     @classmethod
     def open(cls, database_url: str, warc_dir: Path, *, mmap: bool = True, **kwargs: Any) -> Archive:
@@ -118,6 +120,7 @@ class Archive:
         kwargs.setdefault("append", True)
         kwargs.setdefault("warc_max_bytes", settings.warc_max_bytes)
         kwargs.setdefault("gzip_level", settings.warc_gzip_level)
+        kwargs.setdefault("ledger", getattr(settings, "ledger", True))
         return cls.open(settings.db_url, settings.warc_dir, mmap=mmap, **kwargs)
 
     @property
@@ -170,6 +173,7 @@ class Archive:
                     synced = True
                     ids = self._insert_rows(session, rows, in_batch)
                     self._insert_hops(session, rows, hops, ids)
+                    self._append_ledger(session, rows, ids)
             except _ROW_ERRORS as exc:
                 if not synced or isinstance(exc, _DATABASE_DOWN):
                     raise
@@ -224,6 +228,7 @@ class Archive:
             try:
                 with session.begin():
                     [new_id] = self._insert_rows(session, [row], {})
+                    self._append_ledger(session, [row], [new_id])
             except _ROW_ERRORS as exc:
                 if isinstance(exc, _DATABASE_DOWN):
                     raise
@@ -232,8 +237,21 @@ class Archive:
                 rows[index] = row = _unstorable(row, exc)
                 with session.begin():
                     [new_id] = self._insert_rows(session, [row], {})
+                    self._append_ledger(session, [row], [new_id])
             ids.append(new_id)
         return ids
+
+    def _append_ledger(self, session: Session, rows: list[dict[str, Any]], ids: list[int]) -> None:
+        """The ledger entries of the capture rows just inserted, in their transaction."""
+        if self.ledger:
+            ledger.append_entries(session, ledger.CAPTURE, [
+                (new_id, ledger.capture_fields({**row, "id": new_id}))
+                for row, new_id in zip(rows, ids, strict=True)])
+
+    def checkpoint(self, signer: ledger.Signer | None = None, *, force: bool = False
+                   ) -> ledger.Checkpoint | None:
+        """Record a ledger checkpoint (see ``storage.ledger.record_checkpoint``)."""
+        return ledger.record_checkpoint(self.sessions, signer=signer, clock=self.clock, force=force)
 
     def _write_capture(self, plan: _Plan, original: _Original | None
                        ) -> tuple[dict[str, Any], RecordLocation | None, list[dict[str, Any]]]:
@@ -345,6 +363,9 @@ class Archive:
             rows = [self._write_extraction(item) for item in fresh]
             if rows:
                 session.execute(insert(Extraction), rows)
+                if self.ledger:
+                    ledger.append_entries(session, ledger.TEXT,
+                                          [(r["capture_id"], ledger.text_fields(r)) for r in rows])
             index_texts(session, fresh)  # full-text index, same transaction (issue 6)
             self.writer.sync()
 

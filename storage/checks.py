@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage import ledger
 from storage.canonical import url_key
 from storage.models import Check
 from storage.records import CheckRecord
@@ -42,6 +43,7 @@ def add_checks(sessions: sessionmaker[Session], checks: Sequence[CheckRecord]) -
             session.add(row)
             rows.append(row)
         session.flush()
+        ledger.append_rows(session, ledger.CHECK, rows)  # same transaction (storage.ledger)
         return [check_record(row) for row in rows]
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = ["EXTRACTION_PENDING", "Base", "Capture", "CaptureHop", "Check", "Citation", "CitationLink",
-           "Extraction", "Report", "ReportVersion", "UTCDateTime"]
+           "Extraction", "LedgerCheckpoint", "LedgerEntry", "Report", "ReportVersion", "UTCDateTime"]
 
 #: the extraction status of a capture archived without extraction (``capture --no-extract``)
 EXTRACTION_PENDING = "pending"
@@ -470,3 +470,38 @@ class DaemonLease(Base):
     acquired_at: Mapped[datetime] = mapped_column(UTCDateTime)
     renewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LedgerEntry(Base):
+    """One entry of the append-only capture ledger (migration 0012; see ``storage.ledger``)."""
+
+    __tablename__ = "ledger_entries"
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                     autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16))  # capture | text
+    row_id: Mapped[int] = mapped_column(BigInteger)  # the id of the row it covers (no foreign key:
+    # a deleted row must leave its entry behind, as evidence that it was deleted)
+    body: Mapped[str] = mapped_column(Text)  # the canonical serialization the hash is over
+    hash: Mapped[str] = mapped_column(String(64))  # sha256 of body, hex
+
+    __table_args__ = (Index("ix_ledger_entries_kind_row", "kind", "row_id"),)
+
+
+class LedgerCheckpoint(Base):
+    """The Merkle tree's size and root over the ledger at one moment, signed when the archive has a key
+    (migration 0012)."""
+
+    __tablename__ = "ledger_checkpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tree_size: Mapped[int] = mapped_column(BigInteger)
+    root_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    statement: Mapped[str] = mapped_column(Text)  # the canonical statement signed
+    signature: Mapped[str | None] = mapped_column(Text)  # Ed25519, hex; None: unsigned
+    key_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    public_key: Mapped[str | None] = mapped_column(String(64))  # raw Ed25519 public key, hex
+    # the roots of the tree's perfect subtrees at this size ([[width, hex], ...], largest first): the
+    # next checkpoint continues from them
+    frontier: Mapped[str | None] = mapped_column(Text)

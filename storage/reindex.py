@@ -31,6 +31,7 @@ from storage.archive import Archive, _compact, _entry
 from storage.canonical import url_key
 from storage.errors import ArchiveCorruptError
 from storage.hops import Hop, hop_rows
+from storage.ledger import adopt_rows
 from storage.models import Capture, CaptureHop, Extraction
 from storage.records import PROBE, ExtractionInput, RecordLocation
 from storage.retrieve import extracted_type, header_value
@@ -178,6 +179,8 @@ def index_files(archive: Archive, names: Sequence[str], *, extract: Extract | No
                     _flush(session, state)
         _flush(session, state)
         _index_texts(session, state, summary)
+        if archive.ledger:  # the rebuilt rows' ledger entries, in their transaction (it starts here)
+            adopt_rows(session)
     if extract is not None and state.untexted:
         _extract_missing(archive, state, extract, summary)
     return summary

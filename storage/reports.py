@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage import ledger
 from storage.errors import NoReportError, StorageError
 from storage.models import Citation, CitationLink, Report, ReportVersion
 from storage.records import CitationData, LinkData, RecordLocation, ReportVersionRecord
@@ -78,6 +79,7 @@ def add_version(
         )
         session.add(row)
         session.flush()
+        ledger.append_rows(session, ledger.REPORT_VERSION, [row])  # same transaction (storage.ledger)
         for position, citation in enumerate(citations):
             values = {f: getattr(citation, f) for f in _CITATION_FIELDS}
             for key in ("authors", "urls", "quotes"):

@@ -279,7 +279,7 @@ def serve(conn: Any, config: Config, extract: bool, info: dict[str, str], softwa
         archive = Archive.open(config.db_url, config.warc_dir, mmap=False,
                                warc_max_bytes=config.warc_max_bytes,
                                gzip_level=config.warc_gzip_level, software=software, info=info,
-                               append=True)
+                               append=True, ledger=config.ledger)
         # this run is running while the lock is held: another writer starting meanwhile leaves
         # its pending extractions to it (and this one leaves those of other running runs)
         run_lock = RunLock(config.home, info.get("run-id") or str(os.getpid())).acquire()
@@ -300,6 +300,10 @@ def serve(conn: Any, config: Config, extract: bool, info: dict[str, str], softwa
             writer.submit(item).add_done_callback(functools.partial(_answer, send, seq))
             del item
         writer.close()
+        if config.ledger:  # the run's checkpoint (issue 15)
+            from collector.ledger import checkpoint_after_run  # lazy: writer process only
+
+            checkpoint_after_run(archive, config)
         send(("closed", 0, None))
     except BaseException as exc:  # report it to the crawl, which reports it to the caller
         send(("error", 0, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))

@@ -95,6 +95,10 @@ def run_checks(config: Config, targets: Sequence[CheckTarget], *, baseline: str 
                 crawls.start(list(probes.values()), {p: {"probe": True} for p in probes.values()})
         judge.finish()
         add_checks(archive.sessions, judge.stored)
+        if config.ledger:  # the verdicts' ledger entries under a checkpoint now (issue 15)
+            from collector.ledger import checkpoint_after_run  # lazy: cryptography, with a key only
+
+            checkpoint_after_run(archive, config)
     finally:
         crawls.stop()
         archive.close()

@@ -12,7 +12,19 @@ from pathlib import Path
 
 import click
 
-from collector.cli import archive, check, demo, extract, feed, notify, report, schedule, serve, warc
+from collector.cli import (
+    archive,
+    check,
+    demo,
+    extract,
+    feed,
+    ledger,
+    notify,
+    report,
+    schedule,
+    serve,
+    warc,
+)
 from collector.config import version
 
 __all__ = ["cli", "main"]
@@ -54,7 +66,7 @@ for _command in (archive.capture, archive.snapshots, archive.get, archive.verify
                  archive.import_, extract.extract, check.check,
                  check.history, check.diff, report.report, schedule.schedule, schedule.run, feed.feed,
                  notify.notify, serve.serve, serve.token, serve.export, serve.search, warc.warc,
-                 demo.demo):
+                 demo.demo, ledger.key, ledger.ledger):
     cli.add_command(_command)
 
 

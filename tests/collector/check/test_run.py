@@ -200,3 +200,25 @@ def test_the_check_module_loads_no_storage_before_its_crawl_starts() -> None:
             "print(sorted(m for m in sys.modules if m.startswith(heavy)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_verdicts_are_in_the_ledger_under_a_checkpoint(checked: dict[str, Any]) -> None:
+    import sqlalchemy as sa
+
+    from storage.archive import Archive
+    from storage.ledgerverify import verify_ledger
+
+    config = checked["config"]
+    archive = Archive.open(config.db_url, config.warc_dir)
+    try:
+        with archive.sessions() as session:
+            checks = session.scalar(sa.text("SELECT count(*) FROM checks"))
+            entries = session.scalar(sa.text("SELECT count(*) FROM ledger_entries WHERE kind = 'check'"))
+            size = session.scalar(sa.text("SELECT max(tree_size) FROM ledger_checkpoints"))
+            total = session.scalar(sa.text("SELECT count(*) FROM ledger_entries"))
+        assert checks == entries == len(checked["results"])
+        assert size == total  # the check run ended with a checkpoint over its verdicts
+        report = verify_ledger(archive.sessions, config.warc_dir)
+        assert report.ok, report.problems
+    finally:
+        archive.close()

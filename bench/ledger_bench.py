@@ -1,0 +1,171 @@
+"""Ledger benchmark (issue 15). Run from the repository root:
+
+    .venv/bin/python bench/ledger_bench.py [--urls 300] [--pairs 3] [--entries 100000]
+
+1. Capture throughput with the ledger on vs off (``ledger = false``): the archive path of
+   bench/capture_bench.py (fetch, WARC, digests, rows committed; extraction off) over ``--urls`` local
+   pages served by its proxy site, runs alternated off/on ``--pairs`` times, each in a fresh spawned
+   process and home; the ratio of the median pages/s [target >= 0.95].
+2. ``ledger verify`` without WARCs over ``--entries`` synthetic capture rows and their entries
+   (SQLite): the time to append them, to checkpoint (the first, then one entry later), to verify
+   everything (hashes, chain, every entry against its row, tree), and to verify hashes, chain and
+   tree alone (``--from-checkpoint`` of the last checkpoint); extrapolated linearly to 1,000,000
+   [target, hashes and tree: < 30 s].
+No asserts: figures are printed and written to bench/out/ledger_bench.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import capture_bench  # bench/ is no package: found through sys.path above
+
+OUT = Path(__file__).resolve().parent / "out" / "ledger_bench.json"
+
+
+def synthetic_verify(home: Path, entries: int) -> dict[str, Any]:
+    """Insert ``entries`` capture rows with their ledger entries, checkpoint, verify (no WARCs)."""
+    from sqlalchemy import insert
+
+    from storage import ledger
+    from storage.archive import Archive
+    from storage.ledgerverify import verify_ledger
+    from storage.models import Capture
+
+    archive = Archive.open(f"sqlite:///{home / 'collector.db'}", home / "warcs")
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    append_s = 0.0
+    try:
+        for start in range(0, entries, 5000):
+            rows = [{"id": i + 1, "url": f"https://site{i % 500}.example/page/{i}",
+                     "url_key": f"example,site{i % 500})/page/{i}", "captured_at": t0 + timedelta(seconds=i),
+                     "outcome": "captured", "http_status": 200, "final_url": None,
+                     "content_type": "text/html", "content_length": 10_000 + i % 977,
+                     "sha256": f"{i:064x}", "warc_file": "x.warc.gz", "warc_offset": i * 4000,
+                     "warc_length": 3900, "warc_record_id": f"<urn:uuid:{i:032x}>",
+                     "payload_file": "x.warc.gz", "payload_offset": i * 4000, "payload_length": 3900,
+                     "records": [["response", i * 4000, 3900], ["request", i * 4000 + 3900, 100]],
+                     "redirect_chain": []}
+                    for i in range(start, min(entries, start + 5000))]
+            with archive.sessions() as session, session.begin():
+                session.execute(insert(Capture), rows)
+                began = time.perf_counter()
+                ledger.append_entries(session, ledger.CAPTURE,
+                                      [(r["id"], ledger.capture_fields(r)) for r in rows])
+                append_s += time.perf_counter() - began
+        began = time.perf_counter()
+        point = archive.checkpoint()
+        checkpoint_s = time.perf_counter() - began
+        assert point is not None
+        with archive.sessions() as session, session.begin():  # one more capture, as a run ends
+            row = {**rows[-1], "id": entries + 1, "url": "https://late.example/"}
+            session.execute(insert(Capture), [row])
+            ledger.append_entries(session, ledger.CAPTURE, [(entries + 1, ledger.capture_fields(row))])
+        began = time.perf_counter()
+        archive.checkpoint()
+        next_checkpoint_s = time.perf_counter() - began
+        began = time.perf_counter()
+        trusted = verify_ledger(archive.sessions, None, from_checkpoint=point.id)
+        hashes_s = time.perf_counter() - began
+        began = time.perf_counter()
+        report = verify_ledger(archive.sessions, None)
+        verify_s = time.perf_counter() - began
+        leaves = list(ledger.iter_leaf_hashes(archive.sessions))
+        began = time.perf_counter()
+        ledger.merkle_roots(leaves, [len(leaves)])
+        tree_s = time.perf_counter() - began
+    finally:
+        archive.close()
+    return {"entries": entries, "ok": report.ok and trusted.ok, "problems": len(report.problems),
+            "hashes_chain_tree_s": hashes_s,
+            "hashes_chain_tree_1m_s_extrapolated": hashes_s * 1_000_000 / entries,
+            "append_us_per_entry": append_s * 1e6 / entries, "checkpoint_s": checkpoint_s,
+            "next_checkpoint_s": next_checkpoint_s,
+            "verify_s": verify_s, "tree_s": tree_s,
+            "verify_1m_s_extrapolated": verify_s * 1_000_000 / entries}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
+    parser.add_argument("--urls", type=int, default=300)
+    parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--entries", type=int, default=100_000)
+    parser.add_argument("--start-delay", type=float, default=0.1)
+    parser.add_argument("--quiet-wait", type=float, default=10.0)
+    args = parser.parse_args()
+    from collector.config import load_config
+
+    summary: dict[str, Any] = {"urls": args.urls, "pairs": args.pairs, "cpus": os.cpu_count(),
+                               "started": datetime.now(UTC).isoformat()}
+    manifest = capture_bench.CORPUS / "manifest.jsonl"
+    try:
+        with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp:
+            if manifest.is_file():
+                files = sorted(str(capture_bench.CORPUS / json.loads(line)["stored_as"])
+                               for line in manifest.read_text().splitlines() if line.strip())
+                receive, send = mp.get_context("spawn").Pipe(duplex=False)
+                server = mp.get_context("spawn").Process(target=capture_bench.serve,
+                                                         args=(files, send), daemon=True)
+                server.start()
+                port = receive.recv()
+                for name in ("no_proxy", "NO_PROXY", "HTTP_PROXY"):
+                    os.environ.pop(name, None)
+                os.environ["http_proxy"] = f"http://127.0.0.1:{port}"
+                urls = capture_bench.make_urls(args.urls)
+                rates: dict[str, list[float]] = {"off": [], "on": []}
+                try:
+                    for pair in range(args.pairs):
+                        for mode in ("off", "on"):
+                            config = load_config({
+                                "home": Path(tmp) / f"{mode}{pair}", "allow_private": True,
+                                "autothrottle_start_delay": args.start_delay,
+                                "ledger": mode == "on"}, env={})
+                            capture_bench.wait_quiet(args.quiet_wait)
+                            result = capture_bench.in_child(capture_bench.archive_crawl, config, urls)
+                            rates[mode].append(result["pages_per_s"])
+                            print(f"ledger {mode}: {result['pages_per_s']:.1f} pages/s "
+                                  f"({result['seconds']:.1f} s) {result['outcomes']}", flush=True)
+                finally:
+                    server.terminate()
+                    server.join()
+                on, off = statistics.median(rates["on"]), statistics.median(rates["off"])
+                summary["capture"] = {"pages_per_s": rates, "median_on": on, "median_off": off,
+                                      "ratio": on / off}
+                print(f"capture with the ledger: {on:.1f} pages/s median, without: {off:.1f} = "
+                      f"{on / off:.3f}x (target >= 0.95)")
+            else:
+                print(f"corpus not found at {capture_bench.CORPUS}: capture phase skipped")
+            home = Path(tmp) / "synthetic"
+            home.mkdir()
+            result = capture_bench.in_child(synthetic_verify, home, args.entries)
+            summary["verify"] = {k: v for k, v in result.items() if not isinstance(v, dict)}
+            print(f"{result['entries']:,} entries: append {result['append_us_per_entry']:.1f} µs/entry,"
+                  f" checkpoint {result['checkpoint_s']:.2f} s (the next, 1 entry later: "
+                  f"{result['next_checkpoint_s'] * 1e3:.1f} ms), ledger verify (no WARCs) "
+                  f"{result['verify_s']:.2f} s, hashes+chain+tree only "
+                  f"{result['hashes_chain_tree_s']:.2f} s (tree alone {result['tree_s']:.2f} s, ok "
+                  f"{result['ok']}) -> 1,000,000: ~{result['verify_1m_s_extrapolated']:.0f} s with "
+                  f"rows, ~{result['hashes_chain_tree_1m_s_extrapolated']:.0f} s hashes and tree "
+                  "(target < 30)")
+    finally:
+        OUT.parent.mkdir(parents=True, exist_ok=True)
+        OUT.write_text(json.dumps(summary, indent=2, default=str))
+        print(f"summary written to {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""``collector key`` (the archive's signing key) and ``collector ledger`` (checkpoints, verify)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from collector.cli.options import cli_config, emit_json, handle_errors, json_option, open_archive
+from collector.errors import NotFoundError
+
+__all__ = ["key", "ledger"]
+
+
+@click.group()
+def key() -> None:
+    """The archive's Ed25519 signing key, which signs ledger checkpoints.
+
+    It lives in the home (signing-key.pem, mode 0600) or where $COLLECTOR_KEY_FILE says. A verifier
+    needs only the public key (export-public) and its fingerprint (show).
+
+    \b
+    Example:
+      collector key show
+    """
+
+
+@key.command("create")
+@json_option
+@click.pass_context
+@handle_errors
+def key_create(ctx: click.Context, as_json: bool) -> None:
+    """Make the archive's signing key (never over an existing one).
+
+    \b
+    Example:
+      collector key create
+    """
+    from collector.keys import create_key  # lazy: cryptography costs ~40 ms at start
+
+    config = cli_config(ctx)
+    made = create_key(config.signing_key_path)
+    _describe(config.signing_key_path, made.fingerprint, as_json)
+
+
+@key.command("show")
+@json_option
+@click.pass_context
+@handle_errors
+def key_show(ctx: click.Context, as_json: bool) -> None:
+    """Say where the signing key is and give its public key fingerprint (sha256 of the raw key).
+
+    \b
+    Example:
+      collector key show --json
+    """
+    from collector.ledger import archive_key  # lazy: cryptography costs ~40 ms at start
+
+    config = cli_config(ctx)
+    found = archive_key(config)
+    if found is None:
+        raise NotFoundError(f"no key at {config.signing_key_path} (make one with `collector key "
+                            "create`)")
+    _describe(config.signing_key_path, found.fingerprint, as_json)
+
+
+@key.command("export-public")
+@json_option
+@click.pass_context
+@handle_errors
+def key_export_public(ctx: click.Context, as_json: bool) -> None:
+    """Print the public key (PEM), what a verifier needs.
+
+    \b
+    Example:
+      collector key export-public > archive-key.pub
+    """
+    from collector.keys import public_pem  # lazy: cryptography costs ~40 ms at start
+    from collector.ledger import archive_key  # lazy: see above
+
+    config = cli_config(ctx)
+    found = archive_key(config)
+    if found is None:
+        raise NotFoundError(f"no key at {config.signing_key_path} (make one with `collector key "
+                            "create`)")
+    if as_json:
+        emit_json({"algorithm": "ed25519", "public_key": found.public_key_hex,
+                   "fingerprint": found.fingerprint, "pem": public_pem(found)})
+    else:
+        click.echo(public_pem(found), nl=False)
+
+
+def _describe(path: Path, fingerprint: str, as_json: bool) -> None:
+    if as_json:
+        emit_json({"path": str(path), "algorithm": "ed25519", "fingerprint": fingerprint})
+    else:
+        click.echo(f"key: {path}\nalgorithm: ed25519\nfingerprint: {fingerprint}")
+
+
+@click.group()
+def ledger() -> None:
+    """The tamper-evident capture ledger: checkpoints and verification (docs/evidence.md).
+
+    \b
+    Example:
+      collector ledger verify
+    """
+
+
+@ledger.command("checkpoint")
+@json_option
+@click.pass_context
+@handle_errors
+def ledger_checkpoint(ctx: click.Context, as_json: bool) -> None:
+    """Record a checkpoint now: the ledger's Merkle tree size and root, signed with the archive key.
+
+    \b
+    Example:
+      collector ledger checkpoint --json
+    """
+    from collector.ledger import checkpoint  # lazy: cryptography and SQLAlchemy at start
+
+    config = cli_config(ctx)
+    archive = open_archive(config)
+    try:
+        point = checkpoint(archive, config, force=True)
+    finally:
+        archive.close()
+    assert point is not None  # forced
+    if as_json:
+        emit_json(point.to_json())
+    else:
+        click.echo(f"checkpoint {point.id}: {point.tree_size} entries, root {point.root_hash}, "
+                   + (f"signed by {point.key_fingerprint}" if point.signature else "unsigned "
+                      "(no key: collector key create)"))
+
+
+@ledger.command("verify")
+@click.option("--from-checkpoint", type=int, default=None,
+              help="Trust the entries this checkpoint covers (once its root and signature check "
+                   "out); check the rest.")
+@click.option("--key", "key_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help="The trusted public key (PEM; default: the archive's own key).")
+@click.option("--no-warc", is_flag=True, help="Do not re-read the WARC records the entries name.")
+@json_option
+@click.pass_context
+@handle_errors
+def ledger_verify(ctx: click.Context, from_checkpoint: int | None, key_file: Path | None,
+                  no_warc: bool, as_json: bool) -> None:
+    """Recompute every entry hash, the chain and the tree at each checkpoint, check each checkpoint's
+    signature, and compare every entry with its row and WARC records; exit 1 on any problem.
+
+    \b
+    Example:
+      collector ledger verify --json
+    """
+    from collector.ledger import verify  # lazy: cryptography and SQLAlchemy at start
+
+    config = cli_config(ctx)
+    archive = open_archive(config)
+    try:
+        report = verify(archive, config, key_file=key_file, from_checkpoint=from_checkpoint,
+                        warc=not no_warc)
+    finally:
+        archive.close()
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        for problem in report.problems:
+            click.echo(f"problem: {problem['kind']}: {problem['detail']}")
+        for warning in report.warnings:
+            click.echo(f"warning: {warning['kind']}: {warning['detail']}")
+        click.echo(f"{report.entries_checked} entries, {report.rows_checked} rows, "
+                   f"{report.records_checked} records, {report.checkpoints_checked} checkpoints "
+                   f"checked: " + ("ok" if report.ok else f"{len(report.problems)} problems"))
+    if not report.ok:
+        sys.exit(1)
