@@ -32,8 +32,9 @@ def _rows(db: Path) -> int:
         return 0
 
 
-def test_sigkill_mid_run_leaves_a_consistent_archive(server: str, home: Path,
-                                                     tmp_path: Path) -> None:
+def kill_capture_mid_run(server: str, home: Path, tmp_path: Path, *, after_rows: int = 40) -> None:
+    """Start ``collector capture`` of 600 pages in ``home``, SIGKILL its process group once
+    ``after_rows`` capture rows are committed, and wait for it to be gone."""
     urls = tmp_path / "urls.txt"
     urls.write_text("\n".join(f"{server}/many/{i}" for i in range(600)) + "\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")}
@@ -44,12 +45,17 @@ def test_sigkill_mid_run_leaves_a_consistent_archive(server: str, home: Path,
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     db = home / "collector.db"
     deadline = time.monotonic() + 90
-    while _rows(db) < 40 and time.monotonic() < deadline and proc.poll() is None:
+    while _rows(db) < after_rows and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
     assert proc.poll() is None, "the run finished before it could be killed: give it more URLs"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     time.sleep(0.5)  # let the killed children go
+
+
+def test_sigkill_mid_run_leaves_a_consistent_archive(server: str, home: Path,
+                                                     tmp_path: Path) -> None:
+    kill_capture_mid_run(server, home, tmp_path)
 
     config = make_config(home)
     killed_files = sorted(p.name for p in config.warc_dir.glob("*.warc.gz"))

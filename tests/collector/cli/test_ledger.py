@@ -6,12 +6,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import signal
-import sqlite3
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +18,7 @@ import sqlalchemy as sa
 from storage.archive import Archive
 from storage.ledgerverify import verify_ledger
 from storage.verify import verify_archive
+from tests.collector.capture.test_crash import kill_capture_mid_run
 from tests.conftest import make_config
 
 
@@ -125,34 +123,9 @@ def test_without_a_key_checkpoints_are_unsigned_and_verify_warns(server: str, ho
                                                              "signatures-unchecked"}
 
 
-def _rows(db: Path) -> int:
-    if not db.exists():
-        return 0
-    try:
-        with sqlite3.connect(db, timeout=5) as conn:
-            return int(conn.execute("select count(*) from captures").fetchone()[0])
-    except sqlite3.OperationalError:
-        return 0
-
-
 @pytest.mark.slow  # SIGKILL mid-run
 def test_ledger_survives_sigkill_mid_run(server: str, home: Path, tmp_path: Path) -> None:
-    urls = tmp_path / "urls.txt"
-    urls.write_text("\n".join(f"{server}/many/{i}" for i in range(600)) + "\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")}
-    env.update({"COLLECTOR_HOME": str(home), "COLLECTOR_AUTOTHROTTLE_START_DELAY": "0.02"})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "collector", "capture", "--allow-private", "--json",
-         "--from-file", str(urls)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    db = home / "collector.db"
-    deadline = time.monotonic() + 90
-    while _rows(db) < 40 and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert proc.poll() is None, "the run finished before it could be killed: give it more URLs"
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-    time.sleep(0.5)  # let the killed children go
+    kill_capture_mid_run(server, home, tmp_path)
 
     config = make_config(home)
     archive = Archive.open(config.db_url, config.warc_dir)
