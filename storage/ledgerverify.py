@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage import ledger
 from storage.errors import ArchiveCorruptError
 from storage.models import LedgerEntry
+from storage.verify import Findings
 from storage.warcread import check_record, read_record_at
 
 __all__ = ["LedgerReport", "SignatureCheck", "verify_ledger"]
@@ -43,27 +44,13 @@ SignatureCheck = Callable[[str, bytes, bytes], bool]
 
 
 @dataclass
-class LedgerReport:
-    """What ``verify_ledger`` found: ``problems`` fail the archive, ``warnings`` do not."""
+class LedgerReport(Findings):
+    """What ``verify_ledger`` found."""
 
     entries_checked: int = 0
     rows_checked: int = 0
     records_checked: int = 0
     checkpoints_checked: int = 0
-    problems: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """True when no problem was found."""
-        return not self.problems
-
-    def to_json(self) -> dict[str, Any]:
-        """The public JSON form."""
-        return {"entries_checked": self.entries_checked, "rows_checked": self.rows_checked,
-                "records_checked": self.records_checked,
-                "checkpoints_checked": self.checkpoints_checked, "problems": self.problems,
-                "warnings": self.warnings, "ok": self.ok}
 
 
 def verify_ledger(sessions: sessionmaker[Session], warc_dir: Path | None, *,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -14,16 +14,14 @@ from storage import queries
 from storage.errors import ArchiveCorruptError
 from storage.warcread import check_record, read_record_at, scan_file
 
-__all__ = ["VerifyReport", "verify_archive"]
+__all__ = ["Findings", "VerifyReport", "verify_archive"]
 
 
 @dataclass
-class VerifyReport:
-    """What verify found. ``problems`` make the archive fail; ``warnings`` do not."""
+class Findings:
+    """What a verification found: ``problems`` make the archive fail, ``warnings`` do not. Subclasses
+    add their counters as fields; ``to_json`` lists them first."""
 
-    records_checked: int = 0
-    captures_checked: int = 0
-    files_scanned: int = 0
     problems: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
 
@@ -33,10 +31,19 @@ class VerifyReport:
         return not self.problems
 
     def to_json(self) -> dict[str, Any]:
-        """The public JSON form."""
-        return {"records_checked": self.records_checked, "captures_checked": self.captures_checked,
-                "files_scanned": self.files_scanned, "problems": self.problems,
-                "warnings": self.warnings, "ok": self.ok}
+        """The public JSON form: the counters, ``problems``, ``warnings`` and ``ok``."""
+        counters = {f.name: getattr(self, f.name) for f in fields(self)
+                    if f.name not in ("problems", "warnings")}
+        return {**counters, "problems": self.problems, "warnings": self.warnings, "ok": self.ok}
+
+
+@dataclass
+class VerifyReport(Findings):
+    """What verify found."""
+
+    records_checked: int = 0
+    captures_checked: int = 0
+    files_scanned: int = 0
 
 
 def verify_archive(sessions: sessionmaker[Session], warc_dir: Path, *,
