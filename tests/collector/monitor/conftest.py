@@ -12,6 +12,9 @@ from typing import Any
 
 import pytest
 
+from collector.config import Config
+from storage.database import connect
+from storage.feeds import FeedRecord, get_feed
 from tests.conftest import serve_script
 
 HERE = Path(__file__).parent
@@ -65,6 +68,17 @@ def control(base: str, feed: str, **data: Any) -> None:
 def stats(base: str, feed: str) -> dict[str, int]:
     """The feed server's request counters of one feed."""
     return dict(get_json(f"{base}/_stats?feed={feed}"))
+
+
+def stored_feed(config: Config, name: str) -> FeedRecord:
+    """The feed ``name`` as stored in ``config``'s database (it must exist)."""
+    sessions = connect(config.db_url)
+    try:
+        found = get_feed(sessions, name)
+    finally:
+        sessions.kw["bind"].dispose()
+    assert found is not None
+    return found
 
 
 def collector_env(home: Path) -> dict[str, str]:

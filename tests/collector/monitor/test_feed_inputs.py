@@ -13,25 +13,14 @@ from collector.config import Config
 from collector.monitor.feeds import add_feed, discover, feed_status, poll_feeds
 from collector.monitor.keywords import parse_keywords
 from storage.database import connect
-from storage.feeds import FeedRecord, get_feed
 from storage.models import FeedPoll
 from tests.collector.cli.test_cli import lines, no_traceback, run
-from tests.collector.monitor.conftest import control
+from tests.collector.monitor.conftest import control, stored_feed
 from tests.conftest import make_config
 
 
 def _name() -> str:
     return "i" + uuid.uuid4().hex[:8]
-
-
-def _feed(config: Config, name: str) -> FeedRecord:
-    sessions = connect(config.db_url)
-    try:
-        found = get_feed(sessions, name)
-    finally:
-        sessions.kw["bind"].dispose()
-    assert found is not None
-    return found
 
 
 def _polls(config: Config, feed_id: int) -> list[tuple[str, float, str | None]]:
@@ -72,7 +61,7 @@ def test_json_feed_is_polled_and_discovered(feed_server: str, home: Path, db_url
     assert {e["title"]: (e["matched"], e["outcome"], e["link"]) for e in report.entries} == {
         "Acme wins": (["acme"], "captured", f"{feed_server}/article/{name}-1"),
         None: ([], "recorded", f"{feed_server}/article/j")}
-    assert _feed(config, name).title == f"Feed {name}"
+    assert stored_feed(config, name).title == f"Feed {name}"
 
     # a page announcing a JSON Feed, a JSON "Feed" and a JSON API: the feeds only, and they poll
     control(feed_server, "j2", grow=1)
@@ -95,13 +84,13 @@ def test_refused_private_address_is_recorded_without_back_off(feed_server: str, 
     for _ in range(2):
         polled = poll_feeds(config, [name]).feeds[0]
         assert polled.outcome == "refused" and (polled.error or "").startswith("private-address")
-    feed = _feed(config, name)
+    feed = stored_feed(config, name)
     assert (feed.interval, feed.consecutive_failures, feed.last_outcome) == (100, 0, "refused")
     assert feed_status(feed, datetime.now(UTC), config.monitor) == "refused"
     assert [(o, i) for o, i, _ in _polls(config, feed.id)] == [("refused", 100), ("refused", 100)]
     assert all((e or "").startswith("private-address") for _, _, e in _polls(config, feed.id))
     assert poll_feeds(config.replace(allow_private=True), [name]).feeds[0].outcome == "fetched"
-    assert feed_status(_feed(config, name), datetime.now(UTC), config.monitor) == "ok"
+    assert feed_status(stored_feed(config, name), datetime.now(UTC), config.monitor) == "ok"
 
 
 def test_feed_list_status_and_titles_from_the_latest_polls(feed_server: str, home: Path) -> None:

@@ -15,9 +15,9 @@ from collector.monitor.feeds import add_feed, discover, feed_status, next_interv
 from collector.monitor.keywords import parse_keywords
 from storage import retrieve
 from storage.database import connect
-from storage.feeds import FeedRecord, entries_of, get_feed
+from storage.feeds import FeedRecord, entries_of
 from storage.queries import captures_by_ids, snapshots
-from tests.collector.monitor.conftest import control, stats
+from tests.collector.monitor.conftest import control, stats, stored_feed
 from tests.conftest import make_config, warcio_check
 
 SETTINGS = MonitorConfig()
@@ -25,16 +25,6 @@ SETTINGS = MonitorConfig()
 
 def _name() -> str:
     return "f" + uuid.uuid4().hex[:8]
-
-
-def _feed(config: Config, name: str) -> FeedRecord:
-    sessions = connect(config.db_url)
-    try:
-        found = get_feed(sessions, name)
-    finally:
-        sessions.kw["bind"].dispose()
-    assert found is not None
-    return found
 
 
 def _captures(config: Config, url: str) -> list[Any]:
@@ -73,7 +63,7 @@ def test_conditional_get_304_and_growth(feed_server: str, home: Path, db_url: st
     assert second.feeds[0].outcome == "not-modified" and second.feeds[0].http_status == 304
     assert second.entries == []
     assert stats(feed_server, name) == {"requests": 2, "conditional": 1, "not_modified": 1}
-    feed = _feed(config, name)
+    feed = stored_feed(config, name)
     assert feed.interval == pytest.approx(600 * SETTINGS.feed_quiet_factor)  # 3 new: kept; 304: longer
 
     # every poll is a capture of the feed document, the 304 included, with the validators sent
@@ -102,7 +92,7 @@ def test_unchanged_document_is_not_read_again(feed_server: str, home: Path) -> N
     assert (polled.outcome, polled.http_status, polled.unchanged, polled.new_entries) == (
         "fetched", 200, True, 0)
     assert second.entries == []
-    assert _feed(config, name).interval == pytest.approx(600 * SETTINGS.feed_quiet_factor)
+    assert stored_feed(config, name).interval == pytest.approx(600 * SETTINGS.feed_quiet_factor)
     captures = _captures(config, url)
     assert [c.http_status for c in captures] == [200, 200] and captures[1].is_revisit
     control(feed_server, name, grow=1)
@@ -186,7 +176,7 @@ def test_broken_feed_yields_entries_with_a_warning(feed_server: str, home: Path,
     report = poll_feeds(config, [name])
     assert report.feeds[0].outcome == "fetched" and report.feeds[0].warning
     assert report.entries, "a broken feed still yields what can be read"
-    feed = _feed(config, name)
+    feed = stored_feed(config, name)
     assert feed.warning and feed_status(feed, datetime.now(UTC), SETTINGS) == "warning"
 
 
@@ -200,14 +190,14 @@ def test_failing_feed_is_flagged_backs_off_and_recovers(feed_server: str, home: 
     for _ in range(SETTINGS.feed_failing_after):
         report = poll_feeds(config, [name, gone])
         assert {f.outcome for f in report.feeds} == {"failed"}
-    feed = _feed(config, name)
+    feed = stored_feed(config, name)
     assert feed.consecutive_failures == 3 and feed.last_status == 500
     assert feed_status(feed, datetime.now(UTC), SETTINGS) == "failing"
     assert feed.interval == 800  # doubled three times, capped at 8x
-    assert "connection-refused" in (_feed(config, gone).last_error or "")
+    assert "connection-refused" in (stored_feed(config, gone).last_error or "")
     control(feed_server, name, mode="ok")
     assert poll_feeds(config, [name]).feeds[0].outcome == "fetched"
-    feed = _feed(config, name)
+    feed = stored_feed(config, name)
     assert feed.consecutive_failures == 0 and feed_status(feed, datetime.now(UTC), SETTINGS) == "ok"
 
 
