@@ -105,6 +105,14 @@ def _reset_pg(url: str) -> None:
     engine.dispose()
 
 
+def drop_database(url: str) -> None:
+    """Delete everything the database at ``url`` holds: the SQLite file, or PostgreSQL's schema."""
+    if url.startswith("sqlite"):
+        Path(url.removeprefix("sqlite:///")).unlink()
+    else:
+        _reset_pg(url)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path, pg_database: str | None) -> str:
     """The database URL for a storage test: SQLite always, PostgreSQL when configured."""

@@ -25,8 +25,10 @@ from storage.archive import Archive
 from storage.ledgerverify import LedgerReport, verify_ledger
 from storage.models import Capture, LedgerCheckpoint, LedgerEntry
 from storage.records import CaptureRecord, ExtractionInput
+from storage.reindex import index_files, warc_files
 from storage.verify import verify_archive
 from storage.warcfile import digest_label
+from tests.conftest import drop_database
 from tests.storage.conftest import OpenArchive
 from tests.storage.helpers import HTML, T0, failed_capture, html_capture, member_at
 
@@ -320,9 +322,6 @@ def test_from_checkpoint_checks_the_rows_after_it(archive: Archive, key: Archive
 
 def test_reindex_rebuilds_the_ledger_of_the_rows_it_creates(open_archive: OpenArchive, db_url: str,
                                                             warc_dir: Path) -> None:
-    from storage.reindex import index_files, warc_files
-    from tests.conftest import _reset_pg
-
     archive = open_archive()
     records = three(archive)
     archive.commit_extractions([ExtractionInput(
@@ -330,10 +329,7 @@ def test_reindex_rebuilds_the_ledger_of_the_rows_it_creates(open_archive: OpenAr
         text_sha256=hashlib.sha256(b"The minister resigned.").hexdigest(), extracted_at=T0,
         refers_to=records[0].warc_record_id)])
     archive.close()
-    if db_url.startswith("sqlite"):
-        Path(db_url.removeprefix("sqlite:///")).unlink()
-    else:
-        _reset_pg(db_url)
+    drop_database(db_url)
     rebuilt = open_archive()
     assert entries(rebuilt) == []
     index_files(rebuilt, warc_files(warc_dir))

@@ -27,7 +27,7 @@ from storage.warcindex import (
     target_uri,
 )
 from storage.warcread import WarcRecord
-from tests.conftest import _reset_pg
+from tests.conftest import drop_database
 from tests.storage.conftest import OpenArchive
 from tests.storage.helpers import (
     T0,
@@ -83,10 +83,7 @@ def test_rebuilt_rows_equal_the_written_ones(open_archive: OpenArchive, db_url: 
     before = _snapshot(archive)
     archive.close()
 
-    if db_url.startswith("sqlite"):
-        Path(db_url.removeprefix("sqlite:///")).unlink()
-    else:
-        _reset_pg(db_url)
+    drop_database(db_url)
     rebuilt = open_archive()
     summary = index_files(rebuilt, warc_files(warc_dir))
     assert (summary.captures, summary.failed, summary.revisits, summary.texts) == (8, 1, 2, 2)
@@ -146,10 +143,7 @@ def test_records_met_again_in_a_later_chunk_are_already_indexed(
     archive = open_archive()
     archive.commit_captures([html_capture(f"http://chunk.example/{n}", T0) for n in range(5)])
     archive.close()
-    if db_url.startswith("sqlite"):
-        Path(db_url.removeprefix("sqlite:///")).unlink()
-    else:
-        _reset_pg(db_url)
+    drop_database(db_url)
     rebuilt = open_archive()
     monkeypatch.setattr("storage.reindex._LOOKAHEAD", 2)  # the ids are looked up two at a time
     names = warc_files(warc_dir)
