@@ -222,19 +222,14 @@ def reindex(ctx: click.Context, force: bool, as_json: bool) -> None:
       collector reindex --force --json
     """
     from collector.capture.reindex import reindex_home  # lazy: CLI start-up
-    from collector.cli.output import files_progress, print_index_summary  # lazy: CLI start-up
+    from collector.cli.output import files_progress  # lazy: CLI start-up
     from storage.reindex import warc_files  # lazy: CLI start-up
 
     config = cli_config(ctx)
     with files_progress("reindexing", total=len(warc_files(config.warc_dir)),
                         enabled=not as_json) as advance:
         summary = reindex_home(config, force=force, progress=advance)
-    if as_json:
-        emit_json(summary)
-    else:
-        print_index_summary("reindexed", summary)
-    if summary["errors"]:
-        sys.exit(1)
+    _finish_index(summary, "reindexed", as_json)
 
 
 @click.command("import")
@@ -256,14 +251,21 @@ def import_(ctx: click.Context, files: tuple[Path, ...], as_json: bool) -> None:
       collector import crawl.warc.gz site.wacz --json
     """
     from collector.capture.reindex import import_archives  # lazy: CLI start-up
-    from collector.cli.output import files_progress, print_index_summary  # lazy: CLI start-up
+    from collector.cli.output import files_progress  # lazy: CLI start-up
 
     config = cli_config(ctx)
     with files_progress("importing", total=None, enabled=not as_json) as advance:
         summary = import_archives(config, list(files), progress=advance)
+    _finish_index(summary, "imported", as_json)
+
+
+def _finish_index(summary: dict[str, Any], verb: str, as_json: bool) -> None:
+    """reindex's and import's ending: the summary (JSON or for people), exit 1 if a file failed."""
+    from collector.cli.output import print_index_summary  # lazy: CLI start-up
+
     if as_json:
         emit_json(summary)
     else:
-        print_index_summary("imported", summary)
+        print_index_summary(verb, summary)
     if summary["errors"]:
         sys.exit(1)

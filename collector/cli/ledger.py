@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from collector.cli.options import cli_config, emit_json, handle_errors, json_option, open_archive
+from collector.config import Config
 from collector.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from collector.keys import ArchiveKey
 
 __all__ = ["key", "ledger"]
 
@@ -55,14 +60,8 @@ def key_show(ctx: click.Context, as_json: bool) -> None:
     Example:
       collector key show --json
     """
-    from collector.ledger import archive_key  # lazy: cryptography costs ~40 ms at start
-
     config = cli_config(ctx)
-    found = archive_key(config)
-    if found is None:
-        raise NotFoundError(f"no key at {config.signing_key_path} (make one with `collector key "
-                            "create`)")
-    _describe(config.signing_key_path, found.fingerprint, as_json)
+    _describe(config.signing_key_path, _existing_key(config).fingerprint, as_json)
 
 
 @key.command("export-public")
@@ -77,18 +76,24 @@ def key_export_public(ctx: click.Context, as_json: bool) -> None:
       collector key export-public > archive-key.pub
     """
     from collector.keys import public_pem  # lazy: cryptography costs ~40 ms at start
-    from collector.ledger import archive_key  # lazy: see above
 
-    config = cli_config(ctx)
-    found = archive_key(config)
-    if found is None:
-        raise NotFoundError(f"no key at {config.signing_key_path} (make one with `collector key "
-                            "create`)")
+    found = _existing_key(cli_config(ctx))
     if as_json:
         emit_json({"algorithm": "ed25519", "public_key": found.public_key_hex,
                    "fingerprint": found.fingerprint, "pem": public_pem(found)})
     else:
         click.echo(public_pem(found), nl=False)
+
+
+def _existing_key(config: Config) -> ArchiveKey:
+    """The archive's signing key; NotFoundError (saying how to make one) when there is none."""
+    from collector.ledger import archive_key  # lazy: cryptography costs ~40 ms at start
+
+    found = archive_key(config)
+    if found is None:
+        raise NotFoundError(f"no key at {config.signing_key_path} (make one with `collector key "
+                            "create`)")
+    return found
 
 
 def _describe(path: Path, fingerprint: str, as_json: bool) -> None:
