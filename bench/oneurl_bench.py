@@ -35,6 +35,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import serve_script  # noqa: E402 - the tests' server starter, from the repository
+
 OUT = ROOT / "bench" / "out" / "oneurl_bench.json"
 
 PARTS = {
@@ -60,14 +64,6 @@ PARTS = {
                                 "given={url!r})], lambda r: None, extract=False); "
                                 "print('T', time.perf_counter() - t)",
 }
-
-
-def _server() -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen([sys.executable, str(ROOT / "tests/server.py")],
-                            stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    port = int(proc.stdout.readline().split()[1])
-    return proc, f"http://127.0.0.1:{port}"
 
 
 def _env() -> dict[str, str]:
@@ -114,7 +110,7 @@ def main() -> None:
     parser.add_argument("--parts-runs", type=int, default=3)
     parser.add_argument("--no-parts", action="store_true")
     args = parser.parse_args()
-    server, base = _server()
+    server, base = serve_script(ROOT / "tests" / "server.py")
     figures: dict[str, Any] = {"runs": args.runs, "cpus": os.cpu_count(),
                                "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]}
     try:
