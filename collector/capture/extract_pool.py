@@ -54,6 +54,15 @@ def pool_plan(workers: int, pages: int | None) -> tuple[int, bool]:
     return max(1, min(workers, pages)), False
 
 
+def near_memory_limit(share: float = 0.8) -> bool:
+    """True when this process's peak resident memory reached ``share`` of its ``RLIMIT_DATA`` (False
+    without a limit): an allocation that failed then was the limit's doing."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_DATA)
+    if soft == resource.RLIM_INFINITY:
+        return False
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 >= share * soft
+
+
 def limit_memory(max_bytes: int) -> None:
     """Cap this process's data memory (heap and anonymous maps) at ``max_bytes`` (never raising a
     hard limit set from outside)."""
@@ -77,11 +86,18 @@ def extract_task(warc_dir: str, warc_file: str, offset: int, url: str, max_bytes
                  html_max_tags: int = HTML_MAX_TAGS) -> dict[str, Any]:
     """One page in a worker: ``extract_archived``, then a heap trim; a ``MemoryError`` (the worker's
     memory limit) is the page's ``too-large``."""
+    from lxml import etree  # lazy: loaded by trafilatura in the worker; the writer never loads it
+
     try:
         return extract_archived(warc_dir, warc_file, offset, url, max_bytes,
                                 html_max_bytes=html_max_bytes, html_max_tags=html_max_tags)
     except MemoryError:
         return {"status": "too-large", "error": "extraction needed more than the worker's memory limit"}
+    except etree.LxmlError as exc:  # its error log cannot be pickled back to the pool: say it here
+        if near_memory_limit():  # libxml2 reports a failed allocation as its own error
+            return {"status": "too-large", "error": "extraction needed more than the worker's memory "
+                                                    f"limit ({type(exc).__name__}: {exc})"}
+        return {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
     finally:
         trim()
 
