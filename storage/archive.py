@@ -325,6 +325,7 @@ class Archive:
             "ignore_robots": item.ignore_robots, "allow_private": item.allow_private,
             "user_agent": item.user_agent, "run_id": item.run_id,
             "fetch_seconds": item.fetch_seconds, "purpose": item.purpose,
+            "mode": item.mode, "mode_reason": item.mode_reason, "page_id": item.page_id,
             **_tls_columns(plan.last),
         }
         # the network's values as the database can hold them (the WARC has them as received)

@@ -95,6 +95,12 @@ class Capture(Base):
     # why it was fetched when that is not to archive a page (migration 0010): "probe" for a check's
     # soft-404 probe, kept out of lists, counts, TimeMaps, CDX and search; None for a page capture
     purpose: Mapped[str | None] = mapped_column(String(16))
+    # how it was fetched (migration 0013): "http" (None on older rows) or "browser", and why that mode
+    # ("--browser", "browser_hosts", "js-shell: <signal>", "baseline mode" ...)
+    mode: Mapped[str | None] = mapped_column(String(16))
+    mode_reason: Mapped[str | None] = mapped_column(Text)
+    # the page capture this one was loaded for (a page requisite or a browser sub-resource), None for a page
+    page_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
 
     __table_args__ = (
         Index("ix_captures_key_time", "url_key", "captured_at"),
@@ -104,6 +110,7 @@ class Capture(Base):
               postgresql_where=text("revisit_of IS NULL AND payload_file IS NOT NULL")),
         Index("ix_captures_time", "captured_at"),
         Index("ix_captures_record_id", "warc_record_id"),  # import's "already indexed" (0011)
+        Index("ix_captures_page", "page_id"),  # a page's requisites and sub-resources (0013)
     )
 
 

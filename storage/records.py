@@ -61,6 +61,9 @@ class CaptureInput:
     run_id: str | None = None
     fetch_seconds: float | None = None
     context: dict[str, Any] = field(default_factory=dict)  # why it was fetched (citation, feed ...)
+    mode: str | None = None  # "http" | "browser"; None is read as "http"
+    mode_reason: str | None = None  # why that mode
+    page_id: int | None = None  # the (already archived) page capture this requisite was loaded for
 
     @property
     def purpose(self) -> str | None:
@@ -142,6 +145,9 @@ class CaptureRecord:
     tls_detail: str | None = None
     proxy: str | None = None
     purpose: str | None = None  # "probe" for a check's soft-404 probe
+    mode: str | None = None  # "http" | "browser" (None: an older row, fetched over HTTP)
+    mode_reason: str | None = None
+    page_id: int | None = None  # the page capture this requisite/sub-resource was loaded for
 
     @property
     def is_revisit(self) -> bool:
@@ -179,6 +185,9 @@ class CaptureRecord:
             "tls_detail": self.tls_detail,
             "proxy": self.proxy,
             "purpose": self.purpose,
+            "mode": self.mode or "http",
+            "mode_reason": self.mode_reason,
+            "page_id": self.page_id,
         }
 
 
