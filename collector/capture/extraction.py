@@ -97,23 +97,31 @@ def html_over_limits(html: bytes, max_bytes: int, max_tags: int) -> str | None:
 
 
 def extract_html(html: bytes, url: str | None = None) -> dict[str, Any]:
-    """Main text, title, published date and language of an HTML page (trafilatura)."""
-    import trafilatura  # lazy: ~70 MB, loaded by the extraction workers only, not the writer
+    """Main text, title, published date and language of an HTML page (trafilatura).
 
-    doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False,
-                                      include_tables=True, deduplicate=False)
+    The page is parsed once: ``bare_extraction`` works on its own copy of the tree, and the title and
+    date are read from the original (``pagemeta``: only the metadata collector keeps).
+    """
+    import trafilatura  # lazy: ~70 MB, loaded by the extraction workers only, not the writer
+    from trafilatura.utils import load_html  # (the same)
+
+    from collector.capture.pagemeta import page_metadata  # (the same: it imports trafilatura)
+
+    tree = load_html(html)
+    doc = None if tree is None else trafilatura.bare_extraction(
+        tree, url=url, include_comments=False, include_tables=True, deduplicate=False)
     if doc is None:
         return {"status": "empty", "text": "", "text_sha256": text_sha256(""), "title": None,
                 "published": None, "language": None}
-    data = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
-    text = normalize_text(data.get("text") or "")
+    meta = page_metadata(tree, url)  # type: ignore[arg-type]  # not None: doc was found in it
+    text = normalize_text((doc.as_dict() if hasattr(doc, "as_dict") else doc).get("text") or "")
     return {
         "status": "ok" if text else "empty",
         "text": text,
         "text_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        "title": data.get("title"),
-        "published": data.get("date"),
-        "language": data.get("language"),
+        "title": meta["title"],
+        "published": meta["published"],
+        "language": None,  # bare_extraction sets it only when a target language is asked for
     }
 
 
