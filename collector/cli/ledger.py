@@ -13,7 +13,7 @@ from collector.config import Config
 from collector.errors import NotFoundError
 
 if TYPE_CHECKING:
-    from collector.keys import ArchiveKey
+    from collector.evidence.keys import ArchiveKey
 
 __all__ = ["key", "ledger"]
 
@@ -42,7 +42,7 @@ def key_create(ctx: click.Context, as_json: bool) -> None:
     Example:
       collector key create
     """
-    from collector.keys import create_key  # lazy: cryptography costs ~40 ms at start
+    from collector.evidence.keys import create_key  # lazy: cryptography costs ~40 ms at start
 
     config = cli_config(ctx)
     made = create_key(config.signing_key_path)
@@ -75,7 +75,7 @@ def key_export_public(ctx: click.Context, as_json: bool) -> None:
     Example:
       collector key export-public > archive-key.pub
     """
-    from collector.keys import public_pem  # lazy: cryptography costs ~40 ms at start
+    from collector.evidence.keys import public_pem  # lazy: cryptography costs ~40 ms at start
 
     found = _existing_key(cli_config(ctx))
     if as_json:
@@ -87,7 +87,7 @@ def key_export_public(ctx: click.Context, as_json: bool) -> None:
 
 def _existing_key(config: Config) -> ArchiveKey:
     """The archive's signing key; NotFoundError (saying how to make one) when there is none."""
-    from collector.ledger import archive_key  # lazy: cryptography costs ~40 ms at start
+    from collector.evidence.ledger import archive_key  # lazy: cryptography costs ~40 ms at start
 
     found = archive_key(config)
     if found is None:
@@ -124,7 +124,7 @@ def ledger_checkpoint(ctx: click.Context, as_json: bool) -> None:
     Example:
       collector ledger checkpoint --json
     """
-    from collector.ledger import checkpoint  # lazy: cryptography and SQLAlchemy at start
+    from collector.evidence.ledger import checkpoint  # lazy: cryptography and SQLAlchemy at start
 
     config = cli_config(ctx)
     archive = open_archive(config)
@@ -160,7 +160,7 @@ def ledger_verify(ctx: click.Context, from_checkpoint: int | None, key_file: Pat
     Example:
       collector ledger verify --json
     """
-    from collector.ledger import verify  # lazy: cryptography and SQLAlchemy at start
+    from collector.evidence.ledger import verify  # lazy: cryptography and SQLAlchemy at start
 
     config = cli_config(ctx)
     archive = open_archive(config)

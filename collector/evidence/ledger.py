@@ -15,7 +15,7 @@ from collector.config import Config
 from collector.errors import CollectorError
 
 if TYPE_CHECKING:
-    from collector.keys import ArchiveKey
+    from collector.evidence.keys import ArchiveKey
     from storage.archive import Archive
     from storage.ledger import Checkpoint
     from storage.ledgerverify import LedgerReport
@@ -30,7 +30,7 @@ def archive_key(config: Config) -> ArchiveKey | None:
     path = config.signing_key_path
     if not path.exists():
         return None
-    from collector.keys import load_key  # lazy: cryptography (~30 ms) only when there is a key
+    from collector.evidence.keys import load_key  # lazy: cryptography (~30 ms) only when there is a key
 
     return load_key(path)
 
@@ -59,7 +59,7 @@ def verify(archive: Archive, config: Config, *, key_file: Path | None = None,
            from_checkpoint: int | None = None, warc: bool = True) -> LedgerReport:
     """Verify ``archive``'s ledger against the public key in ``key_file`` (a public or private key
     PEM), else the archive's own key; without either, signatures are not checked (a warning)."""
-    from collector.keys import load_public_key, verify_signature  # lazy: cryptography (~30 ms)
+    from collector.evidence.keys import load_public_key, verify_signature  # lazy: cryptography (~30 ms)
     from storage.ledgerverify import verify_ledger  # lazy: CLI start-up
 
     if key_file is not None:
