@@ -181,3 +181,37 @@ def ledger_verify(ctx: click.Context, from_checkpoint: int | None, key_file: Pat
                    f"checked: " + ("ok" if report.ok else f"{len(report.problems)} problems"))
     if not report.ok:
         sys.exit(1)
+
+
+@ledger.command("timestamp")
+@json_option
+@click.pass_context
+@handle_errors
+def ledger_timestamp(ctx: click.Context, as_json: bool) -> None:
+    """Timestamp the checkpoints that have no RFC 3161 token yet (the TSA was unreachable when they
+    were recorded) with the authority in tsa_url; exit 1 if any still could not be.
+
+    \b
+    Example:
+      COLLECTOR_TSA_URL=https://freetsa.org/tsr collector ledger timestamp
+    """
+    from collector.evidence.ledger import timestamp_pending  # lazy: cryptography, rfc3161-client
+
+    config = cli_config(ctx)
+    archive = open_archive(config)
+    try:
+        done, errors = timestamp_pending(archive, config)
+    finally:
+        archive.close()
+    if as_json:
+        emit_json({"timestamped": [p.to_json() for p in done], "errors": errors})
+    else:
+        for point in done:
+            click.echo(f"checkpoint {point.id}: timestamped {point.to_json()['tsa_time']} by "
+                       f"{point.tsa_url}")
+        for error in errors:
+            click.echo(f"error: {error}", err=True)
+        if not done and not errors:
+            click.echo("every checkpoint is already timestamped")
+    if errors:
+        sys.exit(1)
