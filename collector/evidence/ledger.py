@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from storage.ledger import Checkpoint
     from storage.ledgerverify import LedgerReport
 
-__all__ = ["archive_key", "check_timestamps", "checkpoint", "timestamp_pending", "verify"]
+__all__ = ["archive_key", "check_timestamps", "checkpoint", "stamp_if_configured", "timestamp_pending",
+           "verify"]
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +48,10 @@ def checkpoint(archive: Archive, config: Config, *, force: bool = False) -> Chec
     when ``tsa_url`` is set (a TSA that fails is logged: the checkpoint stays, untimestamped); None
     when the ledger has not grown since the last one (unless ``force``)."""
     point = archive.checkpoint(archive_key(config), force=force)
-    return _timestamped(archive, config, point)
+    return stamp_if_configured(archive, config, point)
 
 
-def _timestamped(archive: Archive, config: Config, point: Checkpoint | None) -> Checkpoint | None:
+def stamp_if_configured(archive: Archive, config: Config, point: Checkpoint | None) -> Checkpoint | None:
     """``point`` with its RFC 3161 token when ``tsa_url`` is set and the TSA answers (stored)."""
     if point is None or not config.tsa_url:
         return point
@@ -101,7 +102,7 @@ def checkpoint_after_run(archive: Archive, config: Config) -> None:
     except CollectorError as exc:
         log.error("the ledger checkpoint of this run is unsigned: %s", exc)
         signer = None
-    point = _timestamped(archive, config, archive.checkpoint(signer))
+    point = stamp_if_configured(archive, config, archive.checkpoint(signer))
     if point is not None:
         log.info("ledger checkpoint %d: %d entries, root %s%s", point.id, point.tree_size,
                  point.root_hash, "" if point.signature else " (unsigned)")
