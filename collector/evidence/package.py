@@ -80,9 +80,11 @@ class PackageSummary:
 
 
 def write_evidence(config: Config, out: IO[bytes], *, url: str | None = None, at: datetime | None = None,
-                   report: str | None = None, base_url: str | None = None) -> PackageSummary:
-    """Write the evidence package of ``url`` (its capture closest to ``at``, the latest by default)
-    or of report ``report`` (every capture of its cited sources, and the report's own) to ``out``.
+                   capture_id: int | None = None, report: str | None = None,
+                   base_url: str | None = None) -> PackageSummary:
+    """Write the evidence package of ``url`` (its capture closest to ``at``, the latest by default),
+    of capture ``capture_id``, or of report ``report`` (every capture of its cited sources, and the
+    report's own) to ``out``.
 
     Raises ``ConfigError`` without an archive key (a package is always signed), ``NotFoundError``
     when there is no such capture or report."""
@@ -107,8 +109,12 @@ def write_evidence(config: Config, out: IO[bytes], *, url: str | None = None, at
                 raise NotFoundError(str(exc)) from exc
             document = b""
             title, what = f"Evidence: {url}", f"the capture of {url} at {iso_z(captures[0].captured_at)}"
+        elif capture_id is not None:
+            captures = _by_id(archive, capture_id)
+            document = b""
+            title, what = f"Evidence: capture {capture_id}", f"capture {capture_id} of {captures[0].url}"
         else:
-            raise ValueError("write_evidence needs a url or a report")
+            raise ValueError("write_evidence needs a url, a capture id or a report")
         captures = _with_requisites_and_originals(archive, captures)
         entries = _entries(archive, captures, extra_rows)
         point = _covering_checkpoint(archive, config, key, max((e.seq for e in entries), default=0))
@@ -125,6 +131,13 @@ def write_evidence(config: Config, out: IO[bytes], *, url: str | None = None, at
                           warc_bytes=size, checkpoint=point.id, tree_size=point.tree_size,
                           root_hash=point.root_hash, key_fingerprint=key.fingerprint,
                           timestamped=point.tsa_token is not None)
+
+
+def _by_id(archive: Archive, capture_id: int) -> list[CaptureRecord]:
+    try:
+        return captures_by_ids(archive.sessions, [capture_id])
+    except KeyError as exc:
+        raise NotFoundError(f"no capture {capture_id} in the archive") from exc
 
 
 def _with_requisites_and_originals(archive: Archive, captures: list[CaptureRecord]
