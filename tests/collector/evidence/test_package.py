@@ -159,9 +159,14 @@ def test_one_byte_changed(packaged: Packaged, name: str) -> None:
 def test_signed_by_another_key(packaged: Packaged, tmp_path: Path) -> None:
     other = create_key(tmp_path / "other.pem")
     forged = repack(packaged.wacz, {}, sign_with=other)
-    assert kinds(check(forged, packaged.key)) == {"foreign-key"}
+    report = check(forged, packaged.key)
+    assert [(p["kind"], "not by the trusted key" in p["detail"]) for p in report.problems] == [
+        ("foreign-key", True)]
     # without --key, the checkpoint inside still names the archive's key, not the forger's
-    assert kinds(check(forged, None)) == {"foreign-key"}
+    report = check(forged, None)
+    assert report.signer == other.fingerprint
+    assert [(p["kind"], "not by the package's signer" in p["detail"]) for p in report.problems] == [
+        ("foreign-key", True)]
 
 
 def test_checkpoint_with_the_token_of_another_root(packaged: Packaged) -> None:
