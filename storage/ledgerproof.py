@@ -13,11 +13,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
-
-from storage.models import LedgerEntry
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 __all__ = ["EntryRow", "MerkleLevels", "entries_of", "inclusion_path", "leaf_hash", "verify_inclusion"]
 
@@ -36,6 +35,11 @@ class EntryRow:
 def entries_of(sessions: sessionmaker[Session], kinds: Sequence[str], row_ids: Iterable[int]
                ) -> list[EntryRow]:
     """The entries of ``kinds`` covering the rows ``row_ids``, by sequence number."""
+    # lazy: ``collector evidence verify`` imports this module offline, without the database layer
+    from sqlalchemy import select
+
+    from storage.models import LedgerEntry
+
     ids = sorted(set(row_ids))
     found: list[EntryRow] = []
     with sessions() as session:

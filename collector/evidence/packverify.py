@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 import io
 import json
@@ -36,21 +37,36 @@ from collector.errors import InputError
 from collector.evidence.keys import fingerprint, raw_from_spki, verify_signature
 from collector.evidence.timestamps import TimestampError, check_token
 from storage.errors import ArchiveCorruptError
-from storage.ledger import CAPTURE, CHECKPOINT_TYPE, canonical
 from storage.ledgerproof import verify_inclusion
-from storage.verify import Findings
-from storage.warcfile import full_record_id
 from storage.warcread import WarcRecord, check_record, read_record
 
 __all__ = ["PackageReport", "verify_package"]
 
 PACKAGE_FILES = ("datapackage.json", "datapackage-digest.json")
+# the ledger's formats, as docs/evidence.md states them: this module reads them without importing
+# storage.ledger, so that an offline verification never loads the database layer (~1 s of start-up)
+CAPTURE = "capture"
+CHECKPOINT_TYPE = "collector-ledger-checkpoint/1"
+
+
+def _canonical(value: Any) -> bytes:
+    """The ledger's canonical JSON (sorted keys, no whitespace, UTF-8)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False).encode("utf-8")
+
+
+def _record_id(short: str) -> str:
+    """A WARC-Record-ID from the short form capture rows keep (``storage.warcfile.short_record_id``)."""
+    return short if short.startswith("<") else f"<urn:uuid:{short}>"
 
 
 @dataclass
-class PackageReport(Findings):
-    """What ``verify_package`` proved (``captures``) and found."""
+class PackageReport:
+    """What ``verify_package`` proved (``captures``) and found: ``problems`` fail it, ``warnings``
+    do not."""
 
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
     files_checked: int = 0
     entries_checked: int = 0
     records_checked: int = 0
@@ -59,6 +75,15 @@ class PackageReport(Findings):
     checkpoint: dict[str, Any] | None = None
     timestamp: dict[str, Any] | None = None
     captures: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no problem was found."""
+        return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        """The public JSON form."""
+        return {**dataclasses.asdict(self), "ok": self.ok}
 
 
 def verify_package(source: Path | IO[bytes], *, public_key: str | None = None,
@@ -172,7 +197,7 @@ def _check_signed_data(package: dict[str, Any], digest: dict[str, Any], trusted:
 def _check_checkpoint(zf: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], point: dict[str, Any],
                       key: str, tsa_ca_pem: bytes | None, report: PackageReport) -> bytes | None:
     """The checkpoint's statement when it is its values and signed by ``key``, else None."""
-    statement = canonical({"type": CHECKPOINT_TYPE, "tree_size": point.get("tree_size"),
+    statement = _canonical({"type": CHECKPOINT_TYPE, "tree_size": point.get("tree_size"),
                            "root": point.get("root"), "time": point.get("created_at")})
     where = {"checkpoint": point.get("id")}
     if str(point.get("statement")).encode("utf-8") != statement:
@@ -295,7 +320,7 @@ def _check_capture(fields: dict[str, Any], where: dict[str, Any], records: dict[
     found: list[str] = []
     main = records.get(fields.get("warc_record_id") or "")
     wanted = [fields.get("warc_record_id")] + [
-        full_record_id(r[3]) if isinstance(r, list) and r[3] else
+        _record_id(r[3]) if isinstance(r, list) and r[3] else
         (r.get("id") if isinstance(r, dict) else None) for r in fields.get("records") or []]
     for record_id in filter(None, wanted):
         record = records.get(record_id)
