@@ -125,6 +125,9 @@ def _print_report(data: dict[str, Any]) -> None:
                    f"(HTTP {capture['http_status']}), payload sha256 {capture['sha256']}, "
                    f"signed by {capture['signer']}"
                    + (f", timestamped {capture['timestamp']}" if capture["timestamp"] else ""))
+    for check in data["checks"]:
+        click.echo(f"proved: check of {check['url']} (report {check['report']}, ref {check['ref']}) "
+                   f"at {check['checked_at']}: {check['status']}, {len(check['quotes'] or [])} quotes")
     for problem in data["problems"]:
         click.echo(f"problem: {problem['kind']}: {problem['detail']}")
     for warning in data["warnings"]:

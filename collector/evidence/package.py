@@ -4,8 +4,8 @@ The package is a WACZ 1.1.1 (``collector.reports.exports.write_wacz_package``: i
 ReplayWeb.page and passes ``wacz validate``) holding, beside the archived records:
 
 - ``evidence/ledger.jsonl``: the ledger entries of the captures (and of their extracted texts, and of
-  a report's latest version), each with its RFC 9162 inclusion proof (``leaf_index``, ``tree_size``,
-  ``path``) to the checkpoint;
+  a report's latest version and every check verdict of its citations), each with its RFC 9162
+  inclusion proof (``leaf_index``, ``tree_size``, ``path``) to the checkpoint;
 - ``evidence/checkpoint.json``: that checkpoint (tree size, root, its signed statement, the Ed25519
   signature and public key) and, when it was timestamped, ``evidence/timestamp.tsr`` (the RFC 3161
   response over the statement) and ``evidence/tsa-ca.pem`` (the TSA's CA, when ``tsa_ca_file`` is set);
@@ -47,8 +47,9 @@ from collector.reports.exports import (
 )
 from storage import reports
 from storage.archive import Archive
+from storage.checks import check_ids_of_report
 from storage.errors import NoCaptureError
-from storage.ledger import CAPTURE, REPORT_VERSION, TEXT, Checkpoint, checkpoints, iter_leaf_hashes
+from storage.ledger import CAPTURE, CHECK, REPORT_VERSION, TEXT, Checkpoint, checkpoints, iter_leaf_hashes
 from storage.ledgerproof import EntryRow, MerkleLevels, entries_of
 from storage.queries import captures_by_ids, closest_capture, page_requisites
 from storage.records import CaptureRecord
@@ -100,6 +101,7 @@ def write_evidence(config: Config, out: IO[bytes], *, url: str | None = None, at
             captures, document = report_captures(config, report)
             latest = reports.versions_of(archive.sessions, report)[-1]
             extra_rows.append((REPORT_VERSION, latest.id))
+            extra_rows += [(CHECK, i) for i in check_ids_of_report(archive.sessions, report)]
             files.update(_citation_files(config, report, base_url))
             title, what = f"Evidence: report {report}", f"the sources cited by report {report}"
         elif url is not None:
@@ -154,8 +156,8 @@ def _entries(archive: Archive, captures: list[CaptureRecord], extra: list[tuple[
              ) -> list[EntryRow]:
     ids = [c.id for c in captures]
     found = entries_of(archive.sessions, [CAPTURE, TEXT], ids)
-    for kind, row_id in extra:
-        found += entries_of(archive.sessions, [kind], [row_id])
+    for kind in sorted({kind for kind, _ in extra}):
+        found += entries_of(archive.sessions, [kind], [i for k, i in extra if k == kind])
     covered = {e.row_id for e in found if e.kind == CAPTURE}
     missing = [i for i in ids if i not in covered]
     if missing:

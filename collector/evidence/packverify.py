@@ -46,6 +46,7 @@ PACKAGE_FILES = ("datapackage.json", "datapackage-digest.json")
 # the ledger's formats, as docs/evidence.md states them: this module reads them without importing
 # storage.ledger, so that an offline verification never loads the database layer (~1 s of start-up)
 CAPTURE = "capture"
+CHECK = "check"
 CHECKPOINT_TYPE = "collector-ledger-checkpoint/1"
 
 
@@ -75,6 +76,7 @@ class PackageReport:
     checkpoint: dict[str, Any] | None = None
     timestamp: dict[str, Any] | None = None
     captures: list[dict[str, Any]] = field(default_factory=list)
+    checks: list[dict[str, Any]] = field(default_factory=list)  # proved check verdicts (a report's)
 
     @property
     def ok(self) -> bool:
@@ -313,6 +315,11 @@ def _check_entries(zf: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], poi
             continue
         if parsed["kind"] == CAPTURE:
             _check_capture(parsed["fields"], where, records, report)
+        elif parsed["kind"] == CHECK:
+            fields = parsed["fields"]
+            report.checks.append({key: fields.get(key) for key in (
+                "report", "ref", "url", "checked_at", "status", "similarity", "quotes")}
+                | {"check_id": where["row_id"], "seq": where["seq"]})
 
 
 def _check_capture(fields: dict[str, Any], where: dict[str, Any], records: dict[str, WarcRecord],

@@ -56,5 +56,8 @@ def test_report_package_holds_the_citation_table(live: str, world: dict[str, Any
     checked = [r for r in table["citations"] if r["verdict"]]
     assert checked and all("quotes" in r for r in table["citations"])
     assert {r["verdict"] for r in rows} >= {c["verdict"] for c in checked}
-    assert {"capture", "report-version"} <= kinds
+    assert {"capture", "report-version", "check"} <= kinds
+    # every check verdict of the report is proved, with its quote results
+    assert {(c["report"], c["status"]) for c in report.checks} >= {(name, c["verdict"]) for c in checked}
+    assert all(isinstance(c["quotes"], list) for c in report.checks)
     assert fetch(f"{live}/reports/no-such-report/evidence.wacz").status == 404
