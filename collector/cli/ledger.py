@@ -138,7 +138,8 @@ def ledger_checkpoint(ctx: click.Context, as_json: bool) -> None:
     else:
         click.echo(f"checkpoint {point.id}: {point.tree_size} entries, root {point.root_hash}, "
                    + (f"signed by {point.key_fingerprint}" if point.signature else "unsigned "
-                      "(no key: collector key create)"))
+                      "(no key: collector key create)")
+                   + (f", timestamped {point.to_json()['tsa_time']}" if point.tsa_token else ""))
 
 
 @ledger.command("verify")

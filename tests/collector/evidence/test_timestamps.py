@@ -138,3 +138,20 @@ def test_tsa_down_keeps_the_checkpoint_and_ledger_timestamp_stamps_it_later(
 def test_ledger_timestamp_without_a_tsa_says_what_to_set(home: Path) -> None:
     proc = run(home, "ledger", "timestamp")
     assert proc.returncode == 2 and "tsa_url" in proc.stderr
+
+
+def test_a_capture_run_ends_with_a_timestamped_checkpoint(server: str, home: Path, tsa: Tsa) -> None:
+    env = {"COLLECTOR_TSA_URL": tsa.url, "COLLECTOR_TSA_CA_FILE": str(tsa.ca)}
+    assert run(home, "key", "create").returncode == 0
+    proc = run(home, "capture", "--allow-private", server + "/page/ts1", env_extra=env)
+    assert proc.returncode == 0, proc.stderr
+    archive = Archive.from_settings(make_config(home))
+    try:
+        with archive.sessions() as session:
+            rows = session.execute(select(LedgerCheckpoint.statement, LedgerCheckpoint.tsa_token)).all()
+    finally:
+        archive.close()
+    [(statement, token)] = [tuple(r) for r in rows]
+    assert check_token(token, statement.encode(), ca_pem=tsa.ca.read_bytes()).chain_checked
+    verified = as_json(run(home, "ledger", "verify", "--json", env_extra=env))
+    assert verified["ok"] and verified["warnings"] == []
