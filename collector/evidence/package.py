@@ -168,12 +168,14 @@ def _entries(archive: Archive, captures: list[CaptureRecord], extra: list[tuple[
 
 def _covering_checkpoint(archive: Archive, config: Config, key: ArchiveKey, last_seq: int
                          ) -> Checkpoint:
-    """The newest checkpoint signed by ``key`` that covers entry ``last_seq`` (one is recorded now
-    when none does), timestamped now if it is not yet and a TSA is configured."""
+    """The newest timestamped checkpoint signed by ``key`` that covers entry ``last_seq``, else the
+    newest such checkpoint (one is recorded now when none covers it), timestamped now if it is not
+    yet and a TSA is configured."""
     with archive.sessions() as session:
         signed = [p for p in checkpoints(session)
                   if p.public_key == key.public_key_hex and p.tree_size >= last_seq]
-    point = signed[-1] if signed else checkpoint(archive, config, force=True)
+    stamped = [p for p in signed if p.tsa_token is not None]
+    point = (stamped or signed)[-1] if signed else checkpoint(archive, config, force=True)
     assert point is not None  # forced
     if point.tsa_token is None:
         point = stamp_if_configured(archive, config, point) or point

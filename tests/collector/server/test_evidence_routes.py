@@ -7,14 +7,18 @@ import csv
 import io
 import json
 import zipfile
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import lxml.html
+import pytest
 
 from collector.evidence.keys import ArchiveKey, create_key, load_key
 from collector.evidence.packverify import verify_package
 from tests.collector.server.helpers import fetch
+from tests.collector.server.test_exports import assert_replays_pages, exported_pages
+from tests.pywb_tool import Pywb
 
 
 def world_key(world: dict[str, Any]) -> ArchiveKey:
@@ -61,3 +65,16 @@ def test_report_package_holds_the_citation_table(live: str, world: dict[str, Any
     assert {(c["report"], c["status"]) for c in report.checks} >= {(name, c["verdict"]) for c in checked}
     assert all(isinstance(c["quotes"], list) for c in report.checks)
     assert fetch(f"{live}/reports/no-such-report/evidence.wacz").status == 404
+
+
+@pytest.mark.slow  # pywb
+def test_pywb_imports_and_replays_the_evidence_package(live: str, world: dict[str, Any], tmp_path: Path,
+                                                       pywb: Pywb) -> None:
+    world_key(world)
+    out = tmp_path / "evidence.wacz"
+    out.write_bytes(fetch(f"{live}/reports/{world['report']}/evidence.wacz").body)
+    pywb.manager("init", "evidence")
+    pywb.manager("add", "--unpack-wacz", "evidence", str(out))
+    assert pywb.index("evidence"), "pywb found no index in the evidence package"
+    with pywb.serving() as base:
+        assert_replays_pages(base, "evidence", world, exported_pages(world, out))
