@@ -101,12 +101,15 @@ def verify_package(source: Path | IO[bytes], *, public_key: str | None = None,
         members = {i.filename: i for i in zf.infolist() if not i.is_dir()}
         package = _json(zf, members, "datapackage.json", report)
         digest = _json(zf, members, "datapackage-digest.json", report)
-        if package is None or digest is None:
+        if not isinstance(package, dict) or not isinstance(digest, dict):
+            if package is not None and digest is not None:
+                report.problems.append({"kind": "datapackage-digest",
+                                        "detail": "datapackage.json or its digest is not an object"})
             return report
         _check_files(zf, members, package, digest, report)
         key = _check_signed_data(package, digest, public_key, report)
         point = _json(zf, members, "evidence/checkpoint.json", report)
-        if point is None or key is None:
+        if not isinstance(point, dict) or key is None:
             return report
         statement = _check_checkpoint(zf, members, point, key, tsa_ca_pem, report)
         if statement is None:
@@ -189,7 +192,7 @@ def _check_signed_data(package: dict[str, Any], digest: dict[str, Any], trusted:
         report.problems.append({"kind": "bad-signature",
                                 "detail": "signedData is over another hash or creation time"})
         return None
-    if not verify_signature(key, str(signed["hash"]).encode("ascii"), signature):
+    if not verify_signature(key, str(signed["hash"]).encode("utf-8"), signature):
         report.problems.append({"kind": "bad-signature",
                                 "detail": "the signature of datapackage-digest.json does not verify"})
         return None
@@ -282,17 +285,31 @@ def _check_entries(zf: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], poi
     if name not in members:
         report.problems.append({"kind": "file-missing", "path": name, "detail": f"no {name}"})
         return
-    root = bytes.fromhex(str(point.get("root")))
-    for line in zf.read(name).decode("utf-8").splitlines():
+    try:
+        root = bytes.fromhex(str(point.get("root")))
+    except ValueError:
+        report.problems.append({"kind": "checkpoint-mismatch", "detail": "the checkpoint's root is "
+                                                                         "not hex"})
+        return
+    for number, line in enumerate(zf.read(name).decode("utf-8", "replace").splitlines(), 1):
         if not line.strip():
             continue
-        entry = json.loads(line)
+        try:
+            entry = json.loads(line)
+            if not isinstance(entry, dict):
+                raise ValueError("not an object")
+        except ValueError as exc:
+            report.problems.append({"kind": "entry-rewritten", "line": number,
+                                    "detail": f"{name} line {number} is not an entry: {exc}"})
+            continue
         report.entries_checked += 1
         where = {"seq": entry.get("seq"), "entry_kind": entry.get("kind"), "row_id": entry.get("row_id")}
         body = str(entry.get("body", ""))
         try:
             parsed = json.loads(body)
         except ValueError:
+            parsed = {}
+        if not isinstance(parsed, dict):
             parsed = {}
         if (hashlib.sha256(body.encode("utf-8")).hexdigest() != entry.get("hash")
                 or [parsed.get("seq"), parsed.get("kind"), parsed.get("id")]
@@ -313,10 +330,10 @@ def _check_entries(zf: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], poi
                                     "detail": f"entry {entry.get('seq')}'s inclusion proof does "
                                               f"not lead to checkpoint {point.get('id')}'s root"})
             continue
+        fields = parsed["fields"] if isinstance(parsed.get("fields"), dict) else {}
         if parsed["kind"] == CAPTURE:
-            _check_capture(parsed["fields"], where, records, report)
+            _check_capture(fields, where, records, report)
         elif parsed["kind"] == CHECK:
-            fields = parsed["fields"]
             report.checks.append({key: fields.get(key) for key in (
                 "report", "ref", "url", "checked_at", "status", "similarity", "quotes")}
                 | {"check_id": where["row_id"], "seq": where["seq"]})
@@ -325,12 +342,13 @@ def _check_entries(zf: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], poi
 def _check_capture(fields: dict[str, Any], where: dict[str, Any], records: dict[str, WarcRecord],
                    report: PackageReport) -> None:
     found: list[str] = []
-    main = records.get(fields.get("warc_record_id") or "")
+    main = records.get(str(fields.get("warc_record_id") or ""))
+    listed = fields["records"] if isinstance(fields.get("records"), list) else []
     wanted = [fields.get("warc_record_id")] + [
-        _record_id(r[3]) if isinstance(r, list) and r[3] else
-        (r.get("id") if isinstance(r, dict) else None) for r in fields.get("records") or []]
+        _record_id(str(r[3])) if isinstance(r, list) and len(r) > 3 and r[3] else
+        (r.get("id") if isinstance(r, dict) else None) for r in listed]
     for record_id in filter(None, wanted):
-        record = records.get(record_id)
+        record = records.get(str(record_id))
         report.records_checked += 1
         if record is None:
             found.append(f"record {record_id} is not in the package")

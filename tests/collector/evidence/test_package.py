@@ -213,3 +213,23 @@ def test_no_key_no_package(home: Path) -> None:
     with pytest.raises(ConfigError, match="collector key create"):
         write_evidence(make_config(home), io.BytesIO(), url=PAGE)
 
+
+
+def test_at_picks_the_capture_closest_to_the_time(packaged: Packaged) -> None:
+    out = io.BytesIO()
+    summary = write_evidence(packaged.config, out, url=PAGE, at=T0 + timedelta(seconds=1))
+    report = check(out.getvalue(), packaged.key)
+    assert report.ok and summary.captures == 1
+    assert [c["capture_id"] for c in report.captures] == [packaged.original.id]
+
+
+@pytest.mark.parametrize("garbage", [b"not json\n", b"[1, 2]\n", b'{"seq": "x", "body": "[]"}\n',
+                                     b'{"seq": 1, "kind": "capture", "row_id": 1, "body": "{\\"seq\\": 1, '
+                                     b'\\"kind\\": \\"capture\\", \\"id\\": 1, \\"fields\\": {\\"records\\": '
+                                     b'\\"abc\\"}}", "hash": "00"}\n'])
+def test_garbage_entries_are_problems_not_crashes(packaged: Packaged, garbage: bytes) -> None:
+    ledger = read(packaged.wacz, "evidence/ledger.jsonl") + garbage
+    report = check(repack(packaged.wacz, {"evidence/ledger.jsonl": ledger}, sign_with=packaged.key),
+                   packaged.key)
+    assert kinds(report) and kinds(report) <= {"entry-rewritten", "bad-proof"}
+    assert len(report.captures) == 3  # the genuine entries are still proved
