@@ -1,6 +1,7 @@
 """Evidence packages over HTTP: ``GET /evidence/{capture_id}.wacz`` (one capture, its requisites and
 its revisit's original) and ``GET /reports/{name}/evidence.wacz`` (every capture a report cites), the
-signed WACZ of ``collector evidence`` (collector.evidence.package)."""
+signed WACZ of ``collector evidence`` (collector.evidence.package). Without an archive key: 503, saying
+so."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import tempfile
 from pathlib import Path
 
 from starlette.background import BackgroundTask
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
+from collector.errors import ConfigError
 from collector.evidence.package import write_evidence
 from collector.server.context import ServerContext, ctx_of
 from storage.reports import versions_of
@@ -26,6 +29,9 @@ def _package(ctx: ServerContext, filename: str, **what: object) -> Response:
     try:
         with tmp:
             write_evidence(ctx.config, tmp, **what)  # type: ignore[arg-type]
+    except ConfigError as exc:  # no archive key: the server is not set up to sign, nothing is broken
+        Path(tmp.name).unlink(missing_ok=True)
+        raise HTTPException(503, str(exc)) from exc
     except BaseException:
         Path(tmp.name).unlink(missing_ok=True)
         raise

@@ -78,3 +78,10 @@ def test_pywb_imports_and_replays_the_evidence_package(live: str, world: dict[st
     assert pywb.index("evidence"), "pywb found no index in the evidence package"
     with pywb.serving() as base:
         assert_replays_pages(base, "evidence", world, exported_pages(world, out))
+
+
+def test_without_a_key_the_server_says_so(memento_server: dict[str, Any]) -> None:
+    capture = memento_server["example"][0]
+    reply = fetch(f"{memento_server['base']}/evidence/{capture.id}.wacz",
+                  headers={"Accept": "application/json"})
+    assert reply.status == 503 and b"collector key create" in reply.body
