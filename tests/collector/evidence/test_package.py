@@ -110,6 +110,14 @@ def test_package_proves_the_captures(db_url: str, home: Path, tsa: Tsa, tmp_path
     # without the key or the CA, the package still verifies, saying what was not anchored
     alone = check(made.wacz, None)
     assert alone.ok and {"key-untrusted", "tsa-ca-from-package"} <= {w["kind"] for w in alone.warnings}
+    # the token checks out with another tool too: openssl ts -verify, as docs/evidence.md says
+    with zipfile.ZipFile(io.BytesIO(made.wacz)) as zf:
+        (tmp_path / "statement.json").write_bytes(point["statement"].encode())
+        (tmp_path / "timestamp.tsr").write_bytes(zf.read("evidence/timestamp.tsr"))
+        (tmp_path / "tsa-ca.pem").write_bytes(zf.read("evidence/tsa-ca.pem"))
+    openssl = subprocess.run(["openssl", "ts", "-verify", "-data", "statement.json", "-in", "timestamp.tsr",
+                              "-CAfile", "tsa-ca.pem"], cwd=tmp_path, capture_output=True, text=True)
+    assert openssl.returncode == 0 and "Verification: OK" in openssl.stdout, openssl.stderr
     path = tmp_path / "evidence.wacz"
     path.write_bytes(made.wacz)
     result = subprocess.run([str(WACZ_TOOL), "validate", "-f", str(path)], capture_output=True,
