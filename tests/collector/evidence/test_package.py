@@ -4,6 +4,7 @@ proves, ``wacz validate`` accepting it, and one test per attack, each found by o
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import io
@@ -118,6 +119,16 @@ def test_package_proves_the_captures(db_url: str, home: Path, tsa: Tsa, tmp_path
     openssl = subprocess.run(["openssl", "ts", "-verify", "-data", "statement.json", "-in", "timestamp.tsr",
                               "-CAfile", "tsa-ca.pem"], cwd=tmp_path, capture_output=True, text=True)
     assert openssl.returncode == 0 and "Verification: OK" in openssl.stdout, openssl.stderr
+    # and the WACZ signature (Ed25519 over the hash string) with openssl pkeyutl and the PEM key
+    with zipfile.ZipFile(io.BytesIO(made.wacz)) as zf:
+        signed = json.loads(zf.read("datapackage-digest.json"))["signedData"]
+        (tmp_path / "key.pem").write_bytes(zf.read("evidence/public-key.pem"))
+    (tmp_path / "hash.txt").write_bytes(signed["hash"].encode())
+    (tmp_path / "sig.bin").write_bytes(base64.b64decode(signed["signature"]))
+    openssl = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", "key.pem", "-rawin",
+                              "-in", "hash.txt", "-sigfile", "sig.bin"], cwd=tmp_path, capture_output=True,
+                             text=True)
+    assert openssl.returncode == 0 and "Verified Successfully" in openssl.stdout, openssl.stderr
     path = tmp_path / "evidence.wacz"
     path.write_bytes(made.wacz)
     result = subprocess.run([str(WACZ_TOOL), "validate", "-f", str(path)], capture_output=True,
