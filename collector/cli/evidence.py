@@ -122,8 +122,9 @@ def evidence_verify(package: Path, key_file: Path | None, tsa_ca: Path | None, a
 def _print_report(data: dict[str, Any]) -> None:
     for capture in data["captures"]:
         click.echo(f"proved: {capture['url']} captured {capture['captured_at']} "
-                   f"(HTTP {capture['http_status']}), payload sha256 {capture['sha256']}, "
-                   f"signed by {capture['signer']}"
+                   f"(HTTP {capture['http_status']}), payload sha256 {capture['sha256']}"
+                   + (f", text sha256 {capture['text_sha256']}" if capture.get("text_sha256") else "")
+                   + f", signed by {capture['signer']}"
                    + (f", timestamped {capture['timestamp']}" if capture["timestamp"] else ""))
     for check in data["checks"]:
         click.echo(f"proved: check of {check['url']} (report {check['report']}, ref {check['ref']}) "

@@ -14,7 +14,8 @@ What is checked, in order (the ``kind`` of each problem):
    root (``entry-rewritten``, ``bad-proof``);
 5. every capture entry against the WARC records in the package: each record it lists is there with
    intact digests, and the payload's SHA-256 is the entry's (``record-missing``, ``warc-rewritten``,
-   ``payload-mismatch``).
+   ``payload-mismatch``); every text entry against the extracted-text record of its capture
+   (``text-mismatch``).
 
 Without ``--key`` the package's own key is used and a warning (``key-untrusted``) says to compare its
 fingerprint with one obtained from the archive out of band.
@@ -46,6 +47,7 @@ PACKAGE_FILES = ("datapackage.json", "datapackage-digest.json")
 # the ledger's formats, as docs/evidence.md states them: this module reads them without importing
 # storage.ledger, so that an offline verification never loads the database layer (~1 s of start-up)
 CAPTURE = "capture"
+TEXT = "text"
 CHECK = "check"
 CHECKPOINT_TYPE = "collector-ledger-checkpoint/1"
 
@@ -291,6 +293,8 @@ def _check_entries(zf: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], poi
         report.problems.append({"kind": "checkpoint-mismatch", "detail": "the checkpoint's root is "
                                                                          "not hex"})
         return
+    main_ids: dict[Any, str] = {}  # capture id -> its main record's id
+    texts: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for number, line in enumerate(zf.read(name).decode("utf-8", "replace").splitlines(), 1):
         if not line.strip():
             continue
@@ -333,10 +337,45 @@ def _check_entries(zf: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], poi
         fields = parsed["fields"] if isinstance(parsed.get("fields"), dict) else {}
         if parsed["kind"] == CAPTURE:
             _check_capture(fields, where, records, report)
+            main_ids[where["row_id"]] = str(fields.get("warc_record_id") or "")
+        elif parsed["kind"] == TEXT:
+            texts.append((fields, where))
         elif parsed["kind"] == CHECK:
             report.checks.append({key: fields.get(key) for key in (
                 "report", "ref", "url", "checked_at", "status", "similarity", "quotes")}
                 | {"check_id": where["row_id"], "seq": where["seq"]})
+    _check_texts(texts, main_ids, records, report)
+
+
+def _check_texts(texts: list[tuple[dict[str, Any], dict[str, Any]]], main_ids: dict[Any, str],
+                 records: dict[str, WarcRecord], report: PackageReport) -> None:
+    """Every ``text`` entry of status ok against the extracted-text metadata record that refers to its
+    capture's main record: the record's ``text_sha256`` is the entry's, and its text hashes to it."""
+    texts_of: dict[str, list[dict[str, Any]]] = {}
+    for record in records.values():
+        if record.type == "metadata" and record.headers.get("WARC-Refers-To"):
+            try:
+                content = json.loads(record.payload or record.block)
+            except ValueError:
+                continue
+            if isinstance(content, dict) and content.get("type") == "extracted-text":
+                texts_of.setdefault(record.headers["WARC-Refers-To"], []).append(content)
+    proved: dict[Any, str] = {}
+    for fields, where in texts:
+        if fields.get("status") != "ok" or not fields.get("text_sha256"):
+            continue
+        wanted = fields["text_sha256"]
+        found = [c for c in texts_of.get(main_ids.get(fields.get("capture_id"), ""), [])
+                 if c.get("text_sha256") == wanted]
+        if not any(hashlib.sha256(str(c.get("text")).encode("utf-8")).hexdigest() == wanted
+                   for c in found):
+            report.problems.append({**where, "kind": "text-mismatch",
+                                    "detail": f"no extracted text of capture {fields.get('capture_id')}"
+                                              f" in the package hashes to the entry's {wanted}"})
+            continue
+        proved[fields.get("capture_id")] = wanted
+    for capture in report.captures:  # a revisit's text is its original's
+        capture["text_sha256"] = proved.get(capture["capture_id"]) or proved.get(capture["revisit_of"])
 
 
 def _check_capture(fields: dict[str, Any], where: dict[str, Any], records: dict[str, WarcRecord],
@@ -372,4 +411,5 @@ def _check_capture(fields: dict[str, Any], where: dict[str, Any], records: dict[
         "url": fields.get("url"), "captured_at": fields.get("captured_at"),
         "outcome": fields.get("outcome"), "http_status": fields.get("http_status"),
         "sha256": fields.get("sha256"), "capture_id": where["row_id"], "seq": where["seq"],
+        "revisit_of": fields.get("revisit_of"),
         "signer": report.signer, "timestamp": (report.timestamp or {}).get("time")})

@@ -29,6 +29,7 @@ def test_evidence_package_and_verify(server: str, home: Path, tmp_path: Path) ->
     assert report["ok"] and report["key_trusted"]
     assert [c["url"] for c in report["captures"]] == [url]
     assert report["captures"][0]["signer"] == summary["key_fingerprint"]
+    assert report["captures"][0]["text_sha256"]  # the extracted text is proved too
     text = run(home, "evidence", "verify", str(out), "--key", str(public))
     assert text.returncode == 0 and f"proved: {url} captured " in text.stdout
     # the same package with a changed pages.jsonl

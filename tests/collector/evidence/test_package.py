@@ -27,7 +27,7 @@ from collector.evidence.timestamps import request_token
 from collector.reports.exports import _members, write_members
 from storage.archive import Archive
 from storage.ledger import canonical
-from storage.records import CaptureRecord
+from storage.records import CaptureRecord, ExtractionInput
 from tests.collector.evidence.tsa import Tsa
 from tests.conftest import make_config
 from tests.storage.helpers import T0, html_capture
@@ -35,6 +35,7 @@ from tests.storage.helpers import T0, html_capture
 WACZ_TOOL = Path(sys.executable).parent / "wacz"
 PAGE = "https://example.org/article"
 BODY = b"<html><head><title>Article</title></head><body><p>The river rose 3 metres.</p></body></html>"
+TEXT = "Article. The water rose by three metres."
 
 
 @dataclass
@@ -61,6 +62,10 @@ def build(home: Path, db_url: str | None, tsa: Tsa) -> Packaged:
         original, _other = archive.commit_captures([
             html_capture(PAGE, T0, body=BODY),
             html_capture("https://example.org/other", T0 + timedelta(seconds=1), body=b"<p>other</p>")])
+        archive.commit_extractions([ExtractionInput(
+            capture_id=original.id, url=PAGE, status="ok", text=TEXT,
+            text_sha256=hashlib.sha256(TEXT.encode()).hexdigest(), extracted_at=T0,
+            refers_to=original.warc_record_id)])
         page, = archive.commit_captures([html_capture(PAGE, T0 + timedelta(seconds=5), body=BODY)])
         requisite, = archive.commit_captures([html_capture(
             "https://example.org/style.css", T0 + timedelta(seconds=6), body=b"p { color: red }",
@@ -99,6 +104,8 @@ def test_package_proves_the_captures(db_url: str, home: Path, tsa: Tsa, tmp_path
     assert set(proved) == {made.page.id, made.original.id, made.requisite.id}
     assert proved[made.page.id]["sha256"] == hashlib.sha256(BODY).hexdigest()
     assert proved[made.page.id]["url"] == PAGE and proved[made.page.id]["timestamp"]
+    text_sha = hashlib.sha256(TEXT.encode()).hexdigest()  # a revisit's text is its original's
+    assert proved[made.page.id]["text_sha256"] == proved[made.original.id]["text_sha256"] == text_sha
     with zipfile.ZipFile(io.BytesIO(made.wacz)) as zf:
         names = set(zf.namelist())
         point = json.loads(zf.read("evidence/checkpoint.json"))
@@ -224,6 +231,18 @@ def test_payload_rewritten_and_the_package_resigned(packaged: Packaged) -> None:
     report = check(forged, packaged.key)
     assert kinds(report) == {"payload-mismatch"}
     assert {p["row_id"] for p in report.problems} == {packaged.original.id, packaged.page.id}
+
+
+def test_extracted_text_rewritten_and_the_package_resigned(packaged: Packaged) -> None:
+    warc = read(packaged.wacz, "archive/data.warc.gz")
+    members = [gzip.compress(gzip.decompress(m).replace(b"by three metres", b"by thirty metres"))
+               for m in _members(warc)]
+    out = io.BytesIO()
+    write_members(members, out)
+    forged = repack(packaged.wacz, {"archive/data.warc.gz": out.getvalue()}, sign_with=packaged.key)
+    report = check(forged, packaged.key)
+    assert kinds(report) == {"text-mismatch"}
+    assert [p["row_id"] for p in report.problems] == [packaged.original.id]
 
 
 def test_no_key_no_package(home: Path) -> None:
