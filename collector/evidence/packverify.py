@@ -113,6 +113,7 @@ def verify_package(source: Path | IO[bytes], *, public_key: str | None = None,
         point = _json(zf, members, "evidence/checkpoint.json", report)
         if not isinstance(point, dict) or key is None:
             return report
+        _check_public_key_file(zf, members, key, report)
         statement = _check_checkpoint(zf, members, point, key, tsa_ca_pem, report)
         if statement is None:
             return report
@@ -199,6 +200,19 @@ def _check_signed_data(package: dict[str, Any], digest: dict[str, Any], trusted:
                                 "detail": "the signature of datapackage-digest.json does not verify"})
         return None
     return key
+
+
+def _check_public_key_file(zf: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], key: str,
+                           report: PackageReport) -> None:
+    """``evidence/public-key.pem`` (what a reader would export and compare) is the signing key."""
+    name = "evidence/public-key.pem"
+    try:
+        same = name in members and raw_from_spki(zf.read(name), pem=True) == key
+    except InputError:
+        same = False
+    if not same:
+        report.problems.append({"kind": "foreign-key", "path": name,
+                                "detail": f"{name} is missing or not the key that signed the package"})
 
 
 def _check_checkpoint(zf: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], point: dict[str, Any],

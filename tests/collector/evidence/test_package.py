@@ -190,9 +190,9 @@ def test_signed_by_another_key(packaged: Packaged, tmp_path: Path) -> None:
         ("foreign-key", True)]
     # without --key, the checkpoint inside still names the archive's key, not the forger's
     report = check(forged, None)
-    assert report.signer == other.fingerprint
-    assert [(p["kind"], "not by the package's signer" in p["detail"]) for p in report.problems] == [
-        ("foreign-key", True)]
+    assert report.signer == other.fingerprint and kinds(report) == {"foreign-key"}
+    assert [p["detail"] for p in report.problems if "not by the package's signer" in p["detail"]]
+    assert [p.get("path") for p in report.problems if "path" in p] == ["evidence/public-key.pem"]
 
 
 def test_checkpoint_with_the_token_of_another_root(packaged: Packaged) -> None:
@@ -271,3 +271,14 @@ def test_garbage_entries_are_problems_not_crashes(packaged: Packaged, garbage: b
                    packaged.key)
     assert kinds(report) and kinds(report) <= {"entry-rewritten", "bad-proof"}
     assert len(report.captures) == 3  # the genuine entries are still proved
+
+
+def test_public_key_file_of_another_key(packaged: Packaged, tmp_path: Path) -> None:
+    from collector.evidence.keys import public_pem
+
+    other = create_key(tmp_path / "other.pem")
+    forged = repack(packaged.wacz, {"evidence/public-key.pem": public_pem(other).encode()},
+                    sign_with=packaged.key)
+    report = check(forged, None)
+    assert [(p["kind"], p.get("path")) for p in report.problems] == [("foreign-key",
+                                                                      "evidence/public-key.pem")]
