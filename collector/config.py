@@ -156,6 +156,11 @@ class Config:
     # <home>/signing-key.pem; $COLLECTOR_KEY_FILE)
     ledger: bool = True
     key_file: Path | None = None
+    # RFC 3161 trusted timestamps of checkpoints (collector.evidence.timestamps): the TSA's URL (empty:
+    # none), the CA (PEM) its token chains to, checked by ledger/evidence verify, and the request timeout
+    tsa_url: str = ""
+    tsa_ca_file: Path | None = None
+    tsa_timeout: float = 10.0
     # reports: the public base URL of the archive (collector serve) in archive links written for readers
     # (report status, robustify, export); empty: http://127.0.0.1:8080, with a warning
     public_base_url: str = ""

@@ -12,7 +12,7 @@ from storage.canonical import url_key
 from storage.models import Check
 from storage.records import CheckRecord
 
-__all__ = ["add_checks", "check_record", "checks_of", "latest_verdict_changes"]
+__all__ = ["add_checks", "check_ids_of_report", "check_record", "checks_of", "latest_verdict_changes"]
 
 
 def check_record(row: Check) -> CheckRecord:
@@ -53,6 +53,12 @@ def checks_of(sessions: sessionmaker[Session], url: str) -> list[CheckRecord]:
         rows = session.execute(select(Check).where(Check.url_key == url_key(url))
                                .order_by(Check.checked_at, Check.id)).scalars().all()
         return [check_record(row) for row in rows]
+
+
+def check_ids_of_report(sessions: sessionmaker[Session], report: str) -> list[int]:
+    """The ids of every check made for ``report``'s citations, oldest first."""
+    with sessions() as session:
+        return list(session.scalars(select(Check.id).where(Check.report == report).order_by(Check.id)))
 
 
 def latest_verdict_changes(sessions: sessionmaker[Session], limit: int = 20

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import Capture, Check, Extraction, LedgerCheckpoint, LedgerEntry, ReportVersion
@@ -29,7 +29,7 @@ from storage.models import Capture, Check, Extraction, LedgerCheckpoint, LedgerE
 __all__ = ["CAPTURE", "CHECK", "CHECKPOINT_TYPE", "GENESIS", "KINDS", "REPORT_VERSION", "TEXT",
            "Checkpoint", "Kind", "Signer", "adopt_rows", "append_entries", "append_rows",
            "canonical", "capture_fields", "checkpoint_statement", "entry_body", "extend_frontier",
-           "iter_leaf_hashes", "merkle_roots", "record_checkpoint", "text_fields"]
+           "iter_leaf_hashes", "merkle_roots", "record_checkpoint", "record_timestamp", "text_fields"]
 
 CAPTURE = "capture"
 TEXT = "text"
@@ -250,12 +250,16 @@ class Checkpoint:
     signature: str | None
     key_fingerprint: str | None
     public_key: str | None
+    tsa_token: bytes | None = None  # the RFC 3161 time-stamp response (DER) over the statement
+    tsa_time: datetime | None = None  # its genTime
+    tsa_url: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The public JSON form."""
         return {"id": self.id, "tree_size": self.tree_size, "root_hash": self.root_hash,
                 "created_at": _time(self.created_at), "signed": self.signature is not None,
-                "key_fingerprint": self.key_fingerprint}
+                "key_fingerprint": self.key_fingerprint, "timestamped": self.tsa_token is not None,
+                "tsa_time": _time_or_none(self.tsa_time), "tsa_url": self.tsa_url}
 
 
 def checkpoint_statement(tree_size: int, root_hash: str, created_at: datetime) -> bytes:
@@ -310,5 +314,14 @@ def checkpoints(session: Session) -> list[Checkpoint]:
     """Every checkpoint, oldest first."""
     return [Checkpoint(id=c.id, tree_size=c.tree_size, root_hash=c.root_hash, created_at=c.created_at,
                        statement=c.statement, signature=c.signature,
-                       key_fingerprint=c.key_fingerprint, public_key=c.public_key)
+                       key_fingerprint=c.key_fingerprint, public_key=c.public_key,
+                       tsa_token=c.tsa_token, tsa_time=c.tsa_time, tsa_url=c.tsa_url)
             for c in session.scalars(select(LedgerCheckpoint).order_by(LedgerCheckpoint.id))]
+
+
+def record_timestamp(sessions: sessionmaker[Session], checkpoint_id: int, *, token: bytes,
+                     time: datetime, url: str) -> None:
+    """Store the RFC 3161 token of checkpoint ``checkpoint_id``'s statement (its genTime, the TSA)."""
+    with sessions() as session, session.begin():
+        session.execute(update(LedgerCheckpoint).where(LedgerCheckpoint.id == checkpoint_id)
+                        .values(tsa_token=token, tsa_time=time, tsa_url=url))

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -512,3 +513,8 @@ class LedgerCheckpoint(Base):
     # the roots of the tree's perfect subtrees at this size ([[width, hex], ...], largest first): the
     # next checkpoint continues from them
     frontier: Mapped[str | None] = mapped_column(Text)
+    # RFC 3161 timestamp of the statement (migration 0016): the TSA's response (DER), its genTime, the
+    # TSA's URL; None: not (yet) timestamped
+    tsa_token: Mapped[bytes | None] = mapped_column(LargeBinary)
+    tsa_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    tsa_url: Mapped[str | None] = mapped_column(Text)

@@ -59,6 +59,7 @@ __all__ = [
     "iter_captures",
     "latest_captures",
     "mementos",
+    "page_requisites",
     "pending_extractions",
     "snapshots",
     "snapshots_of",
@@ -155,6 +156,15 @@ def captures_by_ids(sessions: sessionmaker[Session], ids: Sequence[int]) -> list
         found = {row.id: _record(row, ext)
                  for row, ext in session.execute(_base().where(Capture.id.in_(list(ids))))}
     return [found[i] for i in ids]
+
+
+def page_requisites(sessions: sessionmaker[Session], page_ids: Sequence[int]) -> list[CaptureRecord]:
+    """The captures loaded for the page captures ``page_ids`` (requisites, browser sub-resources), by id."""
+    if not page_ids:
+        return []
+    with sessions() as session:
+        return [_record(row, ext) for row, ext in session.execute(
+            _base().where(Capture.page_id.in_(list(page_ids))).order_by(Capture.id))]
 
 
 def snapshots(sessions: sessionmaker[Session], url: str) -> list[CaptureRecord]:

@@ -301,7 +301,7 @@ def serve(conn: Any, config: Config, extract: bool, info: dict[str, str], softwa
             del item
         writer.close()
         if config.ledger:  # the run's checkpoint (issue 15)
-            from collector.ledger import checkpoint_after_run  # lazy: writer process only
+            from collector.evidence.ledger import checkpoint_after_run  # lazy: writer process only
 
             checkpoint_after_run(archive, config)
         send(("closed", 0, None))

@@ -96,7 +96,7 @@ def run_checks(config: Config, targets: Sequence[CheckTarget], *, baseline: str 
         judge.finish()
         add_checks(archive.sessions, judge.stored)
         if config.ledger:  # the verdicts' ledger entries under a checkpoint now (issue 15)
-            from collector.ledger import checkpoint_after_run  # lazy: cryptography, with a key only
+            from collector.evidence.ledger import checkpoint_after_run  # lazy: cryptography, with a key only
 
             checkpoint_after_run(archive, config)
     finally:

@@ -13,7 +13,7 @@ from collector.config import Config
 from collector.errors import NotFoundError
 
 if TYPE_CHECKING:
-    from collector.keys import ArchiveKey
+    from collector.evidence.keys import ArchiveKey
 
 __all__ = ["key", "ledger"]
 
@@ -42,7 +42,7 @@ def key_create(ctx: click.Context, as_json: bool) -> None:
     Example:
       collector key create
     """
-    from collector.keys import create_key  # lazy: cryptography costs ~40 ms at start
+    from collector.evidence.keys import create_key  # lazy: cryptography costs ~40 ms at start
 
     config = cli_config(ctx)
     made = create_key(config.signing_key_path)
@@ -75,7 +75,7 @@ def key_export_public(ctx: click.Context, as_json: bool) -> None:
     Example:
       collector key export-public > archive-key.pub
     """
-    from collector.keys import public_pem  # lazy: cryptography costs ~40 ms at start
+    from collector.evidence.keys import public_pem  # lazy: cryptography costs ~40 ms at start
 
     found = _existing_key(cli_config(ctx))
     if as_json:
@@ -87,7 +87,7 @@ def key_export_public(ctx: click.Context, as_json: bool) -> None:
 
 def _existing_key(config: Config) -> ArchiveKey:
     """The archive's signing key; NotFoundError (saying how to make one) when there is none."""
-    from collector.ledger import archive_key  # lazy: cryptography costs ~40 ms at start
+    from collector.evidence.ledger import archive_key  # lazy: cryptography costs ~40 ms at start
 
     found = archive_key(config)
     if found is None:
@@ -124,7 +124,7 @@ def ledger_checkpoint(ctx: click.Context, as_json: bool) -> None:
     Example:
       collector ledger checkpoint --json
     """
-    from collector.ledger import checkpoint  # lazy: cryptography and SQLAlchemy at start
+    from collector.evidence.ledger import checkpoint  # lazy: cryptography and SQLAlchemy at start
 
     config = cli_config(ctx)
     archive = open_archive(config)
@@ -138,7 +138,8 @@ def ledger_checkpoint(ctx: click.Context, as_json: bool) -> None:
     else:
         click.echo(f"checkpoint {point.id}: {point.tree_size} entries, root {point.root_hash}, "
                    + (f"signed by {point.key_fingerprint}" if point.signature else "unsigned "
-                      "(no key: collector key create)"))
+                      "(no key: collector key create)")
+                   + (f", timestamped {point.to_json()['tsa_time']}" if point.tsa_token else ""))
 
 
 @ledger.command("verify")
@@ -160,7 +161,7 @@ def ledger_verify(ctx: click.Context, from_checkpoint: int | None, key_file: Pat
     Example:
       collector ledger verify --json
     """
-    from collector.ledger import verify  # lazy: cryptography and SQLAlchemy at start
+    from collector.evidence.ledger import verify  # lazy: cryptography and SQLAlchemy at start
 
     config = cli_config(ctx)
     archive = open_archive(config)
@@ -180,4 +181,38 @@ def ledger_verify(ctx: click.Context, from_checkpoint: int | None, key_file: Pat
                    f"{report.records_checked} records, {report.checkpoints_checked} checkpoints "
                    f"checked: " + ("ok" if report.ok else f"{len(report.problems)} problems"))
     if not report.ok:
+        sys.exit(1)
+
+
+@ledger.command("timestamp")
+@json_option
+@click.pass_context
+@handle_errors
+def ledger_timestamp(ctx: click.Context, as_json: bool) -> None:
+    """Timestamp the checkpoints that have no RFC 3161 token yet (the TSA was unreachable when they
+    were recorded) with the authority in tsa_url; exit 1 if any still could not be.
+
+    \b
+    Example:
+      COLLECTOR_TSA_URL=https://freetsa.org/tsr collector ledger timestamp
+    """
+    from collector.evidence.ledger import timestamp_pending  # lazy: cryptography, rfc3161-client
+
+    config = cli_config(ctx)
+    archive = open_archive(config)
+    try:
+        done, errors = timestamp_pending(archive, config)
+    finally:
+        archive.close()
+    if as_json:
+        emit_json({"timestamped": [p.to_json() for p in done], "errors": errors})
+    else:
+        for point in done:
+            click.echo(f"checkpoint {point.id}: timestamped {point.to_json()['tsa_time']} by "
+                       f"{point.tsa_url}")
+        for error in errors:
+            click.echo(f"error: {error}", err=True)
+        if not done and not errors:
+            click.echo("every checkpoint is already timestamped")
+    if errors:
         sys.exit(1)

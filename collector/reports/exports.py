@@ -22,7 +22,7 @@ import json
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,7 +46,8 @@ from storage.retrieve import capture_warc
 from storage.timefmt import iso_z
 from storage.warcread import read_record_at
 
-__all__ = ["FORMATS", "MEDIA_TYPES", "ExportSummary", "citation_rows", "export_report"]
+__all__ = ["FORMATS", "MEDIA_TYPES", "ExportSummary", "PackageSigner", "citation_rows", "export_report",
+           "write_members", "write_wacz_package"]
 
 FORMATS = ("warc", "wacz", "csv", "json")
 MEDIA_TYPES = {"warc": "application/warc", "wacz": "application/wacz", "csv": "text/csv; charset=utf-8",
@@ -84,7 +85,7 @@ def citation_rows(config: Config, name: str, *, base_url: str | None = None) -> 
     return rows
 
 
-def _report_captures(config: Config, name: str) -> tuple[list[CaptureRecord], bytes]:
+def report_captures(config: Config, name: str) -> tuple[list[CaptureRecord], bytes]:
     """Every capture of the report's cited URLs (and of the report page), and the report's own records."""
     archive = Archive.from_settings(config)
     try:
@@ -134,11 +135,18 @@ def _warcinfo(name: str, filename: str) -> bytes:
 
 def write_warc(config: Config, name: str, out: IO[bytes], *, filename: str = "") -> tuple[int, int, int]:
     """Write the report's WARC subset to ``out``; returns (captures, records, bytes)."""
-    captures, document = _report_captures(config, name)
+    captures, document = report_captures(config, name)
+    records, total = write_members([_warcinfo(name, filename or f"{name}.warc.gz"), document,
+                                    *(capture_warc(config.warc_dir, c) for c in captures)], out)
+    return len(captures), records, total
+
+
+def write_members(chunks: Iterable[bytes], out: IO[bytes]) -> tuple[int, int]:
+    """Write the gzip members (records) of WARC.gz ``chunks`` to ``out`` byte for byte, each distinct
+    record once; returns (records, bytes)."""
     seen: set[str] = set()
     total = records = 0
-    for chunk in [_warcinfo(name, filename or f"{name}.warc.gz"), document,
-                  *(capture_warc(config.warc_dir, c) for c in captures)]:
+    for chunk in chunks:
         for member in _members(chunk):
             digest = hashlib.sha256(member).hexdigest()
             if digest in seen:
@@ -147,7 +155,7 @@ def write_warc(config: Config, name: str, out: IO[bytes], *, filename: str = "")
             out.write(member)
             total += len(member)
             records += 1
-    return len(captures), records, total
+    return records, total
 
 
 def cdxj_lines(warc_path: Path, filename: str) -> list[str]:
@@ -182,7 +190,7 @@ def cdxj_lines(warc_path: Path, filename: str) -> list[str]:
     return sorted(lines)
 
 
-def _pages(config: Config, captures: list[CaptureRecord]) -> bytes:
+def pages_jsonl(config: Config, captures: list[CaptureRecord]) -> bytes:
     out = [json.dumps({"format": "json-pages-1.0", "id": "pages", "title": "Pages", "hasText": True})]
     for capture in captures:
         if capture.outcome != "captured" or capture.text_file is None:
@@ -201,15 +209,35 @@ def _pages(config: Config, captures: list[CaptureRecord]) -> bytes:
 
 def write_wacz(config: Config, name: str, out: IO[bytes]) -> tuple[int, int, int]:
     """Write a WACZ of the report to ``out``; returns (captures, records, bytes of the WARC)."""
+    captures, document = report_captures(config, name)
+    chunks = [_warcinfo(name, "data.warc.gz"), document,
+              *(capture_warc(config.warc_dir, c) for c in captures)]
+    records, size = write_wacz_package(out, chunks, pages=pages_jsonl(config, captures),
+                                       title=f"Report {name}",
+                                       description=f"The sources cited by report {name}, as archived "
+                                                   "by collector")
+    return len(captures), records, size
+
+
+# (the datapackage-digest's "hash", the datapackage's "created") -> the digest's "signedData"
+PackageSigner = Callable[[str, str], dict[str, Any]]
+
+
+def write_wacz_package(out: IO[bytes], chunks: Iterable[bytes], *, pages: bytes, title: str,
+                       description: str, files: dict[str, bytes] | None = None,
+                       sign: PackageSigner | None = None) -> tuple[int, int]:
+    """Write a WACZ 1.1.1 to ``out``: the records of the WARC.gz ``chunks`` (each once) as
+    ``archive/data.warc.gz``, its CDXJ index, ``pages`` as ``pages/pages.jsonl``, the extra ``files``
+    (path -> bytes), ``datapackage.json`` with every file's sha256 and ``datapackage-digest.json``,
+    with ``signedData`` from ``sign`` when given. Returns (records, bytes of the WARC)."""
     with tempfile.TemporaryDirectory(prefix="collector-wacz-") as tmp:
         warc_name = "data.warc.gz"
         warc_path = Path(tmp) / warc_name
         with open(warc_path, "wb") as fh:
-            count, records, size = write_warc(config, name, fh, filename=warc_name)
-        captures, _ = _report_captures(config, name)
-        files = {
+            records, size = write_members(chunks, fh)
+        contents = {
             WACZ_INDEX: ("\n".join(cdxj_lines(warc_path, warc_name)) + "\n").encode("utf-8"),
-            "pages/pages.jsonl": _pages(config, captures),
+            "pages/pages.jsonl": pages, **(files or {}),
         }
         resources = []
         with zipfile.ZipFile(out, "w") as zf:
@@ -221,22 +249,23 @@ def write_wacz(config: Config, name: str, out: IO[bytes]) -> tuple[int, int, int
                     dst.write(block)
             resources.append({"name": warc_name, "path": f"archive/{warc_name}",
                               "hash": f"sha256:{digest.hexdigest()}", "bytes": size})
-            for path, data in files.items():
-                info = zipfile.ZipInfo(path, _zip_time())
-                info.compress_type = zipfile.ZIP_DEFLATED
-                zf.writestr(info, data)
+            for path, data in contents.items():
+                zf.writestr(_deflated(path), data)
                 resources.append({"name": path.rsplit("/", 1)[-1], "path": path,
                                   "hash": f"sha256:{hashlib.sha256(data).hexdigest()}", "bytes": len(data)})
-            package = {"profile": "data-package", "wacz_version": WACZ_VERSION, "title": f"Report {name}",
-                       "description": f"The sources cited by report {name}, as archived by collector",
-                       "created": iso_z(datetime.now(UTC), timespec="seconds"),
+            created = iso_z(datetime.now(UTC), timespec="seconds")
+            package = {"profile": "data-package", "wacz_version": WACZ_VERSION, "title": title,
+                       "description": description, "created": created,
                        "software": f"collector {version()}", "resources": resources}
             package_bytes = json.dumps(package, indent=2).encode("utf-8")
             zf.writestr(_deflated("datapackage.json"), package_bytes)
-            zf.writestr(_deflated("datapackage-digest.json"), json.dumps({
-                "path": "datapackage.json",
-                "hash": f"sha256:{hashlib.sha256(package_bytes).hexdigest()}"}, indent=2).encode("utf-8"))
-    return count, records, size
+            package_digest: dict[str, Any] = {
+                "path": "datapackage.json", "hash": f"sha256:{hashlib.sha256(package_bytes).hexdigest()}"}
+            if sign is not None:
+                package_digest["signedData"] = sign(package_digest["hash"], created)
+            zf.writestr(_deflated("datapackage-digest.json"),
+                        json.dumps(package_digest, indent=2).encode("utf-8"))
+    return records, size
 
 
 def _zip_time() -> tuple[int, int, int, int, int, int]:
@@ -250,7 +279,7 @@ def _deflated(path: str) -> zipfile.ZipInfo:
     return info
 
 
-def _csv_row(name: str, row: dict[str, Any]) -> dict[str, Any]:
+def csv_row(name: str, row: dict[str, Any]) -> dict[str, Any]:
     first, latest = row["first_capture"] or {}, row["latest_capture"] or {}
     archive = row["archive_capture"] or {}
     return {"report": name, "ref": row["ref"], "kind": row["kind"], "source": row["source"],
@@ -290,7 +319,7 @@ def export_report(config: Config, name: str, fmt: str, out: IO[bytes], *,
         writer = csv.DictWriter(text, fieldnames=CSV_FIELDS)
         writer.writeheader()
         for row in rows:
-            writer.writerow(_csv_row(name, row))
+            writer.writerow(csv_row(name, row))
         data = text.getvalue().encode("utf-8")
     out.write(data)
     return ExportSummary(name, fmt, sum(len(r["captures"]) for r in rows), len(rows), len(data))

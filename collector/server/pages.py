@@ -167,6 +167,7 @@ def snapshot(data: dict[str, Any]) -> str:
                     [[esc(r.get("type")), esc(r.get("file")), esc(r.get("offset")), esc(r.get("length")),
                       f"<span class='hash'>{esc(r.get('id'))}</span>"] for r in data["records"]])
     links = [a(f"/snapshot/{cap['id']}.warc.gz", "WARC records"),
+             a(f"/evidence/{cap['id']}.wacz", "signed evidence package"),
              a("/timeline" + qs(url=cap["url"]), "timeline")]
     replay = ""
     if cap["outcome"] == "captured":

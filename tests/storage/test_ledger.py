@@ -19,7 +19,7 @@ from pymerkle import InmemoryTree
 from sqlalchemy import delete, func, select, update
 from warcio.archiveiterator import ArchiveIterator
 
-from collector.keys import ArchiveKey, create_key, verify_signature
+from collector.evidence.keys import ArchiveKey, create_key, verify_signature
 from storage import ledger
 from storage.archive import Archive
 from storage.ledgerverify import LedgerReport, verify_ledger

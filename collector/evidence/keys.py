@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from collector.errors import ConfigError, InputError
 
-__all__ = ["ArchiveKey", "create_key", "fingerprint", "load_key", "load_public_key", "public_pem",
-           "verify_signature"]
+__all__ = ["ArchiveKey", "create_key", "fingerprint", "load_key", "load_public_key", "public_der",
+           "public_pem", "raw_from_spki", "verify_signature"]
 
 
 def fingerprint(public_raw: bytes) -> str:
@@ -93,6 +93,25 @@ def public_pem(key: ArchiveKey) -> str:
     """The public key as PEM (SubjectPublicKeyInfo)."""
     return key.private.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii")
+
+
+def public_der(key: ArchiveKey) -> bytes:
+    """The public key as DER (SubjectPublicKeyInfo), as the WACZ signature's ``publicKey`` holds it."""
+    return key.private.public_key().public_bytes(serialization.Encoding.DER,
+                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def raw_from_spki(data: bytes, *, pem: bool = False) -> str:
+    """The raw Ed25519 public key (hex) of a SubjectPublicKeyInfo (DER, or PEM with ``pem``); raises
+    ``InputError`` for anything else."""
+    try:
+        public = (serialization.load_pem_public_key(data) if pem
+                  else serialization.load_der_public_key(data))
+    except ValueError as exc:
+        raise InputError(f"not a public key: {exc}") from exc
+    if not isinstance(public, Ed25519PublicKey):
+        raise InputError("not an Ed25519 public key")
+    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
 
 
 def load_public_key(path: Path) -> str:

@@ -1,0 +1,1 @@
+"""Evidence: the archive's signing key, ledger checkpoints against it, and signed evidence packages."""
