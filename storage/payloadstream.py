@@ -80,7 +80,7 @@ def http_headers_at(warc_dir: Path, warc_file: str, offset: int) -> list[tuple[s
 
 def _parts(warc_dir: Path, warc_file: str, offset: int) -> Generator[bytes, None, None]:
     """The record's HTTP head (b"" for a record without one), then its payload in chunks."""
-    fh = open_warc(warc_dir, warc_file)  # closed by the generator's finally
+    fh = open_warc(warc_dir, warc_file, offset)  # closed by the generator's finally
     try:
         fh.seek(offset)
         pieces = _inflated(fh, offset)

@@ -332,7 +332,7 @@ def capture_warc(warc_dir: Path, capture: CaptureRecord) -> bytes:
         if (name, offset) in seen:
             continue
         seen.add((name, offset))
-        with open_warc(warc_dir, name) as fh:
+        with open_warc(warc_dir, name, offset) as fh:
             fh.seek(offset)
             chunk = fh.read(length)
         if len(chunk) != length:

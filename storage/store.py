@@ -26,6 +26,7 @@ Uploading is ``storage.upload``'s.
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +40,7 @@ __all__ = ["DirectoryStore", "ObjectStore", "WarcStore", "attach", "attached", "
 # A worker's name as it appears in its files' names (never "merged...": consolidate's files are named so)
 WORKER_NAME = re.compile(r"(?!merged)[A-Za-z0-9._][A-Za-z0-9._-]{0,62}")
 WARC_SUFFIX = ".warc.gz"
-READ_BLOCK = 256 * 1024  # bytes per range request when reading a record from an object store
+READ_BLOCK = 64 * 1024  # bytes per range request when reading a record from an object store
 _CHUNK = 4 * 2**20
 
 
@@ -48,8 +49,8 @@ class WarcStore:
 
     uri: str
 
-    def open(self, name: str) -> BinaryIO:
-        """The file ``name``, opened for reading (seekable)."""
+    def open(self, name: str, offset: int | None = None) -> BinaryIO:
+        """The file ``name``, opened for reading (seekable); ``offset``: where reading starts (a hint)."""
         raise NotImplementedError
 
     def names(self) -> list[str]:
@@ -72,7 +73,7 @@ class DirectoryStore(WarcStore):
         """The directory, as an absolute path."""
         return str(Path(self.path).resolve())
 
-    def open(self, name: str) -> BinaryIO:
+    def open(self, name: str, offset: int | None = None) -> BinaryIO:
         """The file ``name`` of the directory, opened for reading."""
         return open(safe_path(self.path, name), "rb")
 
@@ -97,6 +98,9 @@ class ObjectStore(WarcStore):
         self.root = rest.strip("/")
         self.endpoint_url = endpoint_url
         self._fs = fs
+        # object sizes seen: a read that starts before the size seen needs no HEAD request (objects
+        # only ever grow, by a whole upload: a record lies wholly before or after a size seen)
+        self._sizes: dict[str, int] = {}
 
     @classmethod
     def from_uri(cls, uri: str, *, endpoint_url: str = "") -> ObjectStore:
@@ -127,19 +131,17 @@ class ObjectStore(WarcStore):
             raise ArchiveCorruptError(f"WARC file name {name!r} points outside the store {self.uri}")
         return f"{self.root}/{name}"
 
-    def open(self, name: str) -> BinaryIO:
-        """The object ``name``, read by range requests of ``READ_BLOCK`` bytes (read-ahead cache)."""
+    def open(self, name: str, offset: int | None = None) -> BinaryIO:
+        """The object ``name``, read by range requests of at least ``READ_BLOCK`` bytes (one GET per
+        read past the buffer). Reading from ``offset`` before a size seen costs no HEAD request; a
+        whole-file read does."""
         key = self._key(name)
-        try:
-            return cast(BinaryIO, self.fs.open(key, "rb", block_size=READ_BLOCK, cache_type="readahead"))
-        except FileNotFoundError:
-            raise
-        except OSError as exc:
-            raise StoreError(f"cannot read {name} from the WARC store {self.uri}: {exc}") from exc
-
-    def names(self) -> list[str]:
-        """The store's WARC objects, sorted."""
-        return sorted(self.sizes())
+        known = self._sizes.get(name)
+        if offset is None or known is None or offset >= known:
+            known = self.size(name)
+            if known is None:
+                raise FileNotFoundError(key)
+        return cast(BinaryIO, io.BufferedReader(_RangeReader(self, key, known), READ_BLOCK))
 
     def sizes(self) -> dict[str, int]:
         """Every WARC object's size by name (one listing: a request per 1,000 objects)."""
@@ -147,17 +149,24 @@ class ObjectStore(WarcStore):
             found = self.fs.ls(self.root, detail=True, refresh=True)
         except FileNotFoundError:
             return {}
-        return {item["name"].rsplit("/", 1)[-1]: int(item["size"]) for item in found
-                if item["name"].endswith(WARC_SUFFIX)}
+        sizes = {item["name"].rsplit("/", 1)[-1]: int(item["size"]) for item in found
+                 if item["name"].endswith(WARC_SUFFIX)}
+        self._sizes.update(sizes)
+        return sizes
+
+    def names(self) -> list[str]:
+        """The store's WARC objects, sorted."""
+        return sorted(self.sizes())
 
     def size(self, name: str) -> int | None:
         """The size of object ``name``; None when the store has none."""
         key = self._key(name)
         try:
             self.fs.invalidate_cache(key)
-            return int(self.fs.size(key))
+            size = self._sizes[name] = int(self.fs.size(key))
         except FileNotFoundError:
             return None
+        return size
 
     def upload(self, path: Path, name: str) -> str:
         """Upload the local file ``path`` as ``name``, then read it back: StoreError unless the
@@ -174,6 +183,39 @@ class ObjectStore(WarcStore):
             raise StoreError(f"{name} in the WARC store {self.uri} differs from the local file after "
                              f"upload (sha256 {remote} instead of {local})")
         return local
+
+
+class _RangeReader(io.RawIOBase):
+    """An object read by HTTP range requests (``cat_file(start, end)``): one GET per ``readinto``.
+    (fsspec's own file objects send a HEAD request per open even when the size is given.)"""
+
+    def __init__(self, store: ObjectStore, key: str, size: int) -> None:
+        self.store, self.key, self.size, self.pos = store, key, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        self.pos = max(0, pos + (0, self.pos, self.size)[whence])
+        return self.pos
+
+    def readinto(self, buffer: Any) -> int:
+        end = min(self.pos + len(buffer), self.size)
+        if end <= self.pos:
+            return 0
+        try:
+            data = self.store.fs.cat_file(self.key, start=self.pos, end=end)
+        except OSError as exc:
+            raise StoreError(f"cannot read {self.key} from the WARC store {self.store.uri}: {exc}") from exc
+        buffer[:len(data)] = data
+        self.pos += len(data)
+        return len(data)
 
 
 def _sha256(fh: BinaryIO) -> str:
@@ -229,8 +271,9 @@ def safe_path(warc_dir: Path, warc_file: str) -> Path:
     return path
 
 
-def open_warc(warc_dir: Path, warc_file: str) -> BinaryIO:
-    """``warc_file`` opened for reading: from ``warc_dir``, else from the store attached to it.
+def open_warc(warc_dir: Path, warc_file: str, offset: int | None = None) -> BinaryIO:
+    """``warc_file`` opened for reading: from ``warc_dir``, else from the store attached to it
+    (``offset``: where the caller starts reading, which spares an object store a request).
     ArchiveCorruptError when neither has it (or the name leads outside them)."""
     path = safe_path(warc_dir, warc_file)
     try:
@@ -240,7 +283,7 @@ def open_warc(warc_dir: Path, warc_file: str) -> BinaryIO:
         if store is None:
             raise ArchiveCorruptError(f"WARC file {warc_file} is missing") from exc
         try:
-            return store.open(warc_file)
+            return store.open(warc_file, offset)
         except FileNotFoundError as exc2:
             raise ArchiveCorruptError(f"WARC file {warc_file} is missing "
                                       f"(not in {warc_dir} nor in {store.uri})") from exc2

@@ -109,7 +109,7 @@ def read_record(fh: BinaryIO, offset: int) -> WarcRecord:
 def read_record_at(warc_dir: Path, warc_file: str, offset: int) -> WarcRecord:
     """Open ``warc_file`` under ``warc_dir`` (or in the WARC store attached to it: ``storage.store``)
     and read the record at ``offset``."""
-    with open_warc(warc_dir, warc_file) as fh:
+    with open_warc(warc_dir, warc_file, offset) as fh:
         return read_record(fh, offset)
 
 

@@ -101,7 +101,7 @@ def _report_captures(config: Config, name: str) -> tuple[list[CaptureRecord], by
     document = b""
     if version.doc_warc_file is not None:
         record = read_record_at(config.warc_dir, version.doc_warc_file, version.doc_warc_offset or 0)
-        with open_warc(config.warc_dir, version.doc_warc_file) as fh:
+        with open_warc(config.warc_dir, version.doc_warc_file, version.doc_warc_offset) as fh:
             fh.seek(version.doc_warc_offset or 0)
             document = fh.read(record.length)
     return sorted(found.values(), key=lambda c: (c.captured_at, c.id)), document
