@@ -158,3 +158,49 @@ def test_a_worker_name_that_cannot_be_in_a_file_name_is_a_usage_error(home: Path
     proc = run(home, "verify")
     no_traceback(proc)
     assert proc.returncode == 2 and b"worker_name='a/b'" in proc.stderr
+
+
+def _s3_homes(tmp_path: Path, pg: str, s3_endpoint: str, s3_bucket: str) -> tuple[Path, Path]:
+    store = {"warc_store": f"s3://{s3_bucket}/warcs", "warc_store_endpoint": s3_endpoint}
+    return (_home(tmp_path / "machine-a", database_url=pg, worker_name="alpha", **store),
+            _home(tmp_path / "machine-b", database_url=pg, worker_name="beta", **store))
+
+
+@pytest.mark.slow
+def test_a_second_home_extracts_what_the_first_archived_without_extracting(
+        tmp_path: Path, pg: str, s3_endpoint: str, s3_bucket: str, server: str) -> None:
+    writer, reader = _s3_homes(tmp_path, pg, s3_endpoint, s3_bucket)
+    [capture] = lines(_ok(run(writer, "capture", "--allow-private", "--no-extract", "--json",
+                              f"{server}/page/extract-elsewhere")))
+    # the extraction workers of the second home (forked by a fork server) read the page from S3
+    _ok(run(reader, "extract", "--pending"))
+    text = json.loads(_ok(run(reader, "get", capture["url"], "--text", "--json")).stdout)
+    assert "extract-elsewhere" in json.dumps(text), text
+    # its text records went into a file of its own (worker beta), uploaded to the store too
+    [own] = [p.name for p in (reader / "warcs").glob("*.warc.gz")]
+    assert "-beta-" in own and own != capture["warc_file"]
+    [report] = lines(_ok(run(reader, "warc", "upload", "--json")))
+    assert report["current"] == [own] and report["uploaded"] == []
+
+
+@pytest.mark.slow
+def test_the_next_crawl_uploads_what_a_dead_run_left_behind(
+        tmp_path: Path, pg: str, s3_endpoint: str, s3_bucket: str, server: str) -> None:
+    writer, reader = _s3_homes(tmp_path, pg, s3_endpoint, s3_bucket)
+    store = (writer / "collector.toml").read_text()
+    # a run whose file never reached the store (as if killed before its close), with a torn last record
+    (writer / "collector.toml").write_text(f'database_url = "{pg}"\nworker_name = "alpha"\n')
+    [lost] = lines(_ok(run(writer, "capture", "--allow-private", "--json", f"{server}/page/left-behind")))
+    with open(writer / "warcs" / lost["warc_file"], "ab") as fh:
+        fh.write(b"\x1f\x8b\x08\x00 torn by a kill")
+    (writer / "collector.toml").write_text(store)
+    assert run(reader, "get", lost["url"], "--raw").returncode == 1  # not in the store yet
+
+    [later] = lines(_ok(run(writer, "capture", "--allow-private", "--json", f"{server}/page/next-run")))
+    assert later["warc_file"] != lost["warc_file"]  # a torn file is never appended to
+    for capture in (lost, later):
+        got = _ok(run(reader, "get", capture["url"], "--raw"))
+        assert hashlib.sha256(got.stdout).hexdigest() == capture["sha256"]
+    verdict = json.loads(run(reader, "verify", "--json").stdout)
+    assert verdict["problems"] == []
+    assert [(w["kind"], w["warc_file"]) for w in verdict["warnings"]] == [("torn-tail", lost["warc_file"])]
