@@ -11,8 +11,9 @@ floor of a network filesystem's) and ``s3`` (a third home with an empty staging 
 range requests; moto is a Python server, so its figures are a floor, not S3's).
 Reads: ``get --raw`` (``retrieve.capture_payload``: the record, its payload checked against its
 sha256) and replay (``payloadstream.payload_chunks``: the payload streamed in chunks), every page,
-R rounds; the median round is kept. Upload: ``upload_pending`` of M MB of WARC files (each read back
-and its sha256 compared: the upload's whole cost). Prints pages/s, ratios to ``local`` and the load
+R rounds interleaved (after a warm-up round); the median round is kept, beside the median of one
+bare 64 KiB range GET. Upload: ``upload_pending`` of M MB of WARC files (each read back and its
+sha256 compared: the upload's whole cost). Prints pages/s, ratios to ``local`` and the load
 average; writes bench/out/store_bench.json. No asserts.
 """
 
@@ -135,14 +136,29 @@ def main() -> None:
             attach(s3_staging, ObjectStore.from_uri(f"s3://{bucket}/warcs", endpoint_url=endpoint))
             where = {"local": writing, "directory": reader_dir, "s3": s3_staging}
             for how in ("raw", "replay"):
-                for name, warc_dir in where.items():
-                    rounds = [read_round(warc_dir, captures, how) for _ in range(args.rounds)]
-                    secs = statistics.median(rounds)
+                # rounds interleave the three readers (after one warm-up round of each), so that
+                # the machine's load and the page cache weigh on them alike
+                times: dict[str, list[float]] = {name: [] for name in where}
+                for round_ in range(args.rounds + 1):
+                    for name, warc_dir in where.items():
+                        secs = read_round(warc_dir, captures, how)
+                        if round_:
+                            times[name].append(secs)
+                for name in where:
+                    secs = statistics.median(times[name])
                     results[f"{how}_{name}_pages_per_s"] = round(len(captures) / secs, 1)
                     results[f"{how}_{name}_ms_per_page"] = round(secs * 1000 / len(captures), 3)
                 base = results[f"{how}_local_pages_per_s"]
                 for name in ("directory", "s3"):
                     results[f"{how}_{name}_vs_local"] = round(results[f"{how}_{name}_pages_per_s"] / base, 3)
+            # the floor of an s3 read here: one bare 64 KiB range GET of moto's (no parsing, no checks)
+            key = f"{bucket}/warcs/{captures[0].warc_file}"
+            gets = []
+            for n in range(50):
+                start = time.perf_counter()
+                store.fs.cat_file(key, start=n * 1024, end=n * 1024 + 65536)
+                gets.append(time.perf_counter() - start)
+            results["s3_bare_range_get_ms"] = round(statistics.median(gets) * 1000, 3)
 
             # upload throughput: files of 16 MiB of incompressible-enough WARC data
             staging = root / "upload"

@@ -18,6 +18,7 @@ import pytest
 
 from tests.collector.cli.test_cli import lines, no_traceback, run
 from tests.collector.server.helpers import fetch
+from tests.collector.server.test_cli_serve import _stop
 from tests.conftest import PG_STATUS, _reset_pg
 
 
@@ -66,14 +67,6 @@ def _serve(home: Path) -> tuple[subprocess.Popen[str], str]:
     line = proc.stdout.readline()
     assert line.startswith("collector serving "), line + (proc.stderr.read() if proc.stderr else "")
     return proc, line.split(" on ", 1)[1].split()[0]
-
-
-def _stop(proc: subprocess.Popen[str]) -> None:
-    proc.terminate()
-    proc.wait(timeout=20)
-    for stream in (proc.stdout, proc.stderr):
-        if stream:
-            stream.close()
 
 
 @pytest.mark.slow
