@@ -197,3 +197,10 @@ def test_the_next_crawl_uploads_what_a_dead_run_left_behind(
     verdict = json.loads(run(reader, "verify", "--json").stdout)
     assert verdict["problems"] == []
     assert [(w["kind"], w["warc_file"]) for w in verdict["warnings"]] == [("torn-tail", lost["warc_file"])]
+
+
+def test_consolidate_leaves_an_object_store_alone(home: Path) -> None:
+    (home / "collector.toml").write_text('warc_store = "s3://bucket/warcs"\n')
+    proc = run(home, "warc", "consolidate")
+    no_traceback(proc)
+    assert proc.returncode == 1 and b"s3://bucket/warcs is an object store" in proc.stderr
