@@ -28,6 +28,8 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -41,6 +43,7 @@ __all__ = ["DirectoryStore", "ObjectStore", "WarcStore", "attach", "attached", "
 WORKER_NAME = re.compile(r"(?!merged)[A-Za-z0-9._][A-Za-z0-9._-]{0,62}")
 WARC_SUFFIX = ".warc.gz"
 READ_BLOCK = 64 * 1024  # bytes per range request when reading a record from an object store
+RANGE_CACHE = 8 * 2**20  # bytes of recently read ranges an object store keeps
 _CHUNK = 4 * 2**20
 
 
@@ -101,6 +104,26 @@ class ObjectStore(WarcStore):
         # object sizes seen: a read that starts before the size seen needs no HEAD request (objects
         # only ever grow, by a whole upload: a record lies wholly before or after a size seen)
         self._sizes: dict[str, int] = {}
+        # the last ranges read (objects never change below a size seen): a replay reads a record
+        # twice (sha256 check, then stream) and its headers once more, from the same offset
+        self._ranges: OrderedDict[tuple[str, int, int], bytes] = OrderedDict()
+        self._cached = 0
+        self._lock = threading.Lock()
+
+    def read_range(self, key: str, start: int, end: int) -> bytes:
+        """Bytes ``start`` to ``end`` of object ``key`` (one GET, unless read lately)."""
+        with self._lock:
+            data = self._ranges.get((key, start, end))
+            if data is not None:
+                self._ranges.move_to_end((key, start, end))
+                return data
+        data = bytes(self.fs.cat_file(key, start=start, end=end))
+        with self._lock:
+            self._ranges[(key, start, end)] = data
+            self._cached += len(data)
+            while self._cached > RANGE_CACHE and self._ranges:
+                self._cached -= len(self._ranges.popitem(last=False)[1])
+        return data
 
     @classmethod
     def from_uri(cls, uri: str, *, endpoint_url: str = "") -> ObjectStore:
@@ -210,7 +233,7 @@ class _RangeReader(io.RawIOBase):
         if end <= self.pos:
             return 0
         try:
-            data = self.store.fs.cat_file(self.key, start=self.pos, end=end)
+            data = self.store.read_range(self.key, self.pos, end)
         except OSError as exc:
             raise StoreError(f"cannot read {self.key} from the WARC store {self.store.uri}: {exc}") from exc
         buffer[:len(data)] = data
