@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import socket
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -23,8 +24,10 @@ from types import NoneType, UnionType
 from typing import Any, get_args, get_type_hints
 
 from collector.errors import ConfigError
+from storage.errors import StoreError
+from storage.store import WORKER_NAME, ObjectStore, attach, detach, worker_label
 
-__all__ = ["Config", "MonitorConfig", "load_config", "version"]
+__all__ = ["Config", "MonitorConfig", "attach_store", "load_config", "version"]
 
 DEFAULT_CONTACT = "https://github.com/collector-archive/collector"
 NOTIFY_TIMEOUT = 10.0  # a webhook POST's timeout when not set: this, or download_timeout if shorter
@@ -129,6 +132,12 @@ class Config:
     warc_max_bytes: int = 1024 * 1024 * 1024
     # zlib level of each WARC record: 3 compresses HTML ~1.9x faster than 6 for ~11% more bytes
     warc_gzip_level: int = 3
+    # the WARC store (issue 16, docs/scale-out.md): empty: <home>/warcs; a directory (absolute, or relative
+    # to the home; a network filesystem shared by workers and servers); or s3://bucket/prefix (files are
+    # written in <home>/warcs, uploaded when closed, read back by range requests)
+    warc_store: str = ""
+    warc_store_endpoint: str = ""  # an S3-compatible server's URL (MinIO, Ceph, moto); empty: AWS S3
+    worker_name: str = ""  # in the names of the WARC files this home writes; empty: the host name
     # safety
     allow_private: bool = False
     # https: every certificate chain is verified and recorded; with tls_verify an untrusted one also
@@ -179,8 +188,22 @@ class Config:
 
     @property
     def warc_dir(self) -> Path:
-        """Where WARC files live (always under the home, whatever the database)."""
+        """Where WARC files are written: the directory store (``warc_store``), else ``<home>/warcs``
+        (with an s3:// store: its local staging directory)."""
+        if self.warc_store and "://" not in self.warc_store:
+            return self.home / Path(self.warc_store).expanduser()
         return self.home / "warcs"
+
+    @property
+    def worker_label(self) -> str:
+        """This writer's name in its WARC files' names: ``worker_name``, else the host name."""
+        return worker_label(self.worker_name or socket.gethostname())
+
+    def object_store(self) -> ObjectStore | None:
+        """The s3:// store ``warc_store`` names (nothing connects before its first use), else None."""
+        if not self.warc_store.startswith("s3://"):
+            return None
+        return ObjectStore.from_uri(self.warc_store, endpoint_url=self.warc_store_endpoint)
 
     @property
     def signing_key_path(self) -> Path:
@@ -313,4 +336,24 @@ def load_config(
         raise ConfigError(f"tls_ca_file={str(config.tls_ca_file)!r} is not a file (PEM certificates)")
     if not 1 <= config.warc_gzip_level <= 9:
         raise ConfigError(f"warc_gzip_level={config.warc_gzip_level} is not a gzip level (1 to 9)")
+    attach_store(config)
     return config
+
+
+def attach_store(config: Config) -> None:
+    """Check the WARC store settings; with an s3:// store, attach it to the staging directory, where
+    every reader of this process looks for the files that are not there (``storage.store``). A process
+    that gets ``config`` some other way (a spawned writer) calls this itself."""
+    if config.worker_name and not WORKER_NAME.fullmatch(config.worker_name):
+        raise ConfigError(f"worker_name={config.worker_name!r} cannot be part of a WARC file name "
+                          "(letters, digits, '.', '_' and '-', at most 63, not starting with 'merged')")
+    if "://" in config.warc_store and not config.warc_store.startswith("s3://"):
+        raise ConfigError(f"warc_store={config.warc_store!r}: give a directory or s3://bucket/prefix")
+    try:
+        store = config.object_store()
+    except StoreError as exc:
+        raise ConfigError(f"warc_store={config.warc_store!r}: {exc}") from exc
+    if store is None:
+        detach(config.warc_dir)
+    else:
+        attach(config.warc_dir, store)

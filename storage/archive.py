@@ -34,6 +34,7 @@ from storage.records import (
 )
 from storage.search import index_texts
 from storage.storable import storable_row
+from storage.upload import uploader
 from storage.warcfile import (
     CAPTURE_URN,
     TEXT_URN,
@@ -96,13 +97,17 @@ class Archive:
         info: dict[str, str] | None = None,
         append: bool = False,
         ledger: bool = True,
+        worker: str = "",
     ) -> None:
         self.sessions = sessions
         self.warc_dir = Path(warc_dir)
         self.clock = clock or (lambda: datetime.now(UTC))
+        # worker: in the names of the files this archive writes (storage.store); each file it closes
+        # goes to the object store attached to warc_dir, if any (storage.upload)
         self._writer_args: dict[str, Any] = {
             "max_bytes": warc_max_bytes, "gzip_level": gzip_level, "software": software, "clock": self.clock,
-            "record_id": record_id, "info": info, "append": append,
+            "record_id": record_id, "info": info, "append": append, "worker": worker,
+            "on_close": uploader(self.warc_dir),
         }
         self._writer: WarcFileWriter | None = None
         self.ledger = ledger  # append ledger entries in the rows' transactions (storage.ledger)
@@ -121,6 +126,7 @@ class Archive:
         kwargs.setdefault("warc_max_bytes", settings.warc_max_bytes)
         kwargs.setdefault("gzip_level", settings.warc_gzip_level)
         kwargs.setdefault("ledger", getattr(settings, "ledger", True))
+        kwargs.setdefault("worker", getattr(settings, "worker_label", ""))
         return cls.open(settings.db_url, settings.warc_dir, mmap=mmap, **kwargs)
 
     @property

@@ -6,6 +6,7 @@
     ├── DuplicateNameError (ValueError)    a name (feed, ...) is already taken
     ├── InvalidUrlError (ValueError)       a URL that has no canonical key (``http://[::1``, bad port)
     ├── SearchQueryError (ValueError)      a full-text query the search index cannot parse
+    ├── StoreError (OSError)               the WARC store cannot be reached, or an upload did not match
     └── NotFoundError (LookupError)        nothing stored matches what was asked for
         ├── NoCaptureError                 no capture matches a URL (and time)
         ├── NoReportError                  no report of that name
@@ -17,7 +18,7 @@ from __future__ import annotations
 __all__ = ["ArchiveCorruptError", "ContentDecodeError", "DecodedTooLargeError", "DuplicateNameError",
            "InvalidUrlError",
            "NoCaptureError", "NoReportError", "NoTokenError", "NotFoundError", "SearchQueryError",
-           "StorageError"]
+           "StorageError", "StoreError"]
 
 
 class StorageError(Exception):
@@ -50,6 +51,11 @@ class InvalidUrlError(StorageError, ValueError):
 
 class SearchQueryError(StorageError, ValueError):
     """A full-text search query that the index cannot run (the message says why)."""
+
+
+class StoreError(StorageError, OSError):
+    """The WARC store cannot be reached or refused a read or an upload, or an uploaded object is not
+    byte for byte the local file (the message names the file and the store)."""
 
 
 class NotFoundError(StorageError, LookupError):

@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 from storage.errors import ArchiveCorruptError, NoCaptureError
 from storage.records import CaptureRecord
-from storage.warcread import safe_path
+from storage.store import open_warc
 
 __all__ = ["http_headers_at", "iter_payload", "payload_chunks"]
 
@@ -80,11 +80,7 @@ def http_headers_at(warc_dir: Path, warc_file: str, offset: int) -> list[tuple[s
 
 def _parts(warc_dir: Path, warc_file: str, offset: int) -> Generator[bytes, None, None]:
     """The record's HTTP head (b"" for a record without one), then its payload in chunks."""
-    path = safe_path(warc_dir, warc_file)
-    try:
-        fh = open(path, "rb")  # noqa: SIM115 -- closed by the generator's finally
-    except FileNotFoundError as exc:
-        raise ArchiveCorruptError(f"WARC file {warc_file} is missing") from exc
+    fh = open_warc(warc_dir, warc_file, offset)  # closed by the generator's finally
     try:
         fh.seek(offset)
         pieces = _inflated(fh, offset)

@@ -37,6 +37,7 @@ from storage.records import PROBE, ExtractionInput, RecordLocation
 from storage.retrieve import extracted_type, header_value
 from storage.search import index_texts
 from storage.storable import storable_row, storable_value
+from storage.store import open_warc, warc_names
 from storage.warcindex import (
     CaptureEvent,
     FileRecord,
@@ -83,8 +84,9 @@ class IndexSummary:
 
 
 def warc_files(warc_dir: Path) -> list[str]:
-    """The WARC files of a WARC directory, oldest first (collector's names start with their time)."""
-    return sorted(p.name for p in Path(warc_dir).glob("*.warc.gz"))
+    """The WARC files of a WARC directory and of the store attached to it (``storage.store``), oldest
+    first (collector's names start with their time)."""
+    return warc_names(warc_dir)
 
 
 def capture_count(archive: Archive) -> int:
@@ -136,7 +138,7 @@ def _records(warc_dir: Path, names: Sequence[str], summary: IndexSummary,
              progress: Callable[[int], None] | None) -> Iterator[FileRecord]:
     for name in names:
         summary.files += 1
-        for item in scan_file(Path(warc_dir) / name):
+        for item in scan_file(open_warc(warc_dir, name)):
             if isinstance(item, ArchiveCorruptError):
                 summary.errors.append({"file": name, "error": str(item)})
                 break

@@ -19,7 +19,8 @@ from typing import Any
 
 from storage.errors import ArchiveCorruptError, ContentDecodeError, DecodedTooLargeError, NoCaptureError
 from storage.records import CaptureRecord
-from storage.warcread import WarcRecord, read_record_at, safe_path
+from storage.store import open_warc
+from storage.warcread import WarcRecord, read_record_at
 
 __all__ = ["EXTRACTED_TYPES", "ArchivedResponse", "archived_response", "capture_headers", "capture_main_text",
            "capture_payload", "capture_text", "capture_warc", "decode_content", "decode_prefix",
@@ -331,12 +332,9 @@ def capture_warc(warc_dir: Path, capture: CaptureRecord) -> bytes:
         if (name, offset) in seen:
             continue
         seen.add((name, offset))
-        try:
-            with open(safe_path(warc_dir, name), "rb") as fh:
-                fh.seek(offset)
-                chunk = fh.read(length)
-        except FileNotFoundError as exc:
-            raise ArchiveCorruptError(f"WARC file {name} is missing") from exc
+        with open_warc(warc_dir, name, offset) as fh:
+            fh.seek(offset)
+            chunk = fh.read(length)
         if len(chunk) != length:
             raise ArchiveCorruptError(f"torn record in {name} at offset {offset}: "
                                       f"{len(chunk)} of {length} bytes")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage import queries
 from storage.errors import ArchiveCorruptError
+from storage.store import open_warc, warc_names
 from storage.warcread import check_record, read_record_at, scan_file
 
 __all__ = ["Findings", "VerifyReport", "verify_archive"]
@@ -85,10 +86,10 @@ def verify_archive(sessions: sessionmaker[Session], warc_dir: Path, *,
                                                   f"{capture.sha256}"})
         if progress:
             progress(1)
-    for path in sorted(Path(warc_dir).glob("*.warc.gz")):
+    for name in warc_names(warc_dir):  # the staging directory's and the object store's (storage.store)
         report.files_scanned += 1
-        for item in scan_file(path):
+        for item in scan_file(open_warc(warc_dir, name)):
             if isinstance(item, ArchiveCorruptError):
-                entry = {"kind": "torn-tail", "warc_file": path.name, "detail": str(item)}
+                entry = {"kind": "torn-tail", "warc_file": name, "detail": str(item)}
                 report.warnings.append(entry)
     return report

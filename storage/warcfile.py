@@ -40,6 +40,7 @@ from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
 from storage.records import Exchange, RecordLocation
+from storage.store import WORKER_NAME
 from storage.warcread import tail_is_complete
 
 try:  # ISA-L's deflate: the same gzip format, several times faster (optional: zlib otherwise)
@@ -223,15 +224,21 @@ def _response_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str
     return out
 
 
-def _name_pattern(prefix: str) -> re.Pattern[str]:
-    """The names a writer gives its files: ``<prefix>-<UTC stamp, 20 digits>-<pid>-<serial>.warc.gz``."""
-    return re.compile(re.escape(prefix) + r"-(\d{8})\d{12}-\d+-\d{5}\.warc\.gz")
+def _name_pattern(prefix: str, worker: str | None = "") -> re.Pattern[str]:
+    """The names a writer gives its files: ``<prefix>-<UTC stamp, 20 digits>[-<worker>]-<pid>-<serial>
+    .warc.gz`` (issue 16: the worker's name keeps the writers of a shared store apart; files written
+    before have none). ``worker``: that worker's files only ("": the files without a worker name);
+    None: any writer's."""
+    middle = f"-{re.escape(worker)}" if worker else ""
+    if worker is None:
+        middle = f"(?:-{WORKER_NAME.pattern})?"
+    return re.compile(re.escape(prefix) + r"-(\d{8})\d{12}" + middle + r"-\d+-\d{5}\.warc\.gz")
 
 
 def file_day(name: str, prefix: str = "collector") -> str | None:
-    """The UTC day (``YYYYMMDD``) a writer started file ``name`` on; None for a name no writer gives
-    (e.g. a consolidated file)."""
-    match = _name_pattern(prefix).fullmatch(name)
+    """The UTC day (``YYYYMMDD``) a writer (any worker) started file ``name`` on; None for a name no
+    writer gives (e.g. a consolidated file)."""
+    match = _name_pattern(prefix, None).fullmatch(name)
     return match.group(1) if match else None
 
 
@@ -267,8 +274,15 @@ class WarcFileWriter:
         info: dict[str, str] | None = None,
         gzip_level: int = 6,
         append: bool = False,
+        worker: str = "",
+        on_close: Callable[[str], None] | None = None,
     ) -> None:
+        if worker and not WORKER_NAME.fullmatch(worker):
+            raise ValueError(f"worker name {worker!r} cannot be part of a WARC file name "
+                             f"(letters, digits, '.', '_', '-'; not 'merged'): see worker_label")
         self.directory = Path(directory)
+        self.worker = worker
+        self.on_close = on_close
         self.append = append
         self.max_bytes = max_bytes
         self.prefix = prefix
@@ -311,7 +325,8 @@ class WarcFileWriter:
         stamp = self.clock().astimezone(UTC).strftime("%Y%m%d%H%M%S%f")
         while True:
             self._serial += 1
-            name = f"{self.prefix}-{stamp}-{os.getpid()}-{self._serial:05d}.warc.gz"
+            who = f"-{self.worker}" if self.worker else ""
+            name = f"{self.prefix}-{stamp}{who}-{os.getpid()}-{self._serial:05d}.warc.gz"
             path = self.directory / name
             try:
                 raw = open(path, "xb")  # noqa: SIM115 - kept open across calls
@@ -325,7 +340,7 @@ class WarcFileWriter:
     def _reopen(self) -> tuple[BinaryIO, str] | None:
         """The newest unsealed file of the directory that no other writer holds, locked and
         positioned at its end; None when there is none."""
-        pattern = _name_pattern(self.prefix)
+        pattern = _name_pattern(self.prefix, self.worker)  # never another worker's file
         today = self.clock().astimezone(UTC).strftime("%Y%m%d")
         start = f"{self.prefix}-{today}"
         with os.scandir(self.directory) as entries:
@@ -363,7 +378,9 @@ class WarcFileWriter:
             os.fsync(self._fh.fileno())
 
     def close(self) -> None:
-        """Sync and close the current file."""
+        """Sync and close the current file (at rotation too), then call ``on_close`` with its name
+        (the store uploads it: ``storage.store``)."""
+        name = self._name
         if self._fh is not None:
             self.sync()
             self._fh.close()
@@ -371,6 +388,8 @@ class WarcFileWriter:
         self._name = None
         self._writer = None
         self._warcinfo_id = None
+        if name is not None and self.on_close is not None:
+            self.on_close(name)
 
     # -- records -------------------------------------------------------------------------------
     def _write(self, record: Any) -> RecordLocation:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from storage.errors import ArchiveCorruptError
+from storage.store import open_warc, safe_path
 
 __all__ = ["WarcRecord", "check_record", "read_record", "read_record_at", "safe_path", "scan_file",
            "tail_is_complete"]
@@ -106,22 +107,10 @@ def read_record(fh: BinaryIO, offset: int) -> WarcRecord:
 
 
 def read_record_at(warc_dir: Path, warc_file: str, offset: int) -> WarcRecord:
-    """Open ``warc_file`` under ``warc_dir`` and read the record at ``offset``."""
-    path = safe_path(warc_dir, warc_file)
-    try:
-        with open(path, "rb") as fh:
-            return read_record(fh, offset)
-    except FileNotFoundError as exc:
-        raise ArchiveCorruptError(f"WARC file {warc_file} is missing") from exc
-
-
-def safe_path(warc_dir: Path, warc_file: str) -> Path:
-    """The path of ``warc_file`` under ``warc_dir``; ArchiveCorruptError when the name leads outside it."""
-    base = Path(warc_dir).resolve()
-    path = (base / warc_file).resolve()
-    if base not in path.parents:
-        raise ArchiveCorruptError(f"WARC file name {warc_file!r} points outside {base}")
-    return path
+    """Open ``warc_file`` under ``warc_dir`` (or in the WARC store attached to it: ``storage.store``)
+    and read the record at ``offset``."""
+    with open_warc(warc_dir, warc_file, offset) as fh:
+        return read_record(fh, offset)
 
 
 def _digest_matches(label: str, data: bytes) -> bool | None:
@@ -154,9 +143,10 @@ def check_record(record: WarcRecord) -> list[str]:
     return problems
 
 
-def scan_file(path: Path) -> Iterator[WarcRecord | ArchiveCorruptError]:
-    """Every record of a WARC.gz file in order; a torn or corrupt record is yielded as the error."""
-    with open(path, "rb") as fh:
+def scan_file(path: Path | BinaryIO) -> Iterator[WarcRecord | ArchiveCorruptError]:
+    """Every record of a WARC.gz file (a path, or an open file: it is closed) in order; a torn or
+    corrupt record is yielded as the error."""
+    with (open(path, "rb") if isinstance(path, Path) else path) as fh:
         size = fh.seek(0, 2)
         offset = 0
         while offset < size:

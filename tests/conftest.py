@@ -155,3 +155,29 @@ def warcio_check(home: Path) -> None:
     tool = Path(sys.executable).parent / "warcio"
     result = subprocess.run([str(tool), "check", *files], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """URL of a real S3-compatible server (moto's, in a thread of this process) for the WARC store
+    tests; its fake credentials are in the environment, for this process and the CLI it starts."""
+    from moto.server import ThreadedMotoServer  # the test extra's; imported only by the store tests
+
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    host, port = moto.get_host_and_port()
+    yield f"http://{host}:{port}"
+    moto.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint: str) -> str:
+    """A fresh bucket on the ``s3_endpoint`` server: ``s3://<bucket>/warcs`` is a store of its own."""
+    import s3fs  # type: ignore[import-untyped]
+
+    name = f"collector-{uuid.uuid4().hex[:12]}"
+    s3fs.S3FileSystem(endpoint_url=s3_endpoint, skip_instance_cache=True).mkdir(name)
+    return name

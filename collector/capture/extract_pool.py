@@ -33,6 +33,7 @@ from pebble import ProcessExpired, ProcessPool
 from collector.capture.crawlproc import server_running
 from collector.capture.extraction import HTML_MAX_BYTES, HTML_MAX_TAGS, extract_archived
 from collector.capture.heap import map_large_blocks, trim
+from storage.store import ObjectStore, attach, attached
 
 __all__ = ["ExtractionPool", "pool_plan"]
 
@@ -83,10 +84,14 @@ def _warm(max_memory: int = 0) -> None:
 
 def extract_task(warc_dir: str, warc_file: str, offset: int, url: str, max_bytes: int,
                  html_max_bytes: int = HTML_MAX_BYTES,
-                 html_max_tags: int = HTML_MAX_TAGS) -> dict[str, Any]:
+                 html_max_tags: int = HTML_MAX_TAGS, store: tuple[str, str] | None = None) -> dict[str, Any]:
     """One page in a worker: ``extract_archived``, then a heap trim; a ``MemoryError`` (the worker's
-    memory limit) is the page's ``too-large``."""
+    memory limit) is the page's ``too-large``. ``store``: (URI, endpoint) of the s3:// store whose
+    staging directory ``warc_dir`` is (a worker of the fork server did not load the configuration)."""
     from lxml import etree  # lazy: loaded by trafilatura in the worker; the writer never loads it
+
+    if store is not None and attached(Path(warc_dir)) is None:
+        attach(Path(warc_dir), ObjectStore.from_uri(store[0], endpoint_url=store[1]))
 
     try:
         return extract_archived(warc_dir, warc_file, offset, url, max_bytes,
@@ -132,6 +137,9 @@ class ExtractionPool:
                  html_max_tags: int = HTML_MAX_TAGS, max_memory: int = MAX_MEMORY,
                  warm: bool = True) -> None:
         self.warc_dir = str(Path(warc_dir).resolve())
+        # the object store where workers find files that are not in warc_dir (storage.store)
+        store = attached(Path(warc_dir))
+        self.store = (store.uri, store.endpoint_url) if isinstance(store, ObjectStore) else None
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.html_limits = (html_max_bytes, html_max_tags)
@@ -150,7 +158,7 @@ class ExtractionPool:
         ``done(result_dict)`` when finished."""
         future = self._pool.schedule(
             extract_task, args=(self.warc_dir, payload_file, payload_offset, url, self.max_bytes,
-                                *self.html_limits),
+                                *self.html_limits, self.store),
             timeout=self.timeout,
         )
 

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 from collector.capture.crawlproc import forget_inherited_server
 from collector.capture.heap import Trimmer, map_large_blocks
 from collector.capture.runlock import RunLock, is_running
-from collector.config import Config
+from collector.config import Config, attach_store
 from collector.errors import CollectorError
 from spiders.proxyurl import public_proxy_url
 from storage.records import CaptureInput
@@ -254,6 +254,7 @@ def serve(conn: Any, config: Config, extract: bool, info: dict[str, str], softwa
     from collector.capture.extract_pool import ExtractionPool, pool_plan  # writer process only
     from collector.capture.writer import ArchiveWriter  # writer process only
     from storage.archive import Archive  # writer process only
+    from storage.upload import upload_leftovers  # writer process only
 
     map_large_blocks()  # bodies come and go: give each back when it goes
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the crawl decides when the run ends
@@ -276,10 +277,12 @@ def serve(conn: Any, config: Config, extract: bool, info: dict[str, str], softwa
                                   html_max_tags=config.extract_max_tags,
                                   max_memory=config.extract_max_memory_mb * 2**20)
         # a crawl writes; memory-mapped reads would keep every page it touches resident
+        attach_store(config)  # a spawned writer did not load the config: its s3:// store, if any
         archive = Archive.open(config.db_url, config.warc_dir, mmap=False,
                                warc_max_bytes=config.warc_max_bytes,
                                gzip_level=config.warc_gzip_level, software=software, info=info,
-                               append=True, ledger=config.ledger)
+                               append=True, ledger=config.ledger, worker=config.worker_label)
+        upload_leftovers(config.warc_dir)  # what a writer killed here before left behind
         # this run is running while the lock is held: another writer starting meanwhile leaves
         # its pending extractions to it (and this one leaves those of other running runs)
         run_lock = RunLock(config.home, info.get("run-id") or str(os.getpid())).acquire()

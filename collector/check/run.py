@@ -83,7 +83,7 @@ def run_checks(config: Config, targets: Sequence[CheckTarget], *, baseline: str 
     from storage.archive import Archive  # lazy: after the crawl starts
     from storage.checks import add_checks  # lazy: after the crawl starts
 
-    archive = Archive.open(config.db_url, config.warc_dir)
+    archive = Archive.open(config.db_url, config.warc_dir, worker=config.worker_label)
     try:
         judge = Judge(config, archive, targets, urls, probes, baseline=baseline, at=at,
                       before=started, on_result=on_result)

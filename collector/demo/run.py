@@ -85,7 +85,7 @@ def run_demo(home: Path, *, as_json: bool = False, keep: bool = False) -> None:
             except KeyboardInterrupt:
                 pass
     say("[bold]5. What changed between the two captures:[/]")
-    archive = Archive.open(config.db_url, config.warc_dir)
+    archive = Archive.open(config.db_url, config.warc_dir, worker=config.worker_label)
     summary = []
     try:
         for url in urls:

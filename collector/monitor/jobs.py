@@ -126,7 +126,7 @@ def _targets(rt: JobRuntime, schedule: ScheduleRecord) -> tuple[list[str], dict[
 
     name = schedule.targets[0]
     urls, contexts = report_urls(rt.config, name)
-    archive = Archive.open(rt.config.db_url, rt.config.warc_dir)
+    archive = Archive.open(rt.config.db_url, rt.config.warc_dir, worker=rt.config.worker_label)
     try:
         checks = [CheckTarget(url=u, quotes=c.quotes, report=name, ref=c.citation.ref,
                               access_date=c.citation.date_iso)

@@ -43,6 +43,7 @@ from storage.errors import StorageError
 from storage.queries import captures_by_ids, snapshots
 from storage.records import CaptureRecord
 from storage.retrieve import capture_warc
+from storage.store import open_warc
 from storage.timefmt import iso_z
 from storage.warcread import read_record_at
 
@@ -101,7 +102,7 @@ def report_captures(config: Config, name: str) -> tuple[list[CaptureRecord], byt
     document = b""
     if version.doc_warc_file is not None:
         record = read_record_at(config.warc_dir, version.doc_warc_file, version.doc_warc_offset or 0)
-        with open(config.warc_dir / version.doc_warc_file, "rb") as fh:
+        with open_warc(config.warc_dir, version.doc_warc_file, version.doc_warc_offset) as fh:
             fh.seek(version.doc_warc_offset or 0)
             document = fh.read(record.length)
     return sorted(found.values(), key=lambda c: (c.captured_at, c.id)), document
