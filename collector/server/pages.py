@@ -18,8 +18,14 @@ from collector.server.html import (
     qs,
     table,
 )
+from collector.server.pages_actions import add_report_form, dashboard_forms, health_figures, row_buttons
 
 __all__ = ["dashboard", "diff", "home", "reports", "search", "snapshot", "spans_html", "timeline"]
+
+
+def _page(data: dict[str, Any], title: str, body: str, **options: Any) -> str:
+    """``layout`` with the session part of the header (``data["viewer"]``, added by ``respond``)."""
+    return layout(title, body, viewer=data.get("viewer", False), **options)
 
 
 def _when(iso: str | None) -> str:
@@ -48,16 +54,18 @@ def home(data: dict[str, Any]) -> str:
                else "<p class='muted'>No check has changed a verdict yet.</p>")
             + "<h2>Latest captures</h2>"
             + table(["#", "captured", "URL", "outcome", "sha256"], _capture_rows(data["latest_captures"])))
-    return layout("Archive", body, json_href="/index.json")
+    return _page(data, "Archive", body, json_href="/index.json")
 
 
 def reports(data: dict[str, Any]) -> str:
     """The list of reports."""
     rows = [[a(f"/reports/{r['report']}", r["report"]), esc(r["title"]), esc(r["version"]),
-             esc(r["citations"]), esc(r["format"]), _when(r["added_at"])] for r in data["reports"]]
-    body = (table(["report", "title", "version", "citations", "format", "added"], rows) if rows
-            else "<p class='muted'>No reports yet: add one with <code>collector report add FILE</code>.</p>")
-    return layout("Reports", body, json_href="/reports.json")
+             health_figures(r["health"], compact=True), esc(r["format"]), _when(r["added_at"])]
+            for r in data["reports"]]
+    body = (table(["report", "title", "version", "health", "format", "added"], rows, cls="reports") if rows
+            else "<p class='muted'>No reports yet: add one below or with "
+                 "<code>collector report add FILE</code>.</p>")
+    return _page(data, "Reports", body + add_report_form(data.get("viewer")), json_href="/reports.json")
 
 
 def _quotes(quotes: list[dict[str, Any]]) -> str:
@@ -69,6 +77,7 @@ def _quotes(quotes: list[dict[str, Any]]) -> str:
 def dashboard(data: dict[str, Any]) -> str:
     """The citation dashboard of one report."""
     name = data["report"]
+    viewer = data.get("viewer")
     options = "".join(f"<option value='{esc(v)}'{' selected' if v == data['verdict_filter'] else ''}>"
                       f"{esc(v)}</option>" for v in data["verdicts"])
     rows, attrs = [], []
@@ -87,26 +96,29 @@ def dashboard(data: dict[str, Any]) -> str:
         url_cell = (f"<span class='url'>{esc(url)}</span>" if url
                     else ("<b>needs a URL</b>" if row["needs_url"] else "-"))
         verdict = badge(row["verdict"], row["verdict"] or "not checked")
+        buttons = row_buttons(name, row["ref"], viewer) if url else ""
         rows.append([esc(row["ref"]), esc(row["kind"]), esc(row["source"]), url_cell, verdict,
                      _quotes(row["quotes"]), _when(first["captured_at"]) if first else "-",
-                     _when(latest["captured_at"]) if latest else "-", " ".join(links)])
+                     _when(latest["captured_at"]) if latest else "-", " ".join(links) + buttons])
         attrs.append(f"data-verdict='{esc(row['verdict'] or 'none')}' data-ref='{esc(row['ref'])}'")
     form = (f"<form class='filters' method='get'><label>verdict<select name='verdict' data-filter='verdict'>"
             f"<option value=''>all</option>{options}</select></label><button>Filter</button></form>")
     exports = " ".join(a(f"/reports/{name}/export.{fmt}", fmt.upper()) for fmt in ("wacz", "warc", "csv",
                                                                                     "json"))
-    body = (f"<p>Export the evidence: {exports} · "
+    body = (health_figures(data["health"])
+            + dashboard_forms(name, [r["ref"] for r in data["citations"]], viewer)
+            + f"<p>Export the evidence: {exports} · "
             + a("/search" + qs(report=name), "search this report's sources") + "</p>" + form
             + table(["ref", "kind", "source", "URL", "verdict", "quotes", "first capture", "last capture",
                      ""], rows, cls="dashboard", row_attrs=attrs))
-    return layout(f"Citations of {name}", body, json_href=f"/reports/{name}.json", wide=True)
+    return _page(data, f"Citations of {name}", body, json_href=f"/reports/{name}.json", wide=True)
 
 
 def timeline(data: dict[str, Any]) -> str:
     """Captures and checks of a URL on a time axis, then as a table."""
     url = data["url"]
     if not url:
-        return layout("Timeline", "<form method='get'><input name='url' size='60' placeholder='https://...'>"
+        return _page(data, "Timeline", "<form method='get'><input name='url' size='60' placeholder='https://...'>"
                       "<button>Show</button></form>")
     times = [c["captured_at"] for c in data["captures"]] + [c["checked_at"] for c in data["checks"]]
     moments = [datetime.fromisoformat(t.replace("Z", "+00:00")) for t in times]
@@ -152,7 +164,7 @@ def timeline(data: dict[str, Any]) -> str:
                 + a(f"/timemap/json/{url}", "TimeMap (JSON)"))
     body = (f"<p class='url'>{esc(url)} · {timemaps}</p>{axis}"
             + table(["time", "event", "result", "changes", "sha256", ""], rows))
-    return layout("Timeline", body, json_href="/timeline.json" + qs(url=url))
+    return _page(data, "Timeline", body, json_href="/timeline.json" + qs(url=url))
 
 
 def snapshot(data: dict[str, Any]) -> str:
@@ -180,7 +192,7 @@ def snapshot(data: dict[str, Any]) -> str:
                  else f"<p class='muted'>{esc(data['text_error'])}</p>")
     body = (f"<p>{' · '.join(links)}</p>{meta}<h2>HTTP headers</h2><pre>{esc(data['headers'] or '-')}</pre>"
             f"<h2>Extracted text</h2>{text_html}{replay}<h2>WARC records</h2>{records}")
-    return layout(f"Capture {cap['id']} of {cap['url']}", body, json_href=f"/snapshot/{cap['id']}.json")
+    return _page(data, f"Capture {cap['id']} of {cap['url']}", body, json_href=f"/snapshot/{cap['id']}.json")
 
 
 def spans_html(text: str | None, spans: list[list[Any]]) -> str:
@@ -224,7 +236,7 @@ def diff(data: dict[str, Any]) -> str:
                       for attr, (left, right) in zip(attrs, rows, strict=True))
             + "</tbody></table>")
     json_href = "/diff.json" + qs(a=ca["id"], b=cb["id"], report=data["report"])
-    return layout("Text diff", body, json_href=json_href, wide=True)
+    return _page(data, "Text diff", body, json_href=json_href, wide=True)
 
 
 def search(data: dict[str, Any]) -> str:
@@ -249,4 +261,4 @@ def search(data: dict[str, Any]) -> str:
         more = a("/search" + qs(**params, page=data["page"] + 1), "more results →")
     empty = "<p class='muted'>No match.</p>" if data["q"].strip() and not hits else ""
     body = form + empty + "".join(hits) + more
-    return layout("Search", body, json_href="/search.json" + qs(**params))
+    return _page(data, "Search", body, json_href="/search.json" + qs(**params))
