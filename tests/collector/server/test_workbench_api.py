@@ -28,9 +28,9 @@ from tests.collector.server.workbench import (
 
 
 def _upload(base: str, token: str | None) -> tuple[int, dict[str, object]]:
+    content = base64.b64encode(REPORT.read_bytes()).decode()
     return api(base, "/api/reports/upload", {"filename": REPORT.name, "name": "ferries",
-                                             "content_base64": base64.b64encode(REPORT.read_bytes()).decode()},
-               token=token)
+                                             "content_base64": content}, token=token)
 
 
 def test_api_upload_manifest_feeds_webhooks(home: Path, db_url: str) -> None:
@@ -65,7 +65,8 @@ def test_api_upload_manifest_feeds_webhooks(home: Path, db_url: str) -> None:
 
         hook = "http://127.0.0.1:9/hook"
         assert api(s.base, "/api/webhooks", {"url": hook, "events": "nonsense"}, token=s.token)[0] == 400
-        status, made = api(s.base, "/api/webhooks", {"url": hook, "events": ["change", "gone"]}, token=s.token)
+        status, made = api(s.base, "/api/webhooks", {"url": hook, "events": ["change", "gone"]},
+                           token=s.token)
         assert status == 201 and made["events"] == ["change", "gone"]
         assert api(s.base, "/api/webhooks")[1]["webhooks"] == [made]
 
