@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -29,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from collector.config import Config
 from collector.errors import InputError
 from collector.monitor.notify import EVENTS
 from collector.monitor.scheduler import (
@@ -246,18 +248,24 @@ def api_job_status(request: Request) -> Response:
     return JSONResponse(read_job(ctx_of(request).config, request.path_params["id"]))
 
 
-async def api_feeds(request: Request) -> Response:
-    """``GET``: every feed; ``POST`` ``{"url", "name"?, "keywords"?: "a, b", "every"?}``: watch one."""
-    config = ctx_of(request).config
-    if request.method == "GET":
-        return JSONResponse({"feeds": await run_in_threadpool(ops.feeds_json, config)})
+def _lister(key: str, list_all: Callable[[Config], list[dict[str, Any]]]) -> Callable[[Request], Any]:
+    """A ``GET`` endpoint answering ``{key: list_all(config)}`` (a read: no token)."""
+    async def endpoint(request: Request) -> Response:
+        return JSONResponse({key: await run_in_threadpool(list_all, ctx_of(request).config)})
+
+    endpoint.__doc__ = f"Every {key[:-1]}."
+    return endpoint
+
+
+async def api_add_feed(request: Request) -> Response:
+    """Watch a feed: ``{"url", "name"?, "keywords"?: "a, b", "every"?}``."""
     await run_in_threadpool(require_token, request)
     body = await json_body(request)
     url = _text(body, "url")
     if not url:
         raise InputError('give {"url": "https://.../feed.xml", "name": "...", "keywords": "a, b"}')
     feed = await run_in_threadpool(lambda: ops.add_feed_now(
-        config, url=url, name=_text(body, "name"), keywords=_text(body, "keywords"),
+        ctx_of(request).config, url=url, name=_text(body, "name"), keywords=_text(body, "keywords"),
         every=parse_every(body.get("every"))))
     return JSONResponse(feed, status_code=201)
 
@@ -269,11 +277,8 @@ async def api_remove_feed(request: Request) -> Response:
                                                 request.path_params["name"]))
 
 
-async def api_webhooks(request: Request) -> Response:
-    """``GET``: every webhook; ``POST`` ``{"url", "events": "change,gone"}``: add one."""
-    config = ctx_of(request).config
-    if request.method == "GET":
-        return JSONResponse({"webhooks": await run_in_threadpool(ops.webhooks_json, config)})
+async def api_add_webhook(request: Request) -> Response:
+    """Add a webhook: ``{"url", "events": "change,gone"}`` (or a list of event names)."""
     await run_in_threadpool(require_token, request)
     body = await json_body(request)
     url, events = _text(body, "url"), body.get("events", "")
@@ -281,6 +286,7 @@ async def api_webhooks(request: Request) -> Response:
         events = ",".join(events)
     if not url or not isinstance(events, str):
         raise InputError('give {"url": "https://...", "events": "change,gone"}')
+    config = ctx_of(request).config
     hook = await run_in_threadpool(lambda: ops.add_webhook_now(config, url=url, events=events))
     return JSONResponse(hook, status_code=201)
 
@@ -303,7 +309,9 @@ def routes() -> list[Route]:
         Route("/api/reports/{name}/manifest", api_manifest, methods=["POST"]),
         Route("/api/reports/{name}/{kind:str}", api_job, methods=["POST"]),
         Route("/api/jobs/{id}", api_job_status, methods=["GET"]),
-        Route("/api/feeds", api_feeds, methods=["GET", "POST"]),
+        Route("/api/feeds", _lister("feeds", ops.feeds_json), methods=["GET"]),
+        Route("/api/feeds", api_add_feed, methods=["POST"]),
         Route("/api/feeds/{name:path}", api_remove_feed, methods=["DELETE"]),
-        Route("/api/webhooks", api_webhooks, methods=["GET", "POST"]),
+        Route("/api/webhooks", _lister("webhooks", ops.webhooks_json), methods=["GET"]),
+        Route("/api/webhooks", api_add_webhook, methods=["POST"]),
     ]
