@@ -8,12 +8,13 @@ each answers 303 to the page that shows the result):
 - ``POST /reports/{name}/manifest``: import a manifest CSV (``manifest`` file)
 - ``POST /reports/{name}/check`` and ``/capture`` (``ref`` optional): start a job; 303 to ``/jobs/{id}``
 - ``POST /schedules``; ``POST /schedules/{id}/pause``, ``/resume``, ``/remove``
-- ``POST /feeds``; ``POST /feeds/{name}/remove``; ``POST /webhooks``
+- ``POST /feeds``; ``POST /feeds/{name}/pause``, ``/resume``, ``/remove``; ``POST /webhooks``
 
 Pages: ``GET /jobs/{id}`` (a job's results as they arrive), ``GET /schedules`` (schedules, feeds,
 webhooks). JSON API (bearer token, ``collector.server.api.require_token``): ``POST /api/reports/upload``,
 ``POST /api/reports/{name}/manifest``, ``POST /api/reports/{name}/check`` and ``/capture`` (202 and the
-job), ``GET /api/jobs/{id}``, ``GET``/``POST /api/feeds``, ``DELETE /api/feeds/{name}``,
+job), ``GET /api/jobs/{id}``, ``GET``/``POST /api/feeds``, ``POST /api/feeds/{name}/pause`` and
+``/resume``, ``DELETE /api/feeds/{name}``,
 ``GET``/``POST /api/webhooks``; schedules are in ``collector.server.schedules``, links and URL reports
 in ``collector.server.api``.
 """
@@ -152,12 +153,21 @@ async def form_add_feed(request: Request) -> Response:
     return _see("/schedules")
 
 
-async def form_remove_feed(request: Request) -> Response:
-    """Stop watching a feed."""
+async def form_feed_op(request: Request) -> Response:
+    """Pause, resume or stop watching a feed."""
     form = await read_form(request)
     await run_in_threadpool(require_writer, request, form)
-    await run_in_threadpool(ops.remove_feed_now, ctx_of(request).config, request.path_params["name"])
+    await run_in_threadpool(_feed_op, ctx_of(request).config, request.path_params["name"],
+                            request.path_params["op"])
     return _see("/schedules")
+
+
+def _feed_op(config: Config, name: str, op: str) -> dict[str, Any]:
+    if op == "remove":
+        return ops.remove_feed_now(config, name)
+    if op in ("pause", "resume"):
+        return ops.pause_feed_now(config, name, op == "pause")
+    raise InputError(f"a feed can be paused, resumed or removed, not {op!r}")
 
 
 async def form_add_webhook(request: Request) -> Response:
@@ -270,11 +280,12 @@ async def api_add_feed(request: Request) -> Response:
     return JSONResponse(feed, status_code=201)
 
 
-async def api_remove_feed(request: Request) -> Response:
-    """Stop watching a feed."""
+async def api_feed_op(request: Request) -> Response:
+    """``DELETE /api/feeds/{name}``: stop watching it; ``POST /api/feeds/{name}/pause`` or ``/resume``."""
     await run_in_threadpool(require_token, request)
-    return JSONResponse(await run_in_threadpool(ops.remove_feed_now, ctx_of(request).config,
-                                                request.path_params["name"]))
+    op = "remove" if request.method == "DELETE" else request.path_params["op"]
+    return JSONResponse(await run_in_threadpool(_feed_op, ctx_of(request).config,
+                                                request.path_params["name"], op))
 
 
 async def api_add_webhook(request: Request) -> Response:
@@ -303,7 +314,7 @@ def routes() -> list[Route]:
         Route("/schedules", form_add_schedule, methods=["POST"]),
         Route("/schedules/{id}/{op}", form_schedule_op, methods=["POST"]),
         Route("/feeds", form_add_feed, methods=["POST"]),
-        Route("/feeds/{name:path}/remove", form_remove_feed, methods=["POST"]),
+        Route("/feeds/{name:path}/{op:str}", form_feed_op, methods=["POST"]),
         Route("/webhooks", form_add_webhook, methods=["POST"]),
         Route("/api/reports/upload", api_upload_report, methods=["POST"]),
         Route("/api/reports/{name}/manifest", api_manifest, methods=["POST"]),
@@ -311,7 +322,8 @@ def routes() -> list[Route]:
         Route("/api/jobs/{id}", api_job_status, methods=["GET"]),
         Route("/api/feeds", _lister("feeds", ops.feeds_json), methods=["GET"]),
         Route("/api/feeds", api_add_feed, methods=["POST"]),
-        Route("/api/feeds/{name:path}", api_remove_feed, methods=["DELETE"]),
+        Route("/api/feeds/{name:path}/{op:str}", api_feed_op, methods=["POST"]),
+        Route("/api/feeds/{name:path}", api_feed_op, methods=["DELETE"]),
         Route("/api/webhooks", _lister("webhooks", ops.webhooks_json), methods=["GET"]),
         Route("/api/webhooks", api_add_webhook, methods=["POST"]),
     ]

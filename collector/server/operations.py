@@ -13,7 +13,7 @@ from typing import Any
 
 from collector.config import Config
 from collector.errors import InputError, NotFoundError
-from collector.monitor.feeds import add_feed
+from collector.monitor.feeds import add_feed, pause_feed
 from collector.monitor.keywords import parse_keywords
 from collector.monitor.notify import add_webhook, parse_events
 from collector.reports.versions import (
@@ -29,7 +29,7 @@ from storage.feeds import list_feeds, remove_feed
 from storage.monitoring import list_webhooks
 
 __all__ = ["add_feed_now", "add_report_now", "add_webhook_now", "feeds_json", "import_manifest_now",
-           "link_now", "remove_feed_now", "webhooks_json"]
+           "link_now", "pause_feed_now", "remove_feed_now", "webhooks_json"]
 
 
 @contextmanager
@@ -85,7 +85,8 @@ def feeds_json(config: Config) -> list[dict[str, Any]]:
     sessions = connect(config.db_url)
     try:
         return [{"name": f.name, "url": f.url, "keywords": list(f.keywords), "interval": f.interval,
-                 "capture_all": f.capture_all, "last_status": f.last_status, "last_error": f.last_error}
+                 "capture_all": f.capture_all, "paused": f.paused, "last_status": f.last_status,
+                 "last_error": f.last_error}
                 for f in list_feeds(sessions, counts=False)]
     finally:
         sessions.kw["bind"].dispose()
@@ -109,6 +110,12 @@ def remove_feed_now(config: Config, name: str) -> dict[str, Any]:
     finally:
         sessions.kw["bind"].dispose()
     return {"name": name, "removed": True}
+
+
+def pause_feed_now(config: Config, name: str, paused: bool) -> dict[str, Any]:
+    """Pause or resume a feed."""
+    record = pause_feed(config, name, paused)
+    return {"name": record.name, "paused": record.paused}
 
 
 def webhooks_json(config: Config) -> list[dict[str, Any]]:

@@ -154,28 +154,29 @@ def job(data: dict[str, Any]) -> str:
                   json_href=f"/api/jobs/{data['id']}", viewer=data.get("viewer", False))
 
 
+def _pausable(viewer: ViewerLike | None, path: str, paused: bool, *middle: str) -> list[str]:
+    """The state cell of a schedule or feed (then ``middle`` cells), and its pause/resume and remove
+    buttons."""
+    state = badge("skipped" if paused else "captured", "paused" if paused else "active")
+    buttons = ""
+    if viewer is not None:
+        buttons = "".join(_form(viewer, f"{path}/{op}", f"<button class='small'>{op}</button>", cls="row")
+                          for op in ("resume" if paused else "pause", "remove"))
+    return [state, *middle, buttons]
+
+
 def manage(data: dict[str, Any]) -> str:
     """Schedules, feeds and webhooks, with the forms that add, pause and remove them."""
     viewer = data.get("viewer")
     sched_rows = []
     for s in data["schedules"]:
-        buttons = ""
-        if viewer is not None:
-            flip = "resume" if s["paused"] else "pause"
-            buttons = "".join(_form(viewer, f"/schedules/{s['id']}/{op}",
-                                    f"<button class='small'>{op}</button>", cls="row")
-                              for op in (flip, "remove"))
         every = s.get("cron") or (f"{s['every']:g} s" if s.get("every") else "")
         sched_rows.append([esc(s["id"]), esc(s["action"]), esc(s["kind"]), esc(", ".join(s["targets"])),
-                           esc(every), badge("skipped" if s["paused"] else "captured",
-                                             "paused" if s["paused"] else "active"),
-                           esc((s.get("next_run_at") or "-")[:19]), buttons])
-    feed_rows = []
-    for f in data["feeds"]:
-        remove = (_form(viewer, f"/feeds/{quote(f['name'], safe='/')}/remove",
-                        "<button class='small'>remove</button>", cls="row") if viewer is not None else "")
-        feed_rows.append([esc(f["name"]), f"<span class='url'>{esc(f['url'])}</span>",
-                          esc(f"{f['interval']:g} s"), remove])
+                           esc(every), *_pausable(viewer, f"/schedules/{s['id']}", s["paused"],
+                                                  esc((s.get("next_run_at") or "-")[:19]))])
+    feed_rows = [[esc(f["name"]), f"<span class='url'>{esc(f['url'])}</span>", esc(f"{f['interval']:g} s"),
+                  *_pausable(viewer, f"/feeds/{quote(f['name'], safe='/')}", f["paused"])]
+                 for f in data["feeds"]]
     hook_rows = [[esc(h["id"]), f"<span class='url'>{esc(h['url'])}</span>", esc(", ".join(h["events"]))]
                  for h in data["webhooks"]]
     body = ("<h2>Schedules</h2>"
@@ -189,8 +190,9 @@ def manage(data: dict[str, Any]) -> str:
             + _select("action", "action", [("capture", "capture"), ("check", "check")])
             + _field("every", "every (30m, 6h, 1d)", value="1d") + _field("cron", "or cron")
             + "<button>Add schedule</button></fieldset>"))
-    body += ("<h2>Feeds</h2>" + (table(["name", "URL", "every", ""], feed_rows, cls="feeds") if feed_rows
-                                  else "<p class='muted'>No feed yet.</p>"))
+    body += ("<h2>Feeds</h2>"
+             + (table(["name", "URL", "every", "state", ""], feed_rows, cls="feeds") if feed_rows
+                else "<p class='muted'>No feed yet.</p>"))
     if viewer is not None:
         body += _form(viewer, "/feeds", (
             "<fieldset><legend>Watch a feed</legend>"

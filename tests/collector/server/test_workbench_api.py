@@ -57,7 +57,14 @@ def test_api_upload_manifest_feeds_webhooks(home: Path, db_url: str) -> None:
         assert api(s.base, "/api/feeds", {"url": feed, "name": "pilots"})[0] == 401
         assert api(s.base, "/api/feeds", {"url": feed, "name": "pilots", "keywords": "ferry, manifest"},
                    token=s.token)[0] == 201
-        assert [f["name"] for f in api(s.base, "/api/feeds")[1]["feeds"]] == ["pilots"]
+        listed = api(s.base, "/api/feeds")[1]["feeds"]
+        assert [(f["name"], f["paused"]) for f in listed] == [("pilots", False)]
+        assert api(s.base, "/api/feeds/pilots/pause", {}, token=s.token) == (200, {"name": "pilots",
+                                                                                  "paused": True})
+        assert api(s.base, "/api/feeds")[1]["feeds"][0]["paused"] is True
+        assert api(s.base, "/api/feeds/pilots/resume", {})[0] == 401
+        assert api(s.base, "/api/feeds/pilots/resume", {}, token=s.token)[1]["paused"] is False
+        assert api(s.base, "/api/feeds/nope/pause", {}, token=s.token)[0] == 404
         assert api(s.base, "/api/feeds/pilots", token=s.token, method="DELETE") == (
             200, {"name": "pilots", "removed": True})
         assert api(s.base, "/api/feeds/pilots", token=s.token, method="DELETE")[0] == 404
@@ -114,6 +121,12 @@ def test_forms_manifest_schedules_feeds_webhooks(home: Path, db_url: str) -> Non
         assert form("/feeds", url=s.web.base_url + "/feed.xml", name="harbour/night") == 303
         page = fetch(s.base + "/schedules", headers={"Cookie": session}).text
         assert "harbour/night" in page and "/feeds/harbour/night/remove" in page
+        assert form("/feeds/harbour/night/pause") == 303
+        assert api(s.base, "/api/feeds")[1]["feeds"][0]["paused"] is True
+        assert "/feeds/harbour/night/resume" in fetch(s.base + "/schedules", headers={"Cookie": session}).text
+        assert form("/feeds/harbour/night/resume") == 303
+        assert api(s.base, "/api/feeds")[1]["feeds"][0]["paused"] is False
+        assert form("/feeds/harbour/night/explode") == 400
         assert form("/feeds/harbour/night/remove") == 303
         assert api(s.base, "/api/feeds")[1]["feeds"] == []
         assert form("/webhooks", url="http://127.0.0.1:9/hook", events="change,soft-404") == 303
