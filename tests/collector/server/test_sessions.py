@@ -63,6 +63,19 @@ def test_login_sets_a_strict_httponly_cookie_and_logout_drops_it(home: Path, db_
         assert "Log in" in anonymous.text and "Add a report" not in anonymous.text
 
 
+def test_cookie_is_secure_when_the_page_is_served_over_https(home: Path) -> None:
+    """Behind a TLS proxy (uvicorn trusts X-Forwarded-Proto from 127.0.0.1) the cookie gets Secure."""
+    with served(home) as s:
+        https = s.base.replace("http://", "https://")
+        reply = post_form(s.base, "/login", {"token": s.token}, cookie=None, origin=https,
+                          headers={"X-Forwarded-Proto": "https"})
+        assert reply.status == 303
+        flags = {part.strip().lower() for part in (reply.header("set-cookie") or "").split(";")}
+        assert "secure" in flags and "httponly" in flags
+        plain = post_form(s.base, "/login", {"token": s.token}, cookie=None, origin=https)
+        assert plain.status == 403  # an https page's form posted to the plain-http server: another origin
+
+
 def test_every_write_form_is_refused_without_session_csrf_or_origin(home: Path, db_url: str) -> None:
     with served(home, db_url) as s:
         session = login(s.base, s.token)
