@@ -200,8 +200,8 @@ def add_uploaded_report(config: Config, filename: str, data: bytes, *, name: str
     """Add (a new version of) a report sent as bytes (an upload): ``add_report`` of a file named
     ``filename`` (only its last path part counts; the source is recorded as ``upload:FILENAME``)."""
     base = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
-    if not base:
-        raise InputError("the uploaded report has no file name")
+    if base.strip(".") == "":
+        raise InputError(f"the uploaded report has no usable file name ({filename!r})")
     if not data.strip():
         raise InputError(f"{base} is empty")
     return add_document(config, Document(data, base, None), f"upload:{base}", name=name,

@@ -36,7 +36,9 @@ __all__ = ["add_feed_now", "add_report_now", "add_webhook_now", "feeds_json", "i
 def _as_file(upload: Upload) -> Iterator[Path]:
     """An uploaded file written to a private temporary directory under its own (last) name, so messages
     about it name the file the user chose."""
-    base = upload.filename.replace("\\", "/").rsplit("/", 1)[-1].strip() or "upload"
+    base = upload.filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if base in ("", ".", ".."):
+        base = "upload"
     with tempfile.TemporaryDirectory(prefix="collector-upload-") as tmp:
         path = Path(tmp) / base
         path.write_bytes(upload.data)

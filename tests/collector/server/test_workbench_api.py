@@ -39,6 +39,14 @@ def test_api_upload_manifest_feeds_webhooks(home: Path, db_url: str) -> None:
         status, summary = _upload(s.base, s.token)
         assert status == 201, summary
         assert summary["report"] == "ferries" and "6" in summary["needs_url"]  # type: ignore[operator]
+        content = base64.b64encode(REPORT.read_bytes()).decode()
+        status, odd = api(s.base, "/api/reports/upload",
+                          {"filename": "../../x/brief.md", "content_base64": content}, token=s.token)
+        assert status == 201 and odd["report"] == "brief"  # only the file's own name counts
+        for bad in ({"filename": "..", "content_base64": content},
+                    {"filename": "a.md", "content_base64": "%%"},
+                    {"filename": "a.md", "content_base64": ""}, {"content_base64": content}):
+            assert api(s.base, "/api/reports/upload", bad, token=s.token)[0] == 400, bad
         bad = api(s.base, "/api/reports/ferries/manifest", {"manifest": f"ref,url\n99,{s.cited}\n"},
                   token=s.token)
         assert bad[0] == 400 and "99" in bad[1]["error"]
