@@ -22,11 +22,11 @@ The JSON API (``/api/...``) keeps its bearer tokens and never reads the cookie.
 from __future__ import annotations
 
 import hmac
+import logging
 import os
 import secrets
 import stat
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -51,6 +51,7 @@ COOKIE = "collector_session"
 CSRF_FIELD = "csrf"
 SECRET_FILE = "server-secret"
 _SALT = "collector.session"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,15 +65,20 @@ class Viewer:
 
 def load_secret(config: Config) -> str:
     """The key that signs session cookies: ``server_secret``, else ``<home>/server-secret`` (made once,
-    mode 0600). ConfigError when the file can be read by others."""
+    mode 0600; a random key for this server's life when the home cannot be written). ConfigError when
+    the file can be read by others."""
     if config.server_secret:
         return config.server_secret
     path = config.home / SECRET_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         pass
+    except OSError as exc:  # a read-only home: sessions last as long as this server (its workers share it)
+        log.warning("cannot write %s (%s): web sessions end when the server stops "
+                    "(set server_secret to keep them)", path, exc.strerror)
+        return secrets.token_hex(32)
     else:
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(32))
@@ -213,7 +219,3 @@ def routes() -> list[Route]:
     return [Route("/login", login_page, methods=["GET"]), Route("/login", login, methods=["POST"]),
             Route("/logout", logout, methods=["POST"])]
 
-
-def secret_path(config: Config) -> Path:
-    """Where the generated secret lives."""
-    return config.home / SECRET_FILE

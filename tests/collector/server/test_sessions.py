@@ -32,6 +32,14 @@ def test_secret_is_made_once_with_mode_0600_and_a_readable_one_is_refused(home: 
     assert load_secret(config.replace(server_secret="s" * 40)) == "s" * 40  # the setting wins
 
 
+def test_a_home_that_cannot_be_written_gets_a_secret_for_the_server_s_life(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    config = make_config(blocker / "home")  # mkdir fails: NotADirectoryError
+    first, second = load_secret(config), load_secret(config)
+    assert len(first) == 64 and first != second  # random each start, nothing written
+
+
 def test_a_cookie_signed_with_another_secret_or_expired_is_no_session() -> None:
     ours, theirs = SessionSigner("a" * 40, 3600), SessionSigner("b" * 40, 3600)
     value = ours.issue(1, "alice")
