@@ -132,6 +132,9 @@ def _workbench(page: Any, seen: Seen, s: Served) -> None:
     page.goto(s.base + "/reports/ferries")
     page.locator("tr[data-ref='6'] form[action='/reports/ferries/check'] button").click()
     page.wait_for_url(re.compile(r"/jobs/[0-9a-f]+$"))
+    job_path = page.url.removeprefix(s.base)
+    # the page came before the verdict (a crawl takes seconds): the script's polling brings it in
+    assert page.locator("[data-job]").get_attribute("data-state") in ("queued", "running")
     page.locator("[data-job][data-state='done']").wait_for(timeout=120_000)
     verdict = page.locator(".job-results .badge")
     assert verdict.count() == 1 and verdict.get_attribute("data-verdict") == "unchanged"
@@ -160,7 +163,8 @@ def _workbench(page: Any, seen: Seen, s: Served) -> None:
     for path, selectors in (("/reports", (".health", "form.act fieldset")),
                             # the citation table scrolls sideways inside its box
                             ("/reports/ferries", (".health", "form.act fieldset", "div.scroll")),
-                            ("/schedules", ("form.act fieldset",))):
+                            ("/schedules", ("form.act fieldset",)),
+                            (job_path, (".job", ".job-results")), ("/login", ("p",))):
         page.goto(s.base + path, wait_until="networkidle")
         as_seen(page, seen, *selectors)
     page.set_viewport_size({"width": 1280, "height": 900})
