@@ -11,23 +11,8 @@ from urllib.parse import urlencode
 
 from storage.search import HIT_END, HIT_START
 
-__all__ = [
-    "POSITION_STEPS",
-    "VERDICT_CLASSES",
-    "ViewerLike",
-    "a",
-    "badge",
-    "capture_badge",
-    "capture_class",
-    "esc",
-    "highlight",
-    "layout",
-    "position_classes",
-    "qs",
-    "session_nav",
-    "stamp",
-    "table",
-]
+__all__ = ["POSITION_STEPS", "VERDICT_CLASSES", "ViewerLike", "a", "badge", "capture_badge", "capture_class",
+           "esc", "highlight", "layout", "position_classes", "qs", "session_nav", "stamp", "table"]
 
 VERDICT_CLASSES = {"unchanged": "ok", "changed": "warn", "gone": "bad", "soft-404": "bad",
                    "blocked": "bad", "unreachable": "bad", "server-error": "bad", "captured": "ok",
@@ -135,7 +120,7 @@ def layout(title: str, body: str, *, json_href: str | None = None, wide: bool = 
     """A complete page with the site navigation, the stylesheet and the small script; ``viewer`` (None
     or who is logged in; False: not known on this page) adds the session part to the header."""
     json_link = f' · <a href="{esc(json_href)}" class="json">JSON</a>' if json_href else ""
-    session = "" if viewer is False or viewer is True else session_nav(viewer)
+    session = "" if isinstance(viewer, bool) else session_nav(viewer)
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
