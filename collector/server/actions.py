@@ -111,8 +111,9 @@ async def form_job(request: Request) -> Response:
 
 def _form_schedule(form: dict[str, str]) -> dict[str, Any]:
     body: dict[str, Any] = {"action": form.get("action") or "capture"}
-    if form.get("report"):
-        body["report"] = form["report"]
+    for key in ("report", "feed"):
+        if form.get(key):
+            body[key] = form[key]
     if form.get("urls", "").strip():
         body["urls"] = form["urls"].split()
     if form.get("cron", "").strip():

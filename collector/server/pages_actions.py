@@ -185,7 +185,8 @@ def manage(data: dict[str, Any]) -> str:
     if viewer is not None:
         body += _form(viewer, "/schedules", (
             "<fieldset><legend>Add a schedule</legend>"
-            + _select("report", "report", [("", "(URLs below)")] + [(r, r) for r in data["reports"]])
+            + _select("report", "report", [("", "-")] + [(r, r) for r in data["reports"]])
+            + _select("feed", "or feed (polled)", [("", "-")] + [(f["name"],) * 2 for f in data["feeds"]])
             + _field("urls", "or URLs (space-separated)")
             + _select("action", "action", [("capture", "capture"), ("check", "check")])
             + _field("every", "every (30m, 6h, 1d)", value="1d") + _field("cron", "or cron")

@@ -129,6 +129,9 @@ def test_forms_manifest_schedules_feeds_webhooks(home: Path, db_url: str) -> Non
         assert form("/feeds", url=s.web.base_url + "/feed.xml", name="harbour/night") == 303
         page = fetch(s.base + "/schedules", headers={"Cookie": session}).text
         assert "harbour/night" in page and "/feeds/harbour/night/remove" in page
+        assert form("/schedules", feed="harbour/night", every="1h") == 303
+        [polled] = list_schedules(s.config)
+        assert (polled.schedule.kind, polled.schedule.targets) == ("feed", ("harbour/night",))
         assert form("/feeds/harbour/night/pause") == 303
         assert api(s.base, "/api/feeds")[1]["feeds"][0]["paused"] is True
         assert "/feeds/harbour/night/resume" in fetch(s.base + "/schedules", headers={"Cookie": session}).text
