@@ -126,6 +126,18 @@ def test_every_write_form_is_refused_without_session_csrf_or_origin(home: Path, 
         assert after.status == 401  # a revoked token ends its sessions
 
 
+def test_an_upload_over_upload_max_mb_is_refused_and_nothing_added(home: Path) -> None:
+    with served(home, settings={"upload_max_mb": 1}) as s:
+        session = login(s.base, s.token)
+        csrf = csrf_of(s.base, session)
+        big = REPORT.read_bytes() + b"\n" + b"x" * (1024 * 1024)
+        ctype, body = multipart({"csrf": csrf, "name": "big"}, {"document": ("big.md", big)})
+        reply = fetch(s.base + "/reports", method="POST", body=body,
+                      headers={"Content-Type": ctype, "Cookie": session, "Origin": s.base})
+        assert reply.status == 400 and "upload_max_mb" in reply.text
+        assert "big" not in fetch(s.base + "/reports.json").text
+
+
 def test_read_only_server_refuses_forms_even_with_a_session(home: Path) -> None:
     with served(home, read_only=True) as s:
         session = login(s.base, s.token)

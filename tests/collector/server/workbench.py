@@ -47,9 +47,11 @@ class Served:
 
 
 @contextlib.contextmanager
-def served(home: Path, db_url: str | None = None, **options: Any) -> Iterator[Served]:
-    """Serve a fresh archive in ``home`` (on ``db_url`` when given) with one token named "alice"."""
-    config = make_config(home, **({"database_url": db_url} if db_url else {}))
+def served(home: Path, db_url: str | None = None, *, settings: dict[str, Any] | None = None,
+           **options: Any) -> Iterator[Served]:
+    """Serve a fresh archive in ``home`` (on ``db_url`` when given; with more ``settings``) with one token
+    named "alice"; ``options`` go to the ServerContext."""
+    config = make_config(home, **({"database_url": db_url} if db_url else {}), **(settings or {}))
     Archive.open(config.db_url, config.warc_dir).close()  # the schema
     sessions = connect(config.db_url)
     token, _ = create_token(sessions, "alice", now=datetime.now(UTC))
