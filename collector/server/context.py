@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from collector.config import Config
 from collector.errors import InputError
+from collector.server.html import VIEWER
 
 __all__ = ["MAX_ID", "ServerContext", "ctx_of", "forms_page", "int_param", "origin_of", "respond",
            "wants_json"]
@@ -69,13 +70,18 @@ def wants_json(request: Request) -> bool:
 
 def respond(request: Request, data: dict[str, Any], render: Callable[[dict[str, Any]], str],
             status: int = 200) -> Response:
-    """The page as HTML (``render`` also gets ``data["viewer"]``, who is logged in, or None), or its
-    data as JSON when asked for."""
+    """The page as HTML (``render`` also gets ``data["viewer"]``, who is logged in, or None, which the
+    header shows), or its data as JSON when asked for."""
     if wants_json(request):
         return JSONResponse(data, status_code=status)
     find_viewer = getattr(request.app.state, "viewer_of", None)  # set by create_app (sessions)
     viewer = find_viewer(request) if find_viewer is not None else None
-    return HTMLResponse(render({**data, "viewer": viewer}), status_code=status)
+    token = VIEWER.set(viewer)  # the header's "Log in" / "Log out" (collector.server.html.layout)
+    try:
+        response = HTMLResponse(render({**data, "viewer": viewer}), status_code=status)
+    finally:
+        VIEWER.reset(token)
+    return response if viewer is None else forms_page(response)  # its header has the logout form
 
 
 def forms_page(response: Response) -> Response:

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from storage.search import HIT_END, HIT_START
 
-__all__ = ["POSITION_STEPS", "VERDICT_CLASSES", "ViewerLike", "a", "badge", "capture_badge", "capture_class",
-           "esc", "highlight", "layout", "position_classes", "qs", "session_nav", "stamp", "table"]
+__all__ = ["POSITION_STEPS", "VERDICT_CLASSES", "VIEWER", "ViewerLike", "a", "badge", "capture_badge",
+           "capture_class", "esc", "highlight", "layout", "position_classes", "qs", "session_nav", "stamp",
+           "table"]
 
 VERDICT_CLASSES = {"unchanged": "ok", "changed": "warn", "gone": "bad", "soft-404": "bad",
                    "blocked": "bad", "unreachable": "bad", "server-error": "bad", "captured": "ok",
@@ -115,11 +117,18 @@ def session_nav(viewer: ViewerLike | None) -> str:
             f"<input type='hidden' name='csrf' value='{esc(viewer.csrf)}'><button>Log out</button></form>")
 
 
+# Who is logged in, for the header of the page being rendered (set by ``context.respond`` around its
+# renderer; False: not known, as on pages rendered outside it).
+VIEWER: ContextVar[ViewerLike | bool | None] = ContextVar("collector_viewer", default=False)
+
+
 def layout(title: str, body: str, *, json_href: str | None = None, wide: bool = False,
            viewer: ViewerLike | bool | None = False) -> str:
     """A complete page with the site navigation, the stylesheet and the small script; ``viewer`` (None
-    or who is logged in; False: not known on this page) adds the session part to the header."""
+    or who is logged in; False: ``VIEWER``'s) adds the session part to the header."""
     json_link = f' · <a href="{esc(json_href)}" class="json">JSON</a>' if json_href else ""
+    if viewer is False:
+        viewer = VIEWER.get()
     session = "" if isinstance(viewer, bool) else session_nav(viewer)
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"

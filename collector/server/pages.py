@@ -23,11 +23,6 @@ from collector.server.pages_actions import add_report_form, dashboard_forms, hea
 __all__ = ["dashboard", "diff", "home", "reports", "search", "snapshot", "spans_html", "timeline"]
 
 
-def _page(data: dict[str, Any], title: str, body: str, **options: Any) -> str:
-    """``layout`` with the session part of the header (``data["viewer"]``, added by ``respond``)."""
-    return layout(title, body, viewer=data.get("viewer", False), **options)
-
-
 def _when(iso: str | None) -> str:
     return esc((iso or "")[:19].replace("T", " ") + ("Z" if iso else ""))
 
@@ -54,7 +49,7 @@ def home(data: dict[str, Any]) -> str:
                else "<p class='muted'>No check has changed a verdict yet.</p>")
             + "<h2>Latest captures</h2>"
             + table(["#", "captured", "URL", "outcome", "sha256"], _capture_rows(data["latest_captures"])))
-    return _page(data, "Archive", body, json_href="/index.json")
+    return layout("Archive", body, json_href="/index.json")
 
 
 def reports(data: dict[str, Any]) -> str:
@@ -65,7 +60,7 @@ def reports(data: dict[str, Any]) -> str:
     body = (table(["report", "title", "version", "health", "format", "added"], rows, cls="reports") if rows
             else "<p class='muted'>No reports yet: add one below or with "
                  "<code>collector report add FILE</code>.</p>")
-    return _page(data, "Reports", body + add_report_form(data.get("viewer")), json_href="/reports.json")
+    return layout("Reports", body + add_report_form(data.get("viewer")), json_href="/reports.json")
 
 
 def _quotes(quotes: list[dict[str, Any]]) -> str:
@@ -111,14 +106,14 @@ def dashboard(data: dict[str, Any]) -> str:
             + a("/search" + qs(report=name), "search this report's sources") + "</p>" + form
             + table(["ref", "kind", "source", "URL", "verdict", "quotes", "first capture", "last capture",
                      ""], rows, cls="dashboard", row_attrs=attrs))
-    return _page(data, f"Citations of {name}", body, json_href=f"/reports/{name}.json", wide=True)
+    return layout(f"Citations of {name}", body, json_href=f"/reports/{name}.json", wide=True)
 
 
 def timeline(data: dict[str, Any]) -> str:
     """Captures and checks of a URL on a time axis, then as a table."""
     url = data["url"]
     if not url:
-        return _page(data, "Timeline", "<form method='get'><input name='url' size='60' placeholder='https://...'>"
+        return layout("Timeline", "<form method='get'><input name='url' size='60' placeholder='https://...'>"
                       "<button>Show</button></form>")
     times = [c["captured_at"] for c in data["captures"]] + [c["checked_at"] for c in data["checks"]]
     moments = [datetime.fromisoformat(t.replace("Z", "+00:00")) for t in times]
@@ -164,7 +159,7 @@ def timeline(data: dict[str, Any]) -> str:
                 + a(f"/timemap/json/{url}", "TimeMap (JSON)"))
     body = (f"<p class='url'>{esc(url)} · {timemaps}</p>{axis}"
             + table(["time", "event", "result", "changes", "sha256", ""], rows))
-    return _page(data, "Timeline", body, json_href="/timeline.json" + qs(url=url))
+    return layout("Timeline", body, json_href="/timeline.json" + qs(url=url))
 
 
 def snapshot(data: dict[str, Any]) -> str:
@@ -192,7 +187,7 @@ def snapshot(data: dict[str, Any]) -> str:
                  else f"<p class='muted'>{esc(data['text_error'])}</p>")
     body = (f"<p>{' · '.join(links)}</p>{meta}<h2>HTTP headers</h2><pre>{esc(data['headers'] or '-')}</pre>"
             f"<h2>Extracted text</h2>{text_html}{replay}<h2>WARC records</h2>{records}")
-    return _page(data, f"Capture {cap['id']} of {cap['url']}", body, json_href=f"/snapshot/{cap['id']}.json")
+    return layout(f"Capture {cap['id']} of {cap['url']}", body, json_href=f"/snapshot/{cap['id']}.json")
 
 
 def spans_html(text: str | None, spans: list[list[Any]]) -> str:
@@ -236,7 +231,7 @@ def diff(data: dict[str, Any]) -> str:
                       for attr, (left, right) in zip(attrs, rows, strict=True))
             + "</tbody></table>")
     json_href = "/diff.json" + qs(a=ca["id"], b=cb["id"], report=data["report"])
-    return _page(data, "Text diff", body, json_href=json_href, wide=True)
+    return layout("Text diff", body, json_href=json_href, wide=True)
 
 
 def search(data: dict[str, Any]) -> str:
@@ -261,4 +256,4 @@ def search(data: dict[str, Any]) -> str:
         more = a("/search" + qs(**params, page=data["page"] + 1), "more results →")
     empty = "<p class='muted'>No match.</p>" if data["q"].strip() and not hits else ""
     body = form + empty + "".join(hits) + more
-    return _page(data, "Search", body, json_href="/search.json" + qs(**params))
+    return layout("Search", body, json_href="/search.json" + qs(**params))

@@ -64,6 +64,9 @@ def test_login_sets_a_strict_httponly_cookie_and_logout_drops_it(home: Path, db_
         page = fetch(s.base + "/reports", headers={"Cookie": session})
         assert "Log out" in page.text and "alice" in page.text and "Add a report" in page.text
         assert page.header("referrer-policy") == "same-origin"
+        search = fetch(s.base + "/search", headers={"Cookie": session})  # every page's header knows
+        assert "Log out" in search.text and search.header("referrer-policy") == "same-origin"
+        assert fetch(s.base + "/search").header("referrer-policy") == "no-referrer"  # anonymous
         csrf = csrf_of(s.base, session)
         out = post_form(s.base, "/logout", {"csrf": csrf}, cookie=session)
         assert out.status == 303 and COOKIE + '=""' in (out.header("set-cookie") or "")

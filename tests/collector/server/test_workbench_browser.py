@@ -169,9 +169,10 @@ def _workbench(page: Any, seen: Seen, s: Served) -> None:
         as_seen(page, seen, *selectors)
     page.set_viewport_size({"width": 1280, "height": 900})
 
-    # log out: no form is offered and every write is refused
+    # log out (from a page without forms of its own): no form is offered and every write is refused
     page.goto(s.base + "/reports/ferries")
     csrf = page.locator("form.act input[name=csrf]").first.get_attribute("value") or ""
+    page.goto(s.base + "/search?q=ferries", wait_until="networkidle")
     page.click("header.site form.logout button")
     page.wait_for_url(s.base + "/reports")
     assert page.locator("header.site a.login").is_visible() and page.locator("form.act").count() == 0
