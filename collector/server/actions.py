@@ -1,6 +1,6 @@
 """The interface's write forms and their JSON API twins.
 
-Forms (a session from ``/login`` and the form's CSRF token, ``collector.server.sessions.require_writer``;
+Forms (a session from ``/login`` and the form's CSRF token, ``collector.server.sessions.writer_form``;
 each answers 303 to the page that shows the result):
 
 - ``POST /reports``: add a report (``document`` file or ``url``; ``name``; optional ``manifest`` file)
@@ -45,10 +45,10 @@ from collector.server import operations as ops
 from collector.server import pages_actions
 from collector.server.api import json_body, require_token
 from collector.server.context import ctx_of, wants_json
-from collector.server.forms import Upload, read_form, read_upload
+from collector.server.forms import Upload
 from collector.server.jobs import read_job, start_job
 from collector.server.schedules import parse_every, schedule_id, schedule_options
-from collector.server.sessions import require_writer, viewer_of
+from collector.server.sessions import viewer_of, writer_form, writer_upload
 from storage.reports import list_reports
 
 __all__ = ["routes"]
@@ -68,8 +68,7 @@ def _text(body: dict[str, Any], key: str) -> str | None:
 # -- forms ---------------------------------------------------------------------------------------------
 async def form_add_report(request: Request) -> Response:
     """Add a report from an uploaded file or a URL."""
-    form = await read_upload(request)
-    await run_in_threadpool(require_writer, request, form.fields)
+    _, form = await writer_upload(request)
     summary = await run_in_threadpool(lambda: ops.add_report_now(
         ctx_of(request).config, url=form.fields.get("url"), document=form.files.get("document"),
         name=form.fields.get("name"), manifest=form.files.get("manifest")))
@@ -78,8 +77,7 @@ async def form_add_report(request: Request) -> Response:
 
 async def form_link(request: Request) -> Response:
     """Attach a URL and a quote (or a note) to a reference."""
-    form = await read_form(request)
-    viewer = await run_in_threadpool(require_writer, request, form)
+    viewer, form = await writer_form(request)
     name = request.path_params["name"]
     await run_in_threadpool(lambda: ops.link_now(
         ctx_of(request).config, name, ref=form.get("ref"), url=form.get("url"), quote=form.get("quote"),
@@ -89,8 +87,7 @@ async def form_link(request: Request) -> Response:
 
 async def form_manifest(request: Request) -> Response:
     """Import a manifest CSV into a report."""
-    form = await read_upload(request)
-    await run_in_threadpool(require_writer, request, form.fields)
+    _, form = await writer_upload(request)
     manifest = form.files.get("manifest")
     if manifest is None:
         raise InputError("choose a manifest CSV file")
@@ -101,8 +98,7 @@ async def form_manifest(request: Request) -> Response:
 
 async def form_job(request: Request) -> Response:
     """"Check now" / "capture now" of a report or one reference: start the job, show its page."""
-    form = await read_form(request)
-    viewer = await run_in_threadpool(require_writer, request, form)
+    viewer, form = await writer_form(request)
     kind = request.path_params["kind"]
     job = await run_in_threadpool(lambda: start_job(ctx_of(request).config, kind, request.path_params["name"],
                                                     ref=form.get("ref"), by=viewer.name))
@@ -125,8 +121,7 @@ def _form_schedule(form: dict[str, str]) -> dict[str, Any]:
 
 async def form_add_schedule(request: Request) -> Response:
     """Add a schedule of a report or of URLs."""
-    form = await read_form(request)
-    await run_in_threadpool(require_writer, request, form)
+    _, form = await writer_form(request)
     options = _form_schedule(form)
     await run_in_threadpool(lambda: add_schedule(ctx_of(request).config, **options))
     return _see("/schedules")
@@ -134,8 +129,7 @@ async def form_add_schedule(request: Request) -> Response:
 
 async def form_schedule_op(request: Request) -> Response:
     """Pause, resume or remove a schedule."""
-    form = await read_form(request)
-    await run_in_threadpool(require_writer, request, form)
+    await writer_form(request)
     op = {"pause": pause_schedule, "resume": resume_schedule, "remove": remove_schedule}.get(
         request.path_params["op"])
     if op is None:
@@ -146,8 +140,7 @@ async def form_schedule_op(request: Request) -> Response:
 
 async def form_add_feed(request: Request) -> Response:
     """Watch a feed."""
-    form = await read_form(request)
-    await run_in_threadpool(require_writer, request, form)
+    _, form = await writer_form(request)
     await run_in_threadpool(lambda: ops.add_feed_now(ctx_of(request).config, url=form.get("url", ""),
                                                      name=form.get("name"), keywords=form.get("keywords"),
                                                      every=parse_every(form.get("every") or None)))
@@ -156,8 +149,7 @@ async def form_add_feed(request: Request) -> Response:
 
 async def form_feed_op(request: Request) -> Response:
     """Pause, resume or stop watching a feed."""
-    form = await read_form(request)
-    await run_in_threadpool(require_writer, request, form)
+    await writer_form(request)
     await run_in_threadpool(_feed_op, ctx_of(request).config, request.path_params["name"],
                             request.path_params["op"])
     return _see("/schedules")
@@ -173,8 +165,7 @@ def _feed_op(config: Config, name: str, op: str) -> dict[str, Any]:
 
 async def form_add_webhook(request: Request) -> Response:
     """Register a webhook."""
-    form = await read_form(request)
-    await run_in_threadpool(require_writer, request, form)
+    _, form = await writer_form(request)
     await run_in_threadpool(lambda: ops.add_webhook_now(ctx_of(request).config, url=form.get("url", ""),
                                                         events=form.get("events", "")))
     return _see("/schedules")

@@ -11,10 +11,11 @@ form that writes carries a CSRF token.
 - The signing key is the ``server_secret`` setting, else ``<home>/server-secret`` (32 random bytes,
   created with mode 0600 on first start; a secret file others can read is refused).
 - ``POST /logout`` drops the cookie.
-- Every form that writes (``require_writer``): refused 403 on a ``--read-only`` server; refused 403 when
-  the request's ``Origin`` (or, without one, ``Referer``) is not this server's origin, or names none;
-  refused 401 without a valid session; refused 403 when the form's ``csrf`` field is not the session's
-  synchronizer token.
+- Every form that writes (``writer_form``, ``writer_upload``): refused 403 on a ``--read-only`` server;
+  refused 403 when the request's ``Origin`` (or, without one, ``Referer``) is not this server's origin,
+  or names none; refused 401 without a valid session (these three before the body is read: no upload
+  is read for nothing); refused 403 when the form's ``csrf`` field is not the session's synchronizer
+  token.
 
 The JSON API (``/api/...``) keeps its bearer tokens and never reads the cookie.
 """
@@ -41,11 +42,11 @@ from collector.config import Config
 from collector.errors import ConfigError
 from collector.server import pages_actions
 from collector.server.context import ctx_of, origin_of
-from collector.server.forms import read_form
+from collector.server.forms import UploadForm, read_form, read_upload
 from storage.tokens import active_token, verify_token
 
-__all__ = ["COOKIE", "CSRF_FIELD", "SessionSigner", "Viewer", "load_secret", "require_writer", "routes",
-           "viewer_of"]
+__all__ = ["COOKIE", "CSRF_FIELD", "SessionSigner", "Viewer", "check_csrf", "load_secret", "routes",
+           "viewer_of", "writer_form", "writer_of", "writer_upload"]
 
 COOKIE = "collector_session"
 CSRF_FIELD = "csrf"
@@ -154,8 +155,9 @@ def _same_origin(request: Request) -> bool:
     return origin.lower() in ours
 
 
-def require_writer(request: Request, form: dict[str, str]) -> Viewer:
-    """The viewer allowed to make this form's write; raises 401/403 (see the module docstring)."""
+def writer_of(request: Request) -> Viewer:
+    """The viewer allowed to write, from the request's headers alone (before its body is read): 403 on a
+    read-only server or for another origin, 401 without a session."""
     if ctx_of(request).read_only:
         raise HTTPException(403, "this server is read-only (started with --read-only)",
                             headers={"X-Read-Only": "true"})
@@ -165,9 +167,30 @@ def require_writer(request: Request, form: dict[str, str]) -> Viewer:
     viewer = viewer_of(request)
     if viewer is None:
         raise HTTPException(401, "log in first (with a token from `collector token create`) at /login")
+    return viewer
+
+
+def check_csrf(viewer: Viewer, form: dict[str, str]) -> None:
+    """403 unless the form's ``csrf`` field is the session's synchronizer token."""
     if not hmac.compare_digest(form.get(CSRF_FIELD, ""), viewer.csrf):
         raise HTTPException(403, "refused: the form's CSRF token is missing or stale (reload the page)")
-    return viewer
+
+
+async def writer_form(request: Request) -> tuple[Viewer, dict[str, str]]:
+    """A write form's viewer and fields (URL-encoded or multipart text fields), checked in order: the
+    headers (``writer_of``, before any body is read), then the CSRF field."""
+    viewer = await run_in_threadpool(writer_of, request)
+    form = await read_form(request)
+    check_csrf(viewer, form)
+    return viewer, form
+
+
+async def writer_upload(request: Request) -> tuple[Viewer, UploadForm]:
+    """``writer_form`` for a multipart form with files."""
+    viewer = await run_in_threadpool(writer_of, request)
+    form = await read_upload(request)
+    check_csrf(viewer, form.fields)
+    return viewer, form
 
 
 def safe_next(value: str | None) -> str:
@@ -187,10 +210,10 @@ async def login_page(request: Request) -> Response:
 
 async def login(request: Request) -> Response:
     """Check the token and start a session (303 to ``next``); 401 and the form again otherwise."""
-    form = await read_form(request)
-    nxt = safe_next(form.get("next"))
     if not _same_origin(request):
         raise HTTPException(403, "refused: the login form was not posted from this server's own pages")
+    form = await read_form(request)
+    nxt = safe_next(form.get("next"))
     token = form.get("token", "").strip()
     record = await run_in_threadpool(verify_token, ctx_of(request).sessions, token) if token else None
     if record is None:

@@ -3,10 +3,12 @@ this server's Origin; --read-only refuses them all; a revoked token ends its ses
 
 from __future__ import annotations
 
+import http.client
 import os
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -139,6 +141,23 @@ def test_an_upload_over_upload_max_mb_is_refused_and_nothing_added(home: Path) -
                       headers={"Content-Type": ctype, "Cookie": session, "Origin": s.base})
         assert reply.status == 400 and "upload_max_mb" in reply.text
         assert "big" not in fetch(s.base + "/reports.json").text
+
+
+def test_a_write_without_session_is_refused_before_its_body_is_read(home: Path) -> None:
+    """A 10 GB upload announced without a session is answered 401 at once: the body is never awaited."""
+    with served(home) as s:
+        parts = urlsplit(s.base)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        try:
+            conn.putrequest("POST", "/reports")
+            for name, value in (("Content-Type", "multipart/form-data; boundary=x"), ("Origin", s.base),
+                                ("Content-Length", str(10 * 1024**3))):
+                conn.putheader(name, value)
+            conn.endheaders()  # and no body at all
+            reply = conn.getresponse()
+            assert reply.status == 401
+        finally:
+            conn.close()
 
 
 def test_read_only_server_refuses_forms_even_with_a_session(home: Path) -> None:
