@@ -8,14 +8,17 @@ A job is ``{"id", "kind": "check"|"capture", "report", "ref", "by", "state", "cr
 prints for it (``collector check --json``, ``collector capture --json``), stored as it arrives. One job
 runs at a time in a server process; the others wait ``queued``. A job the server stopped in the middle
 stays ``running`` with its results so far (the captures and checks it made are rows all the same).
+Starting a job deletes the files of jobs finished more than ``KEEP_DAYS`` ago.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -31,9 +34,10 @@ from storage.archive import Archive
 from storage.errors import StorageError
 from storage.timefmt import iso_z
 
-__all__ = ["KINDS", "read_job", "start_job"]
+__all__ = ["KEEP_DAYS", "KINDS", "prune_jobs", "read_job", "start_job"]
 
 KINDS = ("check", "capture")
+KEEP_DAYS = 7.0  # a finished job's file is deleted this long after it was last written
 _ONE_AT_A_TIME = threading.Lock()
 _ID_CHARS = set("0123456789abcdef")
 
@@ -68,6 +72,19 @@ def read_job(config: Config, job_id: str) -> dict[str, Any]:
 Work = Callable[[Callable[[dict[str, Any]], None]], list[dict[str, Any]]]
 
 
+def prune_jobs(config: Config, *, keep_days: float = KEEP_DAYS) -> int:
+    """Delete the files of jobs finished (last written) more than ``keep_days`` ago; their captures and
+    checks stay in the archive. Returns how many were deleted."""
+    cutoff = time.time() - keep_days * 86400
+    gone = 0
+    for path in _dir(config).glob("*.json"):
+        with contextlib.suppress(FileNotFoundError):  # another worker pruned it first
+            if path.stat().st_mtime < cutoff and read_job(config, path.stem)["state"] in ("done", "failed"):
+                path.unlink()
+                gone += 1
+    return gone
+
+
 def _plan(config: Config, kind: str, report: str, ref: str | None) -> tuple[int, Work]:
     """Validate the job now (unknown report or ref, nothing to fetch: InputError before any thread);
     return how many results to expect and what the thread runs."""
@@ -99,6 +116,7 @@ def start_job(config: Config, kind: str, report: str, *, ref: str | None = None,
     ref = (ref or "").strip() or None
     total, work = _plan(config, kind, report, ref)
     _dir(config).mkdir(parents=True, exist_ok=True)
+    prune_jobs(config)
     job: dict[str, Any] = {"id": secrets.token_hex(8), "kind": kind, "report": report, "ref": ref, "by": by,
                            "state": "queued", "created_at": _now(), "started_at": None,
                            "finished_at": None, "total": total, "done": 0, "results": [], "error": None}
