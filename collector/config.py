@@ -173,6 +173,11 @@ class Config:
     # reports: the public base URL of the archive (collector serve) in archive links written for readers
     # (report status, robustify, export); empty: http://127.0.0.1:8080, with a warning
     public_base_url: str = ""
+    # the web interface's sessions (collector serve, docs/serve.md): the key signing session cookies
+    # (empty: <home>/server-secret, created with mode 0600), a session's lifetime, the largest upload
+    server_secret: str = ""
+    session_hours: float = 12.0
+    upload_max_mb: int = 50
     # feeds, the scheduler daemon, webhooks
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Table, bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,8 +25,8 @@ from storage.models import Capture, Feed, FeedEntry, FeedMatch, FeedPoll
 __all__ = [
     "DuplicateNameError", "EntryRecord", "FeedRecord", "FeedUpdate", "NewEntry", "add_feed", "add_matches",
     "claim_feed", "due_feeds", "entries_of", "feed_url_keys", "get_feed", "last_document_digest",
-    "list_feeds", "pending_entries", "record_polls", "remove_feed", "set_entry_captures", "store_entries",
-    "to_record",
+    "list_feeds", "pending_entries", "record_polls", "remove_feed", "set_entry_captures", "set_feed_paused",
+    "store_entries", "to_record",
 ]
 
 Sessions = sessionmaker[Session]
@@ -65,6 +65,11 @@ class FeedRecord:
     entries: int = 0
     matches: int = 0
     last_outcome: str | None = None  # the latest poll's outcome (None: never polled)
+
+    @property
+    def paused(self) -> bool:
+        """True when the feed is paused: it has no next poll time, so no due-feeds poll takes it."""
+        return self.next_poll_at is None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -188,6 +193,18 @@ def remove_feed(sessions: Sessions, name: str) -> bool:
     return True
 
 
+def set_feed_paused(sessions: Sessions, name: str, paused: bool, now: datetime) -> FeedRecord | None:
+    """Pause a feed (no next poll time: the daemon's due-feeds polls skip it; a poll asked for by name
+    still runs and leaves it paused) or resume it (due now); None when there is no such feed."""
+    with sessions() as session, session.begin():
+        row = session.execute(select(Feed).where(Feed.name == name)).scalar_one_or_none()
+        if row is None:
+            return None
+        row.next_poll_at = None if paused else (row.next_poll_at or now)
+        session.flush()
+        return _feed(row)
+
+
 def due_feeds(sessions: Sessions, now: datetime) -> list[FeedRecord]:
     """Feeds whose next poll time has come."""
     with sessions() as session:
@@ -221,6 +238,9 @@ def record_polls(sessions: Sessions, polls: Sequence[tuple[int, FeedUpdate]]) ->
         for (failed, columns), params in groups.items():
             stmt = update(_FEEDS).where(_FEEDS.c.id == bindparam("feed_id_")).values(
                 {name: bindparam(f"{name}_") for name in columns})
+            if "next_poll_at" in columns:  # a feed paused meanwhile stays paused
+                stmt = stmt.values(next_poll_at=case((_FEEDS.c.next_poll_at.is_(None), None),
+                                                     else_=bindparam("next_poll_at_")))
             if failed:
                 stmt = stmt.values(consecutive_failures=_FEEDS.c.consecutive_failures + 1)
             session.connection().execute(stmt, params)

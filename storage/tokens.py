@@ -15,8 +15,8 @@ from storage.errors import NoTokenError, StorageError
 from storage.models import ApiToken
 from storage.timefmt import iso_z
 
-__all__ = ["TOKEN_PREFIX", "NoTokenError", "TokenRecord", "create_token", "list_tokens", "revoke_token",
-           "verify_token"]
+__all__ = ["TOKEN_PREFIX", "NoTokenError", "TokenRecord", "active_token", "create_token", "list_tokens",
+           "revoke_token", "verify_token"]
 
 TOKEN_PREFIX = "col_"
 
@@ -69,6 +69,13 @@ def verify_token(sessions: sessionmaker[Session], token: str) -> TokenRecord | N
         if not secrets.compare_digest(row.token_sha256, digest):  # pragma: no cover - belt and braces
             return None
         return _record(row)
+
+
+def active_token(sessions: sessionmaker[Session], token_id: int) -> TokenRecord | None:
+    """The token with this id while it is not revoked (a web session lives only as long as its token)."""
+    with sessions() as session:
+        row = session.get(ApiToken, token_id)
+        return None if row is None or row.revoked_at is not None else _record(row)
 
 
 def list_tokens(sessions: sessionmaker[Session]) -> list[TokenRecord]:

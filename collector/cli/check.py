@@ -55,15 +55,11 @@ def check(ctx: click.Context, urls: tuple[str, ...], report_name: str | None, ba
     config = cli_config(ctx, obey_robots=False if ignore_robots else None, **flags)
     targets = [CheckTarget(url=u) for u in urls]
     if report_name:
-        from collector.reports.versions import effective_citations  # lazy: CLI start-up
+        from collector.reports.targets import check_targets  # lazy: CLI start-up
 
         archive = open_archive(config)
         try:
-            for cite in effective_citations(archive, report_name):
-                for url in cite.urls:
-                    targets.append(CheckTarget(url=url, quotes=cite.quotes, report=report_name,
-                                               ref=cite.citation.ref,
-                                               access_date=cite.citation.date_iso))
+            targets += check_targets(archive, report_name)
         finally:
             archive.close()
     if not targets:

@@ -96,7 +96,7 @@ def _feed_json(record: Any, status: str) -> dict[str, Any]:
             "last_new_entry_at": iso_z(record.last_new_entry_at), "last_status": record.last_status,
             "last_error": record.last_error, "consecutive_failures": record.consecutive_failures,
             "last_outcome": record.last_outcome,
-            "warning": record.warning, "warning_at": iso_z(record.warning_at)}
+            "warning": record.warning, "warning_at": iso_z(record.warning_at), "paused": record.paused}
 
 
 def status_label(record: Any, status: str) -> str:
@@ -166,6 +166,40 @@ def feed_remove(ctx: click.Context, name: str) -> None:
     if not removed:
         raise NotFoundError(f"no feed named {name!r}")
     click.echo(f"removed feed {name}")
+
+
+@feed.command("pause")
+@click.argument("name")
+@click.pass_context
+@handle_errors
+def feed_pause(ctx: click.Context, name: str) -> None:
+    """Pause a feed: `collector run` polls it no more until it is resumed (`feed poll NAME` still does).
+
+    \b
+    Example:
+      collector feed pause example
+    """
+    from collector.monitor.feeds import pause_feed  # lazy: CLI start-up
+
+    pause_feed(cli_config(ctx), name)
+    click.echo(f"paused feed {name}")
+
+
+@feed.command("resume")
+@click.argument("name")
+@click.pass_context
+@handle_errors
+def feed_resume(ctx: click.Context, name: str) -> None:
+    """Resume a paused feed (it is due at once).
+
+    \b
+    Example:
+      collector feed resume example
+    """
+    from collector.monitor.feeds import pause_feed  # lazy: CLI start-up
+
+    pause_feed(cli_config(ctx), name, paused=False)
+    click.echo(f"resumed feed {name}")
 
 
 class PollProgress:

@@ -112,25 +112,44 @@ def link(ctx: click.Context, name: str, ref: str, url: str | None, quote: str | 
 @click.argument("name")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "html"]),
               default="table", show_default=True)
+@click.option("--health", "health_only", is_flag=True,
+              help="Print only the report's health: citations archived, changed, gone, soft-404, "
+                   "blocked, needing a URL, with quotes no longer live.")
 @base_url_option
 @json_option
 @click.pass_context
 @handle_errors
-def status(ctx: click.Context, name: str, fmt: str, base_url: str | None, as_json: bool) -> None:
+def status(ctx: click.Context, name: str, fmt: str, health_only: bool, base_url: str | None,
+           as_json: bool) -> None:
     """One row per citation: URL, first and latest capture, quotes found, archive link.
 
     The archive link is the good capture (2xx, not a soft-404) closest to the citation's date, else
-    the latest good one; a citation whose captures are all errors is marked and gets no link.
+    the latest good one; a citation whose captures are all errors is marked and gets no link. The
+    table ends with the report's health (the figures of the web interface); each JSON row names the
+    figures it counts in (``health``), and ``--health --json`` prints the figures alone.
 
     \b
     Example:
       collector report status peru --format markdown > status.md
+      collector report status peru --health --json
     """
     from collector.reports.links import archive_mark  # lazy: CLI start-up
-    from collector.reports.status import render_html, render_markdown, report_status  # lazy: CLI start-up
+    from collector.reports.status import (  # lazy: CLI start-up
+        render_html,
+        render_markdown,
+        report_health,
+        report_status,
+    )
 
     config = cli_config(ctx)
     rows = report_status(config, name, base_url=base_url)
+    health = report_health(rows)
+    if health_only:
+        if as_json or fmt == "json":
+            emit_json({"report": name, **health})
+        else:
+            click.echo(_health_line(name, health))
+        return
     if as_json or fmt != "table":
         warn_local_links(config, base_url)
     if as_json or fmt == "json":
@@ -165,6 +184,15 @@ def status(ctx: click.Context, name: str, fmt: str, base_url: str | None, as_jso
                           f"{latest['outcome']} {latest['http_status'] or ''}" if latest else "-",
                           verdict, quotes, archived)
         OUT.print(table)
+        click.echo(_health_line(name, health))
+
+
+def _health_line(name: str, health: dict[str, int]) -> str:
+    """``NAME: 12 citations · 9 archived · 1 changed ...`` (every figure, zeros too)."""
+    from collector.reports.status import HEALTH_LABELS  # lazy: CLI start-up
+
+    figures = " · ".join(f"{value} {HEALTH_LABELS[key]}" for key, value in health.items())
+    return f"{name}: {figures}"
 
 
 @report.command("robustify")

@@ -40,7 +40,7 @@ from storage.queries import captures_by_ids
 from storage.timefmt import iso_z
 
 __all__ = ["REFUSED_REASONS", "FeedPollResult", "PollReport", "add_feed", "discover", "feed_status",
-           "next_interval", "poll_feeds"]
+           "next_interval", "pause_feed", "poll_feeds"]
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())  # the CLI reports problems itself; the daemon logs them
@@ -113,6 +113,19 @@ def add_feed(config: Config, url: str, *, name: str | None = None, keywords: Seq
         raise InputError(str(exc)) from exc
     finally:
         _close(sessions)
+
+
+def pause_feed(config: Config, name: str, paused: bool = True, *, now: datetime | None = None) -> FeedRecord:
+    """Pause a feed (the daemon polls it no more; ``feed poll NAME`` still can) or, with
+    ``paused=False``, resume it (due at once). NotFoundError for an unknown name."""
+    sessions = _sessions(config)
+    try:
+        record = db.set_feed_paused(sessions, name, paused, now or datetime.now(UTC))
+    finally:
+        _close(sessions)
+    if record is None:
+        raise NotFoundError(f"no feed named {name!r} (see `collector feed list`)")
+    return record
 
 
 def discover(config: Config, page_url: str) -> list[dict[str, str | None]]:

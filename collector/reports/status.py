@@ -24,9 +24,44 @@ from storage.queries import snapshots
 from storage.records import CaptureRecord
 from storage.timefmt import iso_z
 
-__all__ = ["archive_link", "render_html", "render_markdown", "report_status"]
+__all__ = ["HEALTH_FIELDS", "HEALTH_LABELS", "archive_link", "health_of", "render_html", "render_markdown",
+           "report_health", "report_status"]
 
 DEFAULT_BASE_URL = LOCAL_BASE_URL
+
+# A report's health at a glance, in this order: how many citations have an archived snapshot, whose
+# latest check says changed / gone / soft-404 / blocked, that still need a URL, and that cite a quote
+# the latest check no longer found on the live page.
+HEALTH_FIELDS = ("archived", "changed", "gone", "soft-404", "blocked", "needs_url", "quotes_not_live")
+HEALTH_LABELS = {"citations": "citations", "archived": "archived", "changed": "changed", "gone": "gone",
+                 "soft-404": "soft-404", "blocked": "blocked", "needs_url": "need a URL",
+                 "quotes_not_live": "quotes no longer live"}
+_HEALTH_VERDICTS = ("changed", "gone", "soft-404", "blocked")
+
+
+def health_of(row: dict[str, Any]) -> list[str]:
+    """The health figures (``HEALTH_FIELDS``) one ``report_status`` row counts in."""
+    found = []
+    if row.get("archive_capture"):
+        found.append("archived")
+    check = row.get("check") or {}
+    if check.get("status") in _HEALTH_VERDICTS:
+        found.append(check["status"])
+    if row.get("needs_url"):
+        found.append("needs_url")
+    if any(q.get("live") is False for q in check.get("quotes") or ()):
+        found.append("quotes_not_live")
+    return found
+
+
+def report_health(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """A report's health: how many of its ``report_status`` rows count in each of ``HEALTH_FIELDS``
+    (plus ``citations``, the number of rows)."""
+    counts = dict.fromkeys(HEALTH_FIELDS, 0)
+    for row in rows:
+        for field in health_of(row):
+            counts[field] += 1
+    return {"citations": len(rows), **counts}
 
 
 def _capture_json(rec: CaptureRecord) -> dict[str, Any]:
@@ -137,6 +172,7 @@ def report_status(config: Config, name: str, *, base_url: str | None = None
                 "archive_capture": _capture_json(linked) if linked else None,
                 "archive_problem": chosen.problem,
             })
+            rows[-1]["health"] = health_of(rows[-1])
     finally:
         archive.close()
     return rows

@@ -32,8 +32,11 @@ from storage.warcread import read_record_at
 
 __all__ = [
     "EffectiveCitation",
+    "add_document",
     "add_report",
+    "add_uploaded_report",
     "effective_citations",
+    "import_manifest",
     "is_url_source",
     "link_reference",
     "parse_manifest",
@@ -188,7 +191,26 @@ def version_diff(old: Sequence[CitationData], new: Sequence[CitationData]) -> di
 def add_report(config: Config, source: str, *, name: str | None = None,
                manifest: Path | None = None, now: datetime | None = None) -> dict[str, Any]:
     """Add (a new version of) a report; returns a summary with the version diff and refs needing URLs."""
-    document = load_document(config, source)
+    return add_document(config, load_document(config, source), source, name=name, manifest=manifest,
+                        now=now)
+
+
+def add_uploaded_report(config: Config, filename: str, data: bytes, *, name: str | None = None,
+                        manifest: Path | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """Add (a new version of) a report sent as bytes (an upload): ``add_report`` of a file named
+    ``filename`` (only its last path part counts; the source is recorded as ``upload:FILENAME``)."""
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if base.strip(".") == "":
+        raise InputError(f"the uploaded report has no usable file name ({filename!r})")
+    if not data.strip():
+        raise InputError(f"{base} is empty")
+    return add_document(config, Document(data, base, None), f"upload:{base}", name=name,
+                        manifest=manifest, now=now)
+
+
+def add_document(config: Config, document: Document, source: str, *, name: str | None = None,
+                 manifest: Path | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """Add (a new version of) the report ``document``, recorded as coming from ``source``."""
     try:
         parsed = parse_report(document.data, filename=document.filename,
                               content_type=document.content_type, base_url=document.source_url)
@@ -261,8 +283,21 @@ def effective_citations(archive: Any, name: str) -> list[EffectiveCitation]:
     return out
 
 
+def import_manifest(config: Config, name: str, path: Path, *, now: datetime | None = None) -> list[LinkData]:
+    """Attach every row of a manifest CSV (``parse_manifest``) to report ``name``'s references; nothing
+    is attached when any row is bad."""
+    archive = Archive.from_settings(config)
+    try:
+        refs = {c.ref for c in reports.citations_of(archive.sessions, name)}
+        links = parse_manifest(path, refs)
+        reports.add_links(archive.sessions, name, links, now=now or datetime.now(UTC))
+    finally:
+        archive.close()
+    return links
+
+
 def link_reference(config: Config, name: str, ref: str, url: str | None, *,
-                   quote: str | None = None, note: str | None = None) -> LinkData:
+                   quote: str | None = None, note: str | None = None, source: str = "cli") -> LinkData:
     """Attach a URL (and optionally a quote or note) to one reference of a report."""
     checked = check_url(url) if url else None
     archive = Archive.from_settings(config)
@@ -272,7 +307,7 @@ def link_reference(config: Config, name: str, ref: str, url: str | None, *,
         if found is None:
             raise InputError(f"report {name!r} has no reference {ref!r}")
         ref = found
-        link = LinkData(ref=ref, url=checked, quote=quote, note=note, source="cli")
+        link = LinkData(ref=ref, url=checked, quote=quote, note=note, source=source)
         reports.add_links(archive.sessions, name, [link], now=datetime.now(UTC))
     finally:
         archive.close()

@@ -19,7 +19,16 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from collector.errors import CollectorError, InputError, NotFoundError
-from collector.server import api, archive_routes, assets, evidence_routes, schedules, views
+from collector.server import (
+    actions,
+    api,
+    archive_routes,
+    assets,
+    evidence_routes,
+    schedules,
+    sessions,
+    views,
+)
 from collector.server.context import ServerContext, wants_json
 from collector.server.html import esc, layout
 from storage.errors import (
@@ -123,8 +132,12 @@ async def _storage_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code in (401, 403):
-        return JSONResponse({"error": exc.detail, "status": exc.status_code}, status_code=exc.status_code,
-                            headers=exc.headers)
+        if request.url.path.startswith("/api/") or wants_json(request):
+            return JSONResponse({"error": exc.detail, "status": exc.status_code},
+                                status_code=exc.status_code, headers=exc.headers)
+        login = " <a href='/login'>Log in</a>." if exc.status_code == 401 else ""
+        return HTMLResponse(layout("Refused", f"<p class='error' role='alert'>{esc(exc.detail)}</p>"
+                                   f"<p>{login}</p>"), status_code=exc.status_code, headers=exc.headers)
     response = _error(request, exc.status_code, str(exc.detail), str(exc.detail))
     response.headers.update(exc.headers or {})  # e.g. Allow on a 405
     return response
@@ -133,7 +146,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 def create_app(ctx: ServerContext) -> Starlette:
     """The application serving ``ctx``'s archive (see docs/serve.md for the routes)."""
     routes: list[Route] = [*archive_routes.routes(), *views.routes(), *api.routes(), *schedules.routes(),
-                           *assets.routes(), *evidence_routes.routes()]
+                           *sessions.routes(), *actions.routes(), *assets.routes(), *evidence_routes.routes()]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -152,6 +165,8 @@ def create_app(ctx: ServerContext) -> Starlette:
                             HTTPException: _http_error},
     )
     app.state.ctx = ctx
+    app.state.signer = sessions.SessionSigner.from_config(ctx.config)
+    app.state.viewer_of = sessions.viewer_of  # pages show who is logged in (context.respond)
     app.add_middleware(SecurityHeaders, csp=ui_csp(ctx.replay_origin))
     app.add_middleware(MementoCors)
     return app

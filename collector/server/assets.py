@@ -4,7 +4,8 @@ package data).
 The pages' CSP (``style-src 'self'``) forbids inline styles, so nothing is positioned by a ``style``
 attribute: the timeline's marks carry one class per decimal digit of their position
 (``collector.server.html.position_classes``), each setting a custom property that ``.pos`` adds up.
-The script only filters the citation dashboard by verdict; every page works without it.
+The script filters the citation dashboard by verdict and, on a job's page, polls ``/api/jobs/{id}`` and
+reloads the page when a result arrives; every page works without it (a job's page by reloading it).
 """
 
 from __future__ import annotations
@@ -76,10 +77,43 @@ del { background:#ffebe9; color:var(--bad); } ins { background:#dafbe1; color:va
 form.filters { display:flex; gap:.5em; flex-wrap:wrap; align-items:end; margin:.6em 0; }
 form.filters label { display:flex; flex-direction:column; font-size:.85em; }
 .hit { margin:1em 0; } .hit .snippet { margin:.2em 0; }
+.health { display:flex; gap:.5em; flex-wrap:wrap; margin:.6em 0 1em; }
+.health .figure { background:var(--bg); padding:.4em .8em; border-radius:.3em;
+  border-left:4px solid var(--muted); }
+.health .figure b { display:block; font-size:1.3em; }
+.health .figure.ok { border-left-color:var(--ok); } .health .figure.warn { border-left-color:var(--warn); }
+.health .figure.bad { border-left-color:var(--bad); }
+.health.compact { gap:.25em; font-size:.8em; } .health.compact .figure { padding:.1em .4em; }
+.health.compact .figure b { display:inline; font-size:1em; margin-right:.25em; }
+form.act fieldset { border:1px solid var(--line); border-radius:.4em; display:flex; flex-wrap:wrap; gap:.5em;
+  align-items:end; margin:.8em 0; max-width:100%; }
+form.act label { display:flex; flex-direction:column; font-size:.85em; min-width:0; max-width:100%; }
+form.act input, form.act select { max-width:100%; }
+form.act.inline, form.row { display:inline-block; margin:0 .3em .3em 0; }
+.actions .now { margin:.6em 0; }
+button.small { font-size:.8em; padding:.05em .5em; }
+header.site form.logout { display:flex; gap:.5em; align-items:center; }
+header.site .who { color:#fff; }
 """ + position_css()
 
 JS = """
 'use strict';
+document.addEventListener('DOMContentLoaded', function () {
+  var job = document.querySelector('[data-job]');
+  if (job && ['queued', 'running'].indexOf(job.getAttribute('data-state')) >= 0) {
+    var seen = job.getAttribute('data-state') + ':' + job.querySelectorAll('.results tbody tr').length;
+    var timer = window.setInterval(function () {
+      fetch('/api/jobs/' + job.getAttribute('data-job'), {headers: {'Accept': 'application/json'}})
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          if (data.state + ':' + data.done !== seen) {
+            window.clearInterval(timer);
+            window.location.reload();
+          }
+        });
+    }, 700);
+  }
+});
 document.addEventListener('DOMContentLoaded', function () {
   var select = document.querySelector('select[data-filter="verdict"]');
   if (!select) { return; }

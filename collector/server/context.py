@@ -13,8 +13,10 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from collector.config import Config
 from collector.errors import InputError
+from collector.server.html import VIEWER
 
-__all__ = ["MAX_ID", "ServerContext", "ctx_of", "int_param", "origin_of", "respond", "wants_json"]
+__all__ = ["MAX_ID", "ServerContext", "ctx_of", "forms_page", "int_param", "origin_of", "respond",
+           "wants_json"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,10 +70,27 @@ def wants_json(request: Request) -> bool:
 
 def respond(request: Request, data: dict[str, Any], render: Callable[[dict[str, Any]], str],
             status: int = 200) -> Response:
-    """The page as HTML, or its data as JSON when asked for."""
+    """The page as HTML (``render`` also gets ``data["viewer"]``, who is logged in, or None, which the
+    header shows), or its data as JSON when asked for."""
     if wants_json(request):
         return JSONResponse(data, status_code=status)
-    return HTMLResponse(render(data), status_code=status)
+    find_viewer = getattr(request.app.state, "viewer_of", None)  # set by create_app (sessions)
+    viewer = find_viewer(request) if find_viewer is not None else None
+    token = VIEWER.set(viewer)  # the header's "Log in" / "Log out" (collector.server.html.layout)
+    try:
+        response = HTMLResponse(render({**data, "viewer": viewer}), status_code=status)
+    finally:
+        VIEWER.reset(token)
+    return response if viewer is None else forms_page(response)  # its header has the logout form
+
+
+def forms_page(response: Response) -> Response:
+    """An HTML page with write forms gets ``Referrer-Policy: same-origin`` (not the default
+    ``no-referrer``): under ``no-referrer`` the browser sends ``Origin: null`` with the forms it posts,
+    and the server's same-origin check (``collector.server.sessions``) must see this origin."""
+    if response.media_type == "text/html":
+        response.headers["referrer-policy"] = "same-origin"
+    return response
 
 
 MAX_ID = 2**63 - 1  # the largest id any supported database stores

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from storage.search import HIT_END, HIT_START
 
-__all__ = ["POSITION_STEPS", "VERDICT_CLASSES", "a", "badge", "capture_badge", "capture_class", "esc",
-           "highlight", "layout", "position_classes", "qs", "stamp", "table"]
+__all__ = ["POSITION_STEPS", "VERDICT_CLASSES", "VIEWER", "ViewerLike", "a", "badge", "capture_badge",
+           "capture_class", "esc", "highlight", "layout", "position_classes", "qs", "session_nav", "stamp",
+           "table"]
 
 VERDICT_CLASSES = {"unchanged": "ok", "changed": "warn", "gone": "bad", "soft-404": "bad",
                    "blocked": "bad", "unreachable": "bad", "server-error": "bad", "captured": "ok",
@@ -95,9 +97,39 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, cls: str = "
             f'{"".join(body)}</tbody></table></div>')
 
 
-def layout(title: str, body: str, *, json_href: str | None = None, wide: bool = False) -> str:
-    """A complete page with the site navigation, the stylesheet and the small script."""
+class ViewerLike(Protocol):
+    """Who is logged in, as the header shows it (``collector.server.sessions.Viewer``)."""
+
+    @property
+    def name(self) -> str:
+        """The token's name."""
+
+    @property
+    def csrf(self) -> str:
+        """The session's CSRF token."""
+
+
+def session_nav(viewer: ViewerLike | None) -> str:
+    """The header's session part: a "Log in" link, or the token's name and a "Log out" button."""
+    if viewer is None:
+        return "<a class='login' href='/login'>Log in</a>"
+    return (f"<form class='logout' method='post' action='/logout'><span class='who'>{esc(viewer.name)}</span>"
+            f"<input type='hidden' name='csrf' value='{esc(viewer.csrf)}'><button>Log out</button></form>")
+
+
+# Who is logged in, for the header of the page being rendered (set by ``context.respond`` around its
+# renderer; False: not known, as on pages rendered outside it).
+VIEWER: ContextVar[ViewerLike | bool | None] = ContextVar("collector_viewer", default=False)
+
+
+def layout(title: str, body: str, *, json_href: str | None = None, wide: bool = False,
+           viewer: ViewerLike | bool | None = False) -> str:
+    """A complete page with the site navigation, the stylesheet and the small script; ``viewer`` (None
+    or who is logged in; False: ``VIEWER``'s) adds the session part to the header."""
     json_link = f' · <a href="{esc(json_href)}" class="json">JSON</a>' if json_href else ""
+    if viewer is False:
+        viewer = VIEWER.get()
+    session = "" if isinstance(viewer, bool) else session_nav(viewer)
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
@@ -106,7 +138,8 @@ def layout(title: str, body: str, *, json_href: str | None = None, wide: bool = 
         "<link rel='stylesheet' href='/static/app.css'><script src='/static/app.js' defer></script>"
         "</head><body>"
         "<header class='site'><a class='brand' href='/'>collector</a><nav>"
-        "<a href='/reports'>Reports</a><a href='/search'>Search</a></nav>"
+        "<a href='/reports'>Reports</a><a href='/search'>Search</a><a href='/schedules'>Schedules</a>"
+        f"</nav>{session}"
         "<form class='quick' action='/timeline' method='get'><input name='url' placeholder='URL to look up'"
         " aria-label='URL to look up'><button>Timeline</button></form></header>"
         f"<main class='{'wide' if wide else ''}'><h1>{esc(title)}</h1>{body}"

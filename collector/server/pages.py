@@ -18,6 +18,7 @@ from collector.server.html import (
     qs,
     table,
 )
+from collector.server.pages_actions import add_report_form, dashboard_forms, health_figures, row_buttons
 
 __all__ = ["dashboard", "diff", "home", "reports", "search", "snapshot", "spans_html", "timeline"]
 
@@ -54,10 +55,12 @@ def home(data: dict[str, Any]) -> str:
 def reports(data: dict[str, Any]) -> str:
     """The list of reports."""
     rows = [[a(f"/reports/{r['report']}", r["report"]), esc(r["title"]), esc(r["version"]),
-             esc(r["citations"]), esc(r["format"]), _when(r["added_at"])] for r in data["reports"]]
-    body = (table(["report", "title", "version", "citations", "format", "added"], rows) if rows
-            else "<p class='muted'>No reports yet: add one with <code>collector report add FILE</code>.</p>")
-    return layout("Reports", body, json_href="/reports.json")
+             health_figures(r["health"], compact=True), esc(r["format"]), _when(r["added_at"])]
+            for r in data["reports"]]
+    body = (table(["report", "title", "version", "health", "format", "added"], rows, cls="reports") if rows
+            else "<p class='muted'>No reports yet: add one below or with "
+                 "<code>collector report add FILE</code>.</p>")
+    return layout("Reports", body + add_report_form(data.get("viewer")), json_href="/reports.json")
 
 
 def _quotes(quotes: list[dict[str, Any]]) -> str:
@@ -69,6 +72,7 @@ def _quotes(quotes: list[dict[str, Any]]) -> str:
 def dashboard(data: dict[str, Any]) -> str:
     """The citation dashboard of one report."""
     name = data["report"]
+    viewer = data.get("viewer")
     options = "".join(f"<option value='{esc(v)}'{' selected' if v == data['verdict_filter'] else ''}>"
                       f"{esc(v)}</option>" for v in data["verdicts"])
     rows, attrs = [], []
@@ -87,15 +91,18 @@ def dashboard(data: dict[str, Any]) -> str:
         url_cell = (f"<span class='url'>{esc(url)}</span>" if url
                     else ("<b>needs a URL</b>" if row["needs_url"] else "-"))
         verdict = badge(row["verdict"], row["verdict"] or "not checked")
+        buttons = row_buttons(name, row["ref"], viewer) if url else ""
         rows.append([esc(row["ref"]), esc(row["kind"]), esc(row["source"]), url_cell, verdict,
                      _quotes(row["quotes"]), _when(first["captured_at"]) if first else "-",
-                     _when(latest["captured_at"]) if latest else "-", " ".join(links)])
+                     _when(latest["captured_at"]) if latest else "-", " ".join(links) + buttons])
         attrs.append(f"data-verdict='{esc(row['verdict'] or 'none')}' data-ref='{esc(row['ref'])}'")
     form = (f"<form class='filters' method='get'><label>verdict<select name='verdict' data-filter='verdict'>"
             f"<option value=''>all</option>{options}</select></label><button>Filter</button></form>")
     exports = " ".join(a(f"/reports/{name}/export.{fmt}", fmt.upper()) for fmt in ("wacz", "warc", "csv",
                                                                                     "json"))
-    body = (f"<p>Export the evidence: {exports} · "
+    body = (health_figures(data["health"])
+            + dashboard_forms(name, [r["ref"] for r in data["citations"]], viewer)
+            + f"<p>Export the evidence: {exports} · "
             + a("/search" + qs(report=name), "search this report's sources") + "</p>" + form
             + table(["ref", "kind", "source", "URL", "verdict", "quotes", "first capture", "last capture",
                      ""], rows, cls="dashboard", row_attrs=attrs))

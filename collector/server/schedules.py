@@ -31,7 +31,7 @@ from collector.monitor.scheduler import (
 from collector.server.api import json_body, require_token
 from collector.server.context import ctx_of
 
-__all__ = ["parse_every", "routes"]
+__all__ = ["parse_every", "routes", "schedule_id", "schedule_options"]
 
 _FIELDS = {"urls", "report", "feed", "every", "cron", "action", "adaptive"}
 
@@ -48,7 +48,9 @@ def parse_every(value: Any) -> float | None:
         raise InputError(f'"every": {exc}') from exc
 
 
-def _options(body: dict[str, Any]) -> dict[str, Any]:
+def schedule_options(body: dict[str, Any]) -> dict[str, Any]:
+    """``add_schedule``'s options from a request body (or a form made into one); InputError names a bad
+    field."""
     unknown = sorted(set(body) - _FIELDS)
     if unknown:
         raise InputError(f"unknown field(s) {', '.join(unknown)} (use {', '.join(sorted(_FIELDS))})")
@@ -69,7 +71,8 @@ def _options(body: dict[str, Any]) -> dict[str, Any]:
             "adaptive": adaptive}
 
 
-def _schedule_id(request: Request) -> int:
+def schedule_id(request: Request) -> int:
+    """The ``{id}`` of the path as a schedule id (400 when it is not a number)."""
     raw = request.path_params["id"]
     if not raw.isdigit():
         raise InputError(f"{raw!r} is not a schedule id (see GET /api/schedules)")
@@ -85,7 +88,7 @@ async def list_all(request: Request) -> Response:
 async def add(request: Request) -> Response:
     """Add a schedule of URLs, a report's citations or a feed."""
     await run_in_threadpool(require_token, request)
-    options = _options(await json_body(request))
+    options = schedule_options(await json_body(request))
     info = await run_in_threadpool(lambda: add_schedule(ctx_of(request).config, **options))
     return JSONResponse(info.to_json(), status_code=201)
 
@@ -93,21 +96,21 @@ async def add(request: Request) -> Response:
 async def pause(request: Request) -> Response:
     """Pause a schedule (no run until it is resumed)."""
     await run_in_threadpool(require_token, request)
-    info = await run_in_threadpool(pause_schedule, ctx_of(request).config, _schedule_id(request))
+    info = await run_in_threadpool(pause_schedule, ctx_of(request).config, schedule_id(request))
     return JSONResponse(info.to_json())
 
 
 async def resume(request: Request) -> Response:
     """Resume a paused schedule from its next slot."""
     await run_in_threadpool(require_token, request)
-    info = await run_in_threadpool(resume_schedule, ctx_of(request).config, _schedule_id(request))
+    info = await run_in_threadpool(resume_schedule, ctx_of(request).config, schedule_id(request))
     return JSONResponse(info.to_json())
 
 
 async def remove(request: Request) -> Response:
     """Remove a schedule and its job (its past runs stay)."""
     await run_in_threadpool(require_token, request)
-    record = await run_in_threadpool(remove_schedule, ctx_of(request).config, _schedule_id(request))
+    record = await run_in_threadpool(remove_schedule, ctx_of(request).config, schedule_id(request))
     return JSONResponse({"id": record.id, "removed": True})
 
 

@@ -18,9 +18,10 @@ from collector.errors import InputError
 from collector.inputs import parse_time
 from collector.reports.exports import citation_rows
 from collector.reports.search import scoped_search
+from collector.reports.status import report_health, report_status
 from collector.reports.versions import effective_citations
 from collector.server import pages
-from collector.server.context import MAX_ID, ctx_of, int_param, respond
+from collector.server.context import MAX_ID, ctx_of, forms_page, int_param, respond
 from collector.server.diffing import diff_texts
 from storage import queries, retrieve
 from storage import timeline as history
@@ -66,12 +67,14 @@ def home(request: Request) -> Response:
 
 
 def reports(request: Request) -> Response:
-    """Every report with its latest version."""
+    """Every report with its latest version and its health (``collector.reports.status.report_health``)."""
+    ctx = ctx_of(request)
     data = {"reports": [{"report": v.report, "version": v.version, "title": v.title, "format": v.format,
                          "source": v.source, "citations": v.citation_count,
-                         "added_at": iso_z(v.added_at)}
-                        for v in list_reports(ctx_of(request).sessions)]}
-    return respond(request, data, pages.reports)
+                         "added_at": iso_z(v.added_at),
+                         "health": report_health(report_status(ctx.config, v.report))}
+                        for v in list_reports(ctx.sessions)]}
+    return forms_page(respond(request, data, pages.reports))
 
 
 def dashboard(request: Request) -> Response:
@@ -82,8 +85,8 @@ def dashboard(request: Request) -> Response:
     wanted = request.query_params.get("verdict") or None
     shown = [r for r in rows if wanted is None or (r["verdict"] or "none") == wanted]
     data = {"report": name, "verdict_filter": wanted, "citations": shown,
-            "verdicts": sorted({r["verdict"] or "none" for r in rows})}
-    return respond(request, data, pages.dashboard)
+            "verdicts": sorted({r["verdict"] or "none" for r in rows}), "health": report_health(rows)}
+    return forms_page(respond(request, data, pages.dashboard))
 
 
 def timeline(request: Request) -> Response:
