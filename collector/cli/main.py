@@ -18,6 +18,7 @@ from collector.cli import (
     demo,
     extract,
     feed,
+    ignore,
     ledger,
     notify,
     report,
@@ -66,7 +67,7 @@ for _command in (archive.capture, archive.snapshots, archive.get, archive.verify
                  archive.import_, extract.extract, check.check,
                  check.history, check.diff, report.report, schedule.schedule, schedule.run, feed.feed,
                  notify.notify, serve.serve, serve.token, serve.export, serve.search, warc.warc,
-                 demo.demo, ledger.key, ledger.ledger):
+                 demo.demo, ledger.key, ledger.ledger, ignore.ignore):
     cli.add_command(_command)
 
 
