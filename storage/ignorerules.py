@@ -1,6 +1,7 @@
 """Ignore rules (issue 17): store, list, remove, and find the rules that apply to a check.
 
-A rule's ``scope`` is ``url`` (``target``: the URL's canonical key, so every spelling of the URL gets it),
+A rule's ``scope`` is ``url`` (``target``: the URL as given; it applies to every URL with the same canonical
+key, so every spelling of the URL gets it),
 ``report`` (``target``: the report's name) or ``global`` (no target). Patterns are stored as given; the
 caller (``collector.check.ignore``) validates them before they are added.
 """
@@ -50,11 +51,11 @@ def _record(row: IgnoreRule) -> IgnoreRuleRecord:
 
 def add_rule(sessions: sessionmaker[Session], *, scope: str, target: str | None, kind: str, pattern: str,
              note: str | None, now: datetime) -> IgnoreRuleRecord:
-    """Store a rule (a ``url`` scope's target is stored as the URL's canonical key)."""
+    """Store a rule (ValueError for an unknown scope or kind, or a ``url`` target that is no URL)."""
     if scope not in SCOPES or kind not in KINDS:
         raise ValueError(f"scope {scope!r} / kind {kind!r}: scope is one of {SCOPES}, kind of {KINDS}")
     if scope == "url":
-        target = url_key(target or "")
+        url_key(target or "")  # raises ValueError for what is not a URL
     elif scope == "global":
         target = None
     with sessions() as session, session.begin():
@@ -70,10 +71,20 @@ def list_rules(sessions: sessionmaker[Session], *, scope: str | None = None,
     query = select(IgnoreRule).order_by(IgnoreRule.id)
     if scope is not None:
         query = query.where(IgnoreRule.scope == scope)
-        if target is not None:
-            query = query.where(IgnoreRule.target == (url_key(target) if scope == "url" else target))
+        if target is not None and scope == "report":
+            query = query.where(IgnoreRule.target == target)
     with sessions() as session:
-        return [_record(row) for row in session.execute(query).scalars()]
+        rules = [_record(row) for row in session.execute(query).scalars()]
+    if scope == "url" and target is not None:
+        rules = [r for r in rules if _key(r.target) == url_key(target)]
+    return rules
+
+
+def _key(url: str | None) -> str | None:
+    try:
+        return url_key(url or "")
+    except ValueError:
+        return None
 
 
 def remove_rule(sessions: sessionmaker[Session], rule_id: int) -> bool:
@@ -90,16 +101,16 @@ def rules_for(sessions: sessionmaker[Session], urls: Sequence[str],
     keys = {url_key(u) for u in urls}
     names = {r for r in reports if r}
     query = select(IgnoreRule).where(or_(
-        IgnoreRule.scope == "global",
-        (IgnoreRule.scope == "url") & IgnoreRule.target.in_(sorted(keys)),
+        IgnoreRule.scope.in_(("global", "url")),  # URL rules matched by key below (few rules, any spelling)
         (IgnoreRule.scope == "report") & IgnoreRule.target.in_(sorted(names)),
     )).order_by(IgnoreRule.id)
     with sessions() as session:
         rules = [_record(row) for row in session.execute(query).scalars()]
+    rule_keys = {r.id: _key(r.target) for r in rules if r.scope == "url"}
     out: dict[tuple[str, str | None], list[IgnoreRuleRecord]] = {}
     for key in keys:
         for name in {None, *names}:
             out[(key, name)] = [r for r in rules if r.scope == "global"
-                                or (r.scope == "url" and r.target == key)
+                                or (r.scope == "url" and rule_keys[r.id] == key)
                                 or (r.scope == "report" and r.target == name)]
     return out

@@ -274,13 +274,14 @@ class Check(Base):
 
 class IgnoreRule(Base):
     """A CSS selector, XPath or regular expression whose matches a check leaves out of the text comparison
-    (issue 17): for one source (``scope`` url, ``target`` its url key), one report or every check."""
+    (issue 17): for one source (``scope`` url, ``target`` the URL; it applies to every URL of the same
+    canonical key), one report (``target`` its name) or every check (``global``)."""
 
     __tablename__ = "ignore_rules"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     scope: Mapped[str] = mapped_column(String(16))  # url | report | global
-    target: Mapped[str | None] = mapped_column(Text)  # url key, report name, None for global
+    target: Mapped[str | None] = mapped_column(Text)  # URL, report name, None for global
     kind: Mapped[str] = mapped_column(String(16))  # css | xpath | regex
     pattern: Mapped[str] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)

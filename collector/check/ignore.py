@@ -9,8 +9,9 @@ Three kinds of rule:
   text of each element they select is then located in the extracted main text (words in order, any
   whitespace or list bullet between them) and removed there. An element the extractor had already left out
   removes nothing. The text is not extracted again: the stored extraction stays the one compared, and a
-  rule costs one HTML parse, not one extraction. An XPath that selects strings (``//p/text()``) removes
-  those strings.
+  rule costs one HTML parse, not one extraction. A text shorter than 12 characters is removed only where
+  it is a line of its own (a "Share" button must not cut "Share prices" out of a sentence). An XPath
+  that selects strings (``//p/text()``) removes those strings.
 
 ``ignored_spans`` finds what the rules match (``Ignored`` spans, each with the rule's id);
 ``remove_spans`` cuts them out; ``filter_text`` does both. ``validate`` checks a pattern before it is
@@ -119,7 +120,9 @@ def _locate(text: str, piece: str) -> list[tuple[int, int]]:
     words = piece.split()
     if not words:
         return []
-    pattern = re.compile(_BETWEEN.join(re.escape(w) for w in words))
+    body = _BETWEEN.join(re.escape(w) for w in words)
+    # a short text (a "Share" button) only as a line of its own; a longer one at word boundaries
+    pattern = re.compile(f"^{body}$" if len(piece) < _MIN_CHUNK else rf"(?<!\w){body}(?!\w)", re.M)
     return [(m.start(), m.end()) for m in pattern.finditer(text)]
 
 

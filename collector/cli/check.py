@@ -195,8 +195,8 @@ def diff(ctx: click.Context, url: str, from_: str | None, to: str | None, raw: b
     marked = _ignored_lines(ignored)
     for line in lines:
         changed = line[:1] in "+-" and not line.startswith(("+++", "---"))
-        rule_id = marked.get(line[1:].strip()) if changed else None
-        click.echo(line + (f"    [ignored by rule {rule_id}]" if rule_id is not None else ""))
+        ids = marked.get(line[1:].strip()) if changed else None
+        click.echo(line + (f"    [ignored: rule {', '.join(map(str, ids))}]" if ids else ""))
     if ignored and ignored.rules:
         summary = ignored.to_json()
         click.echo(f"# after the ignore rules: {'identical' if summary['filtered_identical'] else 'differ'} "
@@ -206,9 +206,11 @@ def diff(ctx: click.Context, url: str, from_: str | None, to: str | None, raw: b
                        + "; ".join(repr(t[:60]) for t in rule["removed"][:5]), err=True)
 
 
-def _ignored_lines(ignored: Any) -> dict[str, int]:
-    """Line text -> the rule that removed all of it (a line of the diff wholly ignored)."""
-    if ignored is None:
-        return {}
-    return {span.text.strip(): span.rule_id for span in (*ignored.old_spans, *ignored.new_spans)
-            if "\n" not in span.text.strip()}
+def _ignored_lines(ignored: Any) -> dict[str, list[int]]:
+    """Line text -> the rules that removed all of it (a line of the diff wholly ignored)."""
+    lines: dict[str, list[int]] = {}
+    for span in (*ignored.old_spans, *ignored.new_spans) if ignored is not None else ():
+        ids = lines.setdefault(span.text.strip(), [])
+        if "\n" not in span.text.strip() and span.rule_id not in ids:
+            ids.append(span.rule_id)
+    return lines

@@ -3,10 +3,10 @@ the filtered one (``raw_status``, ``raw_similarity``) with the ids of the rules 
 (``ignored_rules``).
 
 A rule is a CSS selector, an XPath expression or a regular expression whose matches a check leaves out of
-the text comparison, for one source (``scope`` ``url``, ``target`` the URL's canonical key), one report
-(``target`` its name) or every check (``global``). A check's ``status`` and ``similarity`` are of the
-filtered texts; when a rule removed something, ``raw_status`` and ``raw_similarity`` say what the raw texts
-gave. Older checks keep NULL there (no rule applied).
+the text comparison, for one source (``scope`` ``url``, ``target`` the URL, matched by its canonical key),
+one report (``target`` its name) or every check (``global``). A check's ``status`` and ``similarity``
+are of the filtered texts; when a rule removed something, ``raw_status`` and ``raw_similarity`` say what
+the raw texts gave. Older checks keep NULL there (no rule applied).
 
 down_revision is 0013, not the 0012 the task named: 0013 (merged into main since) revises 0012 already,
 and with two heads no database opens. The integrator re-chains it; the upgrade checks what exists first,
