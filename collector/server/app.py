@@ -19,7 +19,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from collector.errors import CollectorError, InputError, NotFoundError
-from collector.server import api, archive_routes, assets, schedules, views
+from collector.server import api, archive_routes, assets, ignore_api, schedules, views
 from collector.server.context import ServerContext, wants_json
 from collector.server.html import esc, layout
 from storage.errors import (
@@ -133,7 +133,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 def create_app(ctx: ServerContext) -> Starlette:
     """The application serving ``ctx``'s archive (see docs/serve.md for the routes)."""
     routes: list[Route] = [*archive_routes.routes(), *views.routes(), *api.routes(), *schedules.routes(),
-                           *assets.routes()]
+                           *assets.routes(), *ignore_api.routes()]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -183,26 +183,53 @@ def snapshot(data: dict[str, Any]) -> str:
     return layout(f"Capture {cap['id']} of {cap['url']}", body, json_href=f"/snapshot/{cap['id']}.json")
 
 
+_TAGS = {"quote": "<mark>", "del": "<del>", "ins": "<ins>",
+         "ignored": "<s class='ignored' title='left out of the comparison by an ignore rule'>"}
+_OUTER = ("quote", "ignored")  # one element per stretch (one outlined box per quote), around the changes
+
+
+def _wrap(kind: str, piece: str) -> str:
+    opening = _TAGS.get(kind, f"<{kind}>")
+    return f"{opening}{piece}</{opening[1:].split(' ')[0].rstrip('>')}>"
+
+
+def _marked(text: str, kinds: list[set[str]], start: int, end: int, level: int = 0) -> str:
+    """``text[start:end]`` escaped: each stretch of an outer kind (quote, then ignored) in one element,
+    and within it each run of the same inner kinds (``del``, ``ins``) in its tags."""
+    out, i = [], start
+    if level < len(_OUTER):
+        kind = _OUTER[level]
+        while i < end:
+            j = i
+            while j < end and (kind in kinds[j]) == (kind in kinds[i]):
+                j += 1
+            piece = _marked(text, kinds, i, j, level + 1)
+            out.append(_wrap(kind, piece) if kind in kinds[i] else piece)
+            i = j
+        return "".join(out)
+    while i < end:
+        j = i
+        while j < end and kinds[j] - set(_OUTER) == kinds[i] - set(_OUTER):
+            j += 1
+        piece = esc(text[i:j])
+        for inner in sorted(kinds[i] - set(_OUTER)):
+            piece = _wrap(inner, piece)
+        out.append(piece)
+        i = j
+    return "".join(out)
+
+
 def spans_html(text: str | None, spans: list[list[Any]]) -> str:
-    """``text`` escaped, with ``del``/``ins`` spans and ``quote`` spans (as ``<mark>``) marked."""
+    """``text`` escaped, with ``del``/``ins`` spans marked, and each stretch of a quote (``<mark>``) or of
+    ignored text (``<s class='ignored'>``) as one element around them: one outlined box per quote, however
+    many changes it holds."""
     if text is None:
         return ""
     kinds: list[set[str]] = [set() for _ in text]
     for start, end, kind in spans:
         for i in range(max(0, start), min(len(text), end)):
             kinds[i].add(kind)
-    out, i = [], 0
-    while i < len(text):
-        j = i
-        while j < len(text) and kinds[j] == kinds[i]:
-            j += 1
-        piece = esc(text[i:j])
-        for kind in sorted(kinds[i]):
-            tag = {"quote": "mark"}.get(kind, kind)
-            piece = f"<{tag}>{piece}</{tag}>"
-        out.append(piece)
-        i = j
-    return "".join(out)
+    return _marked(text, kinds, 0, len(text))
 
 
 def diff(data: dict[str, Any]) -> str:
@@ -217,7 +244,7 @@ def diff(data: dict[str, Any]) -> str:
                      f", later: {'found' if q['in_b'] else 'not found'}</li>" for q in data["quotes"])
     summary = ("The main texts are identical." if data["identical"]
                else f"{data['changed_paragraphs']} paragraph(s) differ.")
-    body = (f"<p class='url'>{esc(ca['url'])}</p><p>{summary}</p>"
+    body = (f"<p class='url'>{esc(ca['url'])}</p><p>{summary}</p>" + _ignored_rules(data)
             + (f"<h2>Cited quotes</h2><ul class='quotes'>{quotes}</ul>" if quotes else "")
             + f"<table class='diff'><thead><tr><th>{head[0]}</th><th>{head[1]}</th></tr></thead><tbody>"
             + "".join(f"<tr {attr}><td class='left'>{left}</td><td class='right'>{right}</td></tr>"
@@ -225,6 +252,21 @@ def diff(data: dict[str, Any]) -> str:
             + "</tbody></table>")
     json_href = "/diff.json" + qs(a=ca["id"], b=cb["id"], report=data["report"])
     return layout("Text diff", body, json_href=json_href, wide=True)
+
+
+def _ignored_rules(data: dict[str, Any]) -> str:
+    """What the ignore rules left out of the comparison (struck through in the diff), and the result."""
+    rules = data.get("ignored") or []
+    if not rules:
+        return ""
+    after = ("identical" if data["filtered_identical"]
+             else f"still different (similarity {data['filtered_similarity']:.3f})")
+    items = "".join(f"<li>rule {esc(r['id'])} ({esc(r['kind'])} <code>{esc(r['pattern'])}</code>): "
+                    + ", ".join(f"<s class='ignored'>{esc(t)}</s>" for t in r["removed"]) + "</li>"
+                    for r in rules)
+    return (f"<div class='ignored-rules'><p>Without what the ignore rules leave out, the texts are "
+            f"<b>{after}</b>. The raw diff is shown below, the ignored text struck through.</p>"
+            f"<ul>{items}</ul></div>")
 
 
 def search(data: dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from collector.check.rules import applicable_rules, ignored_in_pair
 from collector.errors import InputError
 from collector.inputs import parse_time
 from collector.reports.exports import citation_rows
@@ -164,8 +165,14 @@ def diff(request: Request) -> Response:
     except StorageError as exc:  # a capture without text: nothing to diff
         raise NoCaptureError(str(exc)) from exc
     quotes = _quotes_for(request, old.url_key)
+    ignored = ignored_in_pair(applicable_rules(ctx.sessions, old.url, params.get("report") or None),
+                              texts.old_text, texts.new_text, warc_dir=ctx.warc_dir, old=old, new=new,
+                              max_bytes=ctx.config.extract_max_bytes)
     data = {"a": _capture(old), "b": _capture(new), "report": params.get("report"),
-            **diff_texts(texts.old_text, texts.new_text, quotes)}
+            **diff_texts(texts.old_text, texts.new_text, quotes,
+                         ignored_a=[(s.start, s.end) for s in ignored.old_spans] if ignored else None,
+                         ignored_b=[(s.start, s.end) for s in ignored.new_spans] if ignored else None),
+            **(ignored.to_json() if ignored else {"ignored": []})}
     return respond(request, data, pages.diff)
 
 

@@ -5,19 +5,23 @@ are managed with ``collector ignore`` and shown by ``collector diff``."""
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
 from collector.capture.run import capture_urls
 from collector.check.run import CheckTarget, run_checks
+from collector.server import ServerContext
 from storage.checks import checks_of
 from storage.database import connect
 from storage.ignorerules import add_rule, list_rules, remove_rule, rules_for
 from tests.collector.cli.test_cli import lines, no_traceback, run
+from tests.collector.server.helpers import fetch, running
 from tests.conftest import make_config
 
 
@@ -98,6 +102,19 @@ def test_a_date_line_rule_turns_changed_into_unchanged_and_keeps_the_raw_change(
     assert (f"-Updated: 1 December 2026, 09:11    [ignored: rule {date_rule['id']}, {xpath_rule['id']}]"
             in out)
     assert "after the ignore rules: identical" in text.stderr.decode()
+
+    # the diff page: the raw change shown, the ignored text struck through, the filtered result said
+    with running(ServerContext(config=config, sessions=connect(config.db_url))) as base:
+        page = fetch(f"{base}/diff?url={quote(dated)}").text
+        data = json.loads(fetch(f"{base}/diff.json?url={quote(dated)}").body)
+    assert data["filtered_identical"] is True and data["identical"] is False
+    struck = re.search(r"<td class='left'><s class='ignored'[^>]*>(.*?)</s></td>", page)
+    assert struck and re.sub("<[^>]+>", "", struck.group(1)) == "Updated: 1 December 2026, 09:11"
+    assert "<del>" in struck.group(1)  # the raw change inside the struck-through line
+    assert "the texts are <b>identical</b>" in page
+    replaced = next(r for r in data["rows"] if r["op"] == "replace")
+    assert any(kind == "ignored" for _, _, kind in replaced["left_spans"])
+    assert any(kind == "del" for _, _, kind in replaced["left_spans"])  # the raw change still shown
 
     # list, remove; removing again names the id
     assert {r["id"] for r in _cli(home, "ignore", "list", "--json")} == {
