@@ -458,7 +458,8 @@ class ScheduleRun(Base):
 
 
 class Webhook(Base):
-    """A URL that receives a JSON POST for the events it subscribed to."""
+    """A URL that is told about the events it subscribed to: an http(s) URL gets a JSON POST, any other
+    URL is an Apprise URL (mailto://, slack://, matrix://, tgram://, ntfy:// ...) sent a message."""
 
     __tablename__ = "webhooks"
 
@@ -468,6 +469,8 @@ class Webhook(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_check_id: Mapped[int] = mapped_column(Integer, default=0)  # checks seen up to this id
     last_match_id: Mapped[int] = mapped_column(Integer, default=0)  # feed matches seen up to this id
+    # issue 17 (migration 0021): added from the notify_urls setting (kept in step with it), not by hand
+    from_config: Mapped[bool | None] = mapped_column(Boolean, default=False)
 
 
 class WebhookDelivery(Base):

@@ -8,6 +8,9 @@ one report (``target`` its name) or every check (``global``). A check's ``status
 are of the filtered texts; when a rule removed something, ``raw_status`` and ``raw_similarity`` say what
 the raw texts gave. Older checks keep NULL there (no rule applied).
 
+Notifications (the same issue): ``webhooks.from_config`` marks the webhooks (http(s) or Apprise URLs)
+added from the ``notify_urls`` setting, so they are kept in step with it.
+
 down_revision is 0013, not the 0012 the task named: 0013 (merged into main since) revises 0012 already,
 and with two heads no database opens. The integrator re-chains it; the upgrade checks what exists first,
 so it also runs on a database stamped back by hand.
@@ -29,13 +32,16 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Create ``ignore_rules``; add the three nullable columns to ``checks`` (plain ADD COLUMN)."""
+    """Create ``ignore_rules``; add the nullable columns to ``checks`` and ``webhooks`` (plain ADD
+    COLUMN)."""
     inspector = sa.inspect(op.get_bind())
     columns = {c["name"] for c in inspector.get_columns("checks")}
     for name, kind in (("raw_status", sa.String(16)), ("raw_similarity", sa.Float()),
                        ("ignored_rules", sa.JSON())):
         if name not in columns:
             op.add_column("checks", sa.Column(name, kind, nullable=True))
+    if "from_config" not in {c["name"] for c in inspector.get_columns("webhooks")}:
+        op.add_column("webhooks", sa.Column("from_config", sa.Boolean(), nullable=True))
     if inspector.has_table("ignore_rules"):
         return
     op.create_table(
@@ -53,6 +59,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Drop the columns and the table."""
+    op.drop_column("webhooks", "from_config")
     for column in ("ignored_rules", "raw_similarity", "raw_status"):
         op.drop_column("checks", column)
     op.drop_index("ix_ignore_rules_scope", "ignore_rules")
