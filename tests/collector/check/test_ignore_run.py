@@ -51,6 +51,7 @@ def _cli(home: Path, *args: str) -> list[dict[str, Any]]:
     return lines(proc)
 
 
+@pytest.mark.slow  # crawls, a server, CLI processes
 def test_a_date_line_rule_turns_changed_into_unchanged_and_keeps_the_raw_change(
         server: str, home: Path, proxied: str) -> None:
     config = make_config(home, retry_times=1)
