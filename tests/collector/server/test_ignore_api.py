@@ -3,31 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
 from collector.check.rules import list_ignore_rules
-from collector.server import ServerContext
 from storage.database import connect
-from storage.tokens import create_token
-from tests.collector.server.helpers import running
 from tests.collector.server.test_schedules_api import call
-from tests.conftest import make_config
 
 
 @pytest.fixture
-def served(home: Path) -> Iterator[dict[str, Any]]:
-    config = make_config(home)
-    sessions = connect(config.db_url)
-    token, _ = create_token(sessions, "rules robot", now=datetime.now(UTC))
-    with running(ServerContext(config=config, sessions=sessions)) as base:
-        yield {"base": base, "token": token, "sessions": sessions}
+def sessions(served: dict[str, Any]) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the served archive's database."""
+    found = connect(served["config"].db_url)
+    yield found
+    found.kw["bind"].dispose()
 
 
-def test_add_list_remove(served: dict[str, Any]) -> None:
+def test_add_list_remove(served: dict[str, Any], sessions: sessionmaker[Session]) -> None:
     base, token = served["base"], served["token"]
     url = "https://example.org/news/budget"
     status, rule = call(base + "/api/ignore-rules", "POST",
@@ -41,7 +35,7 @@ def test_add_list_remove(served: dict[str, Any]) -> None:
 
     status, listed = call(base + "/api/ignore-rules")  # a read: no token
     assert status == 200 and [r["id"] for r in listed["rules"]] == [rule["id"], every["id"]]
-    assert listed["rules"] == [r.to_json() for r in list_ignore_rules(served["sessions"])]
+    assert listed["rules"] == [r.to_json() for r in list_ignore_rules(sessions)]
     status, mine = call(base + "/api/ignore-rules?scope=url&target=" + "https://EXAMPLE.org/news/budget")
     assert [r["id"] for r in mine["rules"]] == [rule["id"]]  # any spelling of the URL
 
@@ -65,9 +59,9 @@ def test_bad_bodies_are_named(served: dict[str, Any], body: dict[str, Any], mess
     assert status in (400, 404) and message in reply["error"], reply
 
 
-def test_writes_need_a_token(served: dict[str, Any]) -> None:
+def test_writes_need_a_token(served: dict[str, Any], sessions: sessionmaker[Session]) -> None:
     body = {"scope": "global", "kind": "css", "pattern": "p"}
     assert call(served["base"] + "/api/ignore-rules", "POST", body)[0] == 401
     assert call(served["base"] + "/api/ignore-rules", "POST", body, "wrong")[0] == 401
     assert call(served["base"] + "/api/ignore-rules/1", "DELETE")[0] == 401
-    assert list_ignore_rules(served["sessions"]) == []
+    assert list_ignore_rules(sessions) == []
