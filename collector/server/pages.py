@@ -17,6 +17,7 @@ from collector.server.html import (
     position_classes,
     qs,
     table,
+    url_html,
 )
 
 __all__ = ["dashboard", "diff", "home", "reports", "search", "snapshot", "spans_html", "timeline"]
@@ -66,6 +67,20 @@ def _quotes(quotes: list[dict[str, Any]]) -> str:
                     f"{marks[q['archived']][1]}</span>" for q in quotes) or "-"
 
 
+SOURCE_SHOWN = 90  # characters of a long source shown before it is expanded
+
+
+def _source(text: str | None) -> str:
+    """A citation's source: a long one folded (``details``/``summary``) to its start, the rest on a click."""
+    text = text or ""
+    if len(text) <= SOURCE_SHOWN + 20:
+        return esc(text)
+    cut = text.rfind(" ", 0, SOURCE_SHOWN)
+    head = text[:cut if cut > SOURCE_SHOWN // 2 else SOURCE_SHOWN]
+    return (f"<details class='source'><summary>{esc(head)}…</summary>"
+            f"<span class='rest'>{esc(text[len(head):])}</span></details>")
+
+
 def dashboard(data: dict[str, Any]) -> str:
     """The citation dashboard of one report."""
     name = data["report"]
@@ -84,10 +99,10 @@ def dashboard(data: dict[str, Any]) -> str:
             if len(good) > 1:
                 links.append(a("/diff" + qs(url=url, report=name), "diff", cls="diff"))
             links.append(a("/timeline" + qs(url=url), "timeline", cls="timeline"))
-        url_cell = (f"<span class='url'>{esc(url)}</span>" if url
+        url_cell = (f"<span class='url'>{url_html(url)}</span>" if url
                     else ("<b>needs a URL</b>" if row["needs_url"] else "-"))
         verdict = badge(row["verdict"], row["verdict"] or "not checked")
-        rows.append([esc(row["ref"]), esc(row["kind"]), esc(row["source"]), url_cell, verdict,
+        rows.append([esc(row["ref"]), esc(row["kind"]), _source(row["source"]), url_cell, verdict,
                      _quotes(row["quotes"]), _when(first["captured_at"]) if first else "-",
                      _when(latest["captured_at"]) if latest else "-", " ".join(links)])
         attrs.append(f"data-verdict='{esc(row['verdict'] or 'none')}' data-ref='{esc(row['ref'])}'")
@@ -269,26 +284,60 @@ def _ignored_rules(data: dict[str, Any]) -> str:
             f"<ul>{items}</ul></div>")
 
 
+def _choice(name: str, label: str, options: list[str], chosen: str) -> str:
+    items = "".join(f"<option value='{esc(o)}'{' selected' if o == chosen else ''}>{esc(o)}</option>"
+                    for o in options)
+    extra = (f"<option value='{esc(chosen)}' selected>{esc(chosen)}</option>"
+             if chosen and chosen not in options else "")
+    return (f"<label>{esc(label)}<select name='{name}'><option value=''>all</option>{items}{extra}</select>"
+            "</label>")
+
+
+def _pager(data: dict[str, Any], params: dict[str, Any]) -> str:
+    """Previous/next and the page numbers around the current one."""
+    page, pages = data["page"], data["pages"]
+    if pages <= 1:
+        return ""
+    links = []
+    if page > 1:
+        links.append(a("/search" + qs(**params, page=page - 1), "← previous", rel="prev"))
+    previous = 0
+    for n in sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)}):
+        if n - previous > 1:
+            links.append("<span class='gap'>…</span>")
+        previous = n
+        links.append(f"<span class='current' aria-current='page'>{n}</span>" if n == page
+                     else a("/search" + qs(**params, page=n), n))
+    if page < pages:
+        links.append(a("/search" + qs(**params, page=page + 1), "next →", rel="next"))
+    return f"<nav class='pager' aria-label='result pages'>{' '.join(links)}</nav>"
+
+
 def search(data: dict[str, Any]) -> str:
-    """The search form and its hits."""
+    """The search form (date pickers, report and feed choices) and its hits, counted and paged."""
     def field(name: str, label: str, kind: str = "text") -> str:
         return (f"<label>{esc(label)}<input type='{kind}' name='{name}' value='{esc(data[name])}'></label>")
 
     form = ("<form class='filters' method='get' action='/search'>" + field("q", "words")
-            + field("site", "site") + field("from", "from (date)") + field("to", "to (date)")
-            + field("report", "report") + field("feed", "feed") + "<button>Search</button></form>")
+            + field("site", "site") + field("from", "from", "date") + field("to", "to", "date")
+            + _choice("report", "report", data.get("reports") or [], data["report"])
+            + _choice("feed", "feed", data.get("feeds") or [], data["feed"])
+            + "<button>Search</button></form>")
     hits = []
     for hit in data["hits"]:
         snippet = esc(hit["snippet"]).replace("[[", "<mark>").replace("]]", "</mark>")
         link = a("/web/" + hit["timestamp"] + "/" + hit["url"], hit["title"] or hit["url"])
         hits.append(f"<div class='hit'><div>{link}"
-                    f"</div><div class='url muted'>{esc(hit['url'])} · first captured "
+                    f"</div><div class='url muted'>{url_html(hit['url'])} · first captured "
                     f"{_when(hit['captured_at'])} · {a('/timeline' + qs(url=hit['url']), 'timeline')}</div>"
                     f"<p class='snippet'>{snippet}</p></div>")
-    more = ""
     params = {k: data[k] for k in ("q", "site", "from", "to", "report", "feed")}
-    if data["more"]:
-        more = a("/search" + qs(**params, page=data["page"] + 1), "more results →")
+    count = ""
+    if data["q"].strip() and data.get("total"):
+        first = (data["page"] - 1) * data.get("page_size", 20) + 1
+        count = (f"<p class='count'><b>{data['total']}</b> result{'s' if data['total'] != 1 else ''}"
+                 + (f" · {first}–{first + len(hits) - 1} shown · page {data['page']} of {data['pages']}"
+                    if data["pages"] > 1 else "") + "</p>")
     empty = "<p class='muted'>No match.</p>" if data["q"].strip() and not hits else ""
-    body = form + empty + "".join(hits) + more
+    body = form + count + empty + "".join(hits) + _pager(data, params)
     return layout("Search", body, json_href="/search.json" + qs(**params))
