@@ -67,18 +67,14 @@ def _quotes(quotes: list[dict[str, Any]]) -> str:
                     f"{marks[q['archived']][1]}</span>" for q in quotes) or "-"
 
 
-SOURCE_SHOWN = 90  # characters of a long source shown before it is expanded
-
-
-def _source(text: str | None) -> str:
-    """A citation's source: a long one folded (``details``/``summary``) to its start, the rest on a click."""
-    text = text or ""
-    if len(text) <= SOURCE_SHOWN + 20:
-        return esc(text)
-    cut = text.rfind(" ", 0, SOURCE_SHOWN)
-    head = text[:cut if cut > SOURCE_SHOWN // 2 else SOURCE_SHOWN]
-    return (f"<details class='source'><summary>{esc(head)}…</summary>"
-            f"<span class='rest'>{esc(text[len(head):])}</span></details>")
+def _source(source: str | None, entry: str | None) -> str:
+    """A citation's source: when its notes entry says more than the one-line source (cut at about 100
+    characters), a ``details`` whose summary is the source and whose body is the whole entry."""
+    source, entry = source or "", entry or ""
+    if len(entry) <= len(source.removesuffix("...")) or entry == source:
+        return esc(source)
+    return (f"<details class='source'><summary>{esc(source)}</summary>"
+            f"<span class='rest'>{esc(entry)}</span></details>")
 
 
 def dashboard(data: dict[str, Any]) -> str:
@@ -102,7 +98,8 @@ def dashboard(data: dict[str, Any]) -> str:
         url_cell = (f"<span class='url'>{url_html(url)}</span>" if url
                     else ("<b>needs a URL</b>" if row["needs_url"] else "-"))
         verdict = badge(row["verdict"], row["verdict"] or "not checked")
-        rows.append([esc(row["ref"]), esc(row["kind"]), _source(row["source"]), url_cell, verdict,
+        rows.append([esc(row["ref"]), esc(row["kind"]), _source(row["source"], row.get("entry")), url_cell,
+                     verdict,
                      _quotes(row["quotes"]), _when(first["captured_at"]) if first else "-",
                      _when(latest["captured_at"]) if latest else "-", " ".join(links)])
         attrs.append(f"data-verdict='{esc(row['verdict'] or 'none')}' data-ref='{esc(row['ref'])}'")
