@@ -80,8 +80,9 @@ def check(ctx: click.Context, urls: tuple[str, ...], report_name: str | None, ba
         moved = f" -> {row['final_url']}" if row["redirected"] else ""
         OUT.print(f"[{color}]{row['status']:<12}[/] {ref}{row['url']}{moved}{sim}")
         if row.get("ignored"):
-            OUT.print(f"    raw verdict {row['raw_status']} (similarity {row['raw_similarity']}), "
-                      "before the ignore rules:")
+            raw_sim = row["raw_similarity"]
+            OUT.print(f"    before the ignore rules: {row['raw_status']}"
+                      + (f" (similarity {raw_sim:.3f})" if raw_sim is not None else ""))
             for rule in row["ignored"]:
                 removed = "; ".join(repr(t[:60]) for t in rule["removed"][:3])
                 OUT.print(f"    [strike]ignored[/strike] by rule {rule['id']} ({rule['kind']} "
