@@ -20,6 +20,7 @@ stored, with an error that names it.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -92,10 +93,16 @@ def _squash(text: str) -> str:
     return " ".join(text.split())
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(kind: str, pattern: str) -> Any:
+    """A rule's compiled selector (a check applies the same few rules to every capture)."""
+    return CSSSelector(pattern) if kind == "css" else etree.XPath(pattern)
+
+
 def _element_texts(document: Any, rule: Rule) -> list[str]:
     """The texts of what ``rule`` selects in ``document`` (an lxml HTML tree)."""
     try:
-        found = CSSSelector(rule.pattern)(document) if rule.kind == "css" else document.xpath(rule.pattern)
+        found = _compiled(rule.kind, rule.pattern)(document)
     except (SelectorError, etree.XPathError):
         return []  # validated when stored; a rule that fails on this page removes nothing
     if not isinstance(found, list):
