@@ -168,17 +168,32 @@ def ignored_spans(text: str, rules: Sequence[Rule], html: bytes | str | None = N
 
 def remove_spans(text: str, spans: Iterable[Ignored]) -> str:
     """``text`` without the spans (overlaps merged); a line that a removal left blank is dropped whole."""
-    cut = bytearray(len(text))  # 1 where a span covers the character
-    for span in spans:
-        cut[span.start:span.end] = b"\x01" * (span.end - span.start)
-    if not any(cut):
+    merged: list[list[int]] = []
+    for span in sorted(spans, key=lambda s: s.start):
+        if merged and span.start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], span.end)
+        elif span.end > span.start:
+            merged.append([span.start, span.end])
+    if not merged:
         return text
-    lines, pos = [], 0
+    lines, pos, first = [], 0, 0
     for line in text.split("\n"):
         end = pos + len(line)
-        kept = "".join(ch for ch, gone in zip(line, cut[pos:end], strict=True) if not gone)
-        if kept.strip(_BULLETS) or not any(cut[pos:end]):
-            lines.append(kept)
+        while first < len(merged) and merged[first][1] <= pos:
+            first += 1  # spans wholly before this line
+        pieces, cursor, n = [], pos, first
+        while n < len(merged) and merged[n][0] < end:
+            start, stop = max(merged[n][0], pos), min(merged[n][1], end)
+            if stop > start:
+                pieces.append(text[cursor:start])
+                cursor = stop
+            n += 1
+        if cursor == pos and not pieces:
+            lines.append(line)  # untouched
+        else:
+            kept = "".join(pieces) + text[cursor:end]
+            if kept.strip(_BULLETS):
+                lines.append(kept)
         pos = end + 1
     return "\n".join(lines)
 

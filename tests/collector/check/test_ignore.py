@@ -3,11 +3,12 @@ the filtered texts while the raw one still says ``changed``."""
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, replace
 
 import pytest
 
-from collector.check.ignore import filter_text, ignored_spans, remove_spans, summarize, validate
+from collector.check.ignore import Ignored, filter_text, ignored_spans, remove_spans, summarize, validate
 from collector.check.verdict import decide
 from collector.errors import InputError
 from tests.collector.check.helpers import html_page
@@ -100,3 +101,30 @@ def test_verdict_changed_raw_unchanged_filtered() -> None:
     filtered = decide(replace(old, text=old_f, text_sha256=None), replace(new, text=new_f, text_sha256=None))
     assert filtered.status == "unchanged" and filtered.similarity == 1.0
     assert [s.text for s in old_spans + new_spans] == ["Updated: 1 December 2026", "Updated: 2 December 2026"]
+
+
+def _reference_removal(text: str, spans: list[Ignored]) -> str:
+    """remove_spans written the slow, obvious way: character by character."""
+    cut = [False] * len(text)
+    for span in spans:
+        cut[span.start:span.end] = [True] * (span.end - span.start)
+    out, pos = [], 0
+    for line in text.split("\n"):
+        end = pos + len(line)
+        kept = "".join(ch for ch, gone in zip(line, cut[pos:end], strict=True) if not gone)
+        if kept.strip(" \t-*•·|") or not any(cut[pos:end]):
+            out.append(kept)
+        pos = end + 1
+    return "\n".join(out)
+
+
+def test_remove_spans_agrees_with_the_obvious_way() -> None:
+    rng = random.Random(17)
+    for _ in range(3000):
+        text = "".join(rng.choice("ab \n-") for _ in range(rng.randint(0, 30)))
+        spans = []
+        for _ in range(rng.randint(1, 4)):
+            start = rng.randint(0, len(text))
+            end = rng.randint(start, len(text))
+            spans.append(Ignored(1, start, end, text[start:end]))
+        assert remove_spans(text, spans) == _reference_removal(text, spans), (text, spans)
