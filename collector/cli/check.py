@@ -25,7 +25,7 @@ _COLORS = {"unchanged": "green", "changed": "yellow", "gone": "red", "soft-404":
            "blocked": "magenta", "unreachable": "red", "server-error": "red"}
 # the fields of a check event of `collector history --json`, after type and at
 _HISTORY_CHECK = ("status", "similarity", "http_status", "final_url", "redirected", "capture_id",
-                  "baseline_id", "signals", "report", "ref")
+                  "baseline_id", "signals", "report", "ref", "raw_status", "raw_similarity", "ignored_rules")
 
 
 @click.command()

@@ -158,6 +158,9 @@ def timeline(data: dict[str, Any]) -> str:
                      if chk["baseline_id"] and chk["capture_id"] else "")
         if chk.get("probe_id"):  # the soft-404 probe is in no list: reached from its check
             diff_link += " " + a(f"/snapshot/{chk['probe_id']}", "probe", cls="probe")
+        if chk.get("ignored_rules"):  # the verdict on the filtered texts: say what the raw texts gave
+            sim += (f" · before ignore rules {', '.join(map(str, chk['ignored_rules']))}: "
+                    f"{chk['raw_status']}")
         rows.append([_when(chk["checked_at"]), "check", badge(chk["status"]), esc(sim), "", diff_link])
     rows.sort(key=lambda r: r[0])
     timemaps = (a(f"/timemap/link/{url}", "TimeMap (link-format)") + " · "

@@ -39,7 +39,7 @@ from storage.timefmt import iso_z
 __all__ = ["routes"]
 
 _TIMELINE_CHECK = ("id", "checked_at", "status", "similarity", "capture_id", "baseline_id", "probe_id",
-                   "report", "ref")
+                   "report", "ref", "raw_status", "ignored_rules")
 
 
 def _capture(record: CaptureRecord) -> dict[str, Any]:

@@ -108,6 +108,8 @@ def test_a_date_line_rule_turns_changed_into_unchanged_and_keeps_the_raw_change(
     with running(ServerContext(config=config, sessions=connect(config.db_url))) as base:
         page = fetch(f"{base}/diff?url={quote(dated)}").text
         data = json.loads(fetch(f"{base}/diff.json?url={quote(dated)}").body)
+        timeline = fetch(f"{base}/timeline?url={quote(dated)}").text
+    assert f"before ignore rules {date_rule['id']}, {xpath_rule['id']}: changed" in timeline
     assert data["filtered_identical"] is True and data["identical"] is False
     struck = re.search(r"<td class='left'><s class='ignored'[^>]*>(.*?)</s></td>", page)
     assert struck and re.sub("<[^>]+>", "", struck.group(1)) == "Updated: 1 December 2026, 09:11"
@@ -116,6 +118,9 @@ def test_a_date_line_rule_turns_changed_into_unchanged_and_keeps_the_raw_change(
     replaced = next(r for r in data["rows"] if r["op"] == "replace")
     assert any(kind == "ignored" for _, _, kind in replaced["left_spans"])
     assert any(kind == "del" for _, _, kind in replaced["left_spans"])  # the raw change still shown
+
+    events = [e for e in _cli(home, "history", dated, "--json") if e["type"] == "check"]
+    assert [(e["status"], e["raw_status"]) for e in events] == [("changed", None), ("unchanged", "changed")]
 
     # list, remove; removing again names the id
     assert {r["id"] for r in _cli(home, "ignore", "list", "--json")} == {
