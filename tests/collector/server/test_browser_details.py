@@ -21,8 +21,8 @@ from storage.database import connect
 from storage.queries import snapshots
 from tests.collector.server import test_browser
 from tests.collector.server.helpers import running
-from tests.collector.server.test_browser import CHROMIUM, MIN_CONTRAST, assert_laid_out, assert_readable
-from tests.collector.server.visual import CSP_LISTENER, Seen, box, unreadable, watch
+from tests.collector.server.test_browser import CHROMIUM, assert_laid_out, assert_readable, open_page
+from tests.collector.server.visual import CSP_LISTENER, Seen, box, watch
 from tests.conftest import make_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not CHROMIUM.exists(),
@@ -123,16 +123,9 @@ def phone(browser: Any) -> Iterator[tuple[Any, Seen]]:
     context.close()
 
 
-def _open(page: Any, seen: Seen, url: str) -> None:
-    response = page.goto(url, wait_until="networkidle")
-    assert response is not None and response.status == 200, url
-    seen.check(page)
-    assert unreadable(page, MIN_CONTRAST) == [], url
-
-
 def test_search_counts_pages_and_offers_choices(wide: tuple[Any, Seen], detailed: dict[str, Any]) -> None:
     page, seen = wide
-    _open(page, seen, f"{detailed['live']}/search?q=estuary")
+    open_page(page, seen, f"{detailed['live']}/search?q=estuary")
     assert page.locator("input[name='from']").get_attribute("type") == "date"
     assert page.locator("input[name='to']").get_attribute("type") == "date"
     options = page.locator("select[name='report'] option").all_inner_texts()
@@ -155,7 +148,7 @@ def test_search_counts_pages_and_offers_choices(wide: tuple[Any, Seen], detailed
     page.locator("form.filters button").click()
     page.wait_for_load_state("networkidle")
     assert page.locator("p.muted", has_text="No match").count() == 1
-    _open(page, seen, f"{detailed['live']}/search?q=estuary")
+    open_page(page, seen, f"{detailed['live']}/search?q=estuary")
     page.select_option("select[name='report']", detailed["report"])
     page.locator("form.filters button").click()
     page.wait_for_url(f"**report={detailed['report']}**")
@@ -166,7 +159,7 @@ def test_search_counts_pages_and_offers_choices(wide: tuple[Any, Seen], detailed
 def test_long_source_folds_and_url_wraps_between_parts(wide: tuple[Any, Seen],
                                                        detailed: dict[str, Any]) -> None:
     page, seen = wide
-    _open(page, seen, f"{detailed['live']}/reports/{detailed['report']}")
+    open_page(page, seen, f"{detailed['live']}/reports/{detailed['report']}")
     folded = page.locator("table.dashboard details.source")
     assert folded.count() >= 1
     folded = page.locator("tr[data-ref='2'] details.source")
@@ -184,7 +177,7 @@ def test_long_source_folds_and_url_wraps_between_parts(wide: tuple[Any, Seen],
 
 def test_citation_table_stacks_on_a_phone(phone: tuple[Any, Seen], detailed: dict[str, Any]) -> None:
     page, seen = phone
-    _open(page, seen, f"{detailed['live']}/reports/{detailed['report']}")
+    open_page(page, seen, f"{detailed['live']}/reports/{detailed['report']}")
     table = page.locator("table.dashboard")
     widths = table.evaluate("t => [t.scrollWidth, t.parentElement.scrollWidth, "
                             "document.documentElement.scrollWidth]")
@@ -204,7 +197,8 @@ def test_citation_table_stacks_on_a_phone(phone: tuple[Any, Seen], detailed: dic
 def test_quote_outline_is_one_box_and_ignored_text_is_struck(wide: tuple[Any, Seen],
                                                             detailed: dict[str, Any]) -> None:
     page, seen = wide
-    _open(page, seen, f"{detailed['live']}/diff?url={detailed['base']}/article&report={detailed['report']}")
+    live, base, name = detailed["live"], detailed["base"], detailed["report"]
+    open_page(page, seen, f"{live}/diff?url={base}/article&report={name}")
     marks = page.locator("table.diff td.left mark")
     assert marks.count() == 1  # the quote, with the changed word inside it
     assert marks.first.locator("del").inner_text() == "decades"
@@ -224,7 +218,7 @@ def test_pdf_memento_keeps_the_banner(wide: tuple[Any, Seen], detailed: dict[str
     pdf = next(c for c in snapshots(detailed["sessions"], detailed["base"] + "/bulletin.pdf"))
     answers: list[Any] = []
     page.on("response", lambda r: answers.append(r) if "id_/" in r.url else None)
-    _open(page, seen, f"{detailed['live']}/web/{pdf.captured_at:%Y%m%d%H%M%S}/{pdf.url}")
+    open_page(page, seen, f"{detailed['live']}/web/{pdf.captured_at:%Y%m%d%H%M%S}/{pdf.url}")
     assert_laid_out(page, "#archive-banner", "iframe.replay.pdf")
     banner, frame = box(page.locator("#archive-banner")), box(page.locator("iframe.replay.pdf"))
     assert frame.y >= banner.y + banner.height and frame.height >= 200, (banner, frame)
