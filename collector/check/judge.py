@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from collector.capture.extraction import is_html
 from collector.check.ignore import filter_text, summarize
 from collector.check.quotes import find_quote
 from collector.check.run import CheckTarget, choose_baseline
@@ -223,7 +224,8 @@ class Judge:
 
     def _html(self, record: CaptureRecord | None, rules: Sequence[IgnoreRuleRecord]) -> bytes | None:
         """The archived HTML of a capture, when a CSS or XPath rule needs it (read once per capture)."""
-        if record is None or not any(r.kind in ("css", "xpath") for r in rules):
+        if record is None or not is_html(record.content_type) or not any(r.kind in ("css", "xpath")
+                                                                          for r in rules):
             return None
         if record.id not in self.html:
             self.html[record.id] = _archived_html(self.config, record)

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from collector.capture.extraction import is_html
 from collector.check.compare import text_similarity
 from collector.check.ignore import Ignored, filter_text, summarize, validate
 from collector.errors import InputError, NotFoundError
@@ -89,6 +90,8 @@ class IgnoredPair:
 
 
 def _html(warc_dir: Path, capture: CaptureRecord, max_bytes: int) -> bytes | None:
+    if not is_html(capture.content_type):  # a PDF's text has no markup for CSS or XPath to select
+        return None
     try:
         return retrieve.archived_response(warc_dir, capture).decoded(max_bytes)
     except StorageError:
