@@ -17,9 +17,10 @@ import pytest
 from collector.capture.run import capture_urls
 from collector.check.run import CheckTarget, run_checks
 from collector.server import ServerContext
-from storage.checks import checks_of
+from storage.checks import add_checks, checks_of
 from storage.database import connect
 from storage.ignorerules import add_rule, list_rules, remove_rule, rules_for
+from storage.records import CheckRecord
 from tests.collector.cli.test_cli import lines, no_traceback, run
 from tests.collector.server.helpers import fetch, running
 from tests.conftest import make_config
@@ -165,4 +166,13 @@ def test_rules_for_scopes_on_both_databases(db_url: str) -> None:
     assert [r.id for r in list_rules(sessions, scope="url", target="https://example.org/a")] == [mine.id]
     assert remove_rule(sessions, report.id) and not remove_rule(sessions, report.id)
     assert json.loads(json.dumps(mine.to_json()))["created_at"].endswith("Z")
+    # a check's raw verdict and the rules that applied, stored and read back
+    add_checks(sessions, [CheckRecord(url=url, checked_at=now, capture_id=None, baseline_id=None,
+                                      status="unchanged", similarity=1.0, raw_status="changed",
+                                      raw_similarity=0.97, ignored_rules=(mine.id, every.id)),
+                          CheckRecord(url=url, checked_at=now, capture_id=None, baseline_id=None,
+                                      status="changed", similarity=0.5)])
+    stored = checks_of(sessions, "https://example.org/a")
+    assert [(c.raw_status, c.raw_similarity, c.ignored_rules) for c in stored] == [
+        ("changed", 0.97, (mine.id, every.id)), (None, None, ())]
     sessions.kw["bind"].dispose()
