@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import NoneType, UnionType
-from typing import Any, get_args, get_type_hints
+from typing import Any, get_args, get_origin, get_type_hints
 
 from collector.errors import ConfigError
 from storage.errors import StoreError
@@ -64,6 +64,10 @@ class MonitorConfig:
     notify_backoff: float = 30.0  # delay before the first retry; doubles per attempt
     notify_max_backoff: float = 3600.0
     notify_max_attempts: int = 8  # then the delivery is marked failed (and kept)
+    # notifications (issue 17): URLs told about every event, kept in step with this list: http(s) URLs
+    # get the webhook JSON POST, any other is an Apprise URL (mailto://, slack://, matrix://, tgram://,
+    # ntfy:// ...). TOML: a list; environment (COLLECTOR_MONITOR_NOTIFY_URLS): separated by whitespace
+    notify_urls: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for item in fields(self):
@@ -254,6 +258,9 @@ def _coerce(cls: type[Config] | type[MonitorConfig], name: str, value: Any, sour
             raise ValueError(value)
         if kind is Path:
             return Path(str(value)).expanduser()
+        if get_origin(kind) is tuple:  # a list in TOML, whitespace-separated in the environment
+            items = value if isinstance(value, list | tuple) else str(value).split()
+            return tuple(str(item).strip() for item in items if str(item).strip())
         return kind(value)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{source}: {label}={value!r} is not a valid {kind.__name__}") from exc

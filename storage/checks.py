@@ -23,7 +23,8 @@ def check_record(row: Check) -> CheckRecord:
         similarity=row.similarity, redirected=bool(row.redirected), http_status=row.http_status,
         final_url=row.final_url, sha256=row.sha256, text_sha256=row.text_sha256,
         signals=tuple(row.signals or ()), quotes=tuple(row.quotes or ()), report=row.report,
-        ref=row.ref,
+        ref=row.ref, raw_status=row.raw_status, raw_similarity=row.raw_similarity,
+        ignored_rules=tuple(row.ignored_rules or ()),
     )
 
 
@@ -39,6 +40,8 @@ def add_checks(sessions: sessionmaker[Session], checks: Sequence[CheckRecord]) -
                 http_status=check.http_status, final_url=check.final_url, sha256=check.sha256,
                 text_sha256=check.text_sha256, signals=list(check.signals),
                 quotes=list(check.quotes), report=check.report, ref=check.ref,
+                raw_status=check.raw_status, raw_similarity=check.raw_similarity,
+                ignored_rules=list(check.ignored_rules) or None,
             )
             session.add(row)
             rows.append(row)

@@ -24,7 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = ["EXTRACTION_PENDING", "Base", "Capture", "CaptureHop", "Check", "Citation", "CitationLink",
-           "Extraction", "LedgerCheckpoint", "LedgerEntry", "Report", "ReportVersion", "UTCDateTime"]
+           "Extraction", "IgnoreRule", "LedgerCheckpoint", "LedgerEntry", "Report", "ReportVersion",
+           "UTCDateTime"]
 
 #: the extraction status of a capture archived without extraction (``capture --no-extract``)
 EXTRACTION_PENDING = "pending"
@@ -263,8 +264,31 @@ class Check(Base):
     quotes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     report: Mapped[str | None] = mapped_column(String(200))
     ref: Mapped[str | None] = mapped_column(String(64))
+    # ignore rules (issue 17, migration 0021): status/similarity above are of the filtered texts; the
+    # comparison of the raw texts is kept here when a rule removed something, with the rules' ids
+    raw_status: Mapped[str | None] = mapped_column(String(16))
+    raw_similarity: Mapped[float | None] = mapped_column(Float)
+    ignored_rules: Mapped[list[int] | None] = mapped_column(JSON)
 
     __table_args__ = (Index("ix_checks_key_time", "url_key", "checked_at"),)
+
+
+class IgnoreRule(Base):
+    """A CSS selector, XPath or regular expression whose matches a check leaves out of the text comparison
+    (issue 17): for one source (``scope`` url, ``target`` the URL; it applies to every URL of the same
+    canonical key), one report (``target`` its name) or every check (``global``)."""
+
+    __tablename__ = "ignore_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(16))  # url | report | global
+    target: Mapped[str | None] = mapped_column(Text)  # URL, report name, None for global
+    kind: Mapped[str] = mapped_column(String(16))  # css | xpath | regex
+    pattern: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_ignore_rules_scope", "scope", "target"),)
 
 
 class SearchDocument(Base):
@@ -435,7 +459,8 @@ class ScheduleRun(Base):
 
 
 class Webhook(Base):
-    """A URL that receives a JSON POST for the events it subscribed to."""
+    """A URL that is told about the events it subscribed to: an http(s) URL gets a JSON POST, any other
+    URL is an Apprise URL (mailto://, slack://, matrix://, tgram://, ntfy:// ...) sent a message."""
 
     __tablename__ = "webhooks"
 
@@ -445,6 +470,8 @@ class Webhook(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_check_id: Mapped[int] = mapped_column(Integer, default=0)  # checks seen up to this id
     last_match_id: Mapped[int] = mapped_column(Integer, default=0)  # feed matches seen up to this id
+    # issue 17 (migration 0021): added from the notify_urls setting (kept in step with it), not by hand
+    from_config: Mapped[bool | None] = mapped_column(Boolean, default=False)
 
 
 class WebhookDelivery(Base):

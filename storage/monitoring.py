@@ -46,7 +46,7 @@ __all__ = [
     "finish_delivery", "finish_run", "get_feed", "get_lease", "get_schedule", "list_deliveries",
     "list_feeds", "list_schedules", "list_webhooks", "matches_after", "record_polls", "release_lease",
     "remove_feed", "remove_schedule", "remove_webhook", "runs_of", "set_entry_captures",
-    "set_schedule_paused", "start_run", "store_entries", "update_schedule",
+    "set_schedule_paused", "start_run", "store_entries", "sync_config_webhooks", "update_schedule",
 ]
 
 Sessions = sessionmaker[Session]
@@ -94,6 +94,7 @@ class WebhookRecord:
     created_at: datetime
     last_check_id: int
     last_match_id: int
+    from_config: bool = False  # added from the notify_urls setting (kept in step with it)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -140,6 +141,8 @@ class CheckEvent:
     similarity: float | None
     http_status: int | None
     final_url: str | None
+    baseline_id: int | None = None
+    raw_status: str | None = None  # the verdict before ignore rules, when they removed something
 
 
 
@@ -313,21 +316,42 @@ def get_lease(sessions: Sessions, name: str) -> LeaseRecord | None:
 
 
 # -- webhooks and deliveries -----------------------------------------------------------------------------
-def add_webhook(sessions: Sessions, url: str, events: Sequence[str], now: datetime) -> WebhookRecord:
+def add_webhook(sessions: Sessions, url: str, events: Sequence[str], now: datetime, *,
+                from_config: bool = False) -> WebhookRecord:
     """Add a webhook; it is told about checks and matches stored from now on."""
     with sessions() as session, session.begin():
-        row = Webhook(url=url, events=list(events), created_at=now,
+        row = Webhook(url=url, events=list(events), created_at=now, from_config=from_config,
                       last_check_id=session.execute(select(func.max(Check.id))).scalar() or 0,
                       last_match_id=session.execute(select(func.max(FeedMatch.id))).scalar() or 0)
         session.add(row)
-    return to_record(WebhookRecord, row, events=tuple(row.events))
+    return _webhook(row)
+
+
+def _webhook(row: Webhook) -> WebhookRecord:
+    return to_record(WebhookRecord, row, events=tuple(row.events or ()), from_config=bool(row.from_config))
 
 
 def list_webhooks(sessions: Sessions) -> list[WebhookRecord]:
     """Every webhook, by id."""
     with sessions() as session:
         rows = session.execute(select(Webhook).order_by(Webhook.id)).scalars()
-        return [to_record(WebhookRecord, row, events=tuple(row.events or ())) for row in rows]
+        return [_webhook(row) for row in rows]
+
+
+def sync_config_webhooks(sessions: Sessions, urls: Sequence[str], events: Sequence[str], now: datetime
+                         ) -> tuple[list[WebhookRecord], list[WebhookRecord]]:
+    """Keep the webhooks added from a setting in step with its ``urls``: add those missing (told about
+    what is stored from now on), delete those no longer listed. Returns (added, removed)."""
+    wanted = list(dict.fromkeys(urls))
+    with sessions() as session, session.begin():
+        rows = session.execute(select(Webhook).where(Webhook.from_config.is_(True))).scalars().all()
+        gone = [row for row in rows if row.url not in wanted]
+        for row in gone:
+            session.delete(row)
+        removed = [_webhook(row) for row in gone]
+    have = {row.url for row in rows}
+    added = [add_webhook(sessions, url, events, now, from_config=True) for url in wanted if url not in have]
+    return added, removed
 
 
 def remove_webhook(sessions: Sessions, webhook_id: int) -> bool:

@@ -268,9 +268,13 @@ class CheckRecord:
     quotes: tuple[dict[str, Any], ...] = ()
     report: str | None = None
     ref: str | None = None
+    raw_status: str | None = None  # the verdict on the raw texts, when ignore rules removed something
+    raw_similarity: float | None = None
+    ignored_rules: tuple[int, ...] = ()  # ids of the ignore rules that removed something
 
     def to_json(self) -> dict[str, Any]:
         """Every field as plain JSON: ``checked_at`` in ISO-8601 with ``Z``, tuples as lists."""
         data = {f.name: getattr(self, f.name) for f in fields(self)}
-        data.update(checked_at=iso_z(self.checked_at), signals=list(self.signals), quotes=list(self.quotes))
+        data.update(checked_at=iso_z(self.checked_at), signals=list(self.signals), quotes=list(self.quotes),
+                    ignored_rules=list(self.ignored_rules))
         return data

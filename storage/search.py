@@ -84,6 +84,7 @@ class SearchResults:
     query: str
     hits: list[SearchHit]
     more: bool
+    total: int | None = None  # every match (all pages), when counted (``search(count=True)``)
 
 
 def host_of(url: str) -> str:
@@ -305,10 +306,11 @@ def _sqlite_snippets(session: Session, match: str, ids: Sequence[int]) -> dict[i
 def search(
     sessions: sessionmaker[Session], query: str, *, site: str | None = None,
     since: datetime | None = None, until: datetime | None = None,
-    url_keys: Sequence[str] | None = None, limit: int = 20, offset: int = 0,
+    url_keys: Sequence[str] | None = None, limit: int = 20, offset: int = 0, count: bool = False,
 ) -> SearchResults:
     """Full-text search, best match first. ``site`` matches a host and its subdomains; ``since`` and
     ``until`` bound the capture time; ``url_keys`` restricts to those canonical keys (a report's URLs).
+    ``count``: also count every match (``total``; one more query, without ranking or snippets).
 
     Raises SearchQueryError for a query without words.
     """
@@ -338,9 +340,27 @@ def search(
             snippets = _sqlite_snippets(session, match, [r["id"] for r in rows[:limit]])
             for row in rows:
                 row["snippet"] = snippets.get(row["id"], "")
+        total = None
+        if count:  # its own parameters: the tsquery's names count the parameters already there
+            counted: dict[str, Any] = {}
+            total = _count(session, query, match, _filters(site, since, until, url_keys, counted), counted)
     hits = [SearchHit(document_id=r["id"], capture_id=r["capture_id"], url=r["url"],
                       url_key=r["url_key"], host=r["host"], captured_at=r["captured_at"],
                       title=r["title"], text_sha256=r["text_sha256"], snippet=r["snippet"] or "",
                       rank=float(r["rank"] or 0.0))
             for r in rows[:limit]]
-    return SearchResults(query=query, hits=hits, more=len(rows) > limit)
+    return SearchResults(query=query, hits=hits, more=len(rows) > limit, total=total)
+
+
+def _count(session: Session, query: str, match: str, where: str, params: dict[str, Any]) -> int:
+    """How many documents match (the filters of ``where`` with their ``params``)."""
+    if session.get_bind().dialect.name == "postgresql":
+        sql = (f"SELECT count(*) FROM search_documents d, (SELECT {_pg_tsquery(query, params)} AS q) q "
+               f"WHERE d.tsv @@ q.q{where}")
+    else:
+        params["q"] = match
+        sql = ("SELECT count(*) FROM search_fts JOIN search_documents d ON d.id = search_fts.rowid "
+               f"WHERE search_fts MATCH :q{where}")
+    stmt = text(sql).bindparams(*[bindparam(n, type_=UTCDateTime()) for n in ("since", "until")
+                                  if n in params])
+    return int(session.execute(stmt, params).scalar() or 0)

@@ -130,6 +130,16 @@ BOMB = _bomb()
 CORRECTION_1 = ("The council approved the budget on Monday by seven votes to two. The new budget "
                 "raises spending on libraries by ten percent. Critics said the increase was too small.")
 CORRECTION_2 = CORRECTION_1.replace("seven votes to two", "six votes to three")
+DATED = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Council budget</title></head>
+<body><nav><a href="/">Home</a> | ad {ad}</nav><article><h1>Council budget</h1>
+<p class="dateline">Updated: {day} December 2026, 09:1{day}</p>
+<p>The council approved the budget on Monday by seven votes to two, after a debate about libraries and
+schools that lasted most of the evening and drew a large crowd of residents to the town hall.</p>
+<p class="agenda">Also on the agenda of the evening: {story} plans, approved by the council in a late
+vote without any debate at all.</p>
+<p>The new budget raises spending on libraries by ten percent, and the mayor said the money would go to
+longer opening hours and more staff in the three branches outside the centre.</p>
+</article></body></html>"""
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                     "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
 
@@ -192,6 +202,11 @@ def check_site(handler: Handler, host: str, path: str, query: dict[str, list[str
                           "A completely different story about a football match and its fans."))
     elif path == "/v/correction":
         send(200, article("correction", text=CORRECTION_1 if phase == 1 else CORRECTION_2))
+    elif path in ("/v/dated", "/v/dated-box"):  # only the "Updated: <date>" line changes (ignore rules);
+        # on /v/dated-box the agenda paragraph (p.agenda) too
+        box = path.endswith("box") and phase == 2
+        send(200, DATED.format(day=phase, story="Ferry timetable" if box else "Harbour dredging",
+                               ad=phase).encode())
     elif path == "/v/pdf":
         send(200, b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", "application/pdf")
     elif path == "/v/image":

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from collector.capture.extraction import is_html
+from collector.check.ignore import filter_text, summarize
 from collector.check.quotes import find_quote
 from collector.check.run import CheckTarget, choose_baseline
 from collector.check.verdict import Observation, decide, needs_probe
@@ -21,6 +24,7 @@ from collector.inputs import parse_time
 from storage import retrieve
 from storage.canonical import url_key
 from storage.errors import StorageError
+from storage.ignorerules import IgnoreRuleRecord, rules_for
 from storage.queries import captures_by_ids, snapshots_of
 from storage.records import CaptureRecord, CheckRecord
 from storage.timefmt import iso_z
@@ -78,6 +82,8 @@ class Judge:
         self.out: dict[int, dict[str, Any]] = {}
         self.stored: list[CheckRecord] = []
         self.texts: dict[tuple[str, int], str | None] = {}
+        self.rules = rules_for(archive.sessions, urls, [t.report for t in targets])
+        self.html: dict[int, bytes | None] = {}
 
     def add(self, batch: list[dict[str, Any]]) -> None:
         """Take a batch of crawl results; decide every target that can be decided now: those the
@@ -165,13 +171,24 @@ class Judge:
         probe_result = self.results.get(self._probe_of(url))
         probe_record = self.records.get((probe_result or {}).get("id") or -1)
         base_text = _text(config, base, self.texts)
-        verdict = decide(
-            _observation(base, base_text),
-            _observation(current or result, current_text),
-            probe=_observation(probe_record or probe_result,
-                               _text(config, probe_record, self.texts)),
-            landing_counts=landing,
-        )
+        base_obs = _observation(base, base_text)
+        current_obs = _observation(current or result, current_text)
+        probe_obs = _observation(probe_record or probe_result, _text(config, probe_record, self.texts))
+        verdict = decide(base_obs, current_obs, probe=probe_obs, landing_counts=landing)
+        raw, ignored = None, []
+        rules = self.rules.get((url_key(url), target.report), [])
+        if rules and base_text is not None and current_text is not None:
+            base_filtered, base_spans = filter_text(base_text, rules, self._html(base, rules))
+            current_filtered, current_spans = filter_text(current_text, rules, self._html(current, rules))
+            ignored = summarize(rules, base_spans, current_spans)
+            if ignored:  # the verdict is on the filtered texts; the raw one is kept beside it
+                raw = verdict
+                verdict = decide(replace(base_obs, text=base_filtered, text_sha256=None),
+                                 replace(current_obs, text=current_filtered, text_sha256=None),
+                                 probe=probe_obs, landing_counts=landing)
+                verdict = replace(verdict, signals=(*verdict.signals, *(
+                    f"ignore rule {i['id']} ({i['kind']} {i['pattern']!r}) removed {len(i['removed'])} "
+                    f"text(s); raw verdict {raw.status}" for i in ignored)))
         checked_at = datetime.now(UTC)  # after the capture, and after its probe
         quotes = [_quote_status(quote, base_text, current_text) for quote in target.quotes]
         self.stored.append(CheckRecord(
@@ -181,7 +198,9 @@ class Judge:
             http_status=result.get("http_status"), final_url=result.get("final_url"),
             sha256=result.get("sha256"), text_sha256=result.get("text_sha256"),
             signals=tuple(verdict.signals), quotes=tuple(quotes), report=target.report,
-            ref=target.ref))
+            ref=target.ref, raw_status=raw.status if raw else None,
+            raw_similarity=raw.similarity if raw else None,
+            ignored_rules=tuple(i["id"] for i in ignored)))
         row = {
             "url": url, "status": verdict.status, "http_status": result.get("http_status"),
             "final_url": result.get("final_url"), "redirected": verdict.redirected,
@@ -195,10 +214,30 @@ class Judge:
             "capture_id": current.id if current else None,
             "baseline_id": base.id if base else None,
             "outcome": result.get("outcome"), "reason": result.get("reason"),
+            "raw_status": raw.status if raw else None, "raw_similarity": raw.similarity if raw else None,
+            "raw_diff": raw.diff if raw else None, "ignored": ignored,
         }
         self.out[index] = row
         if self.on_result:
             self.on_result(row)
+
+
+    def _html(self, record: CaptureRecord | None, rules: Sequence[IgnoreRuleRecord]) -> bytes | None:
+        """The archived HTML of a capture, when a CSS or XPath rule needs it (read once per capture)."""
+        if record is None or not is_html(record.content_type) or not any(r.kind in ("css", "xpath")
+                                                                          for r in rules):
+            return None
+        if record.id not in self.html:
+            self.html[record.id] = _archived_html(self.config, record)
+        return self.html[record.id]
+
+
+def _archived_html(config: Config, record: CaptureRecord) -> bytes | None:
+    """The capture's payload with its Content-Encoding undone; None when it cannot be read."""
+    try:
+        return retrieve.archived_response(config.warc_dir, record).decoded(config.extract_max_bytes)
+    except StorageError:
+        return None
 
 
 def _quote_status(quote: str, base_text: str | None, current_text: str | None) -> dict[str, Any]:

@@ -25,7 +25,7 @@ _COLORS = {"unchanged": "green", "changed": "yellow", "gone": "red", "soft-404":
            "blocked": "magenta", "unreachable": "red", "server-error": "red"}
 # the fields of a check event of `collector history --json`, after type and at
 _HISTORY_CHECK = ("status", "similarity", "http_status", "final_url", "redirected", "capture_id",
-                  "baseline_id", "signals", "report", "ref")
+                  "baseline_id", "signals", "report", "ref", "raw_status", "raw_similarity", "ignored_rules")
 
 
 @click.command()
@@ -75,6 +75,14 @@ def check(ctx: click.Context, urls: tuple[str, ...], report_name: str | None, ba
         ref = f"[{row['ref']}] " if row.get("ref") else ""
         moved = f" -> {row['final_url']}" if row["redirected"] else ""
         OUT.print(f"[{color}]{row['status']:<12}[/] {ref}{row['url']}{moved}{sim}")
+        if row.get("ignored"):
+            raw_sim = row["raw_similarity"]
+            OUT.print(f"    before the ignore rules: {row['raw_status']}"
+                      + (f" (similarity {raw_sim:.3f})" if raw_sim is not None else ""))
+            for rule in row["ignored"]:
+                removed = "; ".join(repr(t[:60]) for t in rule["removed"][:3])
+                OUT.print(f"    [strike]ignored[/strike] by rule {rule['id']} ({rule['kind']} "
+                          f"{rule['pattern']!r}): {removed}", markup=True, highlight=False)
         for quote in row["quotes"]:
             OUT.print(f"    quote archived={quote['archived']} live={quote['live']}: "
                       f"{quote['text'][:70]}")
@@ -128,15 +136,20 @@ def history(ctx: click.Context, url: str, as_json: bool) -> None:
 @click.option("--from", "from_", help="Time of the first capture (default: the baseline, first).")
 @click.option("--to", "to", help="Time of the second capture (default: latest).")
 @click.option("--raw", is_flag=True, help="Diff the raw payloads instead of the main text.")
+@click.option("--report", "report_name", default=None,
+              help="Apply this report's ignore rules too (the URL's and the global ones always apply).")
 @json_option
 @click.pass_context
 @handle_errors
-def diff(ctx: click.Context, url: str, from_: str | None, to: str | None, raw: bool, as_json: bool) -> None:
+def diff(ctx: click.Context, url: str, from_: str | None, to: str | None, raw: bool,
+         report_name: str | None, as_json: bool) -> None:
     """Unified diff of the main text (or raw payload) of two captures of URL.
 
     --json prints one object: the two captures (``from``, ``to``: id, captured_at, sha256,
     text_sha256), ``mode`` (text or raw), ``identical``, ``similarity`` (main text, 0..1; null for
-    --raw) and ``diff`` (the unified diff as one string).
+    --raw) and ``diff`` (the unified diff as one string). With ignore rules (``collector ignore``) that
+    remove something: ``ignored`` (each rule with the texts it removed), ``filtered_identical`` and
+    ``filtered_similarity``; the diff itself stays the raw one, its ignored lines marked.
 
     \b
     Example:
@@ -151,6 +164,13 @@ def diff(ctx: click.Context, url: str, from_: str | None, to: str | None, raw: b
         old, new = capture_pair(archive.sessions, url, since=parse_time(from_) if from_ else None,
                                 until=parse_time(to) if to else None)
         texts = text_pair(config.warc_dir, old, new, raw_max_bytes=config.max_body_bytes if raw else None)
+        ignored = None
+        if not raw:
+            from collector.check.rules import applicable_rules, ignored_in_pair  # lazy: CLI start-up
+
+            ignored = ignored_in_pair(applicable_rules(archive.sessions, url, report_name), texts.old_text,
+                                      texts.new_text, warc_dir=config.warc_dir, old=old, new=new,
+                                      max_bytes=config.extract_max_bytes)
     finally:
         archive.close()
     label_a = f"{url} @ {iso_z(old.captured_at)}"
@@ -167,7 +187,27 @@ def diff(ctx: click.Context, url: str, from_: str | None, to: str | None, raw: b
         emit_json({"url": url, "from": side(old), "to": side(new), "mode": "raw" if raw else "text",
                    "identical": texts.old_text == texts.new_text,
                    "similarity": None if raw else text_similarity(texts.old_text, texts.new_text),
-                   "diff": "\n".join(lines)})
+                   "diff": "\n".join(lines), **(ignored.to_json() if ignored else {})})
         return
+    marked = _ignored_lines(ignored)
     for line in lines:
-        click.echo(line)
+        changed = line[:1] in "+-" and not line.startswith(("+++", "---"))
+        ids = marked.get(line[1:].strip()) if changed else None
+        click.echo(line + (f"    [ignored: rule {', '.join(map(str, ids))}]" if ids else ""))
+    if ignored and ignored.rules:
+        summary = ignored.to_json()
+        click.echo(f"# after the ignore rules: {'identical' if summary['filtered_identical'] else 'differ'} "
+                   f"(similarity {summary['filtered_similarity']:.3f})", err=True)
+        for rule in ignored.rules:
+            click.echo(f"# ignored by rule {rule['id']} ({rule['kind']} {rule['pattern']!r}): "
+                       + "; ".join(repr(t[:60]) for t in rule["removed"][:5]), err=True)
+
+
+def _ignored_lines(ignored: Any) -> dict[str, list[int]]:
+    """Line text -> the rules that removed all of it (a line of the diff wholly ignored)."""
+    lines: dict[str, list[int]] = {}
+    for span in (*ignored.old_spans, *ignored.new_spans) if ignored is not None else ():
+        ids = lines.setdefault(span.text.strip(), [])
+        if "\n" not in span.text.strip() and span.rule_id not in ids:
+            ids.append(span.rule_id)
+    return lines

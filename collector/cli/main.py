@@ -19,6 +19,7 @@ from collector.cli import (
     evidence,
     extract,
     feed,
+    ignore,
     ledger,
     notify,
     report,
@@ -67,7 +68,7 @@ for _command in (archive.capture, archive.snapshots, archive.get, archive.verify
                  archive.import_, extract.extract, check.check,
                  check.history, check.diff, report.report, schedule.schedule, schedule.run, feed.feed,
                  notify.notify, serve.serve, serve.token, serve.export, serve.search, warc.warc,
-                 demo.demo, ledger.key, ledger.ledger, evidence.evidence):
+                 demo.demo, ledger.key, ledger.ledger, evidence.evidence, ignore.ignore):
     cli.add_command(_command)
 
 

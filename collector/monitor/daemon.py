@@ -121,7 +121,8 @@ class _Notifier(threading.Thread):
             if not self.active.is_set():
                 continue
             try:
-                collect_events(self.sessions, datetime.now(UTC))
+                collect_events(self.sessions, datetime.now(UTC), base_url=self.config.public_base_url,
+                               notify_urls=self.settings.notify_urls)
                 deliver_due(self.sessions, self.settings, user_agent=self.config.ua)
             except Exception as exc:  # a database hiccup: log it once, try again next round
                 error = f"{type(exc).__name__}: {exc}"

@@ -15,9 +15,10 @@ __all__ = ["scoped_search"]
 
 def scoped_search(archive: Any, query: str, *, site: str | None = None, since: datetime | None = None,
                   until: datetime | None = None, report: str | None = None, feed: str | None = None,
-                  limit: int = 20, offset: int = 0) -> fts.SearchResults:
+                  limit: int = 20, offset: int = 0, count: bool = False) -> fts.SearchResults:
     """``storage.search.search`` over ``archive`` (anything with ``sessions``), limited to the URLs that
-    report ``report`` cites and/or the articles feed ``feed`` announced (both: the URLs in both).
+    report ``report`` cites and/or the articles feed ``feed`` announced (both: the URLs in both);
+    ``count``: with the number of every match (``total``).
 
     Raises NoReportError or NotFoundError for an unknown report or feed, SearchQueryError for a query
     without words.
@@ -30,4 +31,4 @@ def scoped_search(archive: Any, query: str, *, site: str | None = None, since: d
         announced = set(feed_keys)
         keys = feed_keys if keys is None else [k for k in keys if k in announced]
     return fts.search(archive.sessions, query, site=site, since=since, until=until, url_keys=keys,
-                      limit=limit, offset=offset)
+                      limit=limit, offset=offset, count=count)

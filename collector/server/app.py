@@ -25,6 +25,7 @@ from collector.server import (
     archive_routes,
     assets,
     evidence_routes,
+    ignore_api,
     schedules,
     sessions,
     views,
@@ -146,7 +147,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 def create_app(ctx: ServerContext) -> Starlette:
     """The application serving ``ctx``'s archive (see docs/serve.md for the routes)."""
     routes: list[Route] = [*archive_routes.routes(), *views.routes(), *api.routes(), *schedules.routes(),
-                           *sessions.routes(), *actions.routes(), *assets.routes(), *evidence_routes.routes()]
+                           *sessions.routes(), *actions.routes(), *assets.routes(), *evidence_routes.routes(),
+                           *ignore_api.routes()]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -6,10 +6,12 @@
 - ``/web/{timestamp}/{url}``: the memento (14 digits, or 20 for a later capture in the same second), with
   the archived status; a redirect hop answers its archived redirect with Location pointing into the
   archive. HTML is shown inside a sandboxed frame under a banner
-  (URL, capture time, sha256, timeline and live links); other types are served as archived. A timestamp
+  (URL, capture time, sha256, timeline and live links), a PDF embedded under the same banner; other
+  types are served as archived. A timestamp
   that names no capture exactly redirects to the closest one.
 - ``/web/{ts}if_/{url}``: the rewritten, inert HTML the frame shows.
-- ``/web/{ts}id_/{url}``: the payload byte for byte, with its original Content-Type (and Content-Encoding);
+- ``/web/{ts}id_/{url}``: the payload byte for byte, with its original Content-Type (and Content-Encoding;
+  a PDF with a CSP that lets the archive's pages embed it, ``rewrite.pdf_csp``);
   ``dl_`` instead of ``id_`` adds ``Content-Disposition: attachment``.
 
 URLs are looked up by canonical key, so every spelling of a URL finds the same captures. Only captures
@@ -35,7 +37,7 @@ from collector.errors import InputError
 from collector.server import memento
 from collector.server.context import ctx_of, int_param, origin_of
 from collector.server.html import a, esc, layout, qs, stamp
-from collector.server.rewrite import decode_html, framed_csp, raw_csp, rewrite_html
+from collector.server.rewrite import decode_html, framed_csp, pdf_csp, raw_csp, rewrite_html
 from storage.errors import NoCaptureError
 from storage.payloadstream import http_headers_at, payload_chunks
 from storage.queries import MATCH_TYPES, MementoRef, captures_by_ids, cdx_mementos, mementos
@@ -163,8 +165,11 @@ def web(request: Request) -> Response:
     if ref.is_redirect:
         return _redirect(request, ref, headers, modifier)
     capture = _record(request, ref)
-    is_html = (capture.content_type or "").split(";")[0].strip().lower() in _HTML_TYPES
-    if modifier in ("id_", "dl_") or not is_html:
+    kind = (capture.content_type or "").split(";")[0].strip().lower()
+    if kind == "application/pdf" and not modifier:  # the banner above the embedded PDF
+        return HTMLResponse(_wrapper(request, capture, url, found, index, stamps[index], pdf=True),
+                            headers=headers, status_code=capture.http_status or 200)
+    if modifier in ("id_", "dl_") or kind not in _HTML_TYPES:
         return _raw(request, capture, headers, download=modifier == "dl_")
     if modifier == "if_":
         return _framed(request, capture, url, headers)
@@ -203,8 +208,9 @@ def _streamed(capture: CaptureRecord) -> bool:
 def _raw(request: Request, capture: CaptureRecord, headers: dict[str, str], *, download: bool = False
          ) -> Response:
     ctx = ctx_of(request)
-    headers = {**headers, "Content-Security-Policy": raw_csp(ctx.replay(request)),
-               "X-Archive-Sha256": capture.sha256 or ""}
+    pdf = not download and (capture.content_type or "").split(";")[0].strip().lower() == "application/pdf"
+    csp = pdf_csp(ctx.replay(request), origin_of(ctx.base(request))) if pdf else raw_csp(ctx.replay(request))
+    headers = {**headers, "Content-Security-Policy": csp, "X-Archive-Sha256": capture.sha256 or ""}
     if _streamed(capture):
         # bounded memory: checked against its sha256 in a first streamed pass, then sent chunk by chunk
         size, chunks = payload_chunks(ctx.warc_dir, capture)
@@ -268,11 +274,11 @@ def _framed(request: Request, capture: CaptureRecord, url: str, headers: dict[st
 
 
 def _wrapper(request: Request, capture: CaptureRecord, url: str, found: list[MementoRef],
-             index: int, own: str) -> str:
+             index: int, own: str, *, pdf: bool = False) -> str:
     ctx = ctx_of(request)
     urls = _urls(request)
     replay = ctx.replay(request)
-    frame = f"{replay}/web/{own}if_/{url}"
+    frame = f"{replay}/web/{own}{'id_' if pdf else 'if_'}/{url}"
     raw = f"{replay}/web/{own}dl_/{url}"
     stamps = memento.uri_stamps(found)
     nav = []
@@ -292,8 +298,11 @@ def _wrapper(request: Request, capture: CaptureRecord, url: str, found: list[Mem
         + a("/timeline" + qs(url=url), "timeline") + a(f"/snapshot/{capture.id}", "details")
         + a(raw, "raw download") + a(url, "live page", target="_blank", rel="noopener noreferrer")
         + " ".join(nav) + "</div></div>"
-        f"<iframe class='replay' src='{esc(frame)}' sandbox='allow-top-navigation-by-user-activation' "
-        "referrerpolicy='no-referrer' title='archived page'></iframe>")
+        + (  # a browser shows no PDF in a sandboxed frame: the PDF's own CSP (pdf_csp) keeps it inert
+            f"<iframe class='replay pdf' src='{esc(frame)}' referrerpolicy='no-referrer' "
+            "title='archived PDF'></iframe>" if pdf else
+            f"<iframe class='replay' src='{esc(frame)}' sandbox='allow-top-navigation-by-user-activation' "
+            "referrerpolicy='no-referrer' title='archived page'></iframe>"))
     page = layout(f"{capture.title or url}", banner, wide=True)
     return page.replace("<h1>", "<h1 hidden>", 1)
 

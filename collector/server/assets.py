@@ -46,7 +46,7 @@ h1 { font-size:1.4em; word-break:break-all; } h2 { font-size:1.15em; margin-top:
 .scroll { overflow-x:auto; }
 table { border-collapse:collapse; width:100%; margin:.6em 0; font-size:.92em; }
 th, td { border-bottom:1px solid var(--line); padding:.35em .5em; text-align:left; vertical-align:top; }
-th { background:var(--bg); } td.url, .url { word-break:break-all; }
+th { background:var(--bg); } td.url, .url { overflow-wrap:anywhere; word-break:normal; }
 .badge { display:inline-block; padding:0 .5em; border-radius:1em; font-size:.85em; }
 .badge.ok, .badge.warn, .badge.bad, .badge.muted { color:#fff; }
 .badge.ok { background:var(--ok); } .badge.warn { background:var(--warn); }
@@ -94,6 +94,21 @@ form.act.inline, form.row { display:inline-block; margin:0 .3em .3em 0; }
 button.small { font-size:.8em; padding:.05em .5em; }
 header.site form.logout { display:flex; gap:.5em; align-items:center; }
 header.site .who { color:#fff; }
+p.count { margin:.4em 0; } nav.pager { display:flex; flex-wrap:wrap; gap:.3em .6em; margin:1em 0; }
+nav.pager .current { font-weight:700; padding:0 .3em; border-bottom:2px solid #24292f; }
+nav.pager .gap { color:var(--muted); }
+details.source summary { cursor:pointer; }
+s.ignored { color:#57606a; background:#eaeef2; text-decoration:line-through; }
+.ignored-rules { background:var(--bg); border-left:4px solid var(--muted); padding:.2em 1em; }
+iframe.replay.pdf { border:0; }
+@media (max-width: 640px) {
+  table.dashboard thead { display:none; }
+  table.dashboard, table.dashboard tbody, table.dashboard tr, table.dashboard td { display:block;
+    width:100%; }
+  table.dashboard tr { border-bottom:2px solid var(--line); padding:.4em 0; }
+  table.dashboard td { border:0; padding:.1em .3em; }
+  table.dashboard td[data-label]::before { content:attr(data-label) ": "; font-weight:600; color:#57606a; }
+}
 """ + position_css()
 
 JS = """

@@ -1,7 +1,8 @@
 """Side-by-side diff of two extracted texts with the cited quotes located in both (pure functions).
 
 Paragraphs (lines) are aligned with difflib; a replaced paragraph is diffed again word by word. Each side
-of a row carries spans ``[start, end, kind]`` (kind ``del``, ``ins`` or ``quote``) over its own text, so
+of a row carries spans ``[start, end, kind]`` (kind ``del``, ``ins``, ``quote`` or ``ignored``: left out of
+the comparison by an ignore rule) over its own text, so
 a renderer can mark changes and quotes without re-running the diff.
 """
 
@@ -50,30 +51,47 @@ def quote_spans(text: str, quote: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _line_quotes(lines: list[str], text: str, quotes: list[str]) -> dict[int, list[list[Any]]]:
-    """Quote spans per line (a quote across lines is marked in each line it covers)."""
+def _per_line(lines: list[str], ranges: list[tuple[int, int]], kind: str) -> dict[int, list[list[Any]]]:
+    """Spans ``[start, end, kind]`` per line of character ranges over the whole text (a range across
+    lines is marked in each line it covers)."""
     starts = []
     pos = 0
     for line in lines:
         starts.append(pos)
         pos += len(line) + 1
     out: dict[int, list[list[Any]]] = {}
-    for quote in quotes:
-        for start, end in quote_spans(text, quote):
-            for n, line_start in enumerate(starts):
-                line_end = line_start + len(lines[n])
-                if start < line_end and end > line_start:
-                    out.setdefault(n, []).append([max(start, line_start) - line_start,
-                                                  min(end, line_end) - line_start, "quote"])
+    for start, end in ranges:
+        for n, line_start in enumerate(starts):
+            line_end = line_start + len(lines[n])
+            if start < line_end and end > line_start:
+                out.setdefault(n, []).append([max(start, line_start) - line_start,
+                                              min(end, line_end) - line_start, kind])
     return out
 
 
-def diff_texts(a: str, b: str, quotes: list[str] | None = None) -> dict[str, Any]:
+def _line_quotes(lines: list[str], text: str, quotes: list[str]) -> dict[int, list[list[Any]]]:
+    """Quote spans per line."""
+    return _per_line(lines, [span for quote in quotes for span in quote_spans(text, quote)], "quote")
+
+
+def _merge(*maps: dict[int, list[list[Any]]]) -> dict[int, list[list[Any]]]:
+    out: dict[int, list[list[Any]]] = {}
+    for spans in maps:
+        for n, found in spans.items():
+            out.setdefault(n, []).extend(found)
+    return out
+
+
+def diff_texts(a: str, b: str, quotes: list[str] | None = None, *,
+               ignored_a: list[tuple[int, int]] | None = None,
+               ignored_b: list[tuple[int, int]] | None = None) -> dict[str, Any]:
     """Rows ``{op, left, right, left_spans, right_spans}`` (op: equal, replace, delete, insert), the
-    quotes with whether each is in either text, and a unified diff."""
+    quotes with whether each is in either text, and a unified diff. ``ignored_a``/``ignored_b``: character
+    ranges that ignore rules leave out of the comparison, marked as ``ignored`` spans."""
     quotes = quotes or []
     la, lb = a.splitlines(), b.splitlines()
-    qa, qb = _line_quotes(la, a, quotes), _line_quotes(lb, b, quotes)
+    qa = _merge(_line_quotes(la, a, quotes), _per_line(la, ignored_a or [], "ignored"))
+    qb = _merge(_line_quotes(lb, b, quotes), _per_line(lb, ignored_b or [], "ignored"))
     rows: list[dict[str, Any]] = []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, la, lb, autojunk=False).get_opcodes():
         if op == "equal":

@@ -4,6 +4,7 @@ markup that is not escaped is markup these functions build themselves."""
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from storage.search import HIT_END, HIT_START
 
 __all__ = ["POSITION_STEPS", "VERDICT_CLASSES", "VIEWER", "ViewerLike", "a", "badge", "capture_badge",
            "capture_class", "esc", "highlight", "layout", "position_classes", "qs", "session_nav", "stamp",
-           "table"]
+           "table", "url_html"]
 
 VERDICT_CLASSES = {"unchanged": "ok", "changed": "warn", "gone": "bad", "soft-404": "bad",
                    "blocked": "bad", "unreachable": "bad", "server-error": "bad", "captured": "ok",
@@ -24,6 +25,16 @@ VERDICT_CLASSES = {"unchanged": "ok", "changed": "warn", "gone": "bad", "soft-40
 def esc(value: Any) -> str:
     """HTML-escape ``value`` (None is empty)."""
     return "" if value is None else html.escape(str(value), quote=True)
+
+
+_URL_BREAKS = re.compile(r"(?<=[/?&=#])(?=[^/])")
+
+
+def url_html(url: str | None) -> str:
+    """``url`` escaped, with a ``<wbr>`` (a line-break opportunity) after each ``/``, ``?``, ``&``, ``=`` and
+    ``#``: a long URL wraps between its parts, not in the middle of a word (CSS ``overflow-wrap`` breaks
+    a part longer than the line)."""
+    return "<wbr>".join(esc(part) for part in _URL_BREAKS.split(url or ""))
 
 
 def qs(**params: Any) -> str:
@@ -89,10 +100,12 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, cls: str = "
     """A table in a box that scrolls sideways when the table is wider than the screen (the page itself
     never does); cells are markup already (escape values with ``esc``)."""
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    labels = [f' data-label="{esc(h)}"' if h else "" for h in headers]  # stacked rows on a phone show them
     body = []
     for i, row in enumerate(rows):
         attrs = f" {row_attrs[i]}" if row_attrs else ""
-        body.append(f"<tr{attrs}>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>")
+        body.append(f"<tr{attrs}>" + "".join(f"<td{labels[n] if n < len(labels) else ''}>{cell}</td>"
+                                             for n, cell in enumerate(row)) + "</tr>")
     return (f'<div class="scroll"><table class="{esc(cls)}"><thead><tr>{head}</tr></thead><tbody>'
             f'{"".join(body)}</tbody></table></div>')
 

@@ -17,6 +17,7 @@ from collector.server.html import (
     position_classes,
     qs,
     table,
+    url_html,
 )
 from collector.server.pages_actions import add_report_form, dashboard_forms, health_figures, row_buttons
 
@@ -69,6 +70,16 @@ def _quotes(quotes: list[dict[str, Any]]) -> str:
                     f"{marks[q['archived']][1]}</span>" for q in quotes) or "-"
 
 
+def _source(source: str | None, entry: str | None) -> str:
+    """A citation's source: when its notes entry says more than the one-line source (cut at about 100
+    characters), a ``details`` whose summary is the source and whose body is the whole entry."""
+    source, entry = source or "", entry or ""
+    if len(entry) <= len(source.removesuffix("...")) or entry == source:
+        return esc(source)
+    return (f"<details class='source'><summary>{esc(source)}</summary>"
+            f"<span class='rest'>{esc(entry)}</span></details>")
+
+
 def dashboard(data: dict[str, Any]) -> str:
     """The citation dashboard of one report."""
     name = data["report"]
@@ -88,11 +99,12 @@ def dashboard(data: dict[str, Any]) -> str:
             if len(good) > 1:
                 links.append(a("/diff" + qs(url=url, report=name), "diff", cls="diff"))
             links.append(a("/timeline" + qs(url=url), "timeline", cls="timeline"))
-        url_cell = (f"<span class='url'>{esc(url)}</span>" if url
+        url_cell = (f"<span class='url'>{url_html(url)}</span>" if url
                     else ("<b>needs a URL</b>" if row["needs_url"] else "-"))
         verdict = badge(row["verdict"], row["verdict"] or "not checked")
         buttons = row_buttons(name, row["ref"], viewer) if url else ""
-        rows.append([esc(row["ref"]), esc(row["kind"]), esc(row["source"]), url_cell, verdict,
+        rows.append([esc(row["ref"]), esc(row["kind"]), _source(row["source"], row.get("entry")), url_cell,
+                     verdict,
                      _quotes(row["quotes"]), _when(first["captured_at"]) if first else "-",
                      _when(latest["captured_at"]) if latest else "-", " ".join(links) + buttons])
         attrs.append(f"data-verdict='{esc(row['verdict'] or 'none')}' data-ref='{esc(row['ref'])}'")
@@ -153,6 +165,9 @@ def timeline(data: dict[str, Any]) -> str:
                      if chk["baseline_id"] and chk["capture_id"] else "")
         if chk.get("probe_id"):  # the soft-404 probe is in no list: reached from its check
             diff_link += " " + a(f"/snapshot/{chk['probe_id']}", "probe", cls="probe")
+        if chk.get("ignored_rules"):  # the verdict on the filtered texts: say what the raw texts gave
+            sim += (f" · before ignore rules {', '.join(map(str, chk['ignored_rules']))}: "
+                    f"{chk['raw_status']}")
         rows.append([_when(chk["checked_at"]), "check", badge(chk["status"]), esc(sim), "", diff_link])
     rows.sort(key=lambda r: r[0])
     timemaps = (a(f"/timemap/link/{url}", "TimeMap (link-format)") + " · "
@@ -191,26 +206,53 @@ def snapshot(data: dict[str, Any]) -> str:
     return layout(f"Capture {cap['id']} of {cap['url']}", body, json_href=f"/snapshot/{cap['id']}.json")
 
 
+_TAGS = {"quote": "<mark>", "del": "<del>", "ins": "<ins>",
+         "ignored": "<s class='ignored' title='left out of the comparison by an ignore rule'>"}
+_OUTER = ("quote", "ignored")  # one element per stretch (one outlined box per quote), around the changes
+
+
+def _wrap(kind: str, piece: str) -> str:
+    opening = _TAGS.get(kind, f"<{kind}>")
+    return f"{opening}{piece}</{opening[1:].split(' ')[0].rstrip('>')}>"
+
+
+def _marked(text: str, kinds: list[set[str]], start: int, end: int, level: int = 0) -> str:
+    """``text[start:end]`` escaped: each stretch of an outer kind (quote, then ignored) in one element,
+    and within it each run of the same inner kinds (``del``, ``ins``) in its tags."""
+    out, i = [], start
+    if level < len(_OUTER):
+        kind = _OUTER[level]
+        while i < end:
+            j = i
+            while j < end and (kind in kinds[j]) == (kind in kinds[i]):
+                j += 1
+            piece = _marked(text, kinds, i, j, level + 1)
+            out.append(_wrap(kind, piece) if kind in kinds[i] else piece)
+            i = j
+        return "".join(out)
+    while i < end:
+        j = i
+        while j < end and kinds[j] - set(_OUTER) == kinds[i] - set(_OUTER):
+            j += 1
+        piece = esc(text[i:j])
+        for inner in sorted(kinds[i] - set(_OUTER)):
+            piece = _wrap(inner, piece)
+        out.append(piece)
+        i = j
+    return "".join(out)
+
+
 def spans_html(text: str | None, spans: list[list[Any]]) -> str:
-    """``text`` escaped, with ``del``/``ins`` spans and ``quote`` spans (as ``<mark>``) marked."""
+    """``text`` escaped, with ``del``/``ins`` spans marked, and each stretch of a quote (``<mark>``) or of
+    ignored text (``<s class='ignored'>``) as one element around them: one outlined box per quote, however
+    many changes it holds."""
     if text is None:
         return ""
     kinds: list[set[str]] = [set() for _ in text]
     for start, end, kind in spans:
         for i in range(max(0, start), min(len(text), end)):
             kinds[i].add(kind)
-    out, i = [], 0
-    while i < len(text):
-        j = i
-        while j < len(text) and kinds[j] == kinds[i]:
-            j += 1
-        piece = esc(text[i:j])
-        for kind in sorted(kinds[i]):
-            tag = {"quote": "mark"}.get(kind, kind)
-            piece = f"<{tag}>{piece}</{tag}>"
-        out.append(piece)
-        i = j
-    return "".join(out)
+    return _marked(text, kinds, 0, len(text))
 
 
 def diff(data: dict[str, Any]) -> str:
@@ -225,7 +267,7 @@ def diff(data: dict[str, Any]) -> str:
                      f", later: {'found' if q['in_b'] else 'not found'}</li>" for q in data["quotes"])
     summary = ("The main texts are identical." if data["identical"]
                else f"{data['changed_paragraphs']} paragraph(s) differ.")
-    body = (f"<p class='url'>{esc(ca['url'])}</p><p>{summary}</p>"
+    body = (f"<p class='url'>{esc(ca['url'])}</p><p>{summary}</p>" + _ignored_rules(data)
             + (f"<h2>Cited quotes</h2><ul class='quotes'>{quotes}</ul>" if quotes else "")
             + f"<table class='diff'><thead><tr><th>{head[0]}</th><th>{head[1]}</th></tr></thead><tbody>"
             + "".join(f"<tr {attr}><td class='left'>{left}</td><td class='right'>{right}</td></tr>"
@@ -235,26 +277,75 @@ def diff(data: dict[str, Any]) -> str:
     return layout("Text diff", body, json_href=json_href, wide=True)
 
 
+def _ignored_rules(data: dict[str, Any]) -> str:
+    """What the ignore rules left out of the comparison (struck through in the diff), and the result."""
+    rules = data.get("ignored") or []
+    if not rules:
+        return ""
+    after = ("identical" if data["filtered_identical"]
+             else f"still different (similarity {data['filtered_similarity']:.3f})")
+    items = "".join(f"<li>rule {esc(r['id'])} ({esc(r['kind'])} <code>{esc(r['pattern'])}</code>): "
+                    + ", ".join(f"<s class='ignored'>{esc(t)}</s>" for t in r["removed"]) + "</li>"
+                    for r in rules)
+    return (f"<div class='ignored-rules'><p>Without what the ignore rules leave out, the texts are "
+            f"<b>{after}</b>. The raw diff is shown below, the ignored text struck through.</p>"
+            f"<ul>{items}</ul></div>")
+
+
+def _choice(name: str, label: str, options: list[str], chosen: str) -> str:
+    items = "".join(f"<option value='{esc(o)}'{' selected' if o == chosen else ''}>{esc(o)}</option>"
+                    for o in options)
+    extra = (f"<option value='{esc(chosen)}' selected>{esc(chosen)}</option>"
+             if chosen and chosen not in options else "")
+    return (f"<label>{esc(label)}<select name='{name}'><option value=''>all</option>{items}{extra}</select>"
+            "</label>")
+
+
+def _pager(data: dict[str, Any], params: dict[str, Any]) -> str:
+    """Previous/next and the page numbers around the current one."""
+    page, pages = data["page"], data["pages"]
+    if pages <= 1:
+        return ""
+    links = []
+    if page > 1:
+        links.append(a("/search" + qs(**params, page=page - 1), "← previous", rel="prev"))
+    previous = 0
+    for n in sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)}):
+        if n - previous > 1:
+            links.append("<span class='gap'>…</span>")
+        previous = n
+        links.append(f"<span class='current' aria-current='page'>{n}</span>" if n == page
+                     else a("/search" + qs(**params, page=n), n))
+    if page < pages:
+        links.append(a("/search" + qs(**params, page=page + 1), "next →", rel="next"))
+    return f"<nav class='pager' aria-label='result pages'>{' '.join(links)}</nav>"
+
+
 def search(data: dict[str, Any]) -> str:
-    """The search form and its hits."""
+    """The search form (date pickers, report and feed choices) and its hits, counted and paged."""
     def field(name: str, label: str, kind: str = "text") -> str:
         return (f"<label>{esc(label)}<input type='{kind}' name='{name}' value='{esc(data[name])}'></label>")
 
     form = ("<form class='filters' method='get' action='/search'>" + field("q", "words")
-            + field("site", "site") + field("from", "from (date)") + field("to", "to (date)")
-            + field("report", "report") + field("feed", "feed") + "<button>Search</button></form>")
+            + field("site", "site") + field("from", "from", "date") + field("to", "to", "date")
+            + _choice("report", "report", data.get("reports") or [], data["report"])
+            + _choice("feed", "feed", data.get("feeds") or [], data["feed"])
+            + "<button>Search</button></form>")
     hits = []
     for hit in data["hits"]:
         snippet = esc(hit["snippet"]).replace("[[", "<mark>").replace("]]", "</mark>")
         link = a("/web/" + hit["timestamp"] + "/" + hit["url"], hit["title"] or hit["url"])
         hits.append(f"<div class='hit'><div>{link}"
-                    f"</div><div class='url muted'>{esc(hit['url'])} · first captured "
+                    f"</div><div class='url muted'>{url_html(hit['url'])} · first captured "
                     f"{_when(hit['captured_at'])} · {a('/timeline' + qs(url=hit['url']), 'timeline')}</div>"
                     f"<p class='snippet'>{snippet}</p></div>")
-    more = ""
     params = {k: data[k] for k in ("q", "site", "from", "to", "report", "feed")}
-    if data["more"]:
-        more = a("/search" + qs(**params, page=data["page"] + 1), "more results →")
+    count = ""
+    if data["q"].strip() and data.get("total"):
+        first = (data["page"] - 1) * data.get("page_size", 20) + 1
+        count = (f"<p class='count'><b>{data['total']}</b> result{'s' if data['total'] != 1 else ''}"
+                 + (f" · {first}–{first + len(hits) - 1} shown · page {data['page']} of {data['pages']}"
+                    if data["pages"] > 1 else "") + "</p>")
     empty = "<p class='muted'>No match.</p>" if data["q"].strip() and not hits else ""
-    body = form + empty + "".join(hits) + more
+    body = form + count + empty + "".join(hits) + _pager(data, params)
     return layout("Search", body, json_href="/search.json" + qs(**params))

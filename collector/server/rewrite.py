@@ -257,6 +257,14 @@ def framed_csp(replay_origin: str, main_origin: str) -> str:
             f"frame-ancestors {main_origin} {replay_origin}")
 
 
+def pdf_csp(replay_origin: str, main_origin: str) -> str:
+    """CSP of an archived PDF embedded under the memento banner (issue 17): no ``sandbox`` (a browser
+    refuses to show a PDF in a sandboxed document: it would only offer a download), but nothing of the
+    document's own may load or run, and only the archive's pages may frame it."""
+    return ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; form-action 'none'; "
+            f"base-uri 'none'; frame-ancestors {main_origin} {replay_origin}")
+
+
 def raw_csp(replay_origin: str) -> str:
     """CSP of raw archived payloads (``id_``): opened on its own, nothing in it can run."""
     return (f"sandbox; default-src 'none'; img-src {replay_origin} data:; "

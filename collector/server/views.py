@@ -7,13 +7,15 @@ Pages: ``/`` home, ``/reports`` list, ``/reports/{name}`` citation dashboard, ``
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from collector.check.rules import applicable_rules, ignored_in_pair
 from collector.errors import InputError
 from collector.inputs import parse_time
 from collector.reports.exports import citation_rows
@@ -28,6 +30,7 @@ from storage import timeline as history
 from storage.canonical import url_key as key_of
 from storage.checks import latest_verdict_changes
 from storage.errors import NoCaptureError, StorageError
+from storage.feeds import list_feeds
 from storage.queries import captures_by_ids
 from storage.records import CaptureRecord
 from storage.reports import list_reports
@@ -37,7 +40,7 @@ from storage.timefmt import iso_z
 __all__ = ["routes"]
 
 _TIMELINE_CHECK = ("id", "checked_at", "status", "similarity", "capture_id", "baseline_id", "probe_id",
-                   "report", "ref")
+                   "report", "ref", "raw_status", "ignored_rules")
 
 
 def _capture(record: CaptureRecord) -> dict[str, Any]:
@@ -167,36 +170,59 @@ def diff(request: Request) -> Response:
     except StorageError as exc:  # a capture without text: nothing to diff
         raise NoCaptureError(str(exc)) from exc
     quotes = _quotes_for(request, old.url_key)
+    ignored = ignored_in_pair(applicable_rules(ctx.sessions, old.url, params.get("report") or None),
+                              texts.old_text, texts.new_text, warc_dir=ctx.warc_dir, old=old, new=new,
+                              max_bytes=ctx.config.extract_max_bytes)
     data = {"a": _capture(old), "b": _capture(new), "report": params.get("report"),
-            **diff_texts(texts.old_text, texts.new_text, quotes)}
+            **diff_texts(texts.old_text, texts.new_text, quotes,
+                         ignored_a=[(s.start, s.end) for s in ignored.old_spans] if ignored else None,
+                         ignored_b=[(s.start, s.end) for s in ignored.new_spans] if ignored else None),
+            **(ignored.to_json() if ignored else {"ignored": []})}
     return respond(request, data, pages.diff)
 
 
+PAGE_SIZE = 20
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def search(request: Request) -> Response:
-    """Full-text search with filters: site, from/to dates, report, feed."""
+    """Full-text search with filters: site, from/to dates, report, feed; the hit count and pages."""
     params = request.query_params
+    sessions = ctx_of(request).sessions
     data: dict[str, Any] = {"q": params.get("q", ""), "site": params.get("site", ""),
                             "from": params.get("from", ""), "to": params.get("to", ""),
                             "report": params.get("report", ""), "feed": params.get("feed", ""),
                             "page": int_param(params.get("page"), "page number", default=1),
-                            "hits": [], "more": False}
+                            "hits": [], "more": False, "total": None, "pages": 0,
+                            "page_size": PAGE_SIZE,
+                            "reports": [v.report for v in list_reports(sessions)],
+                            "feeds": [f.name for f in list_feeds(sessions, counts=False)]}
     if data["q"].strip():
         data.update(_search(request, data))
     return respond(request, data, pages.search)
 
 
+def _until(value: str) -> datetime | None:
+    """The end of a ``to`` bound: a bare date (a date picker's value) includes its whole day."""
+    if _DAY.fullmatch(value.strip()):
+        return parse_time(value) + timedelta(days=1, microseconds=-1)
+    return _time(value)
+
+
 def _search(request: Request, form: dict[str, Any]) -> dict[str, Any]:
     page = max(1, form["page"])
     results = scoped_search(ctx_of(request), form["q"], site=form["site"] or None,
-                            since=_time(form["from"]), until=_time(form["to"]),
+                            since=_time(form["from"]), until=_until(form["to"]),
                             report=form["report"] or None, feed=form["feed"] or None,
-                            limit=20, offset=(page - 1) * 20)
+                            limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, count=True)
     hits = []
     for hit in results.hits:
         data = hit.to_json()
         data["timestamp"] = hit.captured_at.strftime("%Y%m%d%H%M%S")
         hits.append(data)
-    return {"hits": hits, "more": results.more, "page": page}
+    total = results.total or 0
+    return {"hits": hits, "more": results.more, "page": page, "total": total,
+            "pages": -(-total // PAGE_SIZE)}
 
 
 def routes() -> list[Route]:

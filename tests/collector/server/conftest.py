@@ -22,6 +22,7 @@ from collector.server import ServerContext
 from storage.archive import Archive
 from storage.database import connect
 from storage.records import CaptureInput
+from storage.tokens import create_token
 from tests.collector.server.helpers import running
 from tests.collector.server.site import PAGES, V2, report_html
 from tests.conftest import make_config
@@ -111,3 +112,13 @@ def live(world: dict[str, Any]) -> Iterator[str]:
     config: Config = world["config"]
     with running(ServerContext(config=config, sessions=connect(config.db_url))) as base:
         yield base
+
+
+@pytest.fixture
+def served(home: Path) -> Iterator[dict[str, Any]]:
+    """An empty archive served on a real socket, with a bearer token: ``base``, ``token``, ``config``."""
+    config = make_config(home)
+    sessions = connect(config.db_url)
+    token, _ = create_token(sessions, "api robot", now=datetime.now(UTC))
+    with running(ServerContext(config=config, sessions=sessions)) as base:
+        yield {"base": base, "token": token, "config": config}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,15 +25,6 @@ def call(url: str, method: str = "GET", body: object = None, token: str | None =
     reply = fetch(url, method=method, headers=headers,
                   body=None if body is None else json.dumps(body).encode())
     return reply.status, json.loads(reply.body or b"{}")
-
-
-@pytest.fixture
-def served(home: Path) -> Iterator[dict[str, Any]]:
-    config = make_config(home)
-    sessions = connect(config.db_url)
-    token, _ = create_token(sessions, "scheduler robot", now=datetime.now(UTC))
-    with running(ServerContext(config=config, sessions=sessions)) as base:
-        yield {"base": base, "token": token, "config": config}
 
 
 def test_add_list_pause_resume_remove(served: dict[str, Any]) -> None:
