@@ -32,6 +32,7 @@ REASONS = {
     "too-many-redirects": "more redirects than allowed",
     "private-address": "the target is a private, loopback or reserved address",
     "unsupported-scheme": "only http and https URLs are fetched",
+    "browser-error": "the browser could not load the page (it crashed, or the page closed)",
     "error": "the download failed",
 }
 
@@ -112,6 +113,11 @@ def _classify(exc: BaseException) -> tuple[str, str]:
     text = describe_exception(exc)
     if isinstance(exc, PrivateAddressError):
         return "private-address", text
+    if type(exc).__module__.startswith("playwright"):  # a browser capture (spiders.browser)
+        text = text.splitlines()[0] if text else name
+        if name == "TimeoutError":
+            return "timeout", f"the top document did not arrive within browser_timeout: {text}"
+        return "browser-error", text
     if isinstance(exc, UntrustedCertificateError):
         return "tls-untrusted", text
     if _wraps(exc, HeadersTooLargeError):
