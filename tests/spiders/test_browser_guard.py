@@ -1,0 +1,80 @@
+"""The browser's pure parts: decoded-body headers, the request guard, which URLs take the browser."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from spiders.browser import RequestGuard, decoded_headers
+from spiders.browsercapture import browser_mode, host_listed
+from spiders.safety import allowed_hosts
+
+HOSTS = ["facebook.com", "x.com", "t.me"]
+
+
+def test_decoded_headers_keep_the_originals_and_fix_the_length() -> None:
+    headers = [("Content-Type", "text/html"), ("content-encoding", "br"),
+               ("Transfer-Encoding", "chunked"), ("Content-Length", "120"), ("X-Other", "1")]
+    assert decoded_headers(headers, 480) == [
+        ("Content-Type", "text/html"), ("X-Archive-Orig-Content-Encoding", "br"),
+        ("X-Archive-Orig-Transfer-Encoding", "chunked"), ("X-Archive-Orig-Content-Length", "120"),
+        ("X-Other", "1"), ("Content-Length", "480")]
+
+
+def _refusal(guard: RequestGuard, url: str, navigation: bool = False) -> str | None:
+    return asyncio.run(guard.refusal(url, navigation=navigation))
+
+
+async def _resolve_private(host: str) -> list[str]:
+    return {"intranet.example": ["10.1.2.3"], "mixed.example": ["93.184.215.14", "127.0.0.1"]}.get(
+        host, ["93.184.215.14"])
+
+
+@pytest.mark.parametrize(("url", "refused"), [
+    ("https://example.org/a.js", False),
+    ("http://127.0.0.1:8080/", True),
+    ("http://0x7f.1/", True),
+    ("http://[::ffff:127.0.0.1]/", True),
+    ("http://169.254.169.254/latest/meta-data", True),
+    ("http://10.255.255.1/secret", True),
+    ("http://localhost/", True),
+    ("http://printer.local/", True),
+    ("http://intranet.example/", True),  # resolves to a private address
+    ("http://mixed.example/", True),  # one of its addresses is private
+    ("ftp://example.org/file", True),
+    ("data:image/png;base64,AAAA", False),  # a sub-resource that never leaves the browser
+    ("blob:https://example.org/1234", False),
+])
+def test_guard_refuses_private_targets(url: str, refused: bool) -> None:
+    guard = RequestGuard(resolve=_resolve_private)
+    assert (_refusal(guard, url) is not None) is refused
+
+
+def test_guard_refuses_file_and_data_navigations() -> None:
+    guard = RequestGuard(resolve=_resolve_private)
+    assert "unsupported scheme" in (_refusal(guard, "data:text/html,hi", navigation=True) or "")
+    assert "unsupported scheme" in (_refusal(guard, "file:///etc/passwd", navigation=True) or "")
+    # allow_private opens the private network, never other schemes
+    opened = RequestGuard(allow_private=True, resolve=_resolve_private)
+    assert _refusal(opened, "http://127.0.0.1/") is None
+    assert _refusal(opened, "file:///etc/passwd", navigation=True) is not None
+
+
+def test_allow_hosts_exempts_only_those_hosts() -> None:
+    guard = RequestGuard(allow_hosts=allowed_hosts(["127.0.0.1", "Intranet.Example."]),
+                         resolve=_resolve_private)
+    assert _refusal(guard, "http://127.0.0.1:9000/page") is None
+    assert _refusal(guard, "http://intranet.example/") is None
+    assert _refusal(guard, "http://127.0.0.2/") is not None
+    assert _refusal(guard, "http://169.254.169.254/") is not None
+
+
+def test_which_urls_take_the_browser() -> None:
+    assert host_listed("m.facebook.com", HOSTS)
+    assert host_listed("FACEBOOK.COM.", HOSTS)
+    assert not host_listed("notfacebook.com", HOSTS)
+    assert browser_mode("https://www.facebook.com/post/1", "auto", HOSTS) == "browser_hosts"
+    assert browser_mode("https://news.example/a", "auto", HOSTS) is None
+    assert browser_mode("https://news.example/a", "always", HOSTS) == "--browser"
+    assert browser_mode("https://x.com/a/status/1", "never", HOSTS) is None
