@@ -10,7 +10,8 @@ instead of letting an unguarded page load). It then:
   ``data:`` navigation is refused), no private, loopback or link-local target unless
   ``allow_private`` (or the host is in ``allow_hosts``). Each refusal is recorded;
 - refuses every top-level navigation once the page has loaded (a behaviour's click, a script's
-  ``location = ...``, a form submission): the capture is of the page asked for;
+  ``location = ...``, a form submission) by answering it ``204 No Content``, which leaves the page
+  where it is: the capture is of the page asked for;
 - refuses downloads;
 - keeps every finished request as a chain of hops (redirects first) in the same dict form as
   ``spiders.recording``: the top document's chain in ``document``, the others in ``resources``
@@ -175,8 +176,10 @@ class PageRecorder:
     async def _route(self, route: Any, request: Any) -> None:
         top = self._is_top(request)
         if top and self.loaded:
+            # answered "204 No Content": the browser stays on the page (an aborted navigation
+            # would replace it with an error page)
             self.blocked_navigations.append(request.url)
-            await _quietly(route.abort("blockedbyclient"))
+            await _quietly(route.fulfill(status=204, body=b""))
             return
         reason = await self.guard.refusal(request.url, navigation=top)
         if reason is not None:
@@ -203,7 +206,7 @@ class PageRecorder:
         self.inflight = max(0, self.inflight - 1)
         self.last_activity = time.monotonic()
         failure = request.failure or "failed"
-        if "ERR_BLOCKED_BY_CLIENT" not in failure:
+        if "ERR_BLOCKED_BY_CLIENT" not in failure and request.url not in self.blocked_navigations:
             self.failed.append({"url": request.url, "error": failure})
 
     def _on_response(self, response: Any) -> None:

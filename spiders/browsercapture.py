@@ -154,19 +154,20 @@ class BrowserCapture:
                     "reason_detail": "the browser loaded the page but its top document was not "
                                      "recorded", "mode": "browser",
                     "mode_reason": meta.get(MODE_REASON_KEY)}
+        page_url = document[-1]["url"]  # the records' URNs name the page, whatever page.url says
         info = {
             "url": meta.get("collector_target", {}).get("url", response.url), "final_url": final_url,
             "title": title, "browser": f"chromium {browser_version}" if browser_version else None,
             "mode_reason": meta.get(MODE_REASON_KEY), "timings": timings, "behaviours": behaviours,
             "notes": notes, **recorder.info(),
         }
-        attachments = [{"uri": PAGEINFO_URN + final_url, "content_type": "application/json",
+        attachments = [{"uri": PAGEINFO_URN + page_url, "content_type": "application/json",
                         "body": json.dumps(info, ensure_ascii=False, default=str,
                                            sort_keys=True).encode("utf-8")},
-                       {"uri": DOM_URN + final_url, "content_type": "text/html; charset=utf-8",
+                       {"uri": DOM_URN + page_url, "content_type": "text/html; charset=utf-8",
                         "body": dom.encode("utf-8")}]
         if screenshot is not None:
-            attachments.insert(0, {"uri": SCREENSHOT_URN + final_url, "content_type": "image/png",
+            attachments.insert(0, {"uri": SCREENSHOT_URN + page_url, "content_type": "image/png",
                                    "body": screenshot})
         return {"outcome": "captured", "reason": None, "reason_detail": "; ".join(notes) or None,
                 "hops": document, "final_url": document[-1]["url"], "mode": "browser",
