@@ -130,6 +130,8 @@ async def scroll(page: Any, recorder: PageRecorder, steps: int, seconds: float) 
             "() => window.scrollY + window.innerHeight >= "
             "Math.max(document.body ? document.body.scrollHeight : 0, "
             "document.documentElement.scrollHeight) - 2")
+        if at_bottom and done == 0:
+            break  # the whole page is in view: nothing to scroll to
         await page.evaluate("() => window.scrollBy(0, window.innerHeight)")
         done += 1
         await asyncio.sleep(0.2)  # let IntersectionObservers fire and start their requests
