@@ -151,7 +151,7 @@ class PageRecorder:
         """Install the guard and the listeners on ``page`` (before it navigates)."""
         self._page = page
         page.on("request", self._on_request)
-        page.on("requestfinished", lambda request: self._spawn(self._finished(request)))
+        page.on("requestfinished", self._on_finished)
         page.on("requestfailed", self._on_failed)
         page.on("response", self._on_response)
         page.on("console", self._on_console)
@@ -234,9 +234,12 @@ class PageRecorder:
             await download.cancel()
 
     # -- recording ------------------------------------------------------------------------------
-    async def _finished(self, request: Any) -> None:
+    def _on_finished(self, request: Any) -> None:
         self.inflight = max(0, self.inflight - 1)
         self.last_activity = time.monotonic()
+        self._spawn(self._finished(request))
+
+    async def _finished(self, request: Any) -> None:
         scheme = urlsplit(request.url).scheme.lower()
         if scheme not in ("http", "https"):
             return
@@ -262,17 +265,27 @@ class PageRecorder:
         return [await self._hop(r, final=r is request) for r in requests]
 
     async def _hop(self, request: Any, *, final: bool) -> dict[str, Any]:
-        response = await request.response()
+        response, sent_array = await asyncio.gather(request.response(), request.headers_array())
         body = b""
         truncated = None
-        if final and response is not None:
-            try:
-                body = await response.body()
-            except Exception:  # a body the browser did not keep (a redirect, an aborted stream)
+        raw: list[tuple[str, str]] = []
+        address = None
+        if response is not None:
+            # the driver's answers at once (each is a round trip to Playwright's process)
+            results = await asyncio.gather(
+                response.body() if final else _nothing(), response.headers_array(),
+                response.server_addr(), return_exceptions=True)
+            if isinstance(results[0], BaseException):  # not kept (a redirect, an aborted stream)
                 truncated = "unavailable"
-            if len(body) > self.max_body_bytes:
-                body, truncated = body[:self.max_body_bytes], "length"
-        sent = [(h["name"], h["value"]) for h in await request.headers_array()]
+            elif final:
+                body = results[0] or b""
+            if not isinstance(results[1], BaseException):
+                raw = [(h["name"], h["value"]) for h in results[1]]
+            if isinstance(results[2], dict):
+                address = results[2].get("ipAddress")
+        if len(body) > self.max_body_bytes:
+            body, truncated = body[:self.max_body_bytes], "length"
+        sent = [(h["name"], h["value"]) for h in sent_array]
         if not any(name.lower() == "host" for name, _ in sent):
             sent.insert(0, ("Host", urlsplit(request.url).netloc))
         started = request.timing.get("startTime") if isinstance(request.timing, dict) else None
@@ -285,11 +298,6 @@ class PageRecorder:
             "ip_address": None, "tls": None, "proxy": None, "truncated": truncated,
         }
         if response is not None:
-            raw = [(h["name"], h["value"]) for h in await response.headers_array()]
-            address = None
-            with contextlib.suppress(Exception):
-                served = await response.server_addr()
-                address = served["ipAddress"] if served else None
             hop.update(status=response.status, reason_phrase=response.status_text or "",
                        response_headers=decoded_headers(raw, len(body)), body=body,
                        ip_address=address)
@@ -330,6 +338,10 @@ class PageRecorder:
                 "navigations_blocked": self.blocked_navigations,
                 "downloads_refused": self.downloads_refused, "console_errors": self.console_errors,
                 "crashed": self.crashed, "pending_requests": self.inflight}
+
+
+async def _nothing() -> bytes:
+    return b""
 
 
 async def _quietly(action: Awaitable[Any]) -> None:

@@ -158,6 +158,7 @@ class BrowserCapture:
         info = {
             "url": meta.get("collector_target", {}).get("url", response.url), "final_url": final_url,
             "title": title, "browser": f"chromium {browser_version}" if browser_version else None,
+            "browser_launch": meta.get("collector_browser_launch"),
             "mode_reason": meta.get(MODE_REASON_KEY), "timings": timings, "behaviours": behaviours,
             "notes": notes, **recorder.info(),
         }

@@ -8,15 +8,14 @@ exactly as in a crawl without a browser. On top of scrapy-playwright:
   a run that needs no browser starts none;
 - the request's ``spiders.browser.PageRecorder`` is attached to its page before the page navigates
   (a recorder that cannot be attached fails the request: no page loads unguarded);
-- the browser is restarted after ``COLLECTOR_BROWSER_RESTART_PAGES`` pages, at a moment no page is
-  open (a crashed browser is relaunched by scrapy-playwright; the page it took down is a failed
+- the browser is restarted after ``COLLECTOR_BROWSER_RESTART_PAGES`` pages, when the last open
+  context closes (a crashed browser is relaunched by scrapy-playwright; the page it took down is a failed
   capture with its reason).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +44,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler, PooledHTTPDownload
         self.restarts = 0
         self._started = False
         self._start_lock = asyncio.Lock()
+        self._closing: set[asyncio.Future[Any]] = set()
 
     async def _maybe_launch_in_thread(self) -> None:
         """Not at engine start: at the first browser request (``_download_request``)."""
@@ -57,21 +57,38 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler, PooledHTTPDownload
             if not self._started:
                 await self._launch()
                 self._started = True
-            await self._maybe_restart()
-            self.pages_since_launch += 1
-        return await super()._download_request(request, spider)
+        response: Response = await super()._download_request(request, spider)
+        return response
 
-    async def _maybe_restart(self) -> None:
-        """Close the browser after ``restart_pages`` pages when none is open (the next page
-        launches a fresh one)."""
+    async def _create_page(self, request: Request, spider: Spider) -> Any:
+        page = await super()._create_page(request, spider)
+        self.pages_since_launch += 1
+        request.meta["collector_browser_launch"] = self.restarts + 1  # for the page info
+        return page
+
+    def _make_close_browser_context_callback(self, name: str, persistent: bool, remote: bool,
+                                             spider: Spider | None = None) -> Any:
+        closed = super()._make_close_browser_context_callback(name, persistent, remote, spider)
+
+        def restart_when_due() -> None:
+            closed()
+            self._restart_if_due()
+
+        return restart_when_due
+
+    def _restart_if_due(self) -> None:
+        """After ``restart_pages`` pages, when the last context closes: drop the browser (the
+        next page launches a fresh one) and close it. Synchronous, so no page can start in
+        between on the old browser."""
         if (self.restart_pages <= 0 or self.pages_since_launch < self.restart_pages
-                or not hasattr(self, "browser") or self._get_total_page_count()):
+                or self.context_wrappers or not hasattr(self, "browser")):
             return
         browser = self.browser
-        del self.browser  # the next page launches a new one
-        with contextlib.suppress(Exception):
-            browser.remove_listener("disconnected", self._browser_disconnected_callback)
-            await browser.close()
+        del self.browser
+        browser.remove_listener("disconnected", self._browser_disconnected_callback)
+        task = asyncio.ensure_future(browser.close())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
         self.pages_since_launch = 0
         self.restarts += 1
         log.info("browser restarted after %d pages", self.restart_pages)
@@ -81,7 +98,8 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler, PooledHTTPDownload
         recorder = request.meta.get(RECORDER_KEY)
         if recorder is not None and not recorder.attached:
             await recorder.attach(page)
-        return await super()._download_request_with_page(request, page, spider)
+        response: Response = await super()._download_request_with_page(request, page, spider)
+        return response
 
     async def _close(self) -> None:
         if self._started:

@@ -168,7 +168,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         """Route one GET."""
         parts = urlsplit(self.path)
         path, query = parts.path, parse_qs(parts.query)

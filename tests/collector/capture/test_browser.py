@@ -250,9 +250,21 @@ def test_a_missing_chromium(browser: str, social: str, home: Path,
                             capfd: pytest.CaptureFixture[str]) -> None:
     config = make_config(home, browser=browser, browser_executable=str(home / "no-chromium"))
     if browser == "always":
-        with pytest.raises(CollectorError, match="browser_executable .* was not found"):
+        with pytest.raises(CollectorError, match=r"browser_executable .* was not found"):
             capture_urls(config, [social + "/static"])
         return
     [result] = capture_urls(config, [social + "/post/3"])  # a shell, captured over HTTP only
     assert result["outcome"] == "captured" and result["mode"] == "http"
     assert capfd.readouterr().err.count("browser capture unavailable") == 1
+
+
+def test_the_browser_is_restarted_after_n_pages(social: str, home: Path) -> None:
+    config = make_config(home, browser="always", browser_restart_pages=2, browser_concurrency=1,
+                         browser_scroll_steps=1)
+    urls = [f"{social}/bench/{i}" for i in range(5)]
+    results = capture_urls(config, urls)
+    assert [r["outcome"] for r in results] == ["captured"] * 5
+    browsed = Browsed(home, config, social, {})
+    launches = [json.loads(content)["browser_launch"] for kind, uri, _, content, _ in browsed.records()
+                if kind == "resource" and uri.startswith("urn:pageinfo:")]
+    assert sorted(launches) == [1, 1, 2, 2, 3]
