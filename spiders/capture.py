@@ -45,7 +45,8 @@ class CaptureSpider(scrapy.Spider):
     @property
     def browser_setting(self) -> str:
         """COLLECTOR_BROWSER: ``auto``, ``always`` or ``never`` (``never`` when no browser can run)."""
-        return str(self.crawler.settings.get("COLLECTOR_BROWSER") or "never")
+        crawler = getattr(self, "crawler", None)  # none: a spider built without a crawl (tests)
+        return str(crawler.settings.get("COLLECTOR_BROWSER") or "never") if crawler else "never"
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         """One request per target, made lazily so huge URL lists stay out of memory.
