@@ -69,7 +69,9 @@ _CONSENT_JS = r"""
     el.click();
     done.push(text.slice(0, 60) || el.id || el.className);
   }
-  return done;
+  const root = document.documentElement;
+  const height = Math.max(document.body ? document.body.scrollHeight : 0, root.scrollHeight);
+  return {clicked: done, height: height, fits: window.scrollY + window.innerHeight >= height - 2};
 }
 """
 
@@ -101,6 +103,10 @@ _PAUSE_JS = r"""
   return paused;
 }
 """
+
+# "see more" and autoplay in one round trip (each costs one on a busy machine)
+_EXPAND_AND_PAUSE_JS = ("(args) => ({clicked: (" + _SEE_MORE_JS.strip() + ")(args), paused: ("
+                        + _PAUSE_JS.strip() + ")()})")
 
 _HEIGHT_JS = "() => Math.max(document.body ? document.body.scrollHeight : 0, " \
              "document.documentElement ? document.documentElement.scrollHeight : 0)"
@@ -150,27 +156,31 @@ async def run_behaviours(page: Any, recorder: PageRecorder, *, scroll_steps: int
     """Run the behaviours on a loaded ``page``; what each did (or why it stopped)."""
     report: dict[str, Any] = {}
     started = time.monotonic()
-    report["consent_clicked"], error = await _bounded(page.evaluate(
+    survey, error = await _bounded(page.evaluate(
         _CONSENT_JS, {"max": CONSENT_CLICKS, "words": CONSENT_WORDS, "selectors": CONSENT_SELECTORS}), 3.0)
+    survey = survey if isinstance(survey, dict) else {}
+    report["consent_clicked"] = survey.get("clicked", [])
     if error:
         report["consent_error"] = error
     if report["consent_clicked"]:
         await recorder.wait_idle(2.0, quiet=0.3)
-    report["scroll"], error = await _bounded(
-        scroll(page, recorder, scroll_steps, scroll_steps * (STEP_SECONDS + 0.5)),
-        scroll_steps * (STEP_SECONDS + 0.5) + 2.0)
-    if error:
-        report["scroll_error"] = error
-    report["see_more_clicked"], error = await _bounded(page.evaluate(
-        _SEE_MORE_JS, {"max": SEE_MORE_CLICKS, "words": SEE_MORE_WORDS}),
-                                                       3.0)
+    if survey.get("fits") and not report["consent_clicked"]:
+        report["scroll"] = {"steps": 0, "page_grew": 0, "height": survey.get("height")}
+    else:
+        report["scroll"], error = await _bounded(
+            scroll(page, recorder, scroll_steps, scroll_steps * (STEP_SECONDS + 0.5)),
+            scroll_steps * (STEP_SECONDS + 0.5) + 2.0)
+        if error:
+            report["scroll_error"] = error
+    done, error = await _bounded(page.evaluate(
+        _EXPAND_AND_PAUSE_JS, {"max": SEE_MORE_CLICKS, "words": SEE_MORE_WORDS}), 3.0)
+    done = done if isinstance(done, dict) else {}
+    report["see_more_clicked"] = done.get("clicked", [])
+    report["media_paused"] = done.get("paused", 0)
     if error:
         report["see_more_error"] = error
     if report["see_more_clicked"]:
         await recorder.wait_idle(2.0, quiet=0.3)
-    report["media_paused"], error = await _bounded(page.evaluate(_PAUSE_JS), 2.0)
-    if error:
-        report["media_error"] = error
     report["network_idle"] = await recorder.wait_idle(idle_seconds)
     report["seconds"] = round(time.monotonic() - started, 3)
     return report

@@ -186,7 +186,10 @@ class PageRecorder:
             self.refused.append({"url": request.url, "reason": reason})
             await _quietly(route.abort("blockedbyclient"))
             return
-        await _quietly(route.fallback())
+        if top:
+            await _quietly(route.fallback())  # scrapy-playwright's handler: the Scrapy request's headers
+        else:
+            await _quietly(route.continue_())  # as the page asked (one round trip less per request)
 
     def _on_request(self, request: Any) -> None:
         self.inflight += 1

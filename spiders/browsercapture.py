@@ -138,9 +138,8 @@ class BrowserCapture:
                                               idle_seconds=min(5.0, self.timeout))
             screenshot = await _screenshot(page, notes)
             dom = await asyncio.wait_for(page.content(), 10.0)
-            title = await asyncio.wait_for(page.title(), 5.0)
             final_url = page.url
-            timings["navigation"] = await _navigation_timing(page)
+            title, timings["navigation"] = await _title_and_timing(page)
             await recorder.settle(5.0)
             document = recorder.document or await recorder.document_fallback(3.0)
             if recorder.inflight:
@@ -188,15 +187,19 @@ async def _screenshot(page: Any, notes: list[str]) -> bytes | None:
         return None
 
 
-async def _navigation_timing(page: Any) -> dict[str, Any] | None:
+async def _title_and_timing(page: Any) -> tuple[str, dict[str, Any] | None]:
+    """The page's title and its navigation timing entry (one round trip)."""
     try:
         value = await asyncio.wait_for(page.evaluate(
             "() => { const n = performance.getEntriesByType('navigation')[0];"
-            " return n ? {responseEnd: n.responseEnd, domContentLoaded: n.domContentLoadedEventEnd,"
-            " load: n.loadEventEnd, transferSize: n.transferSize} : null }"), 3.0)
+            " return {title: document.title, timing: n ? {responseEnd: n.responseEnd,"
+            " domContentLoaded: n.domContentLoadedEventEnd, load: n.loadEventEnd,"
+            " transferSize: n.transferSize} : null} }"), 5.0)
     except Exception:
-        return None
-    return value if isinstance(value, dict) else None
+        return "", None
+    if not isinstance(value, dict):
+        return "", None
+    return str(value.get("title") or ""), value.get("timing")
 
 
 async def close_page(meta: dict[str, Any]) -> None:
