@@ -123,6 +123,7 @@ class BrowserCapture:
         started = time.monotonic()
         budget = max(0.5, self.timeout - float(meta.get("download_latency") or 0.0))
         notes: list[str] = []
+        phases: dict[str, float] = {}  # when each phase ended (the page info's timings)
         timings: dict[str, Any] = {"first_byte_s": round(float(meta.get("download_latency") or 0), 3)}
         try:
             try:
@@ -134,20 +135,27 @@ class BrowserCapture:
             recorder.loaded = True  # from here on no top-level navigation, load event or not
             remaining = max(0.0, budget - (time.monotonic() - started))
             timings["network_idle"] = await recorder.wait_idle(min(remaining, 5.0))
+            phases["idle"] = time.monotonic()
             behaviours = await run_behaviours(page, recorder, scroll_steps=self.scroll_steps,
                                               idle_seconds=min(5.0, self.timeout))
+            phases["behaviours"] = time.monotonic()
             screenshot = await _screenshot(page, notes)
+            phases["screenshot"] = time.monotonic()
             dom = await asyncio.wait_for(page.content(), 10.0)
             final_url = page.url
             title, timings["navigation"] = await _title_and_timing(page)
+            phases["dom"] = time.monotonic()
             await recorder.settle(5.0)
+            phases["recording"] = time.monotonic()
             document = recorder.document or await recorder.document_fallback(3.0)
             if recorder.inflight:
                 notes.append(f"{recorder.inflight} request(s) still pending when the page was taken")
             browser_version = page.context.browser.version if page.context.browser else None
         finally:
             await close_page(meta)
+        phases["close"] = time.monotonic()
         timings["settle_s"] = round(time.monotonic() - started, 3)
+        timings["phases_s"] = _durations(started, phases)
         if document is None:
             return {"outcome": "failed", "reason": "error", "final_url": final_url, "hops": [],
                     "reason_detail": "the browser loaded the page but its top document was not "
@@ -185,6 +193,15 @@ async def _screenshot(page: Any, notes: list[str]) -> bytes | None:
     except Exception as exc:  # a page too tall, or one that never paints: the capture stands
         notes.append(f"no screenshot: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
         return None
+
+
+def _durations(started: float, ends: dict[str, float]) -> dict[str, float]:
+    """Each phase's seconds, from the end of the one before (``ends``: in order)."""
+    out, last = {}, started
+    for name, end in ends.items():
+        out[name] = round(end - last, 3)
+        last = end
+    return out
 
 
 async def _title_and_timing(page: Any) -> tuple[str, dict[str, Any] | None]:
