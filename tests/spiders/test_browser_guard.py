@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from playwright.async_api import Error
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from spiders.browser import RequestGuard, decoded_headers
 from spiders.browsercapture import browser_mode, host_listed
+from spiders.outcomes import classify_exception
 from spiders.safety import allowed_hosts
 
 HOSTS = ["facebook.com", "x.com", "t.me"]
@@ -78,3 +81,20 @@ def test_which_urls_take_the_browser() -> None:
     assert browser_mode("https://news.example/a", "auto", HOSTS) is None
     assert browser_mode("https://news.example/a", "always", HOSTS) == "--browser"
     assert browser_mode("https://x.com/a/status/1", "never", HOSTS) is None
+
+
+@pytest.mark.parametrize(("message", "reason"), [
+    ("Page.goto: net::ERR_CONNECTION_REFUSED at http://127.0.0.1:1/", "connection-refused"),
+    ("Page.goto: net::ERR_NAME_NOT_RESOLVED at http://nowhere.invalid/", "dns-failure"),
+    ("Page.goto: net::ERR_CONNECTION_RESET at http://a.example/", "connection-lost"),
+    ("Page.goto: net::ERR_CERT_AUTHORITY_INVALID at https://a.example/", "tls-error"),
+    ("Page.goto: net::ERR_UNSAFE_PORT at http://127.0.0.1:9/", "browser-error"),
+    ("Target page, context or browser has been closed", "browser-error"),
+])
+def test_browser_errors_get_collector_reasons(message: str, reason: str) -> None:
+    assert classify_exception(Error(message))[0] == reason
+
+
+def test_a_browser_timeout_is_a_timeout() -> None:
+    reason, detail = classify_exception(PlaywrightTimeout("Page.goto: Timeout 5000ms exceeded."))
+    assert reason == "timeout" and "browser_timeout" in detail
