@@ -36,7 +36,7 @@ from spiders.browser import (
 )
 from spiders.safety import allowed_hosts, normalize_host
 
-__all__ = ["BrowserCapture", "browser_mode", "close_page", "host_listed"]
+__all__ = ["MODE_REASON_KEY", "BrowserCapture", "browser_mode", "close_page", "host_listed"]
 
 MODE_REASON_KEY = "collector_mode_reason"
 VIEWPORT = {"width": 1280, "height": 900}

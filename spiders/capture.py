@@ -11,7 +11,8 @@ from scrapy import signals
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from spiders.browsercapture import BrowserCapture, browser_mode, close_page
+from spiders.browser import RECORDER_KEY
+from spiders.browsercapture import MODE_REASON_KEY, BrowserCapture, browser_mode, close_page
 from spiders.jsshell import js_shell_signal
 from spiders.outcomes import classify_exception
 from spiders.recording import HOPS_KEY
@@ -117,7 +118,15 @@ class CaptureSpider(scrapy.Spider):
     async def parse_browser(self, response: Response, **_: Any) -> AsyncIterator[dict[str, Any]]:
         """A page the browser loaded: the captured item with its sub-resources and records."""
         meta = response.meta
-        page = await self.browser.page_item(response)
+        try:
+            page = await self.browser.page_item(response)
+        except Exception as exc:  # the page crashed or the browser went away: a failed attempt
+            reason, detail = classify_exception(exc)
+            crashed = getattr(meta.get(RECORDER_KEY), "crashed", False)
+            page = {"outcome": "failed", "reason": reason,
+                    "reason_detail": f"the page crashed: {detail}" if crashed else detail,
+                    "hops": [], "final_url": None, "mode": "browser",
+                    "mode_reason": meta.get(MODE_REASON_KEY)}
         yield {
             "target": meta[TARGET_KEY],
             "redirect_chain": _chain(page["hops"]),
@@ -132,7 +141,7 @@ class CaptureSpider(scrapy.Spider):
             await close_page(request.meta)
         for item in self.failed(failure):
             yield {**item, "mode": "browser",
-                   "mode_reason": request.meta.get("collector_mode_reason") if request else None}
+                   "mode_reason": request.meta.get(MODE_REASON_KEY) if request else None}
 
     def failed(self, failure: Failure) -> Iterable[dict[str, Any]]:
         """A target whose download failed: a failed item with its reason (and any hops received)."""
