@@ -1,15 +1,20 @@
-"""The browser's pure parts: decoded-body headers, the request guard, which URLs take the browser."""
+"""The browser's pure parts: decoded-body headers, the request guard, which URLs take the browser, how
+browser errors and crashes become failed attempts."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from playwright.async_api import Error
 from playwright.async_api import TimeoutError as PlaywrightTimeout
+from scrapy import Request
+from scrapy.http import HtmlResponse
 
-from spiders.browser import RequestGuard, decoded_headers
-from spiders.browsercapture import browser_mode, host_listed
+from spiders.browser import RECORDER_KEY, PageRecorder, RequestGuard, decoded_headers
+from spiders.browsercapture import MODE_REASON_KEY, BrowserCapture, browser_mode, host_listed
+from spiders.capture import TARGET_KEY, CaptureSpider
 from spiders.outcomes import classify_exception
 from spiders.safety import allowed_hosts
 
@@ -98,3 +103,28 @@ def test_browser_errors_get_collector_reasons(message: str, reason: str) -> None
 def test_a_browser_timeout_is_a_timeout() -> None:
     reason, detail = classify_exception(PlaywrightTimeout("Page.goto: Timeout 5000ms exceeded."))
     assert reason == "timeout" and "browser_timeout" in detail
+
+
+class _CrashingBrowser(BrowserCapture):
+    async def page_item(self, response: Any) -> dict[str, Any]:
+        raise Error("Target crashed")
+
+
+def test_a_page_that_crashes_is_a_failed_attempt() -> None:
+    spider = CaptureSpider(targets=[{"url": "https://x.com/a/status/1"}])
+    spider._browser = _CrashingBrowser()
+    recorder = PageRecorder(RequestGuard())
+    recorder.crashed = True
+    target = {"url": "https://x.com/a/status/1"}
+    request = Request(target["url"], meta={TARGET_KEY: target, RECORDER_KEY: recorder,
+                                           MODE_REASON_KEY: "browser_hosts"})
+    response = HtmlResponse(target["url"], body=b"<html></html>", request=request)
+
+    async def collect() -> list[dict[str, Any]]:
+        return [item async for item in spider.parse_browser(response)]
+
+    [item] = asyncio.run(collect())
+    assert item["outcome"] == "failed" and item["reason"] == "browser-error"
+    assert item["reason_detail"] == "the page crashed: Target crashed"
+    assert item["mode"] == "browser" and item["mode_reason"] == "browser_hosts"
+    assert item["target"] == target
