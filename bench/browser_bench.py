@@ -75,6 +75,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--no-extract", action="store_true",
+                        help="collector leaves the texts pending (extract = false): how much of the "
+                             "difference is extraction")
     args = parser.parse_args()
     proc, base = serve_script(SITE)
     try:
@@ -84,7 +87,8 @@ def main() -> None:
             config = load_config({"home": home, "browser": "always", "allow_private": True,
                                   "browser_concurrency": args.concurrency, "autothrottle": False,
                                   "per_host_concurrency": args.concurrency,
-                                  "concurrency": args.concurrency}, env={})
+                                  "concurrency": args.concurrency,
+                                  "extract": not args.no_extract}, env={})
             executable = find_browser(config)
             assert executable, "no Chromium"
             urls = [f"{base}/bench/{i}" for i in range(args.pages)]
@@ -98,7 +102,8 @@ def main() -> None:
             ours_s = time.perf_counter() - started
             captured = sum(r["outcome"] == "captured" for r in results)
             figures = {
-                "pages": args.pages, "concurrency": args.concurrency, "chromium": executable,
+                "pages": args.pages, "concurrency": args.concurrency, "extract": not args.no_extract,
+                "chromium": executable,
                 "bare_pages": bare, "bare_seconds": round(bare_s, 2),
                 "bare_pages_per_s": round(bare / bare_s, 2),
                 "collector_pages": captured, "collector_seconds": round(ours_s, 2),
