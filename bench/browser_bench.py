@@ -9,6 +9,8 @@ concurrency, visiting the same pages:
 
 - bare: a Playwright loop recording nothing: a fresh context per page, ``goto`` until the network is
   idle (Playwright's ``networkidle``), the rendered HTML read, the context closed;
+- bare, routed: the same loop with every request passing a Python route that lets it go on (the
+  mechanism of collector's SSRF guard, with no check): what the guard's routing alone costs;
 - collector: ``capture_urls`` with ``browser = "always"`` and ``browser_concurrency`` C: the crawl
   process, every request and response recorded, the behaviours, screenshot and DOM, every row
   committed and the DOM's text extracted.
@@ -43,8 +45,10 @@ OUT = ROOT / "bench" / "out" / "browser_bench.json"
 SITE = ROOT / "tests" / "collector" / "capture" / "socialweb.py"
 
 
-async def bare_loop(urls: list[str], executable: str, concurrency: int) -> int:
-    """Visit every URL with Playwright, ``concurrency`` pages at a time; pages loaded."""
+async def bare_loop(urls: list[str], executable: str, concurrency: int, *, route: bool = False) -> int:
+    """Visit every URL with Playwright, ``concurrency`` pages at a time; pages loaded. ``route``: every
+    request passes a Python route that lets it go on (the mechanism of collector's SSRF guard, with
+    no check): what routing alone costs."""
     from playwright.async_api import async_playwright
 
     queue: asyncio.Queue[str] = asyncio.Queue()
@@ -58,6 +62,8 @@ async def bare_loop(urls: list[str], executable: str, concurrency: int) -> int:
             url = queue.get_nowait()
             context = await browser.new_context()
             page = await context.new_page()
+            if route:
+                await page.route("**/*", lambda r, _request: r.continue_())
             await page.goto(url, wait_until="networkidle")
             await page.content()
             await context.close()
@@ -97,6 +103,9 @@ def main() -> None:
             bare = asyncio.run(bare_loop(urls, executable, args.concurrency))
             bare_s = time.perf_counter() - started
             started = time.perf_counter()
+            routed = asyncio.run(bare_loop(urls, executable, args.concurrency, route=True))
+            routed_s = time.perf_counter() - started
+            started = time.perf_counter()
             with TreePeak(interval=0.1) as peak:
                 results = capture_urls(config, urls)
             ours_s = time.perf_counter() - started
@@ -106,6 +115,8 @@ def main() -> None:
                 "chromium": executable,
                 "bare_pages": bare, "bare_seconds": round(bare_s, 2),
                 "bare_pages_per_s": round(bare / bare_s, 2),
+                "bare_routed_pages_per_s": round(routed / routed_s, 2),
+                "bare_routed_ratio": round((routed / routed_s) / (bare / bare_s), 3),
                 "collector_pages": captured, "collector_seconds": round(ours_s, 2),
                 "collector_pages_per_s": round(captured / ours_s, 2),
                 "ratio": round((captured / ours_s) / (bare / bare_s), 3),
