@@ -30,6 +30,7 @@ from storage.store import WORKER_NAME, ObjectStore, attach, detach, worker_label
 __all__ = ["Config", "MonitorConfig", "attach_store", "load_config", "version"]
 
 DEFAULT_CONTACT = "https://github.com/collector-archive/collector"
+BROWSER_MODES = ("auto", "always", "never")
 NOTIFY_TIMEOUT = 10.0  # a webhook POST's timeout when not set: this, or download_timeout if shorter
 
 
@@ -148,6 +149,21 @@ class Config:
     # fails the attempt (reason tls-untrusted). tls_ca_file: extra trusted CAs (PEM), beside certifi's
     tls_verify: bool = False
     tls_ca_file: Path | None = None
+    # hosts exempt from the private-address guard (comma-separated names or addresses, e.g. an
+    # intranet server you trust), for plain and browser fetches alike; every other private target
+    # stays refused
+    allow_hosts: str = ""
+    # browser capture (docs/browser.md): "auto" (browser_hosts, and pages whose HTTP capture is a
+    # JavaScript shell, go through the browser), "always" (--browser) or "never"
+    browser: str = "auto"
+    browser_hosts: str = ("facebook.com,instagram.com,x.com,twitter.com,youtube.com,tiktok.com,t.me,"
+                          "linkedin.com,threads.net,bsky.app,vk.com,reddit.com")
+    browser_executable: str = ""  # empty: chromium, chromium-browser or google-chrome on PATH
+    browser_timeout: float = 30.0  # seconds a page may take to load and settle; then it is cut off
+    browser_concurrency: int = 2  # pages open at once
+    browser_restart_pages: int = 100  # the browser is restarted after this many pages
+    browser_max_resources: int = 500  # sub-resources recorded per page (the rest counted, not kept)
+    browser_scroll_steps: int = 10  # viewport heights scrolled to load lazy content
     # extraction
     # false: capture runs archive without extracting (no extraction pool is started) and leave each
     # HTML/PDF capture's extraction "pending", for `collector extract --pending` (capture --no-extract)
@@ -186,6 +202,8 @@ class Config:
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
 
     def __post_init__(self) -> None:
+        if self.browser not in BROWSER_MODES:
+            raise ConfigError(f"browser must be one of {', '.join(BROWSER_MODES)} (got {self.browser!r})")
         if self.monitor.notify_timeout is None:  # the webhook timeout follows the download timeout
             timeout = min(NOTIFY_TIMEOUT, self.download_timeout)
             object.__setattr__(self, "monitor", self.monitor.replace(notify_timeout=timeout))
@@ -225,6 +243,17 @@ class Config:
         return self.user_agent or f"collector/{version()} (+{self.contact_url})"
 
     @property
+    def browser_host_list(self) -> list[str]:
+        """``browser_hosts`` as a list of lower-case host names (a host matches them and their
+        subdomains)."""
+        return _names(self.browser_hosts)
+
+    @property
+    def allow_host_list(self) -> list[str]:
+        """``allow_hosts`` as a list of lower-case host names or addresses."""
+        return _names(self.allow_hosts)
+
+    @property
     def workers(self) -> int:
         """Number of extraction worker processes."""
         return self.extract_workers or max(1, os.cpu_count() or 1)
@@ -233,6 +262,11 @@ class Config:
         """A copy with some fields changed (None values are ignored). The monitor's notify_timeout, once
         derived from download_timeout, stays: give ``monitor=`` to change it."""
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _names(text: str) -> list[str]:
+    return [name.strip().lower().rstrip(".") for name in text.replace(" ", ",").split(",")
+            if name.strip()]
 
 
 _FIELDS = {f.name for f in fields(Config)} - {"monitor"}
@@ -261,6 +295,8 @@ def _coerce(cls: type[Config] | type[MonitorConfig], name: str, value: Any, sour
         if get_origin(kind) is tuple:  # a list in TOML, whitespace-separated in the environment
             items = value if isinstance(value, list | tuple) else str(value).split()
             return tuple(str(item).strip() for item in items if str(item).strip())
+        if kind is str and isinstance(value, list | tuple):  # a TOML list of names
+            return ",".join(str(v) for v in value)
         return kind(value)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{source}: {label}={value!r} is not a valid {kind.__name__}") from exc

@@ -11,6 +11,9 @@ from scrapy import signals
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from spiders.browser import RECORDER_KEY
+from spiders.browsercapture import MODE_REASON_KEY, BrowserCapture, browser_mode, close_page
+from spiders.jsshell import js_shell_signal
 from spiders.outcomes import classify_exception
 from spiders.recording import HOPS_KEY
 
@@ -31,6 +34,20 @@ class CaptureSpider(scrapy.Spider):
         several separated by spaces, for ``scrapy crawl capture -a url=URL`` (used when no targets)."""
         super().__init__(**kwargs)
         self.targets = targets if targets or not url else [{"url": u} for u in url.split()]
+        self._browser: BrowserCapture | None = None
+
+    @property
+    def browser(self) -> BrowserCapture:
+        """The crawl's browser settings (COLLECTOR_BROWSER_*)."""
+        if self._browser is None:
+            self._browser = BrowserCapture.from_settings(self.crawler.settings)
+        return self._browser
+
+    @property
+    def browser_setting(self) -> str:
+        """COLLECTOR_BROWSER: ``auto``, ``always`` or ``never`` (``never`` when no browser can run)."""
+        crawler = getattr(self, "crawler", None)  # none: a spider built without a crawl (tests)
+        return str(crawler.settings.get("COLLECTOR_BROWSER") or "never") if crawler else "never"
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         """One request per target, made lazily so huge URL lists stay out of memory.
@@ -52,15 +69,32 @@ class CaptureSpider(scrapy.Spider):
         return max(64, 4 * self.crawler.settings.getint("CONCURRENT_REQUESTS", 16))
 
     def request_for(self, target: dict[str, Any]) -> scrapy.Request:
-        """The Scrapy request of one target (``{"url": ..., "id": ...}``)."""
+        """The Scrapy request of one target (``{"url": ..., "id": ...}``): through the browser when
+        the target says so (``mode``: "browser") or the COLLECTOR_BROWSER mode picks it."""
+        reason = (target.get("mode_reason") or "target" if target.get("mode") == "browser"
+                  else None if target.get("mode") == "http" or self.browser_setting == "never"
+                  else browser_mode(target["url"], self.browser_setting,
+                                    self.crawler.settings.getlist("COLLECTOR_BROWSER_HOSTS")))
+        if reason is not None:
+            return self.browser_request(target, reason)
         return scrapy.Request(
             target["url"], callback=self.parse, errback=self.failed, dont_filter=True,
             meta={HOPS_KEY: [], TARGET_KEY: target, "collector_started": datetime.now(UTC)},
         )
 
-    def parse(self, response: Response, **_: Any) -> Iterable[dict[str, Any]]:
-        """The final response of a target: a captured item."""
+    def browser_request(self, target: dict[str, Any], reason: str) -> scrapy.Request:
+        """The browser request of one target, ``reason`` saying why the browser."""
+        return self.browser.request(
+            target["url"], {HOPS_KEY: [], TARGET_KEY: target, "collector_started": datetime.now(UTC)},
+            reason, callback=self.parse_browser, errback=self.browser_failed)
+
+    def parse(self, response: Response, **_: Any) -> Iterable[Any]:
+        """The final response of a target: a captured item (and, under ``browser = "auto"``, the
+        target's browser request when the response is a JavaScript shell: both captures stay)."""
         meta = response.meta
+        signal = self.js_shell(response)
+        if signal is not None:
+            yield self.browser_request(meta[TARGET_KEY], f"js-shell: {signal}")
         yield {
             "target": meta[TARGET_KEY],
             "outcome": "captured",
@@ -71,6 +105,43 @@ class CaptureSpider(scrapy.Spider):
             "redirect_chain": _chain(meta.get(HOPS_KEY, [])),
             "started_at": meta.get("collector_started"),
         }
+
+    def js_shell(self, response: Response) -> str | None:
+        """The JavaScript-shell signal of an HTML response under ``browser = "auto"``, else None."""
+        if self.browser_setting != "auto" or response.status != 200:
+            return None
+        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
+        if "html" not in content_type:
+            return None
+        return js_shell_signal(response.body)
+
+    async def parse_browser(self, response: Response, **_: Any) -> AsyncIterator[dict[str, Any]]:
+        """A page the browser loaded: the captured item with its sub-resources and records."""
+        meta = response.meta
+        try:
+            page = await self.browser.page_item(response)
+        except Exception as exc:  # the page crashed or the browser went away: a failed attempt
+            reason, detail = classify_exception(exc)
+            crashed = getattr(meta.get(RECORDER_KEY), "crashed", False)
+            page = {"outcome": "failed", "reason": reason,
+                    "reason_detail": f"the page crashed: {detail}" if crashed else detail,
+                    "hops": [], "final_url": None, "mode": "browser",
+                    "mode_reason": meta.get(MODE_REASON_KEY)}
+        yield {
+            "target": meta[TARGET_KEY],
+            "redirect_chain": _chain(page["hops"]),
+            "started_at": meta.get("collector_started"),
+            **page,
+        }
+
+    async def browser_failed(self, failure: Failure) -> AsyncIterator[dict[str, Any]]:
+        """A browser request that failed (the page's context is closed first)."""
+        request = getattr(failure, "request", None)
+        if request is not None:
+            await close_page(request.meta)
+        for item in self.failed(failure):
+            yield {**item, "mode": "browser",
+                   "mode_reason": request.meta.get(MODE_REASON_KEY) if request else None}
 
     def failed(self, failure: Failure) -> Iterable[dict[str, Any]]:
         """A target whose download failed: a failed item with its reason (and any hops received)."""

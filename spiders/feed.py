@@ -40,6 +40,11 @@ class FeedSpider(CaptureSpider):
 
     name = "feed"
 
+    @property
+    def browser_setting(self) -> str:
+        """Feed documents are data, never pages for the browser (their articles may be)."""
+        return "never"
+
     def request_for(self, target: dict[str, Any]) -> scrapy.Request:
         """The capture request of one feed, with ``Accept`` and the conditional-GET headers."""
         request = super().request_for(target)

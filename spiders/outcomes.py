@@ -32,6 +32,7 @@ REASONS = {
     "too-many-redirects": "more redirects than allowed",
     "private-address": "the target is a private, loopback or reserved address",
     "unsupported-scheme": "only http and https URLs are fetched",
+    "browser-error": "the browser could not load the page (it crashed, or the page closed)",
     "error": "the download failed",
 }
 
@@ -43,6 +44,18 @@ LEADS = {
     "timeout": "timed out",
     "tls-error": "TLS handshake failed",
 }
+
+# Chromium's network errors (net::ERR_...) as collector's reasons; any other browser error is
+# "browser-error"
+_CHROMIUM_ERRORS = (
+    (r"ERR_NAME_NOT_RESOLVED|ERR_NAME_RESOLUTION_FAILED", "dns-failure"),
+    (r"ERR_CONNECTION_REFUSED", "connection-refused"),
+    (r"ERR_CONNECTION_(RESET|CLOSED|ABORTED)|ERR_EMPTY_RESPONSE|ERR_INCOMPLETE_CHUNKED", "connection-lost"),
+    (r"ERR_(CONNECTION_)?TIMED_OUT", "timeout"),
+    (r"ERR_CERT_|ERR_SSL_|ERR_BAD_SSL", "tls-error"),
+    (r"ERR_TOO_MANY_REDIRECTS", "too-many-redirects"),
+    (r"ERR_DISALLOWED_URL_SCHEME|ERR_UNKNOWN_URL_SCHEME", "unsupported-scheme"),
+)
 
 # a Twisted Failure's repr, as it shows in the message of an exception that wraps a list of them
 _FAILURE_REPR = re.compile(r"\[?<twisted\.python\.failure\.Failure ([\w.]+)(?:: ([^>]*))?>\]?")
@@ -112,6 +125,14 @@ def _classify(exc: BaseException) -> tuple[str, str]:
     text = describe_exception(exc)
     if isinstance(exc, PrivateAddressError):
         return "private-address", text
+    if type(exc).__module__.startswith("playwright"):  # a browser capture (spiders.browser)
+        text = text.splitlines()[0] if text else name
+        if name == "TimeoutError":
+            return "timeout", f"the top document did not arrive within browser_timeout: {text}"
+        for pattern, reason in _CHROMIUM_ERRORS:
+            if re.search(pattern, text):
+                return reason, text
+        return "browser-error", text
     if isinstance(exc, UntrustedCertificateError):
         return "tls-untrusted", text
     if _wraps(exc, HeadersTooLargeError):

@@ -50,8 +50,8 @@ class RecordingMiddleware:
     def process_response(self, request: Request, response: Response,
                          spider: Spider | None = None) -> Response:
         """Append the raw hop to the request's hop list."""
-        if HOPS_KEY not in request.meta:
-            return response
+        if HOPS_KEY not in request.meta or request.meta.get("playwright"):
+            return response  # robots.txt; a browser page (spiders.browser records its hops)
         parts = urlparse_cached(request)
         # the download handler measured from sending the request to the response headers
         latency = request.meta.get("download_latency") or 0.0

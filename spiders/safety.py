@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from scrapy.http import Response
 
 __all__ = ["ALLOWED_SCHEMES", "PRIVATE_NAMES", "PrivateAddressError", "PrivateAddressMiddleware",
-           "UnsupportedSchemeError", "host_address", "is_private_name", "is_public_address",
+           "UnsupportedSchemeError", "allowed_hosts", "host_address", "is_private_name", "is_public_address",
            "normalize_host", "redirect_target"]
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
@@ -185,18 +185,26 @@ def redirect_target(request: Request, response: Response) -> str | None:
     return urljoin(request.url, location)
 
 
+def allowed_hosts(names: list[str] | tuple[str, ...]) -> frozenset[str]:
+    """The hosts exempt from the guard (setting ``allow_hosts``), normalized as hosts are."""
+    return frozenset(normalize_host(name) for name in names if name.strip())
+
+
 class PrivateAddressMiddleware:
     """Downloader middleware refusing non-http(s) URLs always, and non-public targets unless
     ``COLLECTOR_ALLOW_PRIVATE``."""
 
-    def __init__(self, crawler: Crawler, *, allow_private: bool = False) -> None:
+    def __init__(self, crawler: Crawler, *, allow_private: bool = False,
+                 allow_hosts: frozenset[str] = frozenset()) -> None:
         self.crawler = crawler
         self.allow_private = allow_private
+        self.allow_hosts = allow_hosts
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PrivateAddressMiddleware:
-        """Build from the crawler."""
-        return cls(crawler, allow_private=crawler.settings.getbool("COLLECTOR_ALLOW_PRIVATE"))
+        """Build from the crawler (COLLECTOR_ALLOW_PRIVATE, COLLECTOR_ALLOW_HOSTS)."""
+        return cls(crawler, allow_private=crawler.settings.getbool("COLLECTOR_ALLOW_PRIVATE"),
+                   allow_hosts=allowed_hosts(crawler.settings.getlist("COLLECTOR_ALLOW_HOSTS")))
 
     async def process_request(self, request: Request, spider: Spider | None = None) -> None:
         """Raise UnsupportedSchemeError or PrivateAddressError when the request must not be sent."""
@@ -205,9 +213,9 @@ class PrivateAddressMiddleware:
             raise UnsupportedSchemeError(
                 f"refused: {request.url}: unsupported scheme {parts.scheme + ':'!r} "
                 "(only http and https are fetched)")
-        if self.allow_private:
-            return
         host = parts.hostname or ""
+        if self.allow_private or normalize_host(host) in self.allow_hosts:
+            return
         address = host_address(host)
         if address is None:
             if is_private_name(host):

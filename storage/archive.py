@@ -295,6 +295,11 @@ class Archive:
                 if final:
                     main = response
             entries.append(_entry(request, item))
+        for attachment in item.attachments:  # a browser capture's screenshot, DOM, page info
+            event = main or request
+            entries.append(_entry(writer.write_resource(
+                attachment.uri, attachment.body, content_type=attachment.content_type,
+                moment=item.captured_at, concurrent_to=event.record_id if event else None), item))
         if not _self_evident(item) or main is None or not (
                 original is not None or queries.is_html_type(plan.content_type)):
             # the outcome, reason and run flags of anything but a plain page fetch; a plain HTML
@@ -538,7 +543,8 @@ def _self_evident(item: CaptureInput) -> bool:
     nothing to explain (an https fetch has its certificate's verification to record)."""
     return (item.outcome == "captured" and len(item.exchanges) == 1 and not item.reason
             and not item.exchanges[0].truncated and not item.context
-            and item.exchanges[0].tls is None and item.exchanges[0].proxy is None)
+            and item.exchanges[0].tls is None and item.exchanges[0].proxy is None
+            and not item.attachments and item.mode in (None, "http") and item.page_id is None)
 
 
 def _tls_columns(last: Exchange | None) -> dict[str, Any]:
@@ -562,6 +568,9 @@ def _meta_content(item: CaptureInput, plan: _Plan) -> dict[str, Any]:
         **({"tls": last.tls} if last is not None and last.tls else {}),
         **({"tls_hops": tls} if len(tls) > 1 and any(tls) else {}),
         **({"proxy": last.proxy} if last is not None and last.proxy else {}),
+        # how it was fetched (browser captures, sub-resources: docs/browser.md)
+        **({"mode": item.mode, "mode_reason": item.mode_reason} if item.mode else {}),
+        **({"page_id": item.page_id} if item.page_id is not None else {}),
     }
 
 

@@ -10,6 +10,7 @@ from storage.timefmt import iso_z
 
 __all__ = [
     "PROBE",
+    "Attachment",
     "CaptureInput",
     "CaptureRecord",
     "Exchange",
@@ -44,6 +45,17 @@ class Exchange:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Attachment:
+    """A record a capture made itself rather than received (a browser capture's screenshot, rendered
+    DOM and page info): written as a WARC ``resource`` record under its own ``urn:`` URI, tied to the
+    capture's final response by WARC-Concurrent-To, so that replay tools never take it for the page."""
+
+    uri: str  # e.g. urn:screenshot:<url>, urn:dom:<url>, urn:pageinfo:<url>
+    content_type: str
+    body: bytes
+
+
+@dataclass(frozen=True, kw_only=True)
 class CaptureInput:
     """Everything needed to archive one fetch attempt."""
 
@@ -64,6 +76,7 @@ class CaptureInput:
     mode: str | None = None  # "http" | "browser"; None is read as "http"
     mode_reason: str | None = None  # why that mode
     page_id: int | None = None  # the (already archived) page capture this requisite was loaded for
+    attachments: list[Attachment] = field(default_factory=list)  # resource records of the capture
 
     @property
     def purpose(self) -> str | None:

@@ -475,11 +475,12 @@ class WarcFileWriter:
         )
         return response_loc, self._write(request)
 
-    def write_resource(self, uri: str, body: bytes, *, content_type: str, moment: datetime
-                       ) -> RecordLocation:
-        """Write a ``resource`` record (a document that was not fetched over HTTP, e.g. a report file)."""
+    def write_resource(self, uri: str, body: bytes, *, content_type: str, moment: datetime,
+                       concurrent_to: str | None = None) -> RecordLocation:
+        """Write a ``resource`` record (a document that was not fetched over HTTP, e.g. a report file,
+        or a browser capture's screenshot: ``concurrent_to`` is then the page response's record ID)."""
         writer = self._ensure_open()
-        headers = self._headers(uri, moment)
+        headers = self._headers(uri, moment, **{"WARC-Concurrent-To": concurrent_to})
         headers["Content-Type"] = content_type
         record = writer.create_warc_record(uri, "resource", payload=io.BytesIO(body), length=len(body),
                                            warc_content_type=content_type, warc_headers_dict=headers)

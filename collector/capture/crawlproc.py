@@ -68,6 +68,9 @@ PRELOAD: tuple[str, ...] = (
     "spiders.politeness", "spiders.recording", "spiders.retry", "spiders.robots", "spiders.safety",
     "collector.capture.pipeline", "collector.capture.writer", "collector.capture.extract_pool",
     "collector.capture.scrapy_settings", "collector.capture.run",
+    # browser capture (the default "auto" mode installs its handler in every crawl)
+    "playwright.async_api", "scrapy_playwright.handler", "spiders.browser", "spiders.behaviours",
+    "spiders.browsercapture", "spiders.browserhandler", "collector.capture.browser",
 )
 
 # Scrapy modules whose import calls ``inspect.stack()`` (``scrapy.utils.deprecate.

@@ -19,6 +19,7 @@ from typing import Any
 
 from collector.capture.reindex import PoolExtractor
 from collector.capture.runlock import RunLock, is_running
+from collector.capture.writer import text_source
 from collector.config import Config
 from storage import queries
 from storage.archive import Archive
@@ -66,8 +67,7 @@ def extract_pending(config: Config, *, on_total: Callable[[int], None] | None = 
                 for start in range(0, len(records), config.commit_batch):
                     chunk = records[start:start + config.commit_batch]
                     results = extract(config.warc_dir, [
-                        (r.payload_file or "", r.payload_offset or 0, r.final_url or r.url)
-                        for r in chunk])
+                        (*text_source(r), r.final_url or r.url) for r in chunk])
                     archive.commit_extractions(extraction_inputs(chunk, results, clock()))
                     statuses.update(str(result.get("status", "error")) for result in results)
                     if progress is not None:

@@ -190,7 +190,9 @@ def extract_archived(warc_dir: str, warc_file: str, offset: int, url: str, max_b
     or ``html_max_tags`` is not parsed at all: ``too-large``, with the reason in ``error``.
     """
     record = read_record_at(Path(warc_dir), warc_file, offset)
-    content_type = header_value(record.http_headers, "content-type")
+    # a resource record (a browser capture's rendered DOM) has no HTTP head: its WARC Content-Type
+    content_type = (header_value(record.http_headers, "content-type") if record.http_head
+                    else record.headers.get("Content-Type"))
     if not is_extracted(content_type):
         return {"status": "not-html"}
     pdf = is_pdf(content_type)

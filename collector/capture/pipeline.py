@@ -13,14 +13,15 @@ from scrapy.exceptions import NotConfigured
 
 from collector.capture.writeproc import WriterLink, describe_run
 from collector.config import Config
-from storage.records import CaptureInput, Exchange
+from storage.records import Attachment, CaptureInput, Exchange
 
 if TYPE_CHECKING:
     from scrapy import Spider
     from scrapy.crawler import Crawler
 
 
-__all__ = ["ArchivePipeline", "CaptureSink", "OwnWriterPipeline", "register_writer", "to_capture_input"]
+__all__ = ["ArchivePipeline", "CaptureSink", "OwnWriterPipeline", "register_writer", "subresource_inputs",
+           "to_capture_input"]
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,30 @@ def to_capture_input(item: dict[str, Any], *, run: dict[str, Any]) -> CaptureInp
         run_id=run.get("run_id"),
         fetch_seconds=(datetime.now(UTC) - started).total_seconds() if started else None,
         context=target.get("context") or {},
+        mode=item.get("mode"),
+        mode_reason=item.get("mode_reason"),
+        attachments=[Attachment(**a) for a in item.get("attachments", [])],
     )
+
+
+def subresource_inputs(item: dict[str, Any], page_id: int, *, run: dict[str, Any]
+                       ) -> list[CaptureInput]:
+    """The capture inputs of the sub-resources a browser page loaded (``item["subresources"]``: one
+    hop chain each), each tied to the page's row ``page_id``."""
+    out = []
+    for chain in item.get("subresources") or []:
+        hops = [Exchange(**hop) for hop in chain]
+        final = hops[-1]
+        out.append(CaptureInput(
+            url=hops[0].url, captured_at=final.requested_at,
+            outcome="captured" if final.status is not None else "failed",
+            reason=None if final.status is not None else "error",
+            exchanges=hops, final_url=final.url,
+            redirect_chain=[{"url": h.url, "status": h.status} for h in hops],
+            ignore_robots=bool(run.get("ignore_robots")), allow_private=bool(run.get("allow_private")),
+            user_agent=run.get("user_agent"), run_id=run.get("run_id"),
+            mode="browser", mode_reason="sub-resource", page_id=page_id))
+    return out
 
 
 class ArchivePipeline:
@@ -99,6 +123,12 @@ class ArchivePipeline:
             raise self.writer.error
         capture = to_capture_input(item, run=self.run)
         future = self.writer.submit(capture)
+        if item.get("subresources") and capture.outcome == "captured":
+            # a browser page's sub-resources are rows of their own, tied to the page's row
+            record = await asyncio.wrap_future(future)
+            for sub in subresource_inputs(item, record.id, run=self.run):
+                self.writer.submit(sub)
+            return {"id": record.id, "url": record.url, "outcome": record.outcome}
         if not self.writer.congested:
             return {"id": None, "url": capture.url, "outcome": capture.outcome}
         record = await asyncio.wrap_future(future)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from collector.capture.browser import BROWSER_HANDLER, browser_settings
 from collector.config import Config
 
 __all__ = ["scrapy_settings"]
@@ -88,5 +89,11 @@ def scrapy_settings(config: Config, **overrides: Any) -> dict[str, Any]:
         # per response: each response yields exactly one item, and Scrapy starts this many tasks
         "CONCURRENT_ITEMS": 1,
     }
+    # browser capture (collector.capture.browser): its handler serves plain requests too
+    settings["COLLECTOR_ALLOW_HOSTS"] = config.allow_host_list
+    settings.update(browser_settings(config))
+    if settings["COLLECTOR_BROWSER"] != "never":
+        settings["DOWNLOAD_HANDLERS"] = {**DOWNLOAD_HANDLERS, "http": BROWSER_HANDLER,
+                                         "https": BROWSER_HANDLER}
     settings.update(overrides)
     return settings

@@ -35,10 +35,11 @@ from storage.archive import Archive
 from storage.models import EXTRACTION_PENDING
 from storage.records import CaptureInput, CaptureRecord, ExtractionInput
 
-__all__ = ["ArchiveWriter"]
+__all__ = ["DOM_URN", "ArchiveWriter", "text_source"]
 
 log = logging.getLogger(__name__)
 _STOP = object()
+DOM_URN = "urn:dom:"  # the target URI prefix of a browser capture's rendered DOM (spiders.browser)
 
 
 class _Job(NamedTuple):
@@ -50,6 +51,16 @@ class _Job(NamedTuple):
     payload_offset: int
     refers_to: str | None
     emit: bool
+
+
+def text_source(record: CaptureRecord) -> tuple[str, int]:
+    """(WARC file, offset) of the record whose text is ``record``'s: its rendered DOM for a browser
+    capture (the text a reader saw), else its payload."""
+    if record.mode == "browser":
+        for rec in queries.expand_records(record):  # type: ignore[arg-type]
+            if rec["type"] == "resource" and str(rec.get("uri", "")).startswith(DOM_URN):
+                return rec["file"], rec["offset"]
+    return record.payload_file or "", record.payload_offset or 0
 
 
 class ArchiveWriter:
@@ -208,7 +219,9 @@ class ArchiveWriter:
         for (_, _, future), record in zip(captures, records, strict=True):
             # schedule before resolving the future: once every future is resolved the crawl
             # may end and close() is called, which must see this extraction as pending
-            if self._needs_extraction(record):
+            if record.page_id is not None:
+                pass  # a page's sub-resource: no result line of its own, no text
+            elif self._needs_extraction(record):
                 self._schedule(record, emit=True)
             else:
                 self.emit(record)
@@ -235,8 +248,9 @@ class ArchiveWriter:
 
     def _schedule(self, record: CaptureRecord, *, emit: bool) -> None:
         """Queue ``record`` for extraction (the pool gets it once fewer than max_inflight wait)."""
-        job = _Job(record.id, record.final_url or record.url, record.payload_file or "",
-                   record.payload_offset or 0, record.warc_record_id, emit)
+        payload_file, payload_offset = text_source(record)
+        job = _Job(record.id, record.final_url or record.url, payload_file, payload_offset,
+                   record.warc_record_id, emit)
         with self._lock:
             self._pending += 1
             self._jobs.append(job)

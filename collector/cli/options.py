@@ -100,6 +100,10 @@ def fetch_options(func: F) -> F:
                      help="Minimum delay between requests to one host, seconds."),
         click.option("--timeout", "download_timeout", type=float, default=None,
                      help="Download timeout in seconds (default 30)."),
+        click.option("--browser", "browser", flag_value="always", default=None,
+                     help="Capture every page through Chromium (sub-resources, screenshot, "
+                          "rendered DOM; docs/browser.md). Default: the browser setting (auto: "
+                          "browser_hosts and JavaScript shells only)."),
     ]
     for option in reversed(options):
         func = option(func)

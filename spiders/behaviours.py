@@ -1,0 +1,186 @@
+"""Page behaviours run before a browser capture is taken, each bounded in time and count.
+
+What a reader would do to see a post: let the network settle, accept the cookie banner that covers
+the page, scroll down so lazy images and timeline items load, expand "see more", stop videos that
+play by themselves. None of them submits a form or follows a link (``spiders.browser`` also refuses
+every top-level navigation once the page has loaded). Each returns what it did, for the page-info
+record; a behaviour that fails or runs out of time says so and the capture goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable
+from typing import Any
+
+from spiders.browser import PageRecorder
+
+__all__ = ["run_behaviours"]
+
+CONSENT_CLICKS = 3
+SEE_MORE_CLICKS = 10
+STEP_SECONDS = 2.0  # the longest one scroll step waits for the network
+
+# buttons of cookie-consent dialogs: common ids/attributes, and accept/agree texts in a few languages
+CONSENT_SELECTORS = ", ".join([
+    "#onetrust-accept-btn-handler", ".fc-cta-consent", "#L2AGLb", "#didomi-notice-agree-button",
+    '[data-cookiebanner="accept_button"]', '[data-testid="cookie-policy-manage-dialog-accept-button"]',
+    ".cc-allow", ".cc-accept", "#CybotCookiebotDialogBodyLevelButtonLLAcceptAll", ".js-accept-cookies"])
+CONSENT_WORDS = "|".join([
+    "accept", "accept all", "accept all cookies", "accept cookies", "allow all", "allow all cookies",
+    "allow cookies", "agree", "i agree", "agree and close", "agree & close", "yes,? i agree", "ok",
+    "okay", "got it", "i understand", "consent", "accepter", "tout accepter", "j'accepte",
+    "akzeptieren", "alle akzeptieren", "zustimmen", "aceptar", "aceptar todo", "aceptar cookies",
+    "accetta", "accetta tutto", "aceitar", "aceitar todos", "принять", "同意する", "同意"])
+SEE_MORE_WORDS = "|".join([
+    "see more", "show more", "read more", "view more", "more", "… ?more", r"\.\.\. ?more",
+    "mehr anzeigen", "weiterlesen", "voir plus", "afficher la suite", "ver más", "leer más",
+    "mostra altro", "ver mais", "ещё", "показать полностью"])
+
+# an element a behaviour may click: visible, not a form's submit button, not a link that navigates
+_CLICKABLE_JS = r"""
+const clickable = (el) => {
+  if (el.closest('form') && el.tagName === 'BUTTON'
+      && (el.getAttribute('type') || 'submit') === 'submit') return false;
+  const link = el.closest('a');
+  const href = link ? (link.getAttribute('href') || '') : '';
+  if (href && href !== '#' && !href.startsWith('javascript:')) return false;
+  const box = el.getBoundingClientRect();
+  return box.width > 0 && box.height > 0;
+};
+"""
+
+_CONSENT_JS = r"""
+(args) => {
+""" + _CLICKABLE_JS + r"""
+  const words = new RegExp('^(' + args.words + ')$', 'i');
+  const done = [];
+  const seen = new Set();
+  const all = [...document.querySelectorAll(args.selectors),
+               ...document.querySelectorAll('button, [role=button], a, input[type=button]')];
+  for (const el of all) {
+    if (done.length >= args.max || seen.has(el)) continue;
+    seen.add(el);
+    const text = (el.innerText || el.value || el.getAttribute('aria-label') || '')
+      .trim().replace(/\s+/g, ' ');
+    if (!el.matches(args.selectors) && !words.test(text)) continue;
+    if (!clickable(el)) continue;
+    el.click();
+    done.push(text.slice(0, 60) || el.id || el.className);
+  }
+  const root = document.documentElement;
+  const height = Math.max(document.body ? document.body.scrollHeight : 0, root.scrollHeight);
+  return {clicked: done, height: height, fits: window.scrollY + window.innerHeight >= height - 2};
+}
+"""
+
+_SEE_MORE_JS = r"""
+(args) => {
+""" + _CLICKABLE_JS + r"""
+  const words = new RegExp('^(' + args.words + ')$', 'i');
+  const done = [];
+  for (const el of document.querySelectorAll('button, [role=button], span, div, a')) {
+    if (done.length >= args.max) break;
+    if (el.children.length > 2) continue;
+    const text = (el.innerText || '').trim().replace(/\s+/g, ' ');
+    if (!text || text.length > 30 || !words.test(text) || !clickable(el)) continue;
+    el.click();
+    done.push(text);
+  }
+  return done;
+}
+"""
+
+_PAUSE_JS = r"""
+() => {
+  let paused = 0;
+  for (const media of document.querySelectorAll('video, audio')) {
+    if (!media.paused) paused++;
+    media.autoplay = false;
+    try { media.pause(); } catch (e) {}
+  }
+  return paused;
+}
+"""
+
+# "see more" and autoplay in one round trip (each costs one on a busy machine)
+_EXPAND_AND_PAUSE_JS = ("(args) => ({clicked: (" + _SEE_MORE_JS.strip() + ")(args), paused: ("
+                        + _PAUSE_JS.strip() + ")()})")
+
+_HEIGHT_JS = "() => Math.max(document.body ? document.body.scrollHeight : 0, " \
+             "document.documentElement ? document.documentElement.scrollHeight : 0)"
+
+
+async def _bounded(action: Awaitable[Any], seconds: float) -> tuple[Any, str | None]:
+    """(result, None), or (None, why it did not finish) after ``seconds``."""
+    try:
+        return await asyncio.wait_for(action, max(0.05, seconds)), None
+    except TimeoutError:
+        return None, f"stopped after {seconds:.1f} s"
+    except Exception as exc:  # the page navigated, closed or threw: the capture goes on
+        return None, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
+
+
+async def scroll(page: Any, recorder: PageRecorder, steps: int, seconds: float) -> dict[str, Any]:
+    """Scroll down one viewport at a time (at most ``steps``), letting lazy content load; stop at
+    the bottom once the page stops growing."""
+    deadline = time.monotonic() + seconds
+    done = 0
+    grew = 0
+    for _ in range(steps):
+        if time.monotonic() >= deadline:
+            break
+        before = await page.evaluate(_HEIGHT_JS)
+        at_bottom = await page.evaluate(
+            "() => window.scrollY + window.innerHeight >= "
+            "Math.max(document.body ? document.body.scrollHeight : 0, "
+            "document.documentElement.scrollHeight) - 2")
+        if at_bottom and done == 0:
+            break  # the whole page is in view: nothing to scroll to
+        await page.evaluate("() => window.scrollBy(0, window.innerHeight)")
+        done += 1
+        await asyncio.sleep(0.2)  # let IntersectionObservers fire and start their requests
+        await recorder.wait_idle(min(STEP_SECONDS, max(0.0, deadline - time.monotonic())), quiet=0.3)
+        after = await page.evaluate(_HEIGHT_JS)
+        if after > before:
+            grew += 1
+        elif at_bottom:
+            break
+    await page.evaluate("() => window.scrollTo(0, 0)")
+    return {"steps": done, "page_grew": grew, "height": await page.evaluate(_HEIGHT_JS)}
+
+
+async def run_behaviours(page: Any, recorder: PageRecorder, *, scroll_steps: int = 10,
+                         idle_seconds: float = 5.0) -> dict[str, Any]:
+    """Run the behaviours on a loaded ``page``; what each did (or why it stopped)."""
+    report: dict[str, Any] = {}
+    started = time.monotonic()
+    survey, error = await _bounded(page.evaluate(
+        _CONSENT_JS, {"max": CONSENT_CLICKS, "words": CONSENT_WORDS, "selectors": CONSENT_SELECTORS}), 3.0)
+    survey = survey if isinstance(survey, dict) else {}
+    report["consent_clicked"] = survey.get("clicked", [])
+    if error:
+        report["consent_error"] = error
+    if report["consent_clicked"]:
+        await recorder.wait_idle(2.0, quiet=0.3)
+    if survey.get("fits") and not report["consent_clicked"]:
+        report["scroll"] = {"steps": 0, "page_grew": 0, "height": survey.get("height")}
+    else:
+        report["scroll"], error = await _bounded(
+            scroll(page, recorder, scroll_steps, scroll_steps * (STEP_SECONDS + 0.5)),
+            scroll_steps * (STEP_SECONDS + 0.5) + 2.0)
+        if error:
+            report["scroll_error"] = error
+    done, error = await _bounded(page.evaluate(
+        _EXPAND_AND_PAUSE_JS, {"max": SEE_MORE_CLICKS, "words": SEE_MORE_WORDS}), 3.0)
+    done = done if isinstance(done, dict) else {}
+    report["see_more_clicked"] = done.get("clicked", [])
+    report["media_paused"] = done.get("paused", 0)
+    if error:
+        report["see_more_error"] = error
+    if report["see_more_clicked"]:
+        await recorder.wait_idle(2.0, quiet=0.3)
+    report["network_idle"] = await recorder.wait_idle(idle_seconds)
+    report["seconds"] = round(time.monotonic() - started, 3)
+    return report

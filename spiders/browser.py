@@ -1,0 +1,353 @@
+"""What a browser page loaded, recorded as hops the archive can write (Playwright, Chromium).
+
+A :class:`PageRecorder` is attached to each page before it navigates
+(``spiders.browserhandler.BrowserDownloadHandler`` does it, so a failure to attach fails the capture
+instead of letting an unguarded page load). It then:
+
+- routes every request the page makes (top document, frames, scripts, styles, images, fonts,
+  XHR/fetch, media) through :class:`RequestGuard`, the browser's side of ``spiders.safety``: only http
+  and https (``data:``/``blob:`` sub-resources stay inside the browser; a top-level ``file:`` or
+  ``data:`` navigation is refused), no private, loopback or link-local target unless
+  ``allow_private`` (or the host is in ``allow_hosts``). Each refusal is recorded;
+- refuses every top-level navigation once the page has loaded (a behaviour's click, a script's
+  ``location = ...``, a form submission) by answering it ``204 No Content``, which leaves the page
+  where it is: the capture is of the page asked for;
+- refuses downloads;
+- keeps every finished request as a chain of hops (redirects first) in the same dict form as
+  ``spiders.recording``: the top document's chain in ``document``, the others in ``resources``
+  (bounded by ``max_resources``; the rest counted in ``dropped``). Playwright gives bodies decoded,
+  so each is stored decoded: ``Content-Encoding``, ``Transfer-Encoding`` and ``Content-Length`` are
+  kept as ``X-Archive-Orig-*`` and a ``Content-Length`` of the stored body is added
+  (:func:`decoded_headers`), as browsertrix-crawler and pywb do;
+- notes console errors, page errors, failed requests and crashes for the page-info record.
+
+Redirects: Playwright calls a route handler only for the first URL of a redirect chain, so a
+redirect's target is checked when Chromium reports the request it made for it; a refused one is
+recorded and the page is stopped there (its response is not kept).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from spiders.safety import host_address, is_private_name, is_public_address, normalize_host
+
+__all__ = ["DOM_URN", "PAGEINFO_URN", "RECORDER_KEY", "SCREENSHOT_URN", "PageRecorder", "RequestGuard",
+           "decoded_headers"]
+
+RECORDER_KEY = "collector_browser"  # request.meta key of a browser request's PageRecorder
+
+# target URIs of a browser capture's own records (urn: so that replay never takes them for the page)
+SCREENSHOT_URN = "urn:screenshot:"
+DOM_URN = "urn:dom:"
+PAGEINFO_URN = "urn:pageinfo:"
+
+_DECODED = ("content-encoding", "transfer-encoding", "content-length")
+_INNER_SCHEMES = frozenset({"data", "blob", "about"})  # never leave the browser
+
+Resolver = Callable[[str], Awaitable[list[str]]]
+
+
+def decoded_headers(headers: list[tuple[str, str]], body_length: int) -> list[tuple[str, str]]:
+    """Response headers for a body stored decoded: the encoding and length headers renamed
+    ``X-Archive-Orig-<Name>`` and a ``Content-Length`` of ``body_length`` added."""
+    out = []
+    for name, value in headers:
+        if name.lower() in _DECODED:
+            title = "-".join(part.capitalize() for part in name.split("-"))
+            out.append((f"X-Archive-Orig-{title}", value))
+        else:
+            out.append((name, value))
+    out.append(("Content-Length", str(body_length)))
+    return out
+
+
+async def resolve_all(host: str) -> list[str]:
+    """Every address ``host`` resolves to (the system resolver, as Chromium uses)."""
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    return sorted({str(info[4][0]) for info in infos})
+
+
+class RequestGuard:
+    """The SSRF guard of a browser: which URLs a page may request."""
+
+    def __init__(self, *, allow_private: bool = False, allow_hosts: frozenset[str] = frozenset(),
+                 resolve: Resolver = resolve_all) -> None:
+        self.allow_private = allow_private
+        self.allow_hosts = allow_hosts
+        self.resolve = resolve
+        self._verdicts: dict[str, str | None] = {}  # host -> refusal (per page: names may move)
+
+    async def refusal(self, url: str, *, navigation: bool = False) -> str | None:
+        """Why ``url`` must not be requested (None: it may). ``navigation``: a top-level navigation."""
+        scheme = urlsplit(url).scheme.lower()
+        if scheme not in ("http", "https"):
+            if scheme in _INNER_SCHEMES and not navigation:
+                return None
+            return f"unsupported scheme {scheme + ':'!r} (only http and https are fetched)"
+        try:
+            host = normalize_host(urlsplit(url).hostname or "")
+        except ValueError:
+            return "not a valid URL"
+        if self.allow_private or host in self.allow_hosts:
+            return None
+        if host not in self._verdicts:
+            self._verdicts[host] = await self._judge(host)
+        return self._verdicts[host]
+
+    async def _judge(self, host: str) -> str | None:
+        address = host_address(host)
+        if address is not None:
+            if is_public_address(address):
+                return None
+            return f"{address} is a non-public address (use --allow-private to allow)"
+        if is_private_name(host):
+            return f"{host} is a local host name (use --allow-private to allow)"
+        try:
+            resolved = await self.resolve(host)
+        except OSError:
+            return None  # unresolvable here: Chromium fails it the same way
+        private = [a for a in resolved if not is_public_address(a)]
+        if private:
+            return f"{host} resolves to non-public address {private[0]} (use --allow-private to allow)"
+        return None
+
+
+class PageRecorder:
+    """Records one page's requests and responses, and guards them (see the module docstring)."""
+
+    def __init__(self, guard: RequestGuard, *, max_resources: int = 500,
+                 max_body_bytes: int = 50 * 2**20) -> None:
+        self.guard = guard
+        self.max_resources = max_resources
+        self.max_body_bytes = max_body_bytes
+        self.document: list[dict[str, Any]] | None = None
+        self.resources: list[list[dict[str, Any]]] = []
+        self.dropped = 0
+        self.refused: list[dict[str, str]] = []
+        self.failed: list[dict[str, str]] = []
+        self.console_errors: list[str] = []
+        self.blocked_navigations: list[str] = []
+        self.downloads_refused: list[str] = []
+        self.crashed = False
+        self.loaded = False  # from here on, top-level navigations are refused
+        self.inflight = 0
+        self.last_activity = time.monotonic()
+        self.attached = False
+        self._page: Any = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._navigation_response: Any = None
+
+    # -- wiring ---------------------------------------------------------------------------------
+    async def attach(self, page: Any) -> None:
+        """Install the guard and the listeners on ``page`` (before it navigates)."""
+        self._page = page
+        page.on("request", self._on_request)
+        page.on("requestfinished", self._on_finished)
+        page.on("requestfailed", self._on_failed)
+        page.on("response", self._on_response)
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda error: self._note_console(f"page error: {error}"))
+        page.on("crash", self._on_crash)
+        page.on("download", lambda download: self._spawn(self._refuse_download(download)))
+        page.on("load", self._on_load)
+        await page.route("**/*", self._route)  # runs before scrapy-playwright's (registered first)
+        self.attached = True
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _is_top(self, request: Any) -> bool:
+        try:
+            return bool(request.is_navigation_request() and request.frame.parent_frame is None)
+        except Exception:  # a frame already detached
+            return False
+
+    async def _route(self, route: Any, request: Any) -> None:
+        top = self._is_top(request)
+        if top and self.loaded:
+            # answered "204 No Content": the browser stays on the page (an aborted navigation
+            # would replace it with an error page)
+            self.blocked_navigations.append(request.url)
+            await _quietly(route.fulfill(status=204, body=b""))
+            return
+        reason = await self.guard.refusal(request.url, navigation=top)
+        if reason is not None:
+            self.refused.append({"url": request.url, "reason": reason})
+            await _quietly(route.abort("blockedbyclient"))
+            return
+        if top:
+            await _quietly(route.fallback())  # scrapy-playwright's handler: the Scrapy request's headers
+        else:
+            await _quietly(route.continue_())  # as the page asked (one round trip less per request)
+
+    def _on_request(self, request: Any) -> None:
+        self.inflight += 1
+        self.last_activity = time.monotonic()
+        if request.redirected_from is not None:  # not routed: check the redirect's target here
+            self._spawn(self._check_redirect(request))
+
+    async def _check_redirect(self, request: Any) -> None:
+        reason = await self.guard.refusal(request.url, navigation=self._is_top(request))
+        if reason is not None:
+            self.refused.append({"url": request.url, "reason": f"redirect target: {reason}"})
+            if self._page is not None:  # the request is out: stop the page there
+                with contextlib.suppress(Exception):
+                    await self._page.evaluate("window.stop()")
+
+    def _on_failed(self, request: Any) -> None:
+        self.inflight = max(0, self.inflight - 1)
+        self.last_activity = time.monotonic()
+        failure = request.failure or "failed"
+        if "ERR_BLOCKED_BY_CLIENT" not in failure and request.url not in self.blocked_navigations:
+            self.failed.append({"url": request.url, "error": failure})
+
+    def _on_response(self, response: Any) -> None:
+        if (self._navigation_response is None and self._is_top(response.request)
+                and response.request.redirected_to is None and not 300 <= response.status < 400):
+            self._navigation_response = response
+
+    def _on_console(self, message: Any) -> None:
+        if message.type == "error":
+            self._note_console(message.text)
+
+    def _note_console(self, text: str) -> None:
+        if len(self.console_errors) < 100:
+            self.console_errors.append(str(text)[:1000])
+
+    def _on_crash(self, _page: Any) -> None:
+        self.crashed = True
+
+    def _on_load(self, _page: Any) -> None:
+        self.loaded = True
+
+    async def _refuse_download(self, download: Any) -> None:
+        self.downloads_refused.append(download.url)
+        with contextlib.suppress(Exception):
+            await download.cancel()
+
+    # -- recording ------------------------------------------------------------------------------
+    def _on_finished(self, request: Any) -> None:
+        self.inflight = max(0, self.inflight - 1)
+        self.last_activity = time.monotonic()
+        self._spawn(self._finished(request))
+
+    async def _finished(self, request: Any) -> None:
+        scheme = urlsplit(request.url).scheme.lower()
+        if scheme not in ("http", "https"):
+            return
+        try:
+            chain = await self._chain(request)
+        except Exception as exc:  # the page or context closed meanwhile
+            self.failed.append({"url": request.url, "error": f"not recorded: {exc}"})
+            return
+        if any(r["url"] == hop["url"] for hop in chain for r in self.refused):
+            return  # a refused redirect target's response is not kept
+        if self.document is None and self._is_top(request):
+            self.document = chain
+        elif len(self.resources) < self.max_resources:
+            self.resources.append(chain)
+        else:
+            self.dropped += 1
+
+    async def _chain(self, request: Any) -> list[dict[str, Any]]:
+        """The hops of ``request``, its redirects first, as ``spiders.recording`` makes them."""
+        requests = [request]
+        while requests[0].redirected_from is not None:
+            requests.insert(0, requests[0].redirected_from)
+        return [await self._hop(r, final=r is request) for r in requests]
+
+    async def _hop(self, request: Any, *, final: bool) -> dict[str, Any]:
+        response, sent_array = await asyncio.gather(request.response(), request.headers_array())
+        body = b""
+        truncated = None
+        raw: list[tuple[str, str]] = []
+        address = None
+        if response is not None:
+            # the driver's answers at once (each is a round trip to Playwright's process)
+            results = await asyncio.gather(
+                response.body() if final else _nothing(), response.headers_array(),
+                response.server_addr(), return_exceptions=True)
+            if isinstance(results[0], BaseException):  # not kept (a redirect, an aborted stream)
+                truncated = "unavailable"
+            elif final:
+                body = results[0] or b""
+            if not isinstance(results[1], BaseException):
+                raw = [(h["name"], h["value"]) for h in results[1]]
+            if isinstance(results[2], dict):
+                address = results[2].get("ipAddress")
+        if len(body) > self.max_body_bytes:
+            body, truncated = body[:self.max_body_bytes], "length"
+        sent = [(h["name"], h["value"]) for h in sent_array]
+        if not any(name.lower() == "host" for name, _ in sent):
+            sent.insert(0, ("Host", urlsplit(request.url).netloc))
+        started = request.timing.get("startTime") if isinstance(request.timing, dict) else None
+        requested_at = (datetime.fromtimestamp(started / 1000, UTC) if started and started > 0
+                        else datetime.now(UTC))
+        hop: dict[str, Any] = {
+            "url": request.url, "method": request.method, "request_headers": sent,
+            "request_body": request.post_data_buffer or b"", "requested_at": requested_at,
+            "status": None, "protocol": "HTTP/1.1", "response_headers": [], "body": b"",
+            "ip_address": None, "tls": None, "proxy": None, "truncated": truncated,
+        }
+        if response is not None:
+            hop.update(status=response.status, reason_phrase=response.status_text or "",
+                       response_headers=decoded_headers(raw, len(body)), body=body,
+                       ip_address=address)
+        return hop
+
+    async def document_fallback(self, timeout: float) -> list[dict[str, Any]] | None:
+        """The top document's hops when its request never finished (a page that never stops
+        loading): its headers, with the body if the browser has it within ``timeout``."""
+        if self.document is not None or self._navigation_response is None:
+            return self.document
+        request = self._navigation_response.request
+        try:
+            chain = await asyncio.wait_for(self._chain(request), timeout)
+        except (TimeoutError, Exception):
+            return None
+        chain[-1]["truncated"] = chain[-1].get("truncated") or "unfinished"
+        return chain
+
+    async def settle(self, timeout: float) -> None:
+        """Wait (at most ``timeout`` seconds) for the responses being recorded."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=max(0.01, timeout))
+
+    async def wait_idle(self, timeout: float, quiet: float = 0.5) -> bool:
+        """Wait until no request has been in flight for ``quiet`` seconds (True), or ``timeout``
+        passed (False)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.inflight == 0 and time.monotonic() - self.last_activity >= quiet:
+                return True
+            await asyncio.sleep(0.1)
+        return False
+
+    def info(self) -> dict[str, Any]:
+        """What the page-info record says of the requests."""
+        return {"resources": len(self.resources), "resources_dropped": self.dropped,
+                "requests_refused": self.refused, "requests_failed": self.failed[:200],
+                "navigations_blocked": self.blocked_navigations,
+                "downloads_refused": self.downloads_refused, "console_errors": self.console_errors,
+                "crashed": self.crashed, "pending_requests": self.inflight}
+
+
+async def _nothing() -> bytes:
+    return b""
+
+
+async def _quietly(action: Awaitable[Any]) -> None:
+    """Await a route action; a page closed meanwhile is no error."""
+    with contextlib.suppress(Exception):
+        await action

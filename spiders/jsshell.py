@@ -1,0 +1,82 @@
+"""Is an HTTP capture a JavaScript shell? (``browser = "auto"`` re-captures those with the browser.)
+
+A page fetched over plain HTTP that shows its reader nothing until scripts run is a *shell*: the
+evidence is not in it. :func:`js_shell_signal` names the first sign of one it finds, or None:
+
+- ``noscript``: a ``<noscript>`` that asks for JavaScript ("enable JavaScript", "requires
+  JavaScript", "JavaScript is disabled" ...), with little text outside it;
+- ``empty app root``: an application mount point (``<div id="root">``, ``#app``, ``#__next``,
+  ``#__nuxt``, ``#react-root``, ``#ember-app`` ...) with nothing in it, and little text besides;
+- ``script-heavy``: a large document (>= 20 KB) made mostly of scripts (>= 50% of its bytes) whose
+  visible text is small (< 400 characters).
+
+Pure functions over bytes and text: the spider calls them on each HTML response; tests call them on
+real pages. :func:`visible_text` is the cheap text used when no extracted text is at hand.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["js_shell_signal", "visible_text"]
+
+LITTLE_TEXT = 400  # characters of visible text under which a page "shows little"
+LARGE_DOCUMENT = 20_000  # bytes
+SCRIPT_SHARE = 0.5  # of the document's bytes in <script> elements
+
+_SCRIPT = re.compile(rb"<script\b[^>]*>.*?</script\s*>", re.I | re.S)
+_STYLE = re.compile(rb"<style\b[^>]*>.*?</style\s*>", re.I | re.S)
+_NOSCRIPT = re.compile(rb"<noscript\b[^>]*>(.*?)</noscript\s*>", re.I | re.S)
+_TAG = re.compile(rb"<[^>]*>", re.S)
+_COMMENT = re.compile(rb"<!--.*?-->", re.S)
+_SPACE = re.compile(r"\s+")
+_ASKS_FOR_JS = re.compile(
+    r"(enable|turn on|activate|allow)\s+javascript|javascript\s+(is\s+)?(required|disabled|"
+    r"must be enabled|needs to be enabled|is not enabled|is turned off)|requires?\s+javascript|"
+    r"need(s)?\s+(to\s+)?(enable\s+)?javascript|without\s+javascript|"
+    r"javascript\s+(aktivieren|activ)|activez\s+javascript|habilita\s+javascript", re.I)
+_APP_ROOT = re.compile(
+    rb"<(div|main|section|body|app-root)\b[^>]*\bid\s*=\s*[\"']?(root|app|__next|__nuxt|react-root|"
+    rb"ember-app|application|main-app|svelte|q-app|mount|app-root|appmount)[\"'\s>][^>]*>\s*"
+    rb"(<!--.*?-->\s*)*</\1\s*>", re.I | re.S)
+_APP_ROOT_TAG = re.compile(rb"<app-root\b[^>]*>\s*</app-root\s*>", re.I)
+
+
+def visible_text(html: bytes) -> str:
+    """The text a reader would see of ``html`` without scripts, styles and noscript (whitespace
+    collapsed): a cheap stand-in for the extracted main text."""
+    body = _COMMENT.sub(b" ", html)
+    body = _SCRIPT.sub(b" ", body)
+    body = _STYLE.sub(b" ", body)
+    body = _NOSCRIPT.sub(b" ", body)
+    body = _TAG.sub(b" ", body)
+    text = body.decode("utf-8", "replace")
+    return _SPACE.sub(" ", _unescape(text)).strip()
+
+
+def _unescape(text: str) -> str:
+    return text.replace("&nbsp;", " ").replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+
+
+def js_shell_signal(html: bytes | str, text: str | None = None) -> str | None:
+    """Why ``html`` (an HTTP capture's HTML) looks like a JavaScript shell, or None when it does not.
+
+    ``text`` is the page's main (extracted) text when known, else its visible text is used. The
+    answer is a short signal: ``"noscript"``, ``"empty app root"`` or ``"script-heavy"``.
+    """
+    raw = html.encode("utf-8", "replace") if isinstance(html, str) else html
+    seen = text if text is not None else visible_text(raw)
+    shown = len(_SPACE.sub(" ", seen).strip())
+    if shown >= LITTLE_TEXT * 4:
+        return None  # a page with this much text is no shell, whatever else it has
+    for match in _NOSCRIPT.finditer(raw):
+        inner = _TAG.sub(b" ", match.group(1)).decode("utf-8", "replace")
+        if _ASKS_FOR_JS.search(inner) and shown < LITTLE_TEXT:
+            return "noscript"
+    if shown < LITTLE_TEXT and (_APP_ROOT.search(raw) or _APP_ROOT_TAG.search(raw)):
+        return "empty app root"
+    if len(raw) >= LARGE_DOCUMENT and shown < LITTLE_TEXT:
+        scripts = sum(len(m.group(0)) for m in _SCRIPT.finditer(raw))
+        if scripts >= SCRIPT_SHARE * len(raw):
+            return "script-heavy"
+    return None

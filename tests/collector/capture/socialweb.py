@@ -1,0 +1,230 @@
+"""A local "social web" for browser-capture tests. Run as a subprocess; prints ``PORT <n>`` when ready.
+
+Routes:
+  /post/<n>          a JavaScript shell: the post's text and images arrive by XHR after load and are
+                     drawn in a red box (#post, rgb(200, 30, 60), 600x200 at the top left)
+  /app.js            the post's script (sent gzip-encoded when the client accepts it)
+  /api/post/<n>      the post as JSON: text (POST_TEXT % n) and two image URLs
+  /img/<name>.png    a small PNG (colour from the name's hash)
+  /timeline          an infinite-scroll timeline: 3 items, 3 more per scroll to the bottom (4 pages)
+  /api/timeline?page=P  the items of page P as JSON
+  /lazy              images with loading="lazy" and data-src (IntersectionObserver) 3000 px down
+  /consent           an article covered by a cookie banner (a fixed blue overlay, "Accept all")
+  /never             a page whose image never answers (the load event never fires)
+  /hang              never answers (until the client goes)
+  /private           a page whose script fetches private addresses (10.255.255.1, 169.254.169.254)
+  /navigate          a page whose script navigates away after load (to /post/9)
+  /static            a plain static article (no script)
+  /bench/<n>         a JavaScript page with 20 sub-resources (bench/browser_bench.py)
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import struct
+import sys
+import time
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+POST_TEXT = ("Post %s: the mayor announced on Tuesday that the river port will close for repairs "
+             "until spring, according to the minutes of the council session published this week.")
+RED = (200, 30, 60)
+BLUE = (20, 40, 220)
+
+APP_JS = """
+window.addEventListener('load', () => {
+  const id = location.pathname.split('/').pop();
+  setTimeout(() => {
+    fetch('/api/post/' + id).then(r => r.json()).then(post => {
+      const box = document.getElementById('post');
+      box.textContent = post.text;
+      for (const src of post.images) {
+        const img = document.createElement('img');
+        img.src = src; img.width = 40; img.height = 40;
+        document.getElementById('images').appendChild(img);
+      }
+    });
+  }, 50);
+});
+"""
+
+SHELL = """<!doctype html><html><head><title>Post %s</title>
+<style>body{margin:0;font:16px sans-serif}
+#post{position:absolute;left:0;top:0;width:600px;height:200px;background:rgb(200,30,60);color:#fff}
+#images{position:absolute;top:220px}</style></head>
+<body><noscript>You need to enable JavaScript to run this app.</noscript>
+<div id="post"></div><div id="images"></div><div id="root"></div>
+<script src="/app.js"></script></body></html>"""
+
+TIMELINE = """<!doctype html><html><head><title>Timeline</title></head><body>
+<div id="feed"></div>
+<script>
+let page = 0, loading = false;
+function more() {
+  if (loading || page >= 4) return;
+  loading = true;
+  fetch('/api/timeline?page=' + page).then(r => r.json()).then(items => {
+    for (const text of items) {
+      const div = document.createElement('div');
+      div.style.height = '700px'; div.className = 'item'; div.textContent = text;
+      document.getElementById('feed').appendChild(div);
+    }
+    page++; loading = false;
+  });
+}
+more();
+window.addEventListener('scroll', () => {
+  if (window.innerHeight + window.scrollY >= document.body.scrollHeight - 200) more();
+});
+</script></body></html>"""
+
+LAZY = """<!doctype html><html><head><title>Lazy</title></head><body>
+<p>A gallery of photographs from the flood, described at length for the record.</p>
+<div style="height:3000px"></div>
+<img loading="lazy" src="/img/lazy-native.png" width="50" height="50">
+<img class="lazy" data-src="/img/lazy-observed.png" width="50" height="50">
+<script>
+const io = new IntersectionObserver(entries => { for (const e of entries) if (e.isIntersecting) {
+  e.target.src = e.target.dataset.src; io.unobserve(e.target); } });
+document.querySelectorAll('img.lazy').forEach(img => io.observe(img));
+</script></body></html>"""
+
+CONSENT = """<!doctype html><html><head><title>Consent</title>
+<style>body{margin:0}#post{position:absolute;left:0;top:0;width:600px;height:200px;
+background:rgb(200,30,60);color:#fff}
+#banner{position:fixed;left:0;top:0;width:100%;height:100%;background:rgb(20,40,220);z-index:9}
+</style></head><body><div id="post">The council's statement on the port closure.</div>
+<div id="banner"><p>We use cookies.</p><button onclick="document.getElementById('banner').remove()">
+Accept all</button><button>Settings</button></div></body></html>"""
+
+NEVER = """<!doctype html><html><head><title>Never</title></head><body>
+<p>This page never settles: its image never arrives.</p><img src="/hang"></body></html>"""
+
+PRIVATE = """<!doctype html><html><head><title>Private</title></head><body>
+<p>A page that reaches for the local network.</p>
+<script>
+fetch('http://10.255.255.1/secret').catch(() => {});
+const img = new Image(); img.src = 'http://169.254.169.254/latest/meta-data';
+</script></body></html>"""
+
+NAVIGATE = """<!doctype html><html><head><title>Navigate</title></head><body>
+<p>This page tries to leave once loaded.</p>
+<script>window.addEventListener('load', () => setTimeout(() => { location.href = '/post/9'; }, 100));
+</script></body></html>"""
+
+STATIC = """<!doctype html><html><head><title>Static</title></head><body><article>
+<h1>River port to close</h1>""" + "<p>The council decided to close the river port for repairs. " * 20 + \
+    "</p></article></body></html>"
+
+BENCH = """<!doctype html><html><head><title>Bench %s</title>%s</head><body><div id="app"></div>
+%s<script>document.getElementById('app').textContent = 'Rendered page %s ' + 'text '.repeat(200);
+</script></body></html>"""
+
+
+def png(name: str, size: int = 8) -> bytes:
+    """A small solid PNG whose colour depends on ``name``."""
+    r, g, b = hashlib.sha256(name.encode()).digest()[:3]
+    row = b"\x00" + bytes([r, g, b]) * size
+    raw = row * size
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(
+            ">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def bench_page(n: str) -> str:
+    """A bench page: 5 stylesheets, 5 scripts, 10 images (20 sub-resources)."""
+    head = "".join(f'<link rel="stylesheet" href="/bench-asset/{n}-{i}.css">' for i in range(5))
+    body = "".join(f'<img src="/img/bench-{n}-{i}.png" width="8" height="8">' for i in range(10))
+    body += "".join(f'<script src="/bench-asset/{n}-{i}.js"></script>' for i in range(5))
+    return BENCH % (n, head, body, n)
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Serves the routes of the module docstring."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: object) -> None:
+        """Quiet."""
+
+    def send(self, body: bytes | str, ctype: str = "text/html; charset=utf-8", *,
+             encode: bool = False) -> None:
+        """Answer 200 with ``body`` (gzip-encoded when ``encode`` and the client accepts it)."""
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        if encode and "gzip" in (self.headers.get("Accept-Encoding") or ""):
+            data = gzip.compress(data)
+            self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        """Route one GET."""
+        parts = urlsplit(self.path)
+        path, query = parts.path, parse_qs(parts.query)
+        if path.startswith("/post/"):
+            self.send(SHELL % path.rsplit("/", 1)[1])
+        elif path == "/app.js":
+            self.send(APP_JS, "application/javascript", encode=True)
+        elif path.startswith("/api/post/"):
+            n = path.rsplit("/", 1)[1]
+            self.send(json.dumps({"text": POST_TEXT % n,
+                                  "images": [f"/img/post-{n}-a.png", f"/img/post-{n}-b.png"]}),
+                      "application/json")
+        elif path.startswith("/img/"):
+            self.send(png(path), "image/png")
+        elif path == "/timeline":
+            self.send(TIMELINE)
+        elif path == "/api/timeline":
+            page = int(query.get("page", ["0"])[0])
+            self.send(json.dumps([f"timeline item {page * 3 + i}" for i in range(3)]),
+                      "application/json")
+        elif path == "/lazy":
+            self.send(LAZY)
+        elif path == "/consent":
+            self.send(CONSENT)
+        elif path == "/never":
+            self.send(NEVER)
+        elif path == "/hang":
+            time.sleep(120)
+        elif path == "/private":
+            self.send(PRIVATE)
+        elif path == "/navigate":
+            self.send(NAVIGATE)
+        elif path == "/static":
+            self.send(STATIC)
+        elif path.startswith("/bench/"):
+            self.send(bench_page(path.rsplit("/", 1)[1]))
+        elif path.startswith("/bench-asset/"):
+            name = path.rsplit("/", 1)[1]
+            if name.endswith(".css"):
+                self.send(f"/* {name} */ body {{ color: #222; }}\n" * 20, "text/css")
+            else:
+                self.send(f"/* {name} */ window.x = (window.x || 0) + 1;\n" * 20,
+                          "application/javascript", encode=True)
+        elif path == "/robots.txt":
+            self.send("User-agent: *\nAllow: /\n", "text/plain")
+        else:
+            self.send_error(404)
+
+
+def main() -> None:
+    """Serve until killed."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    print(f"PORT {server.server_address[1]}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
