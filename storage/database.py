@@ -28,6 +28,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.errors import StorageError
+from storage.packedtext import register_text_functions
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -54,6 +55,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any, *, mmap_bytes: int = MMAP_BYT
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute(f"PRAGMA mmap_size={int(mmap_bytes)}")
     cur.close()
+    register_text_functions(dbapi_conn)
 
 
 def make_engine(url: str, *, mmap: bool = True) -> Engine:
