@@ -159,6 +159,7 @@ def phases(args: argparse.Namespace, port: int, config: Callable[[str], Config],
     first_all = (warc1 + stats1["bytes"]) / n
     summary: dict[str, Any] = {
         "urls": n, "baseline": baseline, "load_avg": os.getloadavg(),
+        "warc_gzip_level": cfg.warc_gzip_level,
         "first": {"outcomes": first["outcomes"], "warc_per_page": per_page(warc1, n),
                   "db_per_page": per_page(stats1["bytes"], n), "all_per_page": round(first_all, 1),
                   "tables_per_page": table_delta(stats1["per"], {}, n)},
@@ -175,7 +176,8 @@ def phases(args: argparse.Namespace, port: int, config: Callable[[str], Config],
         summary["baseline_recapture_per_page"] = per_page(w2["warc"], n)
         summary["recapture"]["ratio"] = round(re_all / (w2["warc"] / n), 3)
     f, r = summary["first"], summary["recapture"]
-    print(f"{n} pages, baseline {baseline}, load average {summary['load_avg'][0]:.1f}")
+    print(f"{n} pages, collector warc_gzip_level {cfg.warc_gzip_level}, baseline {baseline}, "
+          f"load average {summary['load_avg'][0]:.1f}")
     print(f"first capture {f['outcomes']}: WARC {f['warc_per_page']:.0f} B/page + DB "
           f"{f['db_per_page']:.0f} B/page = {f['all_per_page']:.0f} B/page; baseline "
           f"{summary['baseline_first_per_page']:.0f} B/page: {f['ratio']:.2f}x (target <= 1.2)")
@@ -194,6 +196,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
     parser.add_argument("--urls", type=int, default=500, help="URLs per capture (default 500)")
     parser.add_argument("--start-delay", type=float, default=0.1)
+    parser.add_argument("--gzip-level", type=int, default=None,
+                        help="collector's warc_gzip_level (default: the configured default)")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (else a temporary one)")
     args = parser.parse_args()
     manifest = CORPUS / "manifest.jsonl"
@@ -217,7 +221,8 @@ def main() -> int:
             tmp = str(args.keep or scratch)
             summary.update(phases(args, port, lambda name: load_config(
                 {"home": Path(tmp) / name, "allow_private": True,
-                 "autothrottle_start_delay": args.start_delay}, env={}), Path(tmp)))
+                 "autothrottle_start_delay": args.start_delay,
+                 **({"warc_gzip_level": args.gzip_level} if args.gzip_level else {})}, env={}), Path(tmp)))
     finally:
         server.terminate()
         server.join()
