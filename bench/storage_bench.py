@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from capture_bench import CORPUS, make_urls, serve
+from capture_bench import CORPUS, make_urls, start_site
 
 if TYPE_CHECKING:
     from collector.config import Config
@@ -206,15 +206,7 @@ def main() -> int:
         return 0
     from collector.config import load_config
 
-    files = sorted(str(CORPUS / json.loads(line)["stored_as"])
-                   for line in manifest.read_text().splitlines() if line.strip())
-    receive, send = mp.get_context("spawn").Pipe(duplex=False)
-    server = mp.get_context("spawn").Process(target=serve, args=(files, send), daemon=True)
-    server.start()
-    port = receive.recv()
-    for name in ("no_proxy", "NO_PROXY", "HTTP_PROXY"):
-        os.environ.pop(name, None)
-    os.environ["http_proxy"] = f"http://127.0.0.1:{port}"  # inherited by every spawned child
+    server, port = start_site()
     summary: dict[str, Any] = {"started": datetime.now(UTC).isoformat()}
     try:
         with tempfile.TemporaryDirectory(prefix="storage-bench-") as scratch:
