@@ -541,6 +541,22 @@ def memory_phase(args: argparse.Namespace, run: Callable[..., dict[str, Any]],
           f"the peak: {mem['pss_mb_at_peak']}, of which mapped files {mem['pss_file_mb_at_peak']} MB")
 
 
+def start_site() -> tuple[Any, int]:
+    """Start the proxy site over the corpus in its own process and point ``http_proxy`` at it (every
+    spawned child inherits it); return the process and its port."""
+    manifest = CORPUS / "manifest.jsonl"
+    files = sorted(str(CORPUS / json.loads(line)["stored_as"])
+                   for line in manifest.read_text().splitlines() if line.strip())
+    receive, send = mp.get_context("spawn").Pipe(duplex=False)
+    server = mp.get_context("spawn").Process(target=serve, args=(files, send), daemon=True)
+    server.start()
+    port = receive.recv()
+    for name in ("no_proxy", "NO_PROXY", "HTTP_PROXY"):
+        os.environ.pop(name, None)
+    os.environ["http_proxy"] = f"http://127.0.0.1:{port}"
+    return server, int(port)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
     parser.add_argument("--urls", type=int, default=2000, help="URLs per crawl (default 2000)")
@@ -561,18 +577,12 @@ def main() -> int:
         return 0
     from collector.config import load_config
 
-    files = sorted(str(CORPUS / json.loads(line)["stored_as"])
-                   for line in manifest.read_text().splitlines() if line.strip())
-    receive, send = mp.get_context("spawn").Pipe(duplex=False)
-    server = mp.get_context("spawn").Process(target=serve, args=(files, send), daemon=True)
-    server.start()
-    port = receive.recv()
-    for name in ("no_proxy", "NO_PROXY", "HTTP_PROXY"):
-        os.environ.pop(name, None)
-    os.environ["http_proxy"] = f"http://127.0.0.1:{port}"  # inherited by every spawned child
+    server, port = start_site()
     summary: dict[str, Any] = {"urls": args.urls, "hosts": max(1, args.urls // URLS_PER_HOST),
                                "cpus": os.cpu_count(), "start_delay": args.start_delay,
-                               "corpus_pages": len(files), "started": datetime.now(UTC).isoformat()}
+                               "corpus_pages": sum(1 for line in manifest.read_text().splitlines()
+                                                   if line.strip()),
+                               "started": datetime.now(UTC).isoformat()}
     try:
         with tempfile.TemporaryDirectory(prefix="capture-bench-") as tmp:
             phases(args, port, lambda name, **extra: load_config(

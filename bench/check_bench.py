@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
-import os
 import sys
 import tempfile
 import time
@@ -27,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from capture_bench import CORPUS, capture_child, in_child, make_urls, serve, wait_quiet
+from capture_bench import CORPUS, capture_child, in_child, make_urls, start_site, wait_quiet
 
 OUT = Path(__file__).resolve().parent / "out" / "check_bench.json"
 
@@ -70,15 +68,7 @@ def main() -> int:
         return 0
     from collector.config import load_config
 
-    files = sorted(str(CORPUS / json.loads(line)["stored_as"])
-                   for line in manifest.read_text().splitlines() if line.strip())
-    receive, send = mp.get_context("spawn").Pipe(duplex=False)
-    server = mp.get_context("spawn").Process(target=serve, args=(files, send), daemon=True)
-    server.start()
-    port = receive.recv()
-    for name in ("no_proxy", "NO_PROXY", "HTTP_PROXY"):
-        os.environ.pop(name, None)
-    os.environ["http_proxy"] = f"http://127.0.0.1:{port}"
+    server, port = start_site()
     urls = make_urls(args.urls)
     summary: dict[str, Any] = {"urls": len(urls)}
     try:

@@ -308,7 +308,7 @@ class SearchDocument(Base):
     captured_at: Mapped[datetime] = mapped_column(UTCDateTime)
     text_sha256: Mapped[str] = mapped_column(String(64))
     title: Mapped[str | None] = mapped_column(Text)
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)  # on SQLite a zlib BLOB (storage.packedtext, 0022)
 
     __table_args__ = (
         Index("ix_search_documents_host", "host"),

@@ -5,7 +5,8 @@ One search document is kept per distinct extracted text of a URL (canonical key 
 or a re-extraction of the same text adds nothing, and a date filter matches a document when any capture
 of its URL with that text falls in the range. The full-text index is SQLite FTS5 on the embedded default
 and a GIN-indexed ``tsvector`` on PostgreSQL (migration 0004); both tokenize without stemming, so the
-same query finds the same documents on both.
+same query finds the same documents on both. SQLite stores the text compressed and indexes it through
+a view that inflates it (migration 0022, ``storage.packedtext``).
 
 Snippets mark matched terms with ``HIT_START`` / ``HIT_END`` (private-use characters), so callers can
 escape the snippet for their output and then turn the marks into highlighting.
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.errors import SearchQueryError
 from storage.models import Capture, Extraction, SearchDocument, UTCDateTime
+from storage.packedtext import deflate_text
 from storage.records import ExtractionInput
 from storage.timefmt import iso_z
 from storage.warcread import read_record_at
@@ -174,6 +176,8 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
         return
     dialect = session.get_bind().dialect.name
     maker = pg_insert if dialect == "postgresql" else sqlite_insert
+    if dialect != "postgresql":  # SQLite keeps the text compressed (storage.packedtext)
+        rows = [{**row, "text": deflate_text(row["text"])} for row in rows]
     stmt = maker(SearchDocument).values(rows).on_conflict_do_nothing()
     if dialect == "postgresql":
         with session.begin_nested():  # a failed index insert must never undo the archive's own rows

@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from storage.archive import Archive
+from storage.database import make_engine
 from storage.ledgerverify import verify_ledger
 from storage.verify import verify_archive
 from tests.collector.capture.test_crash import kill_capture_mid_run
@@ -86,7 +87,7 @@ def test_capture_run_ends_with_a_signed_checkpoint_and_verify_finds_tampering(
     assert report["ok"], report
     assert report["entries_checked"] == 4  # two captures, two texts
     assert report["checkpoints_checked"] == 1 and report["warnings"] == []
-    engine = sa.create_engine(db_url)
+    engine = make_engine(db_url)  # registers collector_inflate (the index trigger needs it)
     try:
         with engine.begin() as conn:
             signed = conn.execute(sa.text("SELECT tree_size, signature FROM ledger_checkpoints")).all()
