@@ -71,7 +71,9 @@ class QueuedCaptureSpider(CaptureSpider):
         while True:
             scheduler = _scheduler(self)
             room = limit - (len(scheduler) if scheduler is not None else 0)
-            batch = self.server.lpop(self.redis_key, min(room, 64)) if room > 0 else None
+            # a few at a time: a target popped is in this process only until its request is queued
+            # (and its job item claimed); Scrapy takes the next one when its downloader has room
+            batch = self.server.lpop(self.redis_key, min(room, 4)) if room > 0 else None
             if not batch:
                 await asyncio.sleep(self.poll)
                 continue

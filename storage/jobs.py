@@ -6,12 +6,13 @@ Each enqueue is a job; each of its URLs is a job item::
        ^                                |
        +------ reap: lease expired -----+   (attempt + 1; the old attempt may still answer)
 
-A worker claims an item when its request leaves the queue, and acks it in the transaction that commits
-the capture row (``mark_answered``, called by ``storage.archive.Archive.commit_captures``): the row and
-the ack are one commit, so an item is never done without its row, nor a row left without its ack. The
-reaper puts items whose lease expired back in the queue with the next attempt number: a claim names
-the attempt, so a stale copy of the request is dropped, and the first attempt to answer wins (every
-attempt that was fetched is a capture row all the same).
+A worker claims an item when its request enters the shared request queue, and acks it in the
+transaction that commits the capture row (``mark_answered``, called by
+``storage.archive.Archive.commit_captures``): the row and the ack are one commit, so an item is never
+done without its row, nor a row left without its ack. The reaper puts items whose lease expired back
+in the queue with the next attempt number: a claim names the attempt, so a stale copy of the request
+is dropped, and the first attempt to answer wins (every attempt that was fetched is a capture row all
+the same).
 """
 
 from __future__ import annotations
@@ -158,18 +159,20 @@ def reap(sessions: sessionmaker[Session], *, now: datetime,
 
     Each item is moved with a compare-and-set on its attempt, so two reapers never both re-enqueue it.
     """
+    expired = (JobItem.status == CLAIMED) & (JobItem.lease_until < now)
+    wanted = expired
+    if queued_before is not None:
+        wanted = wanted | ((JobItem.status == QUEUED) & (JobItem.queued_at < queued_before))
     with sessions() as session:
-        wanted = (JobItem.status == CLAIMED) & (JobItem.lease_until < now)
-        if queued_before is not None:
-            wanted = wanted | ((JobItem.status == QUEUED) & (JobItem.queued_at < queued_before))
         stale = [(row.id, row.attempt) for row in session.execute(
             select(JobItem.id, JobItem.attempt).where(wanted).order_by(JobItem.id))]
     moved: list[int] = []
     with sessions() as session, session.begin():
         for item_id, attempt in stale:
+            # the condition again: an item claimed or answered meanwhile stays as it is
             result = session.execute(
                 update(JobItem)
-                .where(JobItem.id == item_id, JobItem.attempt == attempt, JobItem.status.in_(_OPEN))
+                .where(JobItem.id == item_id, JobItem.attempt == attempt, wanted)
                 .values(status=QUEUED, attempt=attempt + 1, worker=None, lease_until=None,
                         queued_at=now))
             if getattr(result, "rowcount", 0):

@@ -1,9 +1,10 @@
-"""scrapy-redis's scheduler, with a claim in the job ledger for every request it hands out.
+"""scrapy-redis's scheduler, with a claim in the job ledger for every request that enters it.
 
-The request queue and the duplicate filter are scrapy-redis's, on Redis, shared by every worker. A
-request for a job item leaves the queue only if this worker can claim that attempt of the item
-(``storage.jobs.claim``): a stale one (the item was answered, or re-enqueued as a later attempt) is
-dropped here.
+The request queue and the duplicate filter are scrapy-redis's, on Redis, shared by every worker. The
+worker whose spider popped a job item's target claims it (``storage.jobs.claim``) as its request enters
+the shared queue: from then on its lease covers the wait in the queue and the download (by whichever
+worker pulls it). A stale attempt (the item was answered, or re-enqueued as a later attempt) is
+dropped there.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def register_claimer(claimer: Claimer) -> str:
 
 
 class LedgerScheduler(Scheduler):  # type: ignore[misc]  # scrapy-redis has no type hints
-    """scrapy-redis's Scheduler; each job item's request is claimed before it is handed out."""
+    """scrapy-redis's Scheduler; each job item's request is claimed as it enters the queue."""
 
     claimer: Claimer | None = None
 
@@ -64,18 +65,15 @@ class LedgerScheduler(Scheduler):  # type: ignore[misc]  # scrapy-redis has no t
         scheduler.claimer = _CLAIMERS.get(crawler.settings.get("COLLECTOR_CLAIMER") or "")
         return scheduler
 
-    def next_request(self) -> Request | None:
-        """The next request this worker may fetch (stale attempts are dropped on the way)."""
-        while True:
-            request: Request | None = super().next_request()
-            if request is None or self.claimer is None:
-                return request
-            context: dict[str, Any] = (request.meta.get(TARGET_KEY) or {}).get("context") or {}
-            if context.get("job_item") is None:
-                return request
-            if self.claimer.claim(int(context["job_item"]), int(context.get("attempt", 1))):
-                return request
+    def enqueue_request(self, request: Request) -> bool:
+        """Claim the request's job item for this worker, then queue the request (scrapy-redis: through
+        the duplicate filter); a stale attempt is dropped (False)."""
+        context: dict[str, Any] = (request.meta.get(TARGET_KEY) or {}).get("context") or {}
+        if self.claimer is not None and context.get("job_item") is not None and not self.claimer.claim(
+                int(context["job_item"]), int(context.get("attempt", 1))):
             log.info("dropped %s: attempt %s of job item %s is no longer wanted", request.url,
                      context.get("attempt"), context["job_item"])
             if self.stats:
                 self.stats.inc_value("collector/stale_attempts")
+            return False
+        return bool(super().enqueue_request(request))

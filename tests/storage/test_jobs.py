@@ -50,7 +50,7 @@ def test_enqueue_claim_and_ack_in_the_capture_transaction(open_archive: OpenArch
 
 def test_a_capture_of_an_unknown_item_acks_nothing(open_archive: OpenArchive) -> None:
     archive = open_archive()
-    job_id, items = _job(archive)
+    _, items = _job(archive)
     jobs.claim(archive.sessions, items[0].id, 1, "w1", now=T0, lease=60)
     with archive.sessions() as session:
         archive.commit_captures([dataclasses.replace(html_capture(URLS[2]),
@@ -61,7 +61,7 @@ def test_a_capture_of_an_unknown_item_acks_nothing(open_archive: OpenArchive) ->
 
 def test_reaper_requeues_expired_leases_and_stale_attempts_are_refused(open_archive: OpenArchive) -> None:
     archive = open_archive()
-    job_id, items = _job(archive)
+    _, items = _job(archive)
     assert jobs.claim(archive.sessions, items[0].id, 1, "dead", now=T0, lease=30)
     assert jobs.claim(archive.sessions, items[1].id, 1, "alive", now=T0, lease=300)
     assert jobs.reap(archive.sessions, now=T0 + timedelta(seconds=10)) == []
@@ -84,7 +84,7 @@ def test_reaper_requeues_expired_leases_and_stale_attempts_are_refused(open_arch
 
 def test_reaper_requeues_items_lost_before_a_claim_only_when_asked(open_archive: OpenArchive) -> None:
     archive = open_archive()
-    job_id, items = _job(archive)
+    _, items = _job(archive)
     later = T0 + timedelta(seconds=600)
     assert jobs.reap(archive.sessions, now=later) == []
     reaped = jobs.reap(archive.sessions, now=later, queued_before=T0 + timedelta(seconds=1))

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from collector.config import Config
-from tests.conftest import _reset_pg, make_config, serve_script
+from tests.conftest import _reset_pg, make_config
 
 HERE = Path(__file__).parent
 REDIS_URL = os.environ.get("COLLECTOR_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
