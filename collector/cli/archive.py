@@ -54,7 +54,6 @@ def capture(ctx: click.Context, urls: tuple[str, ...], from_file: Path | None,
     Example:
       collector capture https://example.org/a https://example.org/b --json
       collector capture --no-extract --from-file urls.txt
-      collector capture --queue --report annual-2025 --wait --json
     """
     from collector.capture.run import stream_captures  # lazy: CLI start-up
     from collector.cli.output import CaptureProgress  # lazy: CLI start-up

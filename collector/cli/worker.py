@@ -58,9 +58,7 @@ def jobs(ctx: click.Context, job_id: int | None, wait: bool, as_json: bool) -> N
 
     \b
     Example:
-      collector jobs
-      collector jobs 12 --json
-      collector jobs 12 --wait --json
+      collector jobs --json
     """
     from collector.workers.progress import job_summary, wait_for_job  # lazy: CLI start-up
     from storage import jobs as ledger  # lazy: CLI start-up
