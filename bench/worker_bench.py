@@ -42,11 +42,12 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-CORPUS = Path("/work/shared/corpora/trafilatura-eval")
+sys.path.insert(0, str(ROOT / "bench"))
+from capture_bench import CORPUS, ProxySite, make_urls  # noqa: E402  # the same web as the capture bench
+
 OUT = Path(__file__).resolve().parent / "out" / "worker_bench.json"
 PG_ADMIN = os.environ.get("COLLECTOR_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("COLLECTOR_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-URLS_PER_HOST = 10
 CREATED: list[str] = []  # the databases made, dropped at the end
 
 # counts SQL statements in every process of a worker (the writer is forked from it): the count is
@@ -77,41 +78,36 @@ main()
 '''
 
 
-# -- the web (own process) ----------------------------------------------------------------------------
-class Site(asyncio.Protocol):
-    """HTTP/1.1 keep-alive proxy-style server: corpus pages, after ``latency`` seconds each."""
+# -- the web (own process): capture_bench's site, each answer written ``latency`` seconds late --------
+class LateTransport:
+    """A transport whose writes happen ``latency`` seconds after they are asked for (in order)."""
 
-    def __init__(self, pages: list[bytes], latency: float) -> None:
-        self.pages, self.latency, self.buf = pages, latency, b""
-        self.transport: Any = None
+    def __init__(self, transport: Any, latency: float) -> None:
+        self.transport, self.latency = transport, latency
 
-    def connection_made(self, transport: Any) -> None:
-        self.transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        self.buf += data
-        while (end := self.buf.find(b"\r\n\r\n")) >= 0:
-            head, self.buf = self.buf[:end], self.buf[end + 4:]
-            target = [*head.partition(b"\r\n")[0].split(b" "), b"/", b""][1]
-            if b"://" in target:
-                target = b"/" + target.split(b"://", 1)[1].partition(b"/")[2]
-            path = target.split(b"?", 1)[0]
-            status, ctype, body = b"404 Not Found", b"text/plain", b"not found"
-            if path == b"/robots.txt":
-                status, body = b"200 OK", b"User-agent: *\nAllow: /\n"
-            elif path.startswith(b"/page/") and path[6:].isdigit():
-                status, ctype = b"200 OK", b"text/html; charset=utf-8"
-                body = self.pages[int(path[6:]) % len(self.pages)]
-            answer = (b"HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n"
-                      % (status, ctype, len(body))) + body
-            if self.latency:
-                asyncio.get_running_loop().call_later(self.latency, self._write, answer)
-            else:
-                self._write(answer)
+    def write(self, data: bytes) -> None:
+        if self.latency:
+            asyncio.get_running_loop().call_later(self.latency, self._write, data)
+        else:
+            self._write(data)
 
     def _write(self, data: bytes) -> None:
         if not self.transport.is_closing():
             self.transport.write(data)
+
+    def close(self) -> None:
+        self.transport.close()
+
+
+class Site(ProxySite):
+    """capture_bench's proxy site (corpus pages, robots.txt allowing all), answering late."""
+
+    def __init__(self, pages: list[bytes], latency: float) -> None:
+        super().__init__(pages)
+        self.latency = latency
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = LateTransport(transport, self.latency)
 
 
 def serve(files: list[str], latency: float, conn: Any) -> None:
@@ -132,11 +128,6 @@ def start_site(files: list[str], latency: float) -> tuple[Any, int]:
     proc = mp.get_context("spawn").Process(target=serve, args=(files, latency, send), daemon=True)
     proc.start()
     return proc, receive.recv()
-
-
-def make_urls(n: int) -> list[str]:
-    """``n`` URLs over ``n / 10`` host names, host-interleaved."""
-    return [f"http://site{i % max(1, n // URLS_PER_HOST):03d}.test/page/{i}" for i in range(n)]
 
 
 # -- the cluster ------------------------------------------------------------------------------------
