@@ -39,6 +39,7 @@ from spiders.robots import RobotsMiddleware, robots_head
 
 if TYPE_CHECKING:
     from redis import Redis
+    from redis.asyncio import Redis as AsyncRedis
     from scrapy import Spider
     from scrapy.crawler import Crawler
     from scrapy.robotstxt import RobotParser
@@ -97,37 +98,41 @@ def redis_client(url: str) -> Redis:
 
 
 class HostLimits:
-    """A host's shared concurrency slots, delay and back-off (see the module's docstring)."""
+    """A host's shared concurrency slots, delay and back-off (see the module's docstring).
 
-    def __init__(self, server: Redis, prefix: str, *, concurrency: int, delay: float, ttl: float,
-                 max_delay: float) -> None:
+    The scripts run on Redis's asyncio client (``aserver``): a request waiting for its host's slot
+    never blocks the reactor's loop."""
+
+    def __init__(self, server: Redis, aserver: AsyncRedis, prefix: str, *, concurrency: int,
+                 delay: float, ttl: float, max_delay: float) -> None:
         self.server = server
         self.prefix = prefix
         self.concurrency = max(1, concurrency)
         self.delay = delay
         self.ttl = ttl
         self.max_delay = max_delay
-        self._acquire = server.register_script(_ACQUIRE)
-        self._release = server.register_script(_RELEASE)
+        self._acquire = aserver.register_script(_ACQUIRE)
+        self._release = aserver.register_script(_RELEASE)
 
     def key(self, host: str, name: str) -> str:
         """The Redis key ``name`` of ``host``."""
         return f"{self.prefix}:host:{host}:{name}"
 
-    def try_acquire(self, host: str, token: str) -> float | None:
+    async def try_acquire(self, host: str, token: str) -> float | None:
         """Take a slot of ``host`` for ``token``: None when taken, else the seconds to wait first."""
-        answer = self._acquire(keys=[self.key(host, "slots"), self.key(host, "next"),
-                                     self.key(host, "delay")],
-                               args=[self.concurrency, token, self.ttl, self.delay, POLL])
+        answer = await self._acquire(keys=[self.key(host, "slots"), self.key(host, "next"),
+                                           self.key(host, "delay")],
+                                     args=[self.concurrency, token, self.ttl, self.delay, POLL])
         text = answer.decode() if isinstance(answer, bytes) else str(answer or "")
         return float(text) if text else None
 
-    def release(self, host: str, token: str, *, status: int | None = None,
-                retry_after: float | None = None) -> None:
+    async def release(self, host: str, token: str, *, status: int | None = None,
+                      retry_after: float | None = None) -> None:
         """Give the slot back; a 429 or 503 answer pushes the host's next start back (back-off)."""
         backoff = status in BACKOFF_STATUSES
-        self._release(keys=[self.key(host, "slots"), self.key(host, "next"), self.key(host, "backoff")],
-                      args=[token, "1" if backoff else "0", retry_after or 0.0, self.max_delay])
+        await self._release(keys=[self.key(host, "slots"), self.key(host, "next"),
+                                  self.key(host, "backoff")],
+                            args=[token, "1" if backoff else "0", retry_after or 0.0, self.max_delay])
 
     def set_crawl_delay(self, host: str, delay: float) -> None:
         """Record the host's ``Crawl-delay`` (capped at the maximum delay) for every worker."""
@@ -139,7 +144,10 @@ def _limits(crawler: Crawler) -> HostLimits:
     prefix = settings.get("COLLECTOR_CLUSTER_PREFIX")
     if not prefix:
         raise NotConfigured("COLLECTOR_CLUSTER_PREFIX is not set: politeness is per process")
-    return HostLimits(redis_client(settings.get("REDIS_URL")), prefix,
+    from redis.asyncio import Redis as AsyncRedis  # here: only a worker's crawl needs it
+
+    url = settings.get("REDIS_URL")
+    return HostLimits(redis_client(url), AsyncRedis.from_url(url), prefix,
                       concurrency=settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN", 2),
                       delay=settings.getfloat("DOWNLOAD_DELAY", 0.0),
                       ttl=settings.getfloat("DOWNLOAD_TIMEOUT", 30.0) + 30.0,
@@ -164,27 +172,27 @@ class ClusterSlotsMiddleware:
         """Wait for a slot of the request's host (and for the host's next allowed start)."""
         host = urlsplit(request.url).hostname or ""
         token = uuid.uuid4().hex
-        while (wait := self.limits.try_acquire(host, token)) is not None:
+        while (wait := await self.limits.try_acquire(host, token)) is not None:
             await asyncio.sleep(min(max(wait, 0.001), 1.0))
         request.meta[SLOT_META] = (host, token)
 
-    def process_response(self, request: Request, response: Response,
-                         spider: Spider | None = None) -> Response:
+    async def process_response(self, request: Request, response: Response,
+                               spider: Spider | None = None) -> Response:
         """Give the slot back (and back off on 429/503)."""
         header = response.headers.get(b"Retry-After")
-        self._release(request, status=response.status,
-                      retry_after=retry_after_seconds(header.decode("latin-1") if header else None))
+        await self._release(request, status=response.status,
+                            retry_after=retry_after_seconds(header.decode("latin-1") if header else None))
         return response
 
-    def process_exception(self, request: Request, exception: Exception,
-                          spider: Spider | None = None) -> None:
+    async def process_exception(self, request: Request, exception: Exception,
+                                spider: Spider | None = None) -> None:
         """Give the slot back when the download failed."""
-        self._release(request)
+        await self._release(request)
 
-    def _release(self, request: Request, **kwargs: Any) -> None:
+    async def _release(self, request: Request, **kwargs: Any) -> None:
         slot = request.meta.pop(SLOT_META, None)
         if slot is not None:
-            self.limits.release(*slot, **kwargs)
+            await self.limits.release(*slot, **kwargs)
 
     def _robots_parsed(self, robotparser: Any, request: Request, **_: Any) -> None:
         parser = getattr(robotparser, "rp", None)

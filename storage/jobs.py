@@ -6,7 +6,7 @@ Each enqueue is a job; each of its URLs is a job item::
        ^                                |
        +------ reap: lease expired -----+   (attempt + 1; the old attempt may still answer)
 
-A worker claims an item when its request enters the shared request queue, and acks it in the
+A worker claims an item when it pops its message from the queue, and acks it in the
 transaction that commits the capture row (``mark_answered``, called by
 ``storage.archive.Archive.commit_captures``): the row and the ack are one commit, so an item is never
 done without its row, nor a row left without its ack. The reaper puts items whose lease expired back
@@ -22,14 +22,14 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import Job, JobItem
 from storage.timefmt import iso_z
 
 __all__ = ["ANSWERED", "CLAIMED", "DONE", "FAILED", "QUEUED", "JobItemRecord", "JobSummary", "claim",
-           "create_job", "items_of", "list_jobs", "mark_answered", "reap"]
+           "claim_many", "create_job", "items_of", "list_jobs", "mark_answered", "reap"]
 
 QUEUED, CLAIMED, DONE, FAILED = "queued", "claimed", "done", "failed"
 ANSWERED = (DONE, FAILED)
@@ -131,6 +131,21 @@ def claim(sessions: sessionmaker[Session], item_id: int, attempt: int, worker: s
             .where(JobItem.id == item_id, JobItem.attempt == attempt, JobItem.status.in_(_OPEN))
             .values(status=CLAIMED, worker=worker, lease_until=now + timedelta(seconds=lease)))
         return bool(getattr(result, "rowcount", 0))
+
+
+def claim_many(sessions: sessionmaker[Session], attempts: Sequence[tuple[int, int]], worker: str, *,
+               now: datetime, lease: float) -> set[tuple[int, int]]:
+    """``claim`` for many ``(item id, attempt)`` pairs in one statement; the pairs now held."""
+    if not attempts:
+        return set()
+    with sessions() as session, session.begin():
+        rows = session.execute(
+            update(JobItem)
+            .where(tuple_(JobItem.id, JobItem.attempt).in_(list(attempts)), JobItem.status.in_(_OPEN))
+            .values(status=CLAIMED, worker=worker, lease_until=now + timedelta(seconds=lease))
+            .returning(JobItem.id, JobItem.attempt)
+            .execution_options(synchronize_session=False))
+        return {(row.id, row.attempt) for row in rows}
 
 
 def mark_answered(session: Session, marks: Sequence[tuple[int, int, str]], *, now: datetime) -> None:

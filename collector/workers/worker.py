@@ -4,9 +4,10 @@ It runs what a local capture runs (``collector.capture.run.crawl_in_process``): 
 forked before Scrapy starts (``collector.capture.writeproc``), with its extraction pool, and the
 capture spider's pipeline, middlewares and settings. What differs is where the requests come from and
 who else is polite to the same hosts: the spider pops targets from Redis (``spiders.queued``), the
-scheduler and duplicate filter are scrapy-redis's (``collector.workers.scheduler``), politeness and
-robots.txt are shared through Redis (``spiders.cluster``), and each claimed URL is acked in the
-transaction that commits its capture row (``storage.jobs``).
+scheduler and duplicate filter are scrapy-redis's, the URLs popped are claimed in the job ledger
+(``collector.workers.claims``), politeness and robots.txt are shared through Redis
+(``spiders.cluster``), and each claimed URL is acked in the transaction that commits its capture row
+(``storage.jobs``).
 
 SIGTERM (or SIGINT) stops taking work, lets the downloads in flight finish and be archived, and exits.
 A worker killed outright loses nothing: its claims expire and the reaper queues them again.
@@ -48,7 +49,7 @@ def worker_settings(config: Config, *, concurrency: int | None = None, **overrid
     # just before the private-address check and the recording: a slot is held around the download
     middlewares["spiders.cluster.ClusterSlotsMiddleware"] = 955
     settings.update({
-        "SCHEDULER": "collector.workers.scheduler.LedgerScheduler",
+        "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
         "DUPEFILTER_CLASS": "spiders.queued.AttemptDupeFilter",
         "SCHEDULER_QUEUE_CLASS": "scrapy_redis.queue.FifoQueue",
         "SCHEDULER_QUEUE_KEY": keys.requests.replace(SPIDER, "%(spider)s"),
@@ -83,8 +84,9 @@ def run_worker(config: Config, *, name: str | None = None, concurrency: int | No
         from scrapy.crawler import CrawlerProcess  # after the fork
 
         from collector.capture.pipeline import register_writer  # after the fork: imports Scrapy
+        from collector.workers.claims import Claimer  # after the fork: the database
         from collector.workers.reaper import Reaper  # after the fork: the database
-        from collector.workers.scheduler import Claimer, register_claimer  # after the fork
+        from spiders.queued import QueuedCaptureSpider, register_acceptor  # after the fork: Scrapy
         from storage.database import connect  # after the fork
 
         sessions = connect(config.db_url)
@@ -94,8 +96,7 @@ def run_worker(config: Config, *, name: str | None = None, concurrency: int | No
         claimer = Claimer(sessions, name, config.job_lease)
         process = CrawlerProcess(settings=worker_settings(
             config, concurrency=concurrency, COLLECTOR_WRITER=register_writer(writer),
-            COLLECTOR_RUN=run_info, COLLECTOR_CLAIMER=register_claimer(claimer)))
-        from spiders.queued import QueuedCaptureSpider  # after the fork: imports Scrapy
+            COLLECTOR_RUN=run_info, COLLECTOR_ACCEPT=register_acceptor(claimer.accept)))
 
         process.crawl(QueuedCaptureSpider, redis_key=keys.start, poll=poll)
         process.start()

@@ -92,6 +92,19 @@ def test_reaper_requeues_items_lost_before_a_claim_only_when_asked(open_archive:
     assert {i.attempt for i in reaped} == {2}
 
 
+def test_claim_many_takes_the_wanted_attempts_in_one_statement(open_archive: OpenArchive) -> None:
+    archive = open_archive()
+    _, items = _job(archive)
+    a, b, c = (i.id for i in items)
+    assert jobs.claim(archive.sessions, c, 1, "other", now=T0, lease=30)
+    archive.commit_captures([_with_item(html_capture(URLS[2]), items[2])])  # c is answered
+    held = jobs.claim_many(archive.sessions, [(a, 1), (b, 7), (c, 1)], "w", now=T0, lease=30)
+    assert held == {(a, 1)}  # b: no such attempt; c: answered
+    [item] = jobs.items_of(archive.sessions, ids=[a])
+    assert (item.status, item.worker, item.lease_until) == ("claimed", "w", T0 + timedelta(seconds=30))
+    assert jobs.claim_many(archive.sessions, [], "w", now=T0, lease=30) == set()
+
+
 def test_job_summary_counts_and_json(open_archive: OpenArchive) -> None:
     archive = open_archive()
     first, _ = _job(archive)
