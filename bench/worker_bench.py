@@ -13,9 +13,10 @@ Redis key prefix of its own. Phases, each on a fresh database (targets in bracke
    [two >= 1.5x one];
 3. three workers on ``--kill-urls`` URLs, one SIGKILLed once a fifth is answered and started again:
    URLs never answered, and URLs without exactly one captured row [0];
-4. round trips per captured URL in phase 1's worker run: Redis commands as MONITOR sees them (a Lua
-   script is one; its commands inside are not), SQL statements sent by the worker's processes and the
-   enqueuer (SQLAlchemy's before_cursor_execute, counted in every process of the worker).
+4. round trips per captured URL of one worker, in a run of its own (``--count-urls``; MONITOR slows
+   Redis): Redis commands as MONITOR sees them (a Lua script is one; its commands inside are not),
+   SQL statements sent by the worker's processes (SQLAlchemy's before_cursor_execute, counted in every
+   process of the worker).
 
 Figures are printed and written to bench/out/worker_bench.json, with the load average before each phase.
 """
@@ -241,7 +242,10 @@ def count_redis(stop: threading.Event, counts: Counter[str]) -> None:
     server = Redis.from_url(REDIS_URL)
     with server.monitor() as monitor:
         while not stop.is_set():
-            command = monitor.next_command()
+            try:
+                command = monitor.next_command()
+            except Exception:  # the connection's read timeout once the run is quiet
+                return
             if command.get("client_type") == "lua":
                 continue
             counts[str(command.get("command", "")).split(" ", 1)[0].strip('"').upper()] += 1
@@ -257,6 +261,7 @@ def main() -> int:
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--latency-urls", type=int, default=1000)
     parser.add_argument("--kill-urls", type=int, default=600)
+    parser.add_argument("--count-urls", type=int, default=500)
     parser.add_argument("--start-delay", type=float, default=0.1)
     parser.add_argument("--skip", default="", help="phases to skip: local,latency,kill")
     args = parser.parse_args()
@@ -277,30 +282,17 @@ def main() -> int:
                 summary["load_local"] = load()
                 local_s = local_capture(bench, urls)
                 bench.fresh("worker1")
-                sql_dir = root / "sql"
-                sql_dir.mkdir()
-                bench.start_worker("w1", count_sql=sql_dir)
+                bench.start_worker("w1")
                 bench.wait_ready(["w1"])
-                redis_counts: Counter[str] = Counter()
-                stop = threading.Event()
-                monitor = threading.Thread(target=count_redis, args=(stop, redis_counts), daemon=True)
-                monitor.start()
-                time.sleep(0.5)
                 summary["load_worker1"] = load()
-                before = Counter(redis_counts)
                 worker_s, _ = bench.run_job(urls)
-                during = redis_counts - before
-                stop.set()
                 bench.stop_all()
-                sql = sum(int(p.read_text() or 0) for p in sql_dir.iterdir())
                 summary.update({
                     "local_s": round(local_s, 2), "local_pages_s": round(args.urls / local_s, 1),
                     "worker1_s": round(worker_s, 2), "worker1_pages_s": round(args.urls / worker_s, 1),
-                    "worker1_vs_local": round(local_s / worker_s, 2),
-                    "redis_commands_per_url": round(sum(during.values()) / args.urls, 2),
-                    "redis_commands": dict(during.most_common()),
-                    "sql_statements_per_url_worker": round(sql / args.urls, 2),
-                })
+                    "worker1_vs_local": round(local_s / worker_s, 2)})
+                summary.update(count_phase(Bench(root / "count", port, args.start_delay),
+                                           make_urls(args.count_urls)))
                 print(json.dumps({k: summary[k] for k in summary if k != "redis_commands"}), flush=True)
             if "latency" not in skip:
                 slow_urls = make_urls(args.latency_urls)
@@ -331,6 +323,30 @@ def main() -> int:
         OUT.write_text(json.dumps(summary, indent=2, default=str))
         print(f"summary written to {OUT}")
     return 0
+
+
+def count_phase(bench: Bench, urls: list[str]) -> dict[str, Any]:
+    """Round trips per URL of one worker: Redis commands (MONITOR, which slows Redis: a run of its own)
+    and SQL statements (every process of the worker, and the enqueuer's)."""
+    bench.fresh("count")
+    sql_dir = bench.root / "sql"
+    sql_dir.mkdir(parents=True, exist_ok=True)
+    bench.start_worker("w1", count_sql=sql_dir)
+    bench.wait_ready(["w1"])
+    redis_counts: Counter[str] = Counter()
+    stop = threading.Event()
+    threading.Thread(target=count_redis, args=(stop, redis_counts), daemon=True).start()
+    time.sleep(1.0)
+    before = Counter(redis_counts)
+    bench.run_job(urls)
+    during = redis_counts - before
+    stop.set()
+    bench.stop_all()
+    sql = sum(int(p.read_text() or 0) for p in sql_dir.iterdir())
+    return {"count_urls": len(urls),
+            "redis_commands_per_url": round(sum(during.values()) / len(urls), 2),
+            "redis_commands": dict(during.most_common()),
+            "sql_statements_per_url_worker": round(sql / len(urls), 2)}
 
 
 def drop_databases() -> None:
