@@ -13,23 +13,19 @@ from.
 from __future__ import annotations
 
 import asyncio
-import collections
 import hashlib
 import json
 import logging
-import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import scrapy
 from scrapy import Request
 from scrapy_redis.dupefilter import RFPDupeFilter
-from scrapy_redis.scheduler import Scheduler
 
 from spiders.capture import TARGET_KEY, CaptureSpider
 
-__all__ = ["AttemptDupeFilter", "BatchScheduler", "QueuedCaptureSpider", "attempt_fingerprint",
-           "register_acceptor"]
+__all__ = ["AttemptDupeFilter", "QueuedCaptureSpider", "attempt_fingerprint", "register_acceptor"]
 
 log = logging.getLogger(__name__)
 
@@ -52,58 +48,6 @@ class AttemptDupeFilter(RFPDupeFilter):  # type: ignore[misc]  # scrapy-redis ha
     def request_fingerprint(self, request: Request) -> str:
         """The attempt's fingerprint (``attempt_fingerprint``), or scrapy-redis's own."""
         return attempt_fingerprint(request) or str(super().request_fingerprint(request))
-
-
-class BatchScheduler(Scheduler):  # type: ignore[misc]  # scrapy-redis has no type hints
-    """scrapy-redis's scheduler on its FIFO queue, popping up to ``SCHEDULER_POP_BATCH`` requests per round
-    trip, and asking an empty queue again only after ``SCHEDULER_EMPTY_WAIT`` seconds or a request of
-    its own (Scrapy asks for the next request after every response, and its heartbeat asks again).
-
-    The requests popped and not yet handed out are this worker's (their job items are claimed: a worker
-    killed with them loses them until the reaper queues them again); a worker that stops pushes them
-    back."""
-
-    batch = 4
-    empty_wait = 0.01
-    _held: collections.deque[Request]
-    _empty_at = 0.0
-
-    @classmethod
-    def from_crawler(cls, crawler: Any) -> BatchScheduler:
-        """scrapy-redis's wiring, and the batch settings."""
-        scheduler: BatchScheduler = super().from_crawler(crawler)
-        scheduler.batch = crawler.settings.getint("SCHEDULER_POP_BATCH", cls.batch)
-        scheduler.empty_wait = crawler.settings.getfloat("SCHEDULER_EMPTY_WAIT", cls.empty_wait)
-        scheduler._held = collections.deque()
-        return scheduler
-
-    def __len__(self) -> int:
-        return len(self.queue) + len(self._held)
-
-    def enqueue_request(self, request: Request) -> bool:
-        """scrapy-redis's; the queue is not empty any more (ask Redis at the next call)."""
-        self._empty_at = 0.0
-        return bool(super().enqueue_request(request))
-
-    def next_request(self) -> Request | None:
-        """The next request: one popped before, or a batch from Redis."""
-        if not self._held:
-            if time.monotonic() - self._empty_at < self.empty_wait:
-                return None
-            raw = self.queue.server.rpop(self.queue.key, self.batch) or []
-            if not raw:
-                self._empty_at = time.monotonic()
-                return None
-            self._held.extend(self.queue._decode_request(data) for data in raw)
-            if self.stats:
-                self.stats.inc_value("scheduler/dequeued/redis", len(raw), spider=self.spider)
-        return self._held.popleft()
-
-    def close(self, reason: str) -> None:
-        """Push the requests popped and not handed out back on the shared queue, then close."""
-        while self._held:
-            self.queue.server.rpush(self.queue.key, self.queue._encode_request(self._held.pop()))
-        super().close(reason)
 
 
 # Scrapy deep-copies its settings: the live acceptor is passed by key (COLLECTOR_ACCEPT)
