@@ -111,3 +111,31 @@ def test_per_host_concurrency_holds_across_three_workers(cluster: Cluster) -> No
     finally:
         web_proc.kill()
         web_proc.wait()
+
+
+def test_sigterm_finishes_in_flight_work_and_leaves_the_rest_queued(cluster: Cluster) -> None:
+    """A worker stopped with SIGTERM mid-run exits 0 after archiving what it was fetching; another
+    worker then finishes the job without the reaper (long lease): every URL answered at attempt 1."""
+    cluster.settings["COLLECTOR_JOB_LEASE"] = "600"
+    web_proc, web = start_web(hosts=4, latency=0.2)
+    try:
+        config = cluster.config()
+        sessions = connect(config.db_url)
+        first = cluster.start("first", concurrency=4)
+        done = enqueue(config, web.urls(80), sessions=sessions)
+        assert done.job_id is not None
+        wait_until(lambda: _answered(sessions, done.job_id) >= 10, 90, "10 URLs answered")
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=60) == 0, cluster.log("first")[-2000:]
+        stopped = jobs.list_jobs(sessions, done.job_id)[0]
+        assert not stopped.finished  # it stopped taking work
+        cluster.start("second", concurrency=4)
+        wait_until(lambda: jobs.list_jobs(sessions, done.job_id)[0].finished, 120, "the job to finish")
+        assert set(cluster.stop_all().values()) == {0}
+        items = jobs.items_of(sessions, job_id=done.job_id)
+        assert {(i.status, i.attempt) for i in items} == {("done", 1)}
+        assert {i.worker for i in items} == {"first", "second"}
+        sessions.kw["bind"].dispose()
+    finally:
+        web_proc.kill()
+        web_proc.wait()
