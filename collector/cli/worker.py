@@ -29,8 +29,7 @@ def worker(ctx: click.Context, name: str | None, concurrency: int | None, as_jso
 
     \b
     Example:
-      COLLECTOR_DATABASE_URL=postgresql+psycopg://collector@db/collector \\
-      COLLECTOR_REDIS_URL=redis://queue:6379/0 collector worker --name w1 --concurrency 32
+      collector worker --name w1 --concurrency 32
     """
     from collector.workers.worker import run_worker  # lazy: CLI start-up
 
