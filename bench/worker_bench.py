@@ -10,7 +10,7 @@ Redis key prefix of its own. Phases, each on a fresh database (targets in bracke
    ``worker1``: one ``collector worker`` already started and idle, the same URLs enqueued, timed from
    the enqueue to the job's end [worker1 >= 0.8x local];
 2. the same web answering each response after ``--latency`` seconds: one worker vs two
-   [two >= 1.5x one];
+   [two >= 1.5x one] (``--latency-concurrency C``: each worker with ``--concurrency C``);
 3. three workers on ``--kill-urls`` URLs, one SIGKILLed once a fifth is answered and started again:
    URLs never answered, and URLs without exactly one captured row [0];
 4. round trips per captured URL of one worker, in a run of its own (``--count-urls``; MONITOR slows
@@ -174,11 +174,14 @@ class Bench:
         return load_config({"home": self.root / "enqueuer", "database_url": self.db_url,
                             "redis_url": REDIS_URL, "redis_prefix": self.prefix}, env={})
 
-    def start_worker(self, name: str, *, count_sql: Path | None = None) -> None:
+    def start_worker(self, name: str, *, count_sql: Path | None = None,
+                     concurrency: int | None = None) -> None:
         extra = {"BENCH_SQL_COUNT_DIR": str(count_sql)} if count_sql else {}
         (self.root / name).mkdir(parents=True, exist_ok=True)
         command = ([sys.executable, "-c", SQL_COUNTER] if count_sql else
                    [sys.executable, "-m", "collector"]) + ["worker", "--name", name]
+        if concurrency:
+            command += ["--concurrency", str(concurrency)]
         self.procs[name] = subprocess.Popen(command, env=self.env(name, **extra),
                                             stdout=subprocess.DEVNULL,
                                             stderr=(self.root / f"{name}.err").open("ab"))
@@ -260,6 +263,8 @@ def main() -> int:
     parser.add_argument("--urls", type=int, default=2000)
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--latency-urls", type=int, default=1000)
+    parser.add_argument("--latency-concurrency", type=int, default=None,
+                        help="--concurrency of the workers of the latency phase (default: setting)")
     parser.add_argument("--kill-urls", type=int, default=600)
     parser.add_argument("--count-urls", type=int, default=500)
     parser.add_argument("--start-delay", type=float, default=0.1)
@@ -302,7 +307,7 @@ def main() -> int:
                     bench.fresh(f"lat{count}")
                     names = [f"w{i}" for i in range(1, count + 1)]
                     for name in names:
-                        bench.start_worker(name)
+                        bench.start_worker(name, concurrency=args.latency_concurrency)
                     bench.wait_ready(names)
                     summary[f"load_latency_{count}"] = load()
                     seconds, _ = bench.run_job(slow_urls)
