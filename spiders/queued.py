@@ -90,7 +90,9 @@ class QueuedCaptureSpider(CaptureSpider):
 
         settings = self.crawler.settings
         accept = _ACCEPTORS.get(settings.get("COLLECTOR_ACCEPT") or "")
-        server = Redis.from_url(settings.get("REDIS_URL"))
+        # named for the worker: `redis-cli CLIENT LIST` shows which workers are taking work
+        server = Redis.from_url(settings.get("REDIS_URL"),
+                                client_name=settings.get("COLLECTOR_WORKER_NAME") or None)
         limit = self.backlog_limit()
         queue_key = settings.get("SCHEDULER_QUEUE_KEY", "%(spider)s:requests") % {"spider": self.name}
         try:

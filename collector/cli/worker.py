@@ -31,8 +31,9 @@ def worker(ctx: click.Context, name: str | None, concurrency: int | None, as_jso
     Example:
       collector worker --name w1 --concurrency 32
     """
-    from collector.workers.worker import run_worker  # lazy: CLI start-up
+    from collector.workers.worker import run_worker, stop_on_signals  # lazy: CLI start-up
 
+    stopping = stop_on_signals()  # first: a SIGTERM from now on stops the worker cleanly
     config = cli_config(ctx)
 
     def show(result: dict[str, Any]) -> None:
@@ -42,7 +43,7 @@ def worker(ctx: click.Context, name: str | None, concurrency: int | None, as_jso
             click.echo(f"{result.get('outcome')}\t{result.get('http_status') or '-'}\t{result.get('url')}"
                        f"\t{result.get('reason') or ''}")
 
-    run_worker(config, name=name, concurrency=concurrency, emit=show)
+    run_worker(config, name=name, concurrency=concurrency, emit=show, stopping=stopping)
 
 
 @click.command()

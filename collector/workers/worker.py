@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -28,7 +30,7 @@ from collector.capture.writeproc import WriterLink, describe_run
 from collector.config import Config
 from collector.workers.queue import SPIDER, QueueKeys, connect_redis
 
-__all__ = ["default_name", "run_worker", "worker_settings"]
+__all__ = ["default_name", "run_worker", "stop_on_signals", "worker_settings"]
 
 QUEUED_SPIDER = "spiders.queued.QueuedCaptureSpider"
 
@@ -64,13 +66,25 @@ def worker_settings(config: Config, *, concurrency: int | None = None, **overrid
     return settings
 
 
+def stop_on_signals() -> threading.Event:
+    """From now on SIGTERM and SIGINT set the returned event (until Scrapy's own handlers replace
+    these): a worker told to stop while it starts stops as one told during the crawl does."""
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
+    return stopping
+
+
 def run_worker(config: Config, *, name: str | None = None, concurrency: int | None = None,
-               emit: Callable[[dict[str, Any]], None], poll: float = 0.2) -> None:
+               emit: Callable[[dict[str, Any]], None], poll: float = 0.2,
+               stopping: threading.Event | None = None) -> None:
     """Run a worker in this process until SIGTERM/SIGINT; each archived result goes to ``emit``.
 
     Call it from a process that has not imported Scrapy or Twisted yet (the CLI): the writer process
-    is forked first, as in a local capture.
+    is forked first, as in a local capture. ``stopping`` (``stop_on_signals``, called as early as the
+    caller can) is set by a SIGTERM before the crawl starts.
     """
+    stopping = stopping or stop_on_signals()
     name = name or default_name()
     map_large_blocks()
     connect_redis(config).close()  # a missing Redis is said now, before any process starts
@@ -96,10 +110,15 @@ def run_worker(config: Config, *, name: str | None = None, concurrency: int | No
         claimer = Claimer(sessions, name, config.job_lease)
         process = CrawlerProcess(settings=worker_settings(
             config, concurrency=concurrency, COLLECTOR_WRITER=register_writer(writer),
-            COLLECTOR_RUN=run_info, COLLECTOR_ACCEPT=register_acceptor(claimer.accept)))
+            COLLECTOR_RUN=run_info, COLLECTOR_ACCEPT=register_acceptor(claimer.accept),
+            COLLECTOR_WORKER_NAME=name))
 
-        process.crawl(QueuedCaptureSpider, redis_key=keys.start, poll=poll)
-        process.start()
+        if not stopping.is_set():
+            process.crawl(QueuedCaptureSpider, redis_key=keys.start, poll=poll)
+            from twisted.internet import reactor  # installed by the CrawlerProcess above
+
+            reactor.callWhenRunning(lambda: stopping.is_set() and process.stop())
+            process.start()
     except BaseException:
         with contextlib.suppress(Exception):  # the crawl's own failure is the one to report
             writer.close()

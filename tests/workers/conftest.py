@@ -111,6 +111,15 @@ class Cluster:
         self.procs[name] = proc
         return proc
 
+    def wait_taking_work(self, name: str, timeout: float = 90) -> None:
+        """Until worker ``name``'s spider is connected to Redis (its client is named for it)."""
+        server = redis_or_skip()
+        try:
+            wait_until(lambda: any(c.get("name") == name for c in server.client_list()), timeout,
+                       f"worker {name} to take work")
+        finally:
+            server.close()
+
     def stop_all(self, timeout: float = 60) -> dict[str, int | None]:
         """SIGTERM every worker still running; their exit codes."""
         for proc in self.procs.values():

@@ -54,6 +54,7 @@ def test_three_workers_one_killed_lose_nothing(cluster: Cluster) -> None:
         victim.send_signal(signal.SIGKILL)
         assert victim.wait(timeout=30) == -signal.SIGKILL
         cluster.start("w2")  # the same worker, started again on its home
+        cluster.wait_taking_work("w2")
         wait_until(lambda: jobs.list_jobs(sessions, done.job_id)[0].finished, 150, "the job to finish")
         codes = cluster.stop_all()
         assert codes == {"w1": 0, "w2": 0, "w3": 0}, {n: cluster.log(n)[-2000:] for n in names}
@@ -130,6 +131,7 @@ def test_sigterm_finishes_in_flight_work_and_leaves_the_rest_queued(cluster: Clu
         stopped = jobs.list_jobs(sessions, done.job_id)[0]
         assert not stopped.finished  # it stopped taking work
         cluster.start("second", concurrency=4)
+        cluster.wait_taking_work("second")
         wait_until(lambda: jobs.list_jobs(sessions, done.job_id)[0].finished, 120, "the job to finish")
         assert set(cluster.stop_all().values()) == {0}
         items = jobs.items_of(sessions, job_id=done.job_id)
