@@ -198,6 +198,13 @@ class Config:
     server_secret: str = ""
     session_hours: float = 12.0
     upload_max_mb: int = 50
+    # capture workers (issue 16, docs/scale-out.md): the queue on Redis (scrapy-redis), the job ledger
+    # in the database. dispatch "queue": the daemon's schedules and feed polls enqueue instead of crawling
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = "collector"  # every Redis key of this archive starts with it
+    dispatch: str = "local"  # local | queue
+    job_lease: float = 300.0  # seconds a worker holds a claimed URL; then the reaper re-enqueues it
+    reap_interval: float = 30.0  # how often each worker (and the daemon) runs the reaper
     # feeds, the scheduler daemon, webhooks
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
 
@@ -382,6 +389,11 @@ def load_config(
                           "(e.g. https://archive.example.org)")
     if config.tls_ca_file is not None and not config.tls_ca_file.is_file():
         raise ConfigError(f"tls_ca_file={str(config.tls_ca_file)!r} is not a file (PEM certificates)")
+    if config.dispatch not in ("local", "queue"):
+        raise ConfigError(f"dispatch={config.dispatch!r} is not one of local, queue")
+    if config.job_lease <= config.download_timeout:
+        raise ConfigError(f"job_lease ({config.job_lease:g} s) must be longer than download_timeout "
+                          f"({config.download_timeout:g} s)")
     if not 1 <= config.warc_gzip_level <= 9:
         raise ConfigError(f"warc_gzip_level={config.warc_gzip_level} is not a gzip level (1 to 9)")
     attach_store(config)

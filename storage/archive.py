@@ -19,7 +19,7 @@ from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.exc import InterfaceError, OperationalError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage import ledger, queries
+from storage import jobs, ledger, queries
 from storage.canonical import url_key
 from storage.database import connect
 from storage.hops import Hop, hop_rows
@@ -180,13 +180,14 @@ class Archive:
                     ids = self._insert_rows(session, rows, in_batch)
                     self._insert_hops(session, rows, hops, ids)
                     self._append_ledger(session, rows, ids)
+                    _ack_jobs(session, planned, rows, ids, self.clock())
             except _ROW_ERRORS as exc:
                 if not synced or isinstance(exc, _DATABASE_DOWN):
                     raise
                 # one row the database refuses must not take the others with it
                 log.warning("a group commit of %d captures failed (%s: %s); committing them one "
                             "by one", len(rows), type(exc).__name__, _error_text(exc))
-                ids = self._insert_each(session, rows, in_batch)
+                ids = self._insert_each(session, rows, in_batch, planned)
                 with session.begin():
                     self._insert_hops(session, rows, hops, ids)
             texts = _extractions_of(session, {r["revisit_of"] for r in rows if r["revisit_of"]})
@@ -224,7 +225,7 @@ class Archive:
             session.execute(insert(CaptureHop), values)
 
     def _insert_each(self, session: Session, rows: list[dict[str, Any]],
-                     in_batch: dict[int, int]) -> list[int]:
+                     in_batch: dict[int, int], planned: list[_Plan]) -> list[int]:
         """Insert the rows one transaction each; a row refused even alone is replaced by a
         ``failed`` row (reason ``unstorable``) that keeps its WARC records and says why."""
         ids: list[int] = []
@@ -235,6 +236,7 @@ class Archive:
                 with session.begin():
                     [new_id] = self._insert_rows(session, [row], {})
                     self._append_ledger(session, [row], [new_id])
+                    _ack_jobs(session, [planned[index]], [row], [new_id], self.clock())
             except _ROW_ERRORS as exc:
                 if isinstance(exc, _DATABASE_DOWN):
                     raise
@@ -244,6 +246,7 @@ class Archive:
                 with session.begin():
                     [new_id] = self._insert_rows(session, [row], {})
                     self._append_ledger(session, [row], [new_id])
+                    _ack_jobs(session, [planned[index]], [row], [new_id], self.clock())
             ids.append(new_id)
         return ids
 
@@ -425,6 +428,16 @@ _DATABASE_DOWN = (OperationalError, InterfaceError)
 _UNSTORABLE_CLEARED: dict[str, Any] = {
     "http_status": None, "final_url": None, "final_url_key": None,
     "redirect_chain": [], "content_type": None, "ip_address": None}
+
+
+def _ack_jobs(session: Session, planned: Sequence[_Plan], rows: list[dict[str, Any]],
+              ids: list[int], now: datetime) -> None:
+    """In the rows' transaction: the job items (``context["job_item"]``, a capture worker's) these
+    capture rows answer are marked done or failed (``storage.jobs``)."""
+    marks = [(int(plan.item.context["job_item"]), new_id, str(row["outcome"]))
+             for plan, row, new_id in zip(planned, rows, ids, strict=True)
+             if plan.item.context.get("job_item") is not None]
+    jobs.mark_answered(session, marks, now=now)
 
 
 def _error_text(exc: BaseException) -> str:

@@ -24,7 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = ["EXTRACTION_PENDING", "Base", "Capture", "CaptureHop", "Check", "Citation", "CitationLink",
-           "Extraction", "IgnoreRule", "LedgerCheckpoint", "LedgerEntry", "Report", "ReportVersion",
+           "Extraction", "IgnoreRule", "Job", "JobItem", "LedgerCheckpoint", "LedgerEntry", "Report",
+           "ReportVersion",
            "UTCDateTime"]
 
 #: the extraction status of a capture archived without extraction (``capture --no-extract``)
@@ -545,3 +546,37 @@ class LedgerCheckpoint(Base):
     tsa_token: Mapped[bytes | None] = mapped_column(LargeBinary)
     tsa_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
     tsa_url: Mapped[str | None] = mapped_column(Text)
+
+
+class Job(Base):
+    """One enqueue of work for the capture workers (``collector capture --queue``; migration 0018)."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # capture | check
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str | None] = mapped_column(Text)  # what enqueued it (a report, a schedule ...)
+
+
+class JobItem(Base):
+    """One URL of a job: queued -> claimed by a worker until ``lease_until`` -> done / failed with the
+    capture row that answered it (migration 0018). ``attempt`` grows each time the reaper re-enqueues
+    it after a lease expired."""
+
+    __tablename__ = "job_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(Integer, ForeignKey("jobs.id"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))  # queued | claimed | done | failed
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    worker: Mapped[str | None] = mapped_column(String(200))
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    capture_id: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+
+    __table_args__ = (Index("ix_job_items_status_lease", "status", "lease_until"),)

@@ -32,12 +32,17 @@ __all__ = ["capture", "get", "import_", "reindex", "snapshots", "verify"]
 @click.option("--extract/--no-extract", "extract", default=None,
               help="Extract main texts now (default), or archive at crawl speed and leave them "
                    "pending for `collector extract --pending` (setting extract).")
+@click.option("--queue", is_flag=True, help="Queue the URLs for the capture workers (`collector "
+              "worker`, docs/scale-out.md) as a job instead of fetching them here; prints the job.")
+@click.option("--wait", is_flag=True, help="With --queue: then wait for the job, printing each "
+              "result as it arrives (as `collector jobs ID --wait`).")
 @fetch_options
 @json_option
 @click.pass_context
 @handle_errors
 def capture(ctx: click.Context, urls: tuple[str, ...], from_file: Path | None,
-            report_name: str | None, as_json: bool, ignore_robots: bool, **flags: Any) -> None:
+            report_name: str | None, queue: bool, wait: bool, as_json: bool, ignore_robots: bool,
+            **flags: Any) -> None:
     """Capture URLs into the archive (WARC + metadata row per attempt).
 
     Each URL's line is printed once it is archived and its text extracted. Failed fetches are
@@ -69,6 +74,14 @@ def capture(ctx: click.Context, urls: tuple[str, ...], from_file: Path | None,
         wanted += cited
     if not wanted:
         raise click.UsageError("give at least one URL, --from-file FILE or --report NAME")
+    if wait and not queue:
+        raise click.UsageError("--wait goes with --queue")
+    if queue:
+        from collector.cli.worker import enqueue_and_report  # lazy: CLI start-up
+
+        enqueue_and_report(ctx, wanted, contexts, as_json=as_json, wait=wait,
+                           source=f"report {report_name}" if report_name else None)
+        return
     with CaptureProgress(total=len(wanted), as_json=as_json) as progress:
         outcomes = stream_captures(config, wanted, on_result=progress.result, contexts=contexts)
     if set(outcomes) - {"captured"}:

@@ -26,6 +26,7 @@ from collector.cli import (
     schedule,
     serve,
     warc,
+    worker,
 )
 from collector.config import version
 
@@ -68,7 +69,8 @@ for _command in (archive.capture, archive.snapshots, archive.get, archive.verify
                  archive.import_, extract.extract, check.check,
                  check.history, check.diff, report.report, schedule.schedule, schedule.run, feed.feed,
                  notify.notify, serve.serve, serve.token, serve.export, serve.search, warc.warc,
-                 demo.demo, ledger.key, ledger.ledger, evidence.evidence, ignore.ignore):
+                 demo.demo, ledger.key, ledger.ledger, evidence.evidence, ignore.ignore, worker.worker,
+                 worker.jobs):
     cli.add_command(_command)
 
 

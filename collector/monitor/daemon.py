@@ -40,7 +40,7 @@ from sqlalchemy.engine import make_url
 
 from collector.capture.crawlproc import crawl_context
 from collector.config import Config
-from collector.monitor.jobs import FEEDS_JOB, JobRuntime, set_runtime
+from collector.monitor.jobs import FEEDS_JOB, REAP_JOB, JobRuntime, set_runtime
 from collector.monitor.notify import collect_events, deliver_due
 from collector.monitor.scheduler import make_scheduler
 from storage import monitoring as db
@@ -238,6 +238,11 @@ class Daemon:
         self._scheduler.add_job("collector.monitor.jobs:poll_due_feeds", id=FEEDS_JOB, name="poll due feeds",
                                 trigger=IntervalTrigger(seconds=self.settings.feed_tick, timezone=UTC),
                                 next_run_time=self.clock(), replace_existing=True)
+        if self.config.dispatch == "queue":  # the capture workers' reaper (docs/scale-out.md)
+            self._scheduler.add_job(
+                "collector.monitor.jobs:reap_queue", id=REAP_JOB, name="reap the queue",
+                trigger=IntervalTrigger(seconds=self.config.reap_interval, timezone=UTC),
+                replace_existing=True)
         self._scheduler.resume()
         self._leader = True
         self._notifier.active.set()

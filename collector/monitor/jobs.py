@@ -22,18 +22,21 @@ from collector.errors import CollectorError
 from collector.monitor.feeds import poll_feeds
 from collector.monitor.scheduler import current_slot
 from collector.reports.versions import effective_citations, report_urls
+from collector.workers.queue import QueueKeys, connect_redis, enqueue
+from collector.workers.reaper import reap_once
 from storage import monitoring as db
 from storage.archive import Archive
 from storage.checks import checks_of
 from storage.monitoring import ScheduleRecord
 from storage.queries import snapshots
 
-__all__ = ["FEEDS_JOB", "JobRuntime", "UrlHistory", "adaptive_due", "adaptive_interval", "poll_due_feeds",
-           "run_schedule", "set_runtime", "url_history"]
+__all__ = ["FEEDS_JOB", "REAP_JOB", "JobRuntime", "UrlHistory", "adaptive_due", "adaptive_interval",
+           "poll_due_feeds", "reap_queue", "run_schedule", "set_runtime", "url_history"]
 
 log = logging.getLogger("collector.monitor.jobs")
 log.addHandler(logging.NullHandler())  # shown by the daemon's handler (setup_logging)
 FEEDS_JOB = "collector-feeds"
+REAP_JOB = "collector-reap"  # the queue's reaper, with dispatch = "queue"
 FAILING = ("gone", "soft-404", "unreachable", "server-error", "blocked")
 DAY = timedelta(days=1)
 # (age of the source since its first capture or its last change/failure, interval between visits)
@@ -165,6 +168,10 @@ def _execute(rt: JobRuntime, schedule: ScheduleRecord, now: datetime) -> dict[st
 
     if not urls:
         return {"urls": 0}
+    if rt.config.dispatch == "queue":  # the capture workers fetch them (docs/scale-out.md)
+        done = enqueue(rt.config, urls, contexts=contexts, source=f"schedule {schedule.id}",
+                       sessions=rt.sessions)
+        return {"urls": len(urls), **done.to_json()}
     results = capture_urls(rt.config, urls, contexts=contexts)
     return {"urls": len(urls), **Counter(r["outcome"] for r in results)}
 
@@ -199,6 +206,17 @@ def run_schedule(schedule_id: int) -> None:
                                                   "reason": "removed" if schedule is None else "paused"}})
         return
     _run(schedule.job_id, schedule.id, lambda r, slot: _execute(r, schedule, slot))
+
+
+def reap_queue() -> None:
+    """The daemon's job with ``dispatch = "queue"``: queue again the URLs whose worker's lease expired
+    (every worker runs the same reaper; one more keeps the queue going while no worker runs)."""
+    rt = _runtime()
+    server = connect_redis(rt.config)
+    try:
+        reap_once(rt.sessions, server, QueueKeys(rt.config.redis_prefix), lease=rt.config.job_lease)
+    finally:
+        server.close()
 
 
 def poll_due_feeds() -> None:

@@ -16,7 +16,7 @@ and with two heads no database opens. The integrator re-chains it; the upgrade c
 so it also runs on a database stamped back by hand.
 
 Revision ID: 0021
-Revises: 0016
+Revises: 0018
 Create Date: 2026-12-06
 """
 
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0021"
-down_revision = "0016"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

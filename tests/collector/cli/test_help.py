@@ -33,6 +33,7 @@ MONITOR_TESTS = Path(__file__).resolve().parents[1] / "monitor"
 NOT_RUN = {
     "serve": "serves HTTP until stopped (tests/collector/server covers it)",
     "run": "the scheduler daemon: runs until SIGTERM (tests/collector/monitor/test_daemon.py covers it)",
+    "worker": "a capture worker: runs until SIGTERM (tests/workers/test_worker.py covers it)",
 }
 
 # Commands run in the copied home before an example of this command path: it creates what the seed has.

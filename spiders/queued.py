@@ -1,0 +1,138 @@
+"""The capture spider of a worker: its targets come from a Redis list, for as long as it runs.
+
+``collector capture --queue`` pushes one JSON message per URL (``{"url": ..., "context": {...}}``, the
+context naming the job item and its attempt) onto ``<prefix>:capture-queue:start``. Each worker's spider
+pops them in small batches whenever the shared request queue (scrapy-redis's scheduler, on Redis too)
+runs low, lets the worker claim them (an acceptor: ``register_acceptor``; the spider knows nothing of
+the job ledger), and turns each one accepted into the capture spider's usual request. The request then
+goes through scrapy-redis's duplicate filter (``AttemptDupeFilter``: keyed by the job item and attempt,
+so an item the reaper re-enqueues is fetched again) into the shared queue, which every worker pulls
+from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import scrapy
+from scrapy import Request
+from scrapy_redis.dupefilter import RFPDupeFilter
+
+from spiders.capture import TARGET_KEY, CaptureSpider
+
+__all__ = ["AttemptDupeFilter", "QueuedCaptureSpider", "attempt_fingerprint", "register_acceptor"]
+
+log = logging.getLogger(__name__)
+
+
+def attempt_fingerprint(request: Request) -> str | None:
+    """The fingerprint of a request for a job item: its item, attempt, method and URL (a redirect's
+    next request is another URL of the same attempt); None for a request of no job item."""
+    target = request.meta.get(TARGET_KEY) or {}
+    context = target.get("context") or {}
+    if context.get("job_item") is None:
+        return None
+    text = f"{context['job_item']}:{context.get('attempt', 1)}:{request.method}:{request.url}"
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+class AttemptDupeFilter(RFPDupeFilter):  # type: ignore[misc]  # scrapy-redis has no type hints
+    """scrapy-redis's duplicate filter, with a job item's attempt in the fingerprint: an attempt is
+    fetched once by the cluster, and the reaper's next attempt is not a duplicate of it."""
+
+    def request_fingerprint(self, request: Request) -> str:
+        """The attempt's fingerprint (``attempt_fingerprint``), or scrapy-redis's own."""
+        return attempt_fingerprint(request) or str(super().request_fingerprint(request))
+
+
+# Scrapy deep-copies its settings: the live acceptor is passed by key (COLLECTOR_ACCEPT)
+Acceptor = Callable[[list[tuple[int, int]]], set[tuple[int, int]]]
+_ACCEPTORS: dict[str, Acceptor] = {}
+
+
+def register_acceptor(accept: Acceptor) -> str:
+    """Make ``accept`` reachable from a crawl; put the returned key in COLLECTOR_ACCEPT. It is given the
+    ``(job item, attempt)`` pairs of the targets just popped and returns those this worker may fetch
+    (it runs in a thread: it may block)."""
+    key = f"acceptor-{id(accept)}"
+    _ACCEPTORS[key] = accept
+    return key
+
+
+class QueuedCaptureSpider(CaptureSpider):
+    """The capture spider with its targets popped from the Redis list ``redis_key`` until it is stopped."""
+
+    name = "capture-queue"
+
+    def __init__(self, redis_key: str = "", poll: float = 0.2, batch: int = 16, **kwargs: Any) -> None:
+        """``redis_key``: the list of JSON targets; ``poll``: seconds between two looks at an empty
+        list; ``batch``: most targets popped at once."""
+        super().__init__(**kwargs)
+        self.redis_key = redis_key
+        self.poll = poll
+        self.batch = batch
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        """Requests for the targets popped from the list (those the acceptor takes: COLLECTOR_ACCEPT),
+        whenever the shared queue runs low; never ends (the worker stops the crawl).
+
+        Redis is read with its asyncio client (the reactor's loop goes on meanwhile), the acceptor runs
+        in a thread: nothing here blocks the downloads in flight.
+        """
+        if not self.redis_key:
+            raise ValueError("QueuedCaptureSpider needs redis_key (the Redis list of targets)")
+        from redis.asyncio import Redis  # here: Scrapy imports every spider module
+
+        settings = self.crawler.settings
+        accept = _ACCEPTORS.get(settings.get("COLLECTOR_ACCEPT") or "")
+        # named for the worker: `redis-cli CLIENT LIST` shows which workers are taking work
+        server = Redis.from_url(settings.get("REDIS_URL"),
+                                client_name=settings.get("COLLECTOR_WORKER_NAME") or None)
+        limit = self.backlog_limit()
+        queue_key = settings.get("SCHEDULER_QUEUE_KEY", "%(spider)s:requests") % {"spider": self.name}
+        try:
+            while True:
+                room = limit - int(await server.llen(queue_key))
+                raw = await server.lpop(self.redis_key, min(room, self.batch)) if room > 0 else None
+                targets = self._targets(list(raw) if isinstance(raw, list) else [])
+                attempts = [a for a in map(_attempt, targets) if a is not None]
+                if accept is not None and attempts:
+                    wanted = await asyncio.to_thread(accept, attempts)
+                    targets = [t for t in targets if _attempt(t) is None or _attempt(t) in wanted]
+                for target in targets:
+                    yield self.request_for(target)
+                if not raw:
+                    await asyncio.sleep(self.poll)
+        finally:
+            await server.aclose()
+
+    def _targets(self, raw: list[Any]) -> list[dict[str, Any]]:
+        targets = []
+        for message in raw:
+            try:
+                target = json.loads(message)
+                targets.append({"url": str(target["url"]), "context": target.get("context") or {}})
+            except (ValueError, KeyError, TypeError) as exc:  # bad input is named, the rest goes on
+                log.error("queue %s: a message that is not a target (%s): %r", self.redis_key, exc,
+                          message[:200])
+        return targets
+
+    def backlog_limit(self) -> int:
+        """How many requests may wait in the shared queue: twice the worker's concurrency."""
+        return max(8, 2 * self.crawler.settings.getint("CONCURRENT_REQUESTS", 16))
+
+    def request_for(self, target: dict[str, Any]) -> scrapy.Request:
+        """The capture spider's request, through the duplicate filter (keyed by the attempt)."""
+        return super().request_for(target).replace(dont_filter=False)
+
+
+def _attempt(target: dict[str, Any]) -> tuple[int, int] | None:
+    context = target.get("context") or {}
+    if context.get("job_item") is None:
+        return None
+    return int(context["job_item"]), int(context.get("attempt", 1))

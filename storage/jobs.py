@@ -1,0 +1,228 @@
+"""The work ledger of the capture workers: ``jobs`` and ``job_items`` (migration 0018).
+
+Each enqueue is a job; each of its URLs is a job item::
+
+    queued --claim(worker, lease)--> claimed --capture row committed--> done | failed
+       ^                                |
+       +------ reap: lease expired -----+   (attempt + 1; the old attempt may still answer)
+
+A worker claims an item when it pops its message from the queue, and acks it in the
+transaction that commits the capture row (``mark_answered``, called by
+``storage.archive.Archive.commit_captures``): the row and the ack are one commit, so an item is never
+done without its row, nor a row left without its ack. The reaper puts items whose lease expired back
+in the queue with the next attempt number: a claim names the attempt, so a stale copy of the request
+is dropped, and the first attempt to answer wins (every attempt that was fetched is a capture row all
+the same).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Table, bindparam, func, insert, select, tuple_, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.models import Job, JobItem
+from storage.timefmt import iso_z
+
+__all__ = ["ANSWERED", "CLAIMED", "DONE", "FAILED", "QUEUED", "JobItemRecord", "JobSummary", "claim",
+           "claim_many", "create_job", "items_of", "list_jobs", "mark_answered", "reap"]
+
+QUEUED, CLAIMED, DONE, FAILED = "queued", "claimed", "done", "failed"
+ANSWERED = (DONE, FAILED)
+_OPEN = (QUEUED, CLAIMED)
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobItemRecord:
+    """One URL of a job and where it stands."""
+
+    id: int
+    job_id: int
+    url: str
+    context: dict[str, Any]
+    status: str
+    attempt: int
+    worker: str | None
+    queued_at: datetime
+    lease_until: datetime | None
+    finished_at: datetime | None
+    capture_id: int | None
+    outcome: str | None
+
+    def message(self) -> dict[str, Any]:
+        """What goes on the queue for this attempt: the URL and its context, naming the item."""
+        return {"url": self.url, "context": {**self.context, "job": self.job_id, "job_item": self.id,
+                                             "attempt": self.attempt}}
+
+    def to_json(self) -> dict[str, Any]:
+        """The item as JSON-ready values (times ISO-8601 UTC)."""
+        out = asdict(self)
+        for key in ("queued_at", "lease_until", "finished_at"):
+            out[key] = iso_z(out[key]) if out[key] is not None else None
+        return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobSummary:
+    """A job and how many of its items are in each state."""
+
+    id: int
+    kind: str
+    created_at: datetime
+    source: str | None
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        """How many URLs the job has."""
+        return sum(self.counts.values())
+
+    @property
+    def finished(self) -> bool:
+        """True when every item is done or failed."""
+        return all(self.counts.get(state, 0) == 0 for state in _OPEN)
+
+    def to_json(self) -> dict[str, Any]:
+        """The job as JSON-ready values: ``queued``, ``in_flight``, ``done``, ``failed``, ``total``."""
+        return {"id": self.id, "kind": self.kind, "created_at": iso_z(self.created_at),
+                "source": self.source, "queued": self.counts.get(QUEUED, 0),
+                "in_flight": self.counts.get(CLAIMED, 0), "done": self.counts.get(DONE, 0),
+                "failed": self.counts.get(FAILED, 0), "total": self.total, "finished": self.finished}
+
+
+def _record(row: JobItem) -> JobItemRecord:
+    return JobItemRecord(id=row.id, job_id=row.job_id, url=row.url, context=dict(row.context or {}),
+                         status=row.status, attempt=row.attempt, worker=row.worker,
+                         queued_at=row.queued_at, lease_until=row.lease_until,
+                         finished_at=row.finished_at, capture_id=row.capture_id, outcome=row.outcome)
+
+
+def create_job(sessions: sessionmaker[Session], kind: str,
+               targets: Sequence[tuple[str, dict[str, Any] | None]], *, now: datetime,
+               source: str | None = None) -> tuple[int, list[JobItemRecord]]:
+    """Record a job of ``targets`` (URL, context) in one transaction; its id and its queued items."""
+    with sessions() as session, session.begin():
+        job = Job(kind=kind, created_at=now, source=source)
+        session.add(job)
+        session.flush()
+        rows = [{"job_id": job.id, "url": url, "context": context or {}, "status": QUEUED,
+                 "attempt": 1, "queued_at": now} for url, context in targets]
+        ids = list(session.scalars(insert(JobItem).returning(JobItem.id, sort_by_parameter_order=True),
+                                   rows)) if rows else []
+        items = [JobItemRecord(id=new_id, job_id=job.id, url=url, context=context or {},
+                               status=QUEUED, attempt=1, worker=None, queued_at=now, lease_until=None,
+                               finished_at=None, capture_id=None, outcome=None)
+                 for (url, context), new_id in zip(targets, ids, strict=True)]
+        return job.id, items
+
+
+def claim(sessions: sessionmaker[Session], item_id: int, attempt: int, worker: str, *,
+          now: datetime, lease: float) -> bool:
+    """Claim attempt ``attempt`` of an item for ``worker`` until ``now + lease``; False when that attempt
+    is no longer wanted (the item was answered, or re-enqueued as a later attempt). Claiming an item
+    one holds again (a redirect's next request) renews the lease."""
+    with sessions() as session, session.begin():
+        result = session.execute(
+            update(JobItem)
+            .where(JobItem.id == item_id, JobItem.attempt == attempt, JobItem.status.in_(_OPEN))
+            .values(status=CLAIMED, worker=worker, lease_until=now + timedelta(seconds=lease)))
+        return bool(getattr(result, "rowcount", 0))
+
+
+def claim_many(sessions: sessionmaker[Session], attempts: Sequence[tuple[int, int]], worker: str, *,
+               now: datetime, lease: float) -> set[tuple[int, int]]:
+    """``claim`` for many ``(item id, attempt)`` pairs in one statement; the pairs now held."""
+    if not attempts:
+        return set()
+    with sessions() as session, session.begin():
+        rows = session.execute(
+            update(JobItem)
+            .where(tuple_(JobItem.id, JobItem.attempt).in_(list(attempts)), JobItem.status.in_(_OPEN))
+            .values(status=CLAIMED, worker=worker, lease_until=now + timedelta(seconds=lease))
+            .returning(JobItem.id, JobItem.attempt)
+            .execution_options(synchronize_session=False))
+        return {(row.id, row.attempt) for row in rows}
+
+
+def mark_answered(session: Session, marks: Sequence[tuple[int, int, str]], *, now: datetime) -> None:
+    """In the caller's transaction: items ``(item id, capture id, outcome)`` are answered by those
+    capture rows (``done`` when captured, else ``failed``), unless an earlier attempt answered them."""
+    if not marks:
+        return
+    table = JobItem.__table__
+    assert isinstance(table, Table)
+    session.execute(
+        update(table)
+        # no IN (...): an executemany cannot expand it
+        .where(table.c.id == bindparam("item"),
+               (table.c.status == QUEUED) | (table.c.status == CLAIMED))
+        .values(status=bindparam("new_status"), capture_id=bindparam("capture"),
+                outcome=bindparam("result"), finished_at=now),
+        [{"item": item, "capture": capture, "result": outcome,
+          "new_status": DONE if outcome == "captured" else FAILED} for item, capture, outcome in marks])
+
+
+def reap(sessions: sessionmaker[Session], *, now: datetime,
+         queued_before: datetime | None = None) -> list[JobItemRecord]:
+    """Re-enqueue (attempt + 1) every claimed item whose lease expired, and, with ``queued_before``,
+    every item still queued since before then (the caller knows the queue is empty: its message
+    was lost between the queue and a claim). Returns the items to put back on the queue.
+
+    Each item is moved with a compare-and-set on its attempt, so two reapers never both re-enqueue it.
+    """
+    expired = (JobItem.status == CLAIMED) & (JobItem.lease_until < now)
+    wanted = expired
+    if queued_before is not None:
+        wanted = wanted | ((JobItem.status == QUEUED) & (JobItem.queued_at < queued_before))
+    with sessions() as session:
+        stale = [(row.id, row.attempt) for row in session.execute(
+            select(JobItem.id, JobItem.attempt).where(wanted).order_by(JobItem.id))]
+    moved: list[int] = []
+    with sessions() as session, session.begin():
+        for item_id, attempt in stale:
+            # the condition again: an item claimed or answered meanwhile stays as it is
+            result = session.execute(
+                update(JobItem)
+                .where(JobItem.id == item_id, JobItem.attempt == attempt, wanted)
+                .values(status=QUEUED, attempt=attempt + 1, worker=None, lease_until=None,
+                        queued_at=now))
+            if getattr(result, "rowcount", 0):
+                moved.append(item_id)
+    return items_of(sessions, ids=moved) if moved else []
+
+
+def items_of(sessions: sessionmaker[Session], *, job_id: int | None = None,
+             ids: Sequence[int] | None = None, answered: bool = False) -> list[JobItemRecord]:
+    """Job items by job or by ids (``answered``: only those done or failed)."""
+    query = select(JobItem).order_by(JobItem.id)
+    if job_id is not None:
+        query = query.where(JobItem.job_id == job_id)
+    if ids is not None:
+        query = query.where(JobItem.id.in_(list(ids)))
+    if answered:
+        query = query.where(JobItem.status.in_(ANSWERED))
+    with sessions() as session:
+        return [_record(row) for row in session.scalars(query)]
+
+
+def list_jobs(sessions: sessionmaker[Session], job_id: int | None = None) -> list[JobSummary]:
+    """Every job (or the one ``job_id``), newest first, with its counts per state."""
+    with sessions() as session:
+        query = select(Job).order_by(Job.id.desc())
+        if job_id is not None:
+            query = query.where(Job.id == job_id)
+        jobs = list(session.scalars(query))
+        counts: dict[int, dict[str, int]] = {job.id: {} for job in jobs}
+        count_query = select(JobItem.job_id, JobItem.status, func.count()).group_by(
+            JobItem.job_id, JobItem.status)
+        if job_id is not None:
+            count_query = count_query.where(JobItem.job_id == job_id)
+        for owner, status, number in session.execute(count_query):
+            if owner in counts:
+                counts[owner][status] = number
+        return [JobSummary(id=job.id, kind=job.kind, created_at=job.created_at, source=job.source,
+                           counts=counts[job.id]) for job in jobs]
