@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from storage.ledger import Checkpoint
     from storage.ledgerverify import LedgerReport
 
-__all__ = ["archive_key", "checkpoint", "verify"]
+__all__ = ["archive_key", "checkpoint", "signing_key", "verify"]
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +41,20 @@ def checkpoint(archive: Archive, config: Config, *, force: bool = False) -> Chec
     return archive.checkpoint(archive_key(config), force=force)
 
 
+def signing_key(config: Config) -> ArchiveKey | None:
+    """The key that signs a checkpoint taken on its own (a run's end, the daemon's hourly job): an
+    unusable key leaves the checkpoint unsigned (logged), never lost."""
+    try:
+        return archive_key(config)
+    except CollectorError as exc:
+        log.error("the ledger checkpoint is unsigned: %s", exc)
+        return None
+
+
 def checkpoint_after_run(archive: Archive, config: Config) -> None:
     """The checkpoint at the end of a capture run: an unusable key leaves it unsigned (logged), never
     lost."""
-    try:
-        signer = archive_key(config)
-    except CollectorError as exc:
-        log.error("the ledger checkpoint of this run is unsigned: %s", exc)
-        signer = None
-    point = archive.checkpoint(signer)
+    point = archive.checkpoint(signing_key(config))
     if point is not None:
         log.info("ledger checkpoint %d: %d entries, root %s%s", point.id, point.tree_size,
                  point.root_hash, "" if point.signature else " (unsigned)")

@@ -38,7 +38,8 @@ from storage.models import (
 __all__ = ["BLOCK_DIGESTS", "CAPTURE", "CHECK", "CHECKPOINT_TYPE", "GENESIS", "KINDS", "REPORT_VERSION",
            "TEXT",
            "Checkpoint", "Kind", "Signer", "TreeRoots", "adopt_rows", "append_entries", "append_rows",
-           "canonical", "capture_fields", "checkpoint_statement", "entry_body", "extend_frontier",
+           "canonical", "capture_fields", "checkpoint_statement", "entries_since_checkpoint",
+           "entry_body", "extend_frontier",
            "iter_leaf_hashes", "merkle_roots", "record_checkpoint", "text_fields"]
 
 CAPTURE = "capture"
@@ -403,6 +404,14 @@ def record_checkpoint(sessions: sessionmaker[Session], *, signer: Signer | None 
         new_id = session.scalar(insert(LedgerCheckpoint).returning(LedgerCheckpoint.id),
                                 {**values, "frontier": json.dumps([[w, d.hex()] for w, d in frontier])})
     return Checkpoint(id=int(new_id or 0), **values)  # type: ignore[arg-type]
+
+
+def entries_since_checkpoint(session: Session) -> int:
+    """How many entries the last checkpoint does not cover (all of them when there is none)."""
+    last = session.scalar(select(LedgerEntry.seq).order_by(LedgerEntry.seq.desc()).limit(1)) or 0
+    covered = session.scalar(select(LedgerCheckpoint.tree_size)
+                             .order_by(LedgerCheckpoint.id.desc()).limit(1)) or 0
+    return max(0, last - covered)
 
 
 def _load_frontier(text: str | None) -> list[tuple[int, bytes]] | None:
