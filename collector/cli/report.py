@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -147,7 +148,7 @@ def status(ctx: click.Context, name: str, fmt: str, base_url: str | None, as_jso
 
         table = Table(title=f"Citations of {name}", title_justify="left")
         for column in ("ref", "kind", "source", "URL", "first capture", "latest", "check", "quotes",
-                       "archive"):
+                       "archive", "sealed"):
             table.add_column(column)
         for row in rows:
             first, latest = row["first_capture"], row["latest_capture"]
@@ -163,8 +164,17 @@ def status(ctx: click.Context, name: str, fmt: str, base_url: str | None, as_jso
             table.add_row(row["ref"], row["kind"], row["source"][:60], url,
                           first["captured_at"][:19] if first else "-",
                           f"{latest['outcome']} {latest['http_status'] or ''}" if latest else "-",
-                          verdict, quotes, archived)
+                          verdict, quotes, archived, _sealed(row["sealed"]))
         OUT.print(table)
+
+
+def _sealed(seal: dict[str, Any] | None) -> str:
+    """The ``sealed`` cell: whether a signed ledger checkpoint covers the latest capture."""
+    if seal is None:
+        return "-"
+    if seal["sealed"]:
+        return f"[green]yes[/] #{seal['checkpoint']}"
+    return "no" if seal["seq"] is not None else "[yellow]no entry[/]"
 
 
 @report.command("robustify")

@@ -16,6 +16,7 @@ from collector.server.html import (
     layout,
     position_classes,
     qs,
+    seal_badge,
     table,
 )
 
@@ -89,7 +90,8 @@ def dashboard(data: dict[str, Any]) -> str:
         verdict = badge(row["verdict"], row["verdict"] or "not checked")
         rows.append([esc(row["ref"]), esc(row["kind"]), esc(row["source"]), url_cell, verdict,
                      _quotes(row["quotes"]), _when(first["captured_at"]) if first else "-",
-                     _when(latest["captured_at"]) if latest else "-", " ".join(links)])
+                     _when(latest["captured_at"]) if latest else "-", seal_badge(row.get("sealed")),
+                     " ".join(links)])
         attrs.append(f"data-verdict='{esc(row['verdict'] or 'none')}' data-ref='{esc(row['ref'])}'")
     form = (f"<form class='filters' method='get'><label>verdict<select name='verdict' data-filter='verdict'>"
             f"<option value=''>all</option>{options}</select></label><button>Filter</button></form>")
@@ -98,7 +100,7 @@ def dashboard(data: dict[str, Any]) -> str:
     body = (f"<p>Export the evidence: {exports} · "
             + a("/search" + qs(report=name), "search this report's sources") + "</p>" + form
             + table(["ref", "kind", "source", "URL", "verdict", "quotes", "first capture", "last capture",
-                     ""], rows, cls="dashboard", row_attrs=attrs))
+                     "sealed", ""], rows, cls="dashboard", row_attrs=attrs))
     return layout(f"Citations of {name}", body, json_href=f"/reports/{name}.json", wide=True)
 
 
@@ -139,19 +141,20 @@ def timeline(data: dict[str, Any]) -> str:
         rows.append([_when(cap["captured_at"]), "capture",
                      capture_badge(cap["outcome"], cap["http_status"], cap["reason"]),
                      esc(changes), f"<span class='hash'>{esc((cap['sha256'] or '')[:12])}</span>",
-                     a(f"/snapshot/{cap['id']}", "details") + " " + link])
+                     seal_badge(cap.get("ledger")), a(f"/snapshot/{cap['id']}", "details") + " " + link])
     for chk in data["checks"]:
         sim = "" if chk["similarity"] is None else f"similarity {chk['similarity']:.3f}"
         diff_link = (a("/diff" + qs(a=chk["baseline_id"], b=chk["capture_id"], report=chk["report"]), "diff")
                      if chk["baseline_id"] and chk["capture_id"] else "")
         if chk.get("probe_id"):  # the soft-404 probe is in no list: reached from its check
             diff_link += " " + a(f"/snapshot/{chk['probe_id']}", "probe", cls="probe")
-        rows.append([_when(chk["checked_at"]), "check", badge(chk["status"]), esc(sim), "", diff_link])
+        rows.append([_when(chk["checked_at"]), "check", badge(chk["status"]), esc(sim), "", "",
+                     diff_link])
     rows.sort(key=lambda r: r[0])
     timemaps = (a(f"/timemap/link/{url}", "TimeMap (link-format)") + " · "
                 + a(f"/timemap/json/{url}", "TimeMap (JSON)"))
     body = (f"<p class='url'>{esc(url)} · {timemaps}</p>{axis}"
-            + table(["time", "event", "result", "changes", "sha256", ""], rows))
+            + table(["time", "event", "result", "changes", "sha256", "sealed", ""], rows))
     return layout("Timeline", body, json_href="/timeline.json" + qs(url=url))
 
 
@@ -178,9 +181,25 @@ def snapshot(data: dict[str, Any]) -> str:
     text = data["text"]
     text_html = (f"<pre class='text'>{esc(text.get('text'))}</pre>" if text
                  else f"<p class='muted'>{esc(data['text_error'])}</p>")
-    body = (f"<p>{' · '.join(links)}</p>{meta}<h2>HTTP headers</h2><pre>{esc(data['headers'] or '-')}</pre>"
+    body = (f"<p>{' · '.join(links)}</p>{_seal_line(data.get('ledger'))}{meta}"
+            f"<h2>HTTP headers</h2><pre>{esc(data['headers'] or '-')}</pre>"
             f"<h2>Extracted text</h2>{text_html}{replay}<h2>WARC records</h2>{records}")
     return layout(f"Capture {cap['id']} of {cap['url']}", body, json_href=f"/snapshot/{cap['id']}.json")
+
+
+def _seal_line(seal: dict[str, Any] | None) -> str:
+    """The snapshot page's ledger line: which signed checkpoint covers the capture, and when."""
+    if seal is None:
+        return ""
+    if seal["sealed"]:
+        said = (f"covered by signed checkpoint {esc(seal['checkpoint'])} of {_when(seal['sealed_at'])} "
+                f"(ledger entry {esc(seal['seq'])}; <code>collector ledger verify</code> checks it)")
+    elif seal["seq"] is None:
+        said = "this capture has no ledger entry (it was recorded with the ledger off)"
+    else:
+        said = (f"ledger entry {esc(seal['seq'])}; no signed checkpoint covers it yet (the next one "
+                "comes at the end of a run, or from <code>collector run</code> within the hour)")
+    return f"<p class='ledger'>Ledger: {seal_badge(seal)} {said}</p>"
 
 
 def spans_html(text: str | None, spans: list[list[Any]]) -> str:
