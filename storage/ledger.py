@@ -36,10 +36,9 @@ from storage.models import (
 )
 
 __all__ = ["BLOCK_DIGESTS", "CAPTURE", "CHECK", "CHECKPOINT_TYPE", "GENESIS", "KINDS", "REPORT_VERSION",
-           "TEXT",
-           "Checkpoint", "Kind", "Signer", "TreeRoots", "adopt_rows", "append_entries", "append_rows",
-           "canonical", "capture_fields", "checkpoint_statement", "entries_since_checkpoint",
-           "entry_body", "extend_frontier",
+           "TEXT", "BlockRoots", "Checkpoint", "Kind", "Signer", "TreeRoots", "adopt_rows",
+           "append_entries", "append_rows", "canonical", "capture_fields", "checkpoint_statement",
+           "combine_blocks", "entries_since_checkpoint", "entry_body", "extend_frontier",
            "iter_leaf_hashes", "merkle_roots", "record_checkpoint", "text_fields"]
 
 CAPTURE = "capture"
@@ -269,7 +268,11 @@ def _fold(stack: list[tuple[int, bytes]]) -> bytes:
 
 
 def _push(stack: list[tuple[int, bytes]], leaf: bytes) -> None:
-    width, digest = 1, hashlib.sha256(b"\x00" + leaf).digest()
+    _push_node(stack, 1, hashlib.sha256(b"\x00" + leaf).digest())
+
+
+def _push_node(stack: list[tuple[int, bytes]], width: int, digest: bytes) -> None:
+    """Push the root of a perfect subtree of ``width`` leaves (aligned: it starts where the stack ends)."""
     while stack and stack[-1][0] == width:
         width, digest = width * 2, _node(stack.pop()[1], digest)
     stack.append((width, digest))
@@ -307,6 +310,56 @@ class TreeRoots:
         if self._wanted and self.size == self._wanted[-1]:
             self.roots[self.size] = _fold(self._stack)
             self._wanted.pop()
+
+
+class BlockRoots:
+    """One range of the tree's leaves, for computing a tree in parts (``ledger verify`` in several
+    processes): the range starts after ``first`` leaves, a multiple of ``block``; ``add`` each leaf,
+    then ``combine_blocks`` puts the ranges together. Keeps the root of each complete block of
+    ``block`` leaves, and at each wanted size in the range the subtrees of its block so far."""
+
+    def __init__(self, first: int, block: int, sizes: Iterable[int]) -> None:
+        if first % block:
+            raise ValueError(f"a range starts at a multiple of {block} leaves, not {first}")
+        self.first, self.block, self.size = first, block, first
+        self._wanted = {s for s in sizes if s > first}
+        self.blocks: list[bytes] = []
+        self.partials: dict[int, list[tuple[int, bytes]]] = {}
+        self._stack: list[tuple[int, bytes]] = []
+
+    def add(self, leaf: bytes) -> None:
+        """The next leaf."""
+        _push(self._stack, leaf)
+        self.size += 1
+        if self.size in self._wanted:
+            self.partials[self.size] = list(self._stack)
+        if self.size % self.block == 0:
+            self.blocks.append(self._stack[0][1])
+            self._stack.clear()
+
+
+def combine_blocks(parts: Sequence[BlockRoots], sizes: Iterable[int]) -> tuple[int, dict[int, bytes]]:
+    """The size and the roots at ``sizes`` (those within it) of the tree whose leaves are ``parts``,
+    consecutive ranges in order, each continuing where the previous one stopped."""
+    wanted = set(sizes)
+    roots = {0: hashlib.sha256(b"").digest()} if 0 in wanted else {}
+    stack: list[tuple[int, bytes]] = []
+    size = 0
+    for part in parts:
+        if part.first != size:
+            raise ValueError(f"a range starts after {part.first} leaves, not {size}")
+        by_block: dict[int, list[int]] = {}
+        for at in part.partials:
+            by_block.setdefault((at - 1) // part.block, []).append(at)
+        first_block = part.first // part.block
+        for index in range(first_block, first_block + len(part.blocks) + 1):
+            for at in by_block.get(index, ()):
+                if at in wanted:
+                    roots[at] = _fold(stack + part.partials[at])
+            if index - first_block < len(part.blocks):
+                _push_node(stack, part.block, part.blocks[index - first_block])
+        size = part.size
+    return size, roots
 
 
 def merkle_roots(leaves: Iterable[bytes], sizes: Iterable[int]) -> dict[int, bytes]:

@@ -22,17 +22,22 @@ An unsigned checkpoint, or no public key to check signatures with, is a warning.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import multiprocessing
+import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, select, type_coerce
+from sqlalchemy import and_, func, select, type_coerce
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import NullType
 
 from storage import ledger
+from storage.database import make_engine
 from storage.errors import ArchiveCorruptError
 from storage.models import LedgerEntry
 from storage.verify import Findings
@@ -40,6 +45,8 @@ from storage.warcread import check_record, read_record_at
 
 __all__ = ["LedgerReport", "SignatureCheck", "verify_ledger"]
 
+BLOCK = 4096  # entries: ranges checked in parallel start at multiples of this
+PARALLEL_FROM = 200_000  # entries from which verify_ledger uses several processes by default
 # (public key hex, statement, signature) -> whether the signature verifies
 SignatureCheck = Callable[[str, bytes, bytes], bool]
 
@@ -56,17 +63,24 @@ class LedgerReport(Findings):
 
 def verify_ledger(sessions: sessionmaker[Session], warc_dir: Path | None, *,
                   public_key: str | None = None, check_signature: SignatureCheck | None = None,
-                  from_checkpoint: int | None = None, batch: int = 5000) -> LedgerReport:
+                  from_checkpoint: int | None = None, batch: int = 5000, workers: int | None = None,
+                  block: int = BLOCK) -> LedgerReport:
     """Verify the ledger of the archive behind ``sessions``.
 
     ``public_key`` (raw Ed25519, hex) is the archive's trusted key and ``check_signature`` checks one
     signature with it; without them signatures are not checked (a warning). ``warc_dir`` None skips
     the WARC records. ``from_checkpoint`` N trusts the entries checkpoint N covers once its root and
     signature check out, and checks entries and rows after it.
+
+    ``workers`` processes check consecutive ranges of entries at once (default: one per CPU, up to
+    4, from ``PARALLEL_FROM`` entries on); the findings are the same, in the same order. Ranges
+    start at multiples of ``block`` entries, whose subtrees make up the tree (``ledger.BlockRoots``).
     """
     report = LedgerReport()
     with sessions() as session:
         points = ledger.checkpoints(session)
+        count, lowest, highest = session.execute(
+            select(func.count(), func.min(LedgerEntry.seq), func.max(LedgerEntry.seq))).one()
     start = 0
     if from_checkpoint is not None:
         chosen = [p for p in points if p.id == from_checkpoint]
@@ -76,13 +90,93 @@ def verify_ledger(sessions: sessionmaker[Session], warc_dir: Path | None, *,
             return report
         start = chosen[0].tree_size
         points = [p for p in points if p.id >= from_checkpoint]
-    tree = ledger.TreeRoots(p.tree_size for p in points)
-    chain = _Chain()
-    for rows in _joined_entries(sessions, batch):
-        _check_entries(rows, report, warc_dir, chain, start, tree)
-    _check_checkpoints(points, tree, report, public_key, check_signature)
+    sizes = [p.tree_size for p in points]
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 4) if count >= PARALLEL_FROM else 1
+    if count and (lowest, highest) != (1, count):
+        workers = 1  # gaps: a leaf's place in the tree is not its seq, the ranges would not align
+    ranges = _ranges(count, workers, block)
+    job = _Job(warc_dir=warc_dir, start=start, sizes=sizes, block=block, batch=batch)
+    parts = _check_ranges(sessions, job, ranges)
+    for part in parts:
+        report.problems += part.problems
+        report.entries_checked += part.entries_checked
+        report.rows_checked += part.rows_checked
+        report.records_checked += part.records_checked
+    size, roots = ledger.combine_blocks([part.tree for part in parts], sizes)
+    _check_checkpoints(points, size, roots, report, public_key, check_signature)
     _rows_without_entries(sessions, report)
     return report
+
+
+def _ranges(count: int, workers: int, block: int) -> list[tuple[int | None, int | None]]:
+    """(after seq, up to seq) of each worker's entries; None: no bound (one range: every entry)."""
+    if workers <= 1 or count < 2 * block:
+        return [(None, None)]
+    step = -(-count // workers // block) * block or block
+    bounds = [*range(0, count, step), count]
+    return [(lo, None if hi == count else hi) for lo, hi in itertools.pairwise(bounds)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Job:
+    """What every range's check needs besides its bounds."""
+
+    warc_dir: Path | None
+    start: int
+    sizes: list[int]
+    block: int
+    batch: int
+
+
+@dataclass
+class _Part:
+    """What checking one range found: its problems and counts, and its part of the tree."""
+
+    tree: ledger.BlockRoots
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    entries_checked: int = 0
+    rows_checked: int = 0
+    records_checked: int = 0
+
+
+def _check_ranges(sessions: sessionmaker[Session], job: _Job,
+                  ranges: list[tuple[int | None, int | None]]) -> list[_Part]:
+    """Check the ranges: the first here, the others each in a process of its own."""
+    if len(ranges) == 1:
+        return [_check_range(sessions, job, *ranges[0])]
+    url = sessions.kw["bind"].url.render_as_string(hide_password=False)
+    context = multiprocessing.get_context("spawn")  # no fork of a process that may hold threads
+    with ProcessPoolExecutor(max_workers=len(ranges) - 1, mp_context=context) as pool:
+        futures = [pool.submit(_check_range_at, url, job, lo, hi) for lo, hi in ranges[1:]]
+        first = _check_range(sessions, job, *ranges[0])
+        return [first, *(future.result() for future in futures)]
+
+
+def _check_range_at(url: str, job: _Job, lo: int | None, hi: int | None) -> _Part:
+    """``_check_range`` in a worker process, on its own connection to the database at ``url``."""
+    engine = make_engine(url)
+    try:
+        return _check_range(sessionmaker(engine), job, lo, hi)
+    finally:
+        engine.dispose()
+
+
+def _check_range(sessions: sessionmaker[Session], job: _Job, lo: int | None, hi: int | None) -> _Part:
+    """Check the entries after seq ``lo`` up to ``hi`` (None: no bound), continuing the chain from the
+    stored entry before them."""
+    chain = _Chain()
+    if lo:
+        with sessions() as session:
+            before = session.execute(select(LedgerEntry.seq, LedgerEntry.hash)
+                                     .where(LedgerEntry.seq <= lo)
+                                     .order_by(LedgerEntry.seq.desc()).limit(1)).first()
+        if before is not None:
+            chain = _Chain(seq=before[0], prev=before[1])
+    part = _Part(tree=ledger.BlockRoots(lo or 0, job.block, job.sizes))
+    for rows in _joined_entries(sessions, job.batch, lo, hi):
+        _check_entries(rows, part, job.warc_dir, chain, job.start)
+    return part
 
 
 def _leaf(digest: str) -> bytes:
@@ -99,10 +193,11 @@ _SPANS: dict[str, tuple[int, int]] = {}
 _ENTRY_COLUMNS = 5  # seq, kind, row_id, body, hash
 
 
-def _joined_entries(sessions: sessionmaker[Session], batch: int) -> Iterator[Sequence[Any]]:
-    """Every entry in ``seq`` order with the columns of the row it covers (None when that row is
-    gone), in batches: one query, streamed (a server-side cursor on PostgreSQL), read in one
-    transaction (a consistent snapshot)."""
+def _joined_entries(sessions: sessionmaker[Session], batch: int, lo: int | None, hi: int | None
+                    ) -> Iterator[Sequence[Any]]:
+    """The entries after seq ``lo`` up to ``hi`` (None: no bound) in ``seq`` order, each with the
+    columns of the row it covers (None when that row is gone), in batches: one query, streamed (a
+    server-side cursor on PostgreSQL), read in one transaction (a consistent snapshot)."""
     entries = LedgerEntry.__table__
     columns: list[Any] = [entries.c.seq, entries.c.kind, entries.c.row_id, entries.c.body,
                           entries.c.hash]
@@ -114,6 +209,10 @@ def _joined_entries(sessions: sessionmaker[Session], batch: int) -> Iterator[Seq
         joined = joined.outerjoin(kind.table, and_(entries.c.kind == kind.name,
                                                    kind.table.c[kind.key] == entries.c.row_id))
     stmt = select(*columns).select_from(joined).order_by(entries.c.seq)
+    if lo is not None:
+        stmt = stmt.where(entries.c.seq > lo)
+    if hi is not None:
+        stmt = stmt.where(entries.c.seq <= hi)
     with sessions() as session:
         result = session.connection().execution_options(stream_results=True,
                                                         max_row_buffer=batch).execute(stmt)
@@ -128,15 +227,15 @@ class _Chain:
     prev: str = ledger.GENESIS
 
 
-def _check_entries(rows: Sequence[Any], report: LedgerReport, warc_dir: Path | None, chain: _Chain,
-                   start: int, tree: ledger.TreeRoots) -> None:
+def _check_entries(rows: Sequence[Any], report: _Part, warc_dir: Path | None, chain: _Chain,
+                   start: int) -> None:
     """Hashes, links and gaps of one batch of entries (each with its row's columns), and the rows
     and records of those after ``start``; each entry's hash goes into ``tree``.
 
     The fast path serializes each entry's body from its row and the previous entry's hash
     (``Kind.row_body``): when that is the stored body and hashes to the stored hash, the entry is
     canonical, in its place and its row unchanged. Anything else is looked at field by field."""
-    kinds, spans, sha256 = ledger.KINDS, _SPANS, hashlib.sha256
+    kinds, spans, sha256, tree = ledger.KINDS, _SPANS, hashlib.sha256, report.tree
     for row in rows:
         seq, kind, row_id, body, digest = row[:_ENTRY_COLUMNS]
         report.entries_checked += 1
@@ -175,7 +274,7 @@ def _check_entries(rows: Sequence[Any], report: LedgerReport, warc_dir: Path | N
 
 
 def _diagnose(seq: int, kind: str, row_id: int, raw: bytes, digest: str,
-              now: dict[str, Any] | None, compare: bool, report: LedgerReport,
+              now: dict[str, Any] | None, compare: bool, report: _Part,
               warc_dir: Path | None, chain: _Chain) -> None:
     """Say what is wrong with an entry the fast path did not accept (``now``: its row's fields, None
     when the row is gone; ``compare`` False: its row is not to be compared)."""
@@ -220,7 +319,7 @@ def _diagnose(seq: int, kind: str, row_id: int, raw: bytes, digest: str,
 
 
 def _compare_records(warc_dir: Path, seq: int, row_id: int, fields: dict[str, Any],
-                     report: LedgerReport) -> None:
+                     report: _Part) -> None:
     """The records an entry names: the main record (its id), the payload record (its sha256) and,
     in a version-2 entry, every record of the capture (its WARC-Block-Digest is the one the entry
     pinned); each record's own digests must hold too."""
@@ -283,9 +382,9 @@ def _record_place(entry: Any, row_file: str | None) -> tuple[str, int] | None:
     return (name, offset) if isinstance(name, str) and isinstance(offset, int) else None
 
 
-def _check_checkpoints(points: list[ledger.Checkpoint], tree: ledger.TreeRoots, report: LedgerReport,
-                       public_key: str | None, check_signature: SignatureCheck | None) -> None:
-    roots = tree.roots
+def _check_checkpoints(points: list[ledger.Checkpoint], size: int, roots: dict[int, bytes],
+                       report: LedgerReport, public_key: str | None,
+                       check_signature: SignatureCheck | None) -> None:
     if points and (public_key is None or check_signature is None):
         report.warnings.append({"kind": "signatures-unchecked",
                                 "detail": "no archive key: checkpoint signatures were not checked"})
@@ -296,7 +395,7 @@ def _check_checkpoints(points: list[ledger.Checkpoint], tree: ledger.TreeRoots, 
         if root is None:
             report.problems.append({**where, "kind": "checkpoint-mismatch",
                                     "detail": f"checkpoint {point.id} covers {point.tree_size} entries;"
-                                              f" the ledger has {tree.size}"})
+                                              f" the ledger has {size}"})
         elif root.hex() != point.root_hash:
             report.problems.append({**where, "kind": "checkpoint-mismatch",
                                     "detail": f"the tree of the first {point.tree_size} entries has "

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from collector.keys import ArchiveKey, create_key
+from collector.keys import ArchiveKey, create_key, verify_signature
 from storage import ledger, ledgerverify
 from storage.archive import Archive
 from storage.models import Capture
@@ -146,7 +146,7 @@ def test_fast_serialization_is_the_canonical_one_for_every_kind(archive: Archive
         for k, i, fields in decoded(archive)[1:2]] + decoded(archive)[2:])
     seen = set()
     prev = ledger.GENESIS
-    for batch in ledgerverify._joined_entries(archive.sessions, 2):
+    for batch in ledgerverify._joined_entries(archive.sessions, 2, None, None):
         for row in batch:
             seq, kind, row_id, body, digest = row[:5]
             spec = ledger.KINDS[kind]
@@ -171,3 +171,41 @@ def _later() -> Any:
     from tests.storage.helpers import HTML, html_capture
 
     return html_capture("https://example.com/later", T0, body=HTML + b"later")
+
+
+def test_verify_in_parallel_finds_what_one_process_finds(archive: Archive, key: ArchiveKey) -> None:
+    from sqlalchemy import update
+
+    from storage.ledgerverify import verify_ledger
+
+    for batch in range(4):  # 12 captures, a checkpoint at 3, 6, 9 and 12 entries
+        archive.commit_captures([_later_n(batch * 3 + i) for i in range(3)])
+        archive.checkpoint(key)
+    found = decoded(archive)
+    with archive.sessions() as session, session.begin():  # one row rewritten in each half
+        for capture_id in (found[1][1], found[9][1]):
+            session.execute(update(Capture).where(Capture.id == capture_id).values(http_status=203))
+
+    def run(workers: int) -> Any:
+        return verify_ledger(archive.sessions, archive.warc_dir, workers=workers, block=2,
+                             public_key=key.public_key_hex,
+                             check_signature=verify_signature)
+
+    alone, parallel = run(1), run(3)
+    assert kinds(alone) == {"row-rewritten"}
+    assert parallel.to_json() == alone.to_json()
+    assert parallel.entries_checked == 12 and parallel.checkpoints_checked == 4
+    with archive.sessions() as session, session.begin():  # and a checkpoint the tree no longer matches
+        from storage.models import LedgerEntry
+
+        session.execute(update(LedgerEntry).where(LedgerEntry.seq == 8)
+                        .values(hash="0" * 64))
+    alone, parallel = run(1), run(3)
+    assert "checkpoint-mismatch" in kinds(alone)
+    assert parallel.to_json() == alone.to_json()
+
+
+def _later_n(n: int) -> Any:
+    from tests.storage.helpers import HTML, html_capture
+
+    return html_capture(f"https://example.com/n/{n}", T0, body=HTML + str(n).encode())
