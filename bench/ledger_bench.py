@@ -140,6 +140,7 @@ def main() -> int:
                 os.environ["http_proxy"] = f"http://127.0.0.1:{port}"
                 urls = capture_bench.make_urls(args.urls)
                 rates: dict[str, list[float]] = {"off": [], "on": []}
+                cpu: dict[str, list[float]] = {"off": [], "on": []}  # CPU s of the crawl's processes
                 try:
                     for pair in range(args.pairs):
                         for mode in ("off", "on"):
@@ -150,16 +151,21 @@ def main() -> int:
                             capture_bench.wait_quiet(args.quiet_wait)
                             result = capture_bench.in_child(capture_bench.archive_crawl, config, urls)
                             rates[mode].append(result["pages_per_s"])
+                            cpu[mode].append(result["tree_cpu_s"])
                             print(f"ledger {mode}: {result['pages_per_s']:.1f} pages/s "
-                                  f"({result['seconds']:.1f} s) {result['outcomes']}", flush=True)
+                                  f"({result['seconds']:.1f} s, {result['tree_cpu_s']:.1f} s CPU, "
+                                  f"{result['other_cpu_s']:.1f} s CPU of other processes, load "
+                                  f"{os.getloadavg()[0]:.1f}) {result['outcomes']}", flush=True)
                 finally:
                     server.terminate()
                     server.join()
                 on, off = statistics.median(rates["on"]), statistics.median(rates["off"])
+                cpu_on, cpu_off = statistics.median(cpu["on"]), statistics.median(cpu["off"])
                 summary["capture"] = {"pages_per_s": rates, "median_on": on, "median_off": off,
-                                      "ratio": on / off}
+                                      "ratio": on / off, "cpu_s": cpu, "cpu_ratio": cpu_off / cpu_on}
                 print(f"capture with the ledger: {on:.1f} pages/s median, without: {off:.1f} = "
-                      f"{on / off:.3f}x (target >= 0.95)")
+                      f"{on / off:.3f}x (target >= 0.95); pages per CPU second, with/without: "
+                      f"{cpu_off / cpu_on:.3f}x (CPU {cpu_on:.1f} s / {cpu_off:.1f} s median)")
             else:
                 print(f"corpus not found at {capture_bench.CORPUS}: capture phase skipped")
             home = Path(tmp) / "synthetic"

@@ -113,19 +113,21 @@ def test_a_sealed_snapshot_names_its_checkpoint(look: tuple[Any, Seen], sealed: 
     seen.check(page)
 
 
+def _snapshot_seal(page: Any, seen: Seen, sealed: dict[str, Any], capture: Any) -> tuple[str, str, str]:
+    """The snapshot page's ledger badge: (data-seal, its text, the hue of its background); readable."""
+    open_page(page, seen, f"{sealed['live']}/snapshot/{capture.id}")
+    badge = page.locator("p.ledger .badge")
+    assert_readable(page, "p.ledger .badge")
+    return (badge.get_attribute("data-seal") or "", badge.inner_text().strip(),
+            background_class(page, "p.ledger .badge"))
+
+
 def test_an_unsealed_and_an_unledgered_snapshot(look: tuple[Any, Seen], sealed: dict[str, Any]) -> None:
     page, seen = look
     later = _captured(sealed, "/article")[-1]
-    open_page(page, seen, f"{sealed['live']}/snapshot/{later.id}")
-    assert page.locator("p.ledger .badge").get_attribute("data-seal") == "pending"
-    assert page.locator("p.ledger .badge").inner_text().strip() == "not sealed yet"
-    assert background_class(page, "p.ledger .badge") == "neutral"
-    assert_readable(page, "p.ledger .badge")
+    assert _snapshot_seal(page, seen, sealed, later) == ("pending", "not sealed yet", "neutral")
     plain = _captured(sealed, "/plain")[0]
-    open_page(page, seen, f"{sealed['live']}/snapshot/{plain.id}")
-    assert page.locator("p.ledger .badge").inner_text().strip() == "no ledger entry"
-    assert background_class(page, "p.ledger .badge") == "warning"
-    assert_readable(page, "p.ledger .badge")
+    assert _snapshot_seal(page, seen, sealed, plain) == ("none", "no ledger entry", "warning")
     seen.check(page)
 
 
