@@ -61,7 +61,8 @@ def checkpoint_after_run(archive: Archive, config: Config) -> None:
 
 
 def verify(archive: Archive, config: Config, *, key_file: Path | None = None,
-           from_checkpoint: int | None = None, warc: bool = True) -> LedgerReport:
+           from_checkpoint: int | None = None, warc: bool = True, workers: int | None = None
+           ) -> LedgerReport:
     """Verify ``archive``'s ledger against the public key in ``key_file`` (a public or private key
     PEM), else the archive's own key; without either, signatures are not checked (a warning)."""
     from collector.keys import load_public_key, verify_signature  # lazy: cryptography (~30 ms)
@@ -74,4 +75,4 @@ def verify(archive: Archive, config: Config, *, key_file: Path | None = None,
         public = key.public_key_hex if key else None
     return verify_ledger(archive.sessions, config.warc_dir if warc else None, public_key=public,
                          check_signature=verify_signature if public else None,
-                         from_checkpoint=from_checkpoint)
+                         from_checkpoint=from_checkpoint, workers=workers)
