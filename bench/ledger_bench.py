@@ -12,6 +12,9 @@
    in one process), with the CPU seconds it took, and to verify hashes, chain and tree alone
    (``--from-checkpoint`` of the last checkpoint); extrapolated linearly to 1,000,000
    [target: < 30 s; run with ``--entries 1000000`` to measure it].
+3. The ledger's own cost where it acts: ``Archive.commit_captures`` of ``--urls`` pages with the ledger
+   off and on, alternated ``--pairs`` times in one process, in CPU seconds (what a crawl's pages/s
+   loses to it, whatever else the machine is doing).
 No asserts: figures are printed and written to bench/out/ledger_bench.json.
 """
 
@@ -106,6 +109,34 @@ def synthetic_verify(home: Path, entries: int) -> dict[str, Any]:
             "verify_1m_s_extrapolated": verify_s * 1_000_000 / entries}
 
 
+def commit_path(home: Path, pages: int, pairs: int) -> dict[str, Any]:
+    """The only place captures meet the ledger, alone: ``Archive.commit_captures`` of ``pages``
+    pages (~20 KB of HTML each, in batches of 64 as the writer commits them), ledger off and on
+    alternated ``pairs`` times in this one process, each in a fresh archive; CPU seconds of each."""
+    from storage.archive import Archive
+    from tests.storage.helpers import HTML, T0, html_capture
+
+    body = HTML * 60
+    cpu: dict[str, list[float]] = {"off": [], "on": []}
+    for pair in range(pairs):
+        for mode in ("off", "on"):
+            where = home / f"commit-{mode}{pair}"
+            archive = Archive.open(f"sqlite:///{where / 'collector.db'}", where / "warcs",
+                                   ledger=mode == "on")
+            inputs = [html_capture(f"http://site{i % 200}.test/page/{i}", T0 + timedelta(seconds=i),
+                                   body=body + str(i).encode()) for i in range(pages)]
+            try:
+                began = time.process_time()
+                for start in range(0, pages, 64):
+                    archive.commit_captures(inputs[start:start + 64])
+                cpu[mode].append(time.process_time() - began)
+            finally:
+                archive.close()
+    on, off = statistics.median(cpu["on"]), statistics.median(cpu["off"])
+    return {"pages": pages, "cpu_s": cpu, "median_on": on, "median_off": off,
+            "ledger_us_per_page": (on - off) * 1e6 / pages, "load_average": os.getloadavg()[0]}
+
+
 def _cpu() -> float:
     """CPU seconds of this process and of its children that ended (verify's workers)."""
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -168,6 +199,12 @@ def main() -> int:
                       f"{cpu_off / cpu_on:.3f}x (CPU {cpu_on:.1f} s / {cpu_off:.1f} s median)")
             else:
                 print(f"corpus not found at {capture_bench.CORPUS}: capture phase skipped")
+            commit = capture_bench.in_child(commit_path, Path(tmp), args.urls, args.pairs)
+            summary["commit"] = {k: v for k, v in commit.items() if k != "pss_mb_at_peak"}
+            print(f"commit_captures of {args.urls} pages, CPU median: ledger off "
+                  f"{commit['median_off']:.2f} s, on {commit['median_on']:.2f} s = "
+                  f"{commit['ledger_us_per_page']:.0f} µs per page for the ledger "
+                  f"(runs {commit['cpu_s']}, load {commit['load_average']:.1f})", flush=True)
             home = Path(tmp) / "synthetic"
             home.mkdir()
             result = capture_bench.in_child(synthetic_verify, home, args.entries)
