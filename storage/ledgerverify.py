@@ -174,8 +174,13 @@ def _check_range(sessions: sessionmaker[Session], job: _Job, lo: int | None, hi:
         if before is not None:
             chain = _Chain(seq=before[0], prev=before[1])
     part = _Part(tree=ledger.BlockRoots(lo or 0, job.block, job.sizes))
-    for rows in _joined_entries(sessions, job.batch, lo, hi):
-        _check_entries(rows, part, job.warc_dir, chain, job.start)
+    queries = [(lo, hi, True)]
+    if job.start and (lo is None or lo < job.start):  # the trusted entries: no rows to read
+        trusted = job.start if hi is None or hi > job.start else hi
+        queries = [(lo, trusted, False)] + ([(trusted, hi, True)] if trusted != hi else [])
+    for after, upto, with_rows in queries:
+        for rows in _joined_entries(sessions, job.batch, after, upto, with_rows):
+            _check_entries(rows, part, job.warc_dir, chain, job.start)
     return part
 
 
@@ -193,11 +198,12 @@ _SPANS: dict[str, tuple[int, int]] = {}
 _ENTRY_COLUMNS = 5  # seq, kind, row_id, body, hash
 
 
-def _joined_entries(sessions: sessionmaker[Session], batch: int, lo: int | None, hi: int | None
-                    ) -> Iterator[Sequence[Any]]:
+def _joined_entries(sessions: sessionmaker[Session], batch: int, lo: int | None, hi: int | None,
+                    with_rows: bool = True) -> Iterator[Sequence[Any]]:
     """The entries after seq ``lo`` up to ``hi`` (None: no bound) in ``seq`` order, each with the
-    columns of the row it covers (None when that row is gone), in batches: one query, streamed (a
-    server-side cursor on PostgreSQL), read in one transaction (a consistent snapshot)."""
+    columns of the row it covers (None when that row is gone; none at all unless ``with_rows``), in
+    batches: one query, streamed (a server-side cursor on PostgreSQL), read in one transaction (a
+    consistent snapshot)."""
     entries = LedgerEntry.__table__
     columns: list[Any] = [entries.c.seq, entries.c.kind, entries.c.row_id, entries.c.body,
                           entries.c.hash]
@@ -208,7 +214,8 @@ def _joined_entries(sessions: sessionmaker[Session], batch: int, lo: int | None,
         columns += [type_coerce(column, NullType()) for column in kind.columns()]
         joined = joined.outerjoin(kind.table, and_(entries.c.kind == kind.name,
                                                    kind.table.c[kind.key] == entries.c.row_id))
-    stmt = select(*columns).select_from(joined).order_by(entries.c.seq)
+    stmt = (select(*columns).select_from(joined) if with_rows
+            else select(*columns[:_ENTRY_COLUMNS])).order_by(entries.c.seq)
     if lo is not None:
         stmt = stmt.where(entries.c.seq > lo)
     if hi is not None:
@@ -240,8 +247,8 @@ def _check_entries(rows: Sequence[Any], report: _Part, warc_dir: Path | None, ch
         seq, kind, row_id, body, digest = row[:_ENTRY_COLUMNS]
         report.entries_checked += 1
         spec = kinds.get(kind)
-        values = row[slice(*spans[kind])] if spec is not None else None
-        present = values is not None and values[0] is not None
+        values = row[slice(*spans[kind])] if spec is not None and seq > start else None
+        present = values is not None and len(values) > 0 and values[0] is not None
         if seq == chain.seq + 1:
             if seq <= start:  # covered by the trusted checkpoint: its hash and link only
                 leaf = sha256(body.encode("utf-8")).digest()

@@ -186,15 +186,19 @@ def test_verify_in_parallel_finds_what_one_process_finds(archive: Archive, key: 
         for capture_id in (found[1][1], found[9][1]):
             session.execute(update(Capture).where(Capture.id == capture_id).values(http_status=203))
 
-    def run(workers: int) -> Any:
+    def run(workers: int, **kwargs: Any) -> Any:
         return verify_ledger(archive.sessions, archive.warc_dir, workers=workers, block=2,
                              public_key=key.public_key_hex,
-                             check_signature=verify_signature)
+                             check_signature=verify_signature, **kwargs)
 
     alone, parallel = run(1), run(3)
     assert kinds(alone) == {"row-rewritten"}
     assert parallel.to_json() == alone.to_json()
     assert parallel.entries_checked == 12 and parallel.checkpoints_checked == 4
+    # trusting the checkpoint at 6 entries: only the row after it is reported, by either
+    alone, parallel = run(1, from_checkpoint=2), run(3, from_checkpoint=2)
+    assert [p["row_id"] for p in alone.problems] == [found[9][1]]
+    assert parallel.to_json() == alone.to_json() and alone.rows_checked == 6
     with archive.sessions() as session, session.begin():  # and a checkpoint the tree no longer matches
         from storage.models import LedgerEntry
 
