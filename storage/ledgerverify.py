@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, func, select, type_coerce
 from sqlalchemy.orm import Session, sessionmaker
@@ -180,8 +180,31 @@ def _check_range(sessions: sessionmaker[Session], job: _Job, lo: int | None, hi:
         queries = [(lo, trusted, False)] + ([(trusted, hi, True)] if trusted != hi else [])
     for after, upto, with_rows in queries:
         for rows in _joined_entries(sessions, job.batch, after, upto, with_rows):
-            _check_entries(rows, part, job.warc_dir, chain, job.start)
+            others = _other_rows(sessions, rows) if with_rows else {}
+            _check_entries(rows, part, job.warc_dir, chain, job.start, others)
     return part
+
+
+def _other_rows(sessions: sessionmaker[Session], rows: Sequence[Any]
+                ) -> dict[tuple[str, int], Sequence[Any]]:
+    """The raw column values of the rows of the kinds not joined (checks and report versions, few)
+    that the entries in ``rows`` cover, by (kind, row id)."""
+    wanted: dict[str, set[int]] = {}
+    for row in rows:
+        if row[1] not in _SPANS and row[1] in ledger.KINDS:
+            wanted.setdefault(row[1], set()).add(row[2])
+    found: dict[tuple[str, int], Sequence[Any]] = {}
+    with sessions() as session:
+        for name, ids in wanted.items():
+            kind = ledger.KINDS[name]
+            key = kind.table.c[kind.key]
+            columns = [type_coerce(column, NullType()) for column in kind.columns()]
+            ordered = sorted(ids)
+            for start in range(0, len(ordered), 500):
+                for values in session.execute(select(*columns)
+                                              .where(key.in_(ordered[start:start + 500]))):
+                    found[(name, cast(int, values[0]))] = tuple(values)
+    return found
 
 
 def _leaf(digest: str) -> bytes:
@@ -195,6 +218,9 @@ def _leaf(digest: str) -> bytes:
 
 # where each kind's row columns (``Kind.labels`` order) are in a row of ``_joined_entries``
 _SPANS: dict[str, tuple[int, int]] = {}
+# the kinds whose rows are joined to their entries (one per capture, about): the others are few and
+# looked up per batch (``_other_rows``), each join costing every entry a lookup
+_JOINED = (ledger.CAPTURE, ledger.TEXT)
 _ENTRY_COLUMNS = 5  # seq, kind, row_id, body, hash
 
 
@@ -208,7 +234,7 @@ def _joined_entries(sessions: sessionmaker[Session], batch: int, lo: int | None,
     columns: list[Any] = [entries.c.seq, entries.c.kind, entries.c.row_id, entries.c.body,
                           entries.c.hash]
     joined: Any = entries
-    for kind in ledger.KINDS.values():
+    for kind in (ledger.KINDS[name] for name in _JOINED):
         _SPANS[kind.name] = (len(columns), len(columns) + len(kind.labels()))
         # raw driver values (``Kind.raw_fields``): SQLAlchemy's type processing was 2/3 of the time
         columns += [type_coerce(column, NullType()) for column in kind.columns()]
@@ -235,7 +261,7 @@ class _Chain:
 
 
 def _check_entries(rows: Sequence[Any], report: _Part, warc_dir: Path | None, chain: _Chain,
-                   start: int) -> None:
+                   start: int, others: dict[tuple[str, int], Sequence[Any]] | None = None) -> None:
     """Hashes, links and gaps of one batch of entries (each with its row's columns), and the rows
     and records of those after ``start``; each entry's hash goes into ``tree``.
 
@@ -247,7 +273,10 @@ def _check_entries(rows: Sequence[Any], report: _Part, warc_dir: Path | None, ch
         seq, kind, row_id, body, digest = row[:_ENTRY_COLUMNS]
         report.entries_checked += 1
         spec = kinds.get(kind)
-        values = row[slice(*spans[kind])] if spec is not None and seq > start else None
+        values = None
+        if spec is not None and seq > start:
+            span = spans.get(kind)
+            values = row[slice(*span)] if span else (others or {}).get((kind, row_id))
         present = values is not None and len(values) > 0 and values[0] is not None
         if seq == chain.seq + 1:
             if seq <= start:  # covered by the trusted checkpoint: its hash and link only
