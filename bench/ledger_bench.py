@@ -8,9 +8,13 @@
    process and home; the ratio of the median pages/s [target >= 0.95].
 2. ``ledger verify`` without WARCs over ``--entries`` synthetic capture rows and their entries
    (SQLite): the time to append them, to checkpoint (the first, then one entry later), to verify
-   everything (hashes, chain, every entry against its row, tree), and to verify hashes, chain and
-   tree alone (``--from-checkpoint`` of the last checkpoint); extrapolated linearly to 1,000,000
-   [target, hashes and tree: < 30 s].
+   everything (hashes, chain, every entry against its row, tree; parallel from 200,000 entries, and
+   in one process), with the CPU seconds it took, and to verify hashes, chain and tree alone
+   (``--from-checkpoint`` of the last checkpoint); extrapolated linearly to 1,000,000
+   [target: < 30 s; run with ``--entries 1000000`` to measure it].
+3. The ledger's own cost where it acts: ``Archive.commit_captures`` of ``--urls`` pages with the ledger
+   off and on, alternated ``--pairs`` times in one process, in CPU seconds (what a crawl's pages/s
+   loses to it, whatever else the machine is doing).
 No asserts: figures are printed and written to bench/out/ledger_bench.json.
 """
 
@@ -20,6 +24,7 @@ import argparse
 import json
 import multiprocessing as mp
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -80,22 +85,62 @@ def synthetic_verify(home: Path, entries: int) -> dict[str, Any]:
         began = time.perf_counter()
         trusted = verify_ledger(archive.sessions, None, from_checkpoint=point.id)
         hashes_s = time.perf_counter() - began
-        began = time.perf_counter()
-        report = verify_ledger(archive.sessions, None)
-        verify_s = time.perf_counter() - began
+        began, cpu = time.perf_counter(), _cpu()
+        report = verify_ledger(archive.sessions, None)  # default: parallel from 200,000 entries
+        verify_s, verify_cpu_s = time.perf_counter() - began, _cpu() - cpu
+        began, cpu = time.perf_counter(), _cpu()
+        alone = verify_ledger(archive.sessions, None, workers=1)
+        verify_one_s, verify_one_cpu_s = time.perf_counter() - began, _cpu() - cpu
         leaves = list(ledger.iter_leaf_hashes(archive.sessions))
         began = time.perf_counter()
         ledger.merkle_roots(leaves, [len(leaves)])
         tree_s = time.perf_counter() - began
     finally:
         archive.close()
-    return {"entries": entries, "ok": report.ok and trusted.ok, "problems": len(report.problems),
+    return {"entries": entries, "ok": report.ok and trusted.ok and alone.ok,
+            "problems": len(report.problems),
+            "verify_one_process_s": verify_one_s, "verify_one_process_cpu_s": verify_one_cpu_s,
+            "verify_cpu_s": verify_cpu_s, "load_average": os.getloadavg()[0],
             "hashes_chain_tree_s": hashes_s,
             "hashes_chain_tree_1m_s_extrapolated": hashes_s * 1_000_000 / entries,
             "append_us_per_entry": append_s * 1e6 / entries, "checkpoint_s": checkpoint_s,
             "next_checkpoint_s": next_checkpoint_s,
             "verify_s": verify_s, "tree_s": tree_s,
             "verify_1m_s_extrapolated": verify_s * 1_000_000 / entries}
+
+
+def commit_path(home: Path, pages: int, pairs: int) -> dict[str, Any]:
+    """The only place captures meet the ledger, alone: ``Archive.commit_captures`` of ``pages``
+    pages (~20 KB of HTML each, in batches of 64 as the writer commits them), ledger off and on
+    alternated ``pairs`` times in this one process, each in a fresh archive; CPU seconds of each."""
+    from storage.archive import Archive
+    from tests.storage.helpers import HTML, T0, html_capture
+
+    body = HTML * 60
+    cpu: dict[str, list[float]] = {"off": [], "on": []}
+    for pair in range(pairs):
+        for mode in ("off", "on"):
+            where = home / f"commit-{mode}{pair}"
+            archive = Archive.open(f"sqlite:///{where / 'collector.db'}", where / "warcs",
+                                   ledger=mode == "on")
+            inputs = [html_capture(f"http://site{i % 200}.test/page/{i}", T0 + timedelta(seconds=i),
+                                   body=body + str(i).encode()) for i in range(pages)]
+            try:
+                began = time.process_time()
+                for start in range(0, pages, 64):
+                    archive.commit_captures(inputs[start:start + 64])
+                cpu[mode].append(time.process_time() - began)
+            finally:
+                archive.close()
+    on, off = statistics.median(cpu["on"]), statistics.median(cpu["off"])
+    return {"pages": pages, "cpu_s": cpu, "median_on": on, "median_off": off,
+            "ledger_us_per_page": (on - off) * 1e6 / pages, "load_average": os.getloadavg()[0]}
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its children that ended (verify's workers)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 def main() -> int:
@@ -126,6 +171,7 @@ def main() -> int:
                 os.environ["http_proxy"] = f"http://127.0.0.1:{port}"
                 urls = capture_bench.make_urls(args.urls)
                 rates: dict[str, list[float]] = {"off": [], "on": []}
+                cpu: dict[str, list[float]] = {"off": [], "on": []}  # CPU s of the crawl's processes
                 try:
                     for pair in range(args.pairs):
                         for mode in ("off", "on"):
@@ -136,18 +182,29 @@ def main() -> int:
                             capture_bench.wait_quiet(args.quiet_wait)
                             result = capture_bench.in_child(capture_bench.archive_crawl, config, urls)
                             rates[mode].append(result["pages_per_s"])
+                            cpu[mode].append(result["tree_cpu_s"])
                             print(f"ledger {mode}: {result['pages_per_s']:.1f} pages/s "
-                                  f"({result['seconds']:.1f} s) {result['outcomes']}", flush=True)
+                                  f"({result['seconds']:.1f} s, {result['tree_cpu_s']:.1f} s CPU, "
+                                  f"{result['other_cpu_s']:.1f} s CPU of other processes, load "
+                                  f"{os.getloadavg()[0]:.1f}) {result['outcomes']}", flush=True)
                 finally:
                     server.terminate()
                     server.join()
                 on, off = statistics.median(rates["on"]), statistics.median(rates["off"])
+                cpu_on, cpu_off = statistics.median(cpu["on"]), statistics.median(cpu["off"])
                 summary["capture"] = {"pages_per_s": rates, "median_on": on, "median_off": off,
-                                      "ratio": on / off}
+                                      "ratio": on / off, "cpu_s": cpu, "cpu_ratio": cpu_off / cpu_on}
                 print(f"capture with the ledger: {on:.1f} pages/s median, without: {off:.1f} = "
-                      f"{on / off:.3f}x (target >= 0.95)")
+                      f"{on / off:.3f}x (target >= 0.95); pages per CPU second, with/without: "
+                      f"{cpu_off / cpu_on:.3f}x (CPU {cpu_on:.1f} s / {cpu_off:.1f} s median)")
             else:
                 print(f"corpus not found at {capture_bench.CORPUS}: capture phase skipped")
+            commit = capture_bench.in_child(commit_path, Path(tmp), args.urls, args.pairs)
+            summary["commit"] = {k: v for k, v in commit.items() if k != "pss_mb_at_peak"}
+            print(f"commit_captures of {args.urls} pages, CPU median: ledger off "
+                  f"{commit['median_off']:.2f} s, on {commit['median_on']:.2f} s = "
+                  f"{commit['ledger_us_per_page']:.0f} µs per page for the ledger "
+                  f"(runs {commit['cpu_s']}, load {commit['load_average']:.1f})", flush=True)
             home = Path(tmp) / "synthetic"
             home.mkdir()
             result = capture_bench.in_child(synthetic_verify, home, args.entries)
@@ -155,7 +212,9 @@ def main() -> int:
             print(f"{result['entries']:,} entries: append {result['append_us_per_entry']:.1f} µs/entry,"
                   f" checkpoint {result['checkpoint_s']:.2f} s (the next, 1 entry later: "
                   f"{result['next_checkpoint_s'] * 1e3:.1f} ms), ledger verify (no WARCs) "
-                  f"{result['verify_s']:.2f} s, hashes+chain+tree only "
+                  f"{result['verify_s']:.2f} s ({result['verify_cpu_s']:.2f} s CPU; one process "
+                  f"{result['verify_one_process_s']:.2f} s, {result['verify_one_process_cpu_s']:.2f}"
+                  f" s CPU; load {result['load_average']:.1f}), hashes+chain+tree only "
                   f"{result['hashes_chain_tree_s']:.2f} s (tree alone {result['tree_s']:.2f} s, ok "
                   f"{result['ok']}) -> 1,000,000: ~{result['verify_1m_s_extrapolated']:.0f} s with "
                   f"rows, ~{result['hashes_chain_tree_1m_s_extrapolated']:.0f} s hashes and tree "

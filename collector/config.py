@@ -190,6 +190,8 @@ class Config:
     tsa_url: str = ""
     tsa_ca_file: Path | None = None
     tsa_timeout: float = 10.0
+    # `collector run` takes a signed checkpoint this often when the ledger grew (0: only at run ends)
+    ledger_checkpoint_minutes: float = 60.0
     # reports: the public base URL of the archive (collector serve) in archive links written for readers
     # (report status, robustify, export); empty: http://127.0.0.1:8080, with a warning
     public_base_url: str = ""
@@ -214,6 +216,9 @@ class Config:
         if self.monitor.notify_timeout is None:  # the webhook timeout follows the download timeout
             timeout = min(NOTIFY_TIMEOUT, self.download_timeout)
             object.__setattr__(self, "monitor", self.monitor.replace(notify_timeout=timeout))
+        if self.ledger_checkpoint_minutes < 0:
+            raise ConfigError("ledger_checkpoint_minutes must not be negative (0: checkpoints only "
+                              f"at the end of runs; got {self.ledger_checkpoint_minutes:g})")
 
     @property
     def db_url(self) -> str:

@@ -159,6 +159,7 @@ class Archive:
         planned = [_plan(item) for item in inputs]
         rows: list[dict[str, Any]] = []
         hops: list[list[dict[str, Any]]] = []
+        digests: list[list[str | None]] = []  # the block digests of each row's records
         in_batch: dict[int, int] = {}  # row index -> index of the same-batch original
         synced = False
         with self.sessions() as session:
@@ -168,8 +169,9 @@ class Archive:
                     originals = _find_originals(session, self.warc_dir, wanted)
                     for index, plan in enumerate(planned):
                         original = originals.get((plan.key, plan.sha_hex)) if plan.dedup else None
-                        row, pending, chain = self._write_capture(plan, original)
+                        row, pending, chain, pinned = self._write_capture(plan, original)
                         hops.append(chain)
+                        digests.append(pinned)
                         if plan.dedup and original is None and pending is not None:
                             originals[(plan.key, plan.sha_hex)] = _Original(None, pending, index)
                         if original is not None and original.id is None:
@@ -179,7 +181,7 @@ class Archive:
                     synced = True
                     ids = self._insert_rows(session, rows, in_batch)
                     self._insert_hops(session, rows, hops, ids)
-                    self._append_ledger(session, rows, ids)
+                    self._append_ledger(session, rows, ids, digests)
                     _ack_jobs(session, planned, rows, ids, self.clock())
             except _ROW_ERRORS as exc:
                 if not synced or isinstance(exc, _DATABASE_DOWN):
@@ -187,7 +189,7 @@ class Archive:
                 # one row the database refuses must not take the others with it
                 log.warning("a group commit of %d captures failed (%s: %s); committing them one "
                             "by one", len(rows), type(exc).__name__, _error_text(exc))
-                ids = self._insert_each(session, rows, in_batch, planned)
+                ids = self._insert_each(session, rows, in_batch, planned, digests)
                 with session.begin():
                     self._insert_hops(session, rows, hops, ids)
             texts = _extractions_of(session, {r["revisit_of"] for r in rows if r["revisit_of"]})
@@ -225,7 +227,8 @@ class Archive:
             session.execute(insert(CaptureHop), values)
 
     def _insert_each(self, session: Session, rows: list[dict[str, Any]],
-                     in_batch: dict[int, int], planned: list[_Plan]) -> list[int]:
+                     in_batch: dict[int, int], planned: list[_Plan],
+                     digests: list[list[str | None]]) -> list[int]:
         """Insert the rows one transaction each; a row refused even alone is replaced by a
         ``failed`` row (reason ``unstorable``) that keeps its WARC records and says why."""
         ids: list[int] = []
@@ -235,7 +238,7 @@ class Archive:
             try:
                 with session.begin():
                     [new_id] = self._insert_rows(session, [row], {})
-                    self._append_ledger(session, [row], [new_id])
+                    self._append_ledger(session, [row], [new_id], digests[index:index + 1])
                     _ack_jobs(session, [planned[index]], [row], [new_id], self.clock())
             except _ROW_ERRORS as exc:
                 if isinstance(exc, _DATABASE_DOWN):
@@ -245,17 +248,19 @@ class Archive:
                 rows[index] = row = _unstorable(row, exc)
                 with session.begin():
                     [new_id] = self._insert_rows(session, [row], {})
-                    self._append_ledger(session, [row], [new_id])
+                    self._append_ledger(session, [row], [new_id], digests[index:index + 1])
                     _ack_jobs(session, [planned[index]], [row], [new_id], self.clock())
             ids.append(new_id)
         return ids
 
-    def _append_ledger(self, session: Session, rows: list[dict[str, Any]], ids: list[int]) -> None:
-        """The ledger entries of the capture rows just inserted, in their transaction."""
+    def _append_ledger(self, session: Session, rows: list[dict[str, Any]], ids: list[int],
+                       digests: list[list[str | None]]) -> None:
+        """The ledger entries of the capture rows just inserted, in their transaction: version 2,
+        pinning the block digest of each of the row's records (``digests``)."""
         if self.ledger:
             ledger.append_entries(session, ledger.CAPTURE, [
-                (new_id, ledger.capture_fields({**row, "id": new_id}))
-                for row, new_id in zip(rows, ids, strict=True)])
+                (new_id, {**ledger.capture_fields(row), ledger.BLOCK_DIGESTS: pinned})
+                for row, new_id, pinned in zip(rows, ids, digests, strict=True)])
 
     def checkpoint(self, signer: ledger.Signer | None = None, *, force: bool = False
                    ) -> ledger.Checkpoint | None:
@@ -263,11 +268,14 @@ class Archive:
         return ledger.record_checkpoint(self.sessions, signer=signer, clock=self.clock, force=force)
 
     def _write_capture(self, plan: _Plan, original: _Original | None
-                       ) -> tuple[dict[str, Any], RecordLocation | None, list[dict[str, Any]]]:
+                       ) -> tuple[dict[str, Any], RecordLocation | None, list[dict[str, Any]],
+                                  list[str | None]]:
         """Write one attempt's WARC records; the values of its captures row, where its new
-        payload record is (None when it wrote none), and its ``capture_hops`` rows."""
+        payload record is (None when it wrote none), its ``capture_hops`` rows, and the block
+        digest of each of its ``records`` (for its ledger entry)."""
         item, writer = plan.item, self.writer
         entries: list[list[Any]] = []
+        block_digests: list[str] = []  # of each of ``entries``
         answered: list[Hop] = []
         main: RecordLocation | None = None
         payload_at: RecordLocation | None = None
@@ -295,14 +303,18 @@ class Archive:
                     content_type=(plan.content_type if final
                                   else _header(exchange.response_headers, "Content-Type"))))
                 entries.append(_entry(response, item))
+                block_digests.append(response.block_digest)
                 if final:
                     main = response
             entries.append(_entry(request, item))
+            block_digests.append(request.block_digest)
         for attachment in item.attachments:  # a browser capture's screenshot, DOM, page info
             event = main or request
-            entries.append(_entry(writer.write_resource(
+            attached = writer.write_resource(
                 attachment.uri, attachment.body, content_type=attachment.content_type,
-                moment=item.captured_at, concurrent_to=event.record_id if event else None), item))
+                moment=item.captured_at, concurrent_to=event.record_id if event else None)
+            entries.append(_entry(attached, item))
+            block_digests.append(attached.block_digest)
         if not _self_evident(item) or main is None or not (
                 original is not None or queries.is_html_type(plan.content_type)):
             # the outcome, reason and run flags of anything but a plain page fetch; a plain HTML
@@ -315,6 +327,7 @@ class Archive:
                                          refers_to=main.record_id if main else None,
                                          concurrent_to=event.record_id if event else None)
             entries.append(_entry(meta, item))
+            block_digests.append(meta.block_digest)
             main = main or meta
         final_exchange = plan.final
         row = {
@@ -346,7 +359,8 @@ class Archive:
         row = storable_row(Capture.__table__, row, note="reason_detail")
         # a probe's hops are no mementos of the URLs it went through (often the site's home page)
         chain = hop_rows(plan.key, answered) if item.outcome == "captured" and not item.purpose else []
-        return row, (payload_at if original is None else None), chain
+        pinned = [digest or None for digest in block_digests]
+        return row, (payload_at if original is None else None), chain, pinned
 
     def store_document(self, uri: str, data: bytes, content_type: str) -> RecordLocation:
         """Archive a document that was not fetched (a report file) as a WARC resource record."""

@@ -22,16 +22,22 @@ An unsigned checkpoint, or no public key to check signatures with, is a warning.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select, type_coerce
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.types import NullType
 
 from storage import ledger
+from storage.database import make_engine
 from storage.errors import ArchiveCorruptError
 from storage.models import LedgerEntry
 from storage.verify import Findings
@@ -39,6 +45,8 @@ from storage.warcread import check_record, read_record_at
 
 __all__ = ["LedgerReport", "SignatureCheck", "verify_ledger"]
 
+BLOCK = 4096  # entries: ranges checked in parallel start at multiples of this
+PARALLEL_FROM = 200_000  # entries from which verify_ledger uses several processes by default
 # (public key hex, statement, signature) -> whether the signature verifies
 SignatureCheck = Callable[[str, bytes, bytes], bool]
 
@@ -55,17 +63,24 @@ class LedgerReport(Findings):
 
 def verify_ledger(sessions: sessionmaker[Session], warc_dir: Path | None, *,
                   public_key: str | None = None, check_signature: SignatureCheck | None = None,
-                  from_checkpoint: int | None = None, batch: int = 5000) -> LedgerReport:
+                  from_checkpoint: int | None = None, batch: int = 5000, workers: int | None = None,
+                  block: int = BLOCK) -> LedgerReport:
     """Verify the ledger of the archive behind ``sessions``.
 
     ``public_key`` (raw Ed25519, hex) is the archive's trusted key and ``check_signature`` checks one
     signature with it; without them signatures are not checked (a warning). ``warc_dir`` None skips
     the WARC records. ``from_checkpoint`` N trusts the entries checkpoint N covers once its root and
     signature check out, and checks entries and rows after it.
+
+    ``workers`` processes check consecutive ranges of entries at once (default: one per CPU, up to
+    4, from ``PARALLEL_FROM`` entries on); the findings are the same, in the same order. Ranges
+    start at multiples of ``block`` entries, whose subtrees make up the tree (``ledger.BlockRoots``).
     """
     report = LedgerReport()
     with sessions() as session:
         points = ledger.checkpoints(session)
+        count, lowest, highest = session.execute(
+            select(func.count(), func.min(LedgerEntry.seq), func.max(LedgerEntry.seq))).one()
     start = 0
     if from_checkpoint is not None:
         chosen = [p for p in points if p.id == from_checkpoint]
@@ -75,36 +90,166 @@ def verify_ledger(sessions: sessionmaker[Session], warc_dir: Path | None, *,
             return report
         start = chosen[0].tree_size
         points = [p for p in points if p.id >= from_checkpoint]
-    leaves: list[bytes] = []
-    chain = _Chain()
-    for rows in _entry_batches(sessions, batch):
-        leaves.extend(bytes.fromhex(r[4]) if _is_hex(r[4]) else b"" for r in rows)
-        _check_entries(sessions, rows, report, warc_dir, chain, start)
-    _check_checkpoints(points, leaves, report, public_key, check_signature)
+    sizes = [p.tree_size for p in points]
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 4) if count >= PARALLEL_FROM else 1
+    if count and (lowest, highest) != (1, count):
+        workers = 1  # gaps: a leaf's place in the tree is not its seq, the ranges would not align
+    ranges = _ranges(count, workers, block)
+    job = _Job(warc_dir=warc_dir, start=start, sizes=sizes, block=block, batch=batch)
+    parts = _check_ranges(sessions, job, ranges)
+    for part in parts:
+        report.problems += part.problems
+        report.entries_checked += part.entries_checked
+        report.rows_checked += part.rows_checked
+        report.records_checked += part.records_checked
+    size, roots = ledger.combine_blocks([part.tree for part in parts], sizes)
+    _check_checkpoints(points, size, roots, report, public_key, check_signature)
     _rows_without_entries(sessions, report)
     return report
 
 
-def _is_hex(value: str) -> bool:
+def _ranges(count: int, workers: int, block: int) -> list[tuple[int | None, int | None]]:
+    """(after seq, up to seq) of each worker's entries; None: no bound (one range: every entry)."""
+    if workers <= 1 or count < 2 * block:
+        return [(None, None)]
+    step = -(-count // workers // block) * block or block
+    bounds = [*range(0, count, step), count]
+    return [(lo, None if hi == count else hi) for lo, hi in itertools.pairwise(bounds)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Job:
+    """What every range's check needs besides its bounds."""
+
+    warc_dir: Path | None
+    start: int
+    sizes: list[int]
+    block: int
+    batch: int
+
+
+@dataclass
+class _Part:
+    """What checking one range found: its problems and counts, and its part of the tree."""
+
+    tree: ledger.BlockRoots
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    entries_checked: int = 0
+    rows_checked: int = 0
+    records_checked: int = 0
+
+
+def _check_ranges(sessions: sessionmaker[Session], job: _Job,
+                  ranges: list[tuple[int | None, int | None]]) -> list[_Part]:
+    """Check the ranges: the first here, the others each in a process of its own."""
+    if len(ranges) == 1:
+        return [_check_range(sessions, job, *ranges[0])]
+    url = sessions.kw["bind"].url.render_as_string(hide_password=False)
+    context = multiprocessing.get_context("spawn")  # no fork of a process that may hold threads
+    with ProcessPoolExecutor(max_workers=len(ranges) - 1, mp_context=context) as pool:
+        futures = [pool.submit(_check_range_at, url, job, lo, hi) for lo, hi in ranges[1:]]
+        first = _check_range(sessions, job, *ranges[0])
+        return [first, *(future.result() for future in futures)]
+
+
+def _check_range_at(url: str, job: _Job, lo: int | None, hi: int | None) -> _Part:
+    """``_check_range`` in a worker process, on its own connection to the database at ``url``."""
+    engine = make_engine(url)
     try:
-        return len(bytes.fromhex(value)) == 32
-    except ValueError:
-        return False
+        return _check_range(sessionmaker(engine), job, lo, hi)
+    finally:
+        engine.dispose()
 
 
-def _entry_batches(sessions: sessionmaker[Session], batch: int
-                   ) -> Iterator[list[tuple[int, str, int, str, str]]]:
-    last = 0
-    while True:
+def _check_range(sessions: sessionmaker[Session], job: _Job, lo: int | None, hi: int | None) -> _Part:
+    """Check the entries after seq ``lo`` up to ``hi`` (None: no bound), continuing the chain from the
+    stored entry before them."""
+    chain = _Chain()
+    if lo:
         with sessions() as session:
-            rows = [tuple(r) for r in session.execute(
-                select(LedgerEntry.seq, LedgerEntry.kind, LedgerEntry.row_id, LedgerEntry.body,
-                       LedgerEntry.hash).where(LedgerEntry.seq > last)
-                .order_by(LedgerEntry.seq).limit(batch))]
-        if not rows:
-            return
-        yield rows  # type: ignore[misc]
-        last = rows[-1][0]  # type: ignore[assignment]
+            before = session.execute(select(LedgerEntry.seq, LedgerEntry.hash)
+                                     .where(LedgerEntry.seq <= lo)
+                                     .order_by(LedgerEntry.seq.desc()).limit(1)).first()
+        if before is not None:
+            chain = _Chain(seq=before[0], prev=before[1])
+    part = _Part(tree=ledger.BlockRoots(lo or 0, job.block, job.sizes))
+    queries = [(lo, hi, True)]
+    if job.start and (lo is None or lo < job.start):  # the trusted entries: no rows to read
+        trusted = job.start if hi is None or hi > job.start else hi
+        queries = [(lo, trusted, False)] + ([(trusted, hi, True)] if trusted != hi else [])
+    for after, upto, with_rows in queries:
+        for rows in _joined_entries(sessions, job.batch, after, upto, with_rows):
+            others = _other_rows(sessions, rows) if with_rows else {}
+            _check_entries(rows, part, job.warc_dir, chain, job.start, others)
+    return part
+
+
+def _other_rows(sessions: sessionmaker[Session], rows: Sequence[Any]
+                ) -> dict[tuple[str, int], Sequence[Any]]:
+    """The raw column values of the rows of the kinds not joined (checks and report versions, few)
+    that the entries in ``rows`` cover, by (kind, row id)."""
+    wanted: dict[str, set[int]] = {}
+    for row in rows:
+        if row[1] not in _SPANS and row[1] in ledger.KINDS:
+            wanted.setdefault(row[1], set()).add(row[2])
+    found: dict[tuple[str, int], Sequence[Any]] = {}
+    with sessions() as session:
+        for name, ids in wanted.items():
+            kind = ledger.KINDS[name]
+            key = kind.table.c[kind.key]
+            columns = [type_coerce(column, NullType()) for column in kind.columns()]
+            ordered = sorted(ids)
+            for start in range(0, len(ordered), 500):
+                for values in session.execute(select(*columns)
+                                              .where(key.in_(ordered[start:start + 500]))):
+                    found[(name, cast(int, values[0]))] = tuple(values)
+    return found
+
+
+def _leaf(digest: str) -> bytes:
+    """The tree's leaf data of a stored entry hash (b"" for one that is not 32 bytes of hex)."""
+    try:
+        raw = bytes.fromhex(digest)
+    except ValueError:
+        return b""
+    return raw if len(raw) == 32 else b""
+
+
+# where each kind's row columns (``Kind.labels`` order) are in a row of ``_joined_entries``
+_SPANS: dict[str, tuple[int, int]] = {}
+# the kinds whose rows are joined to their entries (one per capture, about): the others are few and
+# looked up per batch (``_other_rows``), each join costing every entry a lookup
+_JOINED = (ledger.CAPTURE, ledger.TEXT)
+_ENTRY_COLUMNS = 5  # seq, kind, row_id, body, hash
+
+
+def _joined_entries(sessions: sessionmaker[Session], batch: int, lo: int | None, hi: int | None,
+                    with_rows: bool = True) -> Iterator[Sequence[Any]]:
+    """The entries after seq ``lo`` up to ``hi`` (None: no bound) in ``seq`` order, each with the
+    columns of the row it covers (None when that row is gone; none at all unless ``with_rows``), in
+    batches: one query, streamed (a server-side cursor on PostgreSQL), read in one transaction (a
+    consistent snapshot)."""
+    entries = LedgerEntry.__table__
+    columns: list[Any] = [entries.c.seq, entries.c.kind, entries.c.row_id, entries.c.body,
+                          entries.c.hash]
+    joined: Any = entries
+    for kind in (ledger.KINDS[name] for name in _JOINED):
+        _SPANS[kind.name] = (len(columns), len(columns) + len(kind.labels()))
+        # raw driver values (``Kind.raw_fields``): SQLAlchemy's type processing was 2/3 of the time
+        columns += [type_coerce(column, NullType()) for column in kind.columns()]
+        joined = joined.outerjoin(kind.table, and_(entries.c.kind == kind.name,
+                                                   kind.table.c[kind.key] == entries.c.row_id))
+    stmt = (select(*columns).select_from(joined) if with_rows
+            else select(*columns[:_ENTRY_COLUMNS])).order_by(entries.c.seq)
+    if lo is not None:
+        stmt = stmt.where(entries.c.seq > lo)
+    if hi is not None:
+        stmt = stmt.where(entries.c.seq <= hi)
+    with sessions() as session:
+        result = session.connection().execution_options(stream_results=True,
+                                                        max_row_buffer=batch).execute(stmt)
+        yield from result.partitions(batch)
 
 
 @dataclass
@@ -115,44 +260,60 @@ class _Chain:
     prev: str = ledger.GENESIS
 
 
-def _check_entries(sessions: sessionmaker[Session], rows: list[tuple[int, str, int, str, str]],
-                   report: LedgerReport, warc_dir: Path | None, chain: _Chain, start: int) -> None:
-    """Hashes, links and gaps of one batch of entries, and the rows and records of those after
-    ``start``.
+def _check_entries(rows: Sequence[Any], report: _Part, warc_dir: Path | None, chain: _Chain,
+                   start: int, others: dict[tuple[str, int], Sequence[Any]] | None = None) -> None:
+    """Hashes, links and gaps of one batch of entries (each with its row's columns), and the rows
+    and records of those after ``start``; each entry's hash goes into ``tree``.
 
-    The fast path rebuilds each entry's body from its row and the previous entry's hash: when that
-    is the stored body and hashes to the stored hash, the entry is canonical, in its place and its
-    row unchanged, in one serialization. Anything else is looked at field by field."""
-    current = _current_rows(sessions, [(kind, row_id) for seq, kind, row_id, _, _ in rows
-                                       if seq > start])
-    for seq, kind, row_id, body, digest in rows:
+    The fast path serializes each entry's body from its row and the previous entry's hash
+    (``Kind.row_body``): when that is the stored body and hashes to the stored hash, the entry is
+    canonical, in its place and its row unchanged. Anything else is looked at field by field."""
+    kinds, spans, sha256, tree = ledger.KINDS, _SPANS, hashlib.sha256, report.tree
+    for row in rows:
+        seq, kind, row_id, body, digest = row[:_ENTRY_COLUMNS]
         report.entries_checked += 1
-        raw = body.encode("utf-8")
-        if seq <= start:  # covered by the trusted checkpoint: its hash and link only
-            if hashlib.sha256(raw).hexdigest() == digest and seq == chain.seq + 1 and (
-                    raw.endswith(f'"prev":"{chain.prev}","seq":{seq}}}'.encode())):
-                chain.seq, chain.prev = seq, digest
-                continue
-        else:
-            fields = current.get((kind, row_id))
-            if fields is not None and seq == chain.seq + 1:
-                expected = ledger.entry_body(seq, kind, row_id, fields, chain.prev)
-                if expected == raw and hashlib.sha256(raw).hexdigest() == digest:
-                    report.rows_checked += 1
+        spec = kinds.get(kind)
+        values = None
+        if spec is not None and seq > start:
+            span = spans.get(kind)
+            values = row[slice(*span)] if span else (others or {}).get((kind, row_id))
+        present = values is not None and len(values) > 0 and values[0] is not None
+        if seq == chain.seq + 1:
+            if seq <= start:  # covered by the trusted checkpoint: its hash and link only
+                leaf = sha256(body.encode("utf-8")).digest()
+                link = f'"prev":"{chain.prev}","seq":{seq}'
+                if leaf.hex() == digest and (body.endswith(link + "}")
+                                             or body.endswith(link + ',"v":2}')):
                     chain.seq, chain.prev = seq, digest
-                    if warc_dir is not None and kind == ledger.CAPTURE:
-                        _compare_records(warc_dir, seq, row_id, fields, report)
+                    tree.add(leaf)
                     continue
-        _diagnose(seq, kind, row_id, raw, digest, current if seq > start else None, report,
+            elif present:
+                assert spec is not None and values is not None
+                if spec.row_body(seq, row_id, values, chain.prev, body) == body:
+                    leaf = sha256(body.encode("utf-8")).digest()
+                    if leaf.hex() == digest:
+                        report.rows_checked += 1
+                        chain.seq, chain.prev = seq, digest
+                        tree.add(leaf)
+                        if warc_dir is not None and kind == ledger.CAPTURE:
+                            fields = json.loads(body)["fields"]
+                            _compare_records(warc_dir, seq, row_id, fields, report)
+                        continue
+        now = None
+        if seq > start and present:
+            assert spec is not None and values is not None
+            now = spec.raw_fields(values)
+        _diagnose(seq, kind, row_id, body.encode("utf-8"), digest, now, seq > start, report,
                   warc_dir, chain)
         chain.seq, chain.prev = seq, digest
+        tree.add(_leaf(digest))
 
 
 def _diagnose(seq: int, kind: str, row_id: int, raw: bytes, digest: str,
-              current: dict[tuple[str, int], dict[str, Any]] | None, report: LedgerReport,
+              now: dict[str, Any] | None, compare: bool, report: _Part,
               warc_dir: Path | None, chain: _Chain) -> None:
-    """Say what is wrong with an entry the fast path did not accept (``current`` None: its row is
-    not to be compared)."""
+    """Say what is wrong with an entry the fast path did not accept (``now``: its row's fields, None
+    when the row is gone; ``compare`` False: its row is not to be compared)."""
     where = {"seq": seq, "entry_kind": kind, "row_id": row_id}
     try:
         data = json.loads(raw)
@@ -173,15 +334,17 @@ def _diagnose(seq: int, kind: str, row_id: int, raw: bytes, digest: str,
         report.problems.append({**where, "kind": "chain-broken",
                                 "detail": f"entry {seq}'s body says seq {data.get('seq')}, "
                                           f"{data.get('kind')} {data.get('id')}"})
-    if current is None:
+    if not compare:
         return
     fields = data.get("fields") or {}
-    now = current.get((kind, row_id))
     if now is None:
         report.problems.append({**where, "kind": "row-deleted",
                                 "detail": f"the {kind} row {row_id} entry {seq} covers is gone"})
         return
     report.rows_checked += 1
+    pinned = ledger.KINDS[kind].pinned
+    if pinned is not None and pinned in fields:  # the entry's own (the row has none)
+        now = {**now, pinned: fields[pinned]}
     changed = sorted(k for k in set(fields) | set(now) if fields.get(k) != now.get(k))
     if changed:
         report.problems.append({**where, "kind": "row-rewritten", "fields": changed,
@@ -191,35 +354,26 @@ def _diagnose(seq: int, kind: str, row_id: int, raw: bytes, digest: str,
         _compare_records(warc_dir, seq, row_id, fields, report)
 
 
-def _current_rows(sessions: sessionmaker[Session], wanted: list[tuple[str, int]]
-                  ) -> dict[tuple[str, int], dict[str, Any]]:
-    """The evidence fields of the rows named, now, by (kind, row id)."""
-    found: dict[tuple[str, int], dict[str, Any]] = {}
-    with sessions() as session:
-        for kind in ledger.KINDS.values():
-            ids = {row_id for k, row_id in wanted if k == kind.name}
-            if not ids:
-                continue
-            labels, key = kind.labels(), kind.table.c[kind.key]
-            # a range, not IN (thousands of bound ids): entries cover rows mostly in id order
-            for row in session.execute(select(*kind.columns())
-                                       .where(key.between(min(ids), max(ids)))):
-                if row[0] in ids:
-                    found[(kind.name, row[0])] = kind.fields_of(dict(zip(labels, row, strict=True)))
-    return found
-
-
 def _compare_records(warc_dir: Path, seq: int, row_id: int, fields: dict[str, Any],
-                     report: LedgerReport) -> None:
-    """The main record (its id and digests) and the payload record (its sha256) an entry names."""
+                     report: _Part) -> None:
+    """The records an entry names: the main record (its id), the payload record (its sha256) and,
+    in a version-2 entry, every record of the capture (its WARC-Block-Digest is the one the entry
+    pinned); each record's own digests must hold too."""
     where = {"seq": seq, "entry_kind": ledger.CAPTURE, "row_id": row_id}
-    places: dict[tuple[str, int], list[str | None]] = {}  # (file, offset) -> [record id, sha256]
+    places: dict[tuple[str, int], _Expected] = {}
     if fields.get("warc_file") and fields.get("warc_offset") is not None:
-        places[(fields["warc_file"], fields["warc_offset"])] = [fields.get("warc_record_id"), None]
+        places[(fields["warc_file"], fields["warc_offset"])] = _Expected(
+            record_id=fields.get("warc_record_id"))
     if fields.get("payload_file") and fields.get("payload_offset") is not None and fields.get("sha256"):
-        places.setdefault((fields["payload_file"], fields["payload_offset"]), [None, None])[1] = (
+        places.setdefault((fields["payload_file"], fields["payload_offset"]), _Expected()).sha256 = (
             fields["sha256"])
-    for (name, offset), (record_id, sha) in places.items():
+    digests = fields.get(ledger.BLOCK_DIGESTS)
+    if isinstance(digests, list):
+        for entry, digest in zip(fields.get("records") or [], digests, strict=False):
+            place = _record_place(entry, fields.get("warc_file"))
+            if place is not None and digest:
+                places.setdefault(place, _Expected()).block_digest = digest
+    for (name, offset), expected in places.items():
         report.records_checked += 1
         try:
             record = read_record_at(warc_dir, name, offset)
@@ -228,19 +382,45 @@ def _compare_records(warc_dir: Path, seq: int, row_id: int, fields: dict[str, An
                                     "offset": offset, "detail": str(exc)})
             continue
         found = []
-        if record_id and record.headers.get("WARC-Record-ID") != record_id:
-            found.append(f"record id {record.headers.get('WARC-Record-ID')}, entry says {record_id}")
-        if sha and hashlib.sha256(record.payload).hexdigest() != sha:
-            found.append(f"payload sha256 differs from the entry's {sha}")
+        if expected.record_id and record.headers.get("WARC-Record-ID") != expected.record_id:
+            found.append(f"record id {record.headers.get('WARC-Record-ID')}, entry says "
+                         f"{expected.record_id}")
+        if expected.sha256 and hashlib.sha256(record.payload).hexdigest() != expected.sha256:
+            found.append(f"payload sha256 differs from the entry's {expected.sha256}")
+        if expected.block_digest and record.headers.get("WARC-Block-Digest") != expected.block_digest:
+            found.append(f"the {record.type} record's block digest "
+                         f"{record.headers.get('WARC-Block-Digest')} is not the entry's "
+                         f"{expected.block_digest}")
         found += check_record(record)
         if found:
             report.problems.append({**where, "kind": "warc-rewritten", "warc_file": name,
                                     "offset": offset, "detail": "; ".join(found)})
 
 
-def _check_checkpoints(points: list[ledger.Checkpoint], leaves: list[bytes], report: LedgerReport,
-                       public_key: str | None, check_signature: SignatureCheck | None) -> None:
-    roots = ledger.merkle_roots(leaves, [p.tree_size for p in points])
+@dataclass
+class _Expected:
+    """What an entry says of one WARC record."""
+
+    record_id: str | None = None
+    sha256: str | None = None
+    block_digest: str | None = None
+
+
+def _record_place(entry: Any, row_file: str | None) -> tuple[str, int] | None:
+    """(file, offset) of one ``records`` entry of a capture (compact list or older dict)."""
+    if isinstance(entry, dict):
+        name, offset = entry.get("file") or row_file, entry.get("offset")
+    elif isinstance(entry, list) and len(entry) >= 2:
+        extra = entry[4] if len(entry) > 4 and isinstance(entry[4], dict) else {}
+        name, offset = extra.get("file") or row_file, entry[1]
+    else:
+        return None
+    return (name, offset) if isinstance(name, str) and isinstance(offset, int) else None
+
+
+def _check_checkpoints(points: list[ledger.Checkpoint], size: int, roots: dict[int, bytes],
+                       report: LedgerReport, public_key: str | None,
+                       check_signature: SignatureCheck | None) -> None:
     if points and (public_key is None or check_signature is None):
         report.warnings.append({"kind": "signatures-unchecked",
                                 "detail": "no archive key: checkpoint signatures were not checked"})
@@ -251,7 +431,7 @@ def _check_checkpoints(points: list[ledger.Checkpoint], leaves: list[bytes], rep
         if root is None:
             report.problems.append({**where, "kind": "checkpoint-mismatch",
                                     "detail": f"checkpoint {point.id} covers {point.tree_size} entries;"
-                                              f" the ledger has {len(leaves)}"})
+                                              f" the ledger has {size}"})
         elif root.hex() != point.root_hash:
             report.problems.append({**where, "kind": "checkpoint-mismatch",
                                     "detail": f"the tree of the first {point.tree_size} entries has "

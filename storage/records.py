@@ -95,6 +95,7 @@ class RecordLocation:
     record_id: str = ""
     target_uri: str = ""
     date: str = ""  # the record's WARC-Date
+    block_digest: str = ""  # its WARC-Block-Digest (pinned by the capture's ledger entry)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -407,6 +407,7 @@ class WarcFileWriter:
             record_id=headers.get_header("WARC-Record-ID"),
             target_uri=headers.get_header("WARC-Target-URI") or "",
             date=headers.get_header("WARC-Date") or "",
+            block_digest=headers.get_header("WARC-Block-Digest") or "",
         )
 
     def _headers(self, uri: str, moment: datetime, **extra: str | None) -> dict[str, str]:

@@ -149,11 +149,14 @@ def ledger_checkpoint(ctx: click.Context, as_json: bool) -> None:
 @click.option("--key", "key_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               default=None, help="The trusted public key (PEM; default: the archive's own key).")
 @click.option("--no-warc", is_flag=True, help="Do not re-read the WARC records the entries name.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Processes checking ranges of entries at once (default: one per CPU, up to 4, "
+                   "from 200,000 entries on).")
 @json_option
 @click.pass_context
 @handle_errors
 def ledger_verify(ctx: click.Context, from_checkpoint: int | None, key_file: Path | None,
-                  no_warc: bool, as_json: bool) -> None:
+                  no_warc: bool, workers: int | None, as_json: bool) -> None:
     """Recompute every entry hash, the chain and the tree at each checkpoint, check each checkpoint's
     signature, and compare every entry with its row and WARC records; exit 1 on any problem.
 
@@ -167,7 +170,7 @@ def ledger_verify(ctx: click.Context, from_checkpoint: int | None, key_file: Pat
     archive = open_archive(config)
     try:
         report = verify(archive, config, key_file=key_file, from_checkpoint=from_checkpoint,
-                        warc=not no_warc)
+                        warc=not no_warc, workers=workers)
     finally:
         archive.close()
     if as_json:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -166,7 +167,7 @@ def status(ctx: click.Context, name: str, fmt: str, health_only: bool, base_url:
 
         table = Table(title=f"Citations of {name}", title_justify="left")
         for column in ("ref", "kind", "source", "URL", "first capture", "latest", "check", "quotes",
-                       "archive"):
+                       "archive", "sealed"):
             table.add_column(column)
         for row in rows:
             first, latest = row["first_capture"], row["latest_capture"]
@@ -182,7 +183,7 @@ def status(ctx: click.Context, name: str, fmt: str, health_only: bool, base_url:
             table.add_row(row["ref"], row["kind"], row["source"][:60], url,
                           first["captured_at"][:19] if first else "-",
                           f"{latest['outcome']} {latest['http_status'] or ''}" if latest else "-",
-                          verdict, quotes, archived)
+                          verdict, quotes, archived, _sealed(row["sealed"]))
         OUT.print(table)
         click.echo(_health_line(name, health))
 
@@ -193,6 +194,15 @@ def _health_line(name: str, health: dict[str, int]) -> str:
 
     figures = " · ".join(f"{value} {HEALTH_LABELS[key]}" for key, value in health.items())
     return f"{name}: {figures}"
+
+
+def _sealed(seal: dict[str, Any] | None) -> str:
+    """The ``sealed`` cell: whether a signed ledger checkpoint covers the latest capture."""
+    if seal is None:
+        return "-"
+    if seal["sealed"]:
+        return f"[green]yes[/] #{seal['checkpoint']}"
+    return "no" if seal["seq"] is not None else "[yellow]no entry[/]"
 
 
 @report.command("robustify")

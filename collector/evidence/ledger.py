@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from collector.config import Config
 from collector.errors import CollectorError, ConfigError
@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from storage.ledger import Checkpoint
     from storage.ledgerverify import LedgerReport
 
-__all__ = ["archive_key", "check_timestamps", "checkpoint", "stamp_if_configured", "timestamp_pending",
-           "verify"]
+__all__ = ["archive_key", "check_timestamps", "checkpoint", "signing_key", "stamp_if_configured",
+           "timestamp_pending", "verify"]
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,15 @@ def checkpoint(archive: Archive, config: Config, *, force: bool = False) -> Chec
     return stamp_if_configured(archive, config, point)
 
 
-def stamp_if_configured(archive: Archive, config: Config, point: Checkpoint | None) -> Checkpoint | None:
+class HasSessions(Protocol):
+    """What timestamping needs of an archive (an ``Archive``, the daemon's job runtime): its sessions."""
+
+    @property
+    def sessions(self) -> Any: ...
+
+
+def stamp_if_configured(archive: HasSessions, config: Config, point: Checkpoint | None
+                        ) -> Checkpoint | None:
     """``point`` with its RFC 3161 token when ``tsa_url`` is set and the TSA answers (stored)."""
     if point is None or not config.tsa_url:
         return point
@@ -65,7 +73,7 @@ def stamp_if_configured(archive: Archive, config: Config, point: Checkpoint | No
         return point
 
 
-def _stamp(archive: Archive, config: Config, point: Checkpoint) -> Checkpoint:
+def _stamp(archive: HasSessions, config: Config, point: Checkpoint) -> Checkpoint:
     from collector.evidence.timestamps import request_token  # lazy: rfc3161-client with a TSA only
 
     token, when = request_token(config.tsa_url, point.statement.encode("utf-8"),
@@ -94,22 +102,28 @@ def timestamp_pending(archive: Archive, config: Config) -> tuple[list[Checkpoint
     return done, errors
 
 
+def signing_key(config: Config) -> ArchiveKey | None:
+    """The key that signs a checkpoint taken on its own (a run's end, the daemon's hourly job): an
+    unusable key leaves the checkpoint unsigned (logged), never lost."""
+    try:
+        return archive_key(config)
+    except CollectorError as exc:
+        log.error("the ledger checkpoint is unsigned: %s", exc)
+        return None
+
+
 def checkpoint_after_run(archive: Archive, config: Config) -> None:
     """The checkpoint at the end of a capture run: an unusable key leaves it unsigned (logged), never
     lost."""
-    try:
-        signer = archive_key(config)
-    except CollectorError as exc:
-        log.error("the ledger checkpoint of this run is unsigned: %s", exc)
-        signer = None
-    point = stamp_if_configured(archive, config, archive.checkpoint(signer))
+    point = stamp_if_configured(archive, config, archive.checkpoint(signing_key(config)))
     if point is not None:
         log.info("ledger checkpoint %d: %d entries, root %s%s", point.id, point.tree_size,
                  point.root_hash, "" if point.signature else " (unsigned)")
 
 
 def verify(archive: Archive, config: Config, *, key_file: Path | None = None,
-           from_checkpoint: int | None = None, warc: bool = True) -> LedgerReport:
+           from_checkpoint: int | None = None, warc: bool = True, workers: int | None = None
+           ) -> LedgerReport:
     """Verify ``archive``'s ledger against the public key in ``key_file`` (a public or private key
     PEM), else the archive's own key; without either, signatures are not checked (a warning)."""
     from collector.evidence.keys import load_public_key, verify_signature  # lazy: cryptography (~30 ms)
@@ -122,7 +136,7 @@ def verify(archive: Archive, config: Config, *, key_file: Path | None = None,
         public = key.public_key_hex if key else None
     report = verify_ledger(archive.sessions, config.warc_dir if warc else None, public_key=public,
                            check_signature=verify_signature if public else None,
-                           from_checkpoint=from_checkpoint)
+                           from_checkpoint=from_checkpoint, workers=workers)
     with archive.sessions() as session:
         points = checkpoints(session)
     check_timestamps(points, report, ca_file=config.tsa_ca_file, expected=bool(config.tsa_url))

@@ -40,7 +40,7 @@ from sqlalchemy.engine import make_url
 
 from collector.capture.crawlproc import crawl_context
 from collector.config import Config
-from collector.monitor.jobs import FEEDS_JOB, REAP_JOB, JobRuntime, set_runtime
+from collector.monitor.jobs import FEEDS_JOB, LEDGER_JOB, REAP_JOB, JobRuntime, set_runtime
 from collector.monitor.notify import collect_events, deliver_due
 from collector.monitor.scheduler import make_scheduler
 from storage import monitoring as db
@@ -242,6 +242,11 @@ class Daemon:
             self._scheduler.add_job(
                 "collector.monitor.jobs:reap_queue", id=REAP_JOB, name="reap the queue",
                 trigger=IntervalTrigger(seconds=self.config.reap_interval, timezone=UTC),
+                replace_existing=True)
+        if self.config.ledger and self.config.ledger_checkpoint_minutes > 0:
+            self._scheduler.add_job(
+                "collector.monitor.jobs:ledger_checkpoint", id=LEDGER_JOB, name="ledger checkpoint",
+                trigger=IntervalTrigger(minutes=self.config.ledger_checkpoint_minutes, timezone=UTC),
                 replace_existing=True)
         self._scheduler.resume()
         self._leader = True

@@ -19,24 +19,28 @@ from collector.capture.run import capture_urls
 from collector.check.run import CheckTarget, run_checks
 from collector.config import Config
 from collector.errors import CollectorError
+from collector.evidence.ledger import signing_key, stamp_if_configured
 from collector.monitor.feeds import poll_feeds
 from collector.monitor.scheduler import current_slot
 from collector.reports.versions import effective_citations, report_urls
 from collector.workers.queue import QueueKeys, connect_redis, enqueue
 from collector.workers.reaper import reap_once
+from storage import ledger
 from storage import monitoring as db
 from storage.archive import Archive
 from storage.checks import checks_of
 from storage.monitoring import ScheduleRecord
 from storage.queries import snapshots
 
-__all__ = ["FEEDS_JOB", "REAP_JOB", "JobRuntime", "UrlHistory", "adaptive_due", "adaptive_interval",
-           "poll_due_feeds", "reap_queue", "run_schedule", "set_runtime", "url_history"]
+__all__ = ["FEEDS_JOB", "LEDGER_JOB", "REAP_JOB", "JobRuntime", "UrlHistory", "adaptive_due",
+           "adaptive_interval", "ledger_checkpoint", "poll_due_feeds", "reap_queue", "run_schedule",
+           "set_runtime", "url_history"]
 
 log = logging.getLogger("collector.monitor.jobs")
 log.addHandler(logging.NullHandler())  # shown by the daemon's handler (setup_logging)
 FEEDS_JOB = "collector-feeds"
 REAP_JOB = "collector-reap"  # the queue's reaper, with dispatch = "queue"
+LEDGER_JOB = "collector-ledger-checkpoint"
 FAILING = ("gone", "soft-404", "unreachable", "server-error", "blocked")
 DAY = timedelta(days=1)
 # (age of the source since its first capture or its last change/failure, interval between visits)
@@ -232,3 +236,23 @@ def poll_due_feeds() -> None:
                 "refused": sum(1 for f in report.feeds if f.outcome == "refused")}
 
     _run(FEEDS_JOB, None, body)
+
+
+def ledger_checkpoint() -> None:
+    """The daemon's own job (every ``ledger_checkpoint_minutes``): a checkpoint of the ledger, signed
+    with the archive key, when it grew since the last one; nothing (not even a run row) when not."""
+    rt = _runtime()
+    with rt.sessions() as session:
+        if not ledger.entries_since_checkpoint(session):
+            log.info("job.skipped", extra={"fields": {"job": LEDGER_JOB, "reason": "unchanged"}})
+            return
+
+    def body(r: JobRuntime, _slot: datetime) -> dict[str, Any]:
+        point = ledger.record_checkpoint(r.sessions, signer=signing_key(r.config), clock=r.clock)
+        if point is None:  # another process checkpointed meanwhile
+            return {"checkpoint": None}
+        point = stamp_if_configured(r, r.config, point) or point  # RFC 3161, when tsa_url is set
+        return {"checkpoint": point.id, "tree_size": point.tree_size, "root": point.root_hash,
+                "signed": point.signature is not None}
+
+    _run(LEDGER_JOB, None, body)

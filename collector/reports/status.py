@@ -20,6 +20,7 @@ from storage import retrieve
 from storage.archive import Archive
 from storage.checks import checks_of
 from storage.errors import StorageError
+from storage.ledgerseal import capture_seals
 from storage.queries import snapshots
 from storage.records import CaptureRecord
 from storage.timefmt import iso_z
@@ -105,6 +106,7 @@ def report_status(config: Config, name: str, *, base_url: str | None = None
     base_url, _ = resolve_base_url(config, base_url)
     archive = Archive.from_settings(config)
     rows = []
+    latest_ids: list[int | None] = []
     texts: dict[int, str | None] = {}
     try:
         for cite in effective_citations(archive, name):
@@ -173,8 +175,13 @@ def report_status(config: Config, name: str, *, base_url: str | None = None
                 "archive_problem": chosen.problem,
             })
             rows[-1]["health"] = health_of(rows[-1])
+            latest_ids.append(captures[-1].id if captures else None)
+        # whether a signed ledger checkpoint covers each latest capture (storage.ledgerseal)
+        seals = capture_seals(archive.sessions, [i for i in latest_ids if i is not None])
     finally:
         archive.close()
+    for row, latest_id in zip(rows, latest_ids, strict=True):
+        row["sealed"] = seals[latest_id].to_json() if latest_id is not None else None
     return rows
 
 

@@ -14,8 +14,8 @@ from urllib.parse import urlencode
 from storage.search import HIT_END, HIT_START
 
 __all__ = ["POSITION_STEPS", "VERDICT_CLASSES", "VIEWER", "ViewerLike", "a", "badge", "capture_badge",
-           "capture_class", "esc", "highlight", "layout", "position_classes", "qs", "session_nav", "stamp",
-           "table", "url_html"]
+           "capture_class", "esc", "highlight", "layout", "position_classes", "qs", "seal_badge",
+           "session_nav", "stamp", "table", "url_html"]
 
 VERDICT_CLASSES = {"unchanged": "ok", "changed": "warn", "gone": "bad", "soft-404": "bad",
                    "blocked": "bad", "unreachable": "bad", "server-error": "bad", "captured": "ok",
@@ -75,6 +75,23 @@ def capture_badge(outcome: str | None, http_status: int | None, reason: str | No
     """A capture's label: outcome and HTTP status (or the reason it failed), coloured by both."""
     text = f"{outcome} {http_status or reason or ''}".strip()
     return badge(outcome, text, cls=capture_class(outcome, http_status))
+
+
+def seal_badge(seal: dict[str, Any] | None) -> str:
+    """Whether a signed ledger checkpoint covers a capture (``storage.ledgerseal.Seal.to_json``):
+    ``sealed #N`` with the checkpoint's time in its title, ``not sealed yet``, or ``no ledger entry``."""
+    if seal is None:
+        return "-"
+    if seal["sealed"]:
+        when = (seal["sealed_at"] or "")[:19].replace("T", " ") + "Z"
+        return (f'<span class="badge ok seal" data-seal="sealed" data-checkpoint="{esc(seal["checkpoint"])}"'
+                f' title="ledger entry {esc(seal["seq"])}, covered by signed checkpoint '
+                f'{esc(seal["checkpoint"])} of {esc(when)}">sealed #{esc(seal["checkpoint"])}</span>')
+    if seal["seq"] is None:
+        return ('<span class="badge warn seal" data-seal="none" title="this capture has no ledger entry '
+                '(recorded with the ledger off)">no ledger entry</span>')
+    return (f'<span class="badge muted seal" data-seal="pending" title="ledger entry {esc(seal["seq"])}; '
+            'no signed checkpoint covers it yet">not sealed yet</span>')
 
 
 POSITION_STEPS = (("ph", 10.0), ("pt", 1.0), ("pu", 0.1))  # class prefix, percent per unit

@@ -16,6 +16,7 @@ from collector.server.html import (
     layout,
     position_classes,
     qs,
+    seal_badge,
     table,
     url_html,
 )
@@ -106,7 +107,8 @@ def dashboard(data: dict[str, Any]) -> str:
         rows.append([esc(row["ref"]), esc(row["kind"]), _source(row["source"], row.get("entry")), url_cell,
                      verdict,
                      _quotes(row["quotes"]), _when(first["captured_at"]) if first else "-",
-                     _when(latest["captured_at"]) if latest else "-", " ".join(links) + buttons])
+                     _when(latest["captured_at"]) if latest else "-", seal_badge(row.get("sealed")),
+                     " ".join(links) + buttons])
         attrs.append(f"data-verdict='{esc(row['verdict'] or 'none')}' data-ref='{esc(row['ref'])}'")
     form = (f"<form class='filters' method='get'><label>verdict<select name='verdict' data-filter='verdict'>"
             f"<option value=''>all</option>{options}</select></label><button>Filter</button></form>")
@@ -117,7 +119,7 @@ def dashboard(data: dict[str, Any]) -> str:
             + f"<p>Export the evidence: {exports} · "
             + a("/search" + qs(report=name), "search this report's sources") + "</p>" + form
             + table(["ref", "kind", "source", "URL", "verdict", "quotes", "first capture", "last capture",
-                     ""], rows, cls="dashboard", row_attrs=attrs))
+                     "sealed", ""], rows, cls="dashboard", row_attrs=attrs))
     return layout(f"Citations of {name}", body, json_href=f"/reports/{name}.json", wide=True)
 
 
@@ -158,7 +160,7 @@ def timeline(data: dict[str, Any]) -> str:
         rows.append([_when(cap["captured_at"]), "capture",
                      capture_badge(cap["outcome"], cap["http_status"], cap["reason"]),
                      esc(changes), f"<span class='hash'>{esc((cap['sha256'] or '')[:12])}</span>",
-                     a(f"/snapshot/{cap['id']}", "details") + " " + link])
+                     seal_badge(cap.get("ledger")), a(f"/snapshot/{cap['id']}", "details") + " " + link])
     for chk in data["checks"]:
         sim = "" if chk["similarity"] is None else f"similarity {chk['similarity']:.3f}"
         diff_link = (a("/diff" + qs(a=chk["baseline_id"], b=chk["capture_id"], report=chk["report"]), "diff")
@@ -168,12 +170,13 @@ def timeline(data: dict[str, Any]) -> str:
         if chk.get("ignored_rules"):  # the verdict on the filtered texts: say what the raw texts gave
             sim += (f" · before ignore rules {', '.join(map(str, chk['ignored_rules']))}: "
                     f"{chk['raw_status']}")
-        rows.append([_when(chk["checked_at"]), "check", badge(chk["status"]), esc(sim), "", diff_link])
+        rows.append([_when(chk["checked_at"]), "check", badge(chk["status"]), esc(sim), "", "",
+                     diff_link])
     rows.sort(key=lambda r: r[0])
     timemaps = (a(f"/timemap/link/{url}", "TimeMap (link-format)") + " · "
                 + a(f"/timemap/json/{url}", "TimeMap (JSON)"))
     body = (f"<p class='url'>{esc(url)} · {timemaps}</p>{axis}"
-            + table(["time", "event", "result", "changes", "sha256", ""], rows))
+            + table(["time", "event", "result", "changes", "sha256", "sealed", ""], rows))
     return layout("Timeline", body, json_href="/timeline.json" + qs(url=url))
 
 
@@ -201,7 +204,8 @@ def snapshot(data: dict[str, Any]) -> str:
     text = data["text"]
     text_html = (f"<pre class='text'>{esc(text.get('text'))}</pre>" if text
                  else f"<p class='muted'>{esc(data['text_error'])}</p>")
-    body = (f"<p>{' · '.join(links)}</p>{meta}<h2>HTTP headers</h2><pre>{esc(data['headers'] or '-')}</pre>"
+    body = (f"<p>{' · '.join(links)}</p>{_seal_line(data.get('ledger'))}{meta}"
+            f"<h2>HTTP headers</h2><pre>{esc(data['headers'] or '-')}</pre>"
             f"<h2>Extracted text</h2>{text_html}{replay}<h2>WARC records</h2>{records}")
     return layout(f"Capture {cap['id']} of {cap['url']}", body, json_href=f"/snapshot/{cap['id']}.json")
 
@@ -240,6 +244,21 @@ def _marked(text: str, kinds: list[set[str]], start: int, end: int, level: int =
         out.append(piece)
         i = j
     return "".join(out)
+
+
+def _seal_line(seal: dict[str, Any] | None) -> str:
+    """The snapshot page's ledger line: which signed checkpoint covers the capture, and when."""
+    if seal is None:
+        return ""
+    if seal["sealed"]:
+        said = (f"covered by signed checkpoint {esc(seal['checkpoint'])} of {_when(seal['sealed_at'])} "
+                f"(ledger entry {esc(seal['seq'])}; <code>collector ledger verify</code> checks it)")
+    elif seal["seq"] is None:
+        said = "this capture has no ledger entry (it was recorded with the ledger off)"
+    else:
+        said = (f"ledger entry {esc(seal['seq'])}; no signed checkpoint covers it yet (the next one "
+                "comes at the end of a run, or from <code>collector run</code> within the hour)")
+    return f"<p class='ledger'>Ledger: {seal_badge(seal)} {said}</p>"
 
 
 def spans_html(text: str | None, spans: list[list[Any]]) -> str:

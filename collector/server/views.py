@@ -31,6 +31,7 @@ from storage.canonical import url_key as key_of
 from storage.checks import latest_verdict_changes
 from storage.errors import NoCaptureError, StorageError
 from storage.feeds import list_feeds
+from storage.ledgerseal import capture_seals
 from storage.queries import captures_by_ids
 from storage.records import CaptureRecord
 from storage.reports import list_reports
@@ -98,8 +99,9 @@ def timeline(request: Request) -> Response:
     if not url:
         return respond(request, {"url": None, "captures": [], "checks": []}, pages.timeline)
     found = history.timeline(ctx_of(request).sessions, url)
-    captures = [{**_capture(c.capture), "text_changed": c.text_changed, "payload_changed": c.payload_changed}
-                for c in found.captures]
+    seals = capture_seals(ctx_of(request).sessions, [c.capture.id for c in found.captures])
+    captures = [{**_capture(c.capture), "text_changed": c.text_changed, "payload_changed": c.payload_changed,
+                 "ledger": seals[c.capture.id].to_json()} for c in found.captures]
     checks = [{k: data[k] for k in _TIMELINE_CHECK} for data in (c.to_json() for c in found.checks)]
     return respond(request, {"url": url, "captures": captures, "checks": checks}, pages.timeline)
 
@@ -122,7 +124,8 @@ def snapshot(request: Request) -> Response:
     ctx = ctx_of(request)
     capture = _one(request, _name(request, "id"))
     data: dict[str, Any] = {"capture": _capture(capture), "records": capture.records,
-                            "headers": None, "text": None, "text_error": None}
+                            "headers": None, "text": None, "text_error": None,
+                            "ledger": capture_seals(ctx.sessions, [capture.id])[capture.id].to_json()}
     if capture.warc_file is not None:
         try:
             data["headers"] = retrieve.capture_headers(ctx.warc_dir, capture).decode("iso-8859-1")

@@ -141,3 +141,39 @@ def test_ledger_survives_sigkill_mid_run(server: str, home: Path, tmp_path: Path
         assert captures == entries and captures >= 40
     finally:
         archive.close()
+
+
+@pytest.mark.slow  # 10,000 entries, worker processes
+def test_verify_in_worker_processes_from_the_command_line(home: Path) -> None:
+    """``ledger verify --workers 2`` under ``python -m collector``: the second range is checked in a
+    spawned process (which must not run the command again) and finds what one process finds."""
+    from datetime import UTC, datetime, timedelta
+
+    from storage import ledger
+    from storage.models import Capture
+
+    archive = Archive.open(f"sqlite:///{home / 'collector.db'}", home / "warcs")
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    try:
+        for start in range(0, 10_000, 2_500):
+            rows = [{"id": i, "url": f"https://example.com/{i}", "url_key": f"com,example)/{i}",
+                     "captured_at": t0 + timedelta(seconds=i), "outcome": "captured",
+                     "http_status": 200, "sha256": f"{i:064x}", "warc_file": "x.warc.gz",
+                     "warc_offset": i * 100, "warc_length": 100, "records": [["response", i, 1]]}
+                    for i in range(start + 1, start + 2_501)]
+            with archive.sessions() as session, session.begin():
+                session.execute(sa.insert(Capture), rows)
+                ledger.append_entries(session, ledger.CAPTURE,
+                                      [(r["id"], ledger.capture_fields(r)) for r in rows])
+        archive.checkpoint()
+        with archive.sessions() as session, session.begin():
+            session.execute(sa.update(Capture).where(Capture.id == 9_000).values(http_status=203))
+    finally:
+        archive.close()
+    alone = as_json(run(home, "ledger", "verify", "--no-warc", "--workers", "1", "--json"))
+    proc = run(home, "ledger", "verify", "--no-warc", "--workers", "2", "--json")
+    assert proc.returncode == 1, proc.stderr
+    report = as_json(proc)
+    assert report == alone
+    assert report["entries_checked"] == 10_000
+    assert [(p["kind"], p["row_id"]) for p in report["problems"]] == [("row-rewritten", 9_000)]
