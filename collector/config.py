@@ -159,6 +159,12 @@ class Config:
     # reports: the public base URL of the archive (collector serve) in archive links written for readers
     # (report status, robustify, export); empty: http://127.0.0.1:8080, with a warning
     public_base_url: str = ""
+    # page requisites (docs/requisites.md): an HTML page's images, stylesheets (and what they load),
+    # scripts, fonts, icons and posters are captured with it, each a row of its own (page_id = the
+    # page's); at most requisites_max of them and requisites_max_bytes of bodies per page
+    requisites: bool = True
+    requisites_max: int = 60
+    requisites_max_bytes: int = 25 * 1024 * 1024
     # feeds, the scheduler daemon, webhooks
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from concurrent.futures import Future
@@ -74,6 +75,8 @@ def to_capture_input(item: dict[str, Any], *, run: dict[str, Any]) -> CaptureInp
         run_id=run.get("run_id"),
         fetch_seconds=(datetime.now(UTC) - started).total_seconds() if started else None,
         context=target.get("context") or {},
+        mode=item.get("mode") or "http",
+        mode_reason=item.get("mode_reason"),
     )
 
 
@@ -84,6 +87,8 @@ class ArchivePipeline:
     def __init__(self, writer: CaptureSink, run: dict[str, Any]) -> None:
         self.writer = writer
         self.run = run
+        # pages whose requisites are being fetched: the spider's page token -> the page row's future
+        self._pages: dict[int, Future[Any]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
@@ -98,11 +103,25 @@ class ArchivePipeline:
         if self.writer.error is not None:  # storage failed: stop feeding a writer that is gone
             raise self.writer.error
         capture = to_capture_input(item, run=self.run)
+        if item.get("page_of") is not None:  # a page requisite: its row points at the page's row
+            capture = dataclasses.replace(capture, page_id=await self._page_id(item["page_of"]))
         future = self.writer.submit(capture)
+        if item.get("page_token") is not None:
+            self._pages[item["page_token"]] = future
         if not self.writer.congested:
             return {"id": None, "url": capture.url, "outcome": capture.outcome}
         record = await asyncio.wrap_future(future)
         return {"id": record.id, "url": record.url, "outcome": record.outcome}
+
+
+    async def _page_id(self, token: int) -> int | None:
+        """The row id of the page a requisite was loaded for (its row is committed first: the page's
+        item is queued before its requisites are even requested)."""
+        future = self._pages.get(token)
+        if future is None:  # cannot happen (see above); the requisite is kept, unlinked
+            log.warning("a requisite's page (token %s) was never queued", token)
+            return None
+        return int((await asyncio.wrap_future(future)).id)
 
 
 class OwnWriterPipeline(ArchivePipeline):

@@ -171,6 +171,7 @@ def stream_captures(
     *,
     on_result: Callable[[dict[str, Any]], None],
     contexts: dict[str, dict[str, Any]] | None = None,
+    on_requisite: Callable[[dict[str, Any]], None] | None = None,
 ) -> Counter[str]:
     """Capture every URL, passing each result to ``on_result`` as it arrives and keeping none of
     them (a batch of any size costs the caller no memory); return the count of each outcome.
@@ -178,6 +179,8 @@ def stream_captures(
     A URL given without a scheme is fetched as https; when that fails at the connection or TLS level
     (``FALLBACK_REASONS``) it is fetched once more as http, after the batch. Both attempts are rows;
     the URL's one result is the http attempt's, with the https one summed up in ``fallback_from``.
+    The page requisites captured with the pages are not counted: each one's result (with its
+    ``page_id``) goes to ``on_requisite``, if given.
     """
     outcomes: Counter[str] = Counter()
 
@@ -213,14 +216,15 @@ def stream_captures(
         else:
             count(result)
 
-    crawl_targets(config, targets, on_result=first)
+    crawl_targets(config, targets, on_result=first, on_requisite=on_requisite)
     if held:
         def second(result: dict[str, Any]) -> None:
             failed = held.pop(result["url"], None)
             count({**result, "fallback_from": _attempt(failed)} if failed is not None else result)
 
         try:
-            crawl_targets(config, [fallbacks[r["url"]] for r in held.values()], on_result=second)
+            crawl_targets(config, [fallbacks[r["url"]] for r in held.values()], on_result=second,
+                          on_requisite=on_requisite)
         finally:
             for failed in list(held.values()):  # the http attempt never came: report the https one
                 count(failed)
@@ -261,13 +265,15 @@ def run_crawl(config: Config, targets: list[Target], *, spider: str = CAPTURE_SP
 
 def crawl_targets(config: Config, targets: list[Target], *, on_result: Callable[[dict[str, Any]], None],
                   spider: str = CAPTURE_SPIDER, extract: bool = True,
-                  start_method: str = "auto") -> None:
+                  start_method: str = "auto",
+                  on_requisite: Callable[[dict[str, Any]], None] | None = None) -> None:
     """Crawl already-validated targets in a fresh child process; pass each result to ``on_result``.
 
     A target the crawl ended without answering gets a ``failed`` result, reason ``not-attempted``.
     The child is forked from a warm fork server or spawned (``start_method``: ``auto`` chooses, see
     ``collector.capture.crawlproc.auto_start_method``; ``forkserver`` or ``spawn`` force one). Only the
-    answered URLs are kept here, not the results.
+    answered URLs are kept here, not the results. A page requisite's result (``page_id`` set) is no
+    target's: it goes to ``on_requisite`` (if given), not to ``on_result``.
     """
     ctx = crawl_context(start_method)
     receive, send = ctx.Pipe(duplex=False)
@@ -285,7 +291,10 @@ def crawl_targets(config: Config, targets: list[Target], *, on_result: Callable[
                 child.join()
                 error = f"the capture process stopped unexpectedly (exit code {child.exitcode})"
                 break
-            if kind == "result":
+            if kind == "result" and payload.get("page_id") is not None:
+                if on_requisite is not None:
+                    on_requisite(payload)
+            elif kind == "result":
                 answered.add(payload["url"])
                 on_result(payload)
             elif kind == "error":

@@ -32,6 +32,9 @@ __all__ = ["capture", "get", "import_", "reindex", "snapshots", "verify"]
 @click.option("--extract/--no-extract", "extract", default=None,
               help="Extract main texts now (default), or archive at crawl speed and leave them "
                    "pending for `collector extract --pending` (setting extract).")
+@click.option("--requisites/--no-requisites", "requisites", default=None,
+              help="Capture what each HTML page needs to be seen (images, stylesheets, fonts, "
+                   "scripts; default), each a row of its own, or the pages alone (setting requisites).")
 @fetch_options
 @json_option
 @click.pass_context
@@ -41,7 +44,8 @@ def capture(ctx: click.Context, urls: tuple[str, ...], from_file: Path | None,
     """Capture URLs into the archive (WARC + metadata row per attempt).
 
     Each URL's line is printed once it is archived and its text extracted. Failed fetches are
-    recorded too, with their reason. Exit status 1 if any URL was not captured. With --no-extract
+    recorded too, with their reason. Exit status 1 if any URL was not captured (a failed page
+    requisite is a row with its reason, counted apart, and does not change it). With --no-extract
     no extraction process is started: each HTML or PDF capture's extraction is "pending" until
     `collector extract --pending`.
 
@@ -70,7 +74,8 @@ def capture(ctx: click.Context, urls: tuple[str, ...], from_file: Path | None,
     if not wanted:
         raise click.UsageError("give at least one URL, --from-file FILE or --report NAME")
     with CaptureProgress(total=len(wanted), as_json=as_json) as progress:
-        outcomes = stream_captures(config, wanted, on_result=progress.result, contexts=contexts)
+        outcomes = stream_captures(config, wanted, on_result=progress.result, contexts=contexts,
+                                   on_requisite=progress.requisite)
     if set(outcomes) - {"captured"}:
         sys.exit(1)
 
