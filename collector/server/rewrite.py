@@ -45,6 +45,7 @@ _PAGE_ATTRS = {"href", "cite", "longdesc", "xlink:href"}
 _SRCSET_ATTRS = {"srcset", "imagesrcset"}
 _FRAME_TAGS = {"iframe", "frame"}
 _CSS_URL = re.compile(r"""url\(\s*(['"]?)(.*?)\1\s*\)|@import\s+(['"])(.*?)\3""", re.I | re.S)
+_IMPORT_BEFORE = re.compile(r"@import\s*$", re.I)  # ``@import url(...)``: a stylesheet too
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _CTRL = re.compile(r"[\x00-\x20\x7f]+")
 # names a browser reads as lxml does; anything else (``scr<script``, ``"""``) is not kept as a name
@@ -94,7 +95,9 @@ def rewrite_css(css: str, base: str, mapper: Mapper) -> str:
     def repl(match: re.Match[str]) -> str:
         raw = match.group(2) if match.group(2) is not None else match.group(4)
         target = safe_url(raw or "", base)
-        kind = "embed" if match.group(4) is None else "style"
+        imported = match.group(4) is not None or bool(
+            _IMPORT_BEFORE.search(match.string, max(0, match.start() - 40), match.start()))
+        kind = "style" if imported else "embed"
         mapped = mapper(target, kind) if target else "about:invalid"
         return f'url("{mapped}")' if match.group(4) is None else f'@import "{mapped}"'
 

@@ -24,11 +24,13 @@ from __future__ import annotations
 import contextlib
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import zlib
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 HITS: Counter[str] = Counter()
@@ -171,6 +173,13 @@ class Server(ThreadingHTTPServer):
 
     def handle_error(self, request: object, client_address: object) -> None:
         pass  # clients that go away (a body over the maximum size) are expected here
+
+
+def start() -> tuple[subprocess.Popen[str], str]:
+    """Run this site in a subprocess; (process, base URL)."""
+    from tests.conftest import serve_script  # here: the site itself runs without the tests' conftest
+
+    return serve_script(Path(__file__))
 
 
 def main() -> None:

@@ -14,8 +14,9 @@ from collector.capture.run import capture_urls, stream_captures
 from storage import retrieve
 from storage.archive import Archive
 from storage.queries import archive_counts, captures_by_ids, latest_captures, page_requisites, snapshots
+from tests.collector.capture import requisite_site
 from tests.collector.capture.requisite_site import PHOTO_RGB, png
-from tests.conftest import HERE, make_config, serve_script, warcio_check
+from tests.conftest import make_config, warcio_check
 
 # what /article/<n> needs, found in its HTML and in its stylesheets (fetched once per run)
 ARTICLE_NEEDS = {"/static/site.css", "/static/more.css", "/img/bg.png", "/img/more.png",
@@ -26,7 +27,7 @@ ARTICLE_NEEDS = {"/static/site.css", "/static/more.css", "/img/bg.png", "/img/mo
 @pytest.fixture(scope="session")
 def site() -> Iterator[str]:
     """Base URL of the requisite site (tests/collector/capture/requisite_site.py)."""
-    proc, base = serve_script(HERE / "collector" / "capture" / "requisite_site.py")
+    proc, base = requisite_site.start()
     yield base
     proc.terminate()
     proc.wait(timeout=10)
