@@ -14,6 +14,7 @@ Routes (all deterministic):
   /heavy?n=N&kb=K     a page of N images of K KiB each
   /bench/<i>?k=K      a page with K requisites (K-1 images and one stylesheet)
   /plain              a page with no requisites
+  /report.html        a report citing /article/3 and /article/4
   /video.html         a page with a <video src=/media/clip.mp4>; /media/clip.mp4 a few bytes of video/mp4
   /hls.html           a page with a <video src=/media/stream.m3u8> (HLS: playlist of 3 .ts segments)
   /_hits?path=P       how many times P was requested
@@ -98,6 +99,13 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, b"User-agent: *\nDisallow: /private/\n", "text/plain")
         if path.startswith("/article/"):
             return self._send(200, article(path.rsplit("/", 1)[1]))
+        if path == "/report.html":
+            host = self.headers.get("Host", "")
+            cites = "".join(f'<li id="ref-{n}">Article {n}, <a href="http://{host}/article/{n}">'
+                            f"http://{host}/article/{n}</a></li>" for n in (3, 4))
+            return self._send(200, f"<html><head><title>Harbour report</title></head><body><h1>Harbour "
+                                   f"report</h1><p>The minister spoke twice.</p><h2>References</h2><ol>"
+                                   f"{cites}</ol></body></html>".encode())
         if path == "/plain":
             return self._send(200, b"<html><body><p>No requisites on this page at all.</p></body></html>")
         if path == "/static/site.css":
