@@ -165,6 +165,12 @@ class Config:
     requisites: bool = True
     requisites_max: int = 60
     requisites_max_bytes: int = 25 * 1024 * 1024
+    # media (docs/requisites.md#media): video and audio downloaded with yt-dlp (extra [media]):
+    # "auto" (cited URLs on MEDIA_HOSTS, and pages with <video>/<audio>), "always" (every page tried
+    # with yt-dlp's site extractors too) or "never"; a download over either limit is "too-large"
+    media: str = "auto"
+    media_max_bytes: int = 1024 * 1024 * 1024
+    media_max_seconds: float = 4 * 3600.0
     # feeds, the scheduler daemon, webhooks
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
 

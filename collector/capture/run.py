@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from collector.capture.crawlproc import ChildSetup, crawl_context, import_slow_modules
 from collector.capture.heap import map_large_blocks
+from collector.capture.media import capture_media
 from collector.capture.scrapy_settings import scrapy_settings
 from collector.capture.writeproc import WriterLink, describe_run
 from collector.config import Config
@@ -179,13 +180,17 @@ def stream_captures(
     A URL given without a scheme is fetched as https; when that fails at the connection or TLS level
     (``FALLBACK_REASONS``) it is fetched once more as http, after the batch. Both attempts are rows;
     the URL's one result is the http attempt's, with the https one summed up in ``fallback_from``.
-    The page requisites captured with the pages are not counted: each one's result (with its
-    ``page_id``) goes to ``on_requisite``, if given.
+    The page requisites captured with the pages, and their media (``collector.capture.media``,
+    downloaded after the crawl), are not counted: each one's result (with its ``page_id``) goes to
+    ``on_requisite``, if given.
     """
     outcomes: Counter[str] = Counter()
+    pages: list[int] = []  # the captured pages, whose media are downloaded after the crawl
 
     def count(result: dict[str, Any]) -> None:
         outcomes[str(result["outcome"])] += 1
+        if result["outcome"] == "captured" and result.get("id") is not None:
+            pages.append(int(result["id"]))
         on_result(result)
 
     targets: list[Target] = []
@@ -228,6 +233,8 @@ def stream_captures(
         finally:
             for failed in list(held.values()):  # the http attempt never came: report the https one
                 count(failed)
+    if pages and config.media != "never":
+        capture_media(config, pages, on_requisite or (lambda _result: None))
     return outcomes
 
 

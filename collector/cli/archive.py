@@ -32,6 +32,10 @@ __all__ = ["capture", "get", "import_", "reindex", "snapshots", "verify"]
 @click.option("--extract/--no-extract", "extract", default=None,
               help="Extract main texts now (default), or archive at crawl speed and leave them "
                    "pending for `collector extract --pending` (setting extract).")
+@click.option("--media", "media", type=click.Choice(["auto", "always", "never"]), default=None,
+              help="Download video and audio with yt-dlp (extra [media]): auto (default: the "
+                   "<video>/<audio> of pages, cited URLs on video hosts), always (every page tried "
+                   "with yt-dlp's site extractors), never (setting media).")
 @click.option("--requisites/--no-requisites", "requisites", default=None,
               help="Capture what each HTML page needs to be seen (images, stylesheets, fonts, "
                    "scripts; default), each a row of its own, or the pages alone (setting requisites).")
