@@ -149,6 +149,8 @@ class CaptureSpider(scrapy.Spider):
             return []
         if not self.requisite_limits()[0] or not is_html(_content_type(response)):
             return []
+        if (response.meta[TARGET_KEY].get("context") or {}).get("probe"):
+            return []  # a check's soft-404 probe is no page anyone will look at
         self._fetched.add(response.url)  # a page needed by another page is not fetched again
         return html_requisites(response.body, response.url, response.encoding)
 
