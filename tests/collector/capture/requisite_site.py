@@ -14,6 +14,8 @@ Routes (all deterministic):
   /heavy?n=N&kb=K     a page of N images of K KiB each
   /bench/<i>?k=K      a page with K requisites (K-1 images and one stylesheet)
   /plain              a page with no requisites
+  /clean/<n>          an article whose requisites all load: /static/clean.css (a background image)
+                      and its photo, shown 160x120
   /report.html        a report citing /article/3 and /article/4
   /video.html         a page with a <video src=/media/clip.mp4>; /media/clip.mp4 a few bytes of video/mp4
   /hls.html           a page with a <video src=/media/stream.m3u8> (HLS: playlist of 3 .ts segments)
@@ -99,6 +101,15 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, b"User-agent: *\nDisallow: /private/\n", "text/plain")
         if path.startswith("/article/"):
             return self._send(200, article(path.rsplit("/", 1)[1]))
+        if path.startswith("/clean/"):  # an article whose every requisite loads (the visual test)
+            n = path.rsplit("/", 1)[1]
+            return self._send(200, f"""<!doctype html><html><head><meta charset="utf-8">
+<title>Clean {n}</title><link rel="stylesheet" href="/static/clean.css"></head><body><article>
+<h1>Clean article {n}</h1><p>The harbour project, as the minister described it on the record.</p>
+<img id="photo" src="/img/photo-{n}.png" alt="photo {n}"></article></body></html>""".encode())
+        if path == "/static/clean.css":
+            return self._send(200, b"body { background: #fff url(/img/paper.png); color: #111; }\n"
+                                   b"#photo { width: 160px; height: 120px; }\n", "text/css")
         if path == "/report.html":
             host = self.headers.get("Host", "")
             cites = "".join(f'<li id="ref-{n}">Article {n}, <a href="http://{host}/article/{n}">'
