@@ -30,8 +30,10 @@ import struct
 import subprocess
 import sys
 import threading
+import urllib.request
 import zlib
 from collections import Counter
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -199,6 +201,20 @@ def start() -> tuple[subprocess.Popen[str], str]:
     from tests.conftest import serve_script  # here: the site itself runs without the tests' conftest
 
     return serve_script(Path(__file__))
+
+
+def serving() -> Iterator[str]:
+    """The site for a test module (``site = pytest.fixture(scope="module")(serving)``): its base URL."""
+    proc, base = start()
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def hits(site: str, path: str) -> int:
+    """How many times the running site was asked for ``path``."""
+    with urllib.request.urlopen(f"{site}/_hits?path={path}") as response:
+        return int(response.read())
 
 
 def main() -> None:

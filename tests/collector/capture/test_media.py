@@ -5,8 +5,6 @@ the media given back by ``get`` and ``serve``."""
 from __future__ import annotations
 
 import json
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,26 +17,17 @@ from collector.cli.main import cli
 from collector.server import ServerContext
 from storage.database import connect
 from storage.queries import captures_by_ids, page_requisites
+from storage.verify import verify_archive
 from storage.warcread import read_record_at, scan_file
 from tests.collector.capture import requisite_site
-from tests.collector.capture.requisite_site import MP4, ts_segment
+from tests.collector.capture.requisite_site import MP4, hits, ts_segment
 from tests.collector.server.helpers import fetch, running
 from tests.conftest import make_config, warcio_check
 
 pytest.importorskip("yt_dlp")
 
 
-@pytest.fixture(scope="module")
-def site() -> Iterator[str]:
-    proc, base = requisite_site.start()
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
-def hits(site: str, path: str) -> int:
-    with urllib.request.urlopen(f"{site}/_hits?path={path}") as response:
-        return int(response.read())
+site = pytest.fixture(scope="module")(requisite_site.serving)
 
 
 def run(config: Any, urls: list[str]) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
@@ -75,6 +64,8 @@ def test_an_html5_video_is_archived_under_its_own_url(media: dict[str, Any], sit
     sessions = connect(media["config"].db_url)
     assert [r.url for r in page_requisites(sessions, page["id"])] == [f"{site}/media/clip.mp4"]
     warcio_check(media["home"])
+    report = verify_archive(sessions, media["config"].warc_dir)  # digests, sha256, every row's records
+    assert report.ok, report.problems
 
 
 def test_an_hls_stream_is_downloaded_segment_by_segment(media: dict[str, Any], site: str) -> None:

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +13,7 @@ from storage import retrieve
 from storage.archive import Archive
 from storage.queries import archive_counts, captures_by_ids, latest_captures, page_requisites, snapshots
 from tests.collector.capture import requisite_site
-from tests.collector.capture.requisite_site import PHOTO_RGB, png
+from tests.collector.capture.requisite_site import PHOTO_RGB, hits, png
 from tests.conftest import make_config, warcio_check
 
 # what /article/<n> needs, found in its HTML and in its stylesheets (fetched once per run)
@@ -24,18 +22,7 @@ ARTICLE_NEEDS = {"/static/site.css", "/static/more.css", "/img/bg.png", "/img/mo
                  "/img/shared-2x.png", "/img/missing.png", "/img/reset.png"}
 
 
-@pytest.fixture(scope="session")
-def site() -> Iterator[str]:
-    """Base URL of the requisite site (tests/collector/capture/requisite_site.py)."""
-    proc, base = requisite_site.start()
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
-def hits(site: str, path: str) -> int:
-    with urllib.request.urlopen(f"{site}/_hits?path={path}") as response:
-        return int(response.read())
+site = pytest.fixture(scope="module")(requisite_site.serving)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import gzip
 import json
 import re
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +21,7 @@ from tests.collector.server.helpers import fetch
 from tests.conftest import make_config
 from tests.pywb_tool import Pywb
 
-
-@pytest.fixture(scope="module")
-def site() -> Iterator[str]:
-    proc, base = requisite_site.start()
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+site = pytest.fixture(scope="module")(requisite_site.serving)
 
 
 @pytest.fixture(scope="module")

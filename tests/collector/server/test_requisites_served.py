@@ -25,12 +25,7 @@ from tests.conftest import make_config
 SCREENSHOT = png(64, 48, (10, 160, 60))  # green: the visual test looks for it
 
 
-@pytest.fixture(scope="module")
-def site() -> Iterator[str]:
-    proc, base = requisite_site.start()
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+site = pytest.fixture(scope="module")(requisite_site.serving)
 
 
 def add_screenshot(warc_dir: Path, capture: Any, url: str) -> None:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -19,13 +17,10 @@ from storage.queries import captures_by_ids
 from tests.collector.capture import requisite_site
 from tests.collector.capture.requisite_site import PHOTO_RGB
 from tests.collector.server.helpers import running
+from tests.collector.server.test_browser import CHROMIUM, launch_browser, open_tab
 from tests.collector.server.test_requisites_served import add_screenshot
 from tests.collector.server.visual import CSP_LISTENER, box, watch
 from tests.conftest import make_config
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not CHROMIUM.exists(),
                                 reason="Chromium not installed (apt-get install chromium)")]
@@ -50,30 +45,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         proc.wait(timeout=10)
 
 
+browser = pytest.fixture(scope="module", name="browser")(launch_browser)
+
+
 @pytest.fixture
-def tab(served: dict[str, Any]) -> Iterator[tuple[Any, list[str]]]:
+def tab(browser: Any, served: dict[str, Any]) -> Iterator[tuple[Any, list[str]]]:
     """A tab whose every request outside the archive's origin is aborted and recorded."""
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        context = browser.new_context()
-        escaped: list[str] = []
-        origin = urlsplit(served["base"]).netloc
-
-        def guard(route: Any) -> None:
-            if urlsplit(route.request.url).netloc == origin:
-                route.continue_()
-            else:
-                escaped.append(route.request.url)
-                route.abort()
-
-        context.route("**/*", guard)
-        context.add_init_script(CSP_LISTENER)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
+    for page, escaped in open_tab(browser, served["base"]):
+        page.context.add_init_script(CSP_LISTENER)
         yield page, escaped
-        context.close()
-        browser.close()
 
 
 def _pixels(png: bytes) -> list[tuple[int, int, int]]:
