@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 
 from collector.capture.crawlproc import ChildSetup, crawl_context, import_slow_modules
 from collector.capture.heap import map_large_blocks
-from collector.capture.media import capture_media
 from collector.capture.scrapy_settings import scrapy_settings
 from collector.capture.writeproc import WriterLink, describe_run
 from collector.config import Config
@@ -234,6 +233,9 @@ def stream_captures(
             for failed in list(held.values()):  # the http attempt never came: report the https one
                 count(failed)
     if pages and config.media != "never":
+        # here: it loads storage (SQLAlchemy), which importing this module must not (check start-up)
+        from collector.capture.media import capture_media
+
         capture_media(config, pages, on_requisite or (lambda _result: None))
     return outcomes
 
