@@ -118,3 +118,14 @@ def test_media_never_downloads_nothing(site: str, tmp_path: Path) -> None:
     before = hits(site, "/media/clip.mp4")
     _, loaded = run(make_config(tmp_path / "home", media="never"), [f"{site}/video.html"])
     assert f"{site}/media/clip.mp4" not in loaded and hits(site, "/media/clip.mp4") == before
+
+
+def test_a_stream_longer_than_media_max_seconds_is_too_large(site: str, tmp_path: Path) -> None:
+    """The HLS stream is 3 segments of 2 s: 6 s is over a 3 s limit; nothing of it is downloaded."""
+    config = make_config(tmp_path / "home", media_max_seconds=3.0)
+    before = hits(site, "/media/seg0.ts")
+    _, loaded = run(config, [f"{site}/hls.html"])
+    stream = loaded[f"{site}/media/stream.m3u8"]
+    assert stream["outcome"] == "failed" and stream["reason"] == "too-large"
+    assert "media_max_seconds" in stream["reason_detail"]
+    assert hits(site, "/media/seg0.ts") == before

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from collector.capture.run import capture_urls, stream_captures
+from collector.cli.main import cli
 from storage import retrieve
 from storage.archive import Archive
 from storage.queries import archive_counts, captures_by_ids, latest_captures, page_requisites, snapshots
@@ -136,3 +139,21 @@ def test_byte_limit(site: str, tmp_path: Path) -> None:
     too_large = [r for r in requisites if r["reason"] == "too-large"]
     assert len(captured) == 2 and len(too_large) == 1  # the third was cut at the 50 KiB left
     assert len(requisites) == 3  # the rest were not requested: the budget was spent
+
+
+def test_the_command_line_sums_up_the_requisites_apart(site: str, tmp_path: Path) -> None:
+    """``collector capture``: one line per URL given (the exit status theirs), the requisites summed up
+    on stderr with each failure named; ``--no-requisites`` fetches the page alone."""
+    env = {"COLLECTOR_ALLOW_PRIVATE": "1"}
+    home = tmp_path / "home"
+    done = CliRunner().invoke(cli, ["--home", str(home), "capture", "--json", f"{site}/article/11"], env=env)
+    assert done.exit_code == 0, done.output
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert [line["url"] for line in lines] == [f"{site}/article/11"]
+    assert hits(site, "/img/photo-11.png") == 1
+    done = CliRunner().invoke(cli, ["--home", str(home), "capture", f"{site}/article/12"], env=env)
+    assert "page requisites: " in done.stderr and "requisite failed: " in done.stderr
+    assert f"{site}/img/reset.png" in done.stderr
+    done = CliRunner().invoke(cli, ["--home", str(home), "capture", "--no-requisites", "--json",
+                                    f"{site}/article/13"], env=env)
+    assert done.exit_code == 0 and hits(site, "/img/photo-13.png") == 0

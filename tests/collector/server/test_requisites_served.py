@@ -4,9 +4,11 @@ stylesheets (found by URL, nearest in time), the snapshot page lists them and sh
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +17,14 @@ from warcio.warcwriter import WARCWriter
 
 from collector.capture.run import stream_captures
 from collector.server import ServerContext
+from storage.archive import Archive
 from storage.database import connect
 from storage.queries import captures_by_ids
 from tests.collector.capture import requisite_site
 from tests.collector.capture.requisite_site import PHOTO_RGB, png
 from tests.collector.server.helpers import fetch, running
 from tests.conftest import make_config
+from tests.storage.helpers import html_capture
 
 SCREENSHOT = png(64, 48, (10, 160, 60))  # green: the visual test looks for it
 
@@ -118,3 +122,18 @@ def test_requisites_stay_out_of_the_home_list_and_the_timeline_says_the_mode(
     assert "/img/photo-5.png" not in home and "/article/5" in home
     timeline = fetch(f"{base}/timeline?url={served['url']}").text
     assert "capture (http)" in timeline
+
+
+def test_the_timeline_marks_browser_captures(served: dict[str, Any]) -> None:
+    config = served["config"]
+    archive = Archive.open(config.db_url, config.warc_dir)
+    try:
+        later = served["page"].captured_at + timedelta(minutes=5)
+        archive.commit_captures([dataclasses.replace(html_capture(served["url"], later), mode="browser",
+                                                     mode_reason="--browser")])
+    finally:
+        archive.close()
+    html = fetch(f"{served['base']}/timeline?url={served['url']}").text
+    assert "capture (http)" in html and "capture (browser)" in html
+    marks = re.findall(r"<a class='dot ([^']*)'", html)
+    assert len(marks) == 2 and sum("browser" in m.split() for m in marks) == 1
