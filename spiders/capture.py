@@ -15,7 +15,7 @@ from twisted.python.failure import Failure
 
 from spiders.outcomes import classify_exception
 from spiders.recording import HOPS_KEY
-from spiders.requisites import Requisite, css_requisites, html_requisites, is_css, is_html
+from spiders.requisites import Requisite, css_requisites, is_css, is_html, page_needs
 
 __all__ = ["CaptureSpider", "PageBudget", "RequisiteBudgetMiddleware", "RequisiteBudgetSpent"]
 
@@ -87,9 +87,9 @@ class CaptureSpider(scrapy.Spider):
 
     def requisite_limits(self) -> tuple[int, int]:
         """(requisites_max, requisites_max_bytes) of this crawl; (0, 0) when requisites are off."""
-        settings = getattr(getattr(self, "crawler", None), "settings", None)
-        if settings is None or not settings.getbool("COLLECTOR_REQUISITES", False):
+        if not self._setting_bool("COLLECTOR_REQUISITES"):
             return 0, 0
+        settings = self.crawler.settings
         return (settings.getint("COLLECTOR_REQUISITES_MAX", 60),
                 settings.getint("COLLECTOR_REQUISITES_MAX_BYTES", 25 * 2**20))
 
@@ -124,7 +124,9 @@ class CaptureSpider(scrapy.Spider):
         """The final response of a target: a captured item, then (an HTML page, requisites on) one
         request per page requisite."""
         item = self._captured(response)
-        wanted = self._page_requisites(response)
+        wanted, media = self._page_needs(response)
+        if media:  # the video and audio it embeds, for the media step after the crawl
+            item["media"] = [{"url": m.url, "kind": m.kind} for m in media]
         if not wanted:
             yield item
             return
@@ -144,15 +146,24 @@ class CaptureSpider(scrapy.Spider):
                 _content_type(response), response.url):
             yield from self._requests(page, css_requisites(response.text, response.url))
 
-    def _page_requisites(self, response: Response) -> list[Requisite]:
+    def _page_needs(self, response: Response) -> tuple[list[Requisite], list[Requisite]]:
+        """(requisites to fetch, media embedded) of a page response (none for anything but a 2xx
+        HTML page, nor for a check's soft-404 probe; each only when its setting is on)."""
         if not isinstance(response, TextResponse) or not 200 <= response.status < 300:
-            return []
-        if not self.requisite_limits()[0] or not is_html(_content_type(response)):
-            return []
+            return [], []
+        requisites = bool(self.requisite_limits()[0])
+        media = self._setting_bool("COLLECTOR_MEDIA_EMBEDDED")
+        if not (requisites or media) or not is_html(_content_type(response)):
+            return [], []
         if (response.meta[TARGET_KEY].get("context") or {}).get("probe"):
-            return []  # a check's soft-404 probe is no page anyone will look at
+            return [], []  # a check's soft-404 probe is no page anyone will look at
         self._fetched.add(response.url)  # a page needed by another page is not fetched again
-        return html_requisites(response.body, response.url, response.encoding)
+        wanted, embedded = page_needs(response.body, response.url, response.encoding)
+        return (wanted if requisites else []), (embedded if media else [])
+
+    def _setting_bool(self, name: str) -> bool:
+        settings = getattr(getattr(self, "crawler", None), "settings", None)
+        return bool(settings is not None and settings.getbool(name, False))
 
     def _requests(self, page: PageBudget, wanted: list[Requisite]) -> Iterator[scrapy.Request]:
         """Requests of the requisites not yet fetched in this run, while the page's limits last."""

@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import lxml.html
 from lxml import etree
 
-__all__ = ["Requisite", "css_requisites", "html_media", "html_requisites", "is_css", "is_html"]
+__all__ = ["Requisite", "css_requisites", "html_media", "html_requisites", "is_css", "is_html", "page_needs"]
 
 
 class Requisite(NamedTuple):
@@ -113,10 +113,26 @@ def _parse(body: bytes, encoding: str | None) -> tuple[etree._Element | None, st
 
 def html_requisites(body: bytes, url: str, encoding: str | None = None) -> list[Requisite]:
     """Everything the HTML page at ``url`` needs to be seen, in fetch order (see the module doc)."""
+    return page_needs(body, url, encoding)[0]
+
+
+def html_media(body: bytes, url: str, encoding: str | None = None) -> list[Requisite]:
+    """The video and audio an HTML page embeds (``<video src>``, ``<audio src>``, their ``<source>``s):
+    kind ``video`` or ``audio``."""
+    return page_needs(body, url, encoding)[1]
+
+
+def page_needs(body: bytes, url: str, encoding: str | None = None
+               ) -> tuple[list[Requisite], list[Requisite]]:
+    """(``html_requisites``, ``html_media``) of one page, parsed once."""
     root, base_href = _parse(body, encoding)
     if root is None:
-        return []
+        return [], []
     base = urljoin(url, base_href) if base_href else url
+    return _requisites(root, base), _media(root, base)
+
+
+def _requisites(root: etree._Element, base: str) -> list[Requisite]:
     found: list[Requisite] = []
 
     def add(ref: str | None, kind: str) -> None:
@@ -156,13 +172,7 @@ def html_requisites(body: bytes, url: str, encoding: str | None = None) -> list[
     return sorted(_unique(found), key=lambda r: rank.get(r.kind, len(rank)))
 
 
-def html_media(body: bytes, url: str, encoding: str | None = None) -> list[Requisite]:
-    """The video and audio an HTML page embeds (``<video src>``, ``<audio src>``, their ``<source>``s):
-    kind ``video`` or ``audio``."""
-    root, base_href = _parse(body, encoding)
-    if root is None:
-        return []
-    base = urljoin(url, base_href) if base_href else url
+def _media(root: etree._Element, base: str) -> list[Requisite]:
     found = []
     for el in root.iter("video", "audio"):
         refs = [el.get("src"), *(s.get("src") for s in el.iter("source"))]

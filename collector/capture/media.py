@@ -1,8 +1,9 @@
 """Media: the video and audio a page embeds, and cited video pages, downloaded with yt-dlp.
 
-After a capture run's crawl, each captured HTML page is looked at (``media`` setting): its
-``<video>``/``<audio>`` sources (``spiders.requisites.html_media``: direct files, HLS ``.m3u8`` and DASH
-``.mpd`` manifests) and, on the video hosts of ``MEDIA_HOSTS`` (or any page with ``media = "always"``),
+After a capture run's crawl, for each captured page (``media`` setting): the ``<video>``/``<audio>``
+sources the capture spider found in it (``spiders.requisites.page_needs``: direct files, HLS ``.m3u8``
+and DASH ``.mpd`` manifests; handed back through the pipeline once the page's row is committed) and,
+on the video hosts of ``MEDIA_HOSTS`` (or any page with ``media = "always"``),
 the page itself for yt-dlp's site extractors. Each download runs through ``GuardProxy`` (the SSRF guard
 on every connection yt-dlp makes), within ``media_max_bytes`` and ``media_max_seconds`` (outcome
 ``too-large`` beyond either), and is archived by ``storage.media.commit_media`` as a ``resource``
@@ -29,12 +30,8 @@ from urllib.parse import urlsplit
 from collector.capture.mediaguard import GuardProxy
 from collector.config import Config
 from collector.errors import CollectorError, InputError
-from spiders.requisites import html_media
-from storage import retrieve
 from storage.archive import Archive
-from storage.errors import StorageError
 from storage.media import MediaInput, commit_media
-from storage.queries import captures_by_ids, is_html_type
 
 __all__ = ["MEDIA_HOSTS", "MEDIA_MODES", "MediaTarget", "capture_media", "download", "media_targets"]
 
@@ -45,7 +42,6 @@ MEDIA_MODES = ("auto", "always", "never")
 MEDIA_HOSTS = ("youtube.com", "youtu.be", "vimeo.com", "dailymotion.com", "tiktok.com", "twitch.tv",
                "rumble.com", "soundcloud.com", "bitchute.com", "odysee.com", "facebook.com/watch",
                "fb.watch", "instagram.com/reel", "x.com/i/status", "twitter.com/i/status")
-_HTML_MAX = 8 * 2**20
 _TYPES = {"mp4": "video/mp4", "m4v": "video/mp4", "webm": "video/webm", "mkv": "video/x-matroska",
           "ts": "video/mp2t", "mov": "video/quicktime", "m4a": "audio/mp4", "mp3": "audio/mpeg",
           "ogg": "audio/ogg", "opus": "audio/ogg", "wav": "audio/wav", "flac": "audio/flac"}
@@ -68,29 +64,21 @@ def _on_media_host(url: str) -> bool:
                for h in MEDIA_HOSTS)
 
 
-def media_targets(config: Config, archive: Archive, page_ids: Iterable[int]) -> list[MediaTarget]:
-    """What to download for the pages just captured (``config.media``): the media each HTML page
-    embeds, and the page itself on a video host (any page with "always")."""
-    mode = check_mode(config.media)
-    if mode == "never":
+def media_targets(mode: str, pages: Iterable[tuple[int, str]],
+                  embedded: dict[int, list[dict[str, Any]]]) -> list[MediaTarget]:
+    """What to download for the pages just captured (``(row id, final URL)``) under the media
+    ``mode``: the media each page embeds (``embedded``: page id -> ``{"url", "kind"}``, found by the
+    capture spider), and the page itself on a video host (any page with "always")."""
+    if check_mode(mode) == "never":
         return []
     found: dict[str, MediaTarget] = {}
-    for page in captures_by_ids(archive.sessions, list(page_ids)):
-        if page.outcome != "captured" or page.page_id is not None:
-            continue
-        url = page.final_url or page.url
+    for page_id, url in pages:
         if mode == "always" or _on_media_host(url):
-            found.setdefault(url, MediaTarget(url, page.id, "--media always" if mode == "always"
+            found.setdefault(url, MediaTarget(url, page_id, "--media always" if mode == "always"
                                               else "a video host"))
-        if not is_html_type(page.content_type):
-            continue
-        try:
-            archived = retrieve.archived_response(config.warc_dir, page)
-            body, _ = retrieve.decode_prefix(archived.payload, archived.content_encoding, _HTML_MAX)
-        except StorageError:
-            continue
-        for media in html_media(body, url):
-            found.setdefault(media.url, MediaTarget(media.url, page.id, f"<{media.kind}> on the page"))
+        for media in embedded.get(page_id, []):
+            found.setdefault(media["url"], MediaTarget(media["url"], page_id,
+                                                       f"<{media['kind']}> on the page"))
     return list(found.values())
 
 
@@ -184,27 +172,25 @@ def download(config: Config, target: MediaTarget, workdir: Path, guard: GuardPro
                       content_type=content_type, info=info, fetch_seconds=seconds)
 
 
-def capture_media(config: Config, page_ids: Iterable[int],
+def capture_media(config: Config, pages: Iterable[tuple[int, str]],
+                  embedded: dict[int, list[dict[str, Any]]],
                   on_result: Callable[[dict[str, Any]], None]) -> int:
-    """Download and archive the media of these page captures; each row's JSON goes to ``on_result``.
-    Returns how many media attempts were made."""
+    """Download and archive the media of these page captures (``media_targets``); each row's JSON
+    goes to ``on_result``. Returns how many media attempts were made."""
     mode = check_mode(config.media)
-    if mode == "never":
+    targets = media_targets(mode, pages, embedded)
+    if not targets:
+        return 0
+    try:
+        import yt_dlp  # noqa: F401 - here: an optional dependency
+    except ImportError as exc:
+        if mode == "always":
+            raise CollectorError("media = \"always\" needs yt-dlp: pip install 'collector[media]'") from exc
+        log.warning("%d media not downloaded: yt-dlp is not installed (pip install 'collector[media]')",
+                    len(targets))
         return 0
     archive = Archive.from_settings(config)
     try:
-        targets = media_targets(config, archive, page_ids)
-        if not targets:
-            return 0
-        try:
-            import yt_dlp  # noqa: F401 - here: an optional dependency
-        except ImportError as exc:
-            if mode == "always":
-                raise CollectorError("media = \"always\" needs yt-dlp: pip install 'collector[media]'"
-                                     ) from exc
-            log.warning("%d media not downloaded: yt-dlp is not installed (pip install "
-                        "'collector[media]')", len(targets))
-            return 0
         with GuardProxy(allow_private=config.allow_private, timeout=config.download_timeout) as guard:
             for target in targets:
                 with tempfile.TemporaryDirectory(prefix="collector-media-") as tmp:

@@ -72,6 +72,8 @@ def scrapy_settings(config: Config, **overrides: Any) -> dict[str, Any]:
         "COLLECTOR_REQUISITES": config.requisites and config.requisites_max > 0,
         "COLLECTOR_REQUISITES_MAX": config.requisites_max,
         "COLLECTOR_REQUISITES_MAX_BYTES": config.requisites_max_bytes,
+        # the <video>/<audio> of pages, handed back for collector.capture.media (after the crawl)
+        "COLLECTOR_MEDIA_EMBEDDED": config.media != "never",
         "EXTENSIONS_BASE": EXTENSIONS_BASE,
         # the telnet console, the remote control and AutoThrottle are not in EXTENSIONS_BASE (naming
         # them here, even as None, would import them); PoliteThrottle replaces AutoThrottle

@@ -106,7 +106,9 @@ def test_the_ssrf_guard_refuses_yt_dlp_private_targets(media: dict[str, Any], si
     before = hits(site, "/media/clip.mp4")
     config = media["config"].replace(allow_private=False)
     results: list[dict[str, Any]] = []
-    capture_media(config, [media["pages"][f"{site}/video.html"]["id"]], results.append)
+    page = media["pages"][f"{site}/video.html"]["id"]
+    capture_media(config, [(page, f"{site}/video.html")],
+                  {page: [{"url": f"{site}/media/clip.mp4", "kind": "video"}]}, results.append)
     assert len(results) == 1 and results[0]["outcome"] == "failed"
     assert results[0]["reason"] == "private-address" and "127.0.0.1" in results[0]["reason_detail"]
     assert hits(site, "/media/clip.mp4") == before
