@@ -154,6 +154,8 @@ def download(config: Config, target: MediaTarget, workdir: Path, guard: GuardPro
     files = [p for p in workdir.iterdir() if p.is_file() and not p.name.endswith((".part", ".ytdl"))]
     seconds = time.monotonic() - started
     info = {k: v for k, v in info.items() if k not in ("formats", "thumbnails", "requested_formats")}
+    if not too_long:  # a duration known only once downloaded: the limit holds all the same
+        duration_filter(info)
     if too_long:
         return MediaInput(**base, outcome="failed", reason="too-large", reason_detail=too_long[0],
                           info=info, fetch_seconds=seconds)
