@@ -16,10 +16,12 @@ does nothing and says so once, ``media = "always"`` is an error naming the extra
 
 from __future__ import annotations
 
+import gc
 import logging
 import mimetypes
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -141,9 +143,16 @@ def download(config: Config, target: MediaTarget, workdir: Path, guard: GuardPro
                             "user_agent": config.ua}
     info: dict[str, Any] = {}
     try:
-        with yt_dlp.YoutubeDL(options) as ydl:
-            raw = ydl.extract_info(target.url, download=True)
-            info = ydl.sanitize_info(raw) if raw else {}
+        # yt-dlp leaves some connections to the garbage collector: their ResourceWarnings are its own
+        # (collected here, where they are ignored, not at some later point of the caller's code)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            try:
+                with yt_dlp.YoutubeDL(options) as ydl:
+                    raw = ydl.extract_info(target.url, download=True)
+                    info = ydl.sanitize_info(raw) if raw else {}
+            finally:
+                gc.collect()
     except yt_dlp.utils.DownloadError as exc:
         message = str(exc).removeprefix("ERROR: ")
         refused = guard.refused[refused_before:]

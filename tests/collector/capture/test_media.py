@@ -128,6 +128,6 @@ def test_a_stream_longer_than_media_max_seconds_is_too_large(site: str, tmp_path
     before = hits(site, "/media/seg0.ts")
     _, loaded = run(config, [f"{site}/hls.html"])
     stream = loaded[f"{site}/media/stream.m3u8"]
-    assert stream["outcome"] == "failed" and stream["reason"] == "too-large"
+    assert stream["outcome"] == "failed" and stream["reason"] == "too-large", stream
     assert "media_max_seconds" in stream["reason_detail"]
     assert hits(site, "/media/seg0.ts") == before
