@@ -143,10 +143,10 @@ def download(config: Config, target: MediaTarget, workdir: Path, guard: GuardPro
                             "user_agent": config.ua}
     info: dict[str, Any] = {}
     try:
-        # yt-dlp leaves some connections to the garbage collector: their ResourceWarnings are its own
+        # yt-dlp leaves some connections to the garbage collector, and its warnings are its own
         # (collected here, where they are ignored, not at some later point of the caller's code)
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ResourceWarning)
+            warnings.simplefilter("ignore")
             try:
                 with yt_dlp.YoutubeDL(options) as ydl:
                     raw = ydl.extract_info(target.url, download=True)

@@ -113,6 +113,13 @@ class _Handler(BaseHTTPRequestHandler):
             body = self.rfile.read(length)
         with upstream:
             upstream.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = upstream.recv(_BUFFER)
+                if not chunk:
+                    break
+                head += chunk
+            self.wfile.write(_closing(head))
             while True:
                 chunk = upstream.recv(_BUFFER)
                 if not chunk:
@@ -121,6 +128,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
     do_GET = do_HEAD = do_POST = _forward
+
+
+def _closing(head: bytes) -> bytes:
+    """The response head with ``Connection: close`` (this proxy closes after each response: a client
+    that took the connection for kept alive would send its next request into a closed socket)."""
+    end = head.find(b"\r\n\r\n")
+    if end < 0:
+        return head
+    lines = [line for line in head[:end].split(b"\r\n")
+             if not line.lower().startswith((b"connection:", b"keep-alive:", b"proxy-connection:"))]
+    return b"\r\n".join([*lines, b"Connection: close"]) + head[end:]
 
 
 def _pipe(client: socket.socket, upstream: socket.socket) -> None:
