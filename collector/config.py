@@ -207,6 +207,18 @@ class Config:
     dispatch: str = "local"  # local | queue
     job_lease: float = 300.0  # seconds a worker holds a claimed URL; then the reaper re-enqueues it
     reap_interval: float = 30.0  # how often each worker (and the daemon) runs the reaper
+    # page requisites (docs/requisites.md): an HTML page's images, stylesheets (and what they load),
+    # scripts, fonts, icons and posters are captured with it, each a row of its own (page_id = the
+    # page's); at most requisites_max of them and requisites_max_bytes of bodies per page
+    requisites: bool = True
+    requisites_max: int = 60
+    requisites_max_bytes: int = 25 * 1024 * 1024
+    # media (docs/requisites.md#media): video and audio downloaded with yt-dlp (extra [media]):
+    # "auto" (cited URLs on MEDIA_HOSTS, and pages with <video>/<audio>), "always" (every page tried
+    # with yt-dlp's site extractors too) or "never"; a download over either limit is "too-large"
+    media: str = "auto"
+    media_max_bytes: int = 1024 * 1024 * 1024
+    media_max_seconds: float = 4 * 3600.0
     # feeds, the scheduler daemon, webhooks
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
 

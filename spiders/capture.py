@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import scrapy
 from scrapy import signals
-from scrapy.http import Response
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
 from spiders.browser import RECORDER_KEY
@@ -16,10 +18,59 @@ from spiders.browsercapture import MODE_REASON_KEY, BrowserCapture, browser_mode
 from spiders.jsshell import js_shell_signal
 from spiders.outcomes import classify_exception
 from spiders.recording import HOPS_KEY
+from spiders.requisites import Requisite, css_requisites, is_css, is_html, page_needs
 
-__all__ = ["CaptureSpider"]
+__all__ = ["CaptureSpider", "PageBudget", "RequisiteBudgetMiddleware", "RequisiteBudgetSpent"]
 
 TARGET_KEY = "collector_target"
+PAGE_KEY = "collector_page"  # a requisite's request: the PageBudget of the page it is loaded for
+
+
+@dataclass
+class PageBudget:
+    """What is left of one page's requisite limits (``requisites_max``, ``requisites_max_bytes``)."""
+
+    token: int  # the page's item carries it as ``page_token``, its requisites' items as ``page_of``
+    url: str
+    count: int
+    bytes: int
+    dropped: int = 0  # requisites not fetched because a limit was reached
+
+
+class RequisiteBudgetSpent(IgnoreRequest):
+    """A requisite not fetched: its page's ``requisites_max_bytes`` were spent meanwhile (no row)."""
+
+
+class RequisiteBudgetMiddleware:
+    """Downloader middleware next to the downloader: a page requisite may download only what is left
+    of its page's byte budget when it leaves (``download_maxsize``: beyond it, outcome ``too-large``),
+    and is not sent once the budget is spent. What each response received is taken off the budget."""
+
+    def process_request(self, request: scrapy.Request, spider: scrapy.Spider | None = None) -> None:
+        """Cap the requisite's size at what is left, or drop it when nothing is."""
+        page = request.meta.get(PAGE_KEY)
+        if page is None:
+            return
+        if page.bytes <= 0:
+            page.dropped += 1
+            raise RequisiteBudgetSpent(f"the byte budget of {page.url}'s requisites is spent")
+        request.meta["download_maxsize"] = min(page.bytes, request.meta.get("download_maxsize")
+                                               or page.bytes)
+
+    def process_response(self, request: scrapy.Request, response: Response,
+                         spider: scrapy.Spider | None = None) -> Response:
+        """Take the body received off the page's budget."""
+        page = request.meta.get(PAGE_KEY)
+        if page is not None:
+            page.bytes -= len(response.body)
+        return response
+
+    def process_exception(self, request: scrapy.Request, exception: Exception,
+                          spider: scrapy.Spider | None = None) -> None:
+        """A requisite cut at its maximum size took what was left of the budget."""
+        page = request.meta.get(PAGE_KEY)
+        if page is not None and classify_exception(exception)[0] == "too-large":
+            page.bytes = 0
 
 
 class CaptureSpider(scrapy.Spider):
@@ -35,6 +86,8 @@ class CaptureSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.targets = targets if targets or not url else [{"url": u} for u in url.split()]
         self._browser: BrowserCapture | None = None
+        self._pages = 0  # tokens given to pages whose requisites are fetched
+        self._fetched: set[str] = set()  # requisite URLs requested in this run (fetched once per run)
 
     @property
     def browser(self) -> BrowserCapture:
@@ -49,6 +102,14 @@ class CaptureSpider(scrapy.Spider):
         crawler = getattr(self, "crawler", None)  # none: a spider built without a crawl (tests)
         return str(crawler.settings.get("COLLECTOR_BROWSER") or "never") if crawler else "never"
 
+    def requisite_limits(self) -> tuple[int, int]:
+        """(requisites_max, requisites_max_bytes) of this crawl; (0, 0) when requisites are off."""
+        if not self._setting_bool("COLLECTOR_REQUISITES"):
+            return 0, 0
+        settings = self.crawler.settings
+        return (settings.getint("COLLECTOR_REQUISITES_MAX", 60),
+                settings.getint("COLLECTOR_REQUISITES_MAX_BYTES", 25 * 2**20))
+
     async def start(self) -> AsyncIterator[scrapy.Request]:
         """One request per target, made lazily so huge URL lists stay out of memory.
 
@@ -58,6 +119,7 @@ class CaptureSpider(scrapy.Spider):
         """
         limit = self.backlog_limit()
         for target in self.targets:
+            self._fetched.add(target["url"])  # a target is no requisite to fetch again
             yield self.request_for(target)
             scheduler = _scheduler(self)
             if scheduler is not None and len(scheduler) >= limit:
@@ -88,14 +150,76 @@ class CaptureSpider(scrapy.Spider):
             target["url"], {HOPS_KEY: [], TARGET_KEY: target, "collector_started": datetime.now(UTC)},
             reason, callback=self.parse_browser, errback=self.browser_failed)
 
-    def parse(self, response: Response, **_: Any) -> Iterable[Any]:
-        """The final response of a target: a captured item (and, under ``browser = "auto"``, the
-        target's browser request when the response is a JavaScript shell: both captures stay)."""
-        meta = response.meta
+    def parse(self, response: Response, **_: Any) -> Iterable[dict[str, Any] | scrapy.Request]:
+        """The final response of a target: under ``browser = "auto"``, the target's browser request
+        when the response is a JavaScript shell (both captures stay); a captured item; then (an HTML
+        page, requisites on) one request per page requisite."""
         signal = self.js_shell(response)
         if signal is not None:
-            yield self.browser_request(meta[TARGET_KEY], f"js-shell: {signal}")
-        yield {
+            yield self.browser_request(response.meta[TARGET_KEY], f"js-shell: {signal}")
+        item = self._captured(response)
+        wanted, media = self._page_needs(response)
+        if media:  # the video and audio it embeds, for the media step after the crawl
+            item["media"] = [{"url": m.url, "kind": m.kind} for m in media]
+        if not wanted:
+            yield item
+            return
+        count, size = self.requisite_limits()
+        maxsize = self.crawler.settings.getint("DOWNLOAD_MAXSIZE", 0)
+        size = min(size, maxsize) if maxsize else size
+        self._pages += 1
+        page = PageBudget(token=self._pages, url=response.url, count=count, bytes=size)
+        yield {**item, "page_token": page.token}
+        yield from self._requests(page, wanted)
+
+    def parse_requisite(self, response: Response, **_: Any) -> Iterable[dict[str, Any] | scrapy.Request]:
+        """A requisite's response: its item, then (a stylesheet) the requisites it loads in turn."""
+        page: PageBudget = response.meta[PAGE_KEY]
+        yield {**self._captured(response), "page_of": page.token}
+        if isinstance(response, TextResponse) and 200 <= response.status < 300 and is_css(
+                _content_type(response), response.url):
+            yield from self._requests(page, css_requisites(response.text, response.url))
+
+    def _page_needs(self, response: Response) -> tuple[list[Requisite], list[Requisite]]:
+        """(requisites to fetch, media embedded) of a page response (none for anything but a 2xx
+        HTML page, nor for a check's soft-404 probe; each only when its setting is on)."""
+        if not isinstance(response, TextResponse) or not 200 <= response.status < 300:
+            return [], []
+        requisites = bool(self.requisite_limits()[0])
+        media = self._setting_bool("COLLECTOR_MEDIA_EMBEDDED")
+        if not (requisites or media) or not is_html(_content_type(response)):
+            return [], []
+        if (response.meta[TARGET_KEY].get("context") or {}).get("probe"):
+            return [], []  # a check's soft-404 probe is no page anyone will look at
+        self._fetched.add(response.url)  # a page needed by another page is not fetched again
+        wanted, embedded = page_needs(response.body, response.url, response.encoding)
+        return (wanted if requisites else []), (embedded if media else [])
+
+    def _setting_bool(self, name: str) -> bool:
+        settings = getattr(getattr(self, "crawler", None), "settings", None)
+        return bool(settings is not None and settings.getbool(name, False))
+
+    def _requests(self, page: PageBudget, wanted: list[Requisite]) -> Iterator[scrapy.Request]:
+        """Requests of the requisites not yet fetched in this run, while the page's limits last."""
+        for requisite in wanted:
+            if requisite.url in self._fetched:
+                continue
+            if page.count <= 0 or page.bytes <= 0:
+                page.dropped += 1
+                continue
+            page.count -= 1
+            self._fetched.add(requisite.url)
+            yield scrapy.Request(
+                requisite.url, callback=self.parse_requisite, errback=self.failed, dont_filter=True,
+                priority=1,  # before the next pages: a page's requisites are fetched close to it
+                meta={HOPS_KEY: [], PAGE_KEY: page, "download_maxsize": page.bytes,
+                      TARGET_KEY: {"url": requisite.url,
+                                   "context": {"requisite_of": page.url, "requisite": requisite.kind}},
+                      "collector_started": datetime.now(UTC)})
+
+    def _captured(self, response: Response) -> dict[str, Any]:
+        meta = response.meta
+        return {
             "target": meta[TARGET_KEY],
             "outcome": "captured",
             "reason": None,
@@ -147,9 +271,13 @@ class CaptureSpider(scrapy.Spider):
         """A target whose download failed: a failed item with its reason (and any hops received)."""
         request = getattr(failure, "request", None)
         meta = request.meta if request is not None else {}
+        if isinstance(failure.value, RequisiteBudgetSpent):
+            return  # not fetched at all: counted on its page, no attempt to record
         reason, detail = classify_exception(cast(BaseException, failure.value))  # set once it fails
         hops = list(meta.get(HOPS_KEY, []))
+        page = meta.get(PAGE_KEY)
         yield {
+            **({"page_of": page.token} if page is not None else {}),
             "target": meta.get(TARGET_KEY, {"url": request.url if request is not None else ""}),
             "outcome": "failed",
             "reason": reason,
@@ -166,6 +294,11 @@ def _scheduler(spider: scrapy.Spider) -> Any:
     slot = getattr(getattr(spider.crawler, "engine", None), "_slot", None)
     scheduler = getattr(slot, "scheduler", None)
     return scheduler if hasattr(scheduler, "__len__") else None
+
+
+def _content_type(response: Response) -> str:
+    value = response.headers.get(b"Content-Type") or b""
+    return value.decode("latin-1") if isinstance(value, bytes) else str(value)
 
 
 def _chain(hops: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     Select,
     Text,
+    and_,
     bindparam,
     func,
     literal_column,
@@ -61,6 +62,7 @@ __all__ = [
     "mementos",
     "page_requisites",
     "pending_extractions",
+    "requisites_of_pages",
     "snapshots",
     "snapshots_of",
 ]
@@ -158,7 +160,7 @@ def captures_by_ids(sessions: sessionmaker[Session], ids: Sequence[int]) -> list
     return [found[i] for i in ids]
 
 
-def page_requisites(sessions: sessionmaker[Session], page_ids: Sequence[int]) -> list[CaptureRecord]:
+def requisites_of_pages(sessions: sessionmaker[Session], page_ids: Sequence[int]) -> list[CaptureRecord]:
     """The captures loaded for the page captures ``page_ids`` (requisites, browser sub-resources), by id."""
     if not page_ids:
         return []
@@ -391,8 +393,8 @@ def _memento_ref(r: Sequence[Any]) -> MementoRef:
 
 def archive_counts(sessions: sessionmaker[Session]) -> dict[str, int]:
     """How many captures, distinct URLs, extracted texts, reports and checks the archive holds (soft-404
-    probes are counted in none of them)."""
-    page = Capture.purpose.is_(None)
+    probes and page requisites are counted in none of them: they are no pages)."""
+    page = and_(Capture.purpose.is_(None), Capture.page_id.is_(None))
     with sessions() as session:
         def count(stmt: Any) -> int:
             return int(session.execute(stmt).scalar_one())
@@ -408,12 +410,21 @@ def archive_counts(sessions: sessionmaker[Session]) -> dict[str, int]:
 
 
 def latest_captures(sessions: sessionmaker[Session], limit: int = 20) -> list[CaptureRecord]:
-    """The most recent captures, newest first (soft-404 probes left out)."""
+    """The most recent page captures, newest first (soft-404 probes and page requisites left out)."""
     with sessions() as session:
-        ids = session.execute(select(Capture.id).where(Capture.purpose.is_(None))
+        ids = session.execute(select(Capture.id).where(Capture.purpose.is_(None), Capture.page_id.is_(None))
                               .order_by(Capture.captured_at.desc(), Capture.id.desc())
                               .limit(limit)).scalars().all()
     return captures_by_ids(sessions, list(ids))
+
+
+def page_requisites(sessions: sessionmaker[Session], page_id: int) -> list[CaptureRecord]:
+    """The captures loaded for the page capture ``page_id`` (its requisites, its browser sub-resources,
+    its media), in the order they were taken. A requisite another page of the same run had already
+    fetched is that page's (fetched once per run): find it by URL."""
+    stmt = _base().where(Capture.page_id == page_id).order_by(Capture.captured_at, Capture.id)
+    with sessions() as session:
+        return [_record(row, ext) for row, ext in session.execute(stmt)]
 
 
 # -- the CDX server ---------------------------------------------------------------------------------

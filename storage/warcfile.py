@@ -487,6 +487,17 @@ class WarcFileWriter:
                                            warc_content_type=content_type, warc_headers_dict=headers)
         return self._write(record)
 
+    def write_resource_stream(self, uri: str, stream: BinaryIO, length: int, *, content_type: str,
+                              moment: datetime, payload_digest: str | None = None) -> RecordLocation:
+        """Write a ``resource`` record whose body is read from ``stream`` (seekable; ``length`` bytes),
+        e.g. a downloaded media file: its size need not fit in memory."""
+        writer = self._ensure_open()
+        headers = self._headers(uri, moment, **{"WARC-Payload-Digest": payload_digest})
+        headers["Content-Type"] = content_type
+        record = writer.create_warc_record(uri, "resource", payload=stream, length=length,
+                                           warc_content_type=content_type, warc_headers_dict=headers)
+        return self._write(record)
+
     def write_metadata(self, uri: str, content: dict[str, Any], *, moment: datetime,
                        refers_to: str | None = None, concurrent_to: str | None = None
                        ) -> RecordLocation:

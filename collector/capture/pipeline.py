@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
 import json
 import logging
+from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -20,7 +23,8 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 
-__all__ = ["ArchivePipeline", "CaptureSink", "OwnWriterPipeline", "register_writer", "subresource_inputs",
+__all__ = ["ArchivePipeline", "CaptureSink", "OwnWriterPipeline", "register_media_sink", "register_writer",
+           "subresource_inputs",
            "to_capture_input"]
 
 log = logging.getLogger(__name__)
@@ -42,8 +46,18 @@ class CaptureSink(Protocol):
         """The failure that stopped archiving, if one did."""
 
 
-# Scrapy deep-copies its settings, so live objects are passed by key through this registry.
+# Scrapy deep-copies its settings, so live objects are passed by key through these registries.
 _WRITERS: dict[str, CaptureSink] = {}
+_MEDIA_SINKS: dict[str, Callable[[dict[str, Any]], None]] = {}
+
+
+def register_media_sink(sink: Callable[[dict[str, Any]], None]) -> str:
+    """Make ``sink`` reachable from a crawl; put the returned key in COLLECTOR_MEDIA_SINK. It is given
+    ``{"media_of": page row id, "media": [{"url", "kind"}, ...]}`` for each page that embeds media,
+    once the page's row is committed."""
+    key = f"media-{id(sink)}"
+    _MEDIA_SINKS[key] = sink
+    return key
 
 
 def register_writer(writer: CaptureSink) -> str:
@@ -75,7 +89,7 @@ def to_capture_input(item: dict[str, Any], *, run: dict[str, Any]) -> CaptureInp
         run_id=run.get("run_id"),
         fetch_seconds=(datetime.now(UTC) - started).total_seconds() if started else None,
         context=target.get("context") or {},
-        mode=item.get("mode"),
+        mode=item.get("mode") or "http",
         mode_reason=item.get("mode_reason"),
         attachments=[Attachment(**a) for a in item.get("attachments", [])],
     )
@@ -105,9 +119,13 @@ class ArchivePipeline:
     """Queues every item on the archive writer; waits for its row to commit only when the writer is
     congested (back-pressure), so the downloader keeps going while a batch is written."""
 
-    def __init__(self, writer: CaptureSink, run: dict[str, Any]) -> None:
+    def __init__(self, writer: CaptureSink, run: dict[str, Any],
+                 media_sink: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.writer = writer
         self.run = run
+        self.media_sink = media_sink
+        # pages whose requisites are being fetched: the spider's page token -> the page row's future
+        self._pages: dict[int, Future[Any]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
@@ -115,14 +133,21 @@ class ArchivePipeline:
         writer = _WRITERS.get(crawler.settings.get("COLLECTOR_WRITER") or "")
         if writer is None:
             raise NotConfigured("COLLECTOR_WRITER is not set: nothing to archive into")
-        return cls(writer, dict(crawler.settings.get("COLLECTOR_RUN") or {}))
+        return cls(writer, dict(crawler.settings.get("COLLECTOR_RUN") or {}),
+                   _MEDIA_SINKS.get(crawler.settings.get("COLLECTOR_MEDIA_SINK") or ""))
 
     async def process_item(self, item: dict[str, Any], spider: Spider | None = None) -> dict:
         """Queue the item for archiving; returns a small summary (with the row id when it waited)."""
         if self.writer.error is not None:  # storage failed: stop feeding a writer that is gone
             raise self.writer.error
         capture = to_capture_input(item, run=self.run)
+        if item.get("page_of") is not None:  # a page requisite: its row points at the page's row
+            capture = dataclasses.replace(capture, page_id=await self._page_id(item["page_of"]))
         future = self.writer.submit(capture)
+        if item.get("page_token") is not None:
+            self._pages[item["page_token"]] = future
+        if item.get("media") and self.media_sink is not None:
+            future.add_done_callback(functools.partial(self._media, media=item["media"]))
         if item.get("subresources") and capture.outcome == "captured":
             # a browser page's sub-resources are rows of their own, tied to the page's row
             record = await asyncio.wrap_future(future)
@@ -133,6 +158,21 @@ class ArchivePipeline:
             return {"id": None, "url": capture.url, "outcome": capture.outcome}
         record = await asyncio.wrap_future(future)
         return {"id": record.id, "url": record.url, "outcome": record.outcome}
+
+
+    def _media(self, done: Future[Any], media: list[dict[str, Any]]) -> None:
+        """Hand a committed page's embedded media to the sink (a page whose row failed has none)."""
+        if done.exception() is None and self.media_sink is not None:
+            self.media_sink({"media_of": int(done.result().id), "media": media})
+
+    async def _page_id(self, token: int) -> int | None:
+        """The row id of the page a requisite was loaded for (its row is committed first: the page's
+        item is queued before its requisites are even requested)."""
+        future = self._pages.get(token)
+        if future is None:  # cannot happen (see above); the requisite is kept, unlinked
+            log.warning("a requisite's page (token %s) was never queued", token)
+            return None
+        return int((await asyncio.wrap_future(future)).id)
 
 
 class OwnWriterPipeline(ArchivePipeline):

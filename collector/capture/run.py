@@ -9,6 +9,7 @@ as the URL is archived and, for HTML, extracted.
 from __future__ import annotations
 
 import contextlib
+import threading
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -104,7 +105,13 @@ def crawl_in_process(config: Config, targets: list[Target], emit: Callable[[dict
     # process spawned for this crawl has not loaded them yet, so the writer neither holds nor
     # copies them
     # pages sizes the extraction pool; none (a writer run to finish pending extractions): unknown
-    writer = WriterLink(config, emit=emit, extract=extract, info=info, pages=len(targets) or None,
+    lock = threading.Lock()  # the writer link's thread and the media sink both send
+
+    def send(result: dict[str, Any]) -> None:
+        with lock:
+            emit(result)
+
+    writer = WriterLink(config, emit=send, extract=extract, info=info, pages=len(targets) or None,
                         software=f"collector ({config.ua})").start()
     try:
         # here, after the writer is forked: it must not inherit Scrapy and Twisted
@@ -112,11 +119,15 @@ def crawl_in_process(config: Config, targets: list[Target], emit: Callable[[dict
         from scrapy.crawler import CrawlerProcess  # after the fork
         from scrapy.utils.misc import load_object  # after the fork
 
-        from collector.capture.pipeline import register_writer  # after the fork: imports Scrapy
+        from collector.capture.pipeline import (  # after the fork: imports Scrapy
+            register_media_sink,
+            register_writer,
+        )
 
         if targets:
             process = CrawlerProcess(
                 settings=scrapy_settings(config, COLLECTOR_WRITER=register_writer(writer),
+                                         COLLECTOR_MEDIA_SINK=register_media_sink(send),
                                          COLLECTOR_RUN=run_info))
             process.crawl(load_object(spider), targets=[
                 {"url": t.url, "context": t.context} for t in targets])
@@ -171,6 +182,7 @@ def stream_captures(
     *,
     on_result: Callable[[dict[str, Any]], None],
     contexts: dict[str, dict[str, Any]] | None = None,
+    on_requisite: Callable[[dict[str, Any]], None] | None = None,
 ) -> Counter[str]:
     """Capture every URL, passing each result to ``on_result`` as it arrives and keeping none of
     them (a batch of any size costs the caller no memory); return the count of each outcome.
@@ -178,12 +190,23 @@ def stream_captures(
     A URL given without a scheme is fetched as https; when that fails at the connection or TLS level
     (``FALLBACK_REASONS``) it is fetched once more as http, after the batch. Both attempts are rows;
     the URL's one result is the http attempt's, with the https one summed up in ``fallback_from``.
+    The page requisites captured with the pages, and their media (``collector.capture.media``,
+    downloaded after the crawl), are not counted: each one's result (with its ``page_id``) goes to
+    ``on_requisite``, if given.
     """
     outcomes: Counter[str] = Counter()
+    # the captured pages (id, URL) and the media they embed, downloaded after the crawl
+    pages: list[tuple[int, str]] = []
+    embedded: dict[int, list[dict[str, Any]]] = {}
 
     def count(result: dict[str, Any]) -> None:
         outcomes[str(result["outcome"])] += 1
+        if result["outcome"] == "captured" and result.get("id") is not None:
+            pages.append((int(result["id"]), str(result.get("final_url") or result["url"])))
         on_result(result)
+
+    def media(found: dict[str, Any]) -> None:
+        embedded[int(found["media_of"])] = list(found["media"])
 
     targets: list[Target] = []
     seen: set[str] = set()
@@ -213,17 +236,23 @@ def stream_captures(
         else:
             count(result)
 
-    crawl_targets(config, targets, on_result=first)
+    crawl_targets(config, targets, on_result=first, on_requisite=on_requisite, on_media=media)
     if held:
         def second(result: dict[str, Any]) -> None:
             failed = held.pop(result["url"], None)
             count({**result, "fallback_from": _attempt(failed)} if failed is not None else result)
 
         try:
-            crawl_targets(config, [fallbacks[r["url"]] for r in held.values()], on_result=second)
+            crawl_targets(config, [fallbacks[r["url"]] for r in held.values()], on_result=second,
+                          on_requisite=on_requisite, on_media=media)
         finally:
             for failed in list(held.values()):  # the http attempt never came: report the https one
                 count(failed)
+    if pages and config.media != "never":
+        # here: it loads storage (SQLAlchemy), which importing this module must not (check start-up)
+        from collector.capture.media import capture_media
+
+        capture_media(config, pages, embedded, on_requisite or (lambda _result: None))
     return outcomes
 
 
@@ -261,13 +290,17 @@ def run_crawl(config: Config, targets: list[Target], *, spider: str = CAPTURE_SP
 
 def crawl_targets(config: Config, targets: list[Target], *, on_result: Callable[[dict[str, Any]], None],
                   spider: str = CAPTURE_SPIDER, extract: bool = True,
-                  start_method: str = "auto") -> None:
+                  start_method: str = "auto",
+                  on_requisite: Callable[[dict[str, Any]], None] | None = None,
+                  on_media: Callable[[dict[str, Any]], None] | None = None) -> None:
     """Crawl already-validated targets in a fresh child process; pass each result to ``on_result``.
 
     A target the crawl ended without answering gets a ``failed`` result, reason ``not-attempted``.
     The child is forked from a warm fork server or spawned (``start_method``: ``auto`` chooses, see
     ``collector.capture.crawlproc.auto_start_method``; ``forkserver`` or ``spawn`` force one). Only the
-    answered URLs are kept here, not the results.
+    answered URLs are kept here, not the results. A page requisite's result (``page_id`` set) is no
+    target's: it goes to ``on_requisite`` (if given), not to ``on_result``; the media a page embeds
+    (``{"media_of": page id, "media": [...]}``) to ``on_media``.
     """
     ctx = crawl_context(start_method)
     receive, send = ctx.Pipe(duplex=False)
@@ -285,7 +318,13 @@ def crawl_targets(config: Config, targets: list[Target], *, on_result: Callable[
                 child.join()
                 error = f"the capture process stopped unexpectedly (exit code {child.exitcode})"
                 break
-            if kind == "result":
+            if kind == "result" and "media_of" in payload:  # a page's embedded media, no attempt
+                if on_media is not None:
+                    on_media(payload)
+            elif kind == "result" and payload.get("page_id") is not None:
+                if on_requisite is not None:
+                    on_requisite(payload)
+            elif kind == "result":
                 answered.add(payload["url"])
                 on_result(payload)
             elif kind == "error":

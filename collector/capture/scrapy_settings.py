@@ -69,6 +69,12 @@ def scrapy_settings(config: Config, **overrides: Any) -> dict[str, Any]:
         # https: every response's chain is verified and recorded (spiders.tls); refused only with this
         "COLLECTOR_TLS_VERIFY": config.tls_verify,
         "COLLECTOR_TLS_CA_FILE": str(config.tls_ca_file) if config.tls_ca_file else None,
+        # page requisites (spiders.capture): fetched with each HTML page, within these limits
+        "COLLECTOR_REQUISITES": config.requisites and config.requisites_max > 0,
+        "COLLECTOR_REQUISITES_MAX": config.requisites_max,
+        "COLLECTOR_REQUISITES_MAX_BYTES": config.requisites_max_bytes,
+        # the <video>/<audio> of pages, handed back for collector.capture.media (after the crawl)
+        "COLLECTOR_MEDIA_EMBEDDED": config.media != "never",
         "EXTENSIONS_BASE": EXTENSIONS_BASE,
         # the telnet console, the remote control and AutoThrottle are not in EXTENSIONS_BASE (naming
         # them here, even as None, would import them); PoliteThrottle replaces AutoThrottle
@@ -81,6 +87,7 @@ def scrapy_settings(config: Config, **overrides: Any) -> dict[str, Any]:
             "spiders.retry.BackoffRetryMiddleware": 550,
             "spiders.robots.RobotsMiddleware": 100,
             "spiders.safety.PrivateAddressMiddleware": 960,
+            "spiders.capture.RequisiteBudgetMiddleware": 970,  # after the SSRF guard's refusal
             "spiders.recording.RecordingMiddleware": 990,
             # after the recording one on the way back: an untrusted response is archived, then refused
             "spiders.tls.TLSVerifyMiddleware": 985,

@@ -242,6 +242,7 @@ class ArchiveWriter:
     @staticmethod
     def _extractable(record: CaptureRecord) -> bool:
         return (record.outcome == "captured"
+                and record.page_id is None  # a page requisite has no text of its own
                 and record.extraction_status is None and record.payload_file is not None
                 and record.revisit_of is None  # a revisit's text is its original's
                 and is_extracted(record.content_type))

@@ -36,6 +36,13 @@ __all__ = ["capture", "get", "import_", "reindex", "snapshots", "verify"]
               "worker`, docs/scale-out.md) as a job instead of fetching them here; prints the job.")
 @click.option("--wait", is_flag=True, help="With --queue: then wait for the job, printing each "
               "result as it arrives (as `collector jobs ID --wait`).")
+@click.option("--media", "media", type=click.Choice(["auto", "always", "never"]), default=None,
+              help="Download video and audio with yt-dlp (extra [media]): auto (default: the "
+                   "<video>/<audio> of pages, cited URLs on video hosts), always (every page tried "
+                   "with yt-dlp's site extractors), never (setting media).")
+@click.option("--requisites/--no-requisites", "requisites", default=None,
+              help="Capture what each HTML page needs to be seen (images, stylesheets, fonts, "
+                   "scripts; default), each a row of its own, or the pages alone (setting requisites).")
 @fetch_options
 @json_option
 @click.pass_context
@@ -46,7 +53,8 @@ def capture(ctx: click.Context, urls: tuple[str, ...], from_file: Path | None,
     """Capture URLs into the archive (WARC + metadata row per attempt).
 
     Each URL's line is printed once it is archived and its text extracted. Failed fetches are
-    recorded too, with their reason. Exit status 1 if any URL was not captured. With --no-extract
+    recorded too, with their reason. Exit status 1 if any URL was not captured (a failed page
+    requisite is a row with its reason, counted apart, and does not change it). With --no-extract
     no extraction process is started: each HTML or PDF capture's extraction is "pending" until
     `collector extract --pending`.
 
@@ -83,7 +91,8 @@ def capture(ctx: click.Context, urls: tuple[str, ...], from_file: Path | None,
                            source=f"report {report_name}" if report_name else None)
         return
     with CaptureProgress(total=len(wanted), as_json=as_json) as progress:
-        outcomes = stream_captures(config, wanted, on_result=progress.result, contexts=contexts)
+        outcomes = stream_captures(config, wanted, on_result=progress.result, contexts=contexts,
+                                   on_requisite=progress.requisite)
     if set(outcomes) - {"captured"}:
         sys.exit(1)
 

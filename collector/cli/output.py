@@ -45,6 +45,7 @@ class CaptureProgress:
         self.progress = _progress("capturing", total)
         self.task = self.progress.add_task("capture", total=total)
         self.counts: dict[str, int] = {}
+        self.requisites: dict[str, int] = {}  # page requisites' outcomes (not one of the URLs)
 
     def __enter__(self) -> CaptureProgress:
         self.progress.start()
@@ -56,6 +57,17 @@ class CaptureProgress:
         if not self.as_json and self.counts:
             summary = ", ".join(f"{n} {k}" for k, n in sorted(self.counts.items()))
             ERR.print(f"done: {summary}")
+        if not self.as_json and self.requisites:
+            summary = ", ".join(f"{n} {k}" for k, n in sorted(self.requisites.items()))
+            ERR.print(f"page requisites: {summary}")
+
+    def requisite(self, result: dict[str, Any]) -> None:
+        """Count one page requisite's result (failed ones are also printed, with their reason)."""
+        outcome = str(result.get("outcome", "?"))
+        self.requisites[outcome] = self.requisites.get(outcome, 0) + 1
+        if outcome != "captured" and not self.as_json:
+            ERR.print(escape(f"requisite {outcome}: {result.get('url')}  {result.get('reason')}: "
+                             f"{result.get('reason_detail')}"))
 
     def result(self, result: dict[str, Any]) -> None:
         """Print one URL's result."""

@@ -51,7 +51,7 @@ from storage.checks import check_ids_of_report
 from storage.errors import NoCaptureError
 from storage.ledger import CAPTURE, CHECK, REPORT_VERSION, TEXT, Checkpoint, checkpoints, iter_leaf_hashes
 from storage.ledgerproof import EntryRow, MerkleLevels, entries_of
-from storage.queries import captures_by_ids, closest_capture, page_requisites
+from storage.queries import captures_by_ids, closest_capture, requisites_of_pages
 from storage.records import CaptureRecord
 from storage.retrieve import capture_warc
 from storage.timefmt import iso_z
@@ -146,7 +146,7 @@ def _with_requisites_and_originals(archive: Archive, captures: list[CaptureRecor
                                    ) -> list[CaptureRecord]:
     """The captures, the requisites loaded for them, and the originals their revisits point at."""
     found = {c.id: c for c in captures}
-    found.update((c.id, c) for c in page_requisites(archive.sessions, list(found)))
+    found.update((c.id, c) for c in requisites_of_pages(archive.sessions, list(found)))
     originals = sorted({c.revisit_of for c in found.values() if c.revisit_of is not None} - set(found))
     found.update((c.id, c) for c in captures_by_ids(archive.sessions, originals))
     return sorted(found.values(), key=lambda c: (c.captured_at, c.id))

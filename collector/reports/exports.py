@@ -35,6 +35,7 @@ from warcio.warcwriter import WARCWriter
 
 from collector.config import Config, version
 from collector.errors import InputError
+from collector.reports.requisites import with_requisites
 from collector.reports.status import report_status
 from collector.reports.versions import effective_citations
 from storage import reports, retrieve
@@ -87,7 +88,8 @@ def citation_rows(config: Config, name: str, *, base_url: str | None = None) -> 
 
 
 def report_captures(config: Config, name: str) -> tuple[list[CaptureRecord], bytes]:
-    """Every capture of the report's cited URLs (and of the report page), and the report's own records."""
+    """Every capture of the report's cited URLs (and of the report page) with the page requisites of
+    each HTML page, and the report's own records."""
     archive = Archive.from_settings(config)
     try:
         version = reports.versions_of(archive.sessions, name)[-1]
@@ -97,6 +99,8 @@ def report_captures(config: Config, name: str) -> tuple[list[CaptureRecord], byt
                 found.update((c.id, c) for c in snapshots(archive.sessions, url))
         if version.capture_id is not None:
             found.update((c.id, c) for c in captures_by_ids(archive.sessions, [version.capture_id]))
+        # what the pages need to be seen: their images, stylesheets ... (docs/requisites.md)
+        found = {c.id: c for c in with_requisites(archive, config.warc_dir, list(found.values()))}
     finally:
         archive.close()
     document = b""

@@ -37,7 +37,7 @@ from collector.errors import InputError
 from collector.server import memento
 from collector.server.context import ctx_of, int_param, origin_of
 from collector.server.html import a, esc, layout, qs, stamp
-from collector.server.rewrite import decode_html, framed_csp, pdf_csp, raw_csp, rewrite_html
+from collector.server.rewrite import decode_html, framed_csp, pdf_csp, raw_csp, rewrite_css, rewrite_html
 from storage.errors import NoCaptureError
 from storage.payloadstream import http_headers_at, payload_chunks
 from storage.queries import MATCH_TYPES, MementoRef, captures_by_ids, cdx_mementos, mementos
@@ -146,7 +146,8 @@ def web(request: Request) -> Response:
         raise InputError(f"{spec!r} is not an archive timestamp (YYYYMMDDhhmmss, optionally with id_ or "
                          "if_)")
     digits, modifier = match.group(1), match.group(2) or ""
-    modifier = {"im_": "id_", "cs_": "id_", "js_": "id_", "mp_": ""}.get(modifier, modifier)
+    # cs_: a stylesheet, whose url()s and @imports are pointed into the archive (others: raw)
+    modifier = {"im_": "id_", "js_": "id_", "mp_": ""}.get(modifier, modifier)
     url = target_url(request, 2)
     found = mementos_of(request, url)
     if not found:
@@ -169,7 +170,9 @@ def web(request: Request) -> Response:
     if kind == "application/pdf" and not modifier:  # the banner above the embedded PDF
         return HTMLResponse(_wrapper(request, capture, url, found, index, stamps[index], pdf=True),
                             headers=headers, status_code=capture.http_status or 200)
-    if modifier in ("id_", "dl_") or kind not in _HTML_TYPES:
+    if modifier == "cs_" and _is_css(capture):
+        return _stylesheet(request, capture, url, headers)
+    if modifier in ("id_", "dl_", "cs_") or kind not in _HTML_TYPES:
         return _raw(request, capture, headers, download=modifier == "dl_")
     if modifier == "if_":
         return _framed(request, capture, url, headers)
@@ -194,7 +197,7 @@ def _redirect(request: Request, ref: MementoRef, headers: dict[str, str], modifi
             or "application/octet-stream"}
     if header_value(record.http_headers, "Content-Encoding"):
         kept["Content-Encoding"] = header_value(record.http_headers, "Content-Encoding") or ""
-    mod = modifier if modifier in ("id_", "dl_", "if_") else ""
+    mod = modifier if modifier in ("id_", "dl_", "if_", "cs_") else ""
     headers = {**headers, **kept, "Location": _urls(request).memento(stamp, ref.target_url, mod),
                "Content-Security-Policy": raw_csp(ctx.replay(request))}
     return Response(record.payload, status_code=ref.http_status or 302, headers=headers)
@@ -233,6 +236,33 @@ def _raw(request: Request, capture: CaptureRecord, headers: dict[str, str], *, d
     return StreamingResponse(body, status_code=capture.http_status or 200, headers=headers)
 
 
+def _is_css(capture: CaptureRecord) -> bool:
+    return (capture.content_type or "").split(";")[0].strip().lower() == "text/css"
+
+
+def _stylesheet(request: Request, capture: CaptureRecord, url: str, headers: dict[str, str]) -> Response:
+    """An archived stylesheet loaded by a replayed page: its url()s point at the archive's copies (of
+    the time nearest this stylesheet's), its @imports at their stylesheets; inert as any raw payload."""
+    ctx = ctx_of(request)
+    archived = archived_response(ctx.warc_dir, capture)
+    body, _problem = decode_prefix(archived.payload, archived.content_encoding,
+                                   ctx.config.replay_max_html_bytes)
+    charset = re.search(r"charset=([\w.:-]+)", capture.content_type or "", re.I)
+    try:
+        text = body.decode(charset.group(1) if charset else "utf-8", "replace")
+    except LookupError:
+        text = body.decode("utf-8", "replace")
+    replay, stamp14 = ctx.replay(request), memento.ts14(capture.captured_at)
+
+    def mapper(target: str, kind: str) -> str:
+        return f"{replay}/web/{stamp14}{'cs_' if kind == 'style' else 'id_'}/{target}"
+
+    css = rewrite_css(text, capture.final_url or url, mapper)
+    headers = {**headers, "Content-Security-Policy": raw_csp(replay),
+               "X-Archive-Sha256": capture.sha256 or "", "Content-Type": "text/css; charset=utf-8"}
+    return Response(css.encode("utf-8"), status_code=capture.http_status or 200, headers=headers)
+
+
 def _own_headers(warc_dir: Path, capture: CaptureRecord) -> list[tuple[str, str]]:
     """The HTTP headers of the capture's own response or revisit record, without reading its payload."""
     if capture.warc_file is None or capture.warc_offset is None:
@@ -259,6 +289,7 @@ def _framed(request: Request, capture: CaptureRecord, url: str, headers: dict[st
         notice = (f"This archived page is shown only as far as it could be decoded ({problem}). The "
                   f"full payload as archived is at {replay}/web/{stamp14}dl_/{url}")
     prefixes = {"page": f"{main}/web/{stamp14}/", "embed": f"{replay}/web/{stamp14}id_/",
+                "style": f"{replay}/web/{stamp14}cs_/",
                 "frame": f"{replay}/web/{stamp14}if_/"}
 
     def mapper(target: str, kind: str) -> str:

@@ -64,6 +64,10 @@ iframe.inline { height:30em; border:1px solid var(--line); }
   margin-left:-.45em; background:var(--ok); }
 .axis a.dot.bad { background:var(--bad); } .axis a.dot.muted { background:var(--muted); }
 .axis a.dot.change { outline:3px solid var(--warn); }
+.axis a.dot.browser { border-radius:0; }
+.beside { display:flex; gap:1em; align-items:flex-start; } .beside > section, .beside > iframe { flex:2; }
+figure.screenshot { flex:1; margin:0; }
+figure.screenshot img { max-width:100%; border:1px solid var(--line); }
 .axis span.check { position:absolute; top:0; margin-left:-.3em; width:.6em; height:1.2em; }
 .axis span.check.ok { background:var(--ok); } .axis span.check.warn { background:var(--warn); }
 .axis span.check.bad { background:var(--bad); } .axis span.check.muted { background:var(--muted); }

@@ -143,7 +143,9 @@ def timeline(data: dict[str, Any]) -> str:
         cls = f"dot {capture_class(cap['outcome'], cap['http_status'])}"
         cls += " change" if cap["text_changed"] else ""
         target = _web(cap, url) if cap["outcome"] == "captured" else f"/snapshot/{cap['id']}"
-        title = f"{cap['captured_at']} {cap['outcome']} {cap['http_status'] or ''}".strip()
+        cls += " browser" if cap.get("mode") == "browser" else ""
+        title = (f"{cap['captured_at']} {cap['outcome']} {cap['http_status'] or ''} "
+                 f"{cap.get('mode') or 'http'}")
         marks.append(f"<a class='{cls} {at(cap['captured_at'])}' href='{esc(target)}' title='{esc(title)}'>"
                      "</a>")
     for chk in data["checks"]:
@@ -157,7 +159,7 @@ def timeline(data: dict[str, Any]) -> str:
         changes = ", ".join(n for n, flag in (("text changed", cap["text_changed"]),
                                               ("payload changed", cap["payload_changed"])) if flag)
         link = a(_web(cap, url), "view") if cap["outcome"] == "captured" else ""
-        rows.append([_when(cap["captured_at"]), "capture",
+        rows.append([_when(cap["captured_at"]), f"capture ({esc(cap.get('mode') or 'http')})",
                      capture_badge(cap["outcome"], cap["http_status"], cap["reason"]),
                      esc(changes), f"<span class='hash'>{esc((cap['sha256'] or '')[:12])}</span>",
                      seal_badge(cap.get("ledger")), a(f"/snapshot/{cap['id']}", "details") + " " + link])
@@ -201,12 +203,19 @@ def snapshot(data: dict[str, Any]) -> str:
         replay = (f"<h2>Replay</h2><iframe class='replay inline' src='/web/{esc(cap['timestamp'])}if_/"
                   f"{esc(cap['url'])}' sandbox='allow-top-navigation-by-user-activation' "
                   "referrerpolicy='no-referrer' title='archived page'></iframe>")
+    if data.get("screenshot"):  # a browser capture's screenshot, beside the replay
+        replay = (f"<div class='beside'>{replay}<figure class='screenshot'><h2>Screenshot</h2>"
+                  f"<img id='screenshot' src='{esc(data['screenshot'])}' alt='screenshot of the page as "
+                  "the browser rendered it'></figure></div>")
+    if cap.get("page_id"):
+        links.append(a(f"/snapshot/{cap['page_id']}", f"loaded for page {cap['page_id']}"))
     text = data["text"]
     text_html = (f"<pre class='text'>{esc(text.get('text'))}</pre>" if text
                  else f"<p class='muted'>{esc(data['text_error'])}</p>")
     body = (f"<p>{' · '.join(links)}</p>{_seal_line(data.get('ledger'))}{meta}"
             f"<h2>HTTP headers</h2><pre>{esc(data['headers'] or '-')}</pre>"
-            f"<h2>Extracted text</h2>{text_html}{replay}<h2>WARC records</h2>{records}")
+            f"<h2>Extracted text</h2>{text_html}{replay}{_requisites(data.get('requisites') or [])}"
+            f"<h2>WARC records</h2>{records}")
     return layout(f"Capture {cap['id']} of {cap['url']}", body, json_href=f"/snapshot/{cap['id']}.json")
 
 
@@ -259,6 +268,19 @@ def _seal_line(seal: dict[str, Any] | None) -> str:
         said = (f"ledger entry {esc(seal['seq'])}; no signed checkpoint covers it yet (the next one "
                 "comes at the end of a run, or from <code>collector run</code> within the hour)")
     return f"<p class='ledger'>Ledger: {seal_badge(seal)} {said}</p>"
+
+
+def _requisites(requisites: list[dict[str, Any]]) -> str:
+    """The table of what was loaded for a page (requisites, sub-resources, media), if anything was."""
+    if not requisites:
+        return ""
+    rows = [[a(f"/snapshot/{r['id']}", r["id"]), capture_badge(r["outcome"], r["http_status"], r["reason"]),
+             esc(r.get("content_type") or ""),
+             esc(r.get("content_length")),
+             a(f"/web/{r['timestamp']}id_/{r['url']}", r["url"]) if r["outcome"] == "captured"
+             else esc(r["url"])] for r in requisites]
+    return (f"<h2>Loaded for this page ({len(requisites)})</h2>"
+            + table(["#", "result", "type", "bytes", "URL"], rows, cls="requisites"))
 
 
 def spans_html(text: str | None, spans: list[list[Any]]) -> str:

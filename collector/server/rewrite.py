@@ -27,7 +27,8 @@ from lxml_html_clean import Cleaner
 __all__ = ["Mapper", "decode_html", "framed_csp", "inert_page", "raw_csp", "rewrite_css", "rewrite_html",
            "safe_url"]
 
-#: (absolute URL, kind) -> archive URL; kind is "page" (navigation), "embed" (image, stylesheet ...)
+#: (absolute URL, kind) -> archive URL; kind is "page" (navigation), "embed" (image, script, font ...),
+#: "style" (a stylesheet: ``<link rel=stylesheet>``, ``@import``; its own url()s need rewriting too)
 #: or "frame" (an iframe's document).
 Mapper = Callable[[str, str], str]
 
@@ -44,6 +45,7 @@ _PAGE_ATTRS = {"href", "cite", "longdesc", "xlink:href"}
 _SRCSET_ATTRS = {"srcset", "imagesrcset"}
 _FRAME_TAGS = {"iframe", "frame"}
 _CSS_URL = re.compile(r"""url\(\s*(['"]?)(.*?)\1\s*\)|@import\s+(['"])(.*?)\3""", re.I | re.S)
+_IMPORT_BEFORE = re.compile(r"@import\s*$", re.I)  # ``@import url(...)``: a stylesheet too
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _CTRL = re.compile(r"[\x00-\x20\x7f]+")
 # names a browser reads as lxml does; anything else (``scr<script``, ``"""``) is not kept as a name
@@ -93,7 +95,10 @@ def rewrite_css(css: str, base: str, mapper: Mapper) -> str:
     def repl(match: re.Match[str]) -> str:
         raw = match.group(2) if match.group(2) is not None else match.group(4)
         target = safe_url(raw or "", base)
-        mapped = mapper(target, "embed") if target else "about:invalid"
+        imported = match.group(4) is not None or bool(
+            _IMPORT_BEFORE.search(match.string, max(0, match.start() - 40), match.start()))
+        kind = "style" if imported else "embed"
+        mapped = mapper(target, kind) if target else "about:invalid"
         return f'url("{mapped}")' if match.group(4) is None else f'@import "{mapped}"'
 
     return _CSS_URL.sub(repl, css)
@@ -133,6 +138,8 @@ def _clean_element(el: etree._Element, base: str, mapper: Mapper) -> None:
                 value = mapper(target, "frame")
             elif lname in _PAGE_ATTRS and tag in ("a", "area"):
                 value = mapper(target, "page")
+            elif tag == "link" and "stylesheet" in (el.get("rel") or "").lower().split():
+                value = mapper(target, "style")
             else:
                 value = mapper(target, "embed")
         elif re.match(r"(java|vb)script:|data:", _CTRL.sub("", value).lower()):

@@ -32,6 +32,7 @@ from storage.checks import latest_verdict_changes
 from storage.errors import NoCaptureError, StorageError
 from storage.feeds import list_feeds
 from storage.ledgerseal import capture_seals
+from storage.pageresources import SCREENSHOT_PREFIX, concurrent_resource
 from storage.queries import captures_by_ids
 from storage.records import CaptureRecord
 from storage.reports import list_reports
@@ -135,7 +136,23 @@ def snapshot(request: Request) -> Response:
         data["text"] = retrieve.capture_text(ctx.warc_dir, capture)
     except StorageError as exc:
         data["text_error"] = str(exc)
+    # what was loaded for this page (its requisites, browser sub-resources, media) and its screenshot
+    data["requisites"] = [_capture(r) for r in queries.page_requisites(ctx.sessions, capture.id)]
+    shot = concurrent_resource(ctx.warc_dir, capture, SCREENSHOT_PREFIX)
+    data["screenshot"] = f"/snapshot/{capture.id}/screenshot.png" if shot is not None else None
     return respond(request, data, pages.snapshot)
+
+
+def screenshot(request: Request) -> Response:
+    """The screenshot taken with a browser capture (its ``urn:screenshot:`` resource record)."""
+    capture = _one(request, request.path_params["id"])
+    shot = concurrent_resource(ctx_of(request).warc_dir, capture, SCREENSHOT_PREFIX)
+    if shot is None:
+        raise NoCaptureError(f"capture {capture.id} has no screenshot (only browser captures have one)")
+    return Response(shot.payload, headers={
+        "Content-Type": shot.headers.get("Content-Type", "image/png").split(";")[0],
+        "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox; default-src 'none'",
+        "X-Archive-Record-Id": shot.headers.get("WARC-Record-ID", "")})
 
 
 def snapshot_warc(request: Request) -> Response:
@@ -236,6 +253,7 @@ def routes() -> list[Route]:
         Route("/reports/{name}", dashboard),
         Route("/timeline", timeline), Route("/timeline.json", timeline),
         Route("/snapshot/{id:int}.warc.gz", snapshot_warc),
+        Route("/snapshot/{id:int}/screenshot.png", screenshot),
         Route("/snapshot/{id}", snapshot),
         Route("/diff", diff), Route("/diff.json", diff),
         Route("/search", search), Route("/search.json", search),

@@ -49,8 +49,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(not CHROMIUM.exists(),
                                 reason="Chromium not installed (apt-get install chromium)")]
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def launch_browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright, for a test module (``browser`` here)."""
     playwright = pytest.importorskip("playwright.sync_api")
     with playwright.sync_playwright() as p:
         launched = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
@@ -58,12 +58,21 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
+browser = pytest.fixture(scope="module", name="browser")(launch_browser)
+
+
 @pytest.fixture
 def tab(browser: Any, live: str) -> Iterator[tuple[Any, list[str]]]:
     """A page whose every request outside the archive's origin is aborted and recorded."""
+    yield from open_tab(browser, live)
+
+
+def open_tab(browser: Any, base: str) -> Iterator[tuple[Any, list[str]]]:
+    """A new page (and context) of ``browser`` whose every request outside ``base``'s origin is aborted
+    and recorded in the list yielded with it; closed when the generator ends."""
     context = browser.new_context()
     escaped: list[str] = []
-    origin = urlsplit(live).netloc
+    origin = urlsplit(base).netloc
 
     def guard(route: Any) -> None:
         if urlsplit(route.request.url).netloc == origin:

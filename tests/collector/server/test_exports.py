@@ -45,7 +45,8 @@ def test_warc_export_passes_warcio_check(world: dict[str, Any], tmp_path: Path) 
     responses = {uri for kind, uri, _ in records if kind in ("response", "revisit")}
     base = world["base"]
     assert {base + "/article", base + "/other", base + "/hostile", base + "/report.html"} <= responses
-    assert base + "/img.png" not in responses  # not cited by the report
+    # not cited by the report, but the cited /article shows them: its page requisites (docs/requisites.md)
+    assert {base + "/img.png", base + "/style.css"} <= responses
     ids = [record_id for _, _, record_id in records]
     assert len(ids) == len(set(ids))  # a record shared by captures (a revisit's original) is written once
     assert "resource" not in {kind for kind, _, _ in records}  # the report is a page: captured, not stored

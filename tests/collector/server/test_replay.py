@@ -72,7 +72,7 @@ def test_links_and_images_point_into_the_archive_at_the_same_time(live: str, wor
     assert doc.xpath('//a[@id="other"]')[0].get("href") == f"{live}/web/{stamp}/{base}/other"
     assert doc.xpath('//a[@id="other"]')[0].get("target") == "_top"
     assert doc.xpath('//img[@id="photo"]')[0].get("src") == f"{live}/web/{stamp}id_/{base}/img.png"
-    assert doc.xpath("//link[@rel='stylesheet']")[0].get("href") == f"{live}/web/{stamp}id_/{base}/style.css"
+    assert doc.xpath("//link[@rel='stylesheet']")[0].get("href") == f"{live}/web/{stamp}cs_/{base}/style.css"
     assert doc.xpath('//a[@id="missing"]')[0].get("href") == f"{live}/web/{stamp}/{EVIL}/never-archived"
     # the image resolves (closest capture of the image) and is the archived PNG
     image = fetch(doc.xpath('//img[@id="photo"]')[0].get("src"))
@@ -156,7 +156,7 @@ def test_rewrite_srcset_style_and_frames() -> None:
     assert doc.xpath("//p")[0].get("style") == 'background:url("/A/embed/http://site.test/dir/bg.png")'
     assert doc.xpath("//iframe")[0].get("src") == "/A/frame/http://site.test/f"
     style = doc.xpath("//style")[0].text
-    assert '@import "/A/embed/http://site.test/dir/print.css"' in style and "javascript" not in style
+    assert '@import "/A/style/http://site.test/dir/print.css"' in style and "javascript" not in style
 
 
 def test_rewrite_keeps_text_around_removed_elements() -> None:

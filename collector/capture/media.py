@@ -1,0 +1,213 @@
+"""Media: the video and audio a page embeds, and cited video pages, downloaded with yt-dlp.
+
+After a capture run's crawl, for each captured page (``media`` setting): the ``<video>``/``<audio>``
+sources the capture spider found in it (``spiders.requisites.page_needs``: direct files, HLS ``.m3u8``
+and DASH ``.mpd`` manifests; handed back through the pipeline once the page's row is committed) and,
+on the video hosts of ``MEDIA_HOSTS`` (or any page with ``media = "always"``),
+the page itself for yt-dlp's site extractors. Each download runs through ``GuardProxy`` (the SSRF guard
+on every connection yt-dlp makes), within ``media_max_bytes`` and ``media_max_seconds`` (outcome
+``too-large`` beyond either), and is archived by ``storage.media.commit_media`` as a ``resource``
+record under the media's own URL with yt-dlp's info JSON in a ``metadata`` record beside it: one row
+per download, ``page_id`` the page's row.
+
+yt-dlp is an optional dependency (``pip install 'collector[media]'``); without it, media = "auto"
+does nothing and says so once, ``media = "always"`` is an error naming the extra.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import mimetypes
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from collector.capture.mediaguard import GuardProxy
+from collector.config import Config
+from collector.errors import CollectorError, InputError
+from storage.archive import Archive
+from storage.media import MediaInput, commit_media
+
+__all__ = ["MEDIA_HOSTS", "MEDIA_MODES", "MediaTarget", "capture_media", "download", "media_targets"]
+
+log = logging.getLogger(__name__)
+
+MEDIA_MODES = ("auto", "always", "never")
+# hosts whose pages are videos (or audio): with media = "auto" a cited URL here goes to yt-dlp
+MEDIA_HOSTS = ("youtube.com", "youtu.be", "vimeo.com", "dailymotion.com", "tiktok.com", "twitch.tv",
+               "rumble.com", "soundcloud.com", "bitchute.com", "odysee.com", "facebook.com/watch",
+               "fb.watch", "instagram.com/reel", "x.com/i/status", "twitter.com/i/status")
+_TYPES = {"mp4": "video/mp4", "m4v": "video/mp4", "webm": "video/webm", "mkv": "video/x-matroska",
+          "ts": "video/mp2t", "mov": "video/quicktime", "m4a": "audio/mp4", "mp3": "audio/mpeg",
+          "ogg": "audio/ogg", "opus": "audio/ogg", "wav": "audio/wav", "flac": "audio/flac"}
+
+
+@dataclass(frozen=True)
+class MediaTarget:
+    """One URL to hand yt-dlp, the page row it belongs to, and why."""
+
+    url: str
+    page_id: int | None
+    why: str
+
+
+def _on_media_host(url: str) -> bool:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").removeprefix("www.").removeprefix("m.")
+    where = host + parts.path
+    return any(where == h or where.startswith(h if "/" in h else h + "/") or host.endswith("." + h)
+               for h in MEDIA_HOSTS)
+
+
+def media_targets(mode: str, pages: Iterable[tuple[int, str]],
+                  embedded: dict[int, list[dict[str, Any]]]) -> list[MediaTarget]:
+    """What to download for the pages just captured (``(row id, final URL)``) under the media
+    ``mode``: the media each page embeds (``embedded``: page id -> ``{"url", "kind"}``, found by the
+    capture spider), and the page itself on a video host (any page with "always")."""
+    if check_mode(mode) == "never":
+        return []
+    found: dict[str, MediaTarget] = {}
+    for page_id, url in pages:
+        if mode == "always" or _on_media_host(url):
+            found.setdefault(url, MediaTarget(url, page_id, "--media always" if mode == "always"
+                                              else "a video host"))
+        for media in embedded.get(page_id, []):
+            found.setdefault(media["url"], MediaTarget(media["url"], page_id,
+                                                       f"<{media['kind']}> on the page"))
+    return list(found.values())
+
+
+def check_mode(mode: str) -> str:
+    """``mode`` when it is a media mode, else InputError naming the choices."""
+    if mode not in MEDIA_MODES:
+        raise InputError(f"media = {mode!r}: use one of {', '.join(MEDIA_MODES)}")
+    return mode
+
+
+class _Log:
+    """yt-dlp's logger: its errors and warnings kept (the row's detail), nothing printed."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def debug(self, msg: str) -> None:
+        if "larger than max-filesize" in msg or "max-filesize" in msg:
+            self.messages.append(msg)
+
+    def info(self, msg: str) -> None:
+        self.debug(msg)
+
+    def warning(self, msg: str) -> None:
+        self.messages.append(msg)
+
+    def error(self, msg: str) -> None:
+        self.messages.append(msg)
+
+
+def download(config: Config, target: MediaTarget, workdir: Path, guard: GuardProxy) -> MediaInput:
+    """Download one media target with yt-dlp into ``workdir``; the attempt, ready to archive."""
+    import yt_dlp  # here: an optional dependency, checked by capture_media
+
+    started = time.monotonic()
+    at = datetime.now(UTC)
+    logger = _Log()
+    too_long: list[str] = []
+    refused_before = len(guard.refused)
+
+    def duration_filter(info: dict[str, Any], *, incomplete: bool = False) -> str | None:
+        duration = info.get("duration")
+        if duration and float(duration) > config.media_max_seconds:
+            too_long.append(f"{float(duration):.0f} s is over media_max_seconds "
+                            f"({config.media_max_seconds:.0f} s)")
+            return too_long[-1]
+        return None
+
+    options: dict[str, Any] = {
+        "quiet": True, "no_warnings": False, "noprogress": True, "logger": logger,
+        "proxy": guard.url, "outtmpl": str(workdir / "media.%(ext)s"), "noplaylist": True,
+        # one file, no merging (ffmpeg may be absent): the best single format
+        "format": "best/bestvideo/bestaudio", "max_filesize": config.media_max_bytes,
+        "match_filter": duration_filter, "socket_timeout": config.download_timeout,
+        "retries": 0, "fragment_retries": 0, "hls_prefer_native": True, "cachedir": False,
+        "http_headers": {"User-Agent": config.ua}, "color": {"stderr": "never", "stdout": "never"},
+    }
+    base: dict[str, Any] = {"url": target.url, "captured_at": at, "page_id": target.page_id,
+                            "mode_reason": target.why, "allow_private": config.allow_private,
+                            "user_agent": config.ua}
+    info: dict[str, Any] = {}
+    try:
+        # yt-dlp leaves some connections to the garbage collector, and its warnings are its own
+        # (collected here, where they are ignored, not at some later point of the caller's code)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                with yt_dlp.YoutubeDL(options) as ydl:
+                    raw = ydl.extract_info(target.url, download=True)
+                    info = ydl.sanitize_info(raw) if raw else {}
+            finally:
+                gc.collect()
+    except yt_dlp.utils.DownloadError as exc:
+        message = str(exc).removeprefix("ERROR: ")
+        refused = guard.refused[refused_before:]
+        reason = "private-address" if refused else "media-error"
+        return MediaInput(**base, outcome="failed", reason=reason,
+                          reason_detail="; ".join(refused) or message, info=info,
+                          fetch_seconds=time.monotonic() - started)
+    files = [p for p in workdir.iterdir() if p.is_file() and not p.name.endswith((".part", ".ytdl"))]
+    seconds = time.monotonic() - started
+    info = {k: v for k, v in info.items() if k not in ("formats", "thumbnails", "requested_formats")}
+    if not too_long:  # a duration known only once downloaded: the limit holds all the same
+        duration_filter(info)
+    if too_long:
+        return MediaInput(**base, outcome="failed", reason="too-large", reason_detail=too_long[0],
+                          info=info, fetch_seconds=seconds)
+    size = sum(p.stat().st_size for p in files)
+    if not files or size > config.media_max_bytes:
+        over = size > config.media_max_bytes or any("max-filesize" in m for m in logger.messages)
+        detail = (f"the media is larger than media_max_bytes ({config.media_max_bytes} bytes)" if over
+                  else "; ".join(logger.messages) or "yt-dlp downloaded nothing")
+        return MediaInput(**base, outcome="failed", reason="too-large" if over else "media-error",
+                          reason_detail=detail, info=info, fetch_seconds=seconds)
+    body = max(files, key=lambda p: p.stat().st_size)
+    ext = body.suffix.lstrip(".").lower()
+    content_type = _TYPES.get(ext) or mimetypes.guess_type(body.name)[0] or "application/octet-stream"
+    own_url = info.get("url") if isinstance(info.get("url"), str) else None
+    return MediaInput(**{**base, "url": own_url or target.url}, outcome="captured", body=body,
+                      content_type=content_type, info=info, fetch_seconds=seconds)
+
+
+def capture_media(config: Config, pages: Iterable[tuple[int, str]],
+                  embedded: dict[int, list[dict[str, Any]]],
+                  on_result: Callable[[dict[str, Any]], None]) -> int:
+    """Download and archive the media of these page captures (``media_targets``); each row's JSON
+    goes to ``on_result``. Returns how many media attempts were made."""
+    mode = check_mode(config.media)
+    targets = media_targets(mode, pages, embedded)
+    if not targets:
+        return 0
+    try:
+        import yt_dlp  # noqa: F401 - here: an optional dependency
+    except ImportError as exc:
+        if mode == "always":
+            raise CollectorError("media = \"always\" needs yt-dlp: pip install 'collector[media]'") from exc
+        log.warning("%d media not downloaded: yt-dlp is not installed (pip install 'collector[media]')",
+                    len(targets))
+        return 0
+    archive = Archive.from_settings(config)
+    try:
+        with GuardProxy(allow_private=config.allow_private, timeout=config.download_timeout) as guard:
+            for target in targets:
+                with tempfile.TemporaryDirectory(prefix="collector-media-") as tmp:
+                    item = download(config, target, Path(tmp), guard)
+                    record = commit_media(archive, item)
+                on_result(record.to_json())
+        return len(targets)
+    finally:
+        archive.close()
