@@ -34,7 +34,7 @@ def test_scrapy_list_finds_the_spiders(home: Path) -> None:
     assert (ROOT / "scrapy.cfg").is_file()
     listed = _scrapy(home, "list")
     assert listed.returncode == 0, listed.stderr
-    assert listed.stdout.split() == ["capture", "feed"]
+    assert listed.stdout.split() == ["capture", "capture-queue", "feed"]  # capture-queue: the workers'
 
 
 def test_scrapy_crawl_capture_archives_the_page(server: str, home: Path) -> None:

@@ -109,7 +109,7 @@ def test_forms_manifest_schedules_feeds_webhooks(home: Path, db_url: str) -> Non
         finally:
             sessions.kw["bind"].dispose()
         dashboard = fetch(s.base + "/reports/ferries", headers={"Cookie": session}).text
-        assert s.cited in dashboard and "Check all now" in dashboard
+        assert s.cited in dashboard.replace("<wbr>", "") and "Check all now" in dashboard  # URLs wrap
 
         def form(path: str, **fields: str) -> int:
             return post_form(s.base, path, {"csrf": csrf, **fields}, cookie=session).status
