@@ -219,8 +219,8 @@ class ArchiveWriter:
         for (_, _, future), record in zip(captures, records, strict=True):
             # schedule before resolving the future: once every future is resolved the crawl
             # may end and close() is called, which must see this extraction as pending
-            if record.page_id is not None:
-                pass  # a page's sub-resource: no result line of its own, no text
+            if record.page_id is not None and record.mode == "browser":
+                pass  # a browser page's sub-resource: no result line of its own, no text
             elif self._needs_extraction(record):
                 self._schedule(record, emit=True)
             else:
