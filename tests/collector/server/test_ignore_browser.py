@@ -22,8 +22,8 @@ from storage.database import connect
 from tests.collector.check.test_ignore_run import _phase, proxied  # noqa: F401 (the fixture)
 from tests.collector.server.test_browser import CHROMIUM, browser  # noqa: F401 (the fixture)
 from tests.collector.server.test_workbench_browser import NO_CHROMIUM, PHONE, as_seen
-from tests.collector.server.visual import CSP_LISTENER, Seen, watch
-from tests.collector.server.workbench import Served, served
+from tests.collector.server.visual import Seen
+from tests.collector.server.workbench import Served, person_tab, served
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)]
 
@@ -50,15 +50,8 @@ def test_a_researcher_ignores_a_date_line_from_the_timeline(browser: Any, server
         assert [r["outcome"] for r in capture_urls(s.config, [dated])] == ["captured"]
         _phase(server, proxied, 2)  # only the "Updated: <date>" line changes
         assert [_check(s, dated)["status"] for _ in range(2)] == ["changed", "changed"]
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        context.add_init_script(CSP_LISTENER)
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        seen = watch(page)
-        try:
+        with person_tab(browser) as (page, seen):
             _ignore_a_date_line(page, seen, s, dated)
-        finally:
-            context.close()
 
 
 def _ignore_a_date_line(page: Any, seen: Seen, s: Served, dated: str) -> None:
@@ -82,7 +75,7 @@ def _ignore_a_date_line(page: Any, seen: Seen, s: Served, dated: str) -> None:
         form.locator("button").click()
     assert posted.value.status == 400
     assert "is not a valid regular expression" in page.locator("p.error").inner_text()
-    seen.errors.clear()  # that 400 is the point
+    seen.expect(400, s.base + "/ignore-rules")  # that 400 is the point
     assert _rules(s) == []
 
     # the date-line rule, for this URL
@@ -138,7 +131,7 @@ def _ignore_a_date_line(page: Any, seen: Seen, s: Served, dated: str) -> None:
              return out;
            }""", [csrf, dated, rule_id])
     assert statuses == [401, 401]
-    seen.errors.clear()  # those 401s are the point
+    seen.expect(401, s.base + "/ignore-rules")  # those 401s are the point
     assert _rules(s) == []
     page.goto(timeline, wait_until="networkidle")
     assert page.locator("form.ignore").count() == 0
