@@ -238,7 +238,7 @@ def ignore_rules_panel(rules: list[dict[str, Any]], viewer: ViewerLike | None, *
     if viewer is None:
         return body + _login_hint("add or remove ignore rules")
     return body + _form(viewer, "/ignore-rules", (
-        "<fieldset><legend>Ignore what does not matter in this text comparison</legend>"
+        "<fieldset><legend>Add an ignore rule (what it matches is left out of the comparison)</legend>"
         + back + f"<input type='hidden' name='target' value='{esc(target)}'>"
         + _select("scope", "scope", scopes)
         + _select("kind", "kind", [("regex", "regex (over the text)"), ("css", "CSS selector"),
