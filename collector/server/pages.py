@@ -20,7 +20,13 @@ from collector.server.html import (
     table,
     url_html,
 )
-from collector.server.pages_actions import add_report_form, dashboard_forms, health_figures, row_buttons
+from collector.server.pages_actions import (
+    add_report_form,
+    dashboard_forms,
+    health_figures,
+    ignore_rules_panel,
+    row_buttons,
+)
 
 __all__ = ["dashboard", "diff", "home", "reports", "search", "snapshot", "spans_html", "timeline"]
 
@@ -119,7 +125,9 @@ def dashboard(data: dict[str, Any]) -> str:
             + f"<p>Export the evidence: {exports} · "
             + a("/search" + qs(report=name), "search this report's sources") + "</p>" + form
             + table(["ref", "kind", "source", "URL", "verdict", "quotes", "first capture", "last capture",
-                     "sealed", ""], rows, cls="dashboard", row_attrs=attrs))
+                     "sealed", ""], rows, cls="dashboard", row_attrs=attrs)
+            + ignore_rules_panel(data["ignore_rules"], viewer, here=f"/reports/{name}", target=name,
+                                 scopes=[("report", "this report"), ("global", "global (every check)")]))
     return layout(f"Citations of {name}", body, json_href=f"/reports/{name}.json", wide=True)
 
 
@@ -177,8 +185,13 @@ def timeline(data: dict[str, Any]) -> str:
     rows.sort(key=lambda r: r[0])
     timemaps = (a(f"/timemap/link/{url}", "TimeMap (link-format)") + " · "
                 + a(f"/timemap/json/{url}", "TimeMap (JSON)"))
+    reports = sorted({c["report"] for c in data["checks"] if c["report"]})
+    scopes = ([("url", "this URL")] + [(f"report:{r}", f"report {r}") for r in reports]
+              + [("global", "global (every check)")])
     body = (f"<p class='url'>{esc(url)} · {timemaps}</p>{axis}"
-            + table(["time", "event", "result", "changes", "sha256", "sealed", ""], rows))
+            + table(["time", "event", "result", "changes", "sha256", "sealed", ""], rows)
+            + ignore_rules_panel(data["ignore_rules"], data.get("viewer"), here="/timeline" + qs(url=url),
+                                 target=url, scopes=scopes))
     return layout("Timeline", body, json_href="/timeline.json" + qs(url=url))
 
 

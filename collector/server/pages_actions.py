@@ -10,10 +10,10 @@ from urllib.parse import quote
 from starlette.responses import HTMLResponse, Response
 
 from collector.server.context import forms_page
-from collector.server.html import ViewerLike, a, badge, capture_badge, esc, layout, table
+from collector.server.html import ViewerLike, a, badge, capture_badge, esc, layout, table, url_html
 
-__all__ = ["add_report_form", "csrf_input", "dashboard_forms", "health_figures", "html_page", "job",
-           "login", "manage", "row_buttons"]
+__all__ = ["add_report_form", "csrf_input", "dashboard_forms", "health_figures", "html_page",
+           "ignore_rules_panel", "job", "login", "manage", "row_buttons"]
 
 HEALTH_ORDER = (("archived", "archived", "ok"), ("changed", "changed", "warn"), ("gone", "gone", "bad"),
                 ("soft-404", "soft-404", "bad"), ("blocked", "blocked", "bad"),
@@ -211,3 +211,38 @@ def manage(data: dict[str, Any]) -> str:
     else:
         body += _login_hint("add, pause or remove schedules, feeds and webhooks")
     return layout("Schedules, feeds and webhooks", body, json_href="/schedules.json", viewer=viewer)
+
+
+def _rule_scope(rule: dict[str, Any]) -> str:
+    if rule["scope"] == "global":
+        return "global"
+    return f"{rule['scope']} <span class='url'>{url_html(rule['target'])}</span>"
+
+
+def ignore_rules_panel(rules: list[dict[str, Any]], viewer: ViewerLike | None, *, here: str,
+                       target: str, scopes: list[tuple[str, str]]) -> str:
+    """The ignore rules that apply on a page (a source's timeline, a report's dashboard), each with a
+    remove button, and the form that adds one (``collector.server.ignore_api``): ``scopes`` are the
+    (value, label) choices of its scope select, ``target`` the URL or report name a ``url`` or ``report``
+    scope applies to, ``here`` the page the forms come back to."""
+    back = f"<input type='hidden' name='next' value='{esc(here)}'>"
+    rows = []
+    for rule in rules:
+        remove = (_form(viewer, f"/ignore-rules/{rule['id']}/remove", back
+                        + "<button class='small'>remove</button>", cls="row") if viewer is not None else "")
+        rows.append([esc(rule["id"]), _rule_scope(rule), esc(rule["kind"]),
+                     f"<code>{esc(rule['pattern'])}</code>", esc(rule["note"] or ""), remove])
+    body = ("<h2 id='ignore-rules'>Ignore rules</h2>"
+            + (table(["#", "scope", "kind", "pattern", "note", ""], rows, cls="ignore-rules") if rows
+               else "<p class='muted'>No ignore rule applies here.</p>"))
+    if viewer is None:
+        return body + _login_hint("add or remove ignore rules")
+    return body + _form(viewer, "/ignore-rules", (
+        "<fieldset><legend>Add an ignore rule (what it matches is left out of the comparison)</legend>"
+        + back + f"<input type='hidden' name='target' value='{esc(target)}'>"
+        + _select("scope", "scope", scopes)
+        + _select("kind", "kind", [("regex", "regex (over the text)"), ("css", "CSS selector"),
+                                   ("xpath", "XPath")])
+        + _field("pattern", "pattern", required=True, placeholder="^Updated: .*$")
+        + _field("note", "note (optional)") + "<button>Add ignore rule</button></fieldset>"),
+        cls="act ignore")

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from collector.check.rules import applicable_rules, ignored_in_pair
+from collector.check.rules import applicable_rules, ignored_in_pair, list_ignore_rules
 from collector.errors import InputError
 from collector.inputs import parse_time
 from collector.reports.exports import citation_rows
@@ -89,8 +89,11 @@ def dashboard(request: Request) -> Response:
     rows = citation_rows(ctx.config, name, base_url=ctx.base(request))
     wanted = request.query_params.get("verdict") or None
     shown = [r for r in rows if wanted is None or (r["verdict"] or "none") == wanted]
+    rules = (list_ignore_rules(ctx.sessions, scope="report", target=name)
+             + list_ignore_rules(ctx.sessions, scope="global"))
     data = {"report": name, "verdict_filter": wanted, "citations": shown,
-            "verdicts": sorted({r["verdict"] or "none" for r in rows}), "health": report_health(rows)}
+            "verdicts": sorted({r["verdict"] or "none" for r in rows}), "health": report_health(rows),
+            "ignore_rules": [r.to_json() for r in sorted(rules, key=lambda r: r.id)]}
     return forms_page(respond(request, data, pages.dashboard))
 
 
@@ -98,13 +101,19 @@ def timeline(request: Request) -> Response:
     """Every capture and check of a URL on a time axis, with changes marked."""
     url = request.query_params.get("url", "").strip()
     if not url:
-        return respond(request, {"url": None, "captures": [], "checks": []}, pages.timeline)
-    found = history.timeline(ctx_of(request).sessions, url)
+        return respond(request, {"url": None, "captures": [], "checks": [], "ignore_rules": []},
+                       pages.timeline)
+    sessions = ctx_of(request).sessions
+    found = history.timeline(sessions, url)
     seals = capture_seals(ctx_of(request).sessions, [c.capture.id for c in found.captures])
     captures = [{**_capture(c.capture), "text_changed": c.text_changed, "payload_changed": c.payload_changed,
                  "ledger": seals[c.capture.id].to_json()} for c in found.captures]
     checks = [{k: data[k] for k in _TIMELINE_CHECK} for data in (c.to_json() for c in found.checks)]
-    return respond(request, {"url": url, "captures": captures, "checks": checks}, pages.timeline)
+    rules = {r.id: r for r in applicable_rules(sessions, url)}  # global and the URL's
+    for name in sorted({c["report"] for c in checks if c["report"]}):  # and its reports'
+        rules.update((r.id, r) for r in list_ignore_rules(sessions, scope="report", target=name))
+    return respond(request, {"url": url, "captures": captures, "checks": checks,
+                             "ignore_rules": [rules[i].to_json() for i in sorted(rules)]}, pages.timeline)
 
 
 def _one(request: Request, raw: str | int, what: str = "capture id") -> CaptureRecord:

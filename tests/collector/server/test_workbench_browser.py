@@ -18,8 +18,8 @@ from collector.demo.localweb import Page
 from storage.database import connect
 from storage.reports import links_of
 from tests.collector.server.test_browser import CHROMIUM, browser  # noqa: F401 (the fixture)
-from tests.collector.server.visual import CSP_LISTENER, Seen, box, unreadable, watch
-from tests.collector.server.workbench import QUOTE, REPORT, Served, served
+from tests.collector.server.visual import Seen, box, unreadable
+from tests.collector.server.workbench import QUOTE, REPORT, Served, person_tab, served
 
 NO_CHROMIUM = "Chromium not installed (apt-get install chromium)"
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)]
@@ -67,16 +67,8 @@ def refused_writes(page: Any, base: str, csrf: str) -> dict[str, int]:
 
 
 def test_a_researcher_runs_a_report_from_the_browser(browser: Any, home: Path) -> None:  # noqa: F811
-    with served(home) as s:
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        context.add_init_script(CSP_LISTENER)
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        seen = watch(page)
-        try:
-            _workbench(page, seen, s)
-        finally:
-            context.close()
+    with served(home) as s, person_tab(browser) as (page, seen):
+        _workbench(page, seen, s)
 
 
 def _workbench(page: Any, seen: Seen, s: Served) -> None:
@@ -121,7 +113,8 @@ def _workbench(page: Any, seen: Seen, s: Served) -> None:
     with page.expect_response(f"{s.base}/reports/ferries/links") as posted:
         page.click("button")
     assert posted.value.status == 403
-    seen.errors.clear()  # that 403 is the point
+    seen.expect(403, f"{s.base}/reports/ferries/links")  # that 403 is the point
+    seen.expect(404, f"{s.web.base_url}/favicon.ico")  # the other site's page has no icon
     sessions = connect(s.config.db_url)
     try:
         assert [k.url for k in links_of(sessions, "ferries")] == [s.cited]
@@ -178,6 +171,7 @@ def _workbench(page: Any, seen: Seen, s: Served) -> None:
     assert page.locator("header.site a.login").is_visible() and page.locator("form.act").count() == 0
     statuses = refused_writes(page, s.base, csrf)
     assert statuses == dict.fromkeys(WRITES, 401), statuses
-    seen.errors.clear()  # those 401s are the point
+    for path in WRITES:  # those 401s are the point
+        seen.expect(401, s.base + path)
     page.goto(s.base + "/login", wait_until="networkidle")
     as_seen(page, seen, "form.login")

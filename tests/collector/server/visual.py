@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import colorsys
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["CSP_LISTENER", "Box", "Seen", "box", "colours", "contrast", "hue_class", "parse_colour",
@@ -111,12 +111,23 @@ class Seen:
     """Console errors, uncaught exceptions and CSP violations of one tab."""
 
     errors: list[str]
+    expected: list[tuple[int, str]] = field(default_factory=list)
+
+    def expect(self, status: int, url: str) -> None:
+        """Answers ``status`` from ``url`` are the point of what the test does: not errors, whether their
+        console message came already or comes later (Chromium logs a failed load asynchronously)."""
+        self.expected.append((status, url))
+
+    def _unexpected(self) -> list[str]:
+        return [e for e in self.errors
+                if not any(url in e and f" {status}" in e for status, url in self.expected)]
 
     def check(self, page: Any) -> None:
         """Assert nothing went wrong on ``page`` (and in its frames' consoles) so far."""
         violations = page.evaluate("() => window.__cspViolations || []")
         assert violations == [], f"CSP violations on {page.url}: {violations}"
-        assert self.errors == [], f"console errors on {page.url}: {self.errors}"
+        unexpected = self._unexpected()
+        assert unexpected == [], f"console errors on {page.url}: {unexpected}"
 
 
 def watch(page: Any) -> Seen:

@@ -21,6 +21,7 @@ from storage.archive import Archive
 from storage.database import connect
 from storage.tokens import create_token
 from tests.collector.server.helpers import Reply, fetch, running
+from tests.collector.server.visual import CSP_LISTENER, Seen, watch
 from tests.conftest import make_config
 
 REPORT = Path(__file__).resolve().parents[2] / "data" / "reports" / "night-ferries.md"
@@ -58,6 +59,20 @@ def served(home: Path, db_url: str | None = None, *, settings: dict[str, Any] | 
     with LocalWeb({"/pilots": Page(CITED)}) as web, \
             running(ServerContext(config=config, sessions=sessions, **options)) as base:
         yield Served(base, token, config, web)
+
+
+@contextlib.contextmanager
+def person_tab(browser: Any) -> Iterator[tuple[Any, Seen]]:
+    """A new 1280x900 tab of ``browser`` (its own context) whose console errors, failed loads and CSP
+    violations are watched; closed after."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.add_init_script(CSP_LISTENER)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    try:
+        yield page, watch(page)
+    finally:
+        context.close()
 
 
 def api(base: str, path: str, body: object = None, *, token: str | None = None, method: str | None = None
