@@ -34,10 +34,13 @@ NOT_RUN = {
     "serve": "serves HTTP until stopped (tests/collector/server covers it)",
     "run": "the scheduler daemon: runs until SIGTERM (tests/collector/monitor/test_daemon.py covers it)",
     "worker": "a capture worker: runs until SIGTERM (tests/workers/test_worker.py covers it)",
+    "warc upload": "needs an s3:// WARC store (tests/collector/cli/test_warc_store.py runs it against "
+                   "a local S3-compatible server)",
 }
 
 # Commands run in the copied home before an example of this command path: it creates what the seed has.
-BEFORE = {"feed add": [["feed", "remove", "example"]]}
+BEFORE = {"feed add": [["feed", "remove", "example"]], "evidence": [["key", "create"]],
+          "evidence package": [["key", "create"]]}
 
 EXAMPLE_HEADING = re.compile(r"^\s*Examples?:\s*$", re.MULTILINE)
 URL = re.compile(r"^https?://")
@@ -184,6 +187,17 @@ def seeded(tmp_path_factory: pytest.TempPathFactory, web: dict[str, str]) -> Pat
     return folder
 
 
+def _evidence_package(work: Path, web: dict[str, str]) -> None:
+    """What ``evidence verify``'s example verifies: a.wacz of a seeded capture, and archive.pub."""
+    home = ["--home", str(work / "home")]
+    for step in (["key", "create"], ["evidence", f"{web['pages']}/page/a", "-o", "a.wacz"]):
+        result = _invoke([*home, *step])
+        assert result.exit_code == 0, (step, result.output)
+    public = _invoke([*home, "key", "export-public"])
+    assert public.exit_code == 0, public.output
+    (work / "archive.pub").write_text(public.stdout)
+
+
 # -- the tests -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", list(COMMANDS), ids=lambda name: name or "collector")
@@ -217,6 +231,8 @@ def test_example_runs(example: str, seeded: Path, web: dict[str, str], tmp_path:
     monkeypatch.chdir(work)
     for step in BEFORE.get(name, []):
         assert _invoke(["--home", str(work / "home"), *step]).exit_code == 0, step
+    if name == "evidence verify":
+        _evidence_package(work, web)
     args = _args(example, work / "home", web)
     result = _invoke(args)
     shown = f"{example}\n  ran as: collector {shlex.join(args)}\n  exit {result.exit_code}:\n{result.output}"
