@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from collector.keys import ArchiveKey, create_key, verify_signature
+from collector.evidence.keys import ArchiveKey, create_key, verify_signature
 from storage import ledger, ledgerverify
 from storage.archive import Archive
 from storage.models import Capture

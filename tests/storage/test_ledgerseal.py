@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from collector.keys import create_key
+from collector.evidence.keys import create_key
 from storage.archive import Archive
 from storage.ledgerseal import capture_seals
 from tests.storage.conftest import OpenArchive

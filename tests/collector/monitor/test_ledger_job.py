@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from collector.keys import create_key, verify_signature
+from collector.evidence.keys import create_key, verify_signature
 from collector.monitor.jobs import LEDGER_JOB, JobRuntime, ledger_checkpoint, set_runtime
 from storage.archive import Archive
 from storage.database import connect

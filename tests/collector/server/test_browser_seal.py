@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from collector.demo.localweb import LocalWeb, Page
-from collector.keys import create_key
+from collector.evidence.keys import create_key
 from collector.server import ServerContext
 from storage.database import connect
 from storage.ledger import checkpoints
