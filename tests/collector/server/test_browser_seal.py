@@ -137,10 +137,12 @@ def test_the_timeline_marks_each_capture(look: tuple[Any, Seen], sealed: dict[st
     badges = page.locator("main table .badge.seal")
     assert badges.count() == 2
     rows = page.locator("main table tbody tr")
-    times_and_seals = sorted((rows.nth(i).locator("td").first.inner_text(),
-                              rows.nth(i).locator(".badge.seal").get_attribute("data-seal"))
-                             for i in range(rows.count()) if rows.nth(i).locator(".badge.seal").count())
-    assert [s for _, s in times_and_seals] == ["sealed", "pending"]  # the older one is sealed
+    # in capture order (the capture id of each row's details link: two captures can share a minute)
+    ids_and_seals = sorted((int((rows.nth(i).locator("a[href^='/snapshot/']").first
+                                 .get_attribute("href") or "").rsplit("/", 1)[1]),
+                            rows.nth(i).locator(".badge.seal").get_attribute("data-seal"))
+                           for i in range(rows.count()) if rows.nth(i).locator(".badge.seal").count())
+    assert [s for _, s in ids_and_seals] == ["sealed", "pending"]  # the older one is sealed
     assert background_class(page, "main table .badge[data-seal='sealed']") == "ok"
     assert_readable(page, "main table .badge.seal")
     seen.check(page)
