@@ -44,11 +44,12 @@ def test_a_media_download_is_a_resource_with_its_info_beside_it(db_url: str, tmp
     archive = Archive.open(db_url, tmp_path / "warcs")
     body = tmp_path / "clip.mp4"
     body.write_bytes(b"\x00\x00\x00\x18ftypisom" + bytes(5000))
+    info = {"extractor": "generic", "duration": 3}  # yt-dlp's info JSON, kept beside the media
     try:
         [page] = archive.commit_captures([html_capture(PAGE, T0)])
         media = commit_media(archive, MediaInput(
             url=VIDEO, captured_at=T0 + timedelta(seconds=2), outcome="captured", body=body,
-            content_type="video/mp4", info={"extractor": "generic", "duration": 3}, page_id=page.id,
+            content_type="video/mp4", info=info, page_id=page.id,
             mode_reason="<video> on the page"))
         failed = commit_media(archive, MediaInput(
             url=VIDEO + "?long", captured_at=T0 + timedelta(seconds=3), outcome="failed",
@@ -61,7 +62,7 @@ def test_a_media_download_is_a_resource_with_its_info_beside_it(db_url: str, tmp
         meta = [r for r in scan_file(tmp_path / "warcs" / (media.warc_file or ""))
                 if not isinstance(r, Exception) and r.type == "metadata"
                 and r.headers.get("WARC-Refers-To") == record.headers["WARC-Record-ID"]]
-        assert json.loads(meta[0].payload)["media"] == {"extractor": "generic", "duration": 3}
+        assert json.loads(meta[0].payload)["media"] == info  # the info JSON round-trips as given
         assert failed.outcome == "failed" and failed.reason == "too-large" and failed.payload_file is None
         assert [r.id for r in page_requisites(archive.sessions, page.id)] == [media.id, failed.id]
         assert [m.id for m in mementos(archive.sessions, VIDEO)] == [media.id]
