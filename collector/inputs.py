@@ -8,7 +8,7 @@ from pathlib import Path
 
 from collector.errors import InputError
 
-__all__ = ["parse_duration", "parse_time", "read_text_file", "read_url_file"]
+__all__ = ["parse_duration", "parse_time", "read_text_file", "read_url_file", "upload_name"]
 
 _DIGITS = re.compile(r"^\d{4,14}$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -78,3 +78,10 @@ def read_url_file(path: Path) -> list[str]:
     if not urls:
         raise InputError(f"{path} has no URLs (one per line; # starts a comment)")
     return urls
+
+
+def upload_name(filename: str) -> str | None:
+    """The file name an upload is known by: the last part of the name the client sent (``/`` or
+    ``\\`` separated), or None when that part is empty or only dots (never a path to follow)."""
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return None if base.strip(".") == "" else base

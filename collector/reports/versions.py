@@ -21,7 +21,7 @@ from collector.capture.run import capture_urls, check_url
 from collector.citations import ReportParseError, parse_report
 from collector.config import Config
 from collector.errors import InputError
-from collector.inputs import read_text_file
+from collector.inputs import read_text_file, upload_name
 from storage import reports
 from storage.archive import Archive
 from storage.errors import ContentDecodeError
@@ -199,8 +199,8 @@ def add_uploaded_report(config: Config, filename: str, data: bytes, *, name: str
                         manifest: Path | None = None, now: datetime | None = None) -> dict[str, Any]:
     """Add (a new version of) a report sent as bytes (an upload): ``add_report`` of a file named
     ``filename`` (only its last path part counts; the source is recorded as ``upload:FILENAME``)."""
-    base = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
-    if base.strip(".") == "":
+    base = upload_name(filename)
+    if base is None:
         raise InputError(f"the uploaded report has no usable file name ({filename!r})")
     if not data.strip():
         raise InputError(f"{base} is empty")

@@ -13,6 +13,7 @@ from typing import Any
 
 from collector.config import Config
 from collector.errors import InputError, NotFoundError
+from collector.inputs import upload_name
 from collector.monitor.feeds import add_feed, pause_feed
 from collector.monitor.keywords import parse_keywords
 from collector.monitor.notify import add_webhook, parse_events
@@ -36,9 +37,7 @@ __all__ = ["add_feed_now", "add_report_now", "add_webhook_now", "feeds_json", "i
 def _as_file(upload: Upload) -> Iterator[Path]:
     """An uploaded file written to a private temporary directory under its own (last) name, so messages
     about it name the file the user chose."""
-    base = upload.filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
-    if base in ("", ".", ".."):
-        base = "upload"
+    base = upload_name(upload.filename) or "upload"
     with tempfile.TemporaryDirectory(prefix="collector-upload-") as tmp:
         path = Path(tmp) / base
         path.write_bytes(upload.data)
