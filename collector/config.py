@@ -164,6 +164,9 @@ class Config:
     browser_restart_pages: int = 100  # the browser is restarted after this many pages
     browser_max_resources: int = 500  # sub-resources recorded per page (the rest counted, not kept)
     browser_scroll_steps: int = 10  # viewport heights scrolled to load lazy content
+    # a login profile (collector.profiles, docs/browser.md#login-profiles): captures go through the
+    # browser with <home>/profiles/<name>.json's cookies and local storage (--profile NAME)
+    browser_profile: str = ""
     # extraction
     # false: capture runs archive without extracting (no extraction pool is started) and leave each
     # HTML/PDF capture's extraction "pending", for `collector extract --pending` (capture --no-extract)

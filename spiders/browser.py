@@ -19,6 +19,7 @@ instead of letting an unguarded page load). It then:
   so each is stored decoded: ``Content-Encoding``, ``Transfer-Encoding`` and ``Content-Length`` are
   kept as ``X-Archive-Orig-*`` and a ``Content-Length`` of the stored body is added
   (:func:`decoded_headers`), as browsertrix-crawler and pywb do;
+- with a login profile, redacts its secrets from every hop's headers (``spiders.redaction``);
 - notes console errors, page errors, failed requests and crashes for the page-info record.
 
 Redirects: Playwright calls a route handler only for the first URL of a redirect chain, so a
@@ -37,6 +38,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from spiders.redaction import ProfileRedaction
 from spiders.safety import host_address, is_private_name, is_public_address, normalize_host
 
 __all__ = ["DOM_URN", "PAGEINFO_URN", "RECORDER_KEY", "SCREENSHOT_URN", "PageRecorder", "RequestGuard",
@@ -125,8 +127,10 @@ class PageRecorder:
     """Records one page's requests and responses, and guards them (see the module docstring)."""
 
     def __init__(self, guard: RequestGuard, *, max_resources: int = 500,
-                 max_body_bytes: int = 50 * 2**20) -> None:
+                 max_body_bytes: int = 50 * 2**20,
+                 redaction: ProfileRedaction | None = None) -> None:
         self.guard = guard
+        self.redaction = redaction  # a login profile's: its secrets leave no hop
         self.max_resources = max_resources
         self.max_body_bytes = max_body_bytes
         self.document: list[dict[str, Any]] | None = None
@@ -289,6 +293,9 @@ class PageRecorder:
         if len(body) > self.max_body_bytes:
             body, truncated = body[:self.max_body_bytes], "length"
         sent = [(h["name"], h["value"]) for h in sent_array]
+        if self.redaction is not None:
+            sent = self.redaction.request_headers(sent)
+            raw = self.redaction.response_headers(raw)
         if not any(name.lower() == "host" for name, _ in sent):
             sent.insert(0, ("Host", urlsplit(request.url).netloc))
         started = request.timing.get("startTime") if isinstance(request.timing, dict) else None

@@ -7,6 +7,12 @@ a fresh browser context of its own (``spiders.browserhandler``), its ``spiders.b
 records every request the page makes, and :meth:`BrowserCapture.page_item` waits for the page to
 settle (at most ``browser_timeout``), runs the behaviours (``spiders.behaviours``), takes a full-page
 screenshot and the rendered DOM, writes down the page info, and closes the context.
+
+With a login profile (``COLLECTOR_BROWSER_PROFILE``: its name and storage-state file), every target
+goes through the browser, each in a fresh context made from the profile's storage state (never
+shared: a context is never reused, with or without a profile), the row's ``mode_reason`` is
+``profile: NAME``, and the profile's secrets are redacted from the recorded headers
+(``spiders.redaction``).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,9 +41,11 @@ from spiders.browser import (
     PageRecorder,
     RequestGuard,
 )
+from spiders.redaction import ProfileRedaction
 from spiders.safety import allowed_hosts, normalize_host
 
-__all__ = ["MODE_REASON_KEY", "BrowserCapture", "browser_mode", "close_page", "host_listed"]
+__all__ = ["MODE_REASON_KEY", "BrowserCapture", "BrowserProfile", "browser_mode", "close_page",
+           "host_listed"]
 
 MODE_REASON_KEY = "collector_mode_reason"
 VIEWPORT = {"width": 1280, "height": 900}
@@ -62,7 +71,31 @@ def browser_mode(url: str, mode: str, hosts: list[str] | tuple[str, ...]) -> str
     return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
+class BrowserProfile:
+    """A login profile as a crawl uses it: its name, storage state and redaction."""
+
+    name: str
+    state: dict[str, Any]
+    redaction: ProfileRedaction
+
+    @classmethod
+    def from_setting(cls, setting: Any) -> BrowserProfile | None:
+        """The profile of ``COLLECTOR_BROWSER_PROFILE`` (``{"name", "path"}``), read from its file;
+        None when the setting is empty."""
+        if not setting:
+            return None
+        data = json.loads(Path(setting["path"]).read_text(encoding="utf-8"))
+        state = {"cookies": data.get("cookies", []), "origins": data.get("origins", [])}
+        return cls(str(setting["name"]), state, ProfileRedaction.of_state(state))
+
+    @property
+    def reason(self) -> str:
+        """The ``mode_reason`` of its captures (the name, never a secret)."""
+        return f"profile: {self.name}"
+
+
+@dataclass(frozen=True, eq=False)
 class BrowserCapture:
     """The browser settings of one crawl, and what its browser requests do."""
 
@@ -74,6 +107,7 @@ class BrowserCapture:
     scroll_steps: int = 10
     user_agent: str | None = None
     ignore_https_errors: bool = True
+    profile: BrowserProfile | None = None
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> BrowserCapture:
@@ -87,6 +121,7 @@ class BrowserCapture:
             scroll_steps=settings.getint("COLLECTOR_BROWSER_SCROLL_STEPS", 10),
             user_agent=settings.get("USER_AGENT"),
             ignore_https_errors=not settings.getbool("COLLECTOR_TLS_VERIFY"),
+            profile=BrowserProfile.from_setting(settings.get("COLLECTOR_BROWSER_PROFILE")),
         )
 
     def request(self, url: str, meta: dict[str, Any], reason: str, *,
@@ -95,7 +130,8 @@ class BrowserCapture:
         recorder = PageRecorder(RequestGuard(allow_private=self.allow_private,
                                              allow_hosts=self.allow_hosts),
                                 max_resources=self.max_resources,
-                                max_body_bytes=self.max_body_bytes)
+                                max_body_bytes=self.max_body_bytes,
+                                redaction=self.profile.redaction if self.profile else None)
         context: dict[str, Any] = {
             "accept_downloads": False, "viewport": VIEWPORT, "java_script_enabled": True,
             # a service worker's requests would not pass the guard's route: none are started
@@ -103,6 +139,8 @@ class BrowserCapture:
         }
         if self.user_agent:
             context["user_agent"] = self.user_agent
+        if self.profile is not None:  # this context alone: closed after the page, like any other
+            context["storage_state"] = self.profile.state
         return scrapy.Request(url, callback=callback, errback=errback, dont_filter=True, meta={
             **meta, MODE_REASON_KEY: reason, RECORDER_KEY: recorder,
             "playwright": True, "playwright_include_page": True,

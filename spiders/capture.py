@@ -132,8 +132,11 @@ class CaptureSpider(scrapy.Spider):
 
     def request_for(self, target: dict[str, Any]) -> scrapy.Request:
         """The Scrapy request of one target (``{"url": ..., "id": ...}``): through the browser when
-        the target says so (``mode``: "browser") or the COLLECTOR_BROWSER mode picks it."""
-        reason = (target.get("mode_reason") or "target" if target.get("mode") == "browser"
+        the target says so (``mode``: "browser") or the COLLECTOR_BROWSER mode picks it; always
+        with a login profile."""
+        profile = self.browser.profile if self.browser_setting != "never" else None
+        reason = (profile.reason if profile is not None
+                  else target.get("mode_reason") or "target" if target.get("mode") == "browser"
                   else None if target.get("mode") == "http" or self.browser_setting == "never"
                   else browser_mode(target["url"], self.browser_setting,
                                     self.crawler.settings.getlist("COLLECTOR_BROWSER_HOSTS")))

@@ -6,6 +6,11 @@ had before browser capture existed. Otherwise the http/https handler is
 and scrapy-playwright is set up to launch the local Chromium by executable path: Playwright's own
 browser downloads are never used. Under ``auto``, a missing Chromium or Playwright is said once on
 stderr and the crawl goes on over HTTP; ``always`` (``--browser``) fails with what to install.
+
+A login profile (``browser_profile``, ``--profile NAME``) implies ``always``: every target of the crawl
+is loaded in a context made from the profile's storage state (``COLLECTOR_BROWSER_PROFILE``: its name
+and file, read by ``spiders.browsercapture``), and a profile that cannot be used fails the crawl
+before it starts.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ from typing import Any
 
 from collector.config import Config
 from collector.errors import ConfigError
+from collector.profiles.store import profile_path
 
-__all__ = ["BROWSER_HANDLER", "BROWSER_NAMES", "browser_problem", "browser_settings", "find_browser"]
+__all__ = ["BROWSER_HANDLER", "BROWSER_NAMES", "browser_problem", "browser_settings", "find_browser",
+           "profile_setting"]
 
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
@@ -52,11 +59,23 @@ def browser_problem(config: Config) -> str | None:
     return None
 
 
+def profile_setting(config: Config) -> dict[str, str] | None:
+    """``COLLECTOR_BROWSER_PROFILE`` of ``config``: the profile's name and file (None: no profile);
+    a bad name or a missing profile is an error naming it."""
+    if not config.browser_profile:
+        return None
+    return {"name": config.browser_profile,
+            "path": str(profile_path(config, config.browser_profile).resolve())}
+
+
 def browser_settings(config: Config) -> dict[str, Any]:
     """The Scrapy settings of browser capture under ``config`` (see the module docstring)."""
-    mode = config.browser
+    mode = "always" if config.browser_profile else config.browser
     problem = browser_problem(config) if mode != "never" else None
     if problem is not None:
+        if config.browser_profile:
+            raise ConfigError(f"--profile {config.browser_profile}: browser capture cannot run: "
+                              f"{problem}")
         if mode == "always":
             raise ConfigError(f"--browser: browser capture cannot run: {problem}")
         if problem not in _said:
@@ -73,6 +92,7 @@ def browser_settings(config: Config) -> dict[str, Any]:
         "COLLECTOR_BROWSER_MAX_RESOURCES": config.browser_max_resources,
         "COLLECTOR_BROWSER_SCROLL_STEPS": config.browser_scroll_steps,
         "COLLECTOR_BROWSER_RESTART_PAGES": config.browser_restart_pages,
+        "COLLECTOR_BROWSER_PROFILE": profile_setting(config),
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
         "PLAYWRIGHT_BROWSER_TYPE": "chromium",
         "PLAYWRIGHT_LAUNCH_OPTIONS": {"executable_path": find_browser(config), "headless": True,

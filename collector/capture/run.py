@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from collector.capture.browser import profile_setting
 from collector.capture.crawlproc import ChildSetup, crawl_context, import_slow_modules
 from collector.capture.heap import map_large_blocks
 from collector.capture.scrapy_settings import scrapy_settings
@@ -300,8 +301,10 @@ def crawl_targets(config: Config, targets: list[Target], *, on_result: Callable[
     ``collector.capture.crawlproc.auto_start_method``; ``forkserver`` or ``spawn`` force one). Only the
     answered URLs are kept here, not the results. A page requisite's result (``page_id`` set) is no
     target's: it goes to ``on_requisite`` (if given), not to ``on_result``; the media a page embeds
-    (``{"media_of": page id, "media": [...]}``) to ``on_media``.
+    (``{"media_of": page id, "media": [...]}``) to ``on_media``. A login profile (``browser_profile``)
+    that does not exist fails here, before any child is started.
     """
+    profile_setting(config)
     ctx = crawl_context(start_method)
     receive, send = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_child, name="collector-crawl",

@@ -75,6 +75,8 @@ def describe_run(config: Config, run: dict[str, Any] | None = None) -> tuple[dic
                 # https certificates: always verified and recorded; "refuse-untrusted" with tls_verify
                 "tls-verify": "refuse-untrusted" if config.tls_verify else "record-only",
                 **run_proxies()}
+    if config.browser_profile:  # which login, never its secrets (they are redacted from the requests)
+        warcinfo["browser-profile"] = config.browser_profile
     return info_run, warcinfo
 
 

@@ -84,6 +84,9 @@ def capture(ctx: click.Context, urls: tuple[str, ...], from_file: Path | None,
         raise click.UsageError("give at least one URL, --from-file FILE or --report NAME")
     if wait and not queue:
         raise click.UsageError("--wait goes with --queue")
+    if queue and config.browser_profile:
+        raise click.UsageError("--profile cannot go with --queue: profiles stay in this home, the "
+                               "capture workers do not have them")
     if queue:
         from collector.cli.worker import enqueue_and_report  # lazy: CLI start-up
 

@@ -22,6 +22,7 @@ from collector.cli import (
     ignore,
     ledger,
     notify,
+    profile,
     report,
     schedule,
     serve,
@@ -69,8 +70,8 @@ for _command in (archive.capture, archive.snapshots, archive.get, archive.verify
                  archive.import_, extract.extract, check.check,
                  check.history, check.diff, report.report, schedule.schedule, schedule.run, feed.feed,
                  notify.notify, serve.serve, serve.token, serve.export, serve.search, warc.warc,
-                 demo.demo, ledger.key, ledger.ledger, evidence.evidence, ignore.ignore, worker.worker,
-                 worker.jobs):
+                 demo.demo, profile.profile, ledger.key, ledger.ledger, evidence.evidence,
+                 ignore.ignore, worker.worker, worker.jobs):
     cli.add_command(_command)
 
 

@@ -104,6 +104,10 @@ def fetch_options(func: F) -> F:
                      help="Capture every page through Chromium (sub-resources, screenshot, "
                           "rendered DOM; docs/browser.md). Default: the browser setting (auto: "
                           "browser_hosts and JavaScript shells only)."),
+        click.option("--profile", "browser_profile", default=None, metavar="NAME",
+                     help="Capture through Chromium logged in with login profile NAME (`collector "
+                          "profile`); its cookies and Authorization headers are redacted from the "
+                          "archived requests. Implies --browser."),
     ]
     for option in reversed(options):
         func = option(func)

@@ -16,6 +16,14 @@ Routes:
   /navigate          a page whose script navigates away after load (to /post/9)
   /static            a plain static article (no script)
   /bench/<n>         a JavaScript page with 20 sub-resources (bench/browser_bench.py)
+  /login             a login form (#user, #pass, #go); POSTed with LOGIN_USER and the password in
+                     $SOCIALWEB_PASSWORD (default LOGIN_PASSWORD) it sets the session cookie ``sid``
+                     (a random value per server) and redirects to /welcome, which keeps an API token
+                     in local storage
+  /wall/<n>          a post behind a login wall: the post (WALL_TEXT % n) with a valid ``sid``
+                     cookie, else "Log in to see this post"; it also refreshes ``sid`` and sets a
+                     ``theme`` cookie, and its script calls /api/me with ``Authorization: Bearer``
+                     and the token (the reader's name is shown when the token is right)
 """
 
 from __future__ import annotations
@@ -23,12 +31,21 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
+import secrets
 import struct
 import sys
 import time
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+LOGIN_USER = "reporter"
+LOGIN_PASSWORD = "correct horse battery staple"
+SESSION = secrets.token_hex(16)  # the session cookie's value (this server's only session)
+TOKEN = secrets.token_hex(16)  # the API token the welcome page keeps in local storage
+WALL_TEXT = ("Members-only post %s: the harbour authority's internal memo says the river port "
+             "closure was decided in March, months before the council session.")
 
 POST_TEXT = ("Post %s: the mayor announced on Tuesday that the river port will close for repairs "
              "until spring, according to the minutes of the council session published this week.")
@@ -125,6 +142,20 @@ BENCH = """<!doctype html><html><head><title>Bench %s</title>%s</head><body><div
 </script></body></html>"""
 
 
+LOGIN = """<!doctype html><html><head><title>Log in</title></head><body>%s
+<form method="post" action="/login"><input id="user" name="user"><input id="pass" name="pass"
+type="password"><button id="go" type="submit">Log in</button></form></body></html>"""
+
+WELCOME = """<!doctype html><html><head><title>Welcome</title></head><body>
+<p id="welcome">Welcome back.</p><script>localStorage.setItem('token', '%s');</script></body></html>"""
+
+WALL = """<!doctype html><html><head><title>Post %s</title></head><body><article>
+<h1>Post %s</h1><p>%s</p></article><p id="me"></p>
+<script>fetch('/api/me', {headers: {Authorization: 'Bearer ' + localStorage.getItem('token')}})
+.then(r => r.json()).then(me => { document.getElementById('me').textContent = me.name; });</script>
+</body></html>"""
+
+
 def png(name: str, size: int = 8) -> bytes:
     """A small solid PNG whose colour depends on ``name``."""
     r, g, b = hashlib.sha256(name.encode()).digest()[:3]
@@ -168,11 +199,60 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def logged_in(self) -> bool:
+        """Whether the request carries the session cookie."""
+        cookies = (self.headers.get("Cookie") or "").split(";")
+        return f"sid={SESSION}" in [c.strip() for c in cookies]
+
+    def do_POST(self) -> None:
+        """The login form: a session cookie and a redirect, or the form again (403)."""
+        length = int(self.headers.get("Content-Length") or 0)
+        form = parse_qs(self.rfile.read(length).decode())
+        password = os.environ.get("SOCIALWEB_PASSWORD", LOGIN_PASSWORD)
+        if (urlsplit(self.path).path == "/login" and form.get("user") == [LOGIN_USER]
+                and form.get("pass") == [password]):
+            self.send_response(303)
+            self.send_header("Location", "/welcome")
+            self.send_header("Set-Cookie", f"sid={SESSION}; Path=/; HttpOnly")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = (LOGIN % "<p>Wrong user name or password.</p>").encode()
+        self.send_response(403)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def send_wall(self, n: str) -> None:
+        """A members-only post, or the wall; refreshes the session cookie of a logged-in reader."""
+        if self.logged_in():
+            body = (WALL % (n, n, WALL_TEXT % n)).encode()
+        else:
+            body = (WALL % (n, n, "Log in to see this post.")).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        if self.logged_in():
+            self.send_header("Set-Cookie", f"sid={SESSION}; Path=/; HttpOnly")
+        self.send_header("Set-Cookie", "theme=dark; Path=/")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def do_GET(self) -> None:
         """Route one GET."""
         parts = urlsplit(self.path)
         path, query = parts.path, parse_qs(parts.query)
-        if path.startswith("/post/"):
+        if path == "/login":
+            self.send(LOGIN % "")
+        elif path == "/welcome":
+            self.send(WELCOME % TOKEN if self.logged_in() else LOGIN % "")
+        elif path.startswith("/wall/"):
+            self.send_wall(path.rsplit("/", 1)[1])
+        elif path == "/api/me":
+            right = self.headers.get("Authorization") == f"Bearer {TOKEN}"
+            self.send(json.dumps({"name": LOGIN_USER if right else "anonymous"}), "application/json")
+        elif path.startswith("/post/"):
             self.send(SHELL % path.rsplit("/", 1)[1])
         elif path == "/app.js":
             self.send(APP_JS, "application/javascript", encode=True)
