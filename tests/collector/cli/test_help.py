@@ -9,6 +9,7 @@ a usage error (exit status 2) or an exception is not.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -34,13 +35,17 @@ NOT_RUN = {
     "serve": "serves HTTP until stopped (tests/collector/server covers it)",
     "run": "the scheduler daemon: runs until SIGTERM (tests/collector/monitor/test_daemon.py covers it)",
     "worker": "a capture worker: runs until SIGTERM (tests/workers/test_worker.py covers it)",
+    "profile create": "logs in through Chromium at a site's login form (tests/collector/profiles/"
+                      "test_login.py runs it against the local social web's login wall)",
     "warc upload": "needs an s3:// WARC store (tests/collector/cli/test_warc_store.py runs it against "
                    "a local S3-compatible server)",
 }
 
 # Commands run in the copied home before an example of this command path: it creates what the seed has.
 BEFORE = {"feed add": [["feed", "remove", "example"]], "evidence": [["key", "create"]],
-          "evidence package": [["key", "create"]]}
+          "evidence package": [["key", "create"]],
+          **{f"profile {name}": [["profile", "import", "news", "state.json"]]
+             for name in ("show", "remove")}}
 
 EXAMPLE_HEADING = re.compile(r"^\s*Examples?:\s*$", re.MULTILINE)
 URL = re.compile(r"^https?://")
@@ -57,10 +62,12 @@ COMMANDS = dict(_walk(cli))
 
 
 def _examples() -> list[str]:
-    """Every ``collector ...`` line in every command's help, once each, in help order."""
+    """Every ``collector ...`` line in every command's help, once each, in help order (a line ending
+    in a backslash goes on on the next one, as in a shell)."""
     seen: dict[str, None] = {}
     for _, command in COMMANDS.items():
-        for line in (command.help or "").splitlines():
+        text = re.sub(r"\\\n\s*", " ", command.help or "")
+        for line in text.splitlines():
             if line.strip().startswith("collector "):
                 seen[line.strip()] = None
     return list(seen)
@@ -148,6 +155,9 @@ def _write_inputs(folder: Path, web: dict[str, str]) -> None:
         "4. A post on a social network, 12 January 2025.\n")
     (folder / "peru-links.csv").write_text(f"ref,url\n3,{pages}/page/survey\n")
     (folder / "links.csv").write_text(f"ref,url\n2,{pages}/page/interview\n")
+    (folder / "state.json").write_text(json.dumps({"cookies": [
+        {"name": "sid", "value": "example-session", "domain": "127.0.0.1", "path": "/"}],
+        "origins": []}))  # a storage state, as `profile import` takes
     (folder / "urls.txt").write_text(f"{pages}/page/article\n{pages}/page/a\n")
     pdf = FPDF(format="A4")
     pdf.add_page()
