@@ -67,6 +67,16 @@ def serve_script(script: Path) -> tuple[subprocess.Popen[str], str]:
 
 
 @pytest.fixture(scope="session")
+def social() -> Iterator[str]:
+    """Base URL of the local "social web" of the browser tests (tests/collector/capture/socialweb.py:
+    JavaScript posts, a timeline, a login wall ...), run as a subprocess."""
+    proc, base = serve_script(HERE / "collector" / "capture" / "socialweb.py")
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
 def server() -> Iterator[str]:
     """Base URL (``http://127.0.0.1:PORT``) of the test page server, run as a subprocess."""
     proc, base = serve_script(HERE / "server.py")

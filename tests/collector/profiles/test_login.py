@@ -11,7 +11,6 @@ import gzip
 import json
 import sqlite3
 import stat
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,9 +24,8 @@ from collector.errors import InputError
 from collector.profiles.login import parse_fill, read_secrets
 from spiders.redaction import REDACTED
 from tests.collector.capture import socialweb
-from tests.conftest import serve_script, warcio_check
+from tests.conftest import warcio_check
 
-SOCIALWEB = Path(__file__).parents[1] / "capture" / "socialweb.py"
 PASSWORD = "a password only the environment knows"
 
 
@@ -77,14 +75,6 @@ class Walled:
                             "WARC-Target-URI") == url:
                         out.append(dict(record.http_headers.headers))
         return out
-
-
-@pytest.fixture(scope="module")
-def social() -> Iterator[str]:
-    proc, base = serve_script(SOCIALWEB)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -190,3 +180,12 @@ def test_a_bad_secrets_file_names_its_line(tmp_path: Path) -> None:
     secrets.write_text("SITE=x\nnot a pair\n")
     with pytest.raises(InputError, match=r"secrets\.env', line 2: expected KEY=VALUE"):
         read_secrets(secrets)
+
+
+def test_check_with_the_profile_compares_logged_in_pages(walled: Walled) -> None:
+    # the baseline is the logged-in capture: a check without the profile would find the wall
+    result = invoke(walled.home, "check", "--profile", "social", "--json", walled.base + "/wall/1")
+    assert result.exit_code == 0, result.output
+    [checked] = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    assert checked["status"] == "unchanged"
+    assert checked["text_sha256"] == walled.with_profile["text_sha256"]
