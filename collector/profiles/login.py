@@ -142,9 +142,15 @@ async def _login(script: LoginScript, url: str, guard: RequestGuard, *, executab
 
     step = script.timeout * 1000
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=executable, headless=not script.interactive,
-            args=["--disable-dev-shm-usage", "--mute-audio"])
+        try:
+            browser = await playwright.chromium.launch(
+                executable_path=executable, headless=not script.interactive,
+                args=["--disable-dev-shm-usage", "--mute-audio"])
+        except PlaywrightError as exc:  # no display after all, a broken Chromium
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            shown = "a visible" if script.interactive else "a headless"
+            raise CollectorError(f"{shown} Chromium ({executable}) could not start: {detail} "
+                                 "(no profile saved)") from exc
         try:
             context = await browser.new_context(accept_downloads=False, service_workers="block",
                                                 ignore_https_errors=ignore_https_errors)

@@ -189,3 +189,12 @@ def test_check_with_the_profile_compares_logged_in_pages(walled: Walled) -> None
     [checked] = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
     assert checked["status"] == "unchanged"
     assert checked["text_sha256"] == walled.with_profile["text_sha256"]
+
+
+def test_interactive_without_a_working_display_is_a_clear_error(social: str, home: Path) -> None:
+    result = invoke(home, "profile", "create", "by-hand", "--login-url", social + "/login",
+                    "--interactive", env={"DISPLAY": ":9999", "WAYLAND_DISPLAY": None})
+    assert result.exit_code == 1, result.output
+    assert "a visible Chromium" in result.output and "could not start" in result.output
+    assert "Traceback" not in result.output
+    assert not (home / "profiles" / "by-hand.json").exists()
