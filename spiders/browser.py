@@ -19,7 +19,8 @@ instead of letting an unguarded page load). It then:
   so each is stored decoded: ``Content-Encoding``, ``Transfer-Encoding`` and ``Content-Length`` are
   kept as ``X-Archive-Orig-*`` and a ``Content-Length`` of the stored body is added
   (:func:`decoded_headers`), as browsertrix-crawler and pywb do;
-- with a login profile, redacts its secrets from every hop's headers (``spiders.redaction``);
+- with a login profile, redacts its secrets from every hop's headers (``spiders.redaction``), and
+  names the cookies of the top document's request, which Chromium adds without reporting them;
 - notes console errors, page errors, failed requests and crashes for the page-info record.
 
 Redirects: Playwright calls a route handler only for the first URL of a redirect chain, so a
@@ -38,7 +39,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from spiders.redaction import ProfileRedaction
+from spiders.redaction import REDACTED, ProfileRedaction
 from spiders.safety import host_address, is_private_name, is_public_address, normalize_host
 
 __all__ = ["DOM_URN", "PAGEINFO_URN", "RECORDER_KEY", "SCREENSHOT_URN", "PageRecorder", "RequestGuard",
@@ -149,6 +150,7 @@ class PageRecorder:
         self._page: Any = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._navigation_response: Any = None
+        self._jar: dict[str, list[str]] = {}  # a profile's top document: cookies in the jar as it left
 
     # -- wiring ---------------------------------------------------------------------------------
     async def attach(self, page: Any) -> None:
@@ -191,9 +193,19 @@ class PageRecorder:
             await _quietly(route.abort("blockedbyclient"))
             return
         if top:
+            if self.redaction is not None:
+                await self._note_jar(request.url)
             await _quietly(route.fallback())  # scrapy-playwright's handler: the Scrapy request's headers
         else:
             await _quietly(route.continue_())  # as the page asked (one round trip less per request)
+
+    async def _note_jar(self, url: str) -> None:
+        """The names of the cookies the context holds for ``url`` as its top-level request leaves:
+        Chromium adds them after scrapy-playwright's headers and does not report them for this
+        request, so its record gets a ``Cookie`` header of these names, values redacted."""
+        with contextlib.suppress(Exception):  # the page closed meanwhile: no header added
+            cookies = await self._page.context.cookies(url)
+            self._jar[url] = [str(c["name"]) for c in cookies]
 
     def _on_request(self, request: Any) -> None:
         self.inflight += 1
@@ -293,6 +305,8 @@ class PageRecorder:
         if len(body) > self.max_body_bytes:
             body, truncated = body[:self.max_body_bytes], "length"
         sent = [(h["name"], h["value"]) for h in sent_array]
+        if self._jar.get(request.url) and not any(n.lower() == "cookie" for n, _ in sent):
+            sent.append(("Cookie", "; ".join(f"{name}={REDACTED}" for name in self._jar[request.url])))
         if self.redaction is not None:
             sent = self.redaction.request_headers(sent)
             raw = self.redaction.response_headers(raw)

@@ -135,6 +135,11 @@ def test_the_redacted_headers_keep_their_names(walled: Walled) -> None:
              if h["Referer"] == walled.base + "/wall/1"]
     assert api["Authorization"] == REDACTED
     assert f"sid={REDACTED}" in api["Cookie"]
+    # the top document's cookie, added by Chromium after the crawl's headers, is named too
+    [page] = walled.request_headers(walled.base + "/wall/1")
+    assert page["Cookie"] == f"sid={REDACTED}"
+    [unprofiled] = walled.request_headers(walled.base + "/wall/2")
+    assert "Cookie" not in unprofiled
     archived = walled.warc_bytes()
     assert f"Set-Cookie: sid={REDACTED}; Path=/; HttpOnly".encode() in archived  # the refreshed session
     assert b"Set-Cookie: theme=dark; Path=/" in archived  # not the profile's: kept as received
