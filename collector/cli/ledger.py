@@ -45,18 +45,16 @@ def key_create(ctx: click.Context, as_json: bool) -> None:
     Example:
       collector key create
     """
-    from collector.evidence.keys import create_key  # lazy: cryptography costs ~40 ms at start
+    from collector.evidence.keys import create_key, create_wacz_key  # lazy: cryptography (~40 ms)
     from collector.evidence.ledger import archive_key, wacz_key  # lazy: cryptography
 
     config = cli_config(ctx)
     existing = archive_key(config)
-    had_wacz = config.wacz_key_path.exists()
-    if existing is not None and had_wacz:
+    signer, _ = wacz_key(config, create=False)
+    if existing is not None and signer is not None:
         raise InputError(f"a key already exists at {config.signing_key_path}; it is kept")
     made = existing or create_key(config.signing_key_path)
-    signer, _ = wacz_key(config)
-    assert signer is not None  # created when missing
-    _describe(config, made, signer, as_json)
+    _describe(config, made, signer or create_wacz_key(config.wacz_key_path), as_json)
 
 
 @key.command("show")

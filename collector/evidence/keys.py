@@ -146,7 +146,7 @@ def raw_from_spki(data: bytes, *, pem: bool = False) -> str:
 def load_public_key(path: Path) -> str:
     """The raw Ed25519 public key (hex) in a PEM public key file (``collector key export-public``:
     the archive key, then the WACZ key), or of the private key in a key file."""
-    archive, _ = load_public_keys(path)
+    archive = load_public_keys(path).archive
     if archive is None:
         raise InputError(f"{path} does not hold an Ed25519 public key")
     return archive
