@@ -18,8 +18,8 @@ What is checked, in order (the ``kind`` of each problem):
    root (``entry-rewritten``, ``bad-proof``);
 5. every capture entry against the WARC records in the package: each record it lists is there with
    intact digests, and the payload's SHA-256 is the entry's (``record-missing``, ``warc-rewritten``,
-   ``payload-mismatch``); every text entry against the extracted-text record of its capture
-   (``text-mismatch``).
+   ``payload-mismatch``); every text entry against the extracted-text record of its capture, whose
+   block digest, in a version-2 entry, is the pinned one (``text-mismatch``).
 
 Without ``--key`` the package's own key is used and a warning (``key-untrusted``) says to compare its
 fingerprint with one obtained from the archive out of band. ``--key`` may hold the WACZ key too
@@ -64,6 +64,7 @@ CAPTURE = "capture"
 TEXT = "text"
 CHECK = "check"
 CHECKPOINT_TYPE = "collector-ledger-checkpoint/1"
+TEXT_BLOCK_DIGEST = "block_digest"  # a version-2 text entry's pin of its record's WARC-Block-Digest
 
 
 def _canonical(value: Any) -> bytes:
@@ -430,8 +431,9 @@ def _check_entries(zf: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], poi
 def _check_texts(texts: list[tuple[dict[str, Any], dict[str, Any]]], main_ids: dict[Any, str],
                  records: dict[str, WarcRecord], report: PackageReport) -> None:
     """Every ``text`` entry of status ok against the extracted-text metadata record that refers to its
-    capture's main record: the record's ``text_sha256`` is the entry's, and its text hashes to it."""
-    texts_of: dict[str, list[dict[str, Any]]] = {}
+    capture's main record: the record's ``text_sha256`` is the entry's, its text hashes to it and, in
+    a version-2 entry, its WARC-Block-Digest is the pinned one."""
+    texts_of: dict[str, list[tuple[dict[str, Any], WarcRecord]]] = {}
     for record in records.values():
         if record.type == "metadata" and record.headers.get("WARC-Refers-To"):
             try:
@@ -439,19 +441,22 @@ def _check_texts(texts: list[tuple[dict[str, Any], dict[str, Any]]], main_ids: d
             except ValueError:
                 continue
             if isinstance(content, dict) and content.get("type") == "extracted-text":
-                texts_of.setdefault(record.headers["WARC-Refers-To"], []).append(content)
+                texts_of.setdefault(record.headers["WARC-Refers-To"], []).append((content, record))
     proved: dict[Any, str] = {}
     for fields, where in texts:
         if fields.get("status") != "ok" or not fields.get("text_sha256"):
             continue
-        wanted = fields["text_sha256"]
-        found = [c for c in texts_of.get(main_ids.get(fields.get("capture_id"), ""), [])
-                 if c.get("text_sha256") == wanted]
+        wanted, pinned = fields["text_sha256"], fields.get(TEXT_BLOCK_DIGEST)
+        found = [c for c, r in texts_of.get(main_ids.get(fields.get("capture_id"), ""), [])
+                 if c.get("text_sha256") == wanted
+                 and (not pinned or r.headers.get("WARC-Block-Digest") == pinned)]
         if not any(hashlib.sha256(str(c.get("text")).encode("utf-8")).hexdigest() == wanted
                    for c in found):
             report.problems.append({**where, "kind": "text-mismatch",
                                     "detail": f"no extracted text of capture {fields.get('capture_id')}"
-                                              f" in the package hashes to the entry's {wanted}"})
+                                              f" in the package hashes to the entry's {wanted}"
+                                              + (f" with the pinned block digest {pinned}"
+                                                 if pinned else "")})
             continue
         proved[fields.get("capture_id")] = wanted
     for capture in report.captures:  # a revisit's text is its original's

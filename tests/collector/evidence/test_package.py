@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -38,6 +39,7 @@ from collector.reports.exports import _members, write_members
 from storage.archive import Archive
 from storage.ledger import canonical
 from storage.records import CaptureRecord, ExtractionInput
+from storage.warcfile import digest_label
 from tests.collector.evidence.tsa import Tsa
 from tests.conftest import make_config
 from tests.storage.helpers import T0, html_capture
@@ -325,6 +327,30 @@ def test_extracted_text_rewritten_and_the_package_resigned(packaged: Packaged) -
     report = check(forged, packaged.key)
     assert kinds(report) == {"text-mismatch"}
     assert [p["row_id"] for p in report.problems] == [packaged.original.id]
+
+
+def test_text_record_rewritten_with_its_text_kept(packaged: Packaged) -> None:
+    """The extracted-text record's other fields changed (its digests recomputed, the text kept) and
+    the package re-signed: the text entry's pinned block digest is what finds it."""
+    warc = read(packaged.wacz, "archive/data.warc.gz")
+    members = []
+    for member in _members(warc):
+        raw = gzip.decompress(member)
+        head, _, block = raw.partition(b"\r\n\r\n")
+        if b'"extracted-text"' in block:
+            block = block[:-4].replace(b'"language": null', b'"language": "fr"')
+            label = digest_label(hashlib.sha256(block).digest()).encode()
+            head = re.sub(rb"WARC-Block-Digest: [^\r]*", b"WARC-Block-Digest: " + label, head)
+            head = re.sub(rb"WARC-Payload-Digest: [^\r]*", b"WARC-Payload-Digest: " + label, head)
+            head = re.sub(rb"Content-Length: \d+", b"Content-Length: %d" % len(block), head)
+            raw = head + b"\r\n\r\n" + block + b"\r\n\r\n"
+        members.append(gzip.compress(raw))
+    out = io.BytesIO()
+    write_members(members, out)
+    forged = repack(packaged.wacz, {"archive/data.warc.gz": out.getvalue()}, sign_with=packaged.signer)
+    report = check(forged, packaged.key)
+    assert kinds(report) == {"text-mismatch"}
+    assert "pinned block digest" in report.problems[0]["detail"]
 
 
 def test_no_key_no_package(home: Path) -> None:
