@@ -54,7 +54,7 @@ from storage.archive import Archive
 from storage.checks import check_ids_of_report
 from storage.errors import NoCaptureError
 from storage.ledger import CAPTURE, CHECK, REPORT_VERSION, TEXT, Checkpoint, checkpoints, iter_leaf_hashes
-from storage.ledgerproof import EntryRow, MerkleLevels, entries_of
+from storage.ledgerproof import EntryRow, StreamedProofs, entries_of
 from storage.queries import captures_by_ids, closest_capture, requisites_of_pages
 from storage.records import CaptureRecord
 from storage.retrieve import capture_warc
@@ -204,7 +204,9 @@ def _covering_checkpoint(archive: Archive, config: Config, key: ArchiveKey, last
 
 def _ledger_files(archive: Archive, config: Config, key: ArchiveKey, entries: list[EntryRow],
                   point: Checkpoint) -> dict[str, bytes]:
-    levels = MerkleLevels(itertools.islice(iter_leaf_hashes(archive.sessions), point.tree_size))
+    # one pass over the ledger's entry hashes, keeping only the subtree roots the proofs need
+    levels = StreamedProofs(itertools.islice(iter_leaf_hashes(archive.sessions), point.tree_size),
+                            point.tree_size, [entry.seq - 1 for entry in entries])
     if levels.size != point.tree_size or levels.root().hex() != point.root_hash:
         raise ConfigError(f"the ledger does not match checkpoint {point.id}: collector ledger verify")
     lines = []
