@@ -43,7 +43,7 @@ from storage.database import make_engine
 from storage.errors import ArchiveCorruptError
 from storage.models import LedgerEntry
 from storage.verify import Findings
-from storage.warcread import check_record, read_record_at
+from storage.warcread import WarcRecord, check_record, read_record_at
 
 __all__ = ["LedgerReport", "SignatureCheck", "verify_ledger"]
 
@@ -376,12 +376,8 @@ def _compare_records(warc_dir: Path, seq: int, row_id: int, fields: dict[str, An
             if place is not None and digest:
                 places.setdefault(place, _Expected()).block_digest = digest
     for (name, offset), expected in places.items():
-        report.records_checked += 1
-        try:
-            record = read_record_at(warc_dir, name, offset)
-        except ArchiveCorruptError as exc:
-            report.problems.append({**where, "kind": "warc-rewritten", "warc_file": name,
-                                    "offset": offset, "detail": str(exc)})
+        record = _read_record(warc_dir, name, offset, where, report)
+        if record is None:
             continue
         found = []
         if expected.record_id and record.headers.get("WARC-Record-ID") != expected.record_id:
@@ -399,6 +395,19 @@ def _compare_records(warc_dir: Path, seq: int, row_id: int, fields: dict[str, An
                                     "offset": offset, "detail": "; ".join(found)})
 
 
+def _read_record(warc_dir: Path, name: str, offset: int, where: dict[str, Any], report: _Part
+                 ) -> WarcRecord | None:
+    """The record at ``offset`` of WARC file ``name`` (counted as checked), None when it cannot be
+    read (a ``warc-rewritten`` problem at ``where``)."""
+    report.records_checked += 1
+    try:
+        return read_record_at(warc_dir, name, offset)
+    except ArchiveCorruptError as exc:
+        report.problems.append({**where, "kind": "warc-rewritten", "warc_file": name,
+                                "offset": offset, "detail": str(exc)})
+        return None
+
+
 def _compare_text(warc_dir: Path, seq: int, row_id: int, fields: dict[str, Any], report: _Part
                   ) -> None:
     """The extracted-text record a text entry names: its digests hold, its text hashes to the
@@ -407,12 +416,8 @@ def _compare_text(warc_dir: Path, seq: int, row_id: int, fields: dict[str, Any],
     if not isinstance(name, str) or not isinstance(offset, int):
         return  # no record (a failed extraction)
     where = {"seq": seq, "entry_kind": ledger.TEXT, "row_id": row_id}
-    report.records_checked += 1
-    try:
-        record = read_record_at(warc_dir, name, offset)
-    except ArchiveCorruptError as exc:
-        report.problems.append({**where, "kind": "warc-rewritten", "warc_file": name,
-                                "offset": offset, "detail": str(exc)})
+    record = _read_record(warc_dir, name, offset, where, report)
+    if record is None:
         return
     found = []
     pinned = fields.get(ledger.TEXT_BLOCK_DIGEST)
