@@ -16,7 +16,7 @@ PYWB_VERSION  = 2.10.0
 PYTEST_WORKERS ?= 2
 PYTEST = COLLECTOR_TEST_PYWB=$(abspath $(PYWB_VENV))/bin $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS)
 
-.PHONY: demo test test-slow lint typecheck bench clean pywb chromium
+.PHONY: demo test test-slow lint typecheck bench clean pywb chromium nodejs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,15 +43,22 @@ chromium:
 	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 	  || echo "Debian's chromium is not installed: the browser tests will be skipped (apt-get install chromium)"
 
+# evidence packages' signatures are checked with the WebCrypto calls ReplayWeb.page makes, run by
+# Debian's Node.js (tests/collector/evidence/webcrypto_verify.mjs); those tests fail without it
+nodejs:
+	@command -v node >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq \
+	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs >/dev/null; } \
+	  || echo "Debian's nodejs is not installed: the evidence signature tests will fail (apt-get install nodejs)"
+
 demo: $(VENV)/.installed
 	$(BIN)/collector demo
 
-test: $(VENV)/.installed-test pywb chromium
+test: $(VENV)/.installed-test pywb chromium nodejs
 	$(BIN)/ruff check .
 	$(MAKE) typecheck
 	$(PYTEST) -m "not slow"
 
-test-slow: $(VENV)/.installed-test pywb chromium
+test-slow: $(VENV)/.installed-test pywb chromium nodejs
 	$(PYTEST) -m slow
 
 lint: $(VENV)/.installed-test

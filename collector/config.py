@@ -185,9 +185,12 @@ class Config:
     commit_batch: int = 64
     # the capture ledger (storage.ledger, docs/evidence.md): entries appended with every capture row,
     # a checkpoint at the end of every run, signed with the archive key (key_file, or
-    # <home>/signing-key.pem; $COLLECTOR_KEY_FILE)
+    # <home>/signing-key.pem; $COLLECTOR_KEY_FILE); evidence packages are signed with the WACZ key
+    # (ECDSA P-384, vouched for by the archive key: wacz_key_file, or <home>/wacz-signing-key.pem;
+    # $COLLECTOR_WACZ_KEY_FILE), made by `collector key create` or on the first package
     ledger: bool = True
     key_file: Path | None = None
+    wacz_key_file: Path | None = None
     # RFC 3161 trusted timestamps of checkpoints (collector.evidence.timestamps): the TSA's URL (empty:
     # none), the CA (PEM) its token chains to, checked by ledger/evidence verify, and the request timeout
     tsa_url: str = ""
@@ -263,6 +266,12 @@ class Config:
     def signing_key_path(self) -> Path:
         """Where the archive's Ed25519 signing key is (``key_file``, else in the home)."""
         return self.key_file or self.home / "signing-key.pem"
+
+    @property
+    def wacz_key_path(self) -> Path:
+        """Where the archive's ECDSA P-384 key that signs evidence packages is (``wacz_key_file``,
+        else in the home)."""
+        return self.wacz_key_file or self.home / "wacz-signing-key.pem"
 
     @property
     def ua(self) -> str:

@@ -389,12 +389,14 @@ class Archive:
                     continue  # already extracted (a crashed run's work was finished elsewhere)
                 done.add(item.capture_id)
                 fresh.append(item)
-            rows = [self._write_extraction(item) for item in fresh]
+            written = [self._write_extraction(item) for item in fresh]
+            rows = [row for row, _ in written]
             if rows:
                 session.execute(insert(Extraction), rows)
-                if self.ledger:
-                    ledger.append_entries(session, ledger.TEXT,
-                                          [(r["capture_id"], ledger.text_fields(r)) for r in rows])
+                if self.ledger:  # version 2: pinning the text record's block digest
+                    ledger.append_entries(session, ledger.TEXT, [
+                        (r["capture_id"], {**ledger.text_fields(r), ledger.TEXT_BLOCK_DIGEST: pinned})
+                        for r, pinned in written])
             index_texts(session, fresh)  # full-text index, same transaction (issue 6)
             self.writer.sync()
 
@@ -412,7 +414,9 @@ class Archive:
             if rows:
                 session.execute(insert(Extraction), rows)
 
-    def _write_extraction(self, item: ExtractionInput) -> dict[str, Any]:
+    def _write_extraction(self, item: ExtractionInput) -> tuple[dict[str, Any], str | None]:
+        """Write an extracted text's WARC record (when it has a text): its extractions row, and the
+        record's block digest (for its ledger entry)."""
         loc = None
         if item.status == "ok":
             content = {"type": "extracted-text", "extractor": item.extractor, "outcome": "captured",
@@ -421,7 +425,7 @@ class Archive:
                        "text": item.text}
             loc = self.writer.write_metadata(metadata_uri(TEXT_URN, item.url), content,
                                              moment=item.extracted_at, refers_to=item.refers_to)
-        return storable_row(Extraction.__table__, {
+        row = storable_row(Extraction.__table__, {
                 "capture_id": item.capture_id, "status": item.status, "error": item.error,
                 "text_sha256": item.text_sha256,
                 "text_length": len(item.text) if item.text is not None else None,
@@ -430,6 +434,7 @@ class Archive:
                 "warc_file": loc.warc_file if loc else None,
                 "warc_offset": loc.offset if loc else None,
                 "warc_length": loc.length if loc else None})
+        return row, (loc.block_digest or None) if loc else None
 
 
 # what a refused insert raises: the driver's errors (SQLAlchemy wraps them, and a value it cannot

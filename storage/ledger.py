@@ -36,10 +36,11 @@ from storage.models import (
 )
 
 __all__ = ["BLOCK_DIGESTS", "CAPTURE", "CHECK", "CHECKPOINT_TYPE", "GENESIS", "KINDS", "REPORT_VERSION",
-           "TEXT", "BlockRoots", "Checkpoint", "Kind", "Signer", "TreeRoots", "adopt_rows",
-           "append_entries", "append_rows", "canonical", "capture_fields", "checkpoint_statement",
-           "combine_blocks", "entries_since_checkpoint", "entry_body", "extend_frontier",
-           "iter_leaf_hashes", "merkle_roots", "record_checkpoint", "record_timestamp", "text_fields"]
+           "TEXT", "TEXT_BLOCK_DIGEST", "BlockRoots", "Checkpoint", "Kind", "Signer", "TreeRoots",
+           "adopt_rows", "append_entries", "append_rows", "canonical", "capture_fields",
+           "checkpoint_statement", "combine_blocks", "entries_since_checkpoint", "entry_body",
+           "extend_frontier", "iter_leaf_hashes", "merkle_roots", "record_checkpoint", "record_timestamp",
+           "text_fields"]
 
 CAPTURE = "capture"
 TEXT = "text"
@@ -63,6 +64,9 @@ CHECK_FIELDS = ("url", "url_key", "checked_at", "capture_id", "baseline_id", "pr
 # the entry-only field of a version-2 capture entry: the WARC-Block-Digest of each of the row's
 # ``records``, in their order (rows keep no block digests; the entry pins them)
 BLOCK_DIGESTS = "block_digests"
+# the entry-only field of a version-2 text entry: the WARC-Block-Digest of its extracted-text record
+# (None when it has none: a failed extraction)
+TEXT_BLOCK_DIGEST = "block_digest"
 REPORT_VERSION_FIELDS = ("report_id", "version", "added_at", "source", "source_url", "format", "title",
                          "sha256", "size", "capture_id", "doc_warc_file", "doc_warc_offset")
 
@@ -70,7 +74,8 @@ REPORT_VERSION_FIELDS = ("report_id", "version", "added_at", "source", "source_u
 @dataclass(frozen=True)
 class Kind:
     """What the ledger covers of one table: its key column, its evidence fields, which are times, and
-    ``pinned``: the field a version-2 entry holds that its row does not (the WARC block digests)."""
+    ``pinned``: the field a version-2 entry holds that its row does not (the WARC block digests of a
+    capture's records, of a text's record)."""
 
     name: str
     table: Any
@@ -172,7 +177,7 @@ def _raw_time(value: Any) -> str:
 
 KINDS = {kind.name: kind for kind in (
     Kind(CAPTURE, Capture.__table__, "id", CAPTURE_FIELDS, ("captured_at",), BLOCK_DIGESTS),
-    Kind(TEXT, Extraction.__table__, "capture_id", TEXT_FIELDS),
+    Kind(TEXT, Extraction.__table__, "capture_id", TEXT_FIELDS, (), TEXT_BLOCK_DIGEST),
     Kind(CHECK, Check.__table__, "id", CHECK_FIELDS, ("checked_at",)),
     Kind(REPORT_VERSION, ReportVersion.__table__, "id", REPORT_VERSION_FIELDS, ("added_at",)))}
 

@@ -3,7 +3,10 @@
 The ledger's Merkle tree (``storage.ledger``: leaf ``H(0x00 || entry hash)``, node
 ``H(0x01 || left || right)``, split at the largest power of two below the size) is rebuilt once as
 its levels of perfect, aligned subtrees; any subtree root the proofs need is then O(log n) folds of
-those. ``inclusion_path`` is RFC 9162 section 2.1.3.1's PATH(m, D[n]), leaf-side first;
+those. ``StreamedProofs`` gives the same paths for chosen leaves in one pass over the leaves, keeping
+only the subtree roots those paths need (an evidence package proves a few entries of a ledger of
+millions: the levels of a million-entry tree take ~270 MB). ``inclusion_path`` is RFC 9162 section
+2.1.3.1's PATH(m, D[n]), leaf-side first;
 ``verify_inclusion`` is section 2.1.3.2's algorithm, which a third party can reimplement from the RFC
 alone.
 """
@@ -18,7 +21,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["EntryRow", "MerkleLevels", "entries_of", "inclusion_path", "leaf_hash", "verify_inclusion"]
+__all__ = ["BLOCK", "EntryRow", "MerkleLevels", "StreamedProofs", "entries_of", "inclusion_path", "leaf_hash",
+           "verify_inclusion"]
 
 
 @dataclass(frozen=True)
@@ -133,3 +137,123 @@ def verify_inclusion(entry_hash: bytes, index: int, size: int, path: Sequence[by
         fn >>= 1
         sn >>= 1
     return sn == 0 and r == root
+
+
+BLOCK = 4096  # leaves: StreamedProofs builds the levels of one such block at a time
+
+
+def _path_ranges(index: int, size: int) -> list[tuple[int, int]]:
+    """The leaf ranges [lo, hi) whose subtree roots make up PATH(index, D[size]), leaf side first."""
+    ranges: list[tuple[int, int]] = []
+    lo, hi = 0, size
+    while hi - lo > 1:
+        k = _split(hi - lo)
+        if index < lo + k:
+            ranges.append((lo + k, hi))
+            hi = lo + k
+        else:
+            ranges.append((lo, lo + k))
+            lo += k
+    return ranges[::-1]
+
+
+def _perfect_parts(lo: int, hi: int) -> list[tuple[int, int]]:
+    """[lo, hi) as aligned perfect subtrees (lo, width), left to right, largest first: the ranges of
+    the tree's recursion are such, or end at its right edge and fold from these (RFC 9162 2.1.1)."""
+    parts: list[tuple[int, int]] = []
+    while lo < hi:
+        width = 1 << ((hi - lo).bit_length() - 1)
+        while lo % width:
+            width >>= 1
+        parts.append((lo, width))
+        lo += width
+    return parts
+
+
+class StreamedProofs:
+    """The RFC 9162 root of the tree over the first ``size`` of ``leaves`` (entry hashes, raw) and the
+    audit paths of the leaves ``indices``, computed in one pass over the leaves that keeps only the
+    subtree roots those paths need: memory grows with the paths (O(len(indices) log size)), not with
+    the tree. ``path`` and ``root`` answer as ``MerkleLevels`` does, for that tree only. The leaves
+    are hashed ``block`` (a power of two) at a time."""
+
+    def __init__(self, leaves: Iterable[bytes], size: int, indices: Iterable[int], *,
+                 block: int = BLOCK) -> None:
+        if block < 1 or block & (block - 1):
+            raise ValueError(f"a block is a power of two leaves, not {block}")
+        self._declared, self._block = size, block
+        self._paths: dict[int, list[tuple[int, int]]] = {}
+        needed = set(_perfect_parts(0, size))
+        for index in set(indices):
+            if not 0 <= index < size:
+                raise ValueError(f"no leaf {index} in a tree of {size}")
+            ranges = _path_ranges(index, size)
+            self._paths[index] = ranges
+            for lo, hi in ranges:
+                needed.update(_perfect_parts(lo, hi))
+        self._roots: dict[tuple[int, int], bytes] = {}
+        # the leaves are taken a block at a time, whose levels are built as MerkleLevels builds
+        # them (list comprehensions: one leaf at a time through the stack took twice as long)
+        # and then dropped
+        self._inside: dict[int, list[tuple[int, int]]] = {}  # the needed subtrees of each block
+        self._above: set[tuple[int, int]] = set()  # the needed subtrees wider than a block
+        for lo, width in needed:
+            if width <= block:
+                self._inside.setdefault(lo // block, []).append((lo, width))
+            else:
+                self._above.add((lo, width))
+        self._stack: list[tuple[int, int, bytes]] = []  # (lo, width, root): widths decreasing
+        self.size = 0
+        chunk: list[bytes] = []
+        for leaf in leaves:
+            if self.size + len(chunk) == size:
+                break
+            chunk.append(leaf)
+            if len(chunk) == block:
+                self._add_block(chunk)
+                chunk = []
+        if chunk:
+            self._add_block(chunk)
+
+    def _add_block(self, block: list[bytes]) -> None:
+        """Leaves ``block`` (a whole block, or the last, shorter one): keep the needed roots of its
+        subtrees, and put its perfect subtrees on the stack of the tree so far."""
+        start = self.size
+        level = [leaf_hash(leaf) for leaf in block]
+        levels = [level]
+        while len(level) > 1:
+            level = [_node(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+            levels.append(level)
+        for lo, width in self._inside.get(start // self._block, ()):
+            height, at = width.bit_length() - 1, lo - start
+            if height < len(levels) and (at >> height) < len(levels[height]):
+                self._roots[(lo, width)] = levels[height][at >> height]
+        self.size += len(block)
+        for lo, width in _perfect_parts(start, self.size):
+            digest = levels[width.bit_length() - 1][(lo - start) >> (width.bit_length() - 1)]
+            while self._stack and self._stack[-1][1] == width:
+                left = self._stack.pop()
+                lo, width, digest = left[0], width * 2, _node(left[2], digest)
+                if (lo, width) in self._above:
+                    self._roots[(lo, width)] = digest
+            self._stack.append((lo, width, digest))
+
+    def _mth(self, lo: int, hi: int) -> bytes:
+        parts = [self._roots[part] for part in _perfect_parts(lo, hi)]
+        root = parts[-1]
+        for digest in reversed(parts[:-1]):
+            root = _node(digest, root)
+        return root
+
+    def root(self) -> bytes:
+        """MTH of the whole tree; H("") for no leaves. ``ValueError`` when fewer leaves came than
+        ``size`` said."""
+        if self.size != self._declared:
+            raise ValueError(f"{self.size} leaves, not {self._declared}")
+        return self._mth(0, self.size) if self.size else hashlib.sha256(b"").digest()
+
+    def path(self, index: int, size: int) -> list[bytes]:
+        """The audit path of leaf ``index`` (one of ``indices``) in the tree (``size`` its size)."""
+        if size != self._declared or index not in self._paths or self.size != size:
+            raise ValueError(f"no proof of leaf {index} in a tree of {size} was prepared")
+        return [self._mth(lo, hi) for lo, hi in self._paths[index]]

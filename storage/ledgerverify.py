@@ -10,7 +10,9 @@ What each finding means (``kind`` of a problem):
 - ``row-deleted`` / ``row-rewritten``: the row an entry covers is gone, or its evidence fields differ;
 - ``row-without-entry``: a capture or text row no entry covers (a row inserted after the fact);
 - ``warc-rewritten``: the WARC record an entry points at is not the one it recorded (other record id,
-  other payload sha256, or a record whose digests fail);
+  other payload sha256, or a record whose digests fail; a text entry's record whose text does not
+  hash to its ``text_sha256``, or, in a version-2 text entry, whose block digest is not the pinned
+  one);
 - ``checkpoint-mismatch``: the tree over the entries has another root at a checkpoint's size, or the
   ledger is shorter than a checkpoint (entries deleted at the end, or the ledger rewritten);
 - ``bad-signature`` / ``foreign-key``: a checkpoint's signature does not verify, or it was made by
@@ -41,7 +43,7 @@ from storage.database import make_engine
 from storage.errors import ArchiveCorruptError
 from storage.models import LedgerEntry
 from storage.verify import Findings
-from storage.warcread import check_record, read_record_at
+from storage.warcread import WarcRecord, check_record, read_record_at
 
 __all__ = ["LedgerReport", "SignatureCheck", "verify_ledger"]
 
@@ -295,9 +297,9 @@ def _check_entries(rows: Sequence[Any], report: _Part, warc_dir: Path | None, ch
                         report.rows_checked += 1
                         chain.seq, chain.prev = seq, digest
                         tree.add(leaf)
-                        if warc_dir is not None and kind == ledger.CAPTURE:
+                        if warc_dir is not None and kind in _RECORD_CHECKS:
                             fields = json.loads(body)["fields"]
-                            _compare_records(warc_dir, seq, row_id, fields, report)
+                            _RECORD_CHECKS[kind](warc_dir, seq, row_id, fields, report)
                         continue
         now = None
         if seq > start and present:
@@ -350,8 +352,8 @@ def _diagnose(seq: int, kind: str, row_id: int, raw: bytes, digest: str,
         report.problems.append({**where, "kind": "row-rewritten", "fields": changed,
                                 "detail": f"the {kind} row {row_id} differs from entry {seq} in "
                                           f"{', '.join(changed)}"})
-    if warc_dir is not None and kind == ledger.CAPTURE:
-        _compare_records(warc_dir, seq, row_id, fields, report)
+    if warc_dir is not None and kind in _RECORD_CHECKS:
+        _RECORD_CHECKS[kind](warc_dir, seq, row_id, fields, report)
 
 
 def _compare_records(warc_dir: Path, seq: int, row_id: int, fields: dict[str, Any],
@@ -374,12 +376,8 @@ def _compare_records(warc_dir: Path, seq: int, row_id: int, fields: dict[str, An
             if place is not None and digest:
                 places.setdefault(place, _Expected()).block_digest = digest
     for (name, offset), expected in places.items():
-        report.records_checked += 1
-        try:
-            record = read_record_at(warc_dir, name, offset)
-        except ArchiveCorruptError as exc:
-            report.problems.append({**where, "kind": "warc-rewritten", "warc_file": name,
-                                    "offset": offset, "detail": str(exc)})
+        record = _read_record(warc_dir, name, offset, where, report)
+        if record is None:
             continue
         found = []
         if expected.record_id and record.headers.get("WARC-Record-ID") != expected.record_id:
@@ -395,6 +393,55 @@ def _compare_records(warc_dir: Path, seq: int, row_id: int, fields: dict[str, An
         if found:
             report.problems.append({**where, "kind": "warc-rewritten", "warc_file": name,
                                     "offset": offset, "detail": "; ".join(found)})
+
+
+def _read_record(warc_dir: Path, name: str, offset: int, where: dict[str, Any], report: _Part
+                 ) -> WarcRecord | None:
+    """The record at ``offset`` of WARC file ``name`` (counted as checked), None when it cannot be
+    read (a ``warc-rewritten`` problem at ``where``)."""
+    report.records_checked += 1
+    try:
+        return read_record_at(warc_dir, name, offset)
+    except ArchiveCorruptError as exc:
+        report.problems.append({**where, "kind": "warc-rewritten", "warc_file": name,
+                                "offset": offset, "detail": str(exc)})
+        return None
+
+
+def _compare_text(warc_dir: Path, seq: int, row_id: int, fields: dict[str, Any], report: _Part
+                  ) -> None:
+    """The extracted-text record a text entry names: its digests hold, its text hashes to the
+    entry's ``text_sha256`` and, in a version-2 entry, its WARC-Block-Digest is the pinned one."""
+    name, offset = fields.get("warc_file"), fields.get("warc_offset")
+    if not isinstance(name, str) or not isinstance(offset, int):
+        return  # no record (a failed extraction)
+    where = {"seq": seq, "entry_kind": ledger.TEXT, "row_id": row_id}
+    record = _read_record(warc_dir, name, offset, where, report)
+    if record is None:
+        return
+    found = []
+    pinned = fields.get(ledger.TEXT_BLOCK_DIGEST)
+    if pinned and record.headers.get("WARC-Block-Digest") != pinned:
+        found.append(f"the text record's block digest {record.headers.get('WARC-Block-Digest')} is "
+                     f"not the entry's {pinned}")
+    found += check_record(record)
+    wanted = fields.get("text_sha256")
+    if wanted:
+        try:
+            content = json.loads(record.payload or record.block)
+        except ValueError:
+            content = None
+        text = content.get("text") if isinstance(content, dict) else None
+        if not isinstance(text, str) or hashlib.sha256(text.encode("utf-8")).hexdigest() != wanted:
+            found.append(f"its text does not hash to the entry's text_sha256 {wanted}")
+    if found:
+        report.problems.append({**where, "kind": "warc-rewritten", "warc_file": name,
+                                "offset": offset, "detail": "; ".join(found)})
+
+
+# the WARC records checked of an entry, by its kind
+_RECORD_CHECKS: dict[str, Callable[[Path, int, int, dict[str, Any], _Part], None]] = {
+    ledger.CAPTURE: _compare_records, ledger.TEXT: _compare_text}
 
 
 @dataclass

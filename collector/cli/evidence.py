@@ -83,14 +83,18 @@ def evidence_package(ctx: click.Context, url: str | None, at: str | None, report
         click.echo(f"{output}: {summary.captures} captures, {summary.entries} ledger entries, "
                    f"{summary.records} records; checkpoint {summary.checkpoint} "
                    f"({summary.tree_size} entries) signed by {summary.key_fingerprint}"
-                   + (", timestamped" if summary.timestamped else ", not timestamped"))
+                   + (", timestamped" if summary.timestamped else ", not timestamped")
+                   + f"; package signed by WACZ key {summary.wacz_key_fingerprint}")
+        if summary.wacz_key_created:
+            click.echo(f"made the WACZ signing key {cli_config(ctx).wacz_key_path} (ECDSA P-384): this "
+                       "home had none; the archive key vouches for it in every package")
 
 
 @evidence.command("verify")
 @click.argument("package", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--key", "key_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              default=None, help="The archive's public key (PEM) to trust; default: the package's "
-                                 "own (a warning).")
+              default=None, help="The archive's public key(s) (PEM, from `collector key "
+                                 "export-public`) to trust; default: the package's own (a warning).")
 @click.option("--tsa-ca", "tsa_ca", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               default=None, help="The time-stamping authority's CA (PEM); default: the one the "
                                  "package carries (a warning).")
@@ -105,11 +109,11 @@ def evidence_verify(package: Path, key_file: Path | None, tsa_ca: Path | None, a
     Example:
       collector evidence verify a.wacz --key archive.pub --json
     """
-    from collector.evidence.keys import load_public_key  # lazy: cryptography
+    from collector.evidence.keys import TrustedKeys, load_public_keys  # lazy: cryptography
     from collector.evidence.packverify import verify_package  # lazy: cryptography, rfc3161-client
 
-    public = load_public_key(key_file) if key_file is not None else None
-    report = verify_package(package, public_key=public,
+    trusted = load_public_keys(key_file) if key_file is not None else TrustedKeys(None, None)
+    report = verify_package(package, public_key=trusted.archive, wacz_key=trusted.wacz,
                             tsa_ca_pem=tsa_ca.read_bytes() if tsa_ca is not None else None)
     if as_json:
         emit_json(report.to_json())
@@ -129,6 +133,12 @@ def _print_report(data: dict[str, Any]) -> None:
     for check in data["checks"]:
         click.echo(f"proved: check of {check['url']} (report {check['report']}, ref {check['ref']}) "
                    f"at {check['checked_at']}: {check['status']}, {len(check['quotes'] or [])} quotes")
+    if data["signature_form"] == "ecdsa":
+        click.echo(f"package signature: ECDSA by WACZ key {data['wacz_signer']}, vouched for by "
+                   f"archive key {data['signer']}")
+    elif data["signature_form"] == "ed25519":
+        click.echo(f"package signature: Ed25519 by archive key {data['signer']} (a package from "
+                   "before the WACZ key)")
     for problem in data["problems"]:
         click.echo(f"problem: {problem['kind']}: {problem['detail']}")
     for warning in data["warnings"]:

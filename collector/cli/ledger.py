@@ -10,20 +10,22 @@ import click
 
 from collector.cli.options import cli_config, emit_json, handle_errors, json_option, open_archive
 from collector.config import Config
-from collector.errors import NotFoundError
+from collector.errors import InputError, NotFoundError
 
 if TYPE_CHECKING:
-    from collector.evidence.keys import ArchiveKey
+    from collector.evidence.keys import ArchiveKey, WaczKey
 
 __all__ = ["key", "ledger"]
 
 
 @click.group()
 def key() -> None:
-    """The archive's Ed25519 signing key, which signs ledger checkpoints.
+    """The archive's signing keys: Ed25519 signs ledger checkpoints, ECDSA P-384 signs evidence
+    packages (WACZ), and the first vouches for the second in every package.
 
-    It lives in the home (signing-key.pem, mode 0600) or where $COLLECTOR_KEY_FILE says. A verifier
-    needs only the public key (export-public) and its fingerprint (show).
+    They live in the home (signing-key.pem and wacz-signing-key.pem, mode 0600) or where
+    $COLLECTOR_KEY_FILE and $COLLECTOR_WACZ_KEY_FILE say. A verifier needs only the public keys
+    (export-public) and their fingerprints (show).
 
     \b
     Example:
@@ -36,17 +38,23 @@ def key() -> None:
 @click.pass_context
 @handle_errors
 def key_create(ctx: click.Context, as_json: bool) -> None:
-    """Make the archive's signing key (never over an existing one).
+    """Make the archive's signing keys (never over existing ones; a home with only the Ed25519 key
+    gets its WACZ key).
 
     \b
     Example:
       collector key create
     """
-    from collector.evidence.keys import create_key  # lazy: cryptography costs ~40 ms at start
+    from collector.evidence.keys import create_key, create_wacz_key  # lazy: cryptography (~40 ms)
+    from collector.evidence.ledger import archive_key, wacz_key  # lazy: cryptography
 
     config = cli_config(ctx)
-    made = create_key(config.signing_key_path)
-    _describe(config.signing_key_path, made.fingerprint, as_json)
+    existing = archive_key(config)
+    signer, _ = wacz_key(config, create=False)
+    if existing is not None and signer is not None:
+        raise InputError(f"a key already exists at {config.signing_key_path}; it is kept")
+    made = existing or create_key(config.signing_key_path)
+    _describe(config, made, signer or create_wacz_key(config.wacz_key_path), as_json)
 
 
 @key.command("show")
@@ -54,14 +62,17 @@ def key_create(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 @handle_errors
 def key_show(ctx: click.Context, as_json: bool) -> None:
-    """Say where the signing key is and give its public key fingerprint (sha256 of the raw key).
+    """Say where the signing keys are and give their fingerprints (Ed25519: sha256 of the raw key;
+    ECDSA: sha256 of its DER public key).
 
     \b
     Example:
       collector key show --json
     """
+    from collector.evidence.ledger import wacz_key  # lazy: cryptography costs ~40 ms at start
+
     config = cli_config(ctx)
-    _describe(config.signing_key_path, _existing_key(config).fingerprint, as_json)
+    _describe(config, _existing_key(config), wacz_key(config, create=False)[0], as_json)
 
 
 @key.command("export-public")
@@ -69,20 +80,27 @@ def key_show(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 @handle_errors
 def key_export_public(ctx: click.Context, as_json: bool) -> None:
-    """Print the public key (PEM), what a verifier needs.
+    """Print the public keys (PEM: the Ed25519 archive key, then the ECDSA WACZ key), what a
+    verifier needs (`evidence verify --key`, `ledger verify --key`).
 
     \b
     Example:
       collector key export-public > archive-key.pub
     """
     from collector.evidence.keys import public_pem  # lazy: cryptography costs ~40 ms at start
+    from collector.evidence.ledger import wacz_key  # lazy: cryptography
 
-    found = _existing_key(cli_config(ctx))
+    config = cli_config(ctx)
+    found = _existing_key(config)
+    signer, _ = wacz_key(config, create=False)
     if as_json:
         emit_json({"algorithm": "ed25519", "public_key": found.public_key_hex,
-                   "fingerprint": found.fingerprint, "pem": public_pem(found)})
+                   "fingerprint": found.fingerprint, "pem": public_pem(found),
+                   "wacz": None if signer is None else {
+                       "algorithm": "ecdsa-p384", "fingerprint": signer.fingerprint,
+                       "pem": signer.public_pem}})
     else:
-        click.echo(public_pem(found), nl=False)
+        click.echo(public_pem(found) + (signer.public_pem if signer else ""), nl=False)
 
 
 def _existing_key(config: Config) -> ArchiveKey:
@@ -96,11 +114,21 @@ def _existing_key(config: Config) -> ArchiveKey:
     return found
 
 
-def _describe(path: Path, fingerprint: str, as_json: bool) -> None:
+def _describe(config: Config, archive: ArchiveKey, signer: WaczKey | None, as_json: bool) -> None:
     if as_json:
-        emit_json({"path": str(path), "algorithm": "ed25519", "fingerprint": fingerprint})
+        emit_json({"path": str(config.signing_key_path), "algorithm": "ed25519",
+                   "fingerprint": archive.fingerprint,
+                   "wacz": None if signer is None else {
+                       "path": str(config.wacz_key_path), "algorithm": "ecdsa-p384",
+                       "fingerprint": signer.fingerprint}})
+        return
+    click.echo(f"key: {config.signing_key_path}\nalgorithm: ed25519\nfingerprint: {archive.fingerprint}")
+    if signer is None:
+        click.echo(f"wacz key: none yet at {config.wacz_key_path} (made by `collector key create` or "
+                   "the first evidence package)")
     else:
-        click.echo(f"key: {path}\nalgorithm: ed25519\nfingerprint: {fingerprint}")
+        click.echo(f"wacz key: {config.wacz_key_path}\nwacz algorithm: ecdsa-p384\n"
+                   f"wacz fingerprint: {signer.fingerprint}")
 
 
 @click.group()

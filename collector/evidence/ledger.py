@@ -17,18 +17,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from collector.config import Config
-from collector.errors import CollectorError, ConfigError
+from collector.errors import CollectorError, ConfigError, InputError
 from storage.ledger import checkpoints, record_timestamp
 from storage.verify import Findings
 
 if TYPE_CHECKING:
-    from collector.evidence.keys import ArchiveKey
+    from collector.evidence.keys import ArchiveKey, WaczKey
     from storage.archive import Archive
     from storage.ledger import Checkpoint
     from storage.ledgerverify import LedgerReport
 
 __all__ = ["archive_key", "check_timestamps", "checkpoint", "signing_key", "stamp_if_configured",
-           "timestamp_pending", "verify"]
+           "timestamp_pending", "verify", "wacz_key"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,26 @@ def archive_key(config: Config) -> ArchiveKey | None:
     from collector.evidence.keys import load_key  # lazy: cryptography (~30 ms) only when there is a key
 
     return load_key(path)
+
+
+def wacz_key(config: Config, *, create: bool = True) -> tuple[WaczKey | None, bool]:
+    """The archive's WACZ key (ECDSA P-384, it signs evidence packages) and whether it was made now:
+    a home from before that key gets one on first need (``create``; logged), for the archive key
+    vouches for it in every package. (None, False) without it and without ``create``."""
+    from collector.evidence.keys import create_wacz_key, load_wacz_key  # lazy: as archive_key
+
+    path = config.wacz_key_path
+    if path.exists():
+        return load_wacz_key(path), False
+    if not create:
+        return None, False
+    try:
+        made = create_wacz_key(path)
+    except InputError:  # another process made it first
+        return load_wacz_key(path), False
+    log.warning("there was no WACZ signing key: made %s (ECDSA P-384, fingerprint %s); the archive "
+                "key vouches for it in every evidence package", path, made.fingerprint)
+    return made, True
 
 
 def checkpoint(archive: Archive, config: Config, *, force: bool = False) -> Checkpoint | None:

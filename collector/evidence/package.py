@@ -9,15 +9,19 @@ ReplayWeb.page and passes ``wacz validate``) holding, beside the archived record
 - ``evidence/checkpoint.json``: that checkpoint (tree size, root, its signed statement, the Ed25519
   signature and public key) and, when it was timestamped, ``evidence/timestamp.tsr`` (the RFC 3161
   response over the statement) and ``evidence/tsa-ca.pem`` (the TSA's CA, when ``tsa_ca_file`` is set);
-- ``evidence/public-key.pem``: the archive's public key;
+- ``evidence/public-key.pem``: the archive's public key (Ed25519, it signs checkpoints);
+- ``evidence/wacz-key.json``: the archive key's signed statement naming the WACZ key (ECDSA P-384)
+  that signs ``datapackage-digest.json`` (``collector.evidence.keys.binding_statement``), so a
+  verifier who trusts the archive key knows the same archive signed the package;
 - for a report, ``evidence/citations.json`` and ``evidence/citations.csv`` (the citation table with
   verdicts and quote results, as ``report export`` writes them).
 
 ``datapackage-digest.json`` carries the WACZ signing specification's anonymous ``signedData``: the
 ``hash`` of ``datapackage.json``, ``created``, ``software``, ``version``, ``signature`` (base64) and
-``publicKey`` (base64 DER SubjectPublicKeyInfo). The signature is the archive key's Ed25519 signature
-of the ``hash`` string's ASCII bytes (the spec names ECDSA; see docs/evidence.md for why collector
-signs with its one Ed25519 key).
+``publicKey`` (base64 DER SubjectPublicKeyInfo). The signature is the WACZ key's ECDSA (SHA-256)
+signature of the ``hash`` string's ASCII bytes, r || s as WebCrypto encodes it: what ArchiveWeb.page
+writes and ReplayWeb.page verifies (packages before this were signed with the Ed25519 archive key;
+``evidence verify`` still reads them).
 """
 
 from __future__ import annotations
@@ -35,8 +39,8 @@ from typing import IO, Any
 
 from collector.config import Config, version
 from collector.errors import ConfigError, NotFoundError
-from collector.evidence.keys import ArchiveKey, public_der, public_pem
-from collector.evidence.ledger import archive_key, checkpoint, stamp_if_configured
+from collector.evidence.keys import BINDING_TYPE, ArchiveKey, WaczKey, binding_statement, public_pem
+from collector.evidence.ledger import archive_key, checkpoint, stamp_if_configured, wacz_key
 from collector.reports.exports import (
     CSV_FIELDS,
     citation_rows,
@@ -50,13 +54,13 @@ from storage.archive import Archive
 from storage.checks import check_ids_of_report
 from storage.errors import NoCaptureError
 from storage.ledger import CAPTURE, CHECK, REPORT_VERSION, TEXT, Checkpoint, checkpoints, iter_leaf_hashes
-from storage.ledgerproof import EntryRow, MerkleLevels, entries_of
+from storage.ledgerproof import EntryRow, StreamedProofs, entries_of
 from storage.queries import captures_by_ids, closest_capture, requisites_of_pages
 from storage.records import CaptureRecord
 from storage.retrieve import capture_warc
 from storage.timefmt import iso_z
 
-__all__ = ["SIGNATURE_VERSION", "PackageSummary", "write_evidence"]
+__all__ = ["SIGNATURE_VERSION", "PackageSummary", "key_binding", "write_evidence"]
 
 SIGNATURE_VERSION = "0.1.0"  # the WACZ signing specification's version of signedData
 
@@ -74,6 +78,8 @@ class PackageSummary:
     root_hash: str
     key_fingerprint: str
     timestamped: bool
+    wacz_key_fingerprint: str = ""  # the ECDSA key that signed datapackage-digest.json
+    wacz_key_created: bool = False  # that key was made for this package (a home from before it)
 
     def to_json(self) -> dict[str, Any]:
         """The public JSON form."""
@@ -93,6 +99,8 @@ def write_evidence(config: Config, out: IO[bytes], *, url: str | None = None, at
     if key is None:
         raise ConfigError("evidence packages are signed with the archive key and there is none: "
                           "collector key create")
+    signer, created = wacz_key(config)
+    assert signer is not None  # created when missing
     archive = Archive.from_settings(config)
     try:
         files: dict[str, bytes] = {}
@@ -121,18 +129,30 @@ def write_evidence(config: Config, out: IO[bytes], *, url: str | None = None, at
         entries = _entries(archive, captures, extra_rows)
         point = _covering_checkpoint(archive, config, key, max((e.seq for e in entries), default=0))
         files.update(_ledger_files(archive, config, key, entries, point))
+        files["evidence/wacz-key.json"] = key_binding(key, signer)
         pages = pages_jsonl(config, [c for c in captures if c.page_id is None])
         chunks = [document, *(capture_warc(config.warc_dir, c) for c in captures)]
         records, size = write_wacz_package(
             out, chunks, pages=pages, files=files, title=title,
             description=f"Signed evidence package of {what}, as archived by collector",
-            sign=_signer(key))
+            sign=_signer(signer))
     finally:
         archive.close()
     return PackageSummary(captures=len(captures), entries=len(entries), records=records,
                           warc_bytes=size, checkpoint=point.id, tree_size=point.tree_size,
                           root_hash=point.root_hash, key_fingerprint=key.fingerprint,
-                          timestamped=point.tsa_token is not None)
+                          timestamped=point.tsa_token is not None,
+                          wacz_key_fingerprint=signer.fingerprint, wacz_key_created=created)
+
+
+def key_binding(key: ArchiveKey, signer: WaczKey) -> bytes:
+    """``evidence/wacz-key.json``: the archive key's signature of the statement naming the WACZ key."""
+    statement = binding_statement(key.public_key_hex, signer.public_der)
+    return json.dumps({"type": BINDING_TYPE, "statement": statement.decode("ascii"),
+                       "archive_key": key.public_key_hex, "archive_key_fingerprint": key.fingerprint,
+                       "wacz_key": base64.b64encode(signer.public_der).decode("ascii"),
+                       "wacz_key_fingerprint": signer.fingerprint,
+                       "signature": key.sign(statement).hex()}, indent=1).encode("utf-8")
 
 
 def _by_id(archive: Archive, capture_id: int) -> list[CaptureRecord]:
@@ -184,7 +204,9 @@ def _covering_checkpoint(archive: Archive, config: Config, key: ArchiveKey, last
 
 def _ledger_files(archive: Archive, config: Config, key: ArchiveKey, entries: list[EntryRow],
                   point: Checkpoint) -> dict[str, bytes]:
-    levels = MerkleLevels(itertools.islice(iter_leaf_hashes(archive.sessions), point.tree_size))
+    # one pass over the ledger's entry hashes, keeping only the subtree roots the proofs need
+    levels = StreamedProofs(itertools.islice(iter_leaf_hashes(archive.sessions), point.tree_size),
+                            point.tree_size, [entry.seq - 1 for entry in entries])
     if levels.size != point.tree_size or levels.root().hex() != point.root_hash:
         raise ConfigError(f"the ledger does not match checkpoint {point.id}: collector ledger verify")
     lines = []
@@ -224,10 +246,10 @@ def _citation_files(config: Config, name: str, base_url: str | None) -> dict[str
             "evidence/citations.csv": text.getvalue().encode("utf-8")}
 
 
-def _signer(key: ArchiveKey) -> Callable[[str, str], dict[str, Any]]:
+def _signer(key: WaczKey) -> Callable[[str, str], dict[str, Any]]:
     def sign(digest: str, created: str) -> dict[str, Any]:
         return {"hash": digest, "created": created, "software": f"collector {version()}",
                 "version": SIGNATURE_VERSION,
                 "signature": base64.b64encode(key.sign(digest.encode("ascii"))).decode("ascii"),
-                "publicKey": base64.b64encode(public_der(key)).decode("ascii")}
+                "publicKey": base64.b64encode(key.public_der).decode("ascii")}
     return sign

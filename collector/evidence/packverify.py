@@ -5,8 +5,12 @@ What is checked, in order (the ``kind`` of each problem):
 
 1. every file against ``datapackage.json`` (``file-digest``, ``file-missing``, ``file-unlisted``), and
    ``datapackage.json`` against ``datapackage-digest.json`` (``datapackage-digest``);
-2. the WACZ ``signedData``: its hash and created are the package's, its Ed25519 signature of the hash
-   verifies, its key is the trusted one (``bad-signature``, ``foreign-key``, ``unsigned``);
+2. the WACZ ``signedData``: its hash and created are the package's, its signature of the hash
+   verifies, and its key is the archive's (``bad-signature``, ``foreign-key``, ``unsigned``). A
+   package signed with the WACZ key (ECDSA, ``signature_form`` "ecdsa") carries the archive key's
+   signed statement naming that key (``evidence/wacz-key.json``); the archive key is the one it
+   names, which must be the trusted one. A package from before the WACZ key was signed with the
+   archive key itself (Ed25519, ``signature_form`` "ed25519");
 3. the checkpoint: its statement is its values, it is signed by that same key (``checkpoint-mismatch``,
    ``bad-checkpoint-signature``, ``foreign-key``), and its RFC 3161 token is over that statement and
    verifies with the TSA's CA (``timestamp-mismatch``, ``bad-timestamp``);
@@ -14,11 +18,12 @@ What is checked, in order (the ``kind`` of each problem):
    root (``entry-rewritten``, ``bad-proof``);
 5. every capture entry against the WARC records in the package: each record it lists is there with
    intact digests, and the payload's SHA-256 is the entry's (``record-missing``, ``warc-rewritten``,
-   ``payload-mismatch``); every text entry against the extracted-text record of its capture
-   (``text-mismatch``).
+   ``payload-mismatch``); every text entry against the extracted-text record of its capture, whose
+   block digest, in a version-2 entry, is the pinned one (``text-mismatch``).
 
 Without ``--key`` the package's own key is used and a warning (``key-untrusted``) says to compare its
-fingerprint with one obtained from the archive out of band.
+fingerprint with one obtained from the archive out of band. ``--key`` may hold the WACZ key too
+(``collector key export-public`` gives both); the package must then be signed by it.
 """
 
 from __future__ import annotations
@@ -35,7 +40,15 @@ from pathlib import Path
 from typing import IO, Any
 
 from collector.errors import InputError
-from collector.evidence.keys import fingerprint, raw_from_spki, verify_signature
+from collector.evidence.keys import (
+    BINDING_TYPE,
+    binding_statement,
+    fingerprint,
+    raw_from_spki,
+    verify_signature,
+    verify_wacz_signature,
+    wacz_fingerprint,
+)
 from collector.evidence.timestamps import TimestampError, check_token
 from storage.errors import ArchiveCorruptError
 from storage.ledgerproof import verify_inclusion
@@ -44,12 +57,14 @@ from storage.warcread import WarcRecord, check_record, read_record
 __all__ = ["PackageReport", "verify_package"]
 
 PACKAGE_FILES = ("datapackage.json", "datapackage-digest.json")
+BINDING_FILE = "evidence/wacz-key.json"
 # the ledger's formats, as docs/evidence.md states them: this module reads them without importing
 # storage.ledger, so that an offline verification never loads the database layer (~1 s of start-up)
 CAPTURE = "capture"
 TEXT = "text"
 CHECK = "check"
 CHECKPOINT_TYPE = "collector-ledger-checkpoint/1"
+TEXT_BLOCK_DIGEST = "block_digest"  # a version-2 text entry's pin of its record's WARC-Block-Digest
 
 
 def _canonical(value: Any) -> bytes:
@@ -73,8 +88,10 @@ class PackageReport:
     files_checked: int = 0
     entries_checked: int = 0
     records_checked: int = 0
-    signer: str | None = None  # the signing key's fingerprint
+    signer: str | None = None  # the archive key's fingerprint (it signs the checkpoint)
     key_trusted: bool = False  # the key was given (--key) and is the signer
+    signature_form: str | None = None  # "ecdsa" (the WACZ key) or "ed25519" (the archive key: older)
+    wacz_signer: str | None = None  # the WACZ key's fingerprint (form "ecdsa")
     checkpoint: dict[str, Any] | None = None
     timestamp: dict[str, Any] | None = None
     captures: list[dict[str, Any]] = field(default_factory=list)
@@ -91,9 +108,10 @@ class PackageReport:
 
 
 def verify_package(source: Path | IO[bytes], *, public_key: str | None = None,
-                   tsa_ca_pem: bytes | None = None) -> PackageReport:
+                   wacz_key: bytes | None = None, tsa_ca_pem: bytes | None = None) -> PackageReport:
     """Verify the evidence package ``source`` (see the module docstring). ``public_key`` is the trusted
-    raw Ed25519 key (hex); ``tsa_ca_pem`` the TSA's CA (else the one the package carries)."""
+    raw Ed25519 archive key (hex), ``wacz_key`` the trusted WACZ key (DER), ``tsa_ca_pem`` the TSA's
+    CA (else the one the package carries)."""
     report = PackageReport()
     try:
         zf = zipfile.ZipFile(source)
@@ -109,7 +127,7 @@ def verify_package(source: Path | IO[bytes], *, public_key: str | None = None,
                                         "detail": "datapackage.json or its digest is not an object"})
             return report
         _check_files(zf, members, package, digest, report)
-        key = _check_signed_data(package, digest, public_key, report)
+        key = _check_signed_data(zf, members, package, digest, (public_key, wacz_key), report)
         point = _json(zf, members, "evidence/checkpoint.json", report)
         if not isinstance(point, dict) or key is None:
             return report
@@ -165,41 +183,90 @@ def _check_files(zf: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], packa
                                           "datapackage-digest.json gives"})
 
 
-def _check_signed_data(package: dict[str, Any], digest: dict[str, Any], trusted: str | None,
-                       report: PackageReport) -> str | None:
-    """The signing key (raw hex) when the signature verifies, else None (a problem recorded)."""
+def _check_signed_data(zf: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo],
+                       package: dict[str, Any], digest: dict[str, Any],
+                       trusted: tuple[str | None, bytes | None], report: PackageReport) -> str | None:
+    """The archive key (raw hex) when the signature verifies and the archive key vouches for its
+    key, else None (a problem recorded)."""
     signed = digest.get("signedData")
     if not isinstance(signed, dict):
         report.problems.append({"kind": "unsigned", "detail": "datapackage-digest.json has no "
                                                               "signedData"})
         return None
     try:
-        key = raw_from_spki(base64.b64decode(signed.get("publicKey") or "", validate=True))
+        spki = base64.b64decode(signed.get("publicKey") or "", validate=True)
         signature = base64.b64decode(signed.get("signature") or "", validate=True)
-    except (InputError, binascii.Error) as exc:
+    except binascii.Error as exc:
         report.problems.append({"kind": "bad-signature", "detail": f"signedData: {exc}"})
         return None
-    report.signer = fingerprint(bytes.fromhex(key))
-    if trusted is None:
-        report.warnings.append({"kind": "key-untrusted",
-                                "detail": f"no --key: checked with the package's own key "
-                                          f"{report.signer}; compare it with the archive's"})
-    elif trusted != key:
-        report.problems.append({"kind": "foreign-key",
-                                "detail": f"the package is signed by key {report.signer}, not by "
-                                          f"the trusted key {fingerprint(bytes.fromhex(trusted))}"})
-        return None
-    else:
-        report.key_trusted = True
+    try:
+        key: str | None = raw_from_spki(spki)  # an Ed25519 key: a package from before the WACZ key
+    except InputError:
+        key = None
     if signed.get("hash") != digest.get("hash") or signed.get("created") != package.get("created"):
         report.problems.append({"kind": "bad-signature",
                                 "detail": "signedData is over another hash or creation time"})
         return None
-    if not verify_signature(key, str(signed["hash"]).encode("utf-8"), signature):
+    data = str(signed["hash"]).encode("utf-8")
+    if key is not None:
+        report.signature_form = "ed25519"
+        valid = verify_signature(key, data, signature)
+    else:
+        report.signature_form = "ecdsa"
+        report.wacz_signer = wacz_fingerprint(spki)
+        valid = verify_wacz_signature(spki, data, signature)
+    if not valid:
         report.problems.append({"kind": "bad-signature",
                                 "detail": "the signature of datapackage-digest.json does not verify"})
         return None
+    if key is None:
+        key = _vouching_key(zf, members, spki, trusted[1], report)
+        if key is None:
+            return None
+    report.signer = fingerprint(bytes.fromhex(key))
+    if trusted[0] is None and trusted[1] is None:
+        report.warnings.append({"kind": "key-untrusted",
+                                "detail": f"no --key: checked with the package's own key "
+                                          f"{report.signer}; compare it with the archive's"})
+    elif trusted[0] is not None and trusted[0] != key:
+        report.problems.append({"kind": "foreign-key",
+                                "detail": f"the package is signed by key {report.signer}, not by "
+                                          f"the trusted key {fingerprint(bytes.fromhex(trusted[0]))}"})
+        return None
+    else:
+        report.key_trusted = True
     return key
+
+
+def _vouching_key(zf: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], spki: bytes,
+                  trusted_wacz: bytes | None, report: PackageReport) -> str | None:
+    """The archive key (raw hex) whose signed statement in ``evidence/wacz-key.json`` names the WACZ
+    key ``spki`` that signed the package, else None (a ``foreign-key`` problem)."""
+    if trusted_wacz is not None and trusted_wacz != spki:
+        report.problems.append({"kind": "foreign-key",
+                                "detail": f"the package is signed by WACZ key {report.wacz_signer}, "
+                                          f"not by the trusted key {wacz_fingerprint(trusted_wacz)}"})
+        return None
+    binding = _json(zf, members, BINDING_FILE, report) if BINDING_FILE in members else None
+    archive = binding.get("archive_key") if isinstance(binding, dict) else None
+    vouched = False
+    if isinstance(archive, str) and isinstance(binding, dict) and binding.get("type") == BINDING_TYPE:
+        try:
+            signature = bytes.fromhex(str(binding.get("signature") or ""))
+            statement = binding_statement(archive, spki)
+            vouched = (str(binding.get("statement")) == statement.decode("ascii")
+                       and verify_signature(archive, statement, signature))
+        except ValueError:
+            vouched = False
+    if not vouched:
+        report.problems.append({"kind": "foreign-key", "path": BINDING_FILE,
+                                "detail": f"no archive key vouches for the WACZ key "
+                                          f"{report.wacz_signer} that signed the package ("
+                                          f"{BINDING_FILE} is missing, names another key or its "
+                                          "signature does not verify)"})
+        return None
+    assert isinstance(archive, str)
+    return archive
 
 
 def _check_public_key_file(zf: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], key: str,
@@ -364,8 +431,9 @@ def _check_entries(zf: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], poi
 def _check_texts(texts: list[tuple[dict[str, Any], dict[str, Any]]], main_ids: dict[Any, str],
                  records: dict[str, WarcRecord], report: PackageReport) -> None:
     """Every ``text`` entry of status ok against the extracted-text metadata record that refers to its
-    capture's main record: the record's ``text_sha256`` is the entry's, and its text hashes to it."""
-    texts_of: dict[str, list[dict[str, Any]]] = {}
+    capture's main record: the record's ``text_sha256`` is the entry's, its text hashes to it and, in
+    a version-2 entry, its WARC-Block-Digest is the pinned one."""
+    texts_of: dict[str, list[tuple[dict[str, Any], WarcRecord]]] = {}
     for record in records.values():
         if record.type == "metadata" and record.headers.get("WARC-Refers-To"):
             try:
@@ -373,19 +441,22 @@ def _check_texts(texts: list[tuple[dict[str, Any], dict[str, Any]]], main_ids: d
             except ValueError:
                 continue
             if isinstance(content, dict) and content.get("type") == "extracted-text":
-                texts_of.setdefault(record.headers["WARC-Refers-To"], []).append(content)
+                texts_of.setdefault(record.headers["WARC-Refers-To"], []).append((content, record))
     proved: dict[Any, str] = {}
     for fields, where in texts:
         if fields.get("status") != "ok" or not fields.get("text_sha256"):
             continue
-        wanted = fields["text_sha256"]
-        found = [c for c in texts_of.get(main_ids.get(fields.get("capture_id"), ""), [])
-                 if c.get("text_sha256") == wanted]
+        wanted, pinned = fields["text_sha256"], fields.get(TEXT_BLOCK_DIGEST)
+        found = [c for c, r in texts_of.get(main_ids.get(fields.get("capture_id"), ""), [])
+                 if c.get("text_sha256") == wanted
+                 and (not pinned or r.headers.get("WARC-Block-Digest") == pinned)]
         if not any(hashlib.sha256(str(c.get("text")).encode("utf-8")).hexdigest() == wanted
                    for c in found):
             report.problems.append({**where, "kind": "text-mismatch",
                                     "detail": f"no extracted text of capture {fields.get('capture_id')}"
-                                              f" in the package hashes to the entry's {wanted}"})
+                                              f" in the package hashes to the entry's {wanted}"
+                                              + (f" with the pinned block digest {pinned}"
+                                                 if pinned else "")})
             continue
         proved[fields.get("capture_id")] = wanted
     for capture in report.captures:  # a revisit's text is its original's

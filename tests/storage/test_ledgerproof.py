@@ -12,7 +12,7 @@ from pymerkle import verify_inclusion as pymerkle_verify_inclusion
 
 from storage.archive import Archive
 from storage.ledger import merkle_roots
-from storage.ledgerproof import MerkleLevels, entries_of, verify_inclusion
+from storage.ledgerproof import MerkleLevels, StreamedProofs, entries_of, verify_inclusion
 from tests.storage.helpers import T0, html_capture
 
 
@@ -34,6 +34,36 @@ def test_paths_are_pymerkles_and_verify() -> None:
             assert [p.hex() for p in path] == proof.serialize()["path"][1:]  # [0] is the leaf itself
             pymerkle_verify_inclusion(tree.get_leaf(index + 1), root, proof)
             assert verify_inclusion(data[index], index, size, path, root)
+
+
+@pytest.mark.parametrize("block", [1, 2, 4, 8, 4096])
+def test_streamed_proofs_are_the_levels_proofs(block: int) -> None:
+    """The one-pass proofs, for every leaf of every tree size up to 40 and for a few leaves at once,
+    are the full tree's (which are pymerkle's, above), whatever the blocks the leaves come in."""
+    data = leaves(40)
+    for size in range(41):
+        levels = MerkleLevels(data[:size])
+        streamed = StreamedProofs(iter(data), size, range(size), block=block)
+        assert streamed.size == size and streamed.root() == levels.root()
+        for index in range(size):
+            assert streamed.path(index, size) == levels.path(index, size), (index, size)
+        some = [i for i in (0, size // 3, size - 1) if 0 <= i < size]
+        few = StreamedProofs(iter(data), size, some, block=block)
+        assert [few.path(i, size) for i in some] == [levels.path(i, size) for i in some]
+
+
+def test_streamed_proofs_refuse_what_was_not_prepared() -> None:
+    streamed = StreamedProofs(iter(leaves(10)), 10, [3])
+    with pytest.raises(ValueError, match="no proof of leaf 4"):
+        streamed.path(4, 10)
+    with pytest.raises(ValueError, match="no leaf 10"):
+        StreamedProofs(iter(leaves(10)), 10, [10])
+    with pytest.raises(ValueError, match="power of two"):
+        StreamedProofs(iter(leaves(10)), 10, [3], block=3)
+    short = StreamedProofs(iter(leaves(5)), 10, [3])
+    assert short.size == 5
+    with pytest.raises(ValueError, match="5 leaves, not 10"):
+        short.root()
 
 
 @pytest.mark.parametrize("change", ["leaf", "index", "size", "root", "path"])

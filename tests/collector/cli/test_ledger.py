@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from cryptography.hazmat.primitives import serialization
 
 from storage.archive import Archive
 from storage.database import make_engine
@@ -45,14 +46,23 @@ def as_json(proc: subprocess.CompletedProcess[str]) -> Any:
 def test_key_create_show_export(home: Path) -> None:
     made = run(home, "key", "create", "--json")
     assert made.returncode == 0, made.stderr
-    path = home / "signing-key.pem"
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    for name in ("signing-key.pem", "wacz-signing-key.pem"):
+        assert stat.S_IMODE((home / name).stat().st_mode) == 0o600
     shown = as_json(run(home, "key", "show", "--json"))
     exported = as_json(run(home, "key", "export-public", "--json"))
     assert shown["fingerprint"] == as_json(made)["fingerprint"] == exported["fingerprint"]
     assert exported["fingerprint"] == hashlib.sha256(bytes.fromhex(exported["public_key"])).hexdigest()
+    wacz = exported["wacz"]
+    assert shown["wacz"]["fingerprint"] == as_json(made)["wacz"]["fingerprint"] == wacz["fingerprint"]
+    der = serialization.load_pem_public_key(wacz["pem"].encode()).public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert wacz["fingerprint"] == hashlib.sha256(der).hexdigest() != exported["fingerprint"]
     pem = run(home, "key", "export-public").stdout
     assert pem.startswith("-----BEGIN PUBLIC KEY-----") and "PRIVATE" not in pem
+    assert pem.count("BEGIN PUBLIC KEY") == 2 and wacz["pem"] in pem
+    text = run(home, "key", "show").stdout
+    assert f"fingerprint: {shown['fingerprint']}" in text
+    assert f"wacz fingerprint: {wacz['fingerprint']}" in text
     again = run(home, "key", "create")
     assert again.returncode == 2 and "already exists" in again.stderr
     assert as_json(run(home, "key", "show", "--json"))["fingerprint"] == shown["fingerprint"]
@@ -72,6 +82,12 @@ def test_key_file_from_the_environment(home: Path, tmp_path: Path) -> None:
     env = {"COLLECTOR_KEY_FILE": str(elsewhere)}
     assert run(home, "key", "create", env_extra=env).returncode == 0
     assert elsewhere.exists() and not (home / "signing-key.pem").exists()
+    assert (home / "wacz-signing-key.pem").exists()  # COLLECTOR_WACZ_KEY_FILE not given: the home's
+    wacz_elsewhere = tmp_path / "secrets" / "wacz.pem"
+    env["COLLECTOR_WACZ_KEY_FILE"] = str(wacz_elsewhere)
+    assert run(home, "key", "create", env_extra=env).returncode == 0  # only the WACZ key was missing
+    shown = as_json(run(home, "key", "show", "--json", env_extra=env))
+    assert shown["wacz"]["path"] == str(wacz_elsewhere) and wacz_elsewhere.exists()
     assert run(home, "key", "show", env_extra=env).returncode == 0
     missing = run(home, "key", "show")  # no key in the home
     assert missing.returncode == 1 and "no key at" in missing.stderr

@@ -9,6 +9,8 @@ import gzip
 import hashlib
 import io
 import json
+import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -18,21 +20,32 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from collector.config import Config
-from collector.evidence.keys import ArchiveKey, create_key
-from collector.evidence.package import _signer, write_evidence
+from collector.evidence.keys import (
+    ArchiveKey,
+    WaczKey,
+    create_key,
+    create_wacz_key,
+    load_wacz_key,
+    public_der,
+    public_pem,
+)
+from collector.evidence.package import _signer, key_binding, write_evidence
 from collector.evidence.packverify import PackageReport, verify_package
 from collector.evidence.timestamps import request_token
 from collector.reports.exports import _members, write_members
 from storage.archive import Archive
 from storage.ledger import canonical
 from storage.records import CaptureRecord, ExtractionInput
+from storage.warcfile import digest_label
 from tests.collector.evidence.tsa import Tsa
 from tests.conftest import make_config
 from tests.storage.helpers import T0, html_capture
 
 WACZ_TOOL = Path(sys.executable).parent / "wacz"
+WEBCRYPTO_VERIFY = Path(__file__).parent / "webcrypto_verify.mjs"
 PAGE = "https://example.org/article"
 BODY = b"<html><head><title>Article</title></head><body><p>The river rose 3 metres.</p></body></html>"
 TEXT = "Article. The water rose by three metres."
@@ -44,6 +57,7 @@ class Packaged:
 
     wacz: bytes
     key: ArchiveKey
+    signer: WaczKey  # the WACZ key (made on the first package)
     config: Config
     tsa: Tsa
     page: CaptureRecord  # the latest capture (a revisit)
@@ -76,8 +90,10 @@ def build(home: Path, db_url: str | None, tsa: Tsa) -> Packaged:
     assert page.revisit_of == original.id  # the same payload: a revisit
     out = io.BytesIO()
     summary = write_evidence(config, out, url=PAGE)
-    assert summary.captures == 3 and summary.timestamped
-    return Packaged(out.getvalue(), key, config, tsa, page, original, requisite)
+    assert summary.captures == 3 and summary.timestamped and summary.wacz_key_created
+    signer = load_wacz_key(config.wacz_key_path)
+    assert summary.wacz_key_fingerprint == signer.fingerprint
+    return Packaged(out.getvalue(), key, signer, config, tsa, page, original, requisite)
 
 
 @pytest.fixture
@@ -127,15 +143,21 @@ def test_package_proves_the_captures(db_url: str, home: Path, tsa: Tsa, tmp_path
                               "-CAfile", "tsa-ca.pem"], cwd=tmp_path, capture_output=True, text=True)
     assert openssl.returncode == 0 and "Verification: OK" in openssl.stdout, openssl.stderr
     # and the WACZ signature (Ed25519 over the hash string) with openssl pkeyutl and the PEM key
+    assert report.signature_form == "ecdsa" and report.wacz_signer == made.signer.fingerprint
     with zipfile.ZipFile(io.BytesIO(made.wacz)) as zf:
         signed = json.loads(zf.read("datapackage-digest.json"))["signedData"]
-        (tmp_path / "key.pem").write_bytes(zf.read("evidence/public-key.pem"))
+    # the signature, checked by OpenSSL (which wants DER) with the key signedData names
+    (tmp_path / "key.der").write_bytes(base64.b64decode(signed["publicKey"]))
     (tmp_path / "hash.txt").write_bytes(signed["hash"].encode())
-    (tmp_path / "sig.bin").write_bytes(base64.b64decode(signed["signature"]))
-    openssl = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", "key.pem", "-rawin",
-                              "-in", "hash.txt", "-sigfile", "sig.bin"], cwd=tmp_path, capture_output=True,
+    raw = base64.b64decode(signed["signature"])
+    half = len(raw) // 2
+    (tmp_path / "sig.der").write_bytes(encode_dss_signature(int.from_bytes(raw[:half], "big"),
+                                                            int.from_bytes(raw[half:], "big")))
+    openssl = subprocess.run(["openssl", "dgst", "-sha256", "-keyform", "DER", "-verify", "key.der",
+                              "-signature", "sig.der", "hash.txt"], cwd=tmp_path, capture_output=True,
                              text=True)
-    assert openssl.returncode == 0 and "Verified Successfully" in openssl.stdout, openssl.stderr
+    assert openssl.returncode == 0 and "Verified OK" in openssl.stdout, openssl.stderr
+    assert webcrypto_verdict(signed) == "valid"
     path = tmp_path / "evidence.wacz"
     path.write_bytes(made.wacz)
     result = subprocess.run([str(WACZ_TOOL), "validate", "-f", str(path)], capture_output=True,
@@ -143,10 +165,36 @@ def test_package_proves_the_captures(db_url: str, home: Path, tsa: Tsa, tmp_path
     assert result.returncode == 0 and "Validation succeeded" in result.stdout, result.stdout
 
 
+def webcrypto_verdict(signed: dict[str, Any]) -> str:
+    """What ReplayWeb.page's check of an anonymous signature says (its WebCrypto calls, run by Node):
+    "valid", "invalid", or why the key could not be imported."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("Node.js is not installed: the WebCrypto check of package signatures needs it "
+                    "(`make nodejs`, or apt-get install nodejs)", pytrace=False)
+    proc = subprocess.run([node, str(WEBCRYPTO_VERIFY)], input=json.dumps(signed), capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode in (0, 2), proc.stderr
+    return proc.stdout.strip()
+
+
+def test_replayweb_rejects_what_another_key_signed(packaged: Packaged, tmp_path: Path) -> None:
+    """The WebCrypto check is a real check: a signature with the hash changed, or by a key other than
+    the one signedData names, is invalid there."""
+    signed = json.loads(read(packaged.wacz, "datapackage-digest.json"))["signedData"]
+    other = create_wacz_key(tmp_path / "other.pem")
+    forged = {**signed, "signature": base64.b64encode(other.sign(signed["hash"].encode())).decode()}
+    assert [webcrypto_verdict(signed), webcrypto_verdict(forged),
+            webcrypto_verdict({**signed, "hash": "sha256:" + "0" * 64})] == ["valid", "invalid",
+                                                                             "invalid"]
+
+
 # -- attacks -------------------------------------------------------------------------------------------
-def repack(data: bytes, changes: dict[str, bytes], *, sign_with: ArchiveKey | None = None) -> bytes:
+def repack(data: bytes, changes: dict[str, bytes], *, sign_with: WaczKey | ArchiveKey | None = None
+           ) -> bytes:
     """The package with some files replaced; with ``sign_with``, datapackage.json's hashes recomputed
-    and the digest re-signed by that key (what someone holding a key can do)."""
+    and the digest re-signed by that key (what someone holding a key can do; an Ed25519 archive key
+    signs as packages did before the WACZ key)."""
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         files = {name: zf.read(name) for name in zf.namelist()}
     files.update(changes)
@@ -157,13 +205,22 @@ def repack(data: bytes, changes: dict[str, bytes], *, sign_with: ArchiveKey | No
         files["datapackage.json"] = json.dumps(package, indent=2).encode()
         digest = {"path": "datapackage.json",
                   "hash": f"sha256:{hashlib.sha256(files['datapackage.json']).hexdigest()}"}
-        digest["signedData"] = _signer(sign_with)(str(digest["hash"]), package["created"])
+        digest["signedData"] = (_signer(sign_with)(str(digest["hash"]), package["created"])
+                                if isinstance(sign_with, WaczKey)
+                                else _legacy_signer(sign_with, str(digest["hash"]), package["created"]))
         files["datapackage-digest.json"] = json.dumps(digest).encode()
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as zf:
         for name, content in files.items():
             zf.writestr(name, content)
     return out.getvalue()
+
+
+def _legacy_signer(key: ArchiveKey, digest: str, created: str) -> dict[str, Any]:
+    """signedData as packages carried it before the WACZ key: the archive key's Ed25519 signature."""
+    return {"hash": digest, "created": created, "software": "collector", "version": "0.1.0",
+            "signature": base64.b64encode(key.sign(digest.encode("ascii"))).decode("ascii"),
+            "publicKey": base64.b64encode(public_der(key)).decode("ascii")}
 
 
 def read(data: bytes, name: str) -> bytes:
@@ -183,16 +240,43 @@ def test_one_byte_changed(packaged: Packaged, name: str) -> None:
 
 
 def test_signed_by_another_key(packaged: Packaged, tmp_path: Path) -> None:
-    other = create_key(tmp_path / "other.pem")
+    """Re-signed by another WACZ key: the archive key vouches for none but its own, with the trusted
+    archive key, with the trusted WACZ key, and without either."""
+    other = create_wacz_key(tmp_path / "other.pem")
     forged = repack(packaged.wacz, {}, sign_with=other)
+    for report in (check(forged, packaged.key), check(forged, None),
+                   verify_package(io.BytesIO(forged), wacz_key=packaged.signer.public_der)):
+        assert kinds(report) == {"foreign-key"} and not report.key_trusted
+        assert report.wacz_signer == other.fingerprint
+    assert [p.get("path") for p in check(forged, packaged.key).problems] == ["evidence/wacz-key.json"]
+
+
+def test_signed_by_another_archive_with_its_own_binding(packaged: Packaged, tmp_path: Path) -> None:
+    """Someone with keys of their own re-signs the package and vouches for their WACZ key: the
+    trusted key refuses it, and without --key the checkpoint's signer is not the package's."""
+    other_key = create_key(tmp_path / "other.pem")
+    other_signer = create_wacz_key(tmp_path / "other-wacz.pem")
+    forged = repack(packaged.wacz, {"evidence/wacz-key.json": key_binding(other_key, other_signer)},
+                    sign_with=other_signer)
     report = check(forged, packaged.key)
     assert [(p["kind"], "not by the trusted key" in p["detail"]) for p in report.problems] == [
         ("foreign-key", True)]
-    # without --key, the checkpoint inside still names the archive's key, not the forger's
     report = check(forged, None)
-    assert report.signer == other.fingerprint and kinds(report) == {"foreign-key"}
+    assert report.signer == other_key.fingerprint and kinds(report) == {"foreign-key"}
     assert [p["detail"] for p in report.problems if "not by the package's signer" in p["detail"]]
-    assert [p.get("path") for p in report.problems if "path" in p] == ["evidence/public-key.pem"]
+
+
+def test_a_package_signed_before_the_wacz_key_still_verifies(packaged: Packaged) -> None:
+    """Packages made before the WACZ key carried the archive key's Ed25519 signature: still proved,
+    and the report says which form it found."""
+    older = repack(packaged.wacz, {}, sign_with=packaged.key)
+    report = check(older, packaged.key, packaged.tsa)
+    assert report.ok, report.problems
+    assert (report.signature_form, report.wacz_signer, report.signer) == ("ed25519", None,
+                                                                           packaged.key.fingerprint)
+    assert len(report.captures) == 3
+    other = create_key(packaged.config.home / "other.pem")
+    assert kinds(check(repack(packaged.wacz, {}, sign_with=other), packaged.key)) == {"foreign-key"}
 
 
 def test_checkpoint_with_the_token_of_another_root(packaged: Packaged) -> None:
@@ -200,7 +284,7 @@ def test_checkpoint_with_the_token_of_another_root(packaged: Packaged) -> None:
     other_statement = canonical({"type": "collector-ledger-checkpoint/1", "tree_size": 1,
                                  "root": "00" * 32, "time": point["created_at"]})
     token, _ = request_token(packaged.tsa.url, other_statement)
-    forged = repack(packaged.wacz, {"evidence/timestamp.tsr": token}, sign_with=packaged.key)
+    forged = repack(packaged.wacz, {"evidence/timestamp.tsr": token}, sign_with=packaged.signer)
     report = check(forged, packaged.key, packaged.tsa)
     assert kinds(report) == {"timestamp-mismatch"}
 
@@ -209,7 +293,7 @@ def test_proof_for_another_entry(packaged: Packaged) -> None:
     lines = [json.loads(line) for line in read(packaged.wacz, "evidence/ledger.jsonl").splitlines()]
     lines[0]["path"], lines[1]["path"] = lines[1]["path"], lines[0]["path"]
     ledger = ("\n".join(json.dumps(line) for line in lines) + "\n").encode()
-    report = check(repack(packaged.wacz, {"evidence/ledger.jsonl": ledger}, sign_with=packaged.key),
+    report = check(repack(packaged.wacz, {"evidence/ledger.jsonl": ledger}, sign_with=packaged.signer),
                    packaged.key)
     assert kinds(report) == {"bad-proof"}
     assert [p["seq"] for p in report.problems] == [lines[0]["seq"], lines[1]["seq"]]
@@ -227,7 +311,7 @@ def test_payload_rewritten_and_the_package_resigned(packaged: Packaged) -> None:
             raw = raw.replace(b"rose 3", b"rose 9")
         members.append(gzip.compress(raw))
     write_members(members, out)
-    forged = repack(packaged.wacz, {"archive/data.warc.gz": out.getvalue()}, sign_with=packaged.key)
+    forged = repack(packaged.wacz, {"archive/data.warc.gz": out.getvalue()}, sign_with=packaged.signer)
     report = check(forged, packaged.key)
     assert kinds(report) == {"payload-mismatch"}
     assert {p["row_id"] for p in report.problems} == {packaged.original.id, packaged.page.id}
@@ -239,10 +323,34 @@ def test_extracted_text_rewritten_and_the_package_resigned(packaged: Packaged) -
                for m in _members(warc)]
     out = io.BytesIO()
     write_members(members, out)
-    forged = repack(packaged.wacz, {"archive/data.warc.gz": out.getvalue()}, sign_with=packaged.key)
+    forged = repack(packaged.wacz, {"archive/data.warc.gz": out.getvalue()}, sign_with=packaged.signer)
     report = check(forged, packaged.key)
     assert kinds(report) == {"text-mismatch"}
     assert [p["row_id"] for p in report.problems] == [packaged.original.id]
+
+
+def test_text_record_rewritten_with_its_text_kept(packaged: Packaged) -> None:
+    """The extracted-text record's other fields changed (its digests recomputed, the text kept) and
+    the package re-signed: the text entry's pinned block digest is what finds it."""
+    warc = read(packaged.wacz, "archive/data.warc.gz")
+    members = []
+    for member in _members(warc):
+        raw = gzip.decompress(member)
+        head, _, block = raw.partition(b"\r\n\r\n")
+        if b'"extracted-text"' in block:
+            block = block[:-4].replace(b'"language": null', b'"language": "fr"')
+            label = digest_label(hashlib.sha256(block).digest()).encode()
+            head = re.sub(rb"WARC-Block-Digest: [^\r]*", b"WARC-Block-Digest: " + label, head)
+            head = re.sub(rb"WARC-Payload-Digest: [^\r]*", b"WARC-Payload-Digest: " + label, head)
+            head = re.sub(rb"Content-Length: \d+", b"Content-Length: %d" % len(block), head)
+            raw = head + b"\r\n\r\n" + block + b"\r\n\r\n"
+        members.append(gzip.compress(raw))
+    out = io.BytesIO()
+    write_members(members, out)
+    forged = repack(packaged.wacz, {"archive/data.warc.gz": out.getvalue()}, sign_with=packaged.signer)
+    report = check(forged, packaged.key)
+    assert kinds(report) == {"text-mismatch"}
+    assert "pinned block digest" in report.problems[0]["detail"]
 
 
 def test_no_key_no_package(home: Path) -> None:
@@ -267,18 +375,16 @@ def test_at_picks_the_capture_closest_to_the_time(packaged: Packaged) -> None:
                                      b'\\"abc\\"}}", "hash": "00"}\n'])
 def test_garbage_entries_are_problems_not_crashes(packaged: Packaged, garbage: bytes) -> None:
     ledger = read(packaged.wacz, "evidence/ledger.jsonl") + garbage
-    report = check(repack(packaged.wacz, {"evidence/ledger.jsonl": ledger}, sign_with=packaged.key),
+    report = check(repack(packaged.wacz, {"evidence/ledger.jsonl": ledger}, sign_with=packaged.signer),
                    packaged.key)
     assert kinds(report) and kinds(report) <= {"entry-rewritten", "bad-proof"}
     assert len(report.captures) == 3  # the genuine entries are still proved
 
 
 def test_public_key_file_of_another_key(packaged: Packaged, tmp_path: Path) -> None:
-    from collector.evidence.keys import public_pem
-
     other = create_key(tmp_path / "other.pem")
     forged = repack(packaged.wacz, {"evidence/public-key.pem": public_pem(other).encode()},
-                    sign_with=packaged.key)
+                    sign_with=packaged.signer)
     report = check(forged, None)
     assert [(p["kind"], p.get("path")) for p in report.problems] == [("foreign-key",
                                                                       "evidence/public-key.pem")]
