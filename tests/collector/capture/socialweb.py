@@ -3,6 +3,9 @@
 Routes:
   /post/<n>          a JavaScript shell: the post's text and images arrive by XHR after load and are
                      drawn in a red box (#post, rgb(200, 30, 60), 600x200 at the top left)
+  /app/<n>           the post of /post/<n> as an application serves it: each answer names a new
+                     build (the bytes differ, the text a reader sees does not), and nothing in the
+                     HTML marks it as a shell (no <noscript>, no empty application root)
   /app.js            the post's script (sent gzip-encoded when the client accepts it)
   /api/post/<n>      the post as JSON: text (POST_TEXT % n) and two image URLs
   /img/<name>.png    a small PNG (colour from the name's hash)
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import itertools
 import json
 import struct
 import sys
@@ -147,6 +151,17 @@ def bench_page(n: str) -> str:
     return BENCH % (n, head, body, n)
 
 
+_BUILDS = itertools.count(1)
+NOSCRIPT = "<noscript>You need to enable JavaScript to run this app.</noscript>"
+APP_ROOT = '<div id="root"></div>'
+
+
+def app_shell(n: str) -> str:
+    """The shell of post ``n`` with a build number of its own (as an application's pages have)."""
+    page = (SHELL % n).replace("</head>", f'<meta name="build" content="{next(_BUILDS)}"></head>', 1)
+    return page.replace(NOSCRIPT, "").replace(APP_ROOT, "")
+
+
 class Handler(BaseHTTPRequestHandler):
     """Serves the routes of the module docstring."""
 
@@ -174,6 +189,8 @@ class Handler(BaseHTTPRequestHandler):
         path, query = parts.path, parse_qs(parts.query)
         if path.startswith("/post/"):
             self.send(SHELL % path.rsplit("/", 1)[1])
+        elif path.startswith("/app/"):
+            self.send(app_shell(path.rsplit("/", 1)[1]))
         elif path == "/app.js":
             self.send(APP_JS, "application/javascript", encode=True)
         elif path.startswith("/api/post/"):
