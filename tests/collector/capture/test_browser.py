@@ -22,6 +22,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from collector.capture.run import capture_urls
 from collector.cli.main import cli
+from collector.cli.output import CaptureProgress
 from collector.config import Config
 from collector.errors import CollectorError
 from storage.database import connect
@@ -239,10 +240,15 @@ def test_pywb_replays_the_page_and_its_images(browsed: Browsed, pywb: Pywb) -> N
 
 def test_auto_mode_takes_the_browser_for_shells_only(social: str, home: Path) -> None:
     config = make_config(home, browser="auto", browser_timeout=6.0, browser_scroll_steps=2)
-    results = capture_urls(config, [social + "/post/2", social + "/static"])
+    urls = [social + "/post/2", social + "/static"]
+    with CaptureProgress(total=len(urls), as_json=True) as shown:  # the CLI's progress bar
+        results = capture_urls(config, urls, on_result=shown.result)
     by_mode = sorted((r["url"].removeprefix(social), r["mode"], r["mode_reason"]) for r in results)
     assert by_mode == [("/post/2", "browser", "js-shell: noscript"), ("/post/2", "http", None),
                        ("/static", "http", None)]
+    # the shell's browser re-capture is one more line, and one more item of the progress total
+    [task] = shown.progress.tasks
+    assert task.completed == task.total == len(results)
 
 
 @pytest.mark.parametrize("browser", ["always", "auto"])
