@@ -10,7 +10,10 @@ does not import it), and committed like any text (``Archive.commit_extractions``
 
 Records already indexed (a row with the same WARC-Record-ID, looked up through the index on it for
 500 events at a time, not read all into memory) are skipped, so indexing a file twice adds nothing.
-The TLS and proxy columns come from the capture's metadata record (``tls``, ``proxy``). What the
+The TLS and proxy columns come from the capture's metadata record (``tls``, ``proxy``), and so do
+``mode`` and ``mode_reason``, and ``page_id``: the row of the capture whose main record the metadata
+record's ``page_record`` names (older files: an HTTP requisite's ``context.requisite_of``, the URL of
+its page). What the
 files do not hold (reports, citations, checks, schedules, feeds, tokens, a run's fetch time) is not
 rebuilt.
 """
