@@ -119,7 +119,8 @@ def run_checks(config: Config, targets: Sequence[CheckTarget], *, baseline: str 
             judge.add(batch)
             if judge.waiting and not probing:  # a verdict depends on a probe: probe every host
                 probing = True
-                crawls.start(list(probes.values()), {p: {"probe": True} for p in probes.values()})
+                crawls.start(list(probes.values()), {p: {"probe": True} for p in probes.values()},
+                             _probe_modes(probes, wanted, modes))
         judge.finish()
         add_checks(archive.sessions, judge.stored)
         if config.ledger:  # the verdicts' ledger entries under a checkpoint now (issue 15)
@@ -147,6 +148,16 @@ def _baseline_modes(config: Config, targets: Sequence[CheckTarget], urls: list[s
 
     sessions = connect(config.db_url)
     return sessions, baseline_modes(targets, urls, capture_modes_of(sessions, wanted), how=how, at=at)
+
+
+def _probe_modes(probes: dict[str, str], urls: list[str], modes: dict[str, tuple[str, str]]
+                 ) -> dict[str, tuple[str, str]]:
+    """Each probe in the mode of its host's first checked URL (``_probes`` shapes it after that URL):
+    a page and its probe are compared like for like."""
+    first: dict[str, str] = {}  # probe -> the first checked URL of its host
+    for url in urls:
+        first.setdefault(probes[urlsplit(url).netloc], url)
+    return {probe: modes[url] for probe, url in first.items() if url in modes}
 
 
 def _probes(urls: Sequence[str], rng: random.Random) -> dict[str, str]:

@@ -7,7 +7,9 @@ Routes:
                      build (the bytes differ, the text a reader sees does not), and nothing in the
                      HTML marks it as a shell (no <noscript>, no empty application root)
   /app.js            the post's script (sent gzip-encoded when the client accepts it)
-  /api/post/<n>      the post as JSON: text (POST_TEXT % n) and two image URLs
+  /api/post/<n>      the post as JSON: text (POST_TEXT % n, EDITED_TEXT % n once edited) and two
+                     image URLs
+  /_edit/<n>         edits post n (its text becomes EDITED_TEXT % n)
   /img/<name>.png    a small PNG (colour from the name's hash)
   /timeline          an infinite-scroll timeline: 3 items, 3 more per scroll to the bottom (4 pages)
   /api/timeline?page=P  the items of page P as JSON
@@ -36,6 +38,8 @@ from urllib.parse import parse_qs, urlsplit
 
 POST_TEXT = ("Post %s: the mayor announced on Tuesday that the river port will close for repairs "
              "until spring, according to the minutes of the council session published this week.")
+EDITED_TEXT = ("Post %s (edited): the harbour authority says the ferry terminal stays open all winter, "
+               "and that the repairs announced earlier were postponed to an unknown date.")
 RED = (200, 30, 60)
 BLUE = (20, 40, 220)
 
@@ -152,6 +156,7 @@ def bench_page(n: str) -> str:
 
 
 _BUILDS = itertools.count(1)
+_EDITED: set[str] = set()  # the posts edited (/_edit/<n>)
 NOSCRIPT = "<noscript>You need to enable JavaScript to run this app.</noscript>"
 APP_ROOT = '<div id="root"></div>'
 
@@ -191,11 +196,14 @@ class Handler(BaseHTTPRequestHandler):
             self.send(SHELL % path.rsplit("/", 1)[1])
         elif path.startswith("/app/"):
             self.send(app_shell(path.rsplit("/", 1)[1]))
+        elif path.startswith("/_edit/"):
+            _EDITED.add(path.rsplit("/", 1)[1])
+            self.send("edited", "text/plain")
         elif path == "/app.js":
             self.send(APP_JS, "application/javascript", encode=True)
         elif path.startswith("/api/post/"):
             n = path.rsplit("/", 1)[1]
-            self.send(json.dumps({"text": POST_TEXT % n,
+            self.send(json.dumps({"text": (EDITED_TEXT if n in _EDITED else POST_TEXT) % n,
                                   "images": [f"/img/post-{n}-a.png", f"/img/post-{n}-b.png"]}),
                       "application/json")
         elif path.startswith("/img/"):

@@ -7,16 +7,19 @@ HTTP, even a JavaScript shell that ``auto`` would re-capture with the browser.""
 from __future__ import annotations
 
 import json
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from collector.capture.run import capture_urls
 from collector.check.run import CheckTarget, run_checks
 from collector.cli.main import cli
 from storage.database import connect
+from storage.models import Capture
 from storage.queries import captures_by_ids, snapshots
 from storage.records import CaptureRecord
 from tests.conftest import make_config, serve_script
@@ -98,3 +101,23 @@ def test_browser_always_overrides_an_http_baseline(social: str, home: Path) -> N
     assert row["baseline_id"] == plain["id"] and row["status"] == "unchanged"
     [current] = _captures(home, [row["capture_id"]])
     assert (current.mode, current.mode_reason) == ("browser", "--browser")
+
+
+def test_a_changed_page_and_its_probe_go_through_the_browser(social: str, home: Path) -> None:
+    post = social + "/app/8"
+    options = {"browser_timeout": 6.0, "browser_scroll_steps": 1}
+    [browsed] = capture_urls(make_config(home, browser="always", **options), [post])
+    with urllib.request.urlopen(social + "/_edit/8") as reply:
+        assert reply.read() == b"edited"
+    [row] = run_checks(make_config(home, **options), [CheckTarget(url=post)], seed=3)
+    assert row["status"] == "changed" and row["baseline_id"] == browsed["id"]
+    sessions = connect(make_config(home).db_url)
+    try:
+        with sessions() as session:
+            [probe] = session.execute(select(Capture.url, Capture.mode, Capture.mode_reason)
+                                      .where(Capture.purpose == "probe")).all()
+    finally:
+        sessions.kw["bind"].dispose()
+    # the probe (a random URL of the host, shaped like the post's) is compared like for like
+    assert probe.url.startswith(social + "/app/") and probe.mode == "browser"
+    assert str(browsed["id"]) in (probe.mode_reason or "")
