@@ -3,8 +3,10 @@
 A check is a capture (same spider, WARC records and rows) plus a comparison. Per host and run, one
 probe URL (a random URL shaped like a checked one) is captured too, so a site that answers every
 URL with the same page is recognized (soft-404). The verdict logic itself is in ``collector.check.verdict``,
-the verdicts of a run are made by ``collector.check.judge``. This module imports neither storage nor
-SQLAlchemy at import: ``run_checks`` starts the crawl process first, and imports them meanwhile.
+the verdicts of a run are made by ``collector.check.judge``. Each URL is fetched in the mode of its
+baseline capture (``collector.check.modes``). This module imports neither storage nor SQLAlchemy at
+import: ``run_checks`` starts the crawl process first, and imports them meanwhile (except for the
+light query of the baselines' modes, made before the crawl when ``browser = "auto"`` can use them).
 """
 
 from __future__ import annotations

@@ -33,7 +33,9 @@ import struct
 import sys
 import time
 import zlib
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 POST_TEXT = ("Post %s: the mayor announced on Tuesday that the river port will close for repairs "
@@ -241,6 +243,17 @@ class Handler(BaseHTTPRequestHandler):
             self.send("User-agent: *\nAllow: /\n", "text/plain")
         else:
             self.send_error(404)
+
+
+def serving() -> Iterator[str]:
+    """The social web for a test module (``social = pytest.fixture(scope="module")(serving)``): its
+    base URL."""
+    from tests.conftest import serve_script  # here: the site itself runs without the tests' conftest
+
+    proc, base = serve_script(Path(__file__))
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
 
 
 def main() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from storage.database import connect
 from storage.models import Capture
 from tests.collector.capture import socialweb
 from tests.collector.server.helpers import fetch
-from tests.conftest import make_config, serve_script, warcio_check
+from tests.conftest import make_config, warcio_check
 from tests.pywb_tool import Pywb
 
 HERE = Path(__file__).parent
@@ -79,12 +78,7 @@ class Browsed:
         return json.loads(self.resource("urn:pageinfo:", name))
 
 
-@pytest.fixture(scope="module")
-def social() -> Iterator[str]:
-    proc, base = serve_script(HERE / "socialweb.py")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+social = pytest.fixture(scope="module")(socialweb.serving)
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ every page requisite (HTTP mode) and browser sub-resource to its page, from the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,22 +14,15 @@ from collector.capture.reindex import reindex_home
 from collector.capture.run import capture_urls, stream_captures
 from storage.database import connect
 from storage.models import Capture
-from tests.collector.capture import requisite_site
-from tests.conftest import make_config, serve_script
-
-SOCIAL = Path(__file__).parent / "socialweb.py"
+from tests.collector.capture import requisite_site, socialweb
+from tests.conftest import make_config
 
 site = pytest.fixture(scope="module")(requisite_site.serving)
 
 pytestmark = pytest.mark.slow  # Chromium
 
 
-@pytest.fixture(scope="module")
-def social() -> Iterator[str]:
-    proc, base = serve_script(SOCIAL)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+social = pytest.fixture(scope="module")(socialweb.serving)
 
 
 def _links(db_url: str) -> dict[str, tuple[Any, ...]]:

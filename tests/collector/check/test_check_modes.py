@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,19 +21,13 @@ from storage.database import connect
 from storage.models import Capture
 from storage.queries import captures_by_ids, snapshots
 from storage.records import CaptureRecord
-from tests.conftest import make_config, serve_script
-
-SOCIAL = Path(__file__).parents[1] / "capture" / "socialweb.py"
+from tests.collector.capture import socialweb
+from tests.conftest import make_config
 
 pytestmark = pytest.mark.slow  # Chromium
 
 
-@pytest.fixture(scope="module")
-def social() -> Iterator[str]:
-    proc, base = serve_script(SOCIAL)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+social = pytest.fixture(scope="module")(socialweb.serving)
 
 
 def _captures(home: Path, ids: list[int]) -> list[CaptureRecord]:
