@@ -15,7 +15,7 @@ from twisted.python.failure import Failure
 
 from spiders.browser import RECORDER_KEY
 from spiders.browsercapture import MODE_REASON_KEY, BrowserCapture, browser_mode, close_page
-from spiders.jsshell import js_shell_signal
+from spiders.jsshell import js_shell_reason, js_shell_signal
 from spiders.outcomes import classify_exception
 from spiders.recording import HOPS_KEY
 from spiders.requisites import Requisite, css_requisites, is_css, is_html, page_needs
@@ -159,7 +159,7 @@ class CaptureSpider(scrapy.Spider):
         page, requisites on) one request per page requisite."""
         signal = self.js_shell(response)
         if signal is not None:
-            yield self.browser_request(response.meta[TARGET_KEY], f"js-shell: {signal}")
+            yield self.browser_request(response.meta[TARGET_KEY], js_shell_reason(signal))
         item = self._captured(response)
         wanted, media = self._page_needs(response)
         if media:  # the video and audio it embeds, for the media step after the crawl
@@ -231,11 +231,14 @@ class CaptureSpider(scrapy.Spider):
             "final_url": response.url,
             "redirect_chain": _chain(meta.get(HOPS_KEY, [])),
             "started_at": meta.get("collector_started"),
+            "mode_reason": _http_reason(meta[TARGET_KEY]),
         }
 
     def js_shell(self, response: Response) -> str | None:
-        """The JavaScript-shell signal of an HTML response under ``browser = "auto"``, else None."""
-        if self.browser_setting != "auto" or response.status != 200:
+        """The JavaScript-shell signal of an HTML response under ``browser = "auto"``, else None
+        (None too for a target set to ``mode`` "http": it stays an HTTP capture)."""
+        if (self.browser_setting != "auto" or response.status != 200
+                or response.meta[TARGET_KEY].get("mode") == "http"):
             return None
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
         if "html" not in content_type:
@@ -279,9 +282,11 @@ class CaptureSpider(scrapy.Spider):
         reason, detail = classify_exception(cast(BaseException, failure.value))  # set once it fails
         hops = list(meta.get(HOPS_KEY, []))
         page = meta.get(PAGE_KEY)
+        target = meta.get(TARGET_KEY, {"url": request.url if request is not None else ""})
         yield {
             **({"page_of": page.token} if page is not None else {}),
-            "target": meta.get(TARGET_KEY, {"url": request.url if request is not None else ""}),
+            "target": target,
+            "mode_reason": _http_reason(target),
             "outcome": "failed",
             "reason": reason,
             "reason_detail": detail,
@@ -297,6 +302,11 @@ def _scheduler(spider: scrapy.Spider) -> Any:
     slot = getattr(getattr(spider.crawler, "engine", None), "_slot", None)
     scheduler = getattr(slot, "scheduler", None)
     return scheduler if hasattr(scheduler, "__len__") else None
+
+
+def _http_reason(target: dict[str, Any]) -> str | None:
+    """Why a target set to ``mode`` "http" was fetched over HTTP (None for any other target)."""
+    return target.get("mode_reason") if target.get("mode") == "http" else None
 
 
 def _content_type(response: Response) -> str:

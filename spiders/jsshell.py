@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["js_shell_signal", "visible_text"]
+__all__ = ["JS_SHELL", "is_js_shell_reason", "js_shell_reason", "js_shell_signal", "visible_text"]
 
+JS_SHELL = "js-shell"  # the mode_reason of a browser re-capture starts so: "js-shell: <signal>"
 LITTLE_TEXT = 400  # characters of visible text under which a page "shows little"
 LARGE_DOCUMENT = 20_000  # bytes
 SCRIPT_SHARE = 0.5  # of the document's bytes in <script> elements
@@ -80,3 +81,14 @@ def js_shell_signal(html: bytes | str, text: str | None = None) -> str | None:
         if scripts >= SCRIPT_SHARE * len(raw):
             return "script-heavy"
     return None
+
+
+def js_shell_reason(signal: str) -> str:
+    """The ``mode_reason`` of the browser re-capture of a page whose HTTP capture showed ``signal``."""
+    return f"{JS_SHELL}: {signal}"
+
+
+def is_js_shell_reason(reason: str | None) -> bool:
+    """True for the ``mode_reason`` of a browser re-capture of a JavaScript shell (``browser = "auto"``
+    then archives two captures of one URL: the HTTP one, and this one)."""
+    return bool(reason) and str(reason).startswith(JS_SHELL + ":")

@@ -167,9 +167,12 @@ class Archive:
                 with session.begin():
                     wanted = {(p.key, p.sha_hex) for p in planned if p.dedup}
                     originals = _find_originals(session, self.warc_dir, wanted)
+                    pages = _page_records(session, {p.item.page_id for p in planned
+                                                    if p.item.page_id is not None})
                     for index, plan in enumerate(planned):
                         original = originals.get((plan.key, plan.sha_hex)) if plan.dedup else None
-                        row, pending, chain, pinned = self._write_capture(plan, original)
+                        row, pending, chain, pinned = self._write_capture(
+                            plan, original, pages.get(plan.item.page_id or 0))
                         hops.append(chain)
                         digests.append(pinned)
                         if plan.dedup and original is None and pending is not None:
@@ -267,12 +270,13 @@ class Archive:
         """Record a ledger checkpoint (see ``storage.ledger.record_checkpoint``)."""
         return ledger.record_checkpoint(self.sessions, signer=signer, clock=self.clock, force=force)
 
-    def _write_capture(self, plan: _Plan, original: _Original | None
+    def _write_capture(self, plan: _Plan, original: _Original | None, page_record: str | None = None
                        ) -> tuple[dict[str, Any], RecordLocation | None, list[dict[str, Any]],
                                   list[str | None]]:
         """Write one attempt's WARC records; the values of its captures row, where its new
         payload record is (None when it wrote none), its ``capture_hops`` rows, and the block
-        digest of each of its ``records`` (for its ledger entry)."""
+        digest of each of its ``records`` (for its ledger entry). ``page_record``: the
+        WARC-Record-ID of the page a requisite or sub-resource was loaded for."""
         item, writer = plan.item, self.writer
         entries: list[list[Any]] = []
         block_digests: list[str] = []  # of each of ``entries``
@@ -323,7 +327,7 @@ class Archive:
             # written in the same capture event as the final response (or, without one, the request)
             event = main or request
             meta = writer.write_metadata(metadata_uri(CAPTURE_URN, item.final_url or item.url),
-                                         _meta_content(item, plan), moment=item.captured_at,
+                                         _meta_content(item, plan, page_record), moment=item.captured_at,
                                          refers_to=main.record_id if main else None,
                                          concurrent_to=event.record_id if event else None)
             entries.append(_entry(meta, item))
@@ -587,7 +591,16 @@ def _tls_columns(last: Exchange | None) -> dict[str, Any]:
             "tls_detail": tls.get("detail"), "proxy": last.proxy if last is not None else None}
 
 
-def _meta_content(item: CaptureInput, plan: _Plan) -> dict[str, Any]:
+def _page_records(session: Session, page_ids: set[int]) -> dict[int, str]:
+    """The WARC-Record-ID of the main record of each of these (committed) page captures."""
+    if not page_ids:
+        return {}
+    return {row.id: row.warc_record_id for row in session.execute(
+        select(Capture.id, Capture.warc_record_id).where(Capture.id.in_(sorted(page_ids))))
+        if row.warc_record_id}
+
+
+def _meta_content(item: CaptureInput, plan: _Plan, page_record: str | None = None) -> dict[str, Any]:
     last = plan.last
     tls = [exchange.tls for exchange in item.exchanges if exchange.status is not None]
     return {
@@ -603,6 +616,9 @@ def _meta_content(item: CaptureInput, plan: _Plan) -> dict[str, Any]:
         # how it was fetched (browser captures, sub-resources: docs/browser.md)
         **({"mode": item.mode, "mode_reason": item.mode_reason} if item.mode else {}),
         **({"page_id": item.page_id} if item.page_id is not None else {}),
+        # the page's own record: what ties the two together again when the rows are rebuilt from
+        # the WARC files (storage.reindex), where row ids are new
+        **({"page_record": page_record} if page_record else {}),
     }
 
 

@@ -44,7 +44,7 @@ from storage.models import (
     SearchDocument,
     UTCDateTime,
 )
-from storage.records import CaptureRecord
+from storage.records import CaptureMode, CaptureRecord
 from storage.retrieve import EXTRACTED_TYPES
 from storage.warcfile import full_record_id, warc_date
 
@@ -52,6 +52,7 @@ __all__ = [
     "MATCH_TYPES",
     "MementoRef",
     "archive_counts",
+    "capture_modes_of",
     "capture_record",
     "captures_by_ids",
     "cdx_mementos",
@@ -189,6 +190,27 @@ def snapshots_of(sessions: sessionmaker[Session], urls: Sequence[str]
                     .order_by(Capture.captured_at, Capture.id))
             for row, ext in session.execute(stmt):
                 by_key[row.url_key].append(_record(row, ext))
+    return {url: list(by_key[key]) for url, key in keys.items()}
+
+
+def capture_modes_of(sessions: sessionmaker[Session], urls: Sequence[str]
+                     ) -> dict[str, list[CaptureMode]]:
+    """How each URL's captures (any spelling of it, probes left out) were fetched, oldest first: a
+    check looks its baselines' modes up in this light query before its crawl starts."""
+    keys = {url: url_key(url) for url in urls}
+    by_key: dict[str, list[CaptureMode]] = {key: [] for key in keys.values()}
+    wanted = list(by_key)
+    columns = (Capture.url_key, Capture.id, Capture.captured_at, Capture.outcome, Capture.http_status,
+               Capture.mode, Capture.page_id)
+    with sessions() as session:
+        for start in range(0, len(wanted), 500):
+            stmt = (select(*columns)
+                    .where(Capture.url_key.in_(wanted[start:start + 500]), Capture.purpose.is_(None))
+                    .order_by(Capture.captured_at, Capture.id))
+            for row in session.execute(stmt):
+                by_key[row.url_key].append(CaptureMode(
+                    id=row.id, captured_at=row.captured_at, outcome=row.outcome,
+                    http_status=row.http_status, mode=row.mode or "http", page_id=row.page_id))
     return {url: list(by_key[key]) for url, key in keys.items()}
 
 

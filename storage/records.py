@@ -12,6 +12,7 @@ __all__ = [
     "PROBE",
     "Attachment",
     "CaptureInput",
+    "CaptureMode",
     "CaptureRecord",
     "Exchange",
     "ExtractionInput",
@@ -203,6 +204,19 @@ class CaptureRecord:
             "mode_reason": self.mode_reason,
             "page_id": self.page_id,
         }
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaptureMode:
+    """How a capture was fetched, with what choosing a check's baseline needs
+    (``storage.queries.capture_modes_of``: a light row, no extraction)."""
+
+    id: int
+    captured_at: datetime
+    outcome: str
+    http_status: int | None
+    mode: str  # "http" | "browser" | "media" (an older row: "http")
+    page_id: int | None  # set for a requisite or a browser page's sub-resource
 
 
 @dataclass(frozen=True, kw_only=True)

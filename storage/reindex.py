@@ -10,7 +10,10 @@ does not import it), and committed like any text (``Archive.commit_extractions``
 
 Records already indexed (a row with the same WARC-Record-ID, looked up through the index on it for
 500 events at a time, not read all into memory) are skipped, so indexing a file twice adds nothing.
-The TLS and proxy columns come from the capture's metadata record (``tls``, ``proxy``). What the
+The TLS and proxy columns come from the capture's metadata record (``tls``, ``proxy``), and so do
+``mode`` and ``mode_reason``, and ``page_id``: the row of the capture whose main record the metadata
+record's ``page_record`` names (older files: an HTTP requisite's ``context.requisite_of``, the URL of
+its page). What the
 files do not hold (reports, citations, checks, schedules, feeds, tokens, a run's fetch time) is not
 rebuilt.
 """
@@ -130,6 +133,8 @@ class _State:
     # the stored form of the WARC-Record-IDs of this lookahead's events that have rows already
     # (found in the database, or indexed earlier in the lookahead)
     known: set[str] = field(default_factory=set)
+    # final URL key -> the main record id of the latest page captured there (older files' requisites)
+    pages: dict[str, str] = field(default_factory=dict)
     had_rows: bool = False
     batch: list[_Pending] = field(default_factory=list)
 
@@ -308,6 +313,8 @@ def _index_capture(session: Session, event: CaptureEvent, state: _State,
         "run_id": event.info.get("run-id"),
         **_tls_columns(content),
         "purpose": _purpose(content),
+        "mode": _text(content.get("mode")), "mode_reason": _text(content.get("mode_reason")),
+        "page_id": _page_of(session, content, state),
     })
     row = storable_row(Capture.__table__, row, note="reason_detail")
     summary.captures += 1
@@ -317,6 +324,8 @@ def _index_capture(session: Session, event: CaptureEvent, state: _State,
         summary.failed += 1
     if row["revisit_of"] is not None:
         summary.revisits += 1
+    if row["outcome"] == "captured" and row["page_id"] is None and not row["purpose"]:
+        state.pages[row["final_url_key"] or key] = main.record_id
     payload = untexted = None
     if final is not None and row["revisit_of"] is None and row["sha256"]:
         payload = _Payload(None, final.location, row["sha256"], row["content_length"] or 0)
@@ -351,6 +360,33 @@ def _tls_columns(content: dict[str, Any]) -> dict[str, Any]:
     return {"tls_verified": verified if isinstance(verified, bool) else None,
             "tls_fingerprint": _text(tls.get("fingerprint")), "tls_issuer": _text(tls.get("issuer")),
             "tls_detail": _text(tls.get("detail")), "proxy": _text(proxy)}
+
+
+def _page_of(session: Session, content: dict[str, Any], state: _State) -> int | None:
+    """The new row id of the page a requisite or browser sub-resource was loaded for: the capture
+    whose main record its metadata record names (``page_record``), indexed earlier in this run or
+    before it. Files written before ``page_record`` existed: an HTTP requisite's context names its
+    page's URL (``requisite_of``), the page captured there last; a browser sub-resource stays
+    unlinked."""
+    record = content.get("page_record")
+    if not isinstance(record, str):
+        context = content.get("context")
+        page_url = context.get("requisite_of") if isinstance(context, dict) else None
+        if content.get("page_id") is None or not isinstance(page_url, str):
+            return None
+        try:
+            record = state.pages.get(url_key(page_url))
+        except ValueError:
+            return None
+        if record is None:
+            return None
+    if record not in state.capture_of and any(p.record_id == record for p in state.batch):
+        _flush(session, state)  # the page's row waits in the batch: it needs its id
+    found = state.capture_of.get(record)
+    if found is None and state.had_rows:
+        found = session.scalar(select(Capture.id).where(
+            Capture.warc_record_id == storable_value(Capture.__table__, "warc_record_id", record)))
+    return found
 
 
 def _purpose(content: dict[str, Any]) -> str | None:

@@ -9,10 +9,11 @@ as the URL is archived and, for HTML, extracted.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -43,6 +44,13 @@ class Target:
     url: str
     given: str
     context: dict[str, Any] | None = None
+    mode: str | None = None  # "http" or "browser": fetched so, whatever the browser setting says
+    mode_reason: str | None = None  # why that mode (a check: its baseline's)
+
+    def spider_target(self) -> dict[str, Any]:
+        """The target as the capture spider takes it (``spiders.capture.CaptureSpider``)."""
+        mode = {"mode": self.mode, "mode_reason": self.mode_reason} if self.mode else {}
+        return {"url": self.url, "context": self.context, **mode}
 
 
 def check_url(given: str) -> str:
@@ -130,8 +138,7 @@ def crawl_in_process(config: Config, targets: list[Target], emit: Callable[[dict
                 settings=scrapy_settings(config, COLLECTOR_WRITER=register_writer(writer),
                                          COLLECTOR_MEDIA_SINK=register_media_sink(send),
                                          COLLECTOR_RUN=run_info))
-            process.crawl(load_object(spider), targets=[
-                {"url": t.url, "context": t.context} for t in targets])
+            process.crawl(load_object(spider), targets=[t.spider_target() for t in targets])
             process.start()
     except BaseException:
         with contextlib.suppress(Exception):  # the crawl's own failure is the one to report
@@ -184,6 +191,7 @@ def stream_captures(
     on_result: Callable[[dict[str, Any]], None],
     contexts: dict[str, dict[str, Any]] | None = None,
     on_requisite: Callable[[dict[str, Any]], None] | None = None,
+    modes: Mapping[str, tuple[str, str]] | None = None,
 ) -> Counter[str]:
     """Capture every URL, passing each result to ``on_result`` as it arrives and keeping none of
     them (a batch of any size costs the caller no memory); return the count of each outcome.
@@ -193,7 +201,8 @@ def stream_captures(
     the URL's one result is the http attempt's, with the https one summed up in ``fallback_from``.
     The page requisites captured with the pages, and their media (``collector.capture.media``,
     downloaded after the crawl), are not counted: each one's result (with its ``page_id``) goes to
-    ``on_requisite``, if given.
+    ``on_requisite``, if given. ``modes`` (by given URL, like ``contexts``): (mode, reason) of the
+    URLs fetched in a set mode (``http`` or ``browser``), whatever the browser setting says.
     """
     outcomes: Counter[str] = Counter()
     # the captured pages (id, URL) and the media they embed, downloaded after the crawl
@@ -222,10 +231,12 @@ def stream_captures(
             continue
         seen.add(url)
         context = (contexts or {}).get(given)
-        targets.append(Target(url=url, given=given, context=context))
+        mode, why = (modes or {}).get(given, (None, None))
+        target = Target(url=url, given=given, context=context, mode=mode, mode_reason=why)
+        targets.append(target)
         http = http_fallback(given, url)
         if http is not None:
-            fallbacks[url] = Target(url=http, given=given, context=context)
+            fallbacks[url] = dataclasses.replace(target, url=http)
 
     held: dict[str, dict[str, Any]] = {}  # http URL -> the failed https result it stands in for
 

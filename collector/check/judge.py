@@ -17,10 +17,9 @@ from urllib.parse import urlsplit
 from collector.capture.extraction import is_html
 from collector.check.ignore import filter_text, summarize
 from collector.check.quotes import find_quote
-from collector.check.run import CheckTarget, choose_baseline
+from collector.check.run import CheckTarget, baseline_rule, choose_baseline
 from collector.check.verdict import Observation, decide, needs_probe
 from collector.config import Config
-from collector.inputs import parse_time
 from storage import retrieve
 from storage.canonical import url_key
 from storage.errors import StorageError
@@ -139,10 +138,7 @@ class Judge:
         self.records.update((r.id, r) for r in captures_by_ids(self.archive.sessions, list(ids)))
 
     def _baseline(self, index: int, url: str) -> CaptureRecord | None:
-        target = self.targets[index]
-        when, how = self.at, self.baseline
-        if target.access_date and self.baseline == "first" and self.at is None:
-            when, how = parse_time(target.access_date), "time"
+        how, when = baseline_rule(self.targets[index], self.baseline, self.at)
         return choose_baseline(self.before[url], how, when)
 
     def _current(self, url: str) -> tuple[dict[str, Any], CaptureRecord | None, str | None]:

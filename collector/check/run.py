@@ -3,8 +3,10 @@
 A check is a capture (same spider, WARC records and rows) plus a comparison. Per host and run, one
 probe URL (a random URL shaped like a checked one) is captured too, so a site that answers every
 URL with the same page is recognized (soft-404). The verdict logic itself is in ``collector.check.verdict``,
-the verdicts of a run are made by ``collector.check.judge``. This module imports neither storage nor
-SQLAlchemy at import: ``run_checks`` starts the crawl process first, and imports them meanwhile.
+the verdicts of a run are made by ``collector.check.judge``. Each URL is fetched in the mode of its
+baseline capture (``collector.check.modes``). This module imports neither storage nor SQLAlchemy at
+import: ``run_checks`` starts the crawl process first, and imports them meanwhile (except for the
+light query of the baselines' modes, made before the crawl when ``browser = "auto"`` can use them).
 """
 
 from __future__ import annotations
@@ -15,18 +17,19 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from collector.capture.run import check_url, stream_captures
 from collector.check.probe import probe_url
 from collector.config import Config
 from collector.errors import InputError
+from collector.inputs import parse_time
 
 if TYPE_CHECKING:
-    from storage.records import CaptureRecord, CheckRecord
+    from storage.records import CheckRecord
 
-__all__ = ["CheckTarget", "choose_baseline", "run_checks"]
+__all__ = ["CheckTarget", "baseline_rule", "choose_baseline", "run_checks"]
 
 FAILING = ("gone", "soft-404", "unreachable", "server-error", "blocked")
 
@@ -43,8 +46,23 @@ class CheckTarget:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def choose_baseline(captures: Sequence[CaptureRecord], how: str,
-                    at: datetime | None = None) -> CaptureRecord | None:
+class _Capture(Protocol):
+    """What choosing a baseline reads of a capture (a CaptureRecord, or a light CaptureMode)."""
+
+    @property
+    def outcome(self) -> str: ...
+
+    @property
+    def http_status(self) -> int | None: ...
+
+    @property
+    def captured_at(self) -> datetime: ...
+
+
+_C = TypeVar("_C", bound=_Capture)
+
+
+def choose_baseline(captures: Sequence[_C], how: str, at: datetime | None = None) -> _C | None:
     """The baseline among earlier captures: ``first``, ``latest`` or the closest to ``at``."""
     good = [c for c in captures if c.outcome == "captured" and (c.http_status or 0) < 400]
     if not good:
@@ -54,6 +72,15 @@ def choose_baseline(captures: Sequence[CaptureRecord], how: str,
     if how == "time" and at is not None:
         return min(good, key=lambda c: (abs((c.captured_at - at).total_seconds()), c.captured_at))
     return good[0]
+
+
+def baseline_rule(target: CheckTarget, how: str, at: datetime | None
+                  ) -> tuple[str, datetime | None]:
+    """(how, at) of ``choose_baseline`` for one target: a citation's access date, when the run asks
+    for the ``first`` capture and no time, picks the capture closest to that date."""
+    if target.access_date and how == "first" and at is None:
+        return "time", parse_time(target.access_date)
+    return how, at
 
 
 def run_checks(config: Config, targets: Sequence[CheckTarget], *, baseline: str = "first",
@@ -76,14 +103,16 @@ def run_checks(config: Config, targets: Sequence[CheckTarget], *, baseline: str 
     config = config.replace(retry_times=max(config.retry_times, 2))
     started = datetime.now(UTC)
     wanted = list(dict.fromkeys(urls))
+    sessions, modes = _baseline_modes(config, targets, urls, wanted, how=baseline, at=at)
     crawls = _Crawls(config)
-    crawls.start(wanted, {u: {"check": True} for u in wanted})
+    crawls.start(wanted, {u: {"check": True} for u in wanted}, modes)
     # here, once the crawl process is started: storage and SQLAlchemy load (~1 s) while it starts
     from collector.check.judge import Judge  # lazy: after the crawl starts
     from storage.archive import Archive  # lazy: after the crawl starts
     from storage.checks import add_checks  # lazy: after the crawl starts
 
-    archive = Archive.open(config.db_url, config.warc_dir, worker=config.worker_label)
+    archive = (Archive(sessions, config.warc_dir, worker=config.worker_label) if sessions is not None
+               else Archive.open(config.db_url, config.warc_dir, worker=config.worker_label))
     try:
         judge = Judge(config, archive, targets, urls, probes, baseline=baseline, at=at,
                       before=started, on_result=on_result)
@@ -92,7 +121,8 @@ def run_checks(config: Config, targets: Sequence[CheckTarget], *, baseline: str 
             judge.add(batch)
             if judge.waiting and not probing:  # a verdict depends on a probe: probe every host
                 probing = True
-                crawls.start(list(probes.values()), {p: {"probe": True} for p in probes.values()})
+                crawls.start(list(probes.values()), {p: {"probe": True} for p in probes.values()},
+                             _probe_modes(probes, wanted, modes))
         judge.finish()
         add_checks(archive.sessions, judge.stored)
         if config.ledger:  # the verdicts' ledger entries under a checkpoint now (issue 15)
@@ -103,6 +133,33 @@ def run_checks(config: Config, targets: Sequence[CheckTarget], *, baseline: str 
         crawls.stop()
         archive.close()
     return judge.rows()
+
+
+def _baseline_modes(config: Config, targets: Sequence[CheckTarget], urls: list[str], wanted: list[str],
+                    *, how: str, at: datetime | None) -> tuple[Any, dict[str, tuple[str, str]]]:
+    """(the database's session factory, URL -> (mode, reason)) when the baselines' modes decide
+    how URLs are fetched (``collector.check.modes``); (None, {}) when the configuration does."""
+    # lazy: collector.check.modes imports this module
+    from collector.check.modes import baseline_modes, follows_baselines
+
+    if not follows_baselines(config):
+        return None, {}
+    # before the crawl, only here: storage and SQLAlchemy (~0.5 s) for one light query
+    from storage.database import connect  # lazy: only when the baselines' modes matter
+    from storage.queries import capture_modes_of  # lazy: only when the baselines' modes matter
+
+    sessions = connect(config.db_url)
+    return sessions, baseline_modes(targets, urls, capture_modes_of(sessions, wanted), how=how, at=at)
+
+
+def _probe_modes(probes: dict[str, str], urls: list[str], modes: dict[str, tuple[str, str]]
+                 ) -> dict[str, tuple[str, str]]:
+    """Each probe in the mode of its host's first checked URL (``_probes`` shapes it after that URL):
+    a page and its probe are compared like for like."""
+    first: dict[str, str] = {}  # probe -> the first checked URL of its host
+    for url in urls:
+        first.setdefault(probes[urlsplit(url).netloc], url)
+    return {probe: modes[url] for probe, url in first.items() if url in modes}
 
 
 def _probes(urls: Sequence[str], rng: random.Random) -> dict[str, str]:
@@ -128,19 +185,21 @@ class _Crawls:
         self._threads: list[threading.Thread] = []
         self._running = 0
 
-    def start(self, urls: list[str], contexts: dict[str, dict[str, Any]]) -> None:
-        """Start a crawl of ``urls``."""
-        thread = threading.Thread(target=self._run, args=(urls, contexts), name="check-crawl",
+    def start(self, urls: list[str], contexts: dict[str, dict[str, Any]],
+              modes: dict[str, tuple[str, str]] | None = None) -> None:
+        """Start a crawl of ``urls`` (``modes``: URL -> (mode, reason) of those fetched in a set mode)."""
+        thread = threading.Thread(target=self._run, args=(urls, contexts, modes), name="check-crawl",
                                   daemon=True)
         self._threads.append(thread)
         self._running += 1
         thread.start()
 
-    def _run(self, urls: list[str], contexts: dict[str, dict[str, Any]]) -> None:
+    def _run(self, urls: list[str], contexts: dict[str, dict[str, Any]],
+             modes: dict[str, tuple[str, str]] | None) -> None:
         try:
             # a check compares texts: media are downloaded by captures, not again by every check
             stream_captures(self.config.replace(media="never"), urls, on_result=self._queue.put,
-                            contexts=contexts)
+                            contexts=contexts, modes=modes)
         except BaseException as exc:  # handed to the caller's thread, raised there
             self._queue.put(_Failure(exc))
         finally:

@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from spiders.jsshell import is_js_shell_reason
 from storage.records import CaptureRecord
 
 __all__ = ["CaptureProgress", "count_progress", "describe_distance", "print_capture", "print_snapshots",
@@ -42,6 +43,7 @@ class CaptureProgress:
 
     def __init__(self, *, total: int, as_json: bool) -> None:
         self.as_json = as_json
+        self.total = total
         self.progress = _progress("capturing", total)
         self.task = self.progress.add_task("capture", total=total)
         self.counts: dict[str, int] = {}
@@ -70,7 +72,11 @@ class CaptureProgress:
                              f"{result.get('reason_detail')}"))
 
     def result(self, result: dict[str, Any]) -> None:
-        """Print one URL's result."""
+        """Print one URL's result (a browser re-capture of a JavaScript shell is one more item:
+        ``browser = "auto"`` keeps both captures of the URL, and prints both)."""
+        if is_js_shell_reason(result.get("mode_reason")):
+            self.total += 1
+            self.progress.update(self.task, total=self.total)
         self.progress.advance(self.task)
         outcome = result.get("outcome", "?")
         self.counts[outcome] = self.counts.get(outcome, 0) + 1

@@ -30,6 +30,7 @@ from collector.check.run import run_checks
 from collector.config import Config
 from collector.errors import CollectorError, InputError, NotFoundError
 from collector.reports.targets import capture_targets, check_targets
+from spiders.jsshell import is_js_shell_reason
 from storage.archive import Archive
 from storage.errors import StorageError
 from storage.timefmt import iso_z
@@ -132,6 +133,8 @@ def _run(config: Config, job: dict[str, Any], work: Work) -> None:
 
     def emit(result: dict[str, Any]) -> None:
         with lock:
+            if is_js_shell_reason(result.get("mode_reason")):  # browser = "auto": a 2nd capture
+                job["total"] += 1
             job["results"].append(result)
             job["done"] = len(job["results"])
             _write(config, job)

@@ -186,3 +186,26 @@ def test_iter_captures_yields_everything_by_id_in_batches(archive: Archive) -> N
 
 def test_captures_by_ids_of_nothing(archive: Archive) -> None:
     assert queries.captures_by_ids(archive.sessions, []) == []
+
+
+# -- capture_modes_of -------------------------------------------------------------------------
+
+def test_capture_modes_of_agree_with_the_snapshots(archive: Archive) -> None:
+    other = "https://example.com/other"
+    [page] = archive.commit_captures([html_capture(URL, T0, mode="browser", mode_reason="--browser")])
+    archive.commit_captures([
+        html_capture(URL, T0 + DAY, body=HTML + b"1", mode="http"),
+        html_capture("https://EXAMPLE.com/page?utm_source=x", T0 + 2 * DAY, body=HTML + b"2"),
+        html_capture(URL + "-probe", T0, context={"probe": True}),  # a probe: never a baseline
+        failed_capture(other, T0),
+        html_capture(other + ".png", T0, body=b"\x89PNG", content_type="image/png", mode="http",
+                     page_id=page.id)])
+    asked = [URL, other, other + ".png", URL + "-probe"]
+    modes = queries.capture_modes_of(archive.sessions, asked)
+    full = queries.snapshots_of(archive.sessions, asked)
+    assert {url: [(m.id, m.captured_at, m.outcome, m.http_status, m.mode, m.page_id) for m in found]
+            for url, found in modes.items()} == {
+        url: [(c.id, c.captured_at, c.outcome, c.http_status, c.mode or "http", c.page_id)
+              for c in found] for url, found in full.items()}
+    assert [m.mode for m in modes[URL]] == ["browser", "http", "http"]  # an older row reads as http
+    assert modes[URL + "-probe"] == []

@@ -205,3 +205,61 @@ def test_responses_that_are_not_http_are_skipped_and_counted() -> None:
     [event] = list(group_records(records, skipped))
     assert isinstance(event, CaptureEvent) and event.exchanges[0].url == "http://p.example/"
     assert skipped == {"response (not HTTP)": 1}
+
+
+def _page_links(archive: Archive) -> dict[str, tuple[str, str | None, str | None]]:
+    """URL -> (mode, mode_reason, the URL of its page) of every capture row."""
+    with archive.sessions() as session:
+        rows = session.execute(select(Capture.id, Capture.url, Capture.mode, Capture.mode_reason,
+                                      Capture.page_id)).all()
+    url_of = {row.id: row.url for row in rows}
+    return {row.url: (row.mode or "http", row.mode_reason, url_of.get(row.page_id)) for row in rows}
+
+
+def _page_and_its_resources(archive: Archive) -> None:
+    """A browser page, a sub-resource it loaded, and an HTTP page with a requisite (as collector's
+    pipeline commits them: each page first, then what was loaded for it)."""
+    [browsed, page] = archive.commit_captures([
+        html_capture("http://p.example/post", T0, mode="browser", mode_reason="--browser"),
+        html_capture("http://q.example/article", T0, mode="http")])
+    archive.commit_captures([
+        html_capture("http://p.example/app.js", T0 + timedelta(seconds=1), body=b"void 0;",
+                     content_type="application/javascript", mode="browser",
+                     mode_reason="sub-resource", page_id=browsed.id),
+        html_capture("http://q.example/photo.png", T0 + timedelta(seconds=1), body=b"\x89PNG",
+                     content_type="image/png", mode="http", page_id=page.id,
+                     context={"requisite_of": "http://q.example/article", "requisite": "img"})])
+
+
+def test_modes_and_page_links_are_rebuilt(open_archive: OpenArchive, db_url: str,
+                                          warc_dir: Path) -> None:
+    archive = open_archive()
+    _page_and_its_resources(archive)
+    before = _page_links(archive)
+    assert before["http://p.example/app.js"][2] == "http://p.example/post"
+    archive.close()
+
+    drop_database(db_url)
+    rebuilt = open_archive()
+    assert index_files(rebuilt, warc_files(warc_dir)).captures == len(before)
+    assert _page_links(rebuilt) == before
+
+
+def test_requisites_of_older_files_find_their_page_by_url(
+        open_archive: OpenArchive, db_url: str, warc_dir: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("storage.archive._page_records", lambda _session, _ids: {})  # no page_record
+    archive = open_archive()
+    _page_and_its_resources(archive)
+    before = _page_links(archive)
+    archive.close()
+
+    drop_database(db_url)
+    rebuilt = open_archive()
+    index_files(rebuilt, warc_files(warc_dir))
+    after = _page_links(rebuilt)
+    # an HTTP requisite's context names its page; a browser sub-resource of then names none
+    assert after["http://q.example/photo.png"] == before["http://q.example/photo.png"]
+    assert after["http://p.example/app.js"] == (*before["http://p.example/app.js"][:2], None)
+    assert {url: link[:2] for url, link in after.items()} == {
+        url: link[:2] for url, link in before.items()}

@@ -3,8 +3,13 @@
 Routes:
   /post/<n>          a JavaScript shell: the post's text and images arrive by XHR after load and are
                      drawn in a red box (#post, rgb(200, 30, 60), 600x200 at the top left)
+  /app/<n>           the post of /post/<n> as an application serves it: each answer names a new
+                     build (the bytes differ, the text a reader sees does not), and nothing in the
+                     HTML marks it as a shell (no <noscript>, no empty application root)
   /app.js            the post's script (sent gzip-encoded when the client accepts it)
-  /api/post/<n>      the post as JSON: text (POST_TEXT % n) and two image URLs
+  /api/post/<n>      the post as JSON: text (POST_TEXT % n, EDITED_TEXT % n once edited) and two
+                     image URLs
+  /_edit/<n>         edits post n (its text becomes EDITED_TEXT % n)
   /img/<name>.png    a small PNG (colour from the name's hash)
   /timeline          an infinite-scroll timeline: 3 items, 3 more per scroll to the bottom (4 pages)
   /api/timeline?page=P  the items of page P as JSON
@@ -30,6 +35,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import itertools
 import json
 import os
 import secrets
@@ -37,7 +43,9 @@ import struct
 import sys
 import time
 import zlib
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 LOGIN_USER = "reporter"
@@ -49,6 +57,8 @@ WALL_TEXT = ("Members-only post %s: the harbour authority's internal memo says t
 
 POST_TEXT = ("Post %s: the mayor announced on Tuesday that the river port will close for repairs "
              "until spring, according to the minutes of the council session published this week.")
+EDITED_TEXT = ("Post %s (edited): the harbour authority says the ferry terminal stays open all winter, "
+               "and that the repairs announced earlier were postponed to an unknown date.")
 RED = (200, 30, 60)
 BLUE = (20, 40, 220)
 
@@ -178,6 +188,18 @@ def bench_page(n: str) -> str:
     return BENCH % (n, head, body, n)
 
 
+_BUILDS = itertools.count(1)
+_EDITED: set[str] = set()  # the posts edited (/_edit/<n>)
+NOSCRIPT = "<noscript>You need to enable JavaScript to run this app.</noscript>"
+APP_ROOT = '<div id="root"></div>'
+
+
+def app_shell(n: str) -> str:
+    """The shell of post ``n`` with a build number of its own (as an application's pages have)."""
+    page = (SHELL % n).replace("</head>", f'<meta name="build" content="{next(_BUILDS)}"></head>', 1)
+    return page.replace(NOSCRIPT, "").replace(APP_ROOT, "")
+
+
 class Handler(BaseHTTPRequestHandler):
     """Serves the routes of the module docstring."""
 
@@ -254,11 +276,16 @@ class Handler(BaseHTTPRequestHandler):
             self.send(json.dumps({"name": LOGIN_USER if right else "anonymous"}), "application/json")
         elif path.startswith("/post/"):
             self.send(SHELL % path.rsplit("/", 1)[1])
+        elif path.startswith("/app/"):
+            self.send(app_shell(path.rsplit("/", 1)[1]))
+        elif path.startswith("/_edit/"):
+            _EDITED.add(path.rsplit("/", 1)[1])
+            self.send("edited", "text/plain")
         elif path == "/app.js":
             self.send(APP_JS, "application/javascript", encode=True)
         elif path.startswith("/api/post/"):
             n = path.rsplit("/", 1)[1]
-            self.send(json.dumps({"text": POST_TEXT % n,
+            self.send(json.dumps({"text": (EDITED_TEXT if n in _EDITED else POST_TEXT) % n,
                                   "images": [f"/img/post-{n}-a.png", f"/img/post-{n}-b.png"]}),
                       "application/json")
         elif path.startswith("/img/"):
@@ -296,6 +323,17 @@ class Handler(BaseHTTPRequestHandler):
             self.send("User-agent: *\nAllow: /\n", "text/plain")
         else:
             self.send_error(404)
+
+
+def serving() -> Iterator[str]:
+    """The social web for a test module (``social = pytest.fixture(scope="module")(serving)``): its
+    base URL."""
+    from tests.conftest import serve_script  # here: the site itself runs without the tests' conftest
+
+    proc, base = serve_script(Path(__file__))
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
 
 
 def main() -> None:
