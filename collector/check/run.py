@@ -26,7 +26,7 @@ from collector.errors import InputError
 if TYPE_CHECKING:
     from storage.records import CaptureRecord, CheckRecord
 
-__all__ = ["CheckTarget", "choose_baseline", "run_checks"]
+__all__ = ["CheckTarget", "choose_baseline", "probe_urls", "run_checks"]
 
 FAILING = ("gone", "soft-404", "unreachable", "server-error", "blocked")
 
@@ -72,7 +72,7 @@ def run_checks(config: Config, targets: Sequence[CheckTarget], *, baseline: str 
     if not targets:
         raise InputError("nothing to check")
     urls = [check_url(t.url) for t in targets]
-    probes = _probes(urls, random.Random(seed))
+    probes = probe_urls(urls, random.Random(seed))
     config = config.replace(retry_times=max(config.retry_times, 2))
     started = datetime.now(UTC)
     wanted = list(dict.fromkeys(urls))
@@ -105,7 +105,7 @@ def run_checks(config: Config, targets: Sequence[CheckTarget], *, baseline: str 
     return judge.rows()
 
 
-def _probes(urls: Sequence[str], rng: random.Random) -> dict[str, str]:
+def probe_urls(urls: Sequence[str], rng: random.Random) -> dict[str, str]:
     """One probe URL per host (a random URL shaped like the host's first checked URL)."""
     probes: dict[str, str] = {}
     for url in urls:

@@ -23,6 +23,7 @@ from collector.evidence.ledger import signing_key, stamp_if_configured
 from collector.monitor.feeds import poll_feeds
 from collector.monitor.scheduler import current_slot
 from collector.reports.versions import effective_citations, report_urls
+from collector.workers.checkjobs import enqueue_checks
 from collector.workers.queue import QueueKeys, connect_redis, enqueue
 from collector.workers.reaper import reap_once
 from storage import ledger
@@ -167,6 +168,9 @@ def _execute(rt: JobRuntime, schedule: ScheduleRecord, now: datetime) -> dict[st
     if schedule.action == "check":
         if not checks:
             return {"urls": 0}
+        if rt.config.dispatch == "queue":  # the workers fetch them and store the verdicts
+            done = enqueue_checks(rt.config, checks, source=f"schedule {schedule.id}", sessions=rt.sessions)
+            return {"urls": len(checks), **done.to_json()}
         rows = run_checks(rt.config, checks)
         return {"urls": len(checks), "statuses": dict(Counter(r["status"] for r in rows))}
 
