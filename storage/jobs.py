@@ -39,6 +39,7 @@ __all__ = [
     "JUDGED",
     "PROBING",
     "QUEUED",
+    "SETTLED",
     "JobItemRecord",
     "JobSummary",
     "add_stage_items",
@@ -53,6 +54,7 @@ __all__ = [
     "mark_answered",
     "reap",
     "record_verdicts",
+    "staged_jobs",
 ]
 
 QUEUED, CLAIMED, DONE, FAILED = "queued", "claimed", "done", "failed"
@@ -61,6 +63,8 @@ _OPEN = (QUEUED, CLAIMED)
 # the stages of a check job (migration 0027): its URLs are fetched, then (when a verdict needs them) one
 # probe per host, then its verdicts are stored, all in one transaction (record_verdicts)
 FETCHING, PROBING, JUDGED = "fetching", "probing", "judged"
+SETTLED = "settled"  # a feed job's: each article's entry linked to its capture (and its matches)
+_FINAL = (None, JUDGED, SETTLED)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,7 +119,7 @@ class JobSummary:
     def finished(self) -> bool:
         """True when every item is done or failed (and a check job's verdicts are stored)."""
         return (all(self.counts.get(state, 0) == 0 for state in _OPEN)
-                and self.stage in (None, JUDGED))
+                and self.stage in _FINAL)
 
     def to_json(self) -> dict[str, Any]:
         """The job as JSON-ready values: ``queued``, ``in_flight``, ``done``, ``failed``, ``total``."""
@@ -205,7 +209,15 @@ def check_jobs_to_judge(sessions: sessionmaker[Session]) -> list[int]:
     open_items = select(JobItem.id).where(JobItem.job_id == Job.id, JobItem.status.in_(_OPEN))
     with sessions() as session:
         return list(session.scalars(select(Job.id).where(
-            Job.stage.in_((FETCHING, PROBING)), ~open_items.exists()).order_by(Job.id)))
+            Job.kind == "check", Job.stage.in_((FETCHING, PROBING)), ~open_items.exists())
+            .order_by(Job.id)))
+
+
+def staged_jobs(sessions: sessionmaker[Session], kind: str, stage: str) -> list[int]:
+    """The jobs of ``kind`` at ``stage``, oldest first."""
+    with sessions() as session:
+        return list(session.scalars(select(Job.id).where(Job.kind == kind, Job.stage == stage)
+                                    .order_by(Job.id)))
 
 
 def finished_jobs(sessions: sessionmaker[Session], job_ids: Sequence[int]) -> set[int]:
@@ -216,7 +228,7 @@ def finished_jobs(sessions: sessionmaker[Session], job_ids: Sequence[int]) -> se
     with sessions() as session:
         unfinished = set(session.scalars(select(Job.id).where(
             Job.id.in_(list(job_ids)),
-            open_items.exists() | (Job.stage.is_not(None) & (Job.stage != JUDGED)))))
+            open_items.exists() | (Job.stage.is_not(None) & Job.stage.not_in([JUDGED, SETTLED])))))
     return set(job_ids) - unfinished
 
 

@@ -1,9 +1,10 @@
-"""What a worker does once work is answered: check jobs get their verdicts, finished jobs' duplicate
-filter sets expire.
+"""What a worker does once work is answered: check jobs get their verdicts, feed jobs' entries their
+article captures, finished jobs' duplicate filter sets expire.
 
 Each worker runs a ``Finisher`` thread: woken whenever one of its captures is archived (and every
 ``reap_interval`` seconds, so the work of workers that died is finished too), it judges the check jobs
-whose items are all answered (``collector.workers.checkjobs.judge_pending``) and bounds the duplicate
+whose items are all answered (``collector.workers.checkjobs.judge_pending``), settles the answered
+articles of feed jobs (``collector.workers.feedjobs``) and bounds the duplicate
 filter (``trim_dupefilters``): scrapy-redis keeps a set of request fingerprints, one per job here
 (``spiders.queued.job_dupefilter_key``); once a job is finished its set is given an expiry of
 ``job_lease`` (a request of the job still in the shared queue is filtered meanwhile), then Redis drops it.
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from collector.config import Config
 from collector.workers.checkjobs import judge_pending
+from collector.workers.feedjobs import settle_feed_jobs
 from collector.workers.queue import QueueKeys
 from storage import jobs
 
@@ -76,8 +78,9 @@ class Finisher:
         self._thread.join()
 
     def pass_once(self) -> None:
-        """Judge what can be judged, then trim."""
+        """Judge what can be judged, settle what can be settled, then trim."""
         judge_pending(self.config, self.sessions, self.server)
+        settle_feed_jobs(self.config, self.sessions)
         trim_dupefilters(self.sessions, self.server, self.keys, expire=self.config.job_lease)
 
     def _run(self) -> None:
