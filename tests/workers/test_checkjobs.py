@@ -19,6 +19,8 @@ from scrapy import Request
 from collector.check.run import CheckTarget
 from collector.cli.main import cli
 from collector.config import Config
+from collector.monitor.jobs import JobRuntime, run_schedule, set_runtime
+from collector.monitor.scheduler import add_schedule
 from collector.workers.checkjobs import enqueue_checks, judge_job
 from collector.workers.finisher import trim_dupefilters
 from collector.workers.queue import QueueKeys, enqueue
@@ -181,3 +183,27 @@ def test_job_fingerprints_go_to_the_job_set_which_expires_once_the_job_is_finish
     assert 0 < server.ttl(sets[finished.job_id]) <= expire
     assert server.ttl(sets[running.job_id]) == -1  # no expiry while the job runs
     assert trim_dupefilters(archive.sessions, server, keys, expire=expire) == []  # given once
+
+
+def test_daemon_check_schedules_enqueue_check_jobs_with_dispatch_queue(
+        queued: tuple[Config, Any, Archive]) -> None:
+    config, server, archive = queued
+    config = config.replace(dispatch="queue")
+    added = add_schedule(config, urls=[A, B], every=3600, action="check")
+    set_runtime(JobRuntime(config=config, sessions=archive.sessions, holder="me", lease=None,
+                           clock=lambda: datetime.now(UTC)))
+    try:
+        run_schedule(added.schedule.id)
+    finally:
+        set_runtime(None)
+    [summary] = jobs.list_jobs(archive.sessions)
+    assert (summary.kind, summary.stage, summary.total) == ("check", "fetching", 2)
+    assert summary.source == f"schedule {added.schedule.id}"
+    messages = _pop(server, config)
+    assert [(m["url"], m["context"].get("check")) for m in messages] == [(A, True), (B, True)]
+    assert checks_of(archive.sessions, A) == []  # nothing was fetched nor judged by the daemon
+
+
+def test_check_wait_needs_queue(home: Path) -> None:
+    result = CliRunner().invoke(cli, ["check", "--wait", A], env={"COLLECTOR_HOME": str(home)})
+    assert result.exit_code == 2 and "--wait goes with --queue" in result.output
