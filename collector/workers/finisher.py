@@ -13,12 +13,12 @@ filter (``trim_dupefilters``): scrapy-redis keeps a set of request fingerprints,
 from __future__ import annotations
 
 import logging
-import threading
 from typing import TYPE_CHECKING
 
 from collector.config import Config
 from collector.workers.checkjobs import judge_pending
 from collector.workers.feedjobs import settle_feed_jobs
+from collector.workers.periodic import Periodic
 from collector.workers.queue import QueueKeys
 from storage import jobs
 
@@ -49,48 +49,19 @@ def trim_dupefilters(sessions: sessionmaker[Session], server: Redis, keys: Queue
     return finished
 
 
-class Finisher:
-    """Judges answered check jobs and trims the duplicate filter, in a thread, at each ``wake`` (and every
-    ``interval`` seconds) until ``stop``."""
+class Finisher(Periodic):
+    """Judges answered check jobs, settles feed jobs and trims the duplicate filter, in a thread, at each
+    ``wake`` (a capture was archived; at most 5 passes a second) and every ``interval`` seconds, until
+    ``stop``."""
 
     def __init__(self, config: Config, sessions: sessionmaker[Session], server: Redis, *,
                  interval: float) -> None:
+        super().__init__("collector-finisher", self.pass_once, interval=interval, spacing=0.2)
         self.config, self.sessions, self.server = config, sessions, server
         self.keys = QueueKeys(config.redis_prefix)
-        self.interval = interval
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="collector-finisher", daemon=True)
-
-    def start(self) -> Finisher:
-        """Start the thread."""
-        self._thread.start()
-        return self
-
-    def wake(self) -> None:
-        """Make a pass soon (a capture was archived)."""
-        self._wake.set()
-
-    def stop(self) -> None:
-        """Stop the thread (after the pass it is in)."""
-        self._stop.set()
-        self._wake.set()
-        self._thread.join()
 
     def pass_once(self) -> None:
         """Judge what can be judged, settle what can be settled, then trim."""
         judge_pending(self.config, self.sessions, self.server)
         settle_feed_jobs(self.config, self.sessions)
         trim_dupefilters(self.sessions, self.server, self.keys, expire=self.config.job_lease)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.interval)
-            self._wake.clear()
-            if self._stop.is_set():
-                return
-            try:
-                self.pass_once()
-            except Exception:  # the next pass tries again; a worker must not die of it
-                log.exception("finisher: a pass failed")
-            self._stop.wait(0.2)  # passes at most 5 times a second, however many captures arrive

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,25 +31,20 @@ from storage.checks import checks_of
 from storage.records import CaptureInput
 from tests.conftest import make_config
 from tests.storage.helpers import HTML, html_capture
-from tests.workers.conftest import REDIS_URL, redis_or_skip
+from tests.workers.conftest import REDIS_URL
 
 A, B = "https://example.org/a", "https://example.org/b"
 OTHER = HTML.replace(b"</body>", b"<p>A paragraph that was not there before.</p></body>")
 
 
 @pytest.fixture
-def queued(home: Path, db_url: str) -> Iterator[tuple[Config, Any, Archive]]:
+def queued(home: Path, db_url: str, redis_prefix: tuple[str, Any]) -> Iterator[tuple[Config, Any, Archive]]:
     """A config on ``db_url`` (both databases), a Redis prefix of the test's own, the archive."""
-    server = redis_or_skip()
-    config = make_config(home, database_url=db_url, redis_url=REDIS_URL,
-                         redis_prefix=f"test-{uuid.uuid4().hex[:12]}")
+    prefix, server = redis_prefix
+    config = make_config(home, database_url=db_url, redis_url=REDIS_URL, redis_prefix=prefix)
     archive = Archive.from_settings(config)
     yield config, server, archive
     archive.close()
-    keys = list(server.scan_iter(f"{config.redis_prefix}:*"))
-    if keys:
-        server.delete(*keys)
-    server.close()
 
 
 def _pop(server: Any, config: Config) -> list[dict[str, Any]]:

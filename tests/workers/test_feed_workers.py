@@ -4,7 +4,6 @@ settles the entries as a local poll does."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,9 +14,7 @@ from storage import jobs
 from storage.database import connect
 from storage.feeds import EntryRecord, entries_of
 from storage.queries import captures_by_ids
-from tests.collector.monitor.conftest import HERE as MONITOR_TESTS
 from tests.collector.monitor.conftest import control
-from tests.conftest import serve_script
 from tests.workers.conftest import Cluster, wait_until
 
 pytestmark = pytest.mark.slow
@@ -30,20 +27,11 @@ STORIES = [
 ]
 
 
-@pytest.fixture
-def feed_web() -> Iterator[str]:
-    """The monitoring tests' feed server."""
-    proc, base = serve_script(MONITOR_TESTS / "feedserver.py")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
 def _entries(sessions: Any, name: str) -> dict[str, EntryRecord]:
     return {e.title or "": e for e in entries_of(sessions, name)}
 
 
-def test_a_queued_feed_poll_stores_the_entries_as_a_local_poll(cluster: Cluster, feed_web: str) -> None:
+def test_a_queued_feed_poll_stores_the_entries_as_a_local_poll(cluster: Cluster, feed_server: str) -> None:
     store = cluster.root / "store"
     cluster.settings.update({"COLLECTOR_EXTRACT": "1", "COLLECTOR_EXTRACT_WORKERS": "1",
                              "COLLECTOR_WARC_STORE": str(store)})
@@ -51,8 +39,8 @@ def test_a_queued_feed_poll_stores_the_entries_as_a_local_poll(cluster: Cluster,
     keywords = parse_keywords("Sao Paulo, Banco Central")
     local, queued = "l" + uuid.uuid4().hex[:8], "q" + uuid.uuid4().hex[:8]
     for name in (local, queued):  # two feeds with the same stories
-        control(feed_web, name, add=STORIES)
-        add_feed(config, f"{feed_web}/feed/{name}.xml", name=name, keywords=keywords)
+        control(feed_server, name, add=STORIES)
+        add_feed(config, f"{feed_server}/feed/{name}.xml", name=name, keywords=keywords)
     here = poll_feeds(config, [local])
 
     there = poll_feeds(config.replace(dispatch="queue"), [queued], queue=True)

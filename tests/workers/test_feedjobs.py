@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,35 +20,20 @@ from collector.workers.queue import QueueKeys
 from storage import jobs
 from storage.archive import Archive
 from storage.feeds import entries_of
-from tests.collector.monitor.conftest import HERE as MONITOR_TESTS
 from tests.collector.monitor.conftest import control
-from tests.conftest import make_config, serve_script
+from tests.conftest import make_config
 from tests.storage.helpers import html_capture
-from tests.workers.conftest import REDIS_URL, redis_or_skip
+from tests.workers.conftest import REDIS_URL
 
 pytestmark = pytest.mark.slow  # a poll crawls (a process of its own per poll)
 
 
 @pytest.fixture
-def queued(home: Path, db_url: str) -> Iterator[tuple[Config, Any]]:
+def queued(home: Path, db_url: str, redis_prefix: tuple[str, Any]) -> tuple[Config, Any]:
     """A config on ``db_url`` (both databases) with dispatch = "queue" and a Redis prefix of its own."""
-    server = redis_or_skip()
-    config = make_config(home, database_url=db_url, redis_url=REDIS_URL, dispatch="queue",
-                         redis_prefix=f"test-{uuid.uuid4().hex[:12]}")
-    yield config, server
-    keys = list(server.scan_iter(f"{config.redis_prefix}:*"))
-    if keys:
-        server.delete(*keys)
-    server.close()
-
-
-@pytest.fixture(scope="module")
-def feed_server() -> Iterator[str]:
-    """The monitoring tests' feed server."""
-    proc, base = serve_script(MONITOR_TESTS / "feedserver.py")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    prefix, server = redis_prefix
+    return make_config(home, database_url=db_url, redis_url=REDIS_URL, dispatch="queue",
+                       redis_prefix=prefix), server
 
 
 def test_queued_articles_are_settled_once(queued: tuple[Config, Any], feed_server: str) -> None:
