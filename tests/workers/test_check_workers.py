@@ -128,8 +128,10 @@ def test_a_worker_killed_during_a_check_job_loses_no_verdict(cluster: Cluster) -
         victim.send_signal(signal.SIGKILL)
         assert victim.wait(timeout=30) == -signal.SIGKILL
         cluster.start("w2", concurrency=4)  # the same worker, started again on its home
+        cluster.wait_taking_work("w2")
         wait_until(lambda: _judged(sessions, job_id), 240, "the check job's verdicts")
-        assert set(cluster.stop_all().values()) == {0}, cluster.log("w1")[-2000:]
+        codes = cluster.stop_all()
+        assert set(codes.values()) == {0}, (codes, cluster.log("w1")[-3000:], cluster.log("w2")[-3000:])
 
         items = jobs.items_of(sessions, job_id=job_id)
         assert Counter(i.status for i in items) == {"done": len(urls)}
