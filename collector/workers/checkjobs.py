@@ -38,7 +38,7 @@ from collector.config import Config
 from collector.errors import InputError
 from collector.inputs import parse_time
 from collector.workers.progress import job_summary
-from collector.workers.queue import Enqueued, QueueKeys, connect_redis, enqueue, push
+from collector.workers.queue import Enqueued, QueueKeys, enqueue, push
 from storage import jobs, queries
 from storage.jobs import FETCHING, JUDGED, PROBING, JobItemRecord, JobSummary
 from storage.timefmt import iso_z
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from redis import Redis
     from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["enqueue_checks", "judge_job", "wait_for_checks"]
+__all__ = ["enqueue_checks", "judge_job", "judge_pending", "wait_for_checks"]
 
 log = logging.getLogger(__name__)
 
@@ -179,11 +179,3 @@ def wait_for_checks(sessions: sessionmaker[Session], job_id: int, *,
             on_result({**line, "job": job_id, "job_item": item.id})
     return summary
 
-
-def connect_and_judge(config: Config, sessions: sessionmaker[Session]) -> int:
-    """``judge_pending`` with a Redis client of its own (the daemon's pass)."""
-    server = connect_redis(config)
-    try:
-        return judge_pending(config, sessions, server)
-    finally:
-        server.close()
