@@ -7,7 +7,11 @@ runs low, lets the worker claim them (an acceptor: ``register_acceptor``; the sp
 the job ledger), and turns each one accepted into the capture spider's usual request. The request then
 goes through scrapy-redis's duplicate filter (``AttemptDupeFilter``: keyed by the job item and attempt,
 so an item the reaper re-enqueues is fetched again) into the shared queue, which every worker pulls
-from.
+from. A job's fingerprints go to a set of the job's own (``job_dupefilter_key``), which the workers
+let expire once the job is finished (``collector.workers.finisher``): the sets never grow without end.
+
+A check's targets (context ``check`` or ``probe``, from ``collector check --queue``) are retried as a
+local check retries them: at least twice.
 """
 
 from __future__ import annotations
@@ -25,9 +29,17 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 
 from spiders.capture import TARGET_KEY, CaptureSpider
 
-__all__ = ["AttemptDupeFilter", "QueuedCaptureSpider", "attempt_fingerprint", "register_acceptor"]
+__all__ = ["CHECK_RETRY_TIMES", "AttemptDupeFilter", "QueuedCaptureSpider", "attempt_fingerprint",
+           "job_dupefilter_key", "register_acceptor"]
 
 log = logging.getLogger(__name__)
+
+CHECK_RETRY_TIMES = 2  # the least retries of a check's fetch (collector.check.run does the same)
+
+
+def job_dupefilter_key(key: str, job: object) -> str:
+    """The duplicate filter's set of one job's fingerprints, beside scrapy-redis's ``key``."""
+    return f"{key}:job:{job}"
 
 
 def attempt_fingerprint(request: Request) -> str | None:
@@ -48,6 +60,12 @@ class AttemptDupeFilter(RFPDupeFilter):  # type: ignore[misc]  # scrapy-redis ha
     def request_fingerprint(self, request: Request) -> str:
         """The attempt's fingerprint (``attempt_fingerprint``), or scrapy-redis's own."""
         return attempt_fingerprint(request) or str(super().request_fingerprint(request))
+
+    def request_seen(self, request: Request) -> bool:
+        """Whether the cluster saw this request; a job's request is looked up in the job's own set."""
+        job = ((request.meta.get(TARGET_KEY) or {}).get("context") or {}).get("job")
+        key = self.key if job is None else job_dupefilter_key(self.key, job)
+        return int(self.server.sadd(key, self.request_fingerprint(request))) == 0
 
 
 # Scrapy deep-copies its settings: the live acceptor is passed by key (COLLECTOR_ACCEPT)
@@ -127,8 +145,14 @@ class QueuedCaptureSpider(CaptureSpider):
         return max(8, 2 * self.crawler.settings.getint("CONCURRENT_REQUESTS", 16))
 
     def request_for(self, target: dict[str, Any]) -> scrapy.Request:
-        """The capture spider's request, through the duplicate filter (keyed by the attempt)."""
-        return super().request_for(target).replace(dont_filter=False)
+        """The capture spider's request, through the duplicate filter (keyed by the attempt); a
+        check's is retried at least ``CHECK_RETRY_TIMES`` times, as a local check's."""
+        request = super().request_for(target).replace(dont_filter=False)
+        context = target.get("context") or {}
+        if context.get("check") or context.get("probe"):
+            request.meta["max_retry_times"] = max(
+                CHECK_RETRY_TIMES, self.crawler.settings.getint("RETRY_TIMES", 0))
+        return request
 
 
 def _attempt(target: dict[str, Any]) -> tuple[int, int] | None:

@@ -12,7 +12,8 @@ from storage.canonical import url_key
 from storage.models import Check
 from storage.records import CheckRecord
 
-__all__ = ["add_checks", "check_ids_of_report", "check_record", "checks_of", "latest_verdict_changes"]
+__all__ = ["add_checks", "check_ids_of_report", "check_record", "checks_of", "insert_checks",
+           "latest_verdict_changes"]
 
 
 def check_record(row: Check) -> CheckRecord:
@@ -31,23 +32,28 @@ def check_record(row: Check) -> CheckRecord:
 def add_checks(sessions: sessionmaker[Session], checks: Sequence[CheckRecord]) -> list[CheckRecord]:
     """Store checks in one transaction; returns them with their ids."""
     with sessions() as session, session.begin():
-        rows = []
-        for check in checks:
-            row = Check(
-                url=check.url, url_key=url_key(check.url), checked_at=check.checked_at,
-                capture_id=check.capture_id, baseline_id=check.baseline_id, probe_id=check.probe_id,
-                status=check.status, similarity=check.similarity, redirected=check.redirected,
-                http_status=check.http_status, final_url=check.final_url, sha256=check.sha256,
-                text_sha256=check.text_sha256, signals=list(check.signals),
-                quotes=list(check.quotes), report=check.report, ref=check.ref,
-                raw_status=check.raw_status, raw_similarity=check.raw_similarity,
-                ignored_rules=list(check.ignored_rules) or None,
-            )
-            session.add(row)
-            rows.append(row)
-        session.flush()
-        ledger.append_rows(session, ledger.CHECK, rows)  # same transaction (storage.ledger)
-        return [check_record(row) for row in rows]
+        return insert_checks(session, checks)
+
+
+def insert_checks(session: Session, checks: Sequence[CheckRecord]) -> list[CheckRecord]:
+    """In the caller's transaction: the check rows and their ledger entries; the checks with their ids."""
+    rows = []
+    for check in checks:
+        row = Check(
+            url=check.url, url_key=url_key(check.url), checked_at=check.checked_at,
+            capture_id=check.capture_id, baseline_id=check.baseline_id, probe_id=check.probe_id,
+            status=check.status, similarity=check.similarity, redirected=check.redirected,
+            http_status=check.http_status, final_url=check.final_url, sha256=check.sha256,
+            text_sha256=check.text_sha256, signals=list(check.signals),
+            quotes=list(check.quotes), report=check.report, ref=check.ref,
+            raw_status=check.raw_status, raw_similarity=check.raw_similarity,
+            ignored_rules=list(check.ignored_rules) or None,
+        )
+        session.add(row)
+        rows.append(row)
+    session.flush()
+    ledger.append_rows(session, ledger.CHECK, rows)  # same transaction (storage.ledger)
+    return [check_record(row) for row in rows]
 
 
 def checks_of(sessions: sessionmaker[Session], url: str) -> list[CheckRecord]:

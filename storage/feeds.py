@@ -26,7 +26,7 @@ __all__ = [
     "DuplicateNameError", "EntryRecord", "FeedRecord", "FeedUpdate", "NewEntry", "add_feed", "add_matches",
     "claim_feed", "due_feeds", "entries_of", "feed_url_keys", "get_feed", "last_document_digest",
     "list_feeds", "pending_entries", "record_polls", "remove_feed", "set_entry_captures", "set_feed_paused",
-    "store_entries", "to_record",
+    "settle_entry", "store_entries", "to_record",
 ]
 
 Sessions = sessionmaker[Session]
@@ -362,6 +362,25 @@ def set_entry_captures(sessions: Sessions, captures: Sequence[tuple[int, int | N
         session.connection().execute(stmt, [
             {"entry_id_": entry_id, "capture_id_": capture_id, "outcome_": outcome}
             for entry_id, capture_id, outcome in captures])
+
+
+def settle_entry(sessions: Sessions, entry_id: int, *, capture_id: int | None, outcome: str,
+                 matches: Sequence[tuple[str, str]], now: datetime, expected: str = "queued") -> bool:
+    """In one transaction: link an entry whose article capture is ``expected`` (queued for the capture
+    workers) to its capture, and store the keyword ``matches`` (keyword, field) found in the article;
+    False, storing nothing, when the entry is no longer ``expected`` (another worker settled it)."""
+    with sessions() as session, session.begin():
+        moved = session.execute(update(_ENTRIES).where(
+            _ENTRIES.c.id == entry_id, _ENTRIES.c.capture_outcome == expected).values(
+            capture_id=capture_id, capture_outcome=outcome))
+        if not getattr(moved, "rowcount", 0):
+            return False
+        feed_id = session.scalar(select(FeedEntry.feed_id).where(FeedEntry.id == entry_id))
+        if matches:
+            session.execute(insert(FeedMatch), [
+                {"entry_id": entry_id, "feed_id": feed_id, "keyword": k, "field": f, "matched_at": now}
+                for k, f in matches])
+        return True
 
 
 def add_matches(sessions: Sessions, feed_id: int, matches: Sequence[tuple[int, str, str]],

@@ -25,15 +25,46 @@ from typing import Any
 from sqlalchemy import Table, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.checks import insert_checks
 from storage.models import Job, JobItem
+from storage.records import CheckRecord
 from storage.timefmt import iso_z
 
-__all__ = ["ANSWERED", "CLAIMED", "DONE", "FAILED", "QUEUED", "JobItemRecord", "JobSummary", "claim",
-           "claim_many", "create_job", "items_of", "list_jobs", "mark_answered", "reap"]
+__all__ = [
+    "ANSWERED",
+    "CLAIMED",
+    "DONE",
+    "FAILED",
+    "FETCHING",
+    "JUDGED",
+    "PROBING",
+    "QUEUED",
+    "SETTLED",
+    "JobItemRecord",
+    "JobSummary",
+    "add_stage_items",
+    "check_jobs_to_judge",
+    "claim",
+    "claim_many",
+    "create_job",
+    "finished_jobs",
+    "items_of",
+    "job_spec",
+    "list_jobs",
+    "mark_answered",
+    "reap",
+    "record_verdicts",
+    "staged_jobs",
+]
 
 QUEUED, CLAIMED, DONE, FAILED = "queued", "claimed", "done", "failed"
 ANSWERED = (DONE, FAILED)
 _OPEN = (QUEUED, CLAIMED)
+# the stages of a check job (migration 0027): its URLs are fetched, then (when a verdict needs them) one
+# probe per host, then its verdicts are stored, all in one transaction (record_verdicts)
+FETCHING, PROBING, JUDGED = "fetching", "probing", "judged"
+SETTLED = "settled"  # a feed job's: each article's entry linked to its capture (and its matches)
+_FINAL = (None, JUDGED, SETTLED)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,6 +83,7 @@ class JobItemRecord:
     finished_at: datetime | None
     capture_id: int | None
     outcome: str | None
+    verdicts: list[dict[str, Any]] | None = None  # a check job's verdict lines for this URL
 
     def message(self) -> dict[str, Any]:
         """What goes on the queue for this attempt: the URL and its context, naming the item."""
@@ -75,6 +107,8 @@ class JobSummary:
     created_at: datetime
     source: str | None
     counts: dict[str, int]
+    stage: str | None = None  # a check job's: fetching, probing, judged
+
 
     @property
     def total(self) -> int:
@@ -83,41 +117,119 @@ class JobSummary:
 
     @property
     def finished(self) -> bool:
-        """True when every item is done or failed."""
-        return all(self.counts.get(state, 0) == 0 for state in _OPEN)
+        """True when every item is done or failed (and a check job's verdicts are stored)."""
+        return (all(self.counts.get(state, 0) == 0 for state in _OPEN)
+                and self.stage in _FINAL)
 
     def to_json(self) -> dict[str, Any]:
         """The job as JSON-ready values: ``queued``, ``in_flight``, ``done``, ``failed``, ``total``."""
         return {"id": self.id, "kind": self.kind, "created_at": iso_z(self.created_at),
                 "source": self.source, "queued": self.counts.get(QUEUED, 0),
                 "in_flight": self.counts.get(CLAIMED, 0), "done": self.counts.get(DONE, 0),
-                "failed": self.counts.get(FAILED, 0), "total": self.total, "finished": self.finished}
+                "failed": self.counts.get(FAILED, 0), "total": self.total, "finished": self.finished,
+                "stage": self.stage}
 
 
 def _record(row: JobItem) -> JobItemRecord:
     return JobItemRecord(id=row.id, job_id=row.job_id, url=row.url, context=dict(row.context or {}),
                          status=row.status, attempt=row.attempt, worker=row.worker,
                          queued_at=row.queued_at, lease_until=row.lease_until,
-                         finished_at=row.finished_at, capture_id=row.capture_id, outcome=row.outcome)
+                         finished_at=row.finished_at, capture_id=row.capture_id, outcome=row.outcome,
+                         verdicts=list(row.verdicts) if row.verdicts is not None else None)
 
 
 def create_job(sessions: sessionmaker[Session], kind: str,
                targets: Sequence[tuple[str, dict[str, Any] | None]], *, now: datetime,
-               source: str | None = None) -> tuple[int, list[JobItemRecord]]:
-    """Record a job of ``targets`` (URL, context) in one transaction; its id and its queued items."""
+               source: str | None = None, spec: dict[str, Any] | None = None,
+               stage: str | None = None) -> tuple[int, list[JobItemRecord]]:
+    """Record a job of ``targets`` (URL, context) in one transaction; its id and its queued items
+    (``spec`` and ``stage``: a check job's, see ``record_verdicts``)."""
     with sessions() as session, session.begin():
-        job = Job(kind=kind, created_at=now, source=source)
+        job = Job(kind=kind, created_at=now, source=source, spec=spec, stage=stage)
         session.add(job)
         session.flush()
-        rows = [{"job_id": job.id, "url": url, "context": context or {}, "status": QUEUED,
-                 "attempt": 1, "queued_at": now} for url, context in targets]
-        ids = list(session.scalars(insert(JobItem).returning(JobItem.id, sort_by_parameter_order=True),
-                                   rows)) if rows else []
-        items = [JobItemRecord(id=new_id, job_id=job.id, url=url, context=context or {},
-                               status=QUEUED, attempt=1, worker=None, queued_at=now, lease_until=None,
-                               finished_at=None, capture_id=None, outcome=None)
-                 for (url, context), new_id in zip(targets, ids, strict=True)]
-        return job.id, items
+        return job.id, _insert_items(session, job.id, targets, now)
+
+
+def _insert_items(session: Session, job_id: int, targets: Sequence[tuple[str, dict[str, Any] | None]],
+                  now: datetime) -> list[JobItemRecord]:
+    rows = [{"job_id": job_id, "url": url, "context": context or {}, "status": QUEUED,
+             "attempt": 1, "queued_at": now} for url, context in targets]
+    ids = list(session.scalars(insert(JobItem).returning(JobItem.id, sort_by_parameter_order=True),
+                               rows)) if rows else []
+    return [JobItemRecord(id=new_id, job_id=job_id, url=url, context=context or {},
+                          status=QUEUED, attempt=1, worker=None, queued_at=now, lease_until=None,
+                          finished_at=None, capture_id=None, outcome=None)
+            for (url, context), new_id in zip(targets, ids, strict=True)]
+
+
+def job_spec(sessions: sessionmaker[Session], job_id: int) -> tuple[str, dict[str, Any], str | None] | None:
+    """A job's ``(kind, spec, stage)``; None when there is no such job."""
+    with sessions() as session:
+        job = session.get(Job, job_id)
+        return None if job is None else (job.kind, dict(job.spec or {}), job.stage)
+
+
+def add_stage_items(sessions: sessionmaker[Session], job_id: int, *, stage: str, new_stage: str,
+                    targets: Sequence[tuple[str, dict[str, Any] | None]], now: datetime
+                    ) -> list[JobItemRecord] | None:
+    """Move a job from ``stage`` to ``new_stage`` and add items of ``targets`` in one transaction (a
+    check job's probes); None when the job was no longer at ``stage`` (another process moved it)."""
+    with sessions() as session, session.begin():
+        moved = session.execute(update(Job).where(Job.id == job_id, Job.stage == stage)
+                                .values(stage=new_stage))
+        if not getattr(moved, "rowcount", 0):
+            return None
+        return _insert_items(session, job_id, targets, now)
+
+
+def record_verdicts(sessions: sessionmaker[Session], job_id: int, *, stage: str,
+                    checks: Sequence[CheckRecord], verdicts: dict[int, list[dict[str, Any]]]
+                    ) -> list[CheckRecord] | None:
+    """In one transaction: move the job from ``stage`` to ``judged``, store its check rows (and their
+    ledger entries), and each item's verdict lines (``verdicts``: item id -> lines). None, with
+    nothing stored, when the job was no longer at ``stage``: its verdicts are stored once."""
+    with sessions() as session, session.begin():
+        moved = session.execute(update(Job).where(Job.id == job_id, Job.stage == stage)
+                                .values(stage=JUDGED))
+        if not getattr(moved, "rowcount", 0):
+            return None
+        stored = insert_checks(session, checks)
+        table = JobItem.__table__
+        assert isinstance(table, Table)
+        if verdicts:
+            session.execute(update(table).where(table.c.id == bindparam("item"))
+                            .values(verdicts=bindparam("lines")),
+                            [{"item": item, "lines": lines} for item, lines in verdicts.items()])
+        return stored
+
+
+def check_jobs_to_judge(sessions: sessionmaker[Session]) -> list[int]:
+    """The check jobs waiting for their verdicts whose every item is answered, oldest first."""
+    open_items = select(JobItem.id).where(JobItem.job_id == Job.id, JobItem.status.in_(_OPEN))
+    with sessions() as session:
+        return list(session.scalars(select(Job.id).where(
+            Job.kind == "check", Job.stage.in_((FETCHING, PROBING)), ~open_items.exists())
+            .order_by(Job.id)))
+
+
+def staged_jobs(sessions: sessionmaker[Session], kind: str, stage: str) -> list[int]:
+    """The jobs of ``kind`` at ``stage``, oldest first."""
+    with sessions() as session:
+        return list(session.scalars(select(Job.id).where(Job.kind == kind, Job.stage == stage)
+                                    .order_by(Job.id)))
+
+
+def finished_jobs(sessions: sessionmaker[Session], job_ids: Sequence[int]) -> set[int]:
+    """Those of ``job_ids`` that are finished (``JobSummary.finished``), or no longer exist."""
+    if not job_ids:
+        return set()
+    open_items = select(JobItem.id).where(JobItem.job_id == Job.id, JobItem.status.in_(_OPEN))
+    with sessions() as session:
+        unfinished = set(session.scalars(select(Job.id).where(
+            Job.id.in_(list(job_ids)),
+            open_items.exists() | (Job.stage.is_not(None) & Job.stage.not_in([JUDGED, SETTLED])))))
+    return set(job_ids) - unfinished
 
 
 def claim(sessions: sessionmaker[Session], item_id: int, attempt: int, worker: str, *,
@@ -225,4 +337,4 @@ def list_jobs(sessions: sessionmaker[Session], job_id: int | None = None) -> lis
             if owner in counts:
                 counts[owner][status] = number
         return [JobSummary(id=job.id, kind=job.kind, created_at=job.created_at, source=job.source,
-                           counts=counts[job.id]) for job in jobs]
+                           counts=counts[job.id], stage=job.stage) for job in jobs]

@@ -557,6 +557,9 @@ class Job(Base):
     kind: Mapped[str] = mapped_column(String(16))  # capture | check
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     source: Mapped[str | None] = mapped_column(Text)  # what enqueued it (a report, a schedule ...)
+    # a check job (migration 0027): its targets, baseline and probes; fetching | probing | judged
+    spec: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    stage: Mapped[str | None] = mapped_column(String(16))
 
 
 class JobItem(Base):
@@ -578,5 +581,6 @@ class JobItem(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     capture_id: Mapped[int | None] = mapped_column(Integer)
     outcome: Mapped[str | None] = mapped_column(String(16))
+    verdicts: Mapped[list[Any] | None] = mapped_column(JSON)  # a check job's lines for it (0027)
 
     __table_args__ = (Index("ix_job_items_status_lease", "status", "lease_until"),)

@@ -21,16 +21,20 @@ import re
 import unicodedata
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from storage.errors import ContentDecodeError, DecodedTooLargeError
 from storage.retrieve import decode_content, extracted_type, header_value
 from storage.warcread import read_record_at
 
+if TYPE_CHECKING:
+    from storage.records import CaptureRecord
+
 __all__ = [
     "HTML_MAX_BYTES",
     "HTML_MAX_TAGS",
     "PDF_MAX_PAGES",
+    "awaits_extraction",
     "extract_archived",
     "extract_html",
     "extract_pdf",
@@ -64,6 +68,16 @@ def is_pdf(content_type: str | None) -> bool:
 def is_extracted(content_type: str | None) -> bool:
     """True for the content types whose text is extracted (HTML, XHTML and PDF)."""
     return extracted_type(content_type)
+
+
+def awaits_extraction(record: CaptureRecord) -> bool:
+    """True for a capture whose text a writer extracts and has not yet: a page (not a requisite, nor
+    a revisit, whose text is its original's) of an extracted type with no extraction status yet."""
+    return (record.outcome == "captured"
+            and record.page_id is None  # a page requisite has no text of its own
+            and record.extraction_status is None and record.payload_file is not None
+            and record.revisit_of is None  # a revisit's text is its original's
+            and is_extracted(record.content_type))
 
 
 def normalize_text(text: str) -> str:

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from collector.capture.extract_pool import ExtractionPool
-from collector.capture.extraction import is_extracted
+from collector.capture.extraction import awaits_extraction
 from collector.capture.heap import Trimmer
 from storage import queries
 from storage.archive import Archive
@@ -241,11 +241,7 @@ class ArchiveWriter:
 
     @staticmethod
     def _extractable(record: CaptureRecord) -> bool:
-        return (record.outcome == "captured"
-                and record.page_id is None  # a page requisite has no text of its own
-                and record.extraction_status is None and record.payload_file is not None
-                and record.revisit_of is None  # a revisit's text is its original's
-                and is_extracted(record.content_type))
+        return awaits_extraction(record)
 
     def _schedule(self, record: CaptureRecord, *, emit: bool) -> None:
         """Queue ``record`` for extraction (the pool gets it once fewer than max_inflight wait)."""

@@ -29,7 +29,7 @@ from collector.inputs import parse_time
 if TYPE_CHECKING:
     from storage.records import CheckRecord
 
-__all__ = ["CheckTarget", "baseline_rule", "choose_baseline", "run_checks"]
+__all__ = ["CheckTarget", "baseline_rule", "choose_baseline", "probe_urls", "run_checks"]
 
 FAILING = ("gone", "soft-404", "unreachable", "server-error", "blocked")
 
@@ -99,7 +99,7 @@ def run_checks(config: Config, targets: Sequence[CheckTarget], *, baseline: str 
     if not targets:
         raise InputError("nothing to check")
     urls = [check_url(t.url) for t in targets]
-    probes = _probes(urls, random.Random(seed))
+    probes = probe_urls(urls, random.Random(seed))
     config = config.replace(retry_times=max(config.retry_times, 2))
     started = datetime.now(UTC)
     wanted = list(dict.fromkeys(urls))
@@ -154,7 +154,7 @@ def _baseline_modes(config: Config, targets: Sequence[CheckTarget], urls: list[s
 
 def _probe_modes(probes: dict[str, str], urls: list[str], modes: dict[str, tuple[str, str]]
                  ) -> dict[str, tuple[str, str]]:
-    """Each probe in the mode of its host's first checked URL (``_probes`` shapes it after that URL):
+    """Each probe in the mode of its host's first checked URL (``probe_urls`` shapes it after that URL):
     a page and its probe are compared like for like."""
     first: dict[str, str] = {}  # probe -> the first checked URL of its host
     for url in urls:
@@ -162,7 +162,7 @@ def _probe_modes(probes: dict[str, str], urls: list[str], modes: dict[str, tuple
     return {probe: modes[url] for probe, url in first.items() if url in modes}
 
 
-def _probes(urls: Sequence[str], rng: random.Random) -> dict[str, str]:
+def probe_urls(urls: Sequence[str], rng: random.Random) -> dict[str, str]:
     """One probe URL per host (a random URL shaped like the host's first checked URL)."""
     probes: dict[str, str] = {}
     for url in urls:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -15,11 +16,12 @@ from collector.cli.options import (
     handle_errors,
     json_option,
     open_archive,
+    open_sessions,
 )
-from collector.inputs import parse_time
+from collector.inputs import parse_time, read_url_file
 from storage.timefmt import iso_z
 
-__all__ = ["check", "diff", "history"]
+__all__ = ["check", "diff", "history", "verdict_printer"]
 
 _COLORS = {"unchanged": "green", "changed": "yellow", "gone": "red", "soft-404": "red",
            "blocked": "magenta", "unreachable": "red", "server-error": "red"}
@@ -30,19 +32,28 @@ _HISTORY_CHECK = ("status", "similarity", "http_status", "final_url", "redirecte
 
 @click.command()
 @click.argument("urls", nargs=-1)
+@click.option("--from-file", "from_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Read URLs from a file, one per line (# comments allowed).")
 @click.option("--report", "report_name", help="Check every citation of this report.")
 @click.option("--baseline", default="first", show_default=True,
               help="Baseline capture: first, latest, or a time (ISO-8601 or 14 digits).")
+@click.option("--queue", is_flag=True, help="Queue the checks for the capture workers (`collector "
+              "worker`, docs/scale-out.md) as a job instead of fetching them here; prints the job.")
+@click.option("--wait", is_flag=True, help="With --queue: then wait for the job's verdicts and print "
+              "them (the lines of a local check; `collector jobs ID --wait` does the same later).")
 @fetch_options
 @json_option
 @click.pass_context
 @handle_errors
-def check(ctx: click.Context, urls: tuple[str, ...], report_name: str | None, baseline: str,
-          as_json: bool, ignore_robots: bool, **flags: Any) -> None:
+def check(ctx: click.Context, urls: tuple[str, ...], from_file: Path | None, report_name: str | None,
+          baseline: str, queue: bool, wait: bool, as_json: bool, ignore_robots: bool,
+          **flags: Any) -> None:
     """Re-capture sources and tell whether each still says what it said.
 
     Verdicts: unchanged, changed, gone, soft-404, blocked, unreachable, server-error. Exit status 0
-    when every check ran, whatever the verdicts.
+    when every check ran, whatever the verdicts. With --queue the workers fetch the URLs and one of
+    them stores the verdicts once every URL is answered (docs/scale-out.md: `collector check --queue
+    --from-file urls.txt --wait --json`).
 
     \b
     Example:
@@ -50,10 +61,11 @@ def check(ctx: click.Context, urls: tuple[str, ...], report_name: str | None, ba
       collector check --report peru
     """
     from collector.check.run import CheckTarget, run_checks  # lazy: CLI start-up
-    from collector.cli.output import OUT  # lazy: CLI start-up
 
     config = cli_config(ctx, obey_robots=False if ignore_robots else None, **flags)
     targets = [CheckTarget(url=u) for u in urls]
+    if from_file is not None:
+        targets += [CheckTarget(url=u) for u in read_url_file(from_file)]
     if report_name:
         from collector.reports.targets import check_targets  # lazy: CLI start-up
 
@@ -63,8 +75,39 @@ def check(ctx: click.Context, urls: tuple[str, ...], report_name: str | None, ba
         finally:
             archive.close()
     if not targets:
-        raise click.UsageError("give URLs to check or --report NAME")
+        raise click.UsageError("give URLs to check, --from-file FILE or --report NAME")
+    if wait and not queue:
+        raise click.UsageError("--wait goes with --queue")
     how, at = (baseline, None) if baseline in ("first", "latest") else ("time", parse_time(baseline))
+    show = verdict_printer(as_json)
+    if queue:
+        _enqueue_checks(config, targets, how=how, at=at, wait=wait, as_json=as_json, show=show,
+                        source=f"report {report_name}" if report_name else None)
+        return
+    results = run_checks(config, targets, baseline=how, at=at, on_result=show)
+    if len(results) < len(targets):
+        sys.exit(1)
+
+
+def _enqueue_checks(config: Any, targets: list[Any], *, how: str, at: Any, wait: bool, as_json: bool,
+                    show: Any, source: str | None) -> None:
+    """``check --queue``: record the check job, print its line, and with ``wait`` its verdicts."""
+    from collector.workers.checkjobs import enqueue_checks, wait_for_checks  # lazy: CLI start-up
+
+    with open_sessions(config) as sessions:
+        done = enqueue_checks(config, targets, baseline=how, at=at, source=source, sessions=sessions)
+        if as_json:
+            emit_json({"type": "job", **done.to_json()})
+        else:
+            click.echo(f"job {done.job_id}: {len(done.items)} URLs queued for checking "
+                       f"(follow it with `collector jobs {done.job_id} --wait`)", err=True)
+        if wait:
+            wait_for_checks(sessions, int(done.job_id or 0), on_result=show)
+
+
+def verdict_printer(as_json: bool) -> Any:
+    """The printer of a check's verdict lines: JSON lines, or a colored line each."""
+    from collector.cli.output import OUT  # lazy: CLI start-up
 
     def show(row: dict[str, Any]) -> None:
         if as_json:
@@ -87,9 +130,7 @@ def check(ctx: click.Context, urls: tuple[str, ...], report_name: str | None, ba
             OUT.print(f"    quote archived={quote['archived']} live={quote['live']}: "
                       f"{quote['text'][:70]}")
 
-    results = run_checks(config, targets, baseline=how, at=at, on_result=show)
-    if len(results) < len(targets):
-        sys.exit(1)
+    return show
 
 
 @click.command()

@@ -49,12 +49,16 @@ def worker(ctx: click.Context, name: str | None, concurrency: int | None, as_jso
 @click.command()
 @click.argument("job_id", type=int, required=False)
 @click.option("--wait", is_flag=True, help="Block until every URL of JOB_ID is answered, printing each "
-              "result as it arrives (the lines of `collector capture`); exit 1 if any failed.")
+              "result as it arrives (the lines of `collector capture`; of a check job: its verdicts, "
+              "the lines of `collector check`); exit 1 if a capture failed.")
 @json_option
 @click.pass_context
 @handle_errors
 def jobs(ctx: click.Context, job_id: int | None, wait: bool, as_json: bool) -> None:
     """List the queued jobs, or show one job's URLs: queued, in flight, done or failed.
+
+    A check job's URLs show their verdicts once the job is judged (--json: ``verdicts``, the lines of
+    `collector check --json`); with --wait it prints those lines once they are stored.
 
     \b
     Example:
@@ -76,19 +80,27 @@ def jobs(ctx: click.Context, job_id: int | None, wait: bool, as_json: bool) -> N
                     click.echo("job {id} ({kind}, {created_at}): {total} URLs, {queued} queued, "
                                "{in_flight} in flight, {done} done, {failed} failed".format(**line))
             return
+        summary = job_summary(sessions, job_id)
+        if wait and summary.stage is not None:  # a check job: its verdicts, once they are stored
+            from collector.cli.check import verdict_printer  # lazy: CLI start-up
+            from collector.workers.checkjobs import wait_for_checks  # lazy: CLI start-up
+
+            summary = wait_for_checks(sessions, job_id, on_result=verdict_printer(as_json))
+            _show_summary(summary.to_json(), as_json)
+            return
         if wait:
             summary = wait_for_job(sessions, job_id, on_result=_result_printer(as_json))
             _show_summary(summary.to_json(), as_json)
             sys.exit(1 if summary.counts.get(ledger.FAILED) else 0)
-        summary = job_summary(sessions, job_id)
         _show_summary(summary.to_json(), as_json)
         for item in ledger.items_of(sessions, job_id=job_id):
             if as_json:
                 emit_json(item.to_json())
             else:
                 where = f" by {item.worker}" if item.worker else ""
+                said = ",".join(v["status"] for v in item.verdicts or ())
                 click.echo(f"{item.status}{where}\tattempt {item.attempt}\t{item.url}"
-                           f"\t{item.capture_id or ''}")
+                           f"\t{item.capture_id or ''}" + (f"\t{said}" if said else ""))
 
 
 def _show_summary(line: dict[str, Any], as_json: bool) -> None:

@@ -31,11 +31,13 @@ from collector.monitor.feedcrawl import fetch_feeds
 from collector.monitor.feedparse import ParsedFeed, discover_feeds
 from collector.monitor.feedworker import FeedParserPool
 from collector.monitor.keywords import Keyword, find_matches
+from collector.workers.queue import enqueue
 from storage import feeds as db
 from storage import retrieve
 from storage.database import connect
 from storage.errors import ContentDecodeError, StorageError
 from storage.feeds import EntryRecord, FeedRecord, FeedUpdate
+from storage.jobs import FETCHING
 from storage.queries import captures_by_ids
 from storage.timefmt import iso_z
 
@@ -189,6 +191,7 @@ class PollReport:
 
     feeds: list[FeedPollResult] = field(default_factory=list)
     entries: list[dict[str, Any]] = field(default_factory=list)
+    job: int | None = None  # the job of the articles, when they were queued for the capture workers
 
 
 def _select(sessions: Sessions, names: Sequence[str] | None, due_only: bool, now: datetime
@@ -343,17 +346,43 @@ class _Poll:
                 self._guard(lambda item=item: self._article(  # type: ignore[misc]
                     item, {"outcome": "skipped", "id": None}))
 
+    def enqueue(self, wanted: list[Wanted]) -> None:
+        """``dispatch = "queue"``: the articles become a job of kind ``feed`` for the capture workers
+        (one item per article URL, the entries it answers in the job's spec). Each entry is ``queued``
+        until the worker that captured it (or any other) links it to the capture and matches the
+        feed's keywords in its text; its line says ``queued``."""
+        if not wanted:
+            return
+        entries: dict[str, list[int]] = {}
+        contexts: dict[str, dict[str, Any]] = {}
+        outcomes: list[tuple[int, int | None, str]] = []
+        for feed, entry, _ in wanted:
+            try:
+                url = check_url(entry.link or "")
+            except InputError:  # as a local capture: an entry whose link is no URL is skipped
+                outcomes.append((entry.id, None, "skipped"))
+                continue
+            entries.setdefault(url, []).append(entry.id)
+            contexts.setdefault(url, {"feed": feed.name, "feed_entry": entry.id})
+            outcomes.append((entry.id, None, "queued"))
+        db.set_entry_captures(self.sessions, outcomes)  # before the job: a worker may settle at once
+        try:
+            done = enqueue(self.config, list(entries), contexts=contexts, kind="feed",
+                           source="feeds", sessions=self.sessions, spec={"entries": entries},
+                           stage=FETCHING)
+        except BaseException:  # not queued: the next poll captures them (pending_entries)
+            db.set_entry_captures(self.sessions, [(e, None, "pending") for e, _, o in outcomes
+                                                  if o == "queued"])
+            raise
+        self.report.job = done.job_id
+        by_entry = {e: o for e, _, o in outcomes}
+        for _, entry, matched in wanted:
+            self._emit(_line(entry, matched, {"outcome": by_entry[entry.id], "id": None}))
+
     def _article(self, item: Wanted, result: dict[str, Any]) -> None:
         feed, entry, matched = item
-        if not matched and feed.keywords and result.get("id"):
-            record = captures_by_ids(self.sessions, [result["id"]])[0]
-            text = None
-            if record.text_file:
-                try:
-                    text = retrieve.capture_text(self.config.warc_dir, record).get("text")
-                except Exception:  # no text: nothing to match, the capture stands
-                    text = None
-            found = find_matches([Keyword(k) for k in feed.keywords], {"text": text})
+        if not matched:
+            found = article_matches(self.config, self.sessions, feed, result.get("id"))
             db.add_matches(self.sessions, feed.id, [(entry.id, k, f) for k, f in found], self.clock())
             matched = [k for k, _ in found]
         db.set_entry_captures(self.sessions, [(entry.id, result.get("id"),
@@ -361,12 +390,30 @@ class _Poll:
         self._emit(_line(entry, matched, result))
 
 
+def article_matches(config: Config, sessions: Sessions, feed: FeedRecord,
+                    capture_id: int | None) -> list[tuple[str, str]]:
+    """The feed's keywords found in the text of its article's capture ``capture_id``: (keyword, field)
+    pairs; none for a feed without keywords, a failed capture or one without text."""
+    if not feed.keywords or not capture_id:
+        return []
+    record = captures_by_ids(sessions, [capture_id])[0]
+    text = None
+    if record.text_file:
+        try:
+            text = retrieve.capture_text(config.warc_dir, record).get("text")
+        except Exception:  # no text: nothing to match, the capture stands
+            text = None
+    return find_matches([Keyword(k) for k in feed.keywords], {"text": text})
+
+
 def poll_feeds(config: Config, names: Sequence[str] | None = None, *, capture_all: bool = False,
                due_only: bool = False, on_entry: EntryCallback | None = None,
                on_feed: Callable[[FeedPollResult], None] | None = None,
                on_phase: Callable[[str, int], None] | None = None,
-               clock: Callable[[], datetime] | None = None) -> PollReport:
-    """Poll feeds (named, all, or only those due), record new entries and capture articles.
+               clock: Callable[[], datetime] | None = None, queue: bool = False) -> PollReport:
+    """Poll feeds (named, all, or only those due), record new entries and capture articles (``queue``:
+    queue the article captures for the capture workers, who then link each entry to its capture:
+    ``collector.workers.feedjobs``).
 
     Progress is reported as it happens: ``on_phase(name, total)`` starts the ``"feeds"`` phase (every
     feed fetched, conditionally, in one crawl) and the ``"articles"`` phase; ``on_feed`` gets each
@@ -383,7 +430,7 @@ def poll_feeds(config: Config, names: Sequence[str] | None = None, *, capture_al
             return PollReport()
         with FeedParserPool(config.monitor) as parser:
             return _poll(config, sessions, feeds, parser, clock=clock, capture_all=capture_all,
-                         on_entry=on_entry, on_feed=on_feed, on_phase=on_phase)
+                         on_entry=on_entry, on_feed=on_feed, on_phase=on_phase, queue=queue)
     finally:
         _close(sessions)
 
@@ -391,7 +438,7 @@ def poll_feeds(config: Config, names: Sequence[str] | None = None, *, capture_al
 def _poll(config: Config, sessions: Sessions, feeds: Sequence[FeedRecord], parser: FeedParserPool, *,
           clock: Callable[[], datetime], capture_all: bool, on_entry: EntryCallback | None,
           on_feed: Callable[[FeedPollResult], None] | None,
-          on_phase: Callable[[str, int], None] | None) -> PollReport:
+          on_phase: Callable[[str, int], None] | None, queue: bool = False) -> PollReport:
     """``poll_feeds``' cycle over the selected feeds, documents parsed by ``parser``."""
     poll = _Poll(config, sessions, feeds, settings=config.monitor, clock=clock, capture_all=capture_all,
                  on_entry=on_entry, on_feed=on_feed, parser=parser)
@@ -411,7 +458,10 @@ def _poll(config: Config, sessions: Sessions, feeds: Sequence[FeedRecord], parse
     wanted = poll.articles()
     if on_phase:
         on_phase("articles", len(wanted))
-    poll.capture(wanted)
+    if queue:
+        poll.enqueue(wanted)
+    else:
+        poll.capture(wanted)
     poll.check()
     poll.report.entries.sort(key=lambda line: line["entry_id"])
     return poll.report

@@ -20,9 +20,10 @@ from collector.check.run import CheckTarget, run_checks
 from collector.config import Config
 from collector.errors import CollectorError
 from collector.evidence.ledger import signing_key, stamp_if_configured
-from collector.monitor.feeds import poll_feeds
+from collector.monitor.feeds import PollReport, poll_feeds
 from collector.monitor.scheduler import current_slot
 from collector.reports.versions import effective_citations, report_urls
+from collector.workers.checkjobs import enqueue_checks
 from collector.workers.queue import QueueKeys, connect_redis, enqueue
 from collector.workers.reaper import reap_once
 from storage import ledger
@@ -155,10 +156,9 @@ def _due(rt: JobRuntime, urls: Sequence[str], schedule: ScheduleRecord, now: dat
 
 def _execute(rt: JobRuntime, schedule: ScheduleRecord, now: datetime) -> dict[str, Any]:
     if schedule.kind == "feed":
-        report = poll_feeds(rt.config, list(schedule.targets), clock=rt.clock)
-        return {"feeds": len(report.feeds), "new_entries": len(report.entries),
-                "failed": sum(1 for f in report.feeds if f.outcome == "failed"),
-                "refused": sum(1 for f in report.feeds if f.outcome == "refused")}
+        report = poll_feeds(rt.config, list(schedule.targets), clock=rt.clock,
+                            queue=rt.config.dispatch == "queue")
+        return _poll_summary(report)
     urls, contexts, checks = _targets(rt, schedule)
     if schedule.adaptive:
         due = _due(rt, urls, schedule, now)
@@ -167,6 +167,9 @@ def _execute(rt: JobRuntime, schedule: ScheduleRecord, now: datetime) -> dict[st
     if schedule.action == "check":
         if not checks:
             return {"urls": 0}
+        if rt.config.dispatch == "queue":  # the workers fetch them and store the verdicts
+            done = enqueue_checks(rt.config, checks, source=f"schedule {schedule.id}", sessions=rt.sessions)
+            return {"urls": len(checks), **done.to_json()}
         rows = run_checks(rt.config, checks)
         return {"urls": len(checks), "statuses": dict(Counter(r["status"] for r in rows))}
 
@@ -178,6 +181,16 @@ def _execute(rt: JobRuntime, schedule: ScheduleRecord, now: datetime) -> dict[st
         return {"urls": len(urls), **done.to_json()}
     results = capture_urls(rt.config, urls, contexts=contexts)
     return {"urls": len(urls), **Counter(r["outcome"] for r in results)}
+
+
+def _poll_summary(report: PollReport) -> dict[str, Any]:
+    """A poll run's summary (with ``dispatch = "queue"``: the job of its articles, when any)."""
+    summary = {"feeds": len(report.feeds), "new_entries": len(report.entries),
+               "failed": sum(1 for f in report.feeds if f.outcome == "failed"),
+               "refused": sum(1 for f in report.feeds if f.outcome == "refused")}
+    if report.job is not None:
+        summary["job"] = report.job
+    return summary
 
 
 def _run(job_id: str, schedule_id: int | None,
@@ -230,10 +243,8 @@ def poll_due_feeds() -> None:
         return
 
     def body(r: JobRuntime, _slot: datetime) -> dict[str, Any]:
-        report = poll_feeds(r.config, due_only=True, clock=r.clock)
-        return {"feeds": len(report.feeds), "new_entries": len(report.entries),
-                "failed": sum(1 for f in report.feeds if f.outcome == "failed"),
-                "refused": sum(1 for f in report.feeds if f.outcome == "refused")}
+        report = poll_feeds(r.config, due_only=True, clock=r.clock, queue=r.config.dispatch == "queue")
+        return _poll_summary(report)
 
     _run(FEEDS_JOB, None, body)
 

@@ -132,7 +132,9 @@ def collect_events(sessions: Any, now: datetime, *, batch: int = 500, base_url: 
         if "new-match" in hook.events:
             for match_id, entry in db.matches_after(sessions, hook.last_match_id, batch):
                 # announced once its article capture is settled (or given up on: a crashed poller)
-                if entry.capture_outcome == "pending" and now - entry.first_seen_at < PENDING_WAIT:
+                # ("queued": with the capture workers, dispatch = "queue")
+                unsettled = entry.capture_outcome in ("pending", "queued")
+                if unsettled and now - entry.first_seen_at < PENDING_WAIT:
                     break
                 ready.append((match_id, entry))
         events += [("new-match", _match_payload(e, base)) for _, e in ready]

@@ -87,9 +87,11 @@ def push(server: Redis, keys: QueueKeys, items: Sequence[JobItemRecord], chunk: 
 
 def enqueue(config: Config, urls: Iterable[str], *, contexts: dict[str, dict[str, Any]] | None = None,
             kind: str = "capture", source: str | None = None,
-            sessions: sessionmaker[Session] | None = None, server: Redis | None = None) -> Enqueued:
+            sessions: sessionmaker[Session] | None = None, server: Redis | None = None,
+            spec: dict[str, Any] | None = None, stage: str | None = None) -> Enqueued:
     """Validate ``urls`` (invalid ones become skipped result lines, as in a local capture), record a job
-    of the others and queue them for the workers. Nothing is recorded when no URL is valid."""
+    of the others and queue them for the workers. Nothing is recorded when no URL is valid. ``spec`` and
+    ``stage``: a check job's (``collector.workers.checkjobs``)."""
     done = Enqueued(job_id=None)
     targets: list[tuple[str, dict[str, Any] | None]] = []
     seen: set[str] = set()
@@ -109,7 +111,7 @@ def enqueue(config: Config, urls: Iterable[str], *, contexts: dict[str, dict[str
     sessions = sessions or connect(config.db_url)
     try:
         done.job_id, done.items = jobs.create_job(sessions, kind, targets, now=datetime.now(UTC),
-                                                  source=source)
+                                                  source=source, spec=spec, stage=stage)
     finally:
         if owned:
             sessions.kw["bind"].dispose()

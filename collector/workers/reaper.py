@@ -8,10 +8,10 @@ queue is empty: its message was lost between Redis and a claim (a worker killed 
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from collector.workers.periodic import Periodic
 from collector.workers.queue import QueueKeys, push
 from storage import jobs
 
@@ -37,29 +37,14 @@ def reap_once(sessions: sessionmaker[Session], server: Redis, keys: QueueKeys, *
     return len(items)
 
 
-class Reaper:
+class Reaper(Periodic):
     """``reap_once`` every ``interval`` seconds in a thread, until ``stop``."""
 
     def __init__(self, sessions: sessionmaker[Session], server: Redis, keys: QueueKeys, *,
                  lease: float, interval: float) -> None:
-        self.sessions, self.server, self.keys = sessions, server, keys
-        self.lease, self.interval = lease, interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="collector-reaper", daemon=True)
+        super().__init__("collector-reaper", self.reap, interval=interval)
+        self.sessions, self.server, self.keys, self.lease = sessions, server, keys, lease
 
-    def start(self) -> Reaper:
-        """Start the thread."""
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop the thread (after the pass it is in)."""
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                reap_once(self.sessions, self.server, self.keys, lease=self.lease)
-            except Exception:  # the next pass tries again; a worker must not die of it
-                log.exception("reaper: a pass failed")
+    def reap(self) -> int:
+        """One pass: ``reap_once``."""
+        return reap_once(self.sessions, self.server, self.keys, lease=self.lease)

@@ -7,7 +7,8 @@ who else is polite to the same hosts: the spider pops targets from Redis (``spid
 scheduler and duplicate filter are scrapy-redis's, the URLs popped are claimed in the job ledger
 (``collector.workers.claims``), politeness and robots.txt are shared through Redis
 (``spiders.cluster``), and each claimed URL is acked in the transaction that commits its capture row
-(``storage.jobs``).
+(``storage.jobs``). A finisher thread then judges the check jobs whose URLs are all answered and
+lets finished jobs' duplicate filter sets expire (``collector.workers.finisher``).
 
 SIGTERM (or SIGINT) stops taking work, lets the downloads in flight finish and be archived, and exits.
 A worker killed outright loses nothing: its claims expire and the reaper queues them again.
@@ -16,6 +17,7 @@ A worker killed outright loses nothing: its claims expire and the reaper queues 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import socket
@@ -33,6 +35,8 @@ from collector.workers.queue import SPIDER, QueueKeys, connect_redis
 __all__ = ["default_name", "run_worker", "stop_on_signals", "worker_settings"]
 
 QUEUED_SPIDER = "spiders.queued.QueuedCaptureSpider"
+
+log = logging.getLogger(__name__)
 
 
 def default_name() -> str:
@@ -90,8 +94,15 @@ def run_worker(config: Config, *, name: str | None = None, concurrency: int | No
     connect_redis(config).close()  # a missing Redis is said now, before any process starts
     run_info, info = describe_run(config, {"worker": name})
     info["worker"] = name
-    writer = WriterLink(config, emit=emit, info=info, software=f"collector ({config.ua})").start()
-    reaper = None
+    wakers: list[Callable[[], None]] = []  # the finisher's, once it is started (after the fork)
+
+    def archived(result: dict[str, Any]) -> None:
+        for wake in wakers:
+            wake()
+        emit(result)
+
+    writer = WriterLink(config, emit=archived, info=info, software=f"collector ({config.ua})").start()
+    reaper = finisher = None
     try:
         import_slow_modules()
         # after the writer is forked: it must not inherit Scrapy, Twisted or the database
@@ -99,6 +110,7 @@ def run_worker(config: Config, *, name: str | None = None, concurrency: int | No
 
         from collector.capture.pipeline import register_writer  # after the fork: imports Scrapy
         from collector.workers.claims import Claimer  # after the fork: the database
+        from collector.workers.finisher import Finisher  # after the fork: the database
         from collector.workers.reaper import Reaper  # after the fork: the database
         from spiders.queued import QueuedCaptureSpider, register_acceptor  # after the fork: Scrapy
         from storage.database import connect  # after the fork
@@ -107,6 +119,8 @@ def run_worker(config: Config, *, name: str | None = None, concurrency: int | No
         keys = QueueKeys(config.redis_prefix)
         reaper = Reaper(sessions, connect_redis(config), keys, lease=config.job_lease,
                         interval=config.reap_interval).start()
+        finisher = Finisher(config, sessions, connect_redis(config), interval=config.reap_interval).start()
+        wakers.append(finisher.wake)
         claimer = Claimer(sessions, name, config.job_lease)
         process = CrawlerProcess(settings=worker_settings(
             config, concurrency=concurrency, COLLECTOR_WRITER=register_writer(writer),
@@ -126,4 +140,11 @@ def run_worker(config: Config, *, name: str | None = None, concurrency: int | No
     finally:
         if reaper is not None:
             reaper.stop()
+        if finisher is not None:
+            finisher.stop()
     writer.close()
+    if finisher is not None:  # after the writer: what it archived last is judged too
+        try:
+            finisher.pass_once()
+        except Exception:  # the other workers (or this one's next start) judge it
+            log.exception("finisher: the last pass failed")

@@ -115,5 +115,6 @@ def test_job_summary_counts_and_json(open_archive: OpenArchive) -> None:
     [summary] = jobs.list_jobs(archive.sessions, second)
     assert summary.finished and summary.to_json() == {
         "id": second, "kind": "check", "created_at": "2024-05-01T12:00:00.250000Z", "source": None,
-        "queued": 0, "in_flight": 0, "done": 1, "failed": 0, "total": 1, "finished": True}
+        "queued": 0, "in_flight": 0, "done": 1, "failed": 0, "total": 1, "finished": True,
+        "stage": None}
     assert jobs.items_of(archive.sessions, job_id=second)[0].to_json()["finished_at"] is not None

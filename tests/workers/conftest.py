@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from collector.config import Config
+from tests.collector.monitor.conftest import feed_server  # noqa: F401  # the feed tests' server, here too
 from tests.conftest import _reset_pg, make_config
 
 HERE = Path(__file__).parent
@@ -147,6 +148,19 @@ def wait_until(predicate: Any, timeout: float, what: str, poll: float = 0.25) ->
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {what}")
         time.sleep(poll)
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[tuple[str, Any]]:
+    """A Redis key prefix of the test's own and a client of the test Redis; the prefix's keys are
+    deleted after the test."""
+    server = redis_or_skip()
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    yield prefix, server
+    keys = list(server.scan_iter(f"{prefix}:*"))
+    if keys:
+        server.delete(*keys)
+    server.close()
 
 
 @pytest.fixture

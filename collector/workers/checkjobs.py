@@ -1,0 +1,181 @@
+"""Checks through the queue (``collector check --queue``): a check job, its fetches by the workers, and
+its verdicts, made as a local ``collector check`` makes them.
+
+A check job is a job (``storage.jobs``) of kind ``check`` whose ``spec`` holds what a local run keeps in
+memory: the targets (citations, quotes, access dates), the baseline choice and one probe URL per host.
+Its items are the checked URLs (context ``check``), fetched by the workers with a check's request
+metadata (``spiders.queued``: a check's retries). The verdicts are made **in a worker, once every item
+is answered** (``judge_job``, run by each worker's finisher thread, ``collector.workers.finisher``):
+
+1. every checked URL answered (and its text extracted): the ``Judge`` of a local run
+   (``collector.check.judge``) takes their capture rows as one batch, the baselines being the URLs'
+   captures made before the job was created (the shared database holds them). When a verdict depends
+   on a probe, the job moves to stage ``probing`` and gets one probe item per host (a local run probes
+   then too, and only then);
+2. every probe answered: the probes are the second batch, then the redirects' landing counts, as at the
+   end of a local run;
+3. the check rows, their ledger entries and each item's verdict lines are stored in **one transaction
+   that also moves the job to ``judged``** (``storage.jobs.record_verdicts``): two workers judging the
+   same job at once store it once, and a worker killed while judging stores nothing (another does it at
+   its next pass). Webhooks and Apprise notifications follow from the check rows, as for a local run
+   (the daemon's notifier reads them).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from collector.capture.extraction import awaits_extraction
+from collector.capture.run import check_url
+from collector.check.run import CheckTarget, probe_urls
+from collector.config import Config
+from collector.errors import InputError
+from collector.inputs import parse_time
+from collector.workers.progress import job_summary
+from collector.workers.queue import Enqueued, QueueKeys, enqueue, push
+from storage import jobs, queries
+from storage.jobs import FETCHING, JUDGED, PROBING, JobItemRecord, JobSummary
+from storage.timefmt import iso_z
+
+if TYPE_CHECKING:
+    from redis import Redis
+    from sqlalchemy.orm import Session, sessionmaker
+
+__all__ = ["enqueue_checks", "judge_job", "judge_pending", "wait_for_checks"]
+
+log = logging.getLogger(__name__)
+
+
+def enqueue_checks(config: Config, targets: Sequence[CheckTarget], *, baseline: str = "first",
+                   at: datetime | None = None, source: str | None = None, seed: int | None = None,
+                   sessions: sessionmaker[Session] | None = None, server: Redis | None = None) -> Enqueued:
+    """Record a check job of ``targets`` and queue its URLs for the workers (the arguments of
+    ``collector.check.run.run_checks``); InputError for an invalid URL, as a local check."""
+    if not targets:
+        raise InputError("nothing to check")
+    urls = [check_url(t.url) for t in targets]
+    spec = {"targets": [dataclasses.asdict(t) for t in targets], "baseline": baseline,
+            "at": iso_z(at) if at is not None else None,
+            "probes": probe_urls(urls, random.Random(seed))}
+    return enqueue(config, urls, contexts={u: {"check": True} for u in urls}, kind="check",
+                   source=source, sessions=sessions, server=server, spec=spec, stage=FETCHING)
+
+
+def _targets(spec: dict[str, Any]) -> list[CheckTarget]:
+    return [CheckTarget(url=t["url"], quotes=tuple(t.get("quotes") or ()), report=t.get("report"),
+                        ref=t.get("ref"), access_date=t.get("access_date"), extra=t.get("extra") or {})
+            for t in spec["targets"]]
+
+
+def _results(sessions: sessionmaker[Session], items: Sequence[JobItemRecord]) -> list[dict[str, Any]]:
+    """Each answered item's capture row as a crawl result line (keyed by the URL the job asked for)."""
+    records = {r.id: r for r in queries.captures_by_ids(
+        sessions, [i.capture_id for i in items if i.capture_id is not None])}
+    results = []
+    for item in items:
+        record = records.get(item.capture_id) if item.capture_id is not None else None
+        line = record.to_json() if record is not None else {
+            "url": item.url, "outcome": item.outcome or "failed", "id": None, "reason": "not-attempted"}
+        results.append({**line, "url": item.url})
+    return results
+
+
+def _texts_pending(sessions: sessionmaker[Session], items: Sequence[JobItemRecord]) -> bool:
+    """Whether a capture of these items still waits for its text (the writer extracts it after the ack)."""
+    ids = [i.capture_id for i in items if i.capture_id is not None]
+    return any(awaits_extraction(r) for r in queries.captures_by_ids(sessions, ids))
+
+
+def judge_job(config: Config, sessions: sessionmaker[Session], server: Redis, job_id: int, *,
+              now: datetime | None = None) -> str:
+    """Take check job ``job_id`` one step: ``waiting`` (items unanswered, or texts not extracted yet),
+    ``probing`` (its probes are queued now), ``judged`` (its verdicts are stored now), ``done`` (they
+    were already, or another process moved the job meanwhile)."""
+    from collector.check.judge import Judge  # lazy: storage queries and the verdict logic, judges only
+    from storage.archive import Archive  # lazy: with the judge
+
+    now = now or datetime.now(UTC)
+    found = jobs.job_spec(sessions, job_id)
+    if found is None or found[0] != "check" or found[2] not in (FETCHING, PROBING):
+        return "done"
+    _, spec, stage = found
+    assert stage is not None
+    summary = job_summary(sessions, job_id)
+    if any(summary.counts.get(state, 0) for state in (jobs.QUEUED, jobs.CLAIMED)):
+        return "waiting"
+    items = jobs.items_of(sessions, job_id=job_id)
+    last = max((i.finished_at for i in items if i.finished_at is not None), default=now)
+    # a worker that died between the ack and the text leaves its extraction to its next start: after a
+    # lease, judge without the text rather than never
+    if _texts_pending(sessions, items) and now - last < timedelta(seconds=config.job_lease):
+        return "waiting"
+    checked = [i for i in items if i.context.get("check")]
+    probed = [i for i in items if i.context.get("probe")]
+    targets = _targets(spec)
+    urls = [check_url(t.url) for t in targets]
+    at = parse_time(spec["at"]) if spec.get("at") else None
+    archive = Archive(sessions, config.warc_dir, ledger=config.ledger)
+    judge = Judge(config, archive, targets, urls, dict(spec["probes"]), baseline=spec["baseline"], at=at,
+                  before=summary.created_at, on_result=None)
+    judge.add(_results(sessions, checked))
+    if judge.waiting and stage == FETCHING:  # a verdict depends on a probe: probe every host
+        probes = [(p, {"probe": True}) for p in spec["probes"].values()]
+        added = jobs.add_stage_items(sessions, job_id, stage=FETCHING, new_stage=PROBING, targets=probes,
+                                     now=now)
+        if added is None:
+            return "done"
+        push(server, QueueKeys(config.redis_prefix), added)
+        return "probing"
+    if probed:
+        judge.add(_results(sessions, probed))
+    judge.finish()
+    rows = judge.rows()
+    by_url: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_url.setdefault(row["url"], []).append(row)
+    verdicts = {i.id: by_url.get(i.url, []) for i in checked}
+    stored = jobs.record_verdicts(sessions, job_id, stage=stage, checks=judge.stored, verdicts=verdicts)
+    if stored is None:
+        return "done"
+    log.info("check job %d: %d verdict(s) stored", job_id, len(stored))
+    if config.ledger:  # the verdicts' ledger entries under a checkpoint now, as after a local check
+        from collector.evidence.ledger import checkpoint_after_run  # lazy: cryptography, with a key only
+
+        checkpoint_after_run(archive, config)
+    return "judged"
+
+
+def judge_pending(config: Config, sessions: sessionmaker[Session], server: Redis) -> int:
+    """``judge_job`` for every check job whose items are all answered; how many moved on."""
+    moved = 0
+    for job_id in jobs.check_jobs_to_judge(sessions):
+        try:
+            moved += judge_job(config, sessions, server, job_id) in ("probing", "judged")
+        except Exception:  # one job's failure must not stop the others (nor the worker)
+            log.exception("check job %d: judging failed (tried again at the next pass)", job_id)
+    return moved
+
+
+def wait_for_checks(sessions: sessionmaker[Session], job_id: int, *,
+                    on_result: Callable[[dict[str, Any]], None], poll: float = 0.5,
+                    sleep: Callable[[float], None] = time.sleep) -> JobSummary:
+    """Wait until check job ``job_id`` is judged; then pass its verdict lines to ``on_result`` in the
+    order of its targets (the lines of a local ``check --json``, with ``job`` and ``job_item``)."""
+    while True:
+        summary = job_summary(sessions, job_id)
+        if summary.stage is None:
+            raise InputError(f"job {job_id} is a {summary.kind} job, not a check job")
+        if summary.stage == JUDGED:
+            break
+        sleep(poll)
+    for item in jobs.items_of(sessions, job_id=job_id):
+        for line in item.verdicts or ():
+            on_result({**line, "job": job_id, "job_item": item.id})
+    return summary
+

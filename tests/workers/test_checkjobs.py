@@ -1,0 +1,203 @@
+"""Check jobs without workers (both databases): the test answers the job's items itself by committing
+capture rows as a worker's writer does, then judges the job as a worker's finisher does."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from scrapy import Request
+
+from collector.check.run import CheckTarget
+from collector.cli.main import cli
+from collector.config import Config
+from collector.monitor.jobs import JobRuntime, run_schedule, set_runtime
+from collector.monitor.scheduler import add_schedule
+from collector.workers.checkjobs import enqueue_checks, judge_job
+from collector.workers.finisher import trim_dupefilters
+from collector.workers.queue import QueueKeys, enqueue
+from spiders.capture import TARGET_KEY
+from spiders.queued import AttemptDupeFilter, job_dupefilter_key
+from storage import jobs
+from storage.archive import Archive
+from storage.checks import checks_of
+from storage.records import CaptureInput
+from tests.conftest import make_config
+from tests.storage.helpers import HTML, html_capture
+from tests.workers.conftest import REDIS_URL
+
+A, B = "https://example.org/a", "https://example.org/b"
+OTHER = HTML.replace(b"</body>", b"<p>A paragraph that was not there before.</p></body>")
+
+
+@pytest.fixture
+def queued(home: Path, db_url: str, redis_prefix: tuple[str, Any]) -> Iterator[tuple[Config, Any, Archive]]:
+    """A config on ``db_url`` (both databases), a Redis prefix of the test's own, the archive."""
+    prefix, server = redis_prefix
+    config = make_config(home, database_url=db_url, redis_url=REDIS_URL, redis_prefix=prefix)
+    archive = Archive.from_settings(config)
+    yield config, server, archive
+    archive.close()
+
+
+def _pop(server: Any, config: Config) -> list[dict[str, Any]]:
+    key = QueueKeys(config.redis_prefix).start
+    messages = [json.loads(m) for m in server.lrange(key, 0, -1)]
+    server.delete(key)
+    return messages
+
+
+def _answer(archive: Archive, message: dict[str, Any], body: bytes = HTML) -> None:
+    """What a worker's writer does with a fetched target: commit its capture row (and so the ack)."""
+    base: CaptureInput = html_capture(message["url"], body=body)
+    archive.commit_captures([dataclasses.replace(base, captured_at=datetime.now(UTC),
+                                                 context=message["context"])])
+
+
+def _later(config: Config) -> datetime:
+    """A time when the job's texts are no longer waited for (the test's writer extracts none)."""
+    return datetime.now(UTC) + timedelta(seconds=config.job_lease + 1)
+
+
+def test_unchanged_sources_are_judged_without_probes(queued: tuple[Config, Any, Archive]) -> None:
+    config, server, archive = queued
+    for url in (A, B):  # the baselines
+        archive.commit_captures([html_capture(url, datetime.now(UTC) - timedelta(days=1))])
+    targets = [CheckTarget(url=A, quotes=("never on the page",), report="r", ref="1"), CheckTarget(url=B)]
+    done = enqueue_checks(config, targets, sessions=archive.sessions, server=server)
+    assert done.job_id is not None
+    messages = _pop(server, config)
+    assert [(m["url"], m["context"]["check"]) for m in messages] == [(A, True), (B, True)]
+    assert judge_job(config, archive.sessions, server, done.job_id) == "waiting"  # nothing answered
+    for message in messages:
+        _answer(archive, message)  # the same payloads: revisits, whose texts are their originals'
+    assert judge_job(config, archive.sessions, server, done.job_id) == "judged"
+    assert _pop(server, config) == []  # the same content: no probe was needed
+    items = jobs.items_of(archive.sessions, job_id=done.job_id)
+    assert [[v["status"] for v in i.verdicts or []] for i in items] == [["unchanged"], ["unchanged"]]
+    first = (items[0].verdicts or [])[0]
+    assert (first["report"], first["ref"], first["capture_id"]) == ("r", "1", items[0].capture_id)
+    assert first["quotes"][0]["text"] == "never on the page"
+    assert [c.status for c in checks_of(archive.sessions, A)] == ["unchanged"]
+    # judged once: a second judge (another worker) stores nothing more
+    assert judge_job(config, archive.sessions, server, done.job_id) == "done"
+    assert len(checks_of(archive.sessions, A)) == 1
+    assert jobs.list_jobs(archive.sessions, done.job_id)[0].to_json()["stage"] == "judged"
+
+
+def test_a_changed_source_gets_probes_then_its_verdict(queued: tuple[Config, Any, Archive]) -> None:
+    config, server, archive = queued
+    archive.commit_captures([html_capture(A, datetime.now(UTC) - timedelta(days=1))])
+    done = enqueue_checks(config, [CheckTarget(url=A)], sessions=archive.sessions, server=server, seed=3)
+    assert done.job_id is not None
+    [message] = _pop(server, config)
+    _answer(archive, message, body=OTHER)
+    # answered, but its text is not extracted yet (this test's writer has no extraction pool)
+    assert judge_job(config, archive.sessions, server, done.job_id) == "waiting"
+    assert judge_job(config, archive.sessions, server, done.job_id, now=_later(config)) == "probing"
+    [probe] = _pop(server, config)
+    assert probe["context"]["probe"] is True and probe["url"].startswith("https://example.org/")
+    assert probe["url"] != A
+    assert jobs.list_jobs(archive.sessions, done.job_id)[0].finished is False
+    assert judge_job(config, archive.sessions, server, done.job_id, now=_later(config)) == "waiting"
+    _answer(archive, probe, body=b"<html><body><p>Not found here.</p></body></html>")
+    assert judge_job(config, archive.sessions, server, done.job_id, now=_later(config)) == "judged"
+    [item] = [i for i in jobs.items_of(archive.sessions, job_id=done.job_id) if i.context.get("check")]
+    [verdict] = item.verdicts or []
+    [stored] = checks_of(archive.sessions, A)
+    assert verdict["status"] == stored.status != "unchanged"
+    assert stored.probe_id is not None
+
+
+def test_check_queue_wait_prints_the_verdict_lines(queued: tuple[Config, Any, Archive]) -> None:
+    config, server, archive = queued
+    archive.commit_captures([html_capture(A, datetime.now(UTC) - timedelta(days=1))])
+    env = {"COLLECTOR_HOME": str(config.home), "COLLECTOR_DATABASE_URL": config.db_url,
+           "COLLECTOR_REDIS_URL": config.redis_url, "COLLECTOR_REDIS_PREFIX": config.redis_prefix}
+
+    def work() -> None:  # a worker: answer the check once it is queued, then judge it
+        key = QueueKeys(config.redis_prefix).start
+        raw = server.blpop([key], timeout=60)
+        assert raw is not None
+        message = json.loads(raw[1])
+        _answer(archive, message)
+        judge_job(config, archive.sessions, server, message["context"]["job"], now=_later(config))
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    result = CliRunner().invoke(cli, ["check", "--queue", "--wait", "--json", A], env=env)
+    worker.join()
+    assert result.exit_code == 0, result.output
+    job, line = [json.loads(x) for x in result.output.splitlines()]
+    assert job["type"] == "job" and job["queued"] == 1
+    assert (line["url"], line["status"], line["job"]) == (A, "unchanged", job["job"])
+    shown = CliRunner().invoke(cli, ["jobs", str(job["job"]), "--json"], env=env)
+    summary, item = [json.loads(x) for x in shown.output.splitlines()]
+    assert summary["stage"] == "judged" and summary["finished"] is True
+    assert [v["status"] for v in item["verdicts"]] == ["unchanged"]
+    waited = CliRunner().invoke(cli, ["jobs", str(job["job"]), "--wait", "--json"], env=env)
+    verdict_line, summary_line = [json.loads(x) for x in waited.output.splitlines()]
+    assert verdict_line == line and summary_line["type"] == "job"
+
+
+def test_check_queue_refuses_an_invalid_url(queued: tuple[Config, Any, Archive]) -> None:
+    config, server, archive = queued
+    with pytest.raises(ValueError, match="ftp://nope"):
+        enqueue_checks(config, [CheckTarget(url="ftp://nope")], sessions=archive.sessions, server=server)
+    assert jobs.list_jobs(archive.sessions) == []
+
+
+def test_job_fingerprints_go_to_the_job_set_which_expires_once_the_job_is_finished(
+        queued: tuple[Config, Any, Archive]) -> None:
+    config, server, archive = queued
+    keys = QueueKeys(config.redis_prefix)
+    finished = enqueue(config, [A], sessions=archive.sessions, server=server)
+    running = enqueue(config, [B], sessions=archive.sessions, server=server)
+    assert finished.job_id is not None and running.job_id is not None
+    dupes = AttemptDupeFilter(server, keys.dupefilter, debug=False)
+    for item in (*finished.items, *running.items):
+        request = Request(item.url, meta={TARGET_KEY: item.message()})
+        assert not dupes.request_seen(request)
+        assert dupes.request_seen(request)  # the same attempt again: a duplicate
+    assert not server.exists(keys.dupefilter)  # nothing in the one set that was never trimmed
+    sets = {j: job_dupefilter_key(keys.dupefilter, j) for j in (finished.job_id, running.job_id)}
+    assert all(server.scard(key) == 1 for key in sets.values())
+    for message in _pop(server, config):
+        if message["context"]["job"] == finished.job_id:
+            _answer(archive, message)
+    expire = config.job_lease
+    assert trim_dupefilters(archive.sessions, server, keys, expire=expire) == [finished.job_id]
+    assert 0 < server.ttl(sets[finished.job_id]) <= expire
+    assert server.ttl(sets[running.job_id]) == -1  # no expiry while the job runs
+    assert trim_dupefilters(archive.sessions, server, keys, expire=expire) == []  # given once
+
+
+def test_daemon_check_schedules_enqueue_check_jobs_with_dispatch_queue(
+        queued: tuple[Config, Any, Archive]) -> None:
+    config, server, archive = queued
+    config = config.replace(dispatch="queue")
+    added = add_schedule(config, urls=[A, B], every=3600, action="check")
+    set_runtime(JobRuntime(config=config, sessions=archive.sessions, holder="me", lease=None,
+                           clock=lambda: datetime.now(UTC)))
+    try:
+        run_schedule(added.schedule.id)
+    finally:
+        set_runtime(None)
+    [summary] = jobs.list_jobs(archive.sessions)
+    assert (summary.kind, summary.stage, summary.total) == ("check", "fetching", 2)
+    assert summary.source == f"schedule {added.schedule.id}"
+    messages = _pop(server, config)
+    assert [(m["url"], m["context"].get("check")) for m in messages] == [(A, True), (B, True)]
+    assert checks_of(archive.sessions, A) == []  # nothing was fetched nor judged by the daemon
+
+
+def test_check_wait_needs_queue(home: Path) -> None:
+    result = CliRunner().invoke(cli, ["check", "--wait", A], env={"COLLECTOR_HOME": str(home)})
+    assert result.exit_code == 2 and "--wait goes with --queue" in result.output
