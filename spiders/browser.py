@@ -19,11 +19,18 @@ instead of letting an unguarded page load). It then:
   so each is stored decoded: ``Content-Encoding``, ``Transfer-Encoding`` and ``Content-Length`` are
   kept as ``X-Archive-Orig-*`` and a ``Content-Length`` of the stored body is added
   (:func:`decoded_headers`), as browsertrix-crawler and pywb do;
-- notes console errors, page errors, failed requests and crashes for the page-info record.
+- notes console errors, page errors, failed requests and crashes for the page-info record;
+- with a robots.txt check (``robots``: the crawl obeys robots.txt), skips the page's own sub-resource
+  requests that robots.txt forbids, each listed in ``robots_skipped``;
+- gives the top document's https hops their TLS evidence (:func:`tls_record`).
 
-Redirects: Playwright calls a route handler only for the first URL of a redirect chain, so a
-redirect's target is checked when Chromium reports the request it made for it; a refused one is
-recorded and the page is stopped there (its response is not kept).
+Redirects: Playwright calls a route handler only for the first URL of a redirect chain. The
+connection to a redirect's target is refused by the guard proxy Chromium runs behind
+(``spiders.guardproxy``, set as ``proxy`` by the download handler), so a private target receives
+nothing; here the target is checked again when Chromium reports the request, the refusal recorded,
+the page stopped there, and neither the proxy's answer nor any response of a refused target kept.
+With a proxy, Chromium's server address of a response is the proxy's: each hop's ``ip_address`` is
+the address the proxy connected to.
 """
 
 from __future__ import annotations
@@ -34,13 +41,14 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from spiders.guardproxy import GUARD_HEADER
 from spiders.safety import host_address, is_private_name, is_public_address, normalize_host
 
 __all__ = ["DOM_URN", "PAGEINFO_URN", "RECORDER_KEY", "SCREENSHOT_URN", "PageRecorder", "RequestGuard",
-           "decoded_headers"]
+           "decoded_headers", "tls_record"]
 
 RECORDER_KEY = "collector_browser"  # request.meta key of a browser request's PageRecorder
 
@@ -53,6 +61,51 @@ _DECODED = ("content-encoding", "transfer-encoding", "content-length")
 _INNER_SCHEMES = frozenset({"data", "blob", "about"})  # never leave the browser
 
 Resolver = Callable[[str], Awaitable[list[str]]]
+
+
+class AddressBook(Protocol):
+    """Where a proxy connected (``spiders.guardproxy.GuardProxy``)."""
+
+    def address_of(self, host: str, port: int) -> str | None:
+        """The address the latest connection to ``host``:``port`` went to."""
+
+
+class RobotsCheck(Protocol):
+    """robots.txt for a page's own requests (``spiders.robots.SubresourceRobots``)."""
+
+    async def refusal(self, url: str) -> str | None:
+        """Why robots.txt forbids ``url`` (None: allowed)."""
+
+
+def tls_record(details: dict[str, Any] | None, *, verified: bool | None) -> dict[str, Any] | None:
+    """The TLS record of a browser response from Playwright's ``security_details()``, in the keys of
+    ``spiders.tls.describe_tls`` as far as they map: ``version`` (``TLS 1.3`` read ``TLSv1.3``),
+    ``subject`` and ``issuer`` (common names only, as ``CN=...``), ``valid_from``/``valid_to``
+    (ISO 8601, UTC). The browser gives no certificate: ``fingerprint``, ``cipher`` and ``chain_length``
+    are None. ``verified``: True when Chromium verified the chain (``tls_verify`` on: it refuses an
+    untrusted one), None when it was told to accept any."""
+    if not details:
+        return None
+    protocol = str(details.get("protocol") or "") or None
+    detail = ("verified (by Chromium)" if verified else
+              "unchecked: browser capture with certificate errors ignored (tls_verify off); "
+              "the browser gives no certificate chain to verify")
+
+    def when(key: str) -> str | None:
+        value = details.get(key)
+        if not isinstance(value, int | float) or value <= 0:
+            return None
+        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def name(key: str) -> str | None:
+        value = details.get(key)
+        return f"CN={value}" if value else None
+
+    return {"verified": verified, "detail": detail, "fingerprint": None,
+            "subject": name("subjectName"), "issuer": name("issuer"),
+            "version": protocol.replace("TLS ", "TLSv") if protocol else None, "cipher": None,
+            "chain_length": None, "valid_from": when("validFrom"), "valid_to": when("validTo"),
+            "source": "browser"}
 
 
 def decoded_headers(headers: list[tuple[str, str]], body_length: int) -> list[tuple[str, str]]:
@@ -125,8 +178,12 @@ class PageRecorder:
     """Records one page's requests and responses, and guards them (see the module docstring)."""
 
     def __init__(self, guard: RequestGuard, *, max_resources: int = 500,
-                 max_body_bytes: int = 50 * 2**20) -> None:
+                 max_body_bytes: int = 50 * 2**20, verifies_tls: bool = False) -> None:
         self.guard = guard
+        self.verifies_tls = verifies_tls  # Chromium refuses untrusted certificates (tls_verify)
+        self.proxy: AddressBook | None = None  # the guard proxy Chromium runs behind
+        self.robots: RobotsCheck | None = None  # set when the crawl obeys robots.txt
+        self.robots_skipped: list[dict[str, str]] = []
         self.max_resources = max_resources
         self.max_body_bytes = max_body_bytes
         self.document: list[dict[str, Any]] | None = None
@@ -186,6 +243,15 @@ class PageRecorder:
             self.refused.append({"url": request.url, "reason": reason})
             await _quietly(route.abort("blockedbyclient"))
             return
+        if not top and self.robots is not None:
+            try:
+                skipped = await self.robots.refusal(request.url)
+            except Exception:  # robots.txt could not be read: allowed, as for a plain request
+                skipped = None
+            if skipped is not None:
+                self.robots_skipped.append({"url": request.url, "reason": skipped})
+                await _quietly(route.abort("blockedbyclient"))
+                return
         if top:
             await _quietly(route.fallback())  # scrapy-playwright's handler: the Scrapy request's headers
         else:
@@ -199,7 +265,7 @@ class PageRecorder:
 
     async def _check_redirect(self, request: Any) -> None:
         reason = await self.guard.refusal(request.url, navigation=self._is_top(request))
-        if reason is not None:
+        if reason is not None and not any(r["url"] == request.url for r in self.refused):
             self.refused.append({"url": request.url, "reason": f"redirect target: {reason}"})
             if self._page is not None:  # the request is out: stop the page there
                 with contextlib.suppress(Exception):
@@ -251,14 +317,50 @@ class PageRecorder:
         except Exception as exc:  # the page or context closed meanwhile
             self.failed.append({"url": request.url, "error": f"not recorded: {exc}"})
             return
-        if any(r["url"] == hop["url"] for hop in chain for r in self.refused):
-            return  # a refused redirect target's response is not kept
+        if await self._refused_hop(chain):
+            return  # a refused redirect target's response (or the proxy's answer) is not kept
         if self.document is None and self._is_top(request):
-            self.document = chain
+            self.document = await self._with_tls(request, chain)
         elif len(self.resources) < self.max_resources:
             self.resources.append(chain)
         else:
             self.dropped += 1
+
+    async def _refused_hop(self, chain: list[dict[str, Any]]) -> bool:
+        """True when a hop of ``chain`` was refused: by the guard (a redirect target, checked here
+        too, whatever order the checks ran in) or by the guard proxy (its answer is recorded as a
+        refusal, never as the target's response)."""
+        for hop in chain[1:]:
+            if any(r["url"] == hop["url"] for r in self.refused):
+                return True
+            reason = await self.guard.refusal(hop["url"])
+            if reason is not None:
+                self.refused.append({"url": hop["url"], "reason": f"redirect target: {reason}"})
+                return True
+        for hop in chain:
+            marker = next((value for name, value in hop["response_headers"]
+                           if name.lower() == GUARD_HEADER.lower()), None)
+            if marker is not None and hop["ip_address"] is None:
+                if not any(r["url"] == hop["url"] for r in self.refused):
+                    self.refused.append({"url": hop["url"], "reason": f"guard proxy: {marker}"})
+                return True
+        return False
+
+    async def _with_tls(self, request: Any, chain: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``chain`` (the top document's) with the TLS evidence of its https hops."""
+        requests = [request]
+        while requests[0].redirected_from is not None:
+            requests.insert(0, requests[0].redirected_from)
+        for hop, sent in zip(chain, requests, strict=False):
+            if urlsplit(hop["url"]).scheme != "https" or hop["status"] is None:
+                continue
+            try:
+                response = await sent.response()
+                details = await response.security_details() if response is not None else None
+            except Exception:  # the page closed meanwhile: no evidence, the hop stands
+                continue
+            hop["tls"] = tls_record(details, verified=True if self.verifies_tls else None)
+        return chain
 
     async def _chain(self, request: Any) -> list[dict[str, Any]]:
         """The hops of ``request``, its redirects first, as ``spiders.recording`` makes them."""
@@ -284,7 +386,12 @@ class PageRecorder:
                 body = results[0] or b""
             if not isinstance(results[1], BaseException):
                 raw = [(h["name"], h["value"]) for h in results[1]]
-            if isinstance(results[2], dict):
+            if self.proxy is not None:  # Chromium's server address is the proxy's
+                parts = urlsplit(request.url)
+                with contextlib.suppress(ValueError):
+                    address = self.proxy.address_of(
+                        parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+            elif isinstance(results[2], dict):
                 address = results[2].get("ipAddress")
         if len(body) > self.max_body_bytes:
             body, truncated = body[:self.max_body_bytes], "length"
@@ -317,7 +424,7 @@ class PageRecorder:
         except (TimeoutError, Exception):
             return None
         chain[-1]["truncated"] = chain[-1].get("truncated") or "unfinished"
-        return chain
+        return await self._with_tls(request, chain)
 
     async def settle(self, timeout: float) -> None:
         """Wait (at most ``timeout`` seconds) for the responses being recorded."""
@@ -338,6 +445,7 @@ class PageRecorder:
         """What the page-info record says of the requests."""
         return {"resources": len(self.resources), "resources_dropped": self.dropped,
                 "requests_refused": self.refused, "requests_failed": self.failed[:200],
+                "robots_skipped": self.robots_skipped,
                 "navigations_blocked": self.blocked_navigations,
                 "downloads_refused": self.downloads_refused, "console_errors": self.console_errors,
                 "crashed": self.crashed, "pending_requests": self.inflight}

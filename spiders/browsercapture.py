@@ -95,7 +95,8 @@ class BrowserCapture:
         recorder = PageRecorder(RequestGuard(allow_private=self.allow_private,
                                              allow_hosts=self.allow_hosts),
                                 max_resources=self.max_resources,
-                                max_body_bytes=self.max_body_bytes)
+                                max_body_bytes=self.max_body_bytes,
+                                verifies_tls=not self.ignore_https_errors)
         context: dict[str, Any] = {
             "accept_downloads": False, "viewport": VIEWPORT, "java_script_enabled": True,
             # a service worker's requests would not pass the guard's route: none are started

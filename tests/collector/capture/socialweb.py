@@ -16,6 +16,10 @@ Routes:
   /navigate          a page whose script navigates away after load (to /post/9)
   /static            a plain static article (no script)
   /bench/<n>         a JavaScript page with 20 sub-resources (bench/browser_bench.py)
+  /redirecting?to=U  a page whose image (U/pixel.png) and XHR (U/data.json) are redirects to U's server
+  /redirect?to=U     302 to U
+  /robots-page       a page with an image robots.txt disallows (/blocked/a.png) and one it allows
+  /robots.txt        disallows /blocked/ (each fetch counted: /robots-count)
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import sys
 import time
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 POST_TEXT = ("Post %s: the mayor announced on Tuesday that the river port will close for repairs "
              "until spring, according to the minutes of the council session published this week.")
@@ -139,6 +143,19 @@ def png(name: str, size: int = 8) -> bytes:
             + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
+REDIRECTING = """<!doctype html><html><head><title>Redirects</title></head><body>
+<p>A page whose image and XHR are redirected elsewhere.</p>
+<img src="/redirect?to=%(img)s" width="8" height="8">
+<script>fetch('/redirect?to=%(xhr)s').catch(() => {});</script></body></html>"""
+
+ROBOTS_PAGE = """<!doctype html><html><head><title>Robots</title></head><body>
+<p>A page with an image robots.txt disallows and one it allows.</p>
+<img src="/blocked/a.png" width="8" height="8"><img src="/img/robots-ok.png" width="8" height="8">
+</body></html>"""
+
+ROBOTS_FETCHES = [0]
+
+
 def bench_page(n: str) -> str:
     """A bench page: 5 stylesheets, 5 scripts, 10 images (20 sub-resources)."""
     head = "".join(f'<link rel="stylesheet" href="/bench-asset/{n}-{i}.css">' for i in range(5))
@@ -213,7 +230,23 @@ class Handler(BaseHTTPRequestHandler):
                 self.send(f"/* {name} */ window.x = (window.x || 0) + 1;\n" * 20,
                           "application/javascript", encode=True)
         elif path == "/robots.txt":
-            self.send("User-agent: *\nAllow: /\n", "text/plain")
+            ROBOTS_FETCHES[0] += 1
+            self.send("User-agent: *\nDisallow: /blocked/\n", "text/plain")
+        elif path == "/robots-count":
+            self.send(str(ROBOTS_FETCHES[0]), "text/plain")
+        elif path == "/robots-page":
+            self.send(ROBOTS_PAGE)
+        elif path.startswith("/blocked/"):
+            self.send(png(path), "image/png")
+        elif path == "/redirecting":
+            to = query.get("to", [""])[0]
+            self.send(REDIRECTING % {"img": quote(to + "/pixel.png", safe=""),
+                                     "xhr": quote(to + "/data.json", safe="")})
+        elif path == "/redirect":
+            self.send_response(302)
+            self.send_header("Location", query.get("to", ["/"])[0])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
         else:
             self.send_error(404)
 
