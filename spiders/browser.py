@@ -59,6 +59,7 @@ PAGEINFO_URN = "urn:pageinfo:"
 
 _DECODED = ("content-encoding", "transfer-encoding", "content-length")
 _INNER_SCHEMES = frozenset({"data", "blob", "about"})  # never leave the browser
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 Resolver = Callable[[str], Awaitable[list[str]]]
 
@@ -202,6 +203,7 @@ class PageRecorder:
         self._page: Any = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._navigation_response: Any = None
+        self._redirects: set[int] = set()  # ids of the requests answered by a redirect
 
     # -- wiring ---------------------------------------------------------------------------------
     async def attach(self, page: Any) -> None:
@@ -279,6 +281,10 @@ class PageRecorder:
             self.failed.append({"url": request.url, "error": failure})
 
     def _on_response(self, response: Any) -> None:
+        if response.status in _REDIRECTS and "location" in response.headers:
+            # followed by the browser: recorded with the chain of the request that follows it
+            # (Playwright reports it finished before it links the next request to it)
+            self._redirects.add(id(response.request))
         if (self._navigation_response is None and self._is_top(response.request)
                 and response.request.redirected_to is None and not 300 <= response.status < 400):
             self._navigation_response = response
@@ -310,8 +316,9 @@ class PageRecorder:
 
     async def _finished(self, request: Any) -> None:
         scheme = urlsplit(request.url).scheme.lower()
-        if scheme not in ("http", "https"):
-            return
+        if scheme not in ("http", "https") or id(request) in self._redirects:
+            self._redirects.discard(id(request))
+            return  # a redirect is a hop of the chain its final request records
         try:
             chain = await self._chain(request)
         except Exception as exc:  # the page or context closed meanwhile
@@ -423,6 +430,8 @@ class PageRecorder:
             chain = await asyncio.wait_for(self._chain(request), timeout)
         except (TimeoutError, Exception):
             return None
+        if await self._refused_hop(chain):
+            return None  # a refused redirect target: the proxy's answer is not the document
         chain[-1]["truncated"] = chain[-1].get("truncated") or "unfinished"
         return await self._with_tls(request, chain)
 
@@ -440,6 +449,11 @@ class PageRecorder:
                 return True
             await asyncio.sleep(0.1)
         return False
+
+    def refused_redirect(self) -> str | None:
+        """The first refusal of a redirect target or by the guard proxy (None: there was none)."""
+        return next((f"refused: {r['url']}: {r['reason']}" for r in self.refused
+                     if r["reason"].startswith(("redirect target:", "guard proxy:"))), None)
 
     def info(self) -> dict[str, Any]:
         """What the page-info record says of the requests."""

@@ -158,9 +158,11 @@ class BrowserCapture:
         timings["settle_s"] = round(time.monotonic() - started, 3)
         timings["phases_s"] = _durations(started, phases)
         if document is None:
-            return {"outcome": "failed", "reason": "error", "final_url": final_url, "hops": [],
-                    "reason_detail": "the browser loaded the page but its top document was not "
-                                     "recorded", "mode": "browser",
+            refused = recorder.refused_redirect()  # the top document redirected to a refused target
+            return {"outcome": "failed", "reason": "private-address" if refused else "error",
+                    "final_url": final_url, "hops": [],
+                    "reason_detail": refused or "the browser loaded the page but its top document "
+                                                "was not recorded", "mode": "browser",
                     "mode_reason": meta.get(MODE_REASON_KEY)}
         page_url = document[-1]["url"]  # the records' URNs name the page, whatever page.url says
         info = {

@@ -126,7 +126,9 @@ def guarded(social: str, forbidden: _Counting, tls_base: str,
     before = _robots_fetches(social)
     target = f"http://127.0.0.2:{forbidden.server_address[1]}"
     crawl = _crawl(tmp_path_factory.mktemp("guarded") / "home",
-                   [f"{social}/redirecting?to={target}", f"{social}/robots-page", tls_base + "/"])
+                   [f"{social}/redirecting?to={target}", f"{social}/robots-page", tls_base + "/",
+                    f"{social}/redirect?to={target}/top",
+                    f"{social}/redirect?to={target.replace('http:', 'https:')}/top"])
     return crawl, _robots_fetches(social) - before
 
 
@@ -140,8 +142,21 @@ def test_redirects_to_a_host_not_allowed_never_reach_it(guarded: tuple[Crawl, in
     refused = {item["url"]: item["reason"] for item in crawl.page_info(page)["requests_refused"]}
     assert {target + "/pixel.png", target + "/data.json"} <= set(refused)
     assert all("127.0.0.2" in reason for reason in refused.values())
-    assert not [row for row in crawl.rows() if row.url.startswith(target)
-                or (row.final_url or "").startswith(target)]
+    assert not [row for row in crawl.rows() if row.outcome == "captured"
+                and (row.url.startswith(target) or (row.final_url or "").startswith(target))]
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_top_document_redirected_to_it_fails_private_address(
+        guarded: tuple[Crawl, int], social: str, forbidden: _Counting, scheme: str) -> None:
+    crawl, _ = guarded
+    target = f"{scheme}://127.0.0.2:{forbidden.server_address[1]}/top"
+    result = crawl.results[f"{social}/redirect?to={target}"]
+    assert (result["outcome"], result["reason"]) == ("failed", "private-address")
+    assert target in (result["reason_detail"] or "")
+    assert forbidden.connections == 0
+    [row] = [r for r in crawl.rows() if r.url == f"{social}/redirect?to={target}"]
+    assert row.outcome == "failed" and row.reason == "private-address"
 
 
 def test_a_direct_request_to_it_is_refused_by_the_proxy_too(social: str, forbidden: _Counting,
