@@ -386,7 +386,9 @@ class PageRecorder:
             # the driver's answers at once (each is a round trip to Playwright's process)
             results = await asyncio.gather(
                 response.body() if final else _nothing(), response.headers_array(),
-                response.server_addr(), return_exceptions=True)
+                # behind the guard proxy Chromium's server address is the proxy's: not asked
+                response.server_addr() if self.proxy is None else _nothing(),
+                return_exceptions=True)
             if isinstance(results[0], BaseException):  # not kept (a redirect, an aborted stream)
                 truncated = "unavailable"
             elif final:

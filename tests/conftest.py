@@ -12,8 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from collector.config import Config, load_config
+from storage.database import connect
+from storage.models import Capture
 from tests.pywb_tool import Pywb, pywb_bin
 
 HERE = Path(__file__).parent
@@ -146,6 +149,18 @@ def make_config(home: Path, **flags: Any) -> Config:
     }
     defaults.update(flags)
     return load_config(defaults, env={})
+
+
+def capture_rows(db_url: str) -> list[Capture]:
+    """Every capture row of the database at ``db_url``, in id order (detached)."""
+    sessions = connect(db_url)
+    try:
+        with sessions() as session:
+            rows = list(session.scalars(select(Capture).order_by(Capture.id)))
+            session.expunge_all()
+            return rows
+    finally:
+        sessions.kw["bind"].dispose()
 
 
 def warcio_check(home: Path) -> None:

@@ -20,7 +20,6 @@ from urllib.request import urlopen
 
 import pytest
 from playwright.async_api import async_playwright
-from sqlalchemy import select
 from warcio.archiveiterator import ArchiveIterator
 
 from collector.capture.browser import find_browser
@@ -29,12 +28,9 @@ from collector.config import Config
 from spiders.browserhandler import with_proxy
 from spiders.guardproxy import GuardProxy
 from spiders.safety import allowed_hosts
-from storage.database import connect
 from storage.models import Capture
 from tests.collector.capture.tls_servers import https_server, issue
-from tests.conftest import make_config, serve_script
-
-HERE = Path(__file__).parent
+from tests.conftest import capture_rows, make_config
 
 pytestmark = pytest.mark.slow  # Chromium
 
@@ -67,14 +63,6 @@ def forbidden() -> Iterator[_Counting]:
 
 
 @pytest.fixture(scope="module")
-def social() -> Iterator[str]:
-    proc, base = serve_script(HERE / "socialweb.py")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
 def tls_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with https_server(issue("collector browser test"), tmp_path_factory.mktemp("tls")) as base:
         yield base
@@ -88,14 +76,7 @@ class Crawl:
     results: dict[str, dict[str, Any]]
 
     def rows(self) -> list[Capture]:
-        sessions = connect(self.config.db_url)
-        try:
-            with sessions() as session:
-                rows = list(session.scalars(select(Capture).order_by(Capture.id)))
-                session.expunge_all()
-                return rows
-        finally:
-            sessions.kw["bind"].dispose()
+        return capture_rows(self.config.db_url)
 
     def page_info(self, url: str) -> dict[str, Any]:
         for path in sorted((self.config.home / "warcs").glob("*.warc.gz")):
@@ -226,10 +207,5 @@ def test_the_guard_proxy_is_not_used_with_allow_private(social: str, tmp_path: P
     config = make_config(home, browser="always", browser_timeout=6.0, browser_scroll_steps=1)
     [result] = capture_urls(config, [f"{social}/static"])
     assert result["outcome"] == "captured"
-    sessions = connect(config.db_url)
-    try:
-        with sessions() as session:
-            addresses = set(session.scalars(select(Capture.ip_address)))
-    finally:
-        sessions.kw["bind"].dispose()
+    addresses = {row.ip_address for row in capture_rows(config.db_url)}
     assert addresses == {"127.0.0.1"}
