@@ -27,8 +27,9 @@ instead of letting an unguarded page load). It then:
 Redirects: Playwright calls a route handler only for the first URL of a redirect chain. The
 connection to a redirect's target is refused by the guard proxy Chromium runs behind
 (``spiders.guardproxy``, set as ``proxy`` by the download handler), so a private target receives
-nothing; here the target is checked again when Chromium reports the request, the refusal recorded,
-the page stopped there, and neither the proxy's answer nor any response of a refused target kept.
+nothing; here the target is checked again when Chromium reports the request and the refusal
+recorded, and neither the proxy's answer nor any response of a refused target is kept. (Without the
+proxy, the request is already out: the page is stopped there.)
 With a proxy, Chromium's server address of a response is the proxy's: each hop's ``ip_address`` is
 the address the proxy connected to.
 """
@@ -269,7 +270,8 @@ class PageRecorder:
         reason = await self.guard.refusal(request.url, navigation=self._is_top(request))
         if reason is not None and not any(r["url"] == request.url for r in self.refused):
             self.refused.append({"url": request.url, "reason": f"redirect target: {reason}"})
-            if self._page is not None:  # the request is out: stop the page there
+            if self._page is not None and self.proxy is None:
+                # the request is out (no guard proxy refused its connection): stop the page there
                 with contextlib.suppress(Exception):
                     await self._page.evaluate("window.stop()")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -69,13 +70,22 @@ def serve_script(script: Path) -> tuple[subprocess.Popen[str], str]:
     return proc, f"http://127.0.0.1:{int(line.split()[1])}"
 
 
+@contextlib.contextmanager
+def served(script: Path) -> Iterator[str]:
+    """``serve_script(script)`` for a ``with`` block: its base URL; the server is stopped after."""
+    proc, base = serve_script(script)
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def server() -> Iterator[str]:
     """Base URL (``http://127.0.0.1:PORT``) of the test page server, run as a subprocess."""
-    proc, base = serve_script(HERE / "server.py")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    with served(HERE / "server.py") as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

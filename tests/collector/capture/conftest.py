@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import serve_script
+from tests.conftest import served
 
 HERE = Path(__file__).parent
 
@@ -15,7 +15,5 @@ HERE = Path(__file__).parent
 @pytest.fixture(scope="module")
 def social() -> Iterator[str]:
     """The social web (socialweb.py) in a subprocess: its base URL."""
-    proc, base = serve_script(HERE / "socialweb.py")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    with served(HERE / "socialweb.py") as base:
+        yield base
