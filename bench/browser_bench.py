@@ -15,6 +15,8 @@ concurrency, visiting the same pages:
   process, every request and response recorded, the behaviours, screenshot and DOM, every row
   committed and the DOM's text extracted.
 
+`--guarded`: the SSRF guard on (only 127.0.0.1 allowed), so Chromium runs behind the guard proxy.
+
 Figures: pages/s of each and their ratio [target >= 0.7x], and the peak summed PSS of collector's
 process tree (crawl, writer, extraction workers, Playwright's driver and Chromium's processes)
 [target < 1.5 GB]. No asserts: figures are printed and written to bench/out/browser_bench.json.
@@ -84,13 +86,18 @@ def main() -> None:
     parser.add_argument("--no-extract", action="store_true",
                         help="collector leaves the texts pending (extract = false): how much of the "
                              "difference is extraction")
+    parser.add_argument("--guarded", action="store_true",
+                        help="collector runs with the SSRF guard on (allow_private off, only 127.0.0.1 "
+                             "in allow_hosts): Chromium behind the guard proxy (spiders/guardproxy.py)")
     args = parser.parse_args()
     proc, base = serve_script(SITE)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             home = Path(tmp) / "home"
             home.mkdir()
-            config = load_config({"home": home, "browser": "always", "allow_private": True,
+            guard = {"allow_private": False, "allow_hosts": "127.0.0.1"} if args.guarded else {
+                "allow_private": True}
+            config = load_config({"home": home, "browser": "always", **guard,
                                   "browser_concurrency": args.concurrency, "autothrottle": False,
                                   "per_host_concurrency": args.concurrency,
                                   "concurrency": args.concurrency,
@@ -112,6 +119,7 @@ def main() -> None:
             captured = sum(r["outcome"] == "captured" for r in results)
             figures = {
                 "pages": args.pages, "concurrency": args.concurrency, "extract": not args.no_extract,
+                "guarded": args.guarded,
                 "chromium": executable,
                 "bare_pages": bare, "bare_seconds": round(bare_s, 2),
                 "bare_pages_per_s": round(bare / bare_s, 2),

@@ -21,11 +21,19 @@ instead of letting an unguarded page load). It then:
   (:func:`decoded_headers`), as browsertrix-crawler and pywb do;
 - with a login profile, redacts its secrets from every hop's headers (``spiders.redaction``), and
   names the cookies of the top document's request, which Chromium adds without reporting them;
-- notes console errors, page errors, failed requests and crashes for the page-info record.
+- notes console errors, page errors, failed requests and crashes for the page-info record;
+- with a robots.txt check (``robots``: the crawl obeys robots.txt), skips the page's own sub-resource
+  requests that robots.txt forbids, each listed in ``robots_skipped``;
+- gives the top document's https hops their TLS evidence (:func:`tls_record`).
 
-Redirects: Playwright calls a route handler only for the first URL of a redirect chain, so a
-redirect's target is checked when Chromium reports the request it made for it; a refused one is
-recorded and the page is stopped there (its response is not kept).
+Redirects: Playwright calls a route handler only for the first URL of a redirect chain. The
+connection to a redirect's target is refused by the guard proxy Chromium runs behind
+(``spiders.guardproxy``, set as ``proxy`` by the download handler), so a private target receives
+nothing; here the target is checked again when Chromium reports the request and the refusal
+recorded, and neither the proxy's answer nor any response of a refused target is kept. (Without the
+proxy, the request is already out: the page is stopped there.)
+With a proxy, Chromium's server address of a response is the proxy's: each hop's ``ip_address`` is
+the address the proxy connected to.
 """
 
 from __future__ import annotations
@@ -36,14 +44,15 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from spiders.guardproxy import GUARD_HEADER
 from spiders.redaction import REDACTED, ProfileRedaction
 from spiders.safety import host_address, is_private_name, is_public_address, normalize_host
 
 __all__ = ["DOM_URN", "PAGEINFO_URN", "RECORDER_KEY", "SCREENSHOT_URN", "PageRecorder", "RequestGuard",
-           "decoded_headers"]
+           "decoded_headers", "tls_record"]
 
 RECORDER_KEY = "collector_browser"  # request.meta key of a browser request's PageRecorder
 
@@ -54,8 +63,54 @@ PAGEINFO_URN = "urn:pageinfo:"
 
 _DECODED = ("content-encoding", "transfer-encoding", "content-length")
 _INNER_SCHEMES = frozenset({"data", "blob", "about"})  # never leave the browser
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 Resolver = Callable[[str], Awaitable[list[str]]]
+
+
+class AddressBook(Protocol):
+    """Where a proxy connected (``spiders.guardproxy.GuardProxy``)."""
+
+    def address_of(self, host: str, port: int) -> str | None:
+        """The address the latest connection to ``host``:``port`` went to."""
+
+
+class RobotsCheck(Protocol):
+    """robots.txt for a page's own requests (``spiders.robots.SubresourceRobots``)."""
+
+    async def refusal(self, url: str) -> str | None:
+        """Why robots.txt forbids ``url`` (None: allowed)."""
+
+
+def tls_record(details: dict[str, Any] | None, *, verified: bool | None) -> dict[str, Any] | None:
+    """The TLS record of a browser response from Playwright's ``security_details()``, in the keys of
+    ``spiders.tls.describe_tls`` as far as they map: ``version`` (``TLS 1.3`` read ``TLSv1.3``),
+    ``subject`` and ``issuer`` (common names only, as ``CN=...``), ``valid_from``/``valid_to``
+    (ISO 8601, UTC). The browser gives no certificate: ``fingerprint``, ``cipher`` and ``chain_length``
+    are None. ``verified``: True when Chromium verified the chain (``tls_verify`` on: it refuses an
+    untrusted one), None when it was told to accept any."""
+    if not details:
+        return None
+    protocol = str(details.get("protocol") or "") or None
+    detail = ("verified (by Chromium)" if verified else
+              "unchecked: browser capture with certificate errors ignored (tls_verify off); "
+              "the browser gives no certificate chain to verify")
+
+    def when(key: str) -> str | None:
+        value = details.get(key)
+        if not isinstance(value, int | float) or value <= 0:
+            return None
+        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def name(key: str) -> str | None:
+        value = details.get(key)
+        return f"CN={value}" if value else None
+
+    return {"verified": verified, "detail": detail, "fingerprint": None,
+            "subject": name("subjectName"), "issuer": name("issuer"),
+            "version": protocol.replace("TLS ", "TLSv") if protocol else None, "cipher": None,
+            "chain_length": None, "valid_from": when("validFrom"), "valid_to": when("validTo"),
+            "source": "browser"}
 
 
 def decoded_headers(headers: list[tuple[str, str]], body_length: int) -> list[tuple[str, str]]:
@@ -128,10 +183,14 @@ class PageRecorder:
     """Records one page's requests and responses, and guards them (see the module docstring)."""
 
     def __init__(self, guard: RequestGuard, *, max_resources: int = 500,
-                 max_body_bytes: int = 50 * 2**20,
+                 max_body_bytes: int = 50 * 2**20, verifies_tls: bool = False,
                  redaction: ProfileRedaction | None = None) -> None:
         self.guard = guard
         self.redaction = redaction  # a login profile's: its secrets leave no hop
+        self.verifies_tls = verifies_tls  # Chromium refuses untrusted certificates (tls_verify)
+        self.proxy: AddressBook | None = None  # the guard proxy Chromium runs behind
+        self.robots: RobotsCheck | None = None  # set when the crawl obeys robots.txt
+        self.robots_skipped: list[dict[str, str]] = []
         self.max_resources = max_resources
         self.max_body_bytes = max_body_bytes
         self.document: list[dict[str, Any]] | None = None
@@ -151,6 +210,7 @@ class PageRecorder:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._navigation_response: Any = None
         self._jar: dict[str, list[str]] = {}  # a profile's top document: cookies in the jar as it left
+        self._redirects: set[int] = set()  # ids of the requests answered by a redirect
 
     # -- wiring ---------------------------------------------------------------------------------
     async def attach(self, page: Any) -> None:
@@ -192,6 +252,15 @@ class PageRecorder:
             self.refused.append({"url": request.url, "reason": reason})
             await _quietly(route.abort("blockedbyclient"))
             return
+        if not top and self.robots is not None:
+            try:
+                skipped = await self.robots.refusal(request.url)
+            except Exception:  # robots.txt could not be read: allowed, as for a plain request
+                skipped = None
+            if skipped is not None:
+                self.robots_skipped.append({"url": request.url, "reason": skipped})
+                await _quietly(route.abort("blockedbyclient"))
+                return
         if top:
             if self.redaction is not None:
                 await self._note_jar(request.url)
@@ -215,9 +284,10 @@ class PageRecorder:
 
     async def _check_redirect(self, request: Any) -> None:
         reason = await self.guard.refusal(request.url, navigation=self._is_top(request))
-        if reason is not None:
+        if reason is not None and not any(r["url"] == request.url for r in self.refused):
             self.refused.append({"url": request.url, "reason": f"redirect target: {reason}"})
-            if self._page is not None:  # the request is out: stop the page there
+            if self._page is not None and self.proxy is None:
+                # the request is out (no guard proxy refused its connection): stop the page there
                 with contextlib.suppress(Exception):
                     await self._page.evaluate("window.stop()")
 
@@ -229,6 +299,10 @@ class PageRecorder:
             self.failed.append({"url": request.url, "error": failure})
 
     def _on_response(self, response: Any) -> None:
+        if response.status in _REDIRECTS and "location" in response.headers:
+            # followed by the browser: recorded with the chain of the request that follows it
+            # (Playwright reports it finished before it links the next request to it)
+            self._redirects.add(id(response.request))
         if (self._navigation_response is None and self._is_top(response.request)
                 and response.request.redirected_to is None and not 300 <= response.status < 400):
             self._navigation_response = response
@@ -260,21 +334,58 @@ class PageRecorder:
 
     async def _finished(self, request: Any) -> None:
         scheme = urlsplit(request.url).scheme.lower()
-        if scheme not in ("http", "https"):
-            return
+        if scheme not in ("http", "https") or id(request) in self._redirects:
+            self._redirects.discard(id(request))
+            return  # a redirect is a hop of the chain its final request records
         try:
             chain = await self._chain(request)
         except Exception as exc:  # the page or context closed meanwhile
             self.failed.append({"url": request.url, "error": f"not recorded: {exc}"})
             return
-        if any(r["url"] == hop["url"] for hop in chain for r in self.refused):
-            return  # a refused redirect target's response is not kept
+        if await self._refused_hop(chain):
+            return  # a refused redirect target's response (or the proxy's answer) is not kept
         if self.document is None and self._is_top(request):
-            self.document = chain
+            self.document = await self._with_tls(request, chain)
         elif len(self.resources) < self.max_resources:
             self.resources.append(chain)
         else:
             self.dropped += 1
+
+    async def _refused_hop(self, chain: list[dict[str, Any]]) -> bool:
+        """True when a hop of ``chain`` was refused: by the guard (a redirect target, checked here
+        too, whatever order the checks ran in) or by the guard proxy (its answer is recorded as a
+        refusal, never as the target's response)."""
+        for hop in chain[1:]:
+            if any(r["url"] == hop["url"] for r in self.refused):
+                return True
+            reason = await self.guard.refusal(hop["url"])
+            if reason is not None:
+                self.refused.append({"url": hop["url"], "reason": f"redirect target: {reason}"})
+                return True
+        for hop in chain:
+            marker = next((value for name, value in hop["response_headers"]
+                           if name.lower() == GUARD_HEADER.lower()), None)
+            if marker is not None and hop["ip_address"] is None:
+                if not any(r["url"] == hop["url"] for r in self.refused):
+                    self.refused.append({"url": hop["url"], "reason": f"guard proxy: {marker}"})
+                return True
+        return False
+
+    async def _with_tls(self, request: Any, chain: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``chain`` (the top document's) with the TLS evidence of its https hops."""
+        requests = [request]
+        while requests[0].redirected_from is not None:
+            requests.insert(0, requests[0].redirected_from)
+        for hop, sent in zip(chain, requests, strict=False):
+            if urlsplit(hop["url"]).scheme != "https" or hop["status"] is None:
+                continue
+            try:
+                response = await sent.response()
+                details = await response.security_details() if response is not None else None
+            except Exception:  # the page closed meanwhile: no evidence, the hop stands
+                continue
+            hop["tls"] = tls_record(details, verified=True if self.verifies_tls else None)
+        return chain
 
     async def _chain(self, request: Any) -> list[dict[str, Any]]:
         """The hops of ``request``, its redirects first, as ``spiders.recording`` makes them."""
@@ -293,14 +404,21 @@ class PageRecorder:
             # the driver's answers at once (each is a round trip to Playwright's process)
             results = await asyncio.gather(
                 response.body() if final else _nothing(), response.headers_array(),
-                response.server_addr(), return_exceptions=True)
+                # behind the guard proxy Chromium's server address is the proxy's: not asked
+                response.server_addr() if self.proxy is None else _nothing(),
+                return_exceptions=True)
             if isinstance(results[0], BaseException):  # not kept (a redirect, an aborted stream)
                 truncated = "unavailable"
             elif final:
                 body = results[0] or b""
             if not isinstance(results[1], BaseException):
                 raw = [(h["name"], h["value"]) for h in results[1]]
-            if isinstance(results[2], dict):
+            if self.proxy is not None:  # Chromium's server address is the proxy's
+                parts = urlsplit(request.url)
+                with contextlib.suppress(ValueError):
+                    address = self.proxy.address_of(
+                        parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+            elif isinstance(results[2], dict):
                 address = results[2].get("ipAddress")
         if len(body) > self.max_body_bytes:
             body, truncated = body[:self.max_body_bytes], "length"
@@ -337,8 +455,10 @@ class PageRecorder:
             chain = await asyncio.wait_for(self._chain(request), timeout)
         except (TimeoutError, Exception):
             return None
+        if await self._refused_hop(chain):
+            return None  # a refused redirect target: the proxy's answer is not the document
         chain[-1]["truncated"] = chain[-1].get("truncated") or "unfinished"
-        return chain
+        return await self._with_tls(request, chain)
 
     async def settle(self, timeout: float) -> None:
         """Wait (at most ``timeout`` seconds) for the responses being recorded."""
@@ -355,10 +475,16 @@ class PageRecorder:
             await asyncio.sleep(0.1)
         return False
 
+    def refused_redirect(self) -> str | None:
+        """The first refusal of a redirect target or by the guard proxy (None: there was none)."""
+        return next((f"refused: {r['url']}: {r['reason']}" for r in self.refused
+                     if r["reason"].startswith(("redirect target:", "guard proxy:"))), None)
+
     def info(self) -> dict[str, Any]:
         """What the page-info record says of the requests."""
         return {"resources": len(self.resources), "resources_dropped": self.dropped,
                 "requests_refused": self.refused, "requests_failed": self.failed[:200],
+                "robots_skipped": self.robots_skipped,
                 "navigations_blocked": self.blocked_navigations,
                 "downloads_refused": self.downloads_refused, "console_errors": self.console_errors,
                 "crashed": self.crashed, "pending_requests": self.inflight}

@@ -131,6 +131,7 @@ class BrowserCapture:
                                              allow_hosts=self.allow_hosts),
                                 max_resources=self.max_resources,
                                 max_body_bytes=self.max_body_bytes,
+                                verifies_tls=not self.ignore_https_errors,
                                 redaction=self.profile.redaction if self.profile else None)
         context: dict[str, Any] = {
             "accept_downloads": False, "viewport": VIEWPORT, "java_script_enabled": True,
@@ -195,9 +196,11 @@ class BrowserCapture:
         timings["settle_s"] = round(time.monotonic() - started, 3)
         timings["phases_s"] = _durations(started, phases)
         if document is None:
-            return {"outcome": "failed", "reason": "error", "final_url": final_url, "hops": [],
-                    "reason_detail": "the browser loaded the page but its top document was not "
-                                     "recorded", "mode": "browser",
+            refused = recorder.refused_redirect()  # the top document redirected to a refused target
+            return {"outcome": "failed", "reason": "private-address" if refused else "error",
+                    "final_url": final_url, "hops": [],
+                    "reason_detail": refused or "the browser loaded the page but its top document "
+                                                "was not recorded", "mode": "browser",
                     "mode_reason": meta.get(MODE_REASON_KEY)}
         page_url = document[-1]["url"]  # the records' URNs name the page, whatever page.url says
         info = {

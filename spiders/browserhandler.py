@@ -8,6 +8,15 @@ exactly as in a crawl without a browser. On top of scrapy-playwright:
   a run that needs no browser starts none;
 - the request's ``spiders.browser.PageRecorder`` is attached to its page before the page navigates
   (a recorder that cannot be attached fails the request: no page loads unguarded);
+- unless ``COLLECTOR_ALLOW_PRIVATE``, Chromium is launched behind ``spiders.guardproxy.GuardProxy``
+  (``--proxy-server``, with ``<-loopback>`` so that loopback targets pass it too): every connection
+  the browser opens, redirect targets and everything else no request interception sees, meets the
+  SSRF guard with the crawl's ``COLLECTOR_ALLOW_HOSTS``. One proxy per crawl process, kept across
+  browser restarts; each page's recorder is told of it (the server address of a proxied response is
+  the proxy's: the recorder asks the proxy which address it connected to);
+- with ``ROBOTSTXT_OBEY``, each page's recorder checks the page's own sub-resource requests against
+  robots.txt through the crawl's robots.txt middleware (``spiders.robots.SubresourceRobots``: one
+  fetch per host, shared with the crawl's plain requests);
 - the browser is restarted after ``COLLECTOR_BROWSER_RESTART_PAGES`` pages, when the last open
   context closes (a crashed browser is relaunched by scrapy-playwright; the page it took down is a failed
   capture with its reason).
@@ -19,17 +28,21 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
 from spiders.browser import RECORDER_KEY
+from spiders.guardproxy import GuardProxy
 from spiders.handler import PooledHTTPDownloadHandler
+from spiders.robots import SubresourceRobots
+from spiders.safety import allowed_hosts
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
     from scrapy.crawler import Crawler
     from scrapy.http import Response
 
-__all__ = ["BrowserDownloadHandler"]
+__all__ = ["BrowserDownloadHandler", "with_proxy"]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +58,14 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler, PooledHTTPDownload
         self._started = False
         self._start_lock = asyncio.Lock()
         self._closing: set[asyncio.Future[Any]] = set()
+        self.crawler = crawler
+        self.guard_proxy: GuardProxy | None = None
+        if not crawler.settings.getbool("COLLECTOR_ALLOW_PRIVATE"):
+            allow = allowed_hosts(crawler.settings.getlist("COLLECTOR_ALLOW_HOSTS"))
+            self.guard_proxy = GuardProxy(
+                allow_private=False, allow_hosts=allow,
+                timeout=crawler.settings.getfloat("DOWNLOAD_TIMEOUT", 30.0), name="browser-guard")
+        self._robots: SubresourceRobots | None = None
 
     async def _maybe_launch_in_thread(self) -> None:
         """Not at engine start: at the first browser request (``_download_request``)."""
@@ -55,7 +76,11 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler, PooledHTTPDownload
     async def _download_request(self, request: Request, spider: Spider | None = None) -> Response:
         async with self._start_lock:
             if not self._started:
+                if self.guard_proxy is not None:
+                    self.config.launch_options = with_proxy(self.config.launch_options,
+                                                            self.guard_proxy.start().url)
                 await self._launch()
+                self._robots = self._subresource_robots()
                 self._started = True
         response: Response = await super()._download_request(request, spider)
         return response
@@ -97,10 +122,30 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler, PooledHTTPDownload
                                           spider: Spider) -> Response:
         recorder = request.meta.get(RECORDER_KEY)
         if recorder is not None and not recorder.attached:
+            recorder.proxy, recorder.robots = self.guard_proxy, self._robots
             await recorder.attach(page)
         response: Response = await super()._download_request_with_page(request, page, spider)
         return response
 
+    def _subresource_robots(self) -> SubresourceRobots | None:
+        """The robots.txt check of sub-resources: the crawl's robots.txt middleware (None when the
+        crawl does not obey robots.txt)."""
+        engine = getattr(self.crawler, "engine", None)
+        middlewares = engine.downloader.middleware.middlewares if engine is not None else ()
+        found = next((mw for mw in middlewares if isinstance(mw, RobotsTxtMiddleware)), None)
+        if found is None:
+            return None
+        settings = self.crawler.settings
+        return SubresourceRobots(found, settings.get("ROBOTSTXT_USER_AGENT") or settings.get("USER_AGENT"))
+
     async def _close(self) -> None:
         if self._started:
             await super()._close()
+        if self.guard_proxy is not None:
+            self.guard_proxy.close()
+
+
+def with_proxy(options: dict[str, Any], proxy_url: str) -> dict[str, Any]:
+    """Playwright launch ``options`` with every connection through ``proxy_url``, loopback targets
+    included (Chromium bypasses proxies for them unless told ``<-loopback>``)."""
+    return {**options, "proxy": {"server": proxy_url, "bypass": "<-loopback>"}}

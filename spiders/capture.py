@@ -269,7 +269,11 @@ class CaptureSpider(scrapy.Spider):
         request = getattr(failure, "request", None)
         if request is not None:
             await close_page(request.meta)
+        recorder = request.meta.get(RECORDER_KEY) if request is not None else None
+        refused = recorder.refused_redirect() if recorder is not None else None
         for item in self.failed(failure):
+            if refused is not None:  # the top document redirected to a target the guard refused
+                item = {**item, "reason": "private-address", "reason_detail": refused}
             yield {**item, "mode": "browser",
                    "mode_reason": request.meta.get(MODE_REASON_KEY) if request else None}
 

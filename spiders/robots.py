@@ -7,6 +7,11 @@ Deferred fed from the shared one, so a page disallowed by robots.txt is never fe
 
 Only the first ``ROBOTS_MAX_BYTES`` (500 KiB, Google's limit) of a robots.txt are parsed, up to its
 last full line there: a 40 MB robots.txt drove the parser (Protego) past 2.7 GB.
+
+:class:`SubresourceRobots` applies the same rules to the requests a browser page makes on its own
+(scripts, images, XHR), which never pass Scrapy's middlewares: a crawl that obeys robots.txt obeys it
+for them too, as for the page requisites of a plain capture. It asks the crawl's middleware, so each
+host's robots.txt is fetched once per crawl and shared with the plain requests.
 """
 
 from __future__ import annotations
@@ -14,17 +19,17 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from scrapy import Request
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
 if TYPE_CHECKING:
-    from scrapy import Request
     from scrapy.http import Response
     from scrapy.robotstxt import RobotParser
 
-__all__ = ["ROBOTS_MAX_BYTES", "QuietFetchErrors", "RobotsMiddleware", "robots_head"]
+__all__ = ["ROBOTS_MAX_BYTES", "QuietFetchErrors", "RobotsMiddleware", "SubresourceRobots", "robots_head"]
 
 ROBOTS_LOGGER = "scrapy.downloadermiddlewares.robotstxt"
 ROBOTS_MAX_BYTES = 500 * 1024  # as Google: rules past the first 500 KiB are ignored
@@ -83,3 +88,19 @@ class RobotsMiddleware(RobotsTxtMiddleware):
         if len(response.body) > ROBOTS_MAX_BYTES:
             response = response.replace(body=robots_head(response.body))
         await super()._parse_robots(response, netloc, request)
+
+
+class SubresourceRobots:
+    """robots.txt for a browser page's own requests, through the crawl's robots.txt middleware (its
+    per-host cache: one robots.txt fetch per host)."""
+
+    def __init__(self, middleware: RobotsTxtMiddleware, user_agent: str | None) -> None:
+        self.middleware = middleware
+        self.user_agent = user_agent or "*"
+
+    async def refusal(self, url: str) -> str | None:
+        """Why robots.txt forbids ``url`` (None: it allows it, or has no rules for it)."""
+        parser = await self.middleware.robot_parser(Request(url))
+        if parser is None or parser.allowed(url, self.user_agent):
+            return None
+        return "blocked by the site's robots.txt"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -12,8 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from collector.config import Config, load_config
+from storage.database import connect
+from storage.models import Capture
 from tests.pywb_tool import Pywb, pywb_bin
 
 HERE = Path(__file__).parent
@@ -66,6 +70,17 @@ def serve_script(script: Path) -> tuple[subprocess.Popen[str], str]:
     return proc, f"http://127.0.0.1:{int(line.split()[1])}"
 
 
+@contextlib.contextmanager
+def served(script: Path) -> Iterator[str]:
+    """``serve_script(script)`` for a ``with`` block: its base URL; the server is stopped after."""
+    proc, base = serve_script(script)
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def social() -> Iterator[str]:
     """Base URL of the local "social web" of the browser tests (tests/collector/capture/socialweb.py:
@@ -79,10 +94,8 @@ def social() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def server() -> Iterator[str]:
     """Base URL (``http://127.0.0.1:PORT``) of the test page server, run as a subprocess."""
-    proc, base = serve_script(HERE / "server.py")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    with served(HERE / "server.py") as base:
+        yield base
 
 
 @pytest.fixture(scope="session")
@@ -156,6 +169,18 @@ def make_config(home: Path, **flags: Any) -> Config:
     }
     defaults.update(flags)
     return load_config(defaults, env={})
+
+
+def capture_rows(db_url: str) -> list[Capture]:
+    """Every capture row of the database at ``db_url``, in id order (detached)."""
+    sessions = connect(db_url)
+    try:
+        with sessions() as session:
+            rows = list(session.scalars(select(Capture).order_by(Capture.id)))
+            session.expunge_all()
+            return rows
+    finally:
+        sessions.kw["bind"].dispose()
 
 
 def warcio_check(home: Path) -> None:

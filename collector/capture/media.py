@@ -29,9 +29,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from collector.capture.mediaguard import GuardProxy
 from collector.config import Config
 from collector.errors import CollectorError, InputError
+from spiders.guardproxy import GuardProxy
+from spiders.safety import allowed_hosts
 from storage.archive import Archive
 from storage.media import MediaInput, commit_media
 
@@ -202,7 +203,9 @@ def capture_media(config: Config, pages: Iterable[tuple[int, str]],
         return 0
     archive = Archive.from_settings(config)
     try:
-        with GuardProxy(allow_private=config.allow_private, timeout=config.download_timeout) as guard:
+        with GuardProxy(allow_private=config.allow_private,
+                        allow_hosts=allowed_hosts(config.allow_host_list),
+                        timeout=config.download_timeout, name="media-guard") as guard:
             for target in targets:
                 with tempfile.TemporaryDirectory(prefix="collector-media-") as tmp:
                     item = download(config, target, Path(tmp), guard)

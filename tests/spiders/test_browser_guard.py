@@ -4,6 +4,7 @@ browser errors and crashes become failed attempts."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 from scrapy import Request
 from scrapy.http import HtmlResponse
 
-from spiders.browser import RECORDER_KEY, PageRecorder, RequestGuard, decoded_headers
+from spiders.browser import RECORDER_KEY, PageRecorder, RequestGuard, decoded_headers, tls_record
 from spiders.browsercapture import MODE_REASON_KEY, BrowserCapture, browser_mode, host_listed
 from spiders.capture import TARGET_KEY, CaptureSpider
 from spiders.outcomes import classify_exception
@@ -128,3 +129,19 @@ def test_a_page_that_crashes_is_a_failed_attempt() -> None:
     assert item["reason_detail"] == "the page crashed: Target crashed"
     assert item["mode"] == "browser" and item["mode_reason"] == "browser_hosts"
     assert item["target"] == target
+
+
+def test_tls_record_maps_playwrights_security_details() -> None:
+    details = {"issuer": "R11", "protocol": "TLS 1.3", "subjectName": "example.org",
+               "validFrom": 1767225600, "validTo": 1775001600}
+    record = tls_record(details, verified=None)
+    assert record is not None
+    assert (record["issuer"], record["subject"], record["version"]) == ("CN=R11", "CN=example.org",
+                                                                        "TLSv1.3")
+    assert record["valid_from"] == datetime.fromtimestamp(details["validFrom"], UTC).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+    assert record["verified"] is None and record["fingerprint"] is None
+    assert record["detail"].startswith("unchecked")
+    assert tls_record(details, verified=True)["detail"].startswith("verified")  # type: ignore[index]
+    assert tls_record(None, verified=None) is None
+    assert tls_record({}, verified=None) is None

@@ -29,6 +29,10 @@ Routes:
                      cookie, else "Log in to see this post"; it also refreshes ``sid`` and sets a
                      ``theme`` cookie, and its script calls /api/me with ``Authorization: Bearer``
                      and the token (the reader's name is shown when the token is right)
+  /redirecting?to=U  a page whose image (U/pixel.png) and XHR (U/data.json) are redirects to U's server
+  /redirect?to=U     302 to U
+  /robots-page       a page with an image robots.txt disallows (/blocked/a.png) and one it allows
+  /robots.txt        disallows /blocked/ (each fetch counted: /robots-count)
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 LOGIN_USER = "reporter"
 LOGIN_PASSWORD = "correct horse battery staple"
@@ -178,6 +182,19 @@ def png(name: str, size: int = 8) -> bytes:
 
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+REDIRECTING = """<!doctype html><html><head><title>Redirects</title></head><body>
+<p>A page whose image and XHR are redirected elsewhere.</p>
+<img src="/redirect?to=%(img)s" width="8" height="8">
+<script>fetch('/redirect?to=%(xhr)s').catch(() => {});</script></body></html>"""
+
+ROBOTS_PAGE = """<!doctype html><html><head><title>Robots</title></head><body>
+<p>A page with an image robots.txt disallows and one it allows.</p>
+<img src="/blocked/a.png" width="8" height="8"><img src="/img/robots-ok.png" width="8" height="8">
+</body></html>"""
+
+ROBOTS_FETCHES = [0]
 
 
 def bench_page(n: str) -> str:
@@ -320,7 +337,23 @@ class Handler(BaseHTTPRequestHandler):
                 self.send(f"/* {name} */ window.x = (window.x || 0) + 1;\n" * 20,
                           "application/javascript", encode=True)
         elif path == "/robots.txt":
-            self.send("User-agent: *\nAllow: /\n", "text/plain")
+            ROBOTS_FETCHES[0] += 1
+            self.send("User-agent: *\nDisallow: /blocked/\n", "text/plain")
+        elif path == "/robots-count":
+            self.send(str(ROBOTS_FETCHES[0]), "text/plain")
+        elif path == "/robots-page":
+            self.send(ROBOTS_PAGE)
+        elif path.startswith("/blocked/"):
+            self.send(png(path), "image/png")
+        elif path == "/redirecting":
+            to = query.get("to", [""])[0]
+            self.send(REDIRECTING % {"img": quote(to + "/pixel.png", safe=""),
+                                     "xhr": quote(to + "/data.json", safe="")})
+        elif path == "/redirect":
+            self.send_response(302)
+            self.send_header("Location", query.get("to", ["/"])[0])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
         else:
             self.send_error(404)
 

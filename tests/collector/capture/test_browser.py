@@ -16,21 +16,18 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from PIL import Image
-from sqlalchemy import select
 from warcio.archiveiterator import ArchiveIterator
 
 from collector.capture.run import capture_urls
 from collector.cli.main import cli
 from collector.config import Config
 from collector.errors import CollectorError
-from storage.database import connect
 from storage.models import Capture
 from tests.collector.capture import socialweb
 from tests.collector.server.helpers import fetch
-from tests.conftest import make_config, warcio_check
+from tests.conftest import capture_rows, make_config, warcio_check
 from tests.pywb_tool import Pywb
 
-HERE = Path(__file__).parent
 PAGES = {"post": "/post/1", "timeline": "/timeline", "lazy": "/lazy", "consent": "/consent",
          "never": "/never", "private": "/private", "navigate": "/navigate"}
 
@@ -48,14 +45,7 @@ class Browsed:
         return self.base + PAGES[name]
 
     def rows(self) -> list[Capture]:
-        sessions = connect(self.config.db_url)
-        try:
-            with sessions() as session:
-                rows = list(session.scalars(select(Capture).order_by(Capture.id)))
-                session.expunge_all()
-                return rows
-        finally:
-            sessions.kw["bind"].dispose()
+        return capture_rows(self.config.db_url)
 
     def records(self) -> list[tuple[str, str, dict[str, str], bytes, Any]]:
         """(type, target URI, WARC headers, content, HTTP headers) of every WARC record."""
