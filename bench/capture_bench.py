@@ -7,7 +7,9 @@ HTTP proxy: ``GET http://siteNNN.test/page/<i>`` gets page ``i mod 990`` of the 
 corpus (decompressed from /work/shared/corpora, never copied), ``/robots.txt`` allows all. Captures
 reach it via ``http_proxy``, so per-host politeness applies (10 URLs per host). Settings: Config
 defaults, ``autothrottle_start_delay`` 0.1 s (``--start-delay``); the bare Scrapy crawl gets the same
-settings dict minus collector's middlewares, extensions and pipeline. Each run has its own process.
+settings dict minus collector's middlewares, extensions and pipeline, with Scrapy's own AutoThrottle
+(the same per-host delays: before, bare Scrapy crawled unthrottled, ``--unthrottled-bare``).
+Each run has its own process.
 Figures, targets in brackets: archive path (extraction off) vs bare pages/s [>= 0.5x]; the capture
 command's path with --no-extract (stream_captures, extraction left pending) vs bare [>= 0.8x], then
 extract --pending on what it archived (``--only-no-extract``: bare, these two and nothing else);
@@ -186,9 +188,13 @@ def bare_crawl(config: Config, urls: list[str]) -> dict[str, Any]:
         def failed(self, failure: Any) -> None:
             statuses[type(failure.value).__name__] += 1
 
+    # the same politeness as collector's crawl: Scrapy's own AutoThrottle (PoliteThrottle is
+    # AutoThrottle plus robots.txt Crawl-delay floors and 429/503 back-off) under the same settings;
+    # without it (UNTHROTTLED_BARE, --unthrottled-bare) bare Scrapy ignores the per-host delays
+    extensions = {} if UNTHROTTLED_BARE[0] else {"scrapy.extensions.throttle.AutoThrottle": 0}
     started = time.perf_counter()
     process = CrawlerProcess(settings=scrapy_settings(
-        config, EXTENSIONS={}, DOWNLOADER_MIDDLEWARES={}, ITEM_PIPELINES={}))
+        config, EXTENSIONS=extensions, DOWNLOADER_MIDDLEWARES={}, ITEM_PIPELINES={}))
     process.crawl(Bare)
     process.start()
     seconds = time.perf_counter() - started
@@ -467,6 +473,7 @@ def sizes(config: Config) -> tuple[int, int]:
 
 
 REQUISITES = [False]  # --requisites: the archive path fetches each page's requisites too
+UNTHROTTLED_BARE = [False]  # --unthrottled-bare: bare Scrapy without AutoThrottle (as before)
 
 
 def fetches_per_page(config: Config) -> float:
@@ -593,12 +600,15 @@ def main() -> int:
                         help="bare Scrapy, capture --no-extract and extract --pending alone")
     parser.add_argument("--requisites", action="store_true",
                         help="the archive path fetches page requisites too (counted as fetches)")
+    parser.add_argument("--unthrottled-bare", action="store_true",
+                        help="bare Scrapy without AutoThrottle (collector's crawl keeps its own)")
     parser.add_argument("--lookup-rows", type=int, default=1_000_000, help="0 skips the lookup")
     parser.add_argument("--start-delay", type=float, default=0.1)
     parser.add_argument("--quiet-wait", type=float, default=60.0,
                         help="longest wait for an idle machine before each phase (seconds)")
     args = parser.parse_args()
     REQUISITES[0] = args.requisites
+    UNTHROTTLED_BARE[0] = args.unthrottled_bare
     manifest = CORPUS / "manifest.jsonl"
     if not manifest.is_file() or not (CORPUS / "html").is_dir():
         print(f"corpus not found at {CORPUS} (manifest.jsonl and html/): nothing to benchmark")
