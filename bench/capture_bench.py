@@ -301,7 +301,10 @@ def no_extract_phases(run: Callable[..., dict[str, Any]], config: Callable[..., 
                       urls: list[str], bare: dict[str, Any], summary: dict[str, Any]) -> None:
     """``capture --no-extract`` (the command's path: crawl child, writer, rows with extraction
     pending; no extraction pool) against bare Scrapy of the same run; then ``extract --pending``."""
-    noext_config = config("no_extract", extract=False, extract_workers=2, requisites=REQUISITES[0])
+    # the pages alone, as bare Scrapy (no requisites, and no yt-dlp after the crawl for the ~2% of
+    # corpus pages that embed a <video>), unless --requisites
+    noext_config = config("no_extract", extract=False, extract_workers=2, requisites=REQUISITES[0],
+                          media="auto" if REQUISITES[0] else "never")
     noext = run("no_extract", capture_child, noext_config, urls)
     noext["pages_per_s"] *= fetches_per_page(noext_config)
     ratio = summary["no_extract_vs_bare"] = noext["pages_per_s"] / bare["pages_per_s"]
