@@ -7,7 +7,9 @@ HTTP proxy: ``GET http://siteNNN.test/page/<i>`` gets page ``i mod 990`` of the 
 corpus (decompressed from /work/shared/corpora, never copied), ``/robots.txt`` allows all. Captures
 reach it via ``http_proxy``, so per-host politeness applies (10 URLs per host). Settings: Config
 defaults, ``autothrottle_start_delay`` 0.1 s (``--start-delay``); the bare Scrapy crawl gets the same
-settings dict minus collector's middlewares, extensions and pipeline. Each run has its own process.
+settings dict minus collector's middlewares, extensions and pipeline, with Scrapy's own AutoThrottle
+(the same per-host delays: before, bare Scrapy crawled unthrottled, ``--unthrottled-bare``).
+Each run has its own process.
 Figures, targets in brackets: archive path (extraction off) vs bare pages/s [>= 0.5x]; the capture
 command's path with --no-extract (stream_captures, extraction left pending) vs bare [>= 0.8x], then
 extract --pending on what it archived (``--only-no-extract``: bare, these two and nothing else);
@@ -17,8 +19,11 @@ closest_capture median over 1,000,000 SQLite rows [< 2 ms]; with --memory/--full
 the capture process tree over 20,000 URLs [< 400 MB], as summed PSS (shared pages split between the
 processes sharing them; summed RSS, which counts them once per process, is printed beside it).
 Each phase first waits (--quiet-wait) for an idle machine, and reports the CPU other processes used
-meanwhile. No asserts: figures are printed
-and written to bench/out/capture_bench.json.
+meanwhile. The archive path and --no-extract phases fetch what bare Scrapy fetches: the pages alone
+(requisites off, as ``capture --no-requisites``); the corpus pages name ~23 requisites each (images,
+stylesheets: 404 from the site), which a default capture fetches too, one row each: with
+``--requisites`` they are fetched, and every fetch (page or requisite) is counted in the rate.
+No asserts: figures are printed and written to bench/out/capture_bench.json.
 """
 
 from __future__ import annotations
@@ -183,9 +188,13 @@ def bare_crawl(config: Config, urls: list[str]) -> dict[str, Any]:
         def failed(self, failure: Any) -> None:
             statuses[type(failure.value).__name__] += 1
 
+    # the same politeness as collector's crawl: Scrapy's own AutoThrottle (PoliteThrottle is
+    # AutoThrottle plus robots.txt Crawl-delay floors and 429/503 back-off) under the same settings;
+    # without it (UNTHROTTLED_BARE, --unthrottled-bare) bare Scrapy ignores the per-host delays
+    extensions = {} if UNTHROTTLED_BARE[0] else {"scrapy.extensions.throttle.AutoThrottle": 0}
     started = time.perf_counter()
     process = CrawlerProcess(settings=scrapy_settings(
-        config, EXTENSIONS={}, DOWNLOADER_MIDDLEWARES={}, ITEM_PIPELINES={}))
+        config, EXTENSIONS=extensions, DOWNLOADER_MIDDLEWARES={}, ITEM_PIPELINES={}))
     process.crawl(Bare)
     process.start()
     seconds = time.perf_counter() - started
@@ -292,8 +301,12 @@ def no_extract_phases(run: Callable[..., dict[str, Any]], config: Callable[..., 
                       urls: list[str], bare: dict[str, Any], summary: dict[str, Any]) -> None:
     """``capture --no-extract`` (the command's path: crawl child, writer, rows with extraction
     pending; no extraction pool) against bare Scrapy of the same run; then ``extract --pending``."""
-    noext_config = config("no_extract", extract=False, extract_workers=2)
+    # the pages alone, as bare Scrapy (no requisites, and no yt-dlp after the crawl for the ~2% of
+    # corpus pages that embed a <video>), unless --requisites
+    noext_config = config("no_extract", extract=False, extract_workers=2, requisites=REQUISITES[0],
+                          media="auto" if REQUISITES[0] else "never")
     noext = run("no_extract", capture_child, noext_config, urls)
+    noext["pages_per_s"] *= fetches_per_page(noext_config)
     ratio = summary["no_extract_vs_bare"] = noext["pages_per_s"] / bare["pages_per_s"]
     print(f"capture --no-extract: {noext['pages_per_s']:.1f} pages/s ({noext['seconds']:.1f} s, "
           f"{noext['cpu_ms_per_page']:.1f} ms CPU/page) {noext['outcomes']} extraction "
@@ -462,6 +475,27 @@ def sizes(config: Config) -> tuple[int, int]:
             sum(p.stat().st_size for p in config.home.glob("collector.db*")))
 
 
+REQUISITES = [False]  # --requisites: the archive path fetches each page's requisites too
+UNTHROTTLED_BARE = [False]  # --unthrottled-bare: bare Scrapy without AutoThrottle (as before)
+
+
+def fetches_per_page(config: Config) -> float:
+    """Rows (fetches) per page row in ``config``'s archive: 1 without requisites; with them, each
+    requisite fetched counts as a fetch in the rate (bare Scrapy fetches pages alone)."""
+    from sqlalchemy import text
+
+    from storage.database import connect
+
+    sessions = connect(config.db_url)
+    try:
+        with sessions() as session:
+            rows, pages = session.execute(text(
+                "SELECT count(*), count(*) - count(page_id) FROM captures")).one()
+    finally:
+        sessions.kw["bind"].dispose()
+    return rows / max(1, pages)
+
+
 def make_urls(n: int) -> list[str]:
     """``n`` URLs over ``n / 10`` host names, host-interleaved."""
     return [f"http://site{i % max(1, n // URLS_PER_HOST):03d}.test/page/{i}" for i in range(n)]
@@ -495,7 +529,8 @@ def phases(args: argparse.Namespace, port: int, config: Callable[..., Config],
     site = summary["site_pages_per_s"] = asyncio.run(site_rate(port, n))
     print(f"site alone (asyncio client, 32 connections): {site:.0f} pages/s")
     bare = run("bare", bare_crawl, config("bare"), urls)
-    arch = run("archive", archive_crawl, config("archive"), urls)
+    arch = run("archive", archive_crawl, config("archive", requisites=REQUISITES[0]), urls)
+    arch["pages_per_s"] *= fetches_per_page(config("archive"))
     ratio = summary["archive_vs_bare"] = arch["pages_per_s"] / bare["pages_per_s"]
     print(f"bare scrapy: {rate(bare)} {bare['statuses']}")
     print(f"archive path: {rate(arch)} {arch['outcomes']} = {ratio:.2f}x bare (target >= 0.5)")
@@ -566,11 +601,17 @@ def main() -> int:
     parser.add_argument("--only-memory", action="store_true", help="the memory run alone")
     parser.add_argument("--only-no-extract", action="store_true",
                         help="bare Scrapy, capture --no-extract and extract --pending alone")
+    parser.add_argument("--requisites", action="store_true",
+                        help="the archive path fetches page requisites too (counted as fetches)")
+    parser.add_argument("--unthrottled-bare", action="store_true",
+                        help="bare Scrapy without AutoThrottle (collector's crawl keeps its own)")
     parser.add_argument("--lookup-rows", type=int, default=1_000_000, help="0 skips the lookup")
     parser.add_argument("--start-delay", type=float, default=0.1)
     parser.add_argument("--quiet-wait", type=float, default=60.0,
                         help="longest wait for an idle machine before each phase (seconds)")
     args = parser.parse_args()
+    REQUISITES[0] = args.requisites
+    UNTHROTTLED_BARE[0] = args.unthrottled_bare
     manifest = CORPUS / "manifest.jsonl"
     if not manifest.is_file() or not (CORPUS / "html").is_dir():
         print(f"corpus not found at {CORPUS} (manifest.jsonl and html/): nothing to benchmark")

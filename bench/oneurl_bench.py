@@ -17,6 +17,16 @@ of a page in a fresh worker, and an in-process crawl of one 404 page (reactor st
 shutdown: no extraction) measured inside its process after its imports. The processes run side by
 side (crawl and writer, extraction server), so the parts add up to more than the wall time.
 
+Each command's CPU time is reported too: user + system seconds of its whole process tree (the
+command, its crawl and writer processes, the extraction fork server and workers, multiprocessing's
+resource tracker), each command being run under a small reaper that outlives them all
+(``PR_SET_CHILD_SUBREAPER``). On a loaded machine the wall time is mostly waiting for a core; the
+CPU time is what the command costs. ``--baseline DIR`` runs the same commands from another checkout
+(e.g. ``git archive main | tar -x -C /tmp/base``), interleaved with this one, each in its own home,
+and reports both. ``--nice N`` runs the commands at that niceness (negative, as root: an
+approximation of an idle machine on a shared one). Commands run with Python's bytecode cache on
+(``PYTHONDONTWRITEBYTECODE`` is dropped): an installed collector has its modules compiled.
+
 Written to bench/out/oneurl_bench.json. No asserts; measure before and after a change in the same
 session (other work on the machine moves every figure).
 """
@@ -24,8 +34,10 @@ session (other work on the machine moves every figure).
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -66,25 +78,54 @@ PARTS = {
 }
 
 
-def _env() -> dict[str, str]:
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _env(root: Path = ROOT) -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: compiled once, not at every start
+    env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return env
 
 
-def _command(home: Path, *args: str) -> float:
+def reap_tree(command: list[str], nice: int = 0) -> None:
+    """Run ``command`` (its output kept), wait for it and for every process it left behind;
+    print the JSON of its wall time, the tree's CPU seconds and its exit status."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    if nice:
+        os.nice(nice)
     began = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "collector", "--home", str(home), *args],
-                          cwd=ROOT, env=_env(), capture_output=True, text=True)
+    done = subprocess.run(command, capture_output=True, text=True)
     took = time.perf_counter() - began
+    while True:  # the orphans of the tree are this process's children now
+        try:
+            os.wait4(-1, 0)
+        except ChildProcessError:
+            break
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(json.dumps({"wall_s": took, "tree_cpu_s": usage.ru_utime + usage.ru_stime,
+                      "returncode": done.returncode, "output": (done.stdout + done.stderr)[-4000:]}))
+
+
+def _command(home: Path, *args: str, root: Path = ROOT, nice: int = 0) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the process tree) of one ``collector`` command."""
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--reap", str(nice), "--",
+                           sys.executable, "-m", "collector", "--home", str(home), *args],
+                          cwd=root, env=_env(root), capture_output=True, text=True)
     if done.returncode != 0:
-        raise SystemExit(f"{' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    return took
+        raise SystemExit(f"reaper failed: {done.stderr}")
+    figures = json.loads(done.stdout)
+    if figures["returncode"] != 0:
+        raise SystemExit(f"{' '.join(args)} failed ({figures['returncode']}):\n{figures['output']}")
+    return figures["wall_s"], figures["tree_cpu_s"]
 
 
-def _figures(times: list[float]) -> dict[str, Any]:
+def _figures(runs: list[tuple[float, float]]) -> dict[str, Any]:
+    times = [wall for wall, _ in runs]
+    cpu = [used for _, used in runs]
     return {"best_s": round(min(times), 3), "median_s": round(statistics.median(times), 3),
-            "all_s": [round(t, 3) for t in times]}
+            "all_s": [round(t, 3) for t in times], "cpu_median_s": round(statistics.median(cpu), 3),
+            "cpu_all_s": [round(c, 3) for c in cpu]}
 
 
 def _part(code: str, runs: int) -> float:
@@ -105,26 +146,38 @@ def _part(code: str, runs: int) -> float:
 
 def main() -> None:
     """Run the benchmark and print/write the figures."""
+    if sys.argv[1:2] == ["--reap"]:  # the reaper of one command (see _command)
+        reap_tree(sys.argv[4:], nice=int(sys.argv[2]))
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--runs", type=int, default=6)
     parser.add_argument("--parts-runs", type=int, default=3)
     parser.add_argument("--no-parts", action="store_true")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="another checkout to measure interleaved with this one")
+    parser.add_argument("--nice", type=int, default=0, help="niceness of the measured commands")
     args = parser.parse_args()
     server, base = serve_script(ROOT / "tests" / "server.py")
-    figures: dict[str, Any] = {"runs": args.runs, "cpus": os.cpu_count(),
+    figures: dict[str, Any] = {"runs": args.runs, "cpus": os.cpu_count(), "nice": args.nice,
                                "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]}
+    roots = {"this": ROOT} | ({"baseline": args.baseline.resolve()} if args.baseline else {})
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            home = Path(tmp) / "home"
-            _command(home, "capture", "--allow-private", f"{base}/page/checked")  # creates the home
-            capture = [_command(home, "capture", "--allow-private", f"{base}/page/bench-{i}")
-                       for i in range(args.runs)]
-            print(f"capture: {_figures(capture)}", flush=True)
-            check = [_command(home, "check", "--allow-private", f"{base}/page/checked")
-                     for _ in range(args.runs)]
-            print(f"check:   {_figures(check)}", flush=True)
-            figures["capture"] = _figures(capture)
-            figures["check"] = _figures(check)
+            homes = {name: Path(tmp) / name for name in roots}
+            for name, root in roots.items():  # creates the home
+                _command(homes[name], "capture", "--allow-private", f"{base}/page/checked", root=root)
+            for command in ("capture", "check"):
+                runs: dict[str, list[tuple[float, float]]] = {name: [] for name in roots}
+                for i in range(args.runs):
+                    for name, root in roots.items():  # interleaved: the same load for both
+                        url = f"{base}/page/bench-{i}" if command == "capture" else f"{base}/page/checked"
+                        runs[name].append(_command(homes[name], command, "--allow-private", url,
+                                                   root=root, nice=args.nice))
+                for name in roots:
+                    key = command if name == "this" else f"{command}_baseline"
+                    figures[key] = _figures(runs[name])
+                    print(f"{key + ':':18} {figures[key]}", flush=True)
+            home = homes["this"]
             if not args.no_parts:
                 values = {"db": f"sqlite:///{home / 'collector.db'}", "warc": str(home / "warcs"),
                           "home": str(home), "url": f"{base}/status/404"}

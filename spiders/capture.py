@@ -195,8 +195,9 @@ class CaptureSpider(scrapy.Spider):
         if (response.meta[TARGET_KEY].get("context") or {}).get("probe"):
             return [], []  # a check's soft-404 probe is no page anyone will look at
         self._fetched.add(response.url)  # a page needed by another page is not fetched again
-        wanted, embedded = page_needs(response.body, response.url, response.encoding)
-        return (wanted if requisites else []), (embedded if media else [])
+        wanted, embedded = page_needs(response.body, response.url, response.encoding,
+                                      requisites=requisites)
+        return wanted, (embedded if media else [])
 
     def _setting_bool(self, name: str) -> bool:
         settings = getattr(getattr(self, "crawler", None), "settings", None)

@@ -30,7 +30,6 @@ _STYLE = re.compile(rb"<style\b[^>]*>.*?</style\s*>", re.I | re.S)
 _NOSCRIPT = re.compile(rb"<noscript\b[^>]*>(.*?)</noscript\s*>", re.I | re.S)
 _TAG = re.compile(rb"<[^>]*>", re.S)
 _COMMENT = re.compile(rb"<!--.*?-->", re.S)
-_SPACE = re.compile(r"\s+")
 _ASKS_FOR_JS = re.compile(
     r"(enable|turn on|activate|allow)\s+javascript|javascript\s+(is\s+)?(required|disabled|"
     r"must be enabled|needs to be enabled|is not enabled|is turned off)|requires?\s+javascript|"
@@ -51,8 +50,13 @@ def visible_text(html: bytes) -> str:
     body = _STYLE.sub(b" ", body)
     body = _NOSCRIPT.sub(b" ", body)
     body = _TAG.sub(b" ", body)
-    text = body.decode("utf-8", "replace")
-    return _SPACE.sub(" ", _unescape(text)).strip()
+    return _collapse(_unescape(body.decode("utf-8", "replace")))
+
+
+def _collapse(text: str) -> str:
+    """``text`` with each run of whitespace made one space, stripped: what ``\\s+`` -> " " and
+    ``strip()`` give (the same Unicode whitespace), several times faster than the regular expression."""
+    return " ".join(text.split())
 
 
 def _unescape(text: str) -> str:
@@ -66,8 +70,7 @@ def js_shell_signal(html: bytes | str, text: str | None = None) -> str | None:
     answer is a short signal: ``"noscript"``, ``"empty app root"`` or ``"script-heavy"``.
     """
     raw = html.encode("utf-8", "replace") if isinstance(html, str) else html
-    seen = text if text is not None else visible_text(raw)
-    shown = len(_SPACE.sub(" ", seen).strip())
+    shown = len(_collapse(text) if text is not None else visible_text(raw))  # collapsed already
     if shown >= LITTLE_TEXT * 4:
         return None  # a page with this much text is no shell, whatever else it has
     for match in _NOSCRIPT.finditer(raw):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import multiprocessing
 import resource
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, TimeoutError
 from pathlib import Path
@@ -147,10 +148,22 @@ class ExtractionPool:
         self.workers = workers
         self._pool = ProcessPool(max_workers=workers, max_tasks=max_tasks, initializer=_warm,
                                  initargs=(max_memory,), context=extraction_context(warm=warm))
-        # start the fork server (trafilatura loaded and warmed: seconds) and the workers now, while
-        # the crawl starts, rather than when the first page is committed
-        self._pool.schedule(_warm)
-        self._locks = channel_locks(self._pool)  # until close: see the module's docstring
+        # start the fork server (trafilatura loaded, and warmed: seconds) and the workers now, while
+        # the crawl starts, rather than when the first page is committed; in a thread, because a
+        # worker's start waits for the server's imports, which the caller (the writer process)
+        # spends importing storage and opening the database instead (~0.5 s of a one-URL capture)
+        self._locks: tuple[Any, ...] = ()  # until close: see the module's docstring
+        self._start_error: BaseException | None = None
+        self._starting = threading.Thread(target=self._start, name="extraction-pool-start",
+                                          daemon=True)
+        self._starting.start()
+
+    def _start(self) -> None:
+        try:
+            self._pool.schedule(_warm)
+        except BaseException as exc:  # raised by close(), if no submit() met it first
+            self._start_error = exc
+        self._locks = channel_locks(self._pool)
 
     def submit(self, payload_file: str, payload_offset: int, url: str,
                done: Callable[[dict[str, Any]], None]) -> None:
@@ -178,7 +191,11 @@ class ExtractionPool:
         future.add_done_callback(finished)
 
     def close(self) -> None:
-        """Stop the workers (pending tasks are finished first)."""
+        """Stop the workers (pending tasks are finished first); raises a failure of the pool's
+        start."""
+        self._starting.join()
         self._pool.close()
         self._pool.join()
         self._locks = ()  # every worker has stopped: the semaphores may go now
+        if self._start_error is not None:
+            raise self._start_error

@@ -254,9 +254,6 @@ def serve(conn: Any, config: Config, extract: bool, info: dict[str, str], softwa
     forget_inherited_server()  # forked from a process that ran one: the pool starts its own
     # here, in the writer process: the crawl process never loads SQLAlchemy, warcio or pebble
     from collector.capture.extract_pool import ExtractionPool, pool_plan  # writer process only
-    from collector.capture.writer import ArchiveWriter  # writer process only
-    from storage.archive import Archive  # writer process only
-    from storage.upload import upload_leftovers  # writer process only
 
     map_large_blocks()  # bodies come and go: give each back when it goes
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the crawl decides when the run ends
@@ -270,7 +267,7 @@ def serve(conn: Any, config: Config, extract: bool, info: dict[str, str], softwa
 
     archive = pool = run_lock = None
     try:
-        # first: its processes start while the database opens
+        # first: its processes start while storage loads and the database opens
         if extract and config.extract and config.workers > 0:
             workers, warm = pool_plan(config.workers, pages)
             pool = ExtractionPool(config.warc_dir, workers=workers, warm=warm,
@@ -278,6 +275,11 @@ def serve(conn: Any, config: Config, extract: bool, info: dict[str, str], softwa
                                   html_max_bytes=config.extract_max_bytes,
                                   html_max_tags=config.extract_max_tags,
                                   max_memory=config.extract_max_memory_mb * 2**20)
+        # here, once the pool starts (see above); the writer process only
+        from collector.capture.writer import ArchiveWriter  # after the pool starts
+        from storage.archive import Archive  # after the pool starts
+        from storage.upload import upload_leftovers  # after the pool starts
+
         # a crawl writes; memory-mapped reads would keep every page it touches resident
         attach_store(config)  # a spawned writer did not load the config: its s3:// store, if any
         archive = Archive.open(config.db_url, config.warc_dir, mmap=False,

@@ -79,3 +79,9 @@ def test_visible_text_drops_scripts_styles_and_noscript() -> None:
     text = visible_text(b"<style>p{}</style><p>Shown &amp; kept</p><script>hidden()</script>"
                         b"<noscript>enable JS</noscript><!-- c -->")
     assert text == "Shown & kept"
+
+
+def test_visible_text_collapses_every_kind_of_whitespace_to_one_space() -> None:
+    # no-break, em and ideographic spaces, tabs and line breaks, as the reader sees them: one gap
+    html = "<p>\n\t a\u00a0\u00a0b\u2003 c</p>\r\n<p>d\u3000e </p>\n".encode()
+    assert visible_text(html) == "a b c d e"

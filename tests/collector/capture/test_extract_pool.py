@@ -113,3 +113,31 @@ def test_a_worker_still_starting_when_its_pool_closes_finds_its_locks(tmp_path: 
     assert (tmp_path / "first").exists() and (tmp_path / "late").exists()  # a worker was late
     assert done.returncode == 0 and done.stdout.strip() == "closed", done.stderr
     assert "Traceback" not in done.stderr and "FileNotFoundError" not in done.stderr, done.stderr
+
+
+GATED_START = """
+import os, sys
+from multiprocessing import forkserver, get_context
+
+from collector.capture.extract_pool import ExtractionPool
+
+get_context("forkserver").set_forkserver_preload(["tests.collector.capture.gated_preload"])
+forkserver.ensure_running()
+pool = ExtractionPool(sys.argv[1], workers=1, timeout=30, max_bytes=2**20)
+print("constructed", flush=True)  # while the fork server is still importing its preload
+open(os.environ["COLLECTOR_TEST_GATE"], "w").close()
+pool.close()
+print("closed")
+"""
+
+
+def test_the_pool_starts_its_workers_while_its_caller_goes_on(tmp_path: Path) -> None:
+    """The writer process opens the database while its pool's fork server imports trafilatura: the
+    pool's constructor returns before its first worker has started (here, before the server's
+    preload may even finish: it waits for a file the caller writes after the constructor)."""
+    gate = tmp_path / "gate"
+    env = {**os.environ, "COLLECTOR_TEST_GATE": str(gate), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", GATED_START, str(tmp_path)], capture_output=True,
+                          text=True, cwd=ROOT, env=env, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["constructed", "closed"] and gate.exists()

@@ -5,6 +5,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 import itertools
+import json
+import os
+import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -345,3 +349,51 @@ def test_meta_refresh_to_javascript_or_mailto_is_ignored(server: str, home: Path
         res = results[url]
         assert (res["outcome"], res["reason"]) == ("captured", None), res
         assert res["http_status"] == 200 and res["final_url"] == url
+
+
+NO_MEDIA = """
+import json, sys
+from pathlib import Path
+from collector.capture.run import stream_captures
+from tests.conftest import make_config
+
+results = []
+stream_captures(make_config(Path(sys.argv[1])), [sys.argv[2]], on_result=results.append)
+print(json.dumps([[r["outcome"] for r in results],
+                  [m for m in sys.argv[3:] if m in sys.modules]]))
+"""
+
+
+def test_a_capture_without_media_loads_no_downloader(server: str, home: Path) -> None:
+    """The media of a run are chosen without the downloader's modules (collector.capture.mediatargets):
+    a page that embeds none loads neither it nor storage and SQLAlchemy in the caller (~0.5 s of a
+    one-URL capture)."""
+    heavy = ["collector.capture.media", "collector.capture.mediaguard", "storage.archive",
+             "sqlalchemy", "yt_dlp"]
+    root = Path(__file__).resolve().parents[3]
+    done = subprocess.run([sys.executable, "-c", NO_MEDIA, str(home), server + "/page/a", *heavy],
+                          capture_output=True, text=True, cwd=root, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(root)})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [["captured"], []]
+
+
+LEAVE = """
+import logging, sys
+from collector.capture.run import leave
+
+logging.basicConfig(stream=sys.stderr, format="%(message)s")
+sys.stdout.write("the result line")  # block-buffered: stdout is a pipe
+logging.getLogger("test").warning("the last log line")
+leave()
+print("never")
+"""
+
+
+def test_a_crawl_process_that_leaves_early_loses_no_output() -> None:
+    """``leave`` (the end of a crawl process that is done) skips Python's teardown, not its streams."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    done = subprocess.run([sys.executable, "-c", LEAVE], capture_output=True, text=True, env=env,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "the result line" and done.stderr == "the last log line\n"
