@@ -141,9 +141,10 @@ class BrowserCapture:
             phases["behaviours"] = time.monotonic()
             screenshot = await _screenshot(page, notes)
             phases["screenshot"] = time.monotonic()
-            dom = await asyncio.wait_for(page.content(), 10.0)
+            # both read the page as it is: at once (one round trip's wait instead of two)
+            dom, (title, timings["navigation"]) = await asyncio.gather(
+                asyncio.wait_for(page.content(), 10.0), _title_and_timing(page))
             final_url = page.url
-            title, timings["navigation"] = await _title_and_timing(page)
             phases["dom"] = time.monotonic()
             await recorder.settle(5.0)
             phases["recording"] = time.monotonic()
