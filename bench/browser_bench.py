@@ -17,11 +17,13 @@ concurrency, visiting the same pages:
 
 Figures: pages/s of each and their ratio [target >= 0.7x], and the peak summed PSS of collector's
 process tree (crawl, writer, extraction workers, Playwright's driver and Chromium's processes)
-[target < 1.5 GB]. Each loop's CPU seconds per page are those of this process and of the children it
-reaped (Playwright's driver and Chromium; collector's crawl and writer processes): on a shared machine,
-where wall time is noise, they say what each page costs. ``--rounds N`` runs the loops N times,
-interleaved (bare, routed, collector, bare, ...), and gives the median of the rounds' ratios. No asserts:
-figures are printed and written to bench/out/browser_bench.json.
+[target < 1.5 GB]. Each loop's CPU seconds per page are those of this process and its descendants
+(Playwright's driver, every Chromium process; collector's crawl, writer and extraction processes; not
+the site's server), sampled from /proc every 0.1 s (a process that exits loses at most its last
+tenth of a second): on a shared machine, where wall time is noise, they say what each page costs.
+``--rounds N`` runs the loops N times, interleaved (bare, routed, collector, bare, ...), and gives
+the median of the rounds' ratios. No asserts: figures are printed and written to
+bench/out/browser_bench.json.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -81,14 +84,62 @@ async def bare_loop(urls: list[str], executable: str, concurrency: int, *, route
     return done
 
 
-def _cpu() -> float:
-    """CPU seconds of this process and of its reaped children so far."""
-    times = os.times()
-    return times.user + times.system + times.children_user + times.children_system
+class TreeCpu:
+    """Context manager: CPU seconds used by this process and its descendants (but ``exclude`` and
+    its descendants) while it is entered, sampled from /proc every ``interval`` seconds."""
+
+    TICK = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, exclude: int, interval: float = 0.1) -> None:
+        self.exclude = exclude
+        self.interval = interval
+        self.seconds = 0.0
+        self._start: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self, *, first: bool = False) -> None:
+        kids: dict[int, list[int]] = {}
+        cpu: dict[int, float] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2:].split()
+            kids.setdefault(int(fields[1]), []).append(int(entry))
+            cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / self.TICK
+        todo = [os.getpid()]
+        while todo:
+            pid = todo.pop()
+            if pid == self.exclude or pid not in cpu:
+                continue
+            todo.extend(kids.get(pid, []))
+            # what a process used before the start is not counted; one born since counts from 0
+            self._start.setdefault(pid, cpu[pid] if first else 0.0)
+            self._last[pid] = max(self._last.get(pid, 0.0), cpu[pid])
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def __enter__(self) -> TreeCpu:
+        self._sample(first=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        self.seconds = sum(self._last[pid] - self._start.get(pid, 0.0) for pid in self._last)
 
 
 def one_round(config: Any, urls: list[str], executable: str, concurrency: int, *,
-              routed: bool) -> dict[str, Any]:
+              routed: bool, server: int) -> dict[str, Any]:
     """The bare loop, the routed bare loop (``routed``) and collector, one after the other."""
     out: dict[str, Any] = {}
     loops: list[tuple[str, Any]] = [("bare", lambda: asyncio.run(bare_loop(urls, executable, concurrency)))]
@@ -104,9 +155,10 @@ def one_round(config: Any, urls: list[str], executable: str, concurrency: int, *
 
     loops.append(("collector", ours))
     for name, loop in loops:
-        cpu, started = _cpu(), time.perf_counter()
-        pages = loop()
-        seconds, cpu = time.perf_counter() - started, _cpu() - cpu
+        started = time.perf_counter()
+        with TreeCpu(exclude=server) as tree:
+            pages = loop()
+        seconds, cpu = time.perf_counter() - started, tree.seconds
         out.update({f"{name}_pages": pages, f"{name}_seconds": round(seconds, 2),
                     f"{name}_pages_per_s": round(pages / seconds, 3),
                     f"{name}_cpu_s_per_page": round(cpu / max(1, pages), 3)})
@@ -145,7 +197,8 @@ def main() -> None:
             assert executable, "no Chromium"
             urls = [f"{base}/bench/{i}" for i in range(args.pages)]
             load_before = os.getloadavg()
-            rounds = [one_round(config, urls, executable, args.concurrency, routed=not args.no_routed)
+            rounds = [one_round(config, urls, executable, args.concurrency, routed=not args.no_routed,
+                                server=proc.pid)
                       for _ in range(args.rounds)]
             figures = {
                 "pages": args.pages, "concurrency": args.concurrency, "extract": not args.no_extract,

@@ -33,7 +33,7 @@ from tests.pywb_tool import Pywb
 
 HERE = Path(__file__).parent
 PAGES = {"post": "/post/1", "timeline": "/timeline", "lazy": "/lazy", "consent": "/consent",
-         "never": "/never", "private": "/private", "navigate": "/navigate"}
+         "never": "/never", "private": "/private", "navigate": "/navigate", "seemore": "/seemore"}
 
 
 @dataclass
@@ -172,6 +172,18 @@ def test_cookie_banner_is_dismissed_before_the_screenshot(browsed: Browsed) -> N
     assert info["behaviours"]["consent_clicked"] == ["Accept all"]
     # the banner covered the red post in blue: the red shows
     assert _near(_pixel(browsed.resource("urn:screenshot:", "consent"), 300, 100), socialweb.RED)
+
+
+def test_see_more_is_expanded_on_a_page_that_fits_the_viewport(browsed: Browsed) -> None:
+    info = browsed.page_info("seemore")
+    assert info["behaviours"]["consent_clicked"] == []
+    assert info["behaviours"]["scroll"]["steps"] == 0  # in view: nothing to scroll
+    assert info["behaviours"]["see_more_clicked"] == ["See more"]
+    # the text the click fetched was waited for: in the DOM, and its request recorded
+    assert socialweb.SEE_MORE_REST.encode() in browsed.resource("urn:dom:", "seemore")
+    rows = browsed.rows()
+    [page] = [r for r in rows if r.url == browsed.url("seemore")]
+    assert f"{browsed.base}/api/rest" in {r.url for r in rows if r.page_id == page.id}
 
 
 def test_infinite_scroll_loads_the_timeline(browsed: Browsed) -> None:
