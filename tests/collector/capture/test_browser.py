@@ -24,6 +24,7 @@ from collector.capture.run import capture_urls
 from collector.cli.main import cli
 from collector.config import Config
 from collector.errors import CollectorError
+from spiders.browsercapture import VIEWPORT
 from storage.database import connect
 from storage.models import Capture
 from tests.collector.capture import socialweb
@@ -165,6 +166,13 @@ def test_screenshot_shows_the_post(browsed: Browsed) -> None:
     [page] = [h for kind, uri, h, _, _ in browsed.records()
               if kind == "response" and uri == browsed.url("post")]
     assert warc["WARC-Concurrent-To"] == page["WARC-Record-ID"]
+
+
+def test_the_screenshot_is_of_the_full_page_beyond_the_viewport(browsed: Browsed) -> None:
+    info = browsed.page_info("timeline")
+    image = Image.open(io.BytesIO(browsed.resource("urn:screenshot:", "timeline")))
+    assert image.height > VIEWPORT["height"]  # the timeline is taller than the window
+    assert image.size == (VIEWPORT["width"], info["behaviours"]["scroll"]["height"])
 
 
 def test_cookie_banner_is_dismissed_before_the_screenshot(browsed: Browsed) -> None:
