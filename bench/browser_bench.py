@@ -19,7 +19,13 @@ concurrency, visiting the same pages:
 
 Figures: pages/s of each and their ratio [target >= 0.7x], and the peak summed PSS of collector's
 process tree (crawl, writer, extraction workers, Playwright's driver and Chromium's processes)
-[target < 1.5 GB]. No asserts: figures are printed and written to bench/out/browser_bench.json.
+[target < 1.5 GB]. Each loop's CPU seconds per page are those of this process and its descendants
+(Playwright's driver, every Chromium process; collector's crawl, writer and extraction processes; not
+the site's server), sampled from /proc every 0.1 s (a process that exits loses at most its last
+tenth of a second): on a shared machine, where wall time is noise, they say what each page costs.
+``--rounds N`` runs the loops N times, interleaved (bare, routed, collector, bare, ...), and gives
+the median of the rounds' ratios. No asserts: figures are printed and written to
+bench/out/browser_bench.json.
 """
 
 from __future__ import annotations
@@ -28,8 +34,10 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -78,6 +86,93 @@ async def bare_loop(urls: list[str], executable: str, concurrency: int, *, route
     return done
 
 
+class TreeCpu:
+    """Context manager: CPU seconds used by this process and its descendants (but ``exclude`` and
+    its descendants) while it is entered, sampled from /proc every ``interval`` seconds."""
+
+    TICK = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, exclude: int, interval: float = 0.1) -> None:
+        self.exclude = exclude
+        self.interval = interval
+        self.seconds = 0.0
+        self._start: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self, *, first: bool = False) -> None:
+        kids: dict[int, list[int]] = {}
+        cpu: dict[int, float] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2:].split()
+            kids.setdefault(int(fields[1]), []).append(int(entry))
+            cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / self.TICK
+        todo = [os.getpid()]
+        while todo:
+            pid = todo.pop()
+            if pid == self.exclude or pid not in cpu:
+                continue
+            todo.extend(kids.get(pid, []))
+            # what a process used before the start is not counted; one born since counts from 0
+            self._start.setdefault(pid, cpu[pid] if first else 0.0)
+            self._last[pid] = max(self._last.get(pid, 0.0), cpu[pid])
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def __enter__(self) -> TreeCpu:
+        self._sample(first=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        self.seconds = sum(self._last[pid] - self._start.get(pid, 0.0) for pid in self._last)
+
+
+def one_round(config: Any, urls: list[str], executable: str, concurrency: int, *,
+              routed: bool, server: int) -> dict[str, Any]:
+    """The bare loop, the routed bare loop (``routed``) and collector, one after the other."""
+    out: dict[str, Any] = {}
+    loops: list[tuple[str, Any]] = [("bare", lambda: asyncio.run(bare_loop(urls, executable, concurrency)))]
+    if routed:
+        loops.append(("bare_routed", lambda: asyncio.run(
+            bare_loop(urls, executable, concurrency, route=True))))
+    peak = TreePeak(interval=0.1)
+
+    def ours() -> int:
+        with peak:
+            results = capture_urls(config, urls)
+        return sum(r["outcome"] == "captured" for r in results)
+
+    loops.append(("collector", ours))
+    for name, loop in loops:
+        started = time.perf_counter()
+        with TreeCpu(exclude=server) as tree:
+            pages = loop()
+        seconds, cpu = time.perf_counter() - started, tree.seconds
+        out.update({f"{name}_pages": pages, f"{name}_seconds": round(seconds, 2),
+                    f"{name}_pages_per_s": round(pages / seconds, 3),
+                    f"{name}_cpu_s_per_page": round(cpu / max(1, pages), 3)})
+    rate = {name: out[f"{name}_pages_per_s"] for name, _ in loops}
+    out["ratio"] = round(rate["collector"] / rate["bare"], 3)
+    if routed:
+        out["bare_routed_ratio"] = round(rate["bare_routed"] / rate["bare"], 3)
+    out["cpu_ratio"] = round(out["bare_cpu_s_per_page"] / out["collector_cpu_s_per_page"], 3)
+    out["peak_pss_mb"] = round(peak.peak / 2**20, 1)
+    return out
+
+
 def main() -> None:
     """Run both loops on the same pages and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -89,6 +184,9 @@ def main() -> None:
     parser.add_argument("--guarded", action="store_true",
                         help="collector runs with the SSRF guard on (allow_private off, only 127.0.0.1 "
                              "in allow_hosts): Chromium behind the guard proxy (spiders/guardproxy.py)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run the loops this many times, interleaved; the median ratio is given")
+    parser.add_argument("--no-routed", action="store_true", help="skip the routed bare loop")
     args = parser.parse_args()
     proc, base = serve_script(SITE)
     try:
@@ -106,29 +204,17 @@ def main() -> None:
             assert executable, "no Chromium"
             urls = [f"{base}/bench/{i}" for i in range(args.pages)]
             load_before = os.getloadavg()
-            started = time.perf_counter()
-            bare = asyncio.run(bare_loop(urls, executable, args.concurrency))
-            bare_s = time.perf_counter() - started
-            started = time.perf_counter()
-            routed = asyncio.run(bare_loop(urls, executable, args.concurrency, route=True))
-            routed_s = time.perf_counter() - started
-            started = time.perf_counter()
-            with TreePeak(interval=0.1) as peak:
-                results = capture_urls(config, urls)
-            ours_s = time.perf_counter() - started
-            captured = sum(r["outcome"] == "captured" for r in results)
+            rounds = [one_round(config, urls, executable, args.concurrency, routed=not args.no_routed,
+                                server=proc.pid)
+                      for _ in range(args.rounds)]
             figures = {
                 "pages": args.pages, "concurrency": args.concurrency, "extract": not args.no_extract,
                 "guarded": args.guarded,
-                "chromium": executable,
-                "bare_pages": bare, "bare_seconds": round(bare_s, 2),
-                "bare_pages_per_s": round(bare / bare_s, 2),
-                "bare_routed_pages_per_s": round(routed / routed_s, 2),
-                "bare_routed_ratio": round((routed / routed_s) / (bare / bare_s), 3),
-                "collector_pages": captured, "collector_seconds": round(ours_s, 2),
-                "collector_pages_per_s": round(captured / ours_s, 2),
-                "ratio": round((captured / ours_s) / (bare / bare_s), 3),
-                "peak_pss_mb": round(peak.peak / 2**20, 1),
+                "chromium": executable, **rounds[len(rounds) // 2],
+                "ratio_median": statistics.median(r["ratio"] for r in rounds),
+                "ratios": [r["ratio"] for r in rounds],
+                "cpu_ratio_median": statistics.median(r["cpu_ratio"] for r in rounds),
+                "peak_pss_mb": max(r["peak_pss_mb"] for r in rounds),
                 "loadavg_before": [round(x, 2) for x in load_before],
                 "loadavg_after": [round(x, 2) for x in os.getloadavg()],
             }

@@ -108,6 +108,12 @@ _PAUSE_JS = r"""
 _EXPAND_AND_PAUSE_JS = ("(args) => ({clicked: (" + _SEE_MORE_JS.strip() + ")(args), paused: ("
                         + _PAUSE_JS.strip() + ")()})")
 
+# the consent survey, and when it clicked nothing and the page fits the viewport (nothing to wait
+# for, nothing to scroll) "see more" and autoplay too: one round trip for a page that needs no more
+_SURVEY_JS = ("(args) => { const survey = (" + _CONSENT_JS.strip() + ")(args.consent);"
+              " if (!survey.clicked.length && survey.fits) survey.more = ("
+              + _EXPAND_AND_PAUSE_JS + ")(args.more); return survey; }")
+
 _HEIGHT_JS = "() => Math.max(document.body ? document.body.scrollHeight : 0, " \
              "document.documentElement ? document.documentElement.scrollHeight : 0)"
 
@@ -156,8 +162,10 @@ async def run_behaviours(page: Any, recorder: PageRecorder, *, scroll_steps: int
     """Run the behaviours on a loaded ``page``; what each did (or why it stopped)."""
     report: dict[str, Any] = {}
     started = time.monotonic()
-    survey, error = await _bounded(page.evaluate(
-        _CONSENT_JS, {"max": CONSENT_CLICKS, "words": CONSENT_WORDS, "selectors": CONSENT_SELECTORS}), 3.0)
+    more_args = {"max": SEE_MORE_CLICKS, "words": SEE_MORE_WORDS}
+    survey, error = await _bounded(page.evaluate(_SURVEY_JS, {
+        "consent": {"max": CONSENT_CLICKS, "words": CONSENT_WORDS, "selectors": CONSENT_SELECTORS},
+        "more": more_args}), 3.0)
     survey = survey if isinstance(survey, dict) else {}
     report["consent_clicked"] = survey.get("clicked", [])
     if error:
@@ -172,8 +180,10 @@ async def run_behaviours(page: Any, recorder: PageRecorder, *, scroll_steps: int
             scroll_steps * (STEP_SECONDS + 0.5) + 2.0)
         if error:
             report["scroll_error"] = error
-    done, error = await _bounded(page.evaluate(
-        _EXPAND_AND_PAUSE_JS, {"max": SEE_MORE_CLICKS, "words": SEE_MORE_WORDS}), 3.0)
+    if isinstance(survey.get("more"), dict):  # done by the survey already
+        done, error = survey["more"], None
+    else:
+        done, error = await _bounded(page.evaluate(_EXPAND_AND_PAUSE_JS, more_args), 3.0)
     done = done if isinstance(done, dict) else {}
     report["see_more_clicked"] = done.get("clicked", [])
     report["media_paused"] = done.get("paused", 0)

@@ -205,6 +205,8 @@ class PageRecorder:
         self.loaded = False  # from here on, top-level navigations are refused
         self.inflight = 0
         self.last_activity = time.monotonic()
+        self._activity = asyncio.Event()  # set at each request start or end (wakes wait_idle)
+        self._responses: dict[Any, Any] = {}  # request -> its response, from the response event
         self.attached = False
         self._page: Any = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -278,7 +280,7 @@ class PageRecorder:
 
     def _on_request(self, request: Any) -> None:
         self.inflight += 1
-        self.last_activity = time.monotonic()
+        self._active()
         if request.redirected_from is not None:  # not routed: check the redirect's target here
             self._spawn(self._check_redirect(request))
 
@@ -293,16 +295,23 @@ class PageRecorder:
 
     def _on_failed(self, request: Any) -> None:
         self.inflight = max(0, self.inflight - 1)
-        self.last_activity = time.monotonic()
+        self._active()
+        self._responses.pop(request, None)
         failure = request.failure or "failed"
         if "ERR_BLOCKED_BY_CLIENT" not in failure and request.url not in self.blocked_navigations:
             self.failed.append({"url": request.url, "error": failure})
+
+    def _active(self) -> None:
+        self.last_activity = time.monotonic()
+        self._activity.set()
 
     def _on_response(self, response: Any) -> None:
         if response.status in _REDIRECTS and "location" in response.headers:
             # followed by the browser: recorded with the chain of the request that follows it
             # (Playwright reports it finished before it links the next request to it)
             self._redirects.add(id(response.request))
+        # kept for the recording (one round trip less per request than request.response())
+        self._responses[response.request] = response
         if (self._navigation_response is None and self._is_top(response.request)
                 and response.request.redirected_to is None and not 300 <= response.status < 400):
             self._navigation_response = response
@@ -329,7 +338,7 @@ class PageRecorder:
     # -- recording ------------------------------------------------------------------------------
     def _on_finished(self, request: Any) -> None:
         self.inflight = max(0, self.inflight - 1)
-        self.last_activity = time.monotonic()
+        self._active()
         self._spawn(self._finished(request))
 
     async def _finished(self, request: Any) -> None:
@@ -394,8 +403,13 @@ class PageRecorder:
             requests.insert(0, requests[0].redirected_from)
         return [await self._hop(r, final=r is request) for r in requests]
 
+    async def _response(self, request: Any) -> Any:
+        """The response of ``request``: the one its response event gave, else asked for."""
+        response = self._responses.pop(request, None)
+        return response if response is not None else await request.response()
+
     async def _hop(self, request: Any, *, final: bool) -> dict[str, Any]:
-        response, sent_array = await asyncio.gather(request.response(), request.headers_array())
+        response, sent_array = await asyncio.gather(self._response(request), request.headers_array())
         body = b""
         truncated = None
         raw: list[tuple[str, str]] = []
@@ -469,11 +483,17 @@ class PageRecorder:
         """Wait until no request has been in flight for ``quiet`` seconds (True), or ``timeout``
         passed (False)."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.inflight == 0 and time.monotonic() - self.last_activity >= quiet:
+        while True:
+            now = time.monotonic()
+            if self.inflight == 0 and now - self.last_activity >= quiet:
                 return True
-            await asyncio.sleep(0.1)
-        return False
+            if now >= deadline:
+                return False
+            # asleep until the quiet period would end, a request starts or ends, or the deadline
+            wake = deadline if self.inflight else min(deadline, self.last_activity + quiet)
+            self._activity.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._activity.wait(), max(0.001, wake - now))
 
     def refused_redirect(self) -> str | None:
         """The first refusal of a redirect target or by the guard proxy (None: there was none)."""

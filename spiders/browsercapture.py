@@ -43,6 +43,7 @@ from spiders.browser import (
 )
 from spiders.redaction import ProfileRedaction
 from spiders.safety import allowed_hosts, normalize_host
+from spiders.screenshot import Screenshooter
 
 __all__ = ["MODE_REASON_KEY", "BrowserCapture", "BrowserProfile", "browser_mode", "close_page",
            "host_listed"]
@@ -164,6 +165,7 @@ class BrowserCapture:
         notes: list[str] = []
         phases: dict[str, float] = {}  # when each phase ended (the page info's timings)
         timings: dict[str, Any] = {"first_byte_s": round(float(meta.get("download_latency") or 0), 3)}
+        shooter = Screenshooter(page).start()  # its session opens while the page settles
         try:
             try:
                 await page.wait_for_load_state("load", timeout=budget * 1000)
@@ -178,11 +180,12 @@ class BrowserCapture:
             behaviours = await run_behaviours(page, recorder, scroll_steps=self.scroll_steps,
                                               idle_seconds=min(5.0, self.timeout))
             phases["behaviours"] = time.monotonic()
-            screenshot = await _screenshot(page, notes)
+            screenshot = await _screenshot(shooter, notes)
             phases["screenshot"] = time.monotonic()
-            dom = await asyncio.wait_for(page.content(), 10.0)
+            # both read the page as it is: at once (one round trip's wait instead of two)
+            dom, (title, timings["navigation"]) = await asyncio.gather(
+                asyncio.wait_for(page.content(), 10.0), _title_and_timing(page))
             final_url = page.url
-            title, timings["navigation"] = await _title_and_timing(page)
             phases["dom"] = time.monotonic()
             await recorder.settle(5.0)
             phases["recording"] = time.monotonic()
@@ -191,6 +194,7 @@ class BrowserCapture:
                 notes.append(f"{recorder.inflight} request(s) still pending when the page was taken")
             browser_version = page.context.browser.version if page.context.browser else None
         finally:
+            shooter.close()
             await close_page(meta)
         phases["close"] = time.monotonic()
         timings["settle_s"] = round(time.monotonic() - started, 3)
@@ -227,10 +231,9 @@ class BrowserCapture:
 _SERIAL = itertools.count(1)
 
 
-async def _screenshot(page: Any, notes: list[str]) -> bytes | None:
+async def _screenshot(shooter: Screenshooter, notes: list[str]) -> bytes | None:
     try:
-        return bytes(await page.screenshot(full_page=True, type="png",
-                                           timeout=SCREENSHOT_SECONDS * 1000))
+        return await shooter.take(SCREENSHOT_SECONDS)
     except Exception as exc:  # a page too tall, or one that never paints: the capture stands
         notes.append(f"no screenshot: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
         return None

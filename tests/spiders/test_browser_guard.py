@@ -145,3 +145,39 @@ def test_tls_record_maps_playwrights_security_details() -> None:
     assert tls_record(details, verified=True)["detail"].startswith("verified")  # type: ignore[index]
     assert tls_record(None, verified=None) is None
     assert tls_record({}, verified=None) is None
+class _Request:
+    """What the recorder's request listeners read of a Playwright request that fails."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.redirected_from = None
+        self.failure = "net::ERR_ABORTED"
+
+
+def test_wait_idle_wakes_when_the_last_request_ends() -> None:
+    async def scenario() -> tuple[bool, list[str]]:
+        recorder = PageRecorder(RequestGuard())
+        request = _Request("https://example.org/slow.js")
+        recorder._on_request(request)
+        order: list[str] = []
+        waiter = asyncio.ensure_future(recorder.wait_idle(60.0, quiet=0.0))
+        waiter.add_done_callback(lambda _: order.append("idle"))
+        for _ in range(10):  # the waiter runs, finds a request in flight, and sleeps
+            await asyncio.sleep(0)
+        order.append("request ended")
+        recorder._on_failed(request)
+        return await waiter, order
+
+    idle, order = asyncio.run(scenario())
+    assert idle is True
+    assert order == ["request ended", "idle"]
+
+
+def test_wait_idle_gives_up_at_its_timeout_with_a_request_in_flight() -> None:
+    async def scenario() -> tuple[bool, int]:
+        recorder = PageRecorder(RequestGuard())
+        recorder._on_request(_Request("https://example.org/hang"))
+        return await recorder.wait_idle(0.05), recorder.inflight
+
+    idle, inflight = asyncio.run(scenario())
+    assert idle is False and inflight == 1

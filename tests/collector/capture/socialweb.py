@@ -132,6 +132,13 @@ background:rgb(200,30,60);color:#fff}
 <div id="banner"><p>We use cookies.</p><button onclick="document.getElementById('banner').remove()">
 Accept all</button><button>Settings</button></div></body></html>"""
 
+SEE_MORE_REST = "and the rest of the council's statement, fetched when a reader asks for it."
+SEE_MORE = """<!doctype html><html><head><title>See more</title></head><body>
+<p id="post">The council's statement, shortened: the river port closes</p>
+<button onclick="fetch('/api/rest').then(r => r.text()).then(t => {
+  document.getElementById('post').textContent += ' ' + t; this.remove(); })">See more</button>
+</body></html>"""
+
 NEVER = """<!doctype html><html><head><title>Never</title></head><body>
 <p>This page never settles: its image never arrives.</p><img src="/hang"></body></html>"""
 
@@ -317,6 +324,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send(LAZY)
         elif path == "/consent":
             self.send(CONSENT)
+        elif path == "/seemore":
+            self.send(SEE_MORE)
+        elif path == "/api/rest":
+            self.send(SEE_MORE_REST, "text/plain; charset=utf-8")
         elif path == "/never":
             self.send(NEVER)
         elif path == "/hang":

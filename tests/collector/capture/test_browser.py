@@ -22,6 +22,7 @@ from collector.capture.run import capture_urls
 from collector.cli.main import cli
 from collector.config import Config
 from collector.errors import CollectorError
+from spiders.browsercapture import VIEWPORT
 from storage.models import Capture
 from tests.collector.capture import socialweb
 from tests.collector.server.helpers import fetch
@@ -29,7 +30,7 @@ from tests.conftest import capture_rows, make_config, warcio_check
 from tests.pywb_tool import Pywb
 
 PAGES = {"post": "/post/1", "timeline": "/timeline", "lazy": "/lazy", "consent": "/consent",
-         "never": "/never", "private": "/private", "navigate": "/navigate"}
+         "never": "/never", "private": "/private", "navigate": "/navigate", "seemore": "/seemore"}
 
 
 @dataclass
@@ -148,11 +149,30 @@ def test_screenshot_shows_the_post(browsed: Browsed) -> None:
     assert warc["WARC-Concurrent-To"] == page["WARC-Record-ID"]
 
 
+def test_the_screenshot_is_of_the_full_page_beyond_the_viewport(browsed: Browsed) -> None:
+    info = browsed.page_info("timeline")
+    image = Image.open(io.BytesIO(browsed.resource("urn:screenshot:", "timeline")))
+    assert image.height > VIEWPORT["height"]  # the timeline is taller than the window
+    assert image.size == (VIEWPORT["width"], info["behaviours"]["scroll"]["height"])
+
+
 def test_cookie_banner_is_dismissed_before_the_screenshot(browsed: Browsed) -> None:
     info = browsed.page_info("consent")
     assert info["behaviours"]["consent_clicked"] == ["Accept all"]
     # the banner covered the red post in blue: the red shows
     assert _near(_pixel(browsed.resource("urn:screenshot:", "consent"), 300, 100), socialweb.RED)
+
+
+def test_see_more_is_expanded_on_a_page_that_fits_the_viewport(browsed: Browsed) -> None:
+    info = browsed.page_info("seemore")
+    assert info["behaviours"]["consent_clicked"] == []
+    assert info["behaviours"]["scroll"]["steps"] == 0  # in view: nothing to scroll
+    assert info["behaviours"]["see_more_clicked"] == ["See more"]
+    # the text the click fetched was waited for: in the DOM, and its request recorded
+    assert socialweb.SEE_MORE_REST.encode() in browsed.resource("urn:dom:", "seemore")
+    rows = browsed.rows()
+    [page] = [r for r in rows if r.url == browsed.url("seemore")]
+    assert f"{browsed.base}/api/rest" in {r.url for r in rows if r.page_id == page.id}
 
 
 def test_infinite_scroll_loads_the_timeline(browsed: Browsed) -> None:
