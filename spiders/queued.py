@@ -50,6 +50,14 @@ class AttemptDupeFilter(RFPDupeFilter):  # type: ignore[misc]  # scrapy-redis ha
         return attempt_fingerprint(request) or str(super().request_fingerprint(request))
 
 
+# KEYS: the targets' list, the shared request queue; ARGV: room, batch. Pops at most ``batch`` targets
+# and no more than the room left once the shared queue's requests are counted: one round trip.
+_TAKE = """
+local room = math.min(tonumber(ARGV[1]) - redis.call('LLEN', KEYS[2]), tonumber(ARGV[2]))
+if room <= 0 then return false end
+return redis.call('LPOP', KEYS[1], room)
+"""
+
 # Scrapy deep-copies its settings: the live acceptor is passed by key (COLLECTOR_ACCEPT)
 Acceptor = Callable[[list[tuple[int, int]]], set[tuple[int, int]]]
 _ACCEPTORS: dict[str, Acceptor] = {}
@@ -68,6 +76,9 @@ class QueuedCaptureSpider(CaptureSpider):
     """The capture spider with its targets popped from the Redis list ``redis_key`` until it is stopped."""
 
     name = "capture-queue"
+    # the requests this worker holds outside the shared queue; the scheduler sets it
+    # (spiders.sharedqueue.LocalFirstScheduler), scrapy-redis's own holds none
+    local_backlog: Callable[[], int] = staticmethod(lambda: 0)
 
     def __init__(self, redis_key: str = "", poll: float = 0.2, batch: int = 16, **kwargs: Any) -> None:
         """``redis_key``: the list of JSON targets; ``poll``: seconds between two looks at an empty
@@ -93,12 +104,14 @@ class QueuedCaptureSpider(CaptureSpider):
         # named for the worker: `redis-cli CLIENT LIST` shows which workers are taking work
         server = Redis.from_url(settings.get("REDIS_URL"),
                                 client_name=settings.get("COLLECTOR_WORKER_NAME") or None)
+        take = server.register_script(_TAKE)
         limit = self.backlog_limit()
         queue_key = settings.get("SCHEDULER_QUEUE_KEY", "%(spider)s:requests") % {"spider": self.name}
         try:
             while True:
-                room = limit - int(await server.llen(queue_key))
-                raw = await server.lpop(self.redis_key, min(room, self.batch)) if room > 0 else None
+                room = limit - self.local_backlog()
+                raw = await take(keys=[self.redis_key, queue_key], args=[room, self.batch]) \
+                    if room > 0 else None
                 targets = self._targets(list(raw) if isinstance(raw, list) else [])
                 attempts = [a for a in map(_attempt, targets) if a is not None]
                 if accept is not None and attempts:
@@ -123,12 +136,15 @@ class QueuedCaptureSpider(CaptureSpider):
         return targets
 
     def backlog_limit(self) -> int:
-        """How many requests may wait in the shared queue: twice the worker's concurrency."""
+        """How many requests may wait for this worker (held by its scheduler, or in the shared queue):
+        twice the worker's concurrency."""
         return max(8, 2 * self.crawler.settings.getint("CONCURRENT_REQUESTS", 16))
 
     def request_for(self, target: dict[str, Any]) -> scrapy.Request:
-        """The capture spider's request, through the duplicate filter (keyed by the attempt)."""
-        return super().request_for(target).replace(dont_filter=False)
+        """The capture spider's request. A job item's skips the duplicate filter: the job ledger already
+        makes each attempt one message, popped by one worker and claimed by it; any other request goes
+        through the filter."""
+        return super().request_for(target).replace(dont_filter=_attempt(target) is not None)
 
 
 def _attempt(target: dict[str, Any]) -> tuple[int, int] | None:

@@ -51,7 +51,7 @@ def worker_settings(config: Config, *, concurrency: int | None = None, **overrid
     # just before the private-address check and the recording: a slot is held around the download
     middlewares["spiders.cluster.ClusterSlotsMiddleware"] = 955
     settings.update({
-        "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+        "SCHEDULER": "spiders.sharedqueue.LocalFirstScheduler",
         "DUPEFILTER_CLASS": "spiders.queued.AttemptDupeFilter",
         "SCHEDULER_QUEUE_CLASS": "scrapy_redis.queue.FifoQueue",
         "SCHEDULER_QUEUE_KEY": keys.requests.replace(SPIDER, "%(spider)s"),
