@@ -161,7 +161,9 @@ class Bench:
         env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")}
         env.update({"COLLECTOR_HOME": str(self.root / home), "COLLECTOR_DATABASE_URL": self.db_url,
                     "COLLECTOR_REDIS_URL": REDIS_URL, "COLLECTOR_REDIS_PREFIX": self.prefix,
-                    "COLLECTOR_ALLOW_PRIVATE": "1", "COLLECTOR_EXTRACT": "0", "COLLECTOR_REQUISITES": "0",
+                    "COLLECTOR_ALLOW_PRIVATE": "1", "COLLECTOR_EXTRACT": "0",
+                    # the pages only: their images (outside hosts) and media are other benches' work
+                    "COLLECTOR_REQUISITES": "0", "COLLECTOR_MEDIA": "never",
                     "COLLECTOR_AUTOTHROTTLE_START_DELAY": str(self.start_delay),
                     "COLLECTOR_JOB_LEASE": "40", "COLLECTOR_REAP_INTERVAL": "2",
                     "http_proxy": f"http://127.0.0.1:{self.proxy_port}", "PYTHONPATH": str(self.code),

@@ -2,12 +2,13 @@
 
 ``collector capture --queue`` pushes one JSON message per URL (``{"url": ..., "context": {...}}``, the
 context naming the job item and its attempt) onto ``<prefix>:capture-queue:start``. Each worker's spider
-pops them in small batches whenever the shared request queue (scrapy-redis's scheduler, on Redis too)
-runs low, lets the worker claim them (an acceptor: ``register_acceptor``; the spider knows nothing of
-the job ledger), and turns each one accepted into the capture spider's usual request. The request then
-goes through scrapy-redis's duplicate filter (``AttemptDupeFilter``: keyed by the job item and attempt,
-so an item the reaper re-enqueues is fetched again) into the shared queue, which every worker pulls
-from.
+takes them in batches (one script: pop no more than the room its backlog has left) whenever it runs low,
+lets the worker claim them (an acceptor: ``register_acceptor``; the spider knows nothing of the job
+ledger), and turns each one accepted into the capture spider's usual request. The request goes to the
+worker's scheduler (``spiders.sharedqueue.LocalFirstScheduler``: held by this worker first, the rest on
+scrapy-redis's shared queue, which every worker pulls from). A job item's request skips scrapy-redis's
+duplicate filter: each attempt is one message, popped by one worker and claimed by it, so the ledger
+already makes it unique (``AttemptDupeFilter`` still keys any other request by its attempt).
 """
 
 from __future__ import annotations

@@ -82,7 +82,7 @@ class LocalFirstScheduler(Scheduler):  # type: ignore[misc]  # scrapy-redis has 
             self.df.log(request, self.spider)
             return False
         if self.stats:
-            self.stats.inc_value("scheduler/enqueued/redis", spider=self.spider)
+            self.stats.inc_value("scheduler/enqueued/redis")
         if len(self.held) < self.local_max:
             self.held.append(request)
         else:
@@ -97,7 +97,7 @@ class LocalFirstScheduler(Scheduler):  # type: ignore[misc]  # scrapy-redis has 
         if not self.held:
             return None
         if self.stats:
-            self.stats.inc_value("scheduler/dequeued/redis", spider=self.spider)
+            self.stats.inc_value("scheduler/dequeued/redis")
         return self.held.popleft()
 
     def flush(self) -> None:
