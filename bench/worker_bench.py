@@ -186,7 +186,8 @@ class Bench:
                    [sys.executable, "-m", "collector"]) + ["worker", "--name", f"{self.prefix}-{name}"]
         if concurrency:
             command += ["--concurrency", str(concurrency)]
-        self.procs[name] = subprocess.Popen(command, env=self.env(name, **extra),
+        # cwd: `python -m` puts it first on sys.path, before PYTHONPATH
+        self.procs[name] = subprocess.Popen(command, env=self.env(name, **extra), cwd=self.code,
                                             stdout=subprocess.DEVNULL,
                                             stderr=(self.root / f"{name}.err").open("ab"))
 
@@ -243,7 +244,7 @@ def local_capture(bench: Bench, urls: list[str]) -> tuple[float, float]:
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "collector", "capture", "--no-extract", "--json",
                     "--from-file", str(listing)], env=bench.env("local"), stdout=subprocess.DEVNULL,
-                   check=False)
+                   cwd=bench.code, check=False)
     seconds = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return seconds, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime

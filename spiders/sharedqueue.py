@@ -36,7 +36,7 @@ class LocalFirstScheduler(Scheduler):  # type: ignore[misc]  # scrapy-redis has 
 
     local_max = 16
     pop_batch = 8
-    empty_wait = 0.05
+    empty_wait = 1.0
 
     def __init__(self, *args: Any, clock: Callable[[], float] = time.monotonic, **kwargs: Any) -> None:
         """scrapy-redis's arguments; ``clock`` times the wait before asking an empty queue again."""

@@ -55,6 +55,14 @@ def open_scheduler(prefix: str, clock: Clock | None = None, **settings: Any) -> 
     return scheduler
 
 
+def shut(*schedulers: LocalFirstScheduler) -> None:
+    """Close each scheduler as a crawl does, then its Redis connections."""
+    for scheduler in schedulers:
+        scheduler.close("finished")
+        scheduler.server.close()
+        scheduler.df.server.close()
+
+
 def request(n: int) -> scrapy.Request:
     return scrapy.Request(f"http://127.0.0.1:1/page/{n}", dont_filter=True)
 
@@ -74,7 +82,7 @@ def test_own_requests_are_held_without_touching_the_shared_queue(prefix: str) ->
     assert scheduler.backlog() == 5
     assert scheduler.spider.local_backlog() == 5  # the spider sees the backlog the scheduler holds
     assert drain(scheduler) == [request(n).url for n in range(5)]
-    scheduler.close("finished")
+    shut(scheduler)
 
 
 def test_beyond_the_local_room_requests_go_to_the_shared_queue_in_order(prefix: str) -> None:
@@ -89,8 +97,7 @@ def test_beyond_the_local_room_requests_go_to_the_shared_queue_in_order(prefix: 
     taken = other.next_request()
     assert taken is not None and taken.url == request(2).url
     assert drain(scheduler) == [request(n).url for n in (1, 3, 4, 5)]
-    for made in (scheduler, other):
-        made.close("finished")
+    shut(scheduler, other)
 
 
 def test_close_puts_what_it_holds_back_at_the_head_of_the_shared_queue(prefix: str) -> None:
@@ -101,8 +108,10 @@ def test_close_puts_what_it_holds_back_at_the_head_of_the_shared_queue(prefix: s
     for n in range(3):
         stopping.enqueue_request(request(n))
     stopping.close("shutdown")
+    stopping.server.close()
+    stopping.df.server.close()
     assert drain(other) == [request(n).url for n in (0, 1, 2, 99)]
-    other.close("finished")
+    shut(other)
 
 
 def test_an_empty_shared_queue_is_asked_again_only_after_the_wait(prefix: str) -> None:
@@ -116,8 +125,7 @@ def test_an_empty_shared_queue_is_asked_again_only_after_the_wait(prefix: str) -
     clock.now += waiting.empty_wait
     found = waiting.next_request()
     assert found is not None and found.url == request(7).url
-    for made in (waiting, other):
-        made.close("finished")
+    shut(waiting, other)
 
 
 def test_a_job_items_request_skips_the_duplicate_filter_any_other_goes_through(prefix: str) -> None:
@@ -130,4 +138,4 @@ def test_a_job_items_request_skips_the_duplicate_filter_any_other_goes_through(p
     assert scheduler.enqueue_request(spider.request_for(job))  # the ledger, not the filter, dedups
     assert not scheduler.enqueue_request(spider.request_for(plain))
     assert scheduler.server.scard(f"{prefix}:capture-queue:dupefilter") == 1
-    scheduler.close("finished")
+    shut(scheduler)
