@@ -91,7 +91,7 @@ class QueuedCaptureSpider(CaptureSpider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         """Requests for the targets popped from the list (those the acceptor takes: COLLECTOR_ACCEPT),
-        whenever the shared queue runs low; never ends (the worker stops the crawl).
+        whenever the worker's backlog runs low; never ends (the worker stops the crawl).
 
         Redis is read with its asyncio client (the reactor's loop goes on meanwhile), the acceptor runs
         in a thread: nothing here blocks the downloads in flight.
