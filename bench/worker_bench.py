@@ -14,10 +14,16 @@ Redis key prefix of its own. Phases, each on a fresh database (targets in bracke
 3. three workers on ``--kill-urls`` URLs, one SIGKILLed once a fifth is answered and started again:
    URLs never answered, and URLs without exactly one captured row [0];
 4. round trips per captured URL of one worker, in a run of its own (``--count-urls``; MONITOR slows
-   Redis): Redis commands as MONITOR sees them (a Lua script is one; its commands inside are not),
+   Redis): Redis commands on the run's keys as MONITOR sees them (a Lua script is one; its commands
+   inside are not),
    SQL statements sent by the worker's processes (SQLAlchemy's before_cursor_execute, counted in every
    process of the worker).
 
+Besides wall time, each run gives the CPU seconds per URL of the process trees (the local capture's;
+the workers', from /proc; Redis's apart): on a shared machine wall time is noise, CPU much less so.
+``--compare DIR`` measures another checkout's worker (e.g. main's, ``git archive main | tar -x -C DIR``)
+in the same run, interleaved with this one's (figures prefixed ``base_``); ``--rounds N`` repeats
+phase 1. Pages and media are captured alone (requisites and media off: they reach outside hosts).
 Figures are printed and written to bench/out/worker_bench.json, with the load average before each phase.
 """
 
@@ -280,8 +286,9 @@ def redis_cpu() -> float:
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
-def count_redis(stop: threading.Event, counts: Counter[str]) -> None:
-    """Count the commands Redis receives from clients (MONITOR; a script's own commands excluded)."""
+def count_redis(stop: threading.Event, counts: Counter[str], prefix: str) -> None:
+    """Count the commands Redis receives from clients on keys of ``prefix`` (MONITOR; a script's own
+    commands excluded; so are commands on no key of the run, e.g. other processes' on a shared Redis)."""
     from redis import Redis
 
     server = Redis.from_url(REDIS_URL)
@@ -291,7 +298,7 @@ def count_redis(stop: threading.Event, counts: Counter[str]) -> None:
                 command = monitor.next_command()
             except Exception:  # the connection's read timeout once the run is quiet
                 return
-            if command.get("client_type") == "lua":
+            if command.get("client_type") == "lua" or prefix not in str(command.get("command", "")):
                 continue
             counts[str(command.get("command", "")).split(" ", 1)[0].strip('"').upper()] += 1
 
@@ -310,7 +317,7 @@ def main() -> int:
     parser.add_argument("--kill-urls", type=int, default=600)
     parser.add_argument("--count-urls", type=int, default=500)
     parser.add_argument("--start-delay", type=float, default=0.1)
-    parser.add_argument("--skip", default="", help="phases to skip: local,latency,kill")
+    parser.add_argument("--skip", default="", help="phases to skip: local,count,latency,kill")
     parser.add_argument("--rounds", type=int, default=1,
                         help="phase 1 repeated, local and worker runs interleaved (figures summed)")
     parser.add_argument("--compare", default="",
@@ -331,6 +338,7 @@ def main() -> int:
             trees = {"": ROOT, **({"base_": Path(args.compare).resolve()} if args.compare else {})}
             if "local" not in skip:
                 summary.update(local_phase(root, port, args, urls, trees))
+            if "count" not in skip:
                 for tag, code in trees.items():
                     counted = count_phase(Bench(root / f"{tag}count", port, args.start_delay, code),
                                           make_urls(args.count_urls))
@@ -420,7 +428,7 @@ def count_phase(bench: Bench, urls: list[str]) -> dict[str, Any]:
     bench.wait_ready(["w1"])
     redis_counts: Counter[str] = Counter()
     stop = threading.Event()
-    threading.Thread(target=count_redis, args=(stop, redis_counts), daemon=True).start()
+    threading.Thread(target=count_redis, args=(stop, redis_counts, bench.prefix), daemon=True).start()
     time.sleep(1.0)
     before = Counter(redis_counts)
     bench.run_job(urls)
