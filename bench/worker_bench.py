@@ -338,12 +338,13 @@ def main() -> int:
             trees = {"": ROOT, **({"base_": Path(args.compare).resolve()} if args.compare else {})}
             if "local" not in skip:
                 summary.update(local_phase(root, port, args, urls, trees))
+                print(json.dumps(summary), flush=True)
             if "count" not in skip:
                 for tag, code in trees.items():
                     counted = count_phase(Bench(root / f"{tag}count", port, args.start_delay, code),
                                           make_urls(args.count_urls))
                     summary.update({f"{tag}{k}": v for k, v in counted.items()})
-                print(json.dumps({k: summary[k] for k in summary if not k.endswith("redis_commands")}),
+                print(json.dumps({k: v for k, v in summary.items() if "count" in k or "per_url" in k}),
                       flush=True)
             if "latency" not in skip:
                 slow_urls = make_urls(args.latency_urls)
