@@ -57,6 +57,7 @@ OUT = Path(__file__).resolve().parent / "out" / "worker_bench.json"
 PG_ADMIN = os.environ.get("COLLECTOR_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("COLLECTOR_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 CREATED: list[str] = []  # the databases made, dropped at the end
+PREFIXES: list[str] = []  # the Redis key prefixes used, their keys deleted at the end
 
 # counts SQL statements in every process of a worker (the writer is forked from it): the count is
 # written to <dir>/<pid> every 10 statements and when the process ends
@@ -162,6 +163,7 @@ class Bench:
         self.db_url = PG_ADMIN.rsplit("/", 1)[0] + "/" + db
         CREATED.append(db)
         self.prefix = f"bench-{uuid.uuid4().hex[:8]}"
+        PREFIXES.append(self.prefix)
 
     def env(self, home: str, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")}
@@ -444,8 +446,16 @@ def count_phase(bench: Bench, urls: list[str]) -> dict[str, Any]:
 
 
 def drop_databases() -> None:
-    """Drop the databases this run made."""
+    """Drop the databases this run made, and delete its Redis keys."""
     import sqlalchemy as sa
+    from redis import Redis
+
+    server = Redis.from_url(REDIS_URL)
+    for prefix in PREFIXES:
+        keys = list(server.scan_iter(f"{prefix}:*"))
+        if keys:
+            server.delete(*keys)
+    server.close()
 
     admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
