@@ -14,10 +14,16 @@ Redis key prefix of its own. Phases, each on a fresh database (targets in bracke
 3. three workers on ``--kill-urls`` URLs, one SIGKILLed once a fifth is answered and started again:
    URLs never answered, and URLs without exactly one captured row [0];
 4. round trips per captured URL of one worker, in a run of its own (``--count-urls``; MONITOR slows
-   Redis): Redis commands as MONITOR sees them (a Lua script is one; its commands inside are not),
+   Redis): Redis commands on the run's keys as MONITOR sees them (a Lua script is one; its commands
+   inside are not),
    SQL statements sent by the worker's processes (SQLAlchemy's before_cursor_execute, counted in every
    process of the worker).
 
+Besides wall time, each run gives the CPU seconds per URL of the process trees (the local capture's;
+the workers', from /proc; Redis's apart): on a shared machine wall time is noise, CPU much less so.
+``--compare DIR`` measures another checkout's worker (e.g. main's, ``git archive main | tar -x -C DIR``)
+in the same run, interleaved with this one's (figures prefixed ``base_``); ``--rounds N`` repeats
+phase 1. Pages and media are captured alone (requisites and media off: they reach outside hosts).
 Figures are printed and written to bench/out/worker_bench.json, with the load average before each phase.
 """
 
@@ -29,6 +35,7 @@ import gzip
 import json
 import multiprocessing as mp
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -50,6 +57,7 @@ OUT = Path(__file__).resolve().parent / "out" / "worker_bench.json"
 PG_ADMIN = os.environ.get("COLLECTOR_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("COLLECTOR_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 CREATED: list[str] = []  # the databases made, dropped at the end
+PREFIXES: list[str] = []  # the Redis key prefixes used, their keys deleted at the end
 
 # counts SQL statements in every process of a worker (the writer is forked from it): the count is
 # written to <dir>/<pid> every 10 statements and when the process ends
@@ -135,8 +143,9 @@ def start_site(files: list[str], latency: float) -> tuple[Any, int]:
 class Bench:
     """A fresh database and Redis prefix per phase; worker processes with homes under ``root``."""
 
-    def __init__(self, root: Path, proxy_port: int, start_delay: float) -> None:
+    def __init__(self, root: Path, proxy_port: int, start_delay: float, code: Path = ROOT) -> None:
         self.root, self.proxy_port, self.start_delay = root, proxy_port, start_delay
+        self.code = code  # the tree whose collector the processes run (PYTHONPATH)
         root.mkdir(parents=True, exist_ok=True)
         self.db_url = ""
         self.prefix = ""
@@ -154,15 +163,18 @@ class Bench:
         self.db_url = PG_ADMIN.rsplit("/", 1)[0] + "/" + db
         CREATED.append(db)
         self.prefix = f"bench-{uuid.uuid4().hex[:8]}"
+        PREFIXES.append(self.prefix)
 
     def env(self, home: str, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")}
         env.update({"COLLECTOR_HOME": str(self.root / home), "COLLECTOR_DATABASE_URL": self.db_url,
                     "COLLECTOR_REDIS_URL": REDIS_URL, "COLLECTOR_REDIS_PREFIX": self.prefix,
                     "COLLECTOR_ALLOW_PRIVATE": "1", "COLLECTOR_EXTRACT": "0",
+                    # the pages only: their images (outside hosts) and media are other benches' work
+                    "COLLECTOR_REQUISITES": "0", "COLLECTOR_MEDIA": "never",
                     "COLLECTOR_AUTOTHROTTLE_START_DELAY": str(self.start_delay),
                     "COLLECTOR_JOB_LEASE": "40", "COLLECTOR_REAP_INTERVAL": "2",
-                    "http_proxy": f"http://127.0.0.1:{self.proxy_port}", "PYTHONPATH": str(ROOT),
+                    "http_proxy": f"http://127.0.0.1:{self.proxy_port}", "PYTHONPATH": str(self.code),
                     **extra})
         for name in ("no_proxy", "NO_PROXY", "HTTP_PROXY"):
             env.pop(name, None)
@@ -179,25 +191,26 @@ class Bench:
         extra = {"BENCH_SQL_COUNT_DIR": str(count_sql)} if count_sql else {}
         (self.root / name).mkdir(parents=True, exist_ok=True)
         command = ([sys.executable, "-c", SQL_COUNTER] if count_sql else
-                   [sys.executable, "-m", "collector"]) + ["worker", "--name", name]
+                   [sys.executable, "-m", "collector"]) + ["worker", "--name", f"{self.prefix}-{name}"]
         if concurrency:
             command += ["--concurrency", str(concurrency)]
-        self.procs[name] = subprocess.Popen(command, env=self.env(name, **extra),
+        # cwd: `python -m` puts it first on sys.path, before PYTHONPATH
+        self.procs[name] = subprocess.Popen(command, env=self.env(name, **extra), cwd=self.code,
                                             stdout=subprocess.DEVNULL,
                                             stderr=(self.root / f"{name}.err").open("ab"))
 
     def wait_ready(self, names: list[str]) -> None:
-        """Until every worker's spider is waiting on the queue (its Redis client is connected)."""
+        """Until every worker's spider is connected to Redis (its client is named for the worker)."""
         from redis import Redis
 
         server = Redis.from_url(REDIS_URL)
+        wanted = {f"{self.prefix}-{name}" for name in names}
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            clients = server.client_list()
-            if sum(1 for c in clients if c.get("cmd") == "lpop") >= len(names):
+            if wanted <= {c.get("name") for c in server.client_list()}:
                 break
             time.sleep(0.2)
-        time.sleep(2.0)  # the spiders' first polls
+        time.sleep(1.0)  # the spiders' first polls
         server.close()
 
     def stop_all(self) -> dict[str, int]:
@@ -209,12 +222,14 @@ class Bench:
         return codes
 
     def run_job(self, urls: list[str], *, on_progress: Any = None) -> tuple[float, int]:
-        """Enqueue ``urls`` and wait for the job; (seconds, job id)."""
+        """Enqueue ``urls`` and wait for the job; (seconds, job id). The CPU seconds the workers'
+        process trees used meanwhile are left in ``self.cpu``."""
         from collector.workers.queue import enqueue
         from storage import jobs
         from storage.database import connect
 
         sessions = connect(self.db_url)
+        cpu_before = sum(tree_cpu(p.pid) for p in self.procs.values())
         started = time.perf_counter()
         done = enqueue(self.config(), urls, sessions=sessions)
         assert done.job_id is not None
@@ -223,23 +238,59 @@ class Bench:
                 on_progress(summary)
             time.sleep(0.1)
         seconds = time.perf_counter() - started
+        self.cpu = sum(tree_cpu(p.pid) for p in self.procs.values()) - cpu_before
         sessions.kw["bind"].dispose()
         return seconds, done.job_id
 
 
-def local_capture(bench: Bench, urls: list[str]) -> float:
-    """``collector capture --no-extract --from-file`` in its own process; seconds."""
+def local_capture(bench: Bench, urls: list[str]) -> tuple[float, float]:
+    """``collector capture --no-extract --from-file`` in its own process; (seconds, CPU seconds of its
+    process tree)."""
     listing = bench.root / "urls.txt"
     listing.write_text("\n".join(urls))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "collector", "capture", "--no-extract", "--json",
                     "--from-file", str(listing)], env=bench.env("local"), stdout=subprocess.DEVNULL,
-                   check=False)
-    return time.perf_counter() - started
+                   cwd=bench.code, check=False)
+    seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return seconds, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
-def count_redis(stop: threading.Event, counts: Counter[str]) -> None:
-    """Count the commands Redis receives from clients (MONITOR; a script's own commands excluded)."""
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system, its waited-for children's included) of ``pid`` and its descendants."""
+    procs: dict[int, tuple[int, int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            procs[int(entry)] = (int(fields[1]), sum(int(x) for x in fields[11:15]))
+    tree, grew = {pid}, True
+    while grew:
+        grew = False
+        for child, (parent, _) in procs.items():
+            if parent in tree and child not in tree:
+                tree.add(child)
+                grew = True
+    return sum(procs[p][1] for p in tree if p in procs) / os.sysconf("SC_CLK_TCK")
+
+
+def redis_cpu() -> float:
+    """CPU seconds the Redis server used so far (INFO cpu)."""
+    from redis import Redis
+
+    server = Redis.from_url(REDIS_URL)
+    info = server.info("cpu")
+    server.close()
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
+def count_redis(stop: threading.Event, counts: Counter[str], prefix: str) -> None:
+    """Count the commands Redis receives from clients on keys of ``prefix`` (MONITOR; a script's own
+    commands excluded; so are commands on no key of the run, e.g. other processes' on a shared Redis)."""
     from redis import Redis
 
     server = Redis.from_url(REDIS_URL)
@@ -249,7 +300,7 @@ def count_redis(stop: threading.Event, counts: Counter[str]) -> None:
                 command = monitor.next_command()
             except Exception:  # the connection's read timeout once the run is quiet
                 return
-            if command.get("client_type") == "lua":
+            if command.get("client_type") == "lua" or prefix not in str(command.get("command", "")):
                 continue
             counts[str(command.get("command", "")).split(" ", 1)[0].strip('"').upper()] += 1
 
@@ -268,7 +319,12 @@ def main() -> int:
     parser.add_argument("--kill-urls", type=int, default=600)
     parser.add_argument("--count-urls", type=int, default=500)
     parser.add_argument("--start-delay", type=float, default=0.1)
-    parser.add_argument("--skip", default="", help="phases to skip: local,latency,kill")
+    parser.add_argument("--skip", default="", help="phases to skip: local,count,latency,kill")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="phase 1 repeated, local and worker runs interleaved (figures summed)")
+    parser.add_argument("--compare", default="",
+                        help="another checkout (e.g. main's, by `git archive`) whose worker is measured "
+                             "too, interleaved with this one's: its figures are prefixed base_")
     args = parser.parse_args()
     files = sorted(str(CORPUS / json.loads(line)["stored_as"])
                    for line in (CORPUS / "manifest.jsonl").read_text().splitlines() if line.strip())
@@ -281,42 +337,37 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="worker-bench-") as tmp:
             root = Path(tmp)
             urls = make_urls(args.urls)
+            trees = {"": ROOT, **({"base_": Path(args.compare).resolve()} if args.compare else {})}
             if "local" not in skip:
-                bench = Bench(root / "p1", port, args.start_delay)
-                bench.fresh("local")
-                summary["load_local"] = load()
-                local_s = local_capture(bench, urls)
-                bench.fresh("worker1")
-                bench.start_worker("w1")
-                bench.wait_ready(["w1"])
-                summary["load_worker1"] = load()
-                worker_s, _ = bench.run_job(urls)
-                bench.stop_all()
-                summary.update({
-                    "local_s": round(local_s, 2), "local_pages_s": round(args.urls / local_s, 1),
-                    "worker1_s": round(worker_s, 2), "worker1_pages_s": round(args.urls / worker_s, 1),
-                    "worker1_vs_local": round(local_s / worker_s, 2)})
-                summary.update(count_phase(Bench(root / "count", port, args.start_delay),
-                                           make_urls(args.count_urls)))
-                print(json.dumps({k: summary[k] for k in summary if k != "redis_commands"}), flush=True)
+                summary.update(local_phase(root, port, args, urls, trees))
+                print(json.dumps(summary), flush=True)
+            if "count" not in skip:
+                for tag, code in trees.items():
+                    counted = count_phase(Bench(root / f"{tag}count", port, args.start_delay, code),
+                                          make_urls(args.count_urls))
+                    summary.update({f"{tag}{k}": v for k, v in counted.items()})
+                print(json.dumps({k: v for k, v in summary.items() if "count" in k or "per_url" in k}),
+                      flush=True)
             if "latency" not in skip:
                 slow_urls = make_urls(args.latency_urls)
-                rates = {}
-                for count in (1, 2):
-                    bench = Bench(root / f"lat{count}", slow_port, args.start_delay)
-                    bench.fresh(f"lat{count}")
-                    names = [f"w{i}" for i in range(1, count + 1)]
-                    for name in names:
-                        bench.start_worker(name, concurrency=args.latency_concurrency)
-                    bench.wait_ready(names)
-                    summary[f"load_latency_{count}"] = load()
-                    seconds, _ = bench.run_job(slow_urls)
-                    bench.stop_all()
-                    rates[count] = args.latency_urls / seconds
-                    summary[f"latency_workers{count}_pages_s"] = round(rates[count], 1)
-                summary["latency_two_vs_one"] = round(rates[2] / rates[1], 2)
-                print(json.dumps({k: v for k, v in summary.items() if k.startswith(("latency", "load"))}),
-                      flush=True)
+                for tag, code in trees.items():
+                    rates = {}
+                    for count in (1, 2):
+                        bench = Bench(root / f"{tag}lat{count}", slow_port, args.start_delay, code)
+                        bench.fresh(f"lat{count}")
+                        names = [f"w{i}" for i in range(1, count + 1)]
+                        for name in names:
+                            bench.start_worker(name, concurrency=args.latency_concurrency)
+                        bench.wait_ready(names)
+                        summary[f"{tag}load_latency_{count}"] = load()
+                        seconds, _ = bench.run_job(slow_urls)
+                        bench.stop_all()
+                        rates[count] = args.latency_urls / seconds
+                        summary[f"{tag}latency_workers{count}_pages_s"] = round(rates[count], 1)
+                        summary[f"{tag}latency_workers{count}_cpu_ms_per_url"] = round(
+                            1000 * bench.cpu / args.latency_urls, 2)
+                    summary[f"{tag}latency_two_vs_one"] = round(rates[2] / rates[1], 2)
+                print(json.dumps({k: v for k, v in summary.items() if "latency" in k}), flush=True)
             if "kill" not in skip:
                 summary.update(kill_phase(root / "kill", port, args))
                 print(json.dumps({k: v for k, v in summary.items() if k.startswith("kill")}), flush=True)
@@ -330,6 +381,46 @@ def main() -> int:
     return 0
 
 
+def local_phase(root: Path, port: int, args: argparse.Namespace, urls: list[str],
+                trees: dict[str, Path]) -> dict[str, Any]:
+    """Phase 1: ``--rounds`` times, a local capture then one worker of each tree, on fresh databases;
+    wall and CPU seconds (of the process trees; Redis's apart) summed over the rounds."""
+    totals: Counter[str] = Counter()
+    loads: list[float] = []
+    for round_ in range(args.rounds):
+        bench = Bench(root / f"p1-{round_}", port, args.start_delay)
+        bench.fresh("local")
+        loads.append(load())
+        seconds, cpu = local_capture(bench, urls)
+        totals["local_s"] += seconds
+        totals["local_cpu"] += cpu
+        for tag, code in trees.items():
+            bench = Bench(root / f"p1-{round_}-{tag}w", port, args.start_delay, code)
+            bench.fresh("worker1")
+            bench.start_worker("w1")
+            bench.wait_ready(["w1"])
+            loads.append(load())
+            redis_before = redis_cpu()
+            seconds, _ = bench.run_job(urls)
+            totals[f"{tag}redis_cpu"] += redis_cpu() - redis_before
+            bench.stop_all()
+            totals[f"{tag}worker1_s"] += seconds
+            totals[f"{tag}worker1_cpu"] += bench.cpu
+    count = len(urls) * args.rounds
+    out: dict[str, Any] = {"rounds": args.rounds, "load_phase1": [round(x, 1) for x in loads],
+                           "local_s": round(totals["local_s"], 2),
+                           "local_pages_s": round(count / totals["local_s"], 1),
+                           "local_cpu_ms_per_url": round(1000 * totals["local_cpu"] / count, 2)}
+    for tag in trees:
+        out.update({
+            f"{tag}worker1_s": round(totals[f"{tag}worker1_s"], 2),
+            f"{tag}worker1_pages_s": round(count / totals[f"{tag}worker1_s"], 1),
+            f"{tag}worker1_vs_local": round(totals["local_s"] / totals[f"{tag}worker1_s"], 2),
+            f"{tag}worker1_cpu_ms_per_url": round(1000 * totals[f"{tag}worker1_cpu"] / count, 2),
+            f"{tag}worker1_redis_cpu_ms_per_url": round(1000 * totals[f"{tag}redis_cpu"] / count, 2)})
+    return out
+
+
 def count_phase(bench: Bench, urls: list[str]) -> dict[str, Any]:
     """Round trips per URL of one worker: Redis commands (MONITOR, which slows Redis: a run of its own)
     and SQL statements (every process of the worker, and the enqueuer's)."""
@@ -340,7 +431,7 @@ def count_phase(bench: Bench, urls: list[str]) -> dict[str, Any]:
     bench.wait_ready(["w1"])
     redis_counts: Counter[str] = Counter()
     stop = threading.Event()
-    threading.Thread(target=count_redis, args=(stop, redis_counts), daemon=True).start()
+    threading.Thread(target=count_redis, args=(stop, redis_counts, bench.prefix), daemon=True).start()
     time.sleep(1.0)
     before = Counter(redis_counts)
     bench.run_job(urls)
@@ -355,8 +446,16 @@ def count_phase(bench: Bench, urls: list[str]) -> dict[str, Any]:
 
 
 def drop_databases() -> None:
-    """Drop the databases this run made."""
+    """Drop the databases this run made, and delete its Redis keys."""
     import sqlalchemy as sa
+    from redis import Redis
+
+    server = Redis.from_url(REDIS_URL)
+    for prefix in PREFIXES:
+        keys = list(server.scan_iter(f"{prefix}:*"))
+        if keys:
+            server.delete(*keys)
+    server.close()
 
     admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -2,13 +2,16 @@
 
 ``collector capture --queue`` pushes one JSON message per URL (``{"url": ..., "context": {...}}``, the
 context naming the job item and its attempt) onto ``<prefix>:capture-queue:start``. Each worker's spider
-pops them in small batches whenever the shared request queue (scrapy-redis's scheduler, on Redis too)
-runs low, lets the worker claim them (an acceptor: ``register_acceptor``; the spider knows nothing of
-the job ledger), and turns each one accepted into the capture spider's usual request. The request then
-goes through scrapy-redis's duplicate filter (``AttemptDupeFilter``: keyed by the job item and attempt,
-so an item the reaper re-enqueues is fetched again) into the shared queue, which every worker pulls
-from. A job's fingerprints go to a set of the job's own (``job_dupefilter_key``), which the workers
-let expire once the job is finished (``collector.workers.finisher``): the sets never grow without end.
+takes them in batches (one script: pop no more than the room its backlog has left) whenever it runs low,
+lets the worker claim them (an acceptor: ``register_acceptor``; the spider knows nothing of the job
+ledger), and turns each one accepted into the capture spider's usual request. The request goes to the
+worker's scheduler (``spiders.sharedqueue.LocalFirstScheduler``: held by this worker first, the rest on
+scrapy-redis's shared queue, which every worker pulls from). A job item's request skips scrapy-redis's
+duplicate filter: each attempt is one message, popped by one worker and claimed by it, so the ledger
+already makes it unique (``AttemptDupeFilter`` still keys any other request by its attempt).
+A request of a job that does go through the filter (not an attempt's own) is looked up in a set of the
+job's own (``job_dupefilter_key``), which the workers let expire once the job is finished
+(``collector.workers.finisher``).
 
 A check's targets (context ``check`` or ``probe``, from ``collector check --queue``) are retried as a
 local check retries them: at least twice.
@@ -68,6 +71,14 @@ class AttemptDupeFilter(RFPDupeFilter):  # type: ignore[misc]  # scrapy-redis ha
         return int(self.server.sadd(key, self.request_fingerprint(request))) == 0
 
 
+# KEYS: the targets' list, the shared request queue; ARGV: room, batch. Pops at most ``batch`` targets
+# and no more than the room left once the shared queue's requests are counted: one round trip.
+_TAKE = """
+local room = math.min(tonumber(ARGV[1]) - redis.call('LLEN', KEYS[2]), tonumber(ARGV[2]))
+if room <= 0 then return false end
+return redis.call('LPOP', KEYS[1], room)
+"""
+
 # Scrapy deep-copies its settings: the live acceptor is passed by key (COLLECTOR_ACCEPT)
 Acceptor = Callable[[list[tuple[int, int]]], set[tuple[int, int]]]
 _ACCEPTORS: dict[str, Acceptor] = {}
@@ -86,6 +97,9 @@ class QueuedCaptureSpider(CaptureSpider):
     """The capture spider with its targets popped from the Redis list ``redis_key`` until it is stopped."""
 
     name = "capture-queue"
+    # the requests this worker holds outside the shared queue; the scheduler sets it
+    # (spiders.sharedqueue.LocalFirstScheduler), scrapy-redis's own holds none
+    local_backlog: Callable[[], int] = staticmethod(lambda: 0)
 
     def __init__(self, redis_key: str = "", poll: float = 0.2, batch: int = 16, **kwargs: Any) -> None:
         """``redis_key``: the list of JSON targets; ``poll``: seconds between two looks at an empty
@@ -97,7 +111,7 @@ class QueuedCaptureSpider(CaptureSpider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         """Requests for the targets popped from the list (those the acceptor takes: COLLECTOR_ACCEPT),
-        whenever the shared queue runs low; never ends (the worker stops the crawl).
+        whenever the worker's backlog runs low; never ends (the worker stops the crawl).
 
         Redis is read with its asyncio client (the reactor's loop goes on meanwhile), the acceptor runs
         in a thread: nothing here blocks the downloads in flight.
@@ -111,12 +125,14 @@ class QueuedCaptureSpider(CaptureSpider):
         # named for the worker: `redis-cli CLIENT LIST` shows which workers are taking work
         server = Redis.from_url(settings.get("REDIS_URL"),
                                 client_name=settings.get("COLLECTOR_WORKER_NAME") or None)
+        take = server.register_script(_TAKE)
         limit = self.backlog_limit()
         queue_key = settings.get("SCHEDULER_QUEUE_KEY", "%(spider)s:requests") % {"spider": self.name}
         try:
             while True:
-                room = limit - int(await server.llen(queue_key))
-                raw = await server.lpop(self.redis_key, min(room, self.batch)) if room > 0 else None
+                room = limit - self.local_backlog()
+                raw = await take(keys=[self.redis_key, queue_key], args=[room, self.batch]) \
+                    if room > 0 else None
                 targets = self._targets(list(raw) if isinstance(raw, list) else [])
                 attempts = [a for a in map(_attempt, targets) if a is not None]
                 if accept is not None and attempts:
@@ -141,13 +157,16 @@ class QueuedCaptureSpider(CaptureSpider):
         return targets
 
     def backlog_limit(self) -> int:
-        """How many requests may wait in the shared queue: twice the worker's concurrency."""
+        """How many requests may wait for this worker (held by its scheduler, or in the shared queue):
+        twice the worker's concurrency."""
         return max(8, 2 * self.crawler.settings.getint("CONCURRENT_REQUESTS", 16))
 
     def request_for(self, target: dict[str, Any]) -> scrapy.Request:
-        """The capture spider's request, through the duplicate filter (keyed by the attempt); a
-        check's is retried at least ``CHECK_RETRY_TIMES`` times, as a local check's."""
-        request = super().request_for(target).replace(dont_filter=False)
+        """The capture spider's request. A job item's skips the duplicate filter: the job ledger already
+        makes each attempt one message, popped by one worker and claimed by it; any other request goes
+        through the filter. A check's is retried at least ``CHECK_RETRY_TIMES`` times, as a local
+        check's."""
+        request = super().request_for(target).replace(dont_filter=_attempt(target) is not None)
         context = target.get("context") or {}
         if context.get("check") or context.get("probe"):
             request.meta["max_retry_times"] = max(

@@ -4,7 +4,8 @@ It runs what a local capture runs (``collector.capture.run.crawl_in_process``): 
 forked before Scrapy starts (``collector.capture.writeproc``), with its extraction pool, and the
 capture spider's pipeline, middlewares and settings. What differs is where the requests come from and
 who else is polite to the same hosts: the spider pops targets from Redis (``spiders.queued``), the
-scheduler and duplicate filter are scrapy-redis's, the URLs popped are claimed in the job ledger
+scheduler is scrapy-redis's shared queue with this worker's own requests held first
+(``spiders.sharedqueue``), the URLs popped are claimed in the job ledger
 (``collector.workers.claims``), politeness and robots.txt are shared through Redis
 (``spiders.cluster``), and each claimed URL is acked in the transaction that commits its capture row
 (``storage.jobs``). A finisher thread then judges the check jobs whose URLs are all answered and
@@ -55,7 +56,7 @@ def worker_settings(config: Config, *, concurrency: int | None = None, **overrid
     # just before the private-address check and the recording: a slot is held around the download
     middlewares["spiders.cluster.ClusterSlotsMiddleware"] = 955
     settings.update({
-        "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+        "SCHEDULER": "spiders.sharedqueue.LocalFirstScheduler",
         "DUPEFILTER_CLASS": "spiders.queued.AttemptDupeFilter",
         "SCHEDULER_QUEUE_CLASS": "scrapy_redis.queue.FifoQueue",
         "SCHEDULER_QUEUE_KEY": keys.requests.replace(SPIDER, "%(spider)s"),
