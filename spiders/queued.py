@@ -150,11 +150,21 @@ class QueuedCaptureSpider(CaptureSpider):
         for message in raw:
             try:
                 target = json.loads(message)
-                targets.append({"url": str(target["url"]), "context": target.get("context") or {}})
+                targets.append(self._target(str(target["url"]), target.get("context") or {}))
             except (ValueError, KeyError, TypeError) as exc:  # bad input is named, the rest goes on
                 log.error("queue %s: a message that is not a target (%s): %r", self.redis_key, exc,
                           message[:200])
         return targets
+
+    def _target(self, url: str, context: dict[str, Any]) -> dict[str, Any]:
+        """A message's target. A check's context may name the mode of its baseline capture
+        (``collector check --queue``): followed under this worker's ``browser = "auto"``, as a local
+        check follows it; ``always`` and ``never`` decide for every URL."""
+        target: dict[str, Any] = {"url": url, "context": context}
+        if context.get("mode") in ("http", "browser") and self.browser_setting == "auto":
+            target["mode"] = context["mode"]
+            target["mode_reason"] = context.get("mode_reason")
+        return target
 
     def backlog_limit(self) -> int:
         """How many requests may wait for this worker (held by its scheduler, or in the shared queue):

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from collector.capture.extraction import awaits_extraction
 from collector.capture.run import check_url
+from collector.check.modes import baseline_modes
 from collector.check.run import CheckTarget, probe_urls
 from collector.config import Config
 from collector.errors import InputError
@@ -40,6 +41,7 @@ from collector.inputs import parse_time
 from collector.workers.progress import job_summary
 from collector.workers.queue import Enqueued, QueueKeys, enqueue, push
 from storage import jobs, queries
+from storage.database import connect
 from storage.jobs import FETCHING, JUDGED, PROBING, JobItemRecord, JobSummary
 from storage.timefmt import iso_z
 
@@ -63,8 +65,29 @@ def enqueue_checks(config: Config, targets: Sequence[CheckTarget], *, baseline: 
     spec = {"targets": [dataclasses.asdict(t) for t in targets], "baseline": baseline,
             "at": iso_z(at) if at is not None else None,
             "probes": probe_urls(urls, random.Random(seed))}
-    return enqueue(config, urls, contexts={u: {"check": True} for u in urls}, kind="check",
+    modes = _baseline_modes(config, targets, urls, how=baseline, at=at, sessions=sessions)
+    contexts = {u: {"check": True, **({"mode": modes[u][0], "mode_reason": modes[u][1]}
+                                      if u in modes else {})} for u in urls}
+    return enqueue(config, urls, contexts=contexts, kind="check",
                    source=source, sessions=sessions, server=server, spec=spec, stage=FETCHING)
+
+
+def _baseline_modes(config: Config, targets: Sequence[CheckTarget], urls: list[str], *, how: str,
+                    at: datetime | None, sessions: sessionmaker[Session] | None
+                    ) -> dict[str, tuple[str, str]]:
+    """URL -> (mode, reason) of each checked URL's baseline capture, as a local check fetches it
+    (``collector.check.modes``), under ``browser = "auto"``; ``always``/``never`` decide without it. A
+    worker follows the mode only when its own ``browser`` is ``auto`` (``spiders.queued``)."""
+    if config.browser != "auto":
+        return {}
+    owned = sessions is None
+    sessions = sessions or connect(config.db_url)
+    try:
+        earlier = queries.capture_modes_of(sessions, list(dict.fromkeys(urls)))
+    finally:
+        if owned:
+            sessions.kw["bind"].dispose()
+    return baseline_modes(targets, urls, earlier, how=how, at=at)
 
 
 def _targets(spec: dict[str, Any]) -> list[CheckTarget]:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from scrapy import Request
+from scrapy.utils.test import get_crawler
 
 from collector.check.run import CheckTarget
 from collector.cli.main import cli
@@ -24,7 +25,7 @@ from collector.workers.checkjobs import enqueue_checks, judge_job
 from collector.workers.finisher import trim_dupefilters
 from collector.workers.queue import QueueKeys, enqueue
 from spiders.capture import TARGET_KEY
-from spiders.queued import AttemptDupeFilter, job_dupefilter_key
+from spiders.queued import AttemptDupeFilter, QueuedCaptureSpider, job_dupefilter_key
 from storage import jobs
 from storage.archive import Archive
 from storage.checks import checks_of
@@ -201,3 +202,47 @@ def test_daemon_check_schedules_enqueue_check_jobs_with_dispatch_queue(
 def test_check_wait_needs_queue(home: Path) -> None:
     result = CliRunner().invoke(cli, ["check", "--wait", A], env={"COLLECTOR_HOME": str(home)})
     assert result.exit_code == 2 and "--wait goes with --queue" in result.output
+
+
+@pytest.mark.parametrize("worker_browser", ["auto", "never"])
+def test_a_queued_check_is_fetched_in_its_baselines_mode(queued: tuple[Config, Any, Archive],
+                                                         worker_browser: str) -> None:
+    """As a local check (issue 14): the message of a URL whose baseline is a browser capture names the
+    browser, one whose baseline is HTTP names HTTP, and a worker under ``auto`` follows them (under
+    ``never`` it fetches everything over HTTP)."""
+    config, server, archive = queued
+    earlier = datetime.now(UTC) - timedelta(days=1)
+    [browser_id, http_id] = [r.id for r in archive.commit_captures([
+        html_capture(A, earlier, mode="browser", mode_reason="--browser"),
+        html_capture(B, earlier, mode="http")])]
+    done = enqueue_checks(config, [CheckTarget(url=A), CheckTarget(url=B)], sessions=archive.sessions,
+                          server=server)
+    assert done.job_id is not None
+    messages = {m["url"]: m for m in _pop(server, config)}
+    contexts = {url: (m["context"].get("mode"), m["context"].get("mode_reason"))
+                for url, m in messages.items()}
+    assert contexts == {A: ("browser", f"baseline capture {browser_id} (browser)"),
+                        B: ("http", f"baseline capture {http_id} (http)")}
+    crawler = get_crawler(QueuedCaptureSpider, {"COLLECTOR_BROWSER": worker_browser})
+    spider = QueuedCaptureSpider.from_crawler(crawler, redis_key="unused")
+    targets = {t["url"]: t for t in spider._targets([json.dumps(m) for m in messages.values()])}
+    if worker_browser == "auto":
+        assert (targets[A]["mode"], targets[B]["mode"]) == ("browser", "http")
+        assert targets[A]["mode_reason"] == contexts[A][1]
+    else:
+        assert "mode" not in targets[A] and "mode" not in targets[B]
+
+
+def test_a_check_queued_under_never_names_no_mode(home: Path, db_url: str,
+                                                  redis_prefix: tuple[str, Any]) -> None:
+    prefix, server = redis_prefix
+    config = make_config(home, database_url=db_url, redis_url=REDIS_URL, redis_prefix=prefix,
+                         browser="never")
+    archive = Archive.from_settings(config)
+    try:
+        archive.commit_captures([html_capture(A, datetime.now(UTC) - timedelta(days=1), mode="browser")])
+        enqueue_checks(config, [CheckTarget(url=A)], sessions=archive.sessions, server=server)
+        [message] = _pop(server, config)
+        assert "mode" not in message["context"]
+    finally:
+        archive.close()
