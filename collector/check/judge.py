@@ -96,9 +96,11 @@ class Judge:
                 fresh.append(url)
             host = self.probe_hosts.get(url)
             if host is not None:
-                waiting = self.waiting.get(host, [])
+                waiting = self.waiting.pop(host, [])
                 released += [u for u in waiting if not self._moved(u)]
-                self.waiting[host] = [u for u in waiting if self._moved(u)]
+                kept = [u for u in waiting if self._moved(u)]
+                if kept:  # ``waiting`` holds only hosts with a URL still waiting
+                    self.waiting[host] = kept
         self._load(fresh + released)
         ready = released
         for url in fresh:  # most verdicts (same content, an error status) need no probe

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import queue
 import random
+import string
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from storage.records import CheckRecord
 
 __all__ = ["CheckTarget", "baseline_rule", "choose_baseline", "probe_urls", "run_checks"]
+
+PROBE_TRIES = 20  # draws of a probe URL before one below the checked URL is taken
 
 FAILING = ("gone", "soft-404", "unreachable", "server-error", "blocked")
 
@@ -163,12 +166,23 @@ def _probe_modes(probes: dict[str, str], urls: list[str], modes: dict[str, tuple
 
 
 def probe_urls(urls: Sequence[str], rng: random.Random) -> dict[str, str]:
-    """One probe URL per host (a random URL shaped like the host's first checked URL)."""
+    """One probe URL per host (a random URL shaped like the host's first checked URL), never one of
+    the checked URLs: a short last segment (``/a``) can be reshaped into a checked URL (``/b``), and a
+    page that exists would be taken for the host's answer to a page that does not."""
+    checked = set(urls)
     probes: dict[str, str] = {}
     for url in urls:
         host = urlsplit(url).netloc
         if host not in probes:
-            probes[host] = probe_url(url, rng)
+            probe = probe_url(url, rng)
+            for _ in range(PROBE_TRIES):
+                if probe not in checked:
+                    break
+                probe = probe_url(url, rng)
+            else:  # every shape of that segment is checked here: a random segment below it
+                below = "".join(rng.choice(string.ascii_lowercase) for _ in range(12))
+                probe = url.split("#", 1)[0].split("?", 1)[0].rstrip("/") + "/" + below
+            probes[host] = probe
     return probes
 
 

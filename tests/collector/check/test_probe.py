@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from collector.check.probe import probe_url
+from collector.check.run import probe_urls
 from collector.check.verdict import is_site_root
 
 
@@ -99,3 +100,16 @@ def test_always_differs_from_the_original() -> None:
 ])
 def test_is_site_root(url: str, expected: bool) -> None:
     assert is_site_root(url) is expected
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_probe_is_never_one_of_the_checked_urls(seed: int) -> None:
+    """A one-letter last segment has 26 shapes: with /a and /b checked, a bare reshape is a checked URL
+    about 1 draw in 13; with every letter checked, each shape is, and the probe goes below instead."""
+    pair = ["https://example.org/a", "https://example.org/b"]
+    probes = probe_urls(pair, random.Random(seed))
+    assert probes["example.org"] not in pair
+    every = [f"https://example.org/{c}" for c in "abcdefghijklmnopqrstuvwxyz"]
+    probe = probe_urls(every, random.Random(seed))["example.org"]
+    assert probe not in every
+    assert re.fullmatch(r"https://example\.org/a/[a-z]{12}", probe)
