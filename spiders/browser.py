@@ -113,6 +113,14 @@ def tls_record(details: dict[str, Any] | None, *, verified: bool | None) -> dict
             "source": "browser"}
 
 
+def _redirect_chain(request: Any) -> list[Any]:
+    """``request`` and the requests it was redirected from, the first one first."""
+    requests = [request]
+    while requests[0].redirected_from is not None:
+        requests.insert(0, requests[0].redirected_from)
+    return requests
+
+
 def decoded_headers(headers: list[tuple[str, str]], body_length: int) -> list[tuple[str, str]]:
     """Response headers for a body stored decoded: the encoding and length headers renamed
     ``X-Archive-Orig-<Name>`` and a ``Content-Length`` of ``body_length`` added."""
@@ -382,10 +390,7 @@ class PageRecorder:
 
     async def _with_tls(self, request: Any, chain: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """``chain`` (the top document's) with the TLS evidence of its https hops."""
-        requests = [request]
-        while requests[0].redirected_from is not None:
-            requests.insert(0, requests[0].redirected_from)
-        for hop, sent in zip(chain, requests, strict=False):
+        for hop, sent in zip(chain, _redirect_chain(request), strict=False):
             if urlsplit(hop["url"]).scheme != "https" or hop["status"] is None:
                 continue
             try:
@@ -398,10 +403,7 @@ class PageRecorder:
 
     async def _chain(self, request: Any) -> list[dict[str, Any]]:
         """The hops of ``request``, its redirects first, as ``spiders.recording`` makes them."""
-        requests = [request]
-        while requests[0].redirected_from is not None:
-            requests.insert(0, requests[0].redirected_from)
-        return [await self._hop(r, final=r is request) for r in requests]
+        return [await self._hop(r, final=r is request) for r in _redirect_chain(request)]
 
     async def _response(self, request: Any) -> Any:
         """The response of ``request``: the one its response event gave, else asked for."""

@@ -13,13 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from collector.capture.browser import browser_problem
 from collector.check.run import CheckTarget, baseline_rule, choose_baseline
 from collector.config import Config
 from storage.records import CaptureMode
 
-__all__ = ["baseline_modes", "follows_baselines", "mode_reason"]
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+__all__ = ["baseline_modes", "follows_baselines", "looked_up_modes", "mode_reason"]
 
 BROWSER, HTTP = "browser", "http"
 
@@ -50,3 +54,14 @@ def baseline_modes(targets: Sequence[CheckTarget], urls: Sequence[str],
         if url not in modes or (base.mode == BROWSER and modes[url][0] != BROWSER):
             modes[url] = (base.mode, mode_reason(base))
     return modes
+
+
+def looked_up_modes(sessions: sessionmaker[Session], targets: Sequence[CheckTarget], urls: Sequence[str],
+                    *, how: str, at: datetime | None) -> dict[str, tuple[str, str]]:
+    """:func:`baseline_modes` of ``targets`` (``urls[i]`` is ``targets[i]``'s), their captures looked
+    up in the database first (one light query)."""
+    # lazy: storage and SQLAlchemy (~0.5 s), only when the baselines' modes matter
+    from storage.queries import capture_modes_of
+
+    earlier = capture_modes_of(sessions, list(dict.fromkeys(urls)))
+    return baseline_modes(targets, urls, earlier, how=how, at=at)

@@ -106,7 +106,7 @@ def run_checks(config: Config, targets: Sequence[CheckTarget], *, baseline: str 
     config = config.replace(retry_times=max(config.retry_times, 2))
     started = datetime.now(UTC)
     wanted = list(dict.fromkeys(urls))
-    sessions, modes = _baseline_modes(config, targets, urls, wanted, how=baseline, at=at)
+    sessions, modes = _baseline_modes(config, targets, urls, how=baseline, at=at)
     crawls = _Crawls(config)
     crawls.start(wanted, {u: {"check": True} for u in wanted}, modes)
     # here, once the crawl process is started: storage and SQLAlchemy load (~1 s) while it starts
@@ -138,21 +138,20 @@ def run_checks(config: Config, targets: Sequence[CheckTarget], *, baseline: str 
     return judge.rows()
 
 
-def _baseline_modes(config: Config, targets: Sequence[CheckTarget], urls: list[str], wanted: list[str],
+def _baseline_modes(config: Config, targets: Sequence[CheckTarget], urls: list[str],
                     *, how: str, at: datetime | None) -> tuple[Any, dict[str, tuple[str, str]]]:
     """(the database's session factory, URL -> (mode, reason)) when the baselines' modes decide
     how URLs are fetched (``collector.check.modes``); (None, {}) when the configuration does."""
     # lazy: collector.check.modes imports this module
-    from collector.check.modes import baseline_modes, follows_baselines
+    from collector.check.modes import follows_baselines, looked_up_modes
 
     if not follows_baselines(config):
         return None, {}
     # before the crawl, only here: storage and SQLAlchemy (~0.5 s) for one light query
     from storage.database import connect  # lazy: only when the baselines' modes matter
-    from storage.queries import capture_modes_of  # lazy: only when the baselines' modes matter
 
     sessions = connect(config.db_url)
-    return sessions, baseline_modes(targets, urls, capture_modes_of(sessions, wanted), how=how, at=at)
+    return sessions, looked_up_modes(sessions, targets, urls, how=how, at=at)
 
 
 def _probe_modes(probes: dict[str, str], urls: list[str], modes: dict[str, tuple[str, str]]

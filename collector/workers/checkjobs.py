@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from collector.capture.extraction import awaits_extraction
 from collector.capture.run import check_url
-from collector.check.modes import baseline_modes
+from collector.check.modes import looked_up_modes
 from collector.check.run import CheckTarget, probe_urls
 from collector.config import Config
 from collector.errors import InputError
@@ -83,11 +83,10 @@ def _baseline_modes(config: Config, targets: Sequence[CheckTarget], urls: list[s
     owned = sessions is None
     sessions = sessions or connect(config.db_url)
     try:
-        earlier = queries.capture_modes_of(sessions, list(dict.fromkeys(urls)))
+        return looked_up_modes(sessions, targets, urls, how=how, at=at)
     finally:
         if owned:
             sessions.kw["bind"].dispose()
-    return baseline_modes(targets, urls, earlier, how=how, at=at)
 
 
 def _targets(spec: dict[str, Any]) -> list[CheckTarget]:
