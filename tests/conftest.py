@@ -85,10 +85,8 @@ def served(script: Path) -> Iterator[str]:
 def social() -> Iterator[str]:
     """Base URL of the local "social web" of the browser tests (tests/collector/capture/socialweb.py:
     JavaScript posts, a timeline, a login wall ...), run as a subprocess."""
-    proc, base = serve_script(HERE / "collector" / "capture" / "socialweb.py")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    with served(HERE / "collector" / "capture" / "socialweb.py") as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

@@ -14,15 +14,12 @@ from collector.capture.reindex import reindex_home
 from collector.capture.run import capture_urls, stream_captures
 from storage.database import connect
 from storage.models import Capture
-from tests.collector.capture import requisite_site, socialweb
+from tests.collector.capture import requisite_site
 from tests.conftest import make_config
 
 site = pytest.fixture(scope="module")(requisite_site.serving)
 
 pytestmark = pytest.mark.slow  # Chromium
-
-
-social = pytest.fixture(scope="module")(socialweb.serving)
 
 
 def _links(db_url: str) -> dict[str, tuple[Any, ...]]:
