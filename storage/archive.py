@@ -319,8 +319,9 @@ class Archive:
                 moment=item.captured_at, concurrent_to=event.record_id if event else None)
             entries.append(_entry(attached, item))
             block_digests.append(attached.block_digest)
-        if not _self_evident(item) or main is None or not (
-                original is not None or queries.is_html_type(plan.content_type)):
+        wrote_meta = not _self_evident(item) or main is None or not (
+            original is not None or queries.is_html_type(plan.content_type))
+        if wrote_meta:
             # the outcome, reason and run flags of anything but a plain page fetch; a plain HTML
             # page's outcome goes in its extracted-text record, a revisit's is its original's.
             # Its target is a urn: naming the page (not the page's URL: see storage.warcfile.CAPTURE_URN),
@@ -333,6 +334,8 @@ class Archive:
             entries.append(_entry(meta, item))
             block_digests.append(meta.block_digest)
             main = main or meta
+        if main is None:  # never: an attempt without a response always has its metadata record
+            raise AssertionError("a capture without a main record")
         final_exchange = plan.final
         row = {
             "url": item.url, "url_key": plan.key, "captured_at": item.captured_at.astimezone(UTC),
@@ -356,8 +359,8 @@ class Archive:
             "ignore_robots": item.ignore_robots, "allow_private": item.allow_private,
             "user_agent": item.user_agent, "run_id": item.run_id,
             "fetch_seconds": item.fetch_seconds, "purpose": item.purpose,
-            "mode": item.mode, "mode_reason": item.mode_reason, "page_id": item.page_id,
-            **_tls_columns(plan.last),
+            "mode": _row_mode(item, wrote_meta), "mode_reason": item.mode_reason,
+            "page_id": item.page_id, **_tls_columns(plan.last),
         }
         # the network's values as the database can hold them (the WARC has them as received)
         row = storable_row(Capture.__table__, row, note="reason_detail")
@@ -580,7 +583,14 @@ def _self_evident(item: CaptureInput) -> bool:
     return (item.outcome == "captured" and len(item.exchanges) == 1 and not item.reason
             and not item.exchanges[0].truncated and not item.context
             and item.exchanges[0].tls is None and item.exchanges[0].proxy is None
-            and not item.attachments and item.mode in (None, "http") and item.page_id is None)
+            and not item.attachments and item.mode in (None, "http") and not item.mode_reason
+            and item.page_id is None)
+
+
+def _row_mode(item: CaptureInput, wrote_meta: bool) -> str | None:
+    """The row's ``mode``: the item's, and "http" for a plain page fetch whose attempt has no
+    metadata record (what ``storage.reindex`` reads from a capture without one)."""
+    return item.mode if wrote_meta else item.mode or "http"
 
 
 def _tls_columns(last: Exchange | None) -> dict[str, Any]:

@@ -15,9 +15,12 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from sqlalchemy import select
+
 from storage import queries
 from storage.archive import Archive
 from storage.canonical import url_key
+from storage.models import Capture
 from storage.records import CaptureRecord, RecordLocation
 from storage.warcfile import CAPTURE_URN, digest_label, metadata_uri, short_record_id, warc_date
 
@@ -64,9 +67,18 @@ def _entry(loc: RecordLocation, main: RecordLocation, url: str) -> list[Any]:
     return [loc.record_type, loc.offset, loc.length, rid, *([extra] if extra else [])]
 
 
+def _page_record(archive: Archive, page_id: int | None) -> str | None:
+    """The WARC-Record-ID of the main record of the page capture ``page_id`` (None: none)."""
+    if page_id is None:
+        return None
+    with archive.sessions() as session:
+        return session.scalar(select(Capture.warc_record_id).where(Capture.id == page_id))
+
+
 def commit_media(archive: Archive, item: MediaInput) -> CaptureRecord:
     """Write the media's records, then commit its row; the committed record."""
     writer = archive.writer
+    page_record = _page_record(archive, item.page_id)
     sha_hex, size = _sha256(item.body) if item.body is not None else (None, None)
     resource: RecordLocation | None = None
     if item.body is not None and item.outcome == "captured":
@@ -79,7 +91,9 @@ def commit_media(archive: Archive, item: MediaInput) -> CaptureRecord:
         {"url": item.url, "outcome": item.outcome, "reason": item.reason,
          "reason_detail": item.reason_detail, "captured_at": warc_date(item.captured_at),
          "sha256": sha_hex, "allow_private": item.allow_private, "mode": "media",
-         "mode_reason": item.mode_reason, "media": item.info},
+         "mode_reason": item.mode_reason, "media": item.info,
+         # the page's own record: the link storage.reindex makes again (row ids are new there)
+         **({"page_id": item.page_id, "page_record": page_record} if page_record else {})},
         moment=item.captured_at, refers_to=resource.record_id if resource else None,
         concurrent_to=resource.record_id if resource else None)
     writer.sync()

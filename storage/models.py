@@ -438,6 +438,8 @@ class Schedule(Base):
     adaptive: Mapped[bool] = mapped_column(Boolean, default=False)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # the login profile its captures and checks go through (migration 0029; NULL: none)
+    profile: Mapped[str | None] = mapped_column(String(64))
 
 
 class ScheduleRun(Base):

@@ -66,6 +66,7 @@ class ScheduleRecord:
     adaptive: bool
     paused: bool
     created_at: datetime
+    profile: str | None = None  # the login profile its captures and checks go through
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -149,11 +150,11 @@ class CheckEvent:
 # -- schedules and runs ------------------------------------------------------------------------------
 def add_schedule(sessions: Sessions, *, kind: str, targets: Sequence[str], action: str,
                  every_seconds: float | None, cron: str | None, adaptive: bool,
-                 now: datetime) -> ScheduleRecord:
+                 now: datetime, profile: str | None = None) -> ScheduleRecord:
     """Store a schedule; its job id is ``schedule-<id>``."""
     with sessions() as session, session.begin():
         row = Schedule(kind=kind, targets=list(targets), action=action, every_seconds=every_seconds,
-                       cron=cron, adaptive=adaptive, paused=False, created_at=now)
+                       cron=cron, adaptive=adaptive, paused=False, created_at=now, profile=profile)
         session.add(row)
         session.flush()
         row.job_id = f"schedule-{row.id}"

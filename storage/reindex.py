@@ -11,10 +11,12 @@ does not import it), and committed like any text (``Archive.commit_extractions``
 Records already indexed (a row with the same WARC-Record-ID, looked up through the index on it for
 500 events at a time, not read all into memory) are skipped, so indexing a file twice adds nothing.
 The TLS and proxy columns come from the capture's metadata record (``tls``, ``proxy``), and so do
-``mode`` and ``mode_reason``, and ``page_id``: the row of the capture whose main record the metadata
-record's ``page_record`` names (older files: an HTTP requisite's ``context.requisite_of``, the URL of
-its page). What the
-files do not hold (reports, citations, checks, schedules, feeds, tokens, a run's fetch time) is not
+``mode`` and ``mode_reason`` (a capture without a metadata record: ``http``, as the archive wrote its
+row), and ``page_id`` (of a requisite, a browser sub-resource, a media download): the row of the
+capture whose main record the metadata record's ``page_record`` names (older files: an HTTP
+requisite's ``context.requisite_of``, the URL of its page). A media download's row has the resource
+record its metadata record refers to as its main record and payload. What the files do not hold
+(reports, citations, checks, schedules, feeds, tokens, a run's fetch time) is not
 rebuilt.
 """
 
@@ -272,7 +274,7 @@ def _index_capture(session: Session, event: CaptureEvent, state: _State,
     content = event.content
     exchanges = event.exchanges
     final = exchanges[-1].response if exchanges and exchanges[-1].response is not None else None
-    main_item = final or event.meta
+    main_item = final or event.resource or event.meta
     if main_item is None:
         return
     main = main_item.location
@@ -283,7 +285,8 @@ def _index_capture(session: Session, event: CaptureEvent, state: _State,
     if stored_id is not None:
         state.known.add(stored_id)
     url = content.get("url") or (exchanges[0].url if exchanges else main.target_uri)
-    final_url = (content.get("final_url") if event.meta is not None
+    media = content.get("mode") == "media"  # storage.media's row: its own URL, no redirects
+    final_url = (url if media else content.get("final_url") if event.meta is not None
                  else (final.location.target_uri if final else None))
     captured_at = (parse_warc_date(content["captured_at"]) if content.get("captured_at")
                    else parse_warc_date(main.date))
@@ -293,16 +296,18 @@ def _index_capture(session: Session, event: CaptureEvent, state: _State,
         for part in (exchange.response, exchange.request):
             if part is not None:
                 entries.append(_entry(part.location, item))  # type: ignore[arg-type]
-    if event.meta is not None:
-        entries.append(_entry(event.meta.location, item))  # type: ignore[arg-type]
-    row = _row_values(event, final, main, state, session)
+    for extra in (event.resource, event.meta):
+        if extra is not None:
+            entries.append(_entry(extra.location, item))  # type: ignore[arg-type]
+    row = (_resource_values(event.resource) if event.resource is not None
+           else _row_values(event, final, main, state, session))
     key = url_key(url)
     row.update({
         "url": url, "url_key": key, "captured_at": captured_at,
         "outcome": content.get("outcome") or "captured", "reason": content.get("reason"),
         "reason_detail": content.get("reason_detail"), "final_url": final_url,
         "final_url_key": (key if final_url == url else url_key(final_url) if final_url else None),
-        "redirect_chain": (content.get("redirect_chain") if event.meta is not None
+        "redirect_chain": ([] if media else content.get("redirect_chain") if event.meta is not None
                            else [{"url": final_url, "status": row["http_status"]}]),
         "warc_file": main.warc_file, "warc_offset": main.offset, "warc_length": main.length,
         "warc_record_id": main.record_id, "records": _compact(entries, main),
@@ -313,7 +318,9 @@ def _index_capture(session: Session, event: CaptureEvent, state: _State,
         "run_id": event.info.get("run-id"),
         **_tls_columns(content),
         "purpose": _purpose(content),
-        "mode": _text(content.get("mode")), "mode_reason": _text(content.get("mode_reason")),
+        # an attempt without a metadata record is a plain page fetched over HTTP (storage.archive)
+        "mode": _text(content.get("mode")) if event.meta is not None else "http",
+        "mode_reason": _text(content.get("mode_reason")),
         "page_id": _page_of(session, content, state),
     })
     row = storable_row(Capture.__table__, row, note="reason_detail")
@@ -443,6 +450,16 @@ def _row_values(event: CaptureEvent, final: FileRecord | None, main: RecordLocat
                   content_length=len(record.payload), payload_file=final.warc_file,
                   payload_offset=record.offset, payload_length=record.length)
     return values
+
+
+def _resource_values(resource: FileRecord) -> dict[str, Any]:
+    """The response columns of a media download's row: its resource record is the payload."""
+    record, loc = resource.record, resource.location
+    return {"http_status": None, "content_type": record.headers.get("Content-Type"),
+            "content_length": len(record.payload or record.block),
+            "sha256": hashlib.sha256(record.payload or record.block).hexdigest(),
+            "payload_file": resource.warc_file, "payload_offset": loc.offset,
+            "payload_length": loc.length, "revisit_of": None, "ip_address": None}
 
 
 def _stored_original(session: Session, uri: str, sha: str | None) -> _Payload | None:

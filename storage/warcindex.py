@@ -70,6 +70,8 @@ class CaptureEvent:
     meta: FileRecord | None = None
     content: dict[str, Any] = field(default_factory=dict)  # the outcome record's JSON
     info: dict[str, str] = field(default_factory=dict)  # the warcinfo fields of its file
+    # the resource record its outcome record refers to (a media download: storage.media)
+    resource: FileRecord | None = None
 
 
 @dataclass
@@ -155,6 +157,7 @@ def group_records(records: Iterable[FileRecord], skipped: dict[str, int]
     a response outside an attempt with an outcome record) are counted in ``skipped`` by type.
     """
     pending: list[Exchange] = []
+    resource: FileRecord | None = None  # the last resource record, for the outcome record after it
     info: dict[str, str] = {}
     infos: dict[str, dict[str, str]] = {}
 
@@ -208,9 +211,15 @@ def group_records(records: Iterable[FileRecord], skipped: dict[str, int]
             mine, before = pending[cut:], pending[:cut]
             pending = []
             yield from plain(before)
+            owned = (resource if resource is not None and not mine and headers.get("WARC-Refers-To")
+                     == resource.record.headers.get("WARC-Record-ID") else None)
+            if owned is not None:
+                skipped["resource"] -= 1
             yield CaptureEvent(mine, meta=item, content=content,
-                               info=infos.get(item.warc_file, info))
+                               info=infos.get(item.warc_file, info), resource=owned)
         else:
+            if kind == "resource":
+                resource = item
             skipped[kind or "unknown"] = skipped.get(kind or "unknown", 0) + 1
     yield from plain(pending)
 

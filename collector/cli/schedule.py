@@ -43,6 +43,8 @@ def _show_schedule(info: Any, as_json: bool, verb: str = "") -> None:
     when = (data["cron"] and f"cron {data['cron']!r}") or f"every {human_seconds(data['every'])}"
     state = "paused" if data["paused"] else f"next {data['next_run_at'] or '-'}"
     adaptive = " adaptive" if data["adaptive"] else ""
+    if data["profile"]:
+        adaptive += f" (profile {data['profile']})"
     click.echo(f"{verb}{data['id']:>4}  {data['action']}{adaptive} {data['kind']} "
                f"{', '.join(data['targets'])[:80]}  {when}  {state}")
 
@@ -56,25 +58,29 @@ def _show_schedule(info: Any, as_json: bool, verb: str = "") -> None:
 @click.option("--action", type=click.Choice(["capture", "check"]), default="capture", show_default=True)
 @click.option("--adaptive", is_flag=True, help="Re-visit each URL daily for its first week, then "
               "weekly, then monthly; daily again after a change or failure.")
+@click.option("--profile", "profile", default=None, metavar="NAME",
+              help="Capture and check through Chromium logged in with login profile NAME "
+                   "(`collector profile`); a run that finds it gone fails, naming it.")
 @json_option
 @click.pass_context
 @handle_errors
 def schedule_add(ctx: click.Context, urls: tuple[str, ...], report_name: str | None,
                  feed_name: str | None, every: float | None, cron: str | None, action: str,
-                 adaptive: bool, as_json: bool) -> None:
+                 adaptive: bool, profile: str | None, as_json: bool) -> None:
     """Add a schedule: URLs, a report's citations or a feed; --every or --cron.
 
     \b
     Example:
       collector schedule add https://example.org/a https://example.org/b --every 6h
       collector schedule add --feed example --every 15m
+      collector schedule add https://social.example/post/1 --every 1d --profile mylogin
     """
     from collector.monitor.scheduler import add_schedule  # lazy: CLI start-up
 
     if not every and not cron and not adaptive:
         raise click.UsageError("give --every DURATION or --cron EXPRESSION")
     info = add_schedule(cli_config(ctx), urls=urls, report=report_name, feed=feed_name, every=every,
-                        cron=cron, action=action, adaptive=adaptive)
+                        cron=cron, action=action, adaptive=adaptive, profile=profile)
     _show_schedule(info, as_json, "added ")
 
 

@@ -18,10 +18,11 @@ from typing import Any
 from collector.capture.run import capture_urls
 from collector.check.run import CheckTarget, run_checks
 from collector.config import Config
-from collector.errors import CollectorError
+from collector.errors import CollectorError, ConfigError
 from collector.evidence.ledger import signing_key, stamp_if_configured
 from collector.monitor.feeds import PollReport, poll_feeds
 from collector.monitor.scheduler import current_slot
+from collector.profiles.store import profile_path
 from collector.reports.versions import effective_citations, report_urls
 from collector.workers.checkjobs import enqueue_checks
 from collector.workers.queue import QueueKeys, connect_redis, enqueue
@@ -164,23 +165,37 @@ def _execute(rt: JobRuntime, schedule: ScheduleRecord, now: datetime) -> dict[st
         due = _due(rt, urls, schedule, now)
         urls = [u for u in urls if u in due]
         checks = [c for c in checks if c.url in due]
+    config = _with_profile(rt.config, schedule)
     if schedule.action == "check":
         if not checks:
             return {"urls": 0}
-        if rt.config.dispatch == "queue":  # the workers fetch them and store the verdicts
-            done = enqueue_checks(rt.config, checks, source=f"schedule {schedule.id}", sessions=rt.sessions)
+        if config.dispatch == "queue":  # the workers fetch them and store the verdicts
+            done = enqueue_checks(config, checks, source=f"schedule {schedule.id}", sessions=rt.sessions)
             return {"urls": len(checks), **done.to_json()}
-        rows = run_checks(rt.config, checks)
+        rows = run_checks(config, checks)
         return {"urls": len(checks), "statuses": dict(Counter(r["status"] for r in rows))}
 
     if not urls:
         return {"urls": 0}
-    if rt.config.dispatch == "queue":  # the capture workers fetch them (docs/scale-out.md)
-        done = enqueue(rt.config, urls, contexts=contexts, source=f"schedule {schedule.id}",
+    if config.dispatch == "queue":  # the capture workers fetch them (docs/scale-out.md)
+        done = enqueue(config, urls, contexts=contexts, source=f"schedule {schedule.id}",
                        sessions=rt.sessions)
         return {"urls": len(urls), **done.to_json()}
-    results = capture_urls(rt.config, urls, contexts=contexts)
+    results = capture_urls(config, urls, contexts=contexts)
     return {"urls": len(urls), **Counter(r["outcome"] for r in results)}
+
+
+def _with_profile(config: Config, schedule: ScheduleRecord) -> Config:
+    """``config`` with the schedule's login profile (``browser_profile``); the profile must exist
+    now (a :class:`NotFoundError` naming it: the run is recorded as failed with that reason), and
+    it stays in this home, so it cannot go with ``dispatch = "queue"``."""
+    if not schedule.profile:
+        return config
+    profile_path(config, schedule.profile)
+    if config.dispatch == "queue":
+        raise ConfigError(f"schedule {schedule.id}: profile {schedule.profile!r} cannot go with "
+                          "dispatch = \"queue\" (profiles stay in this home, the workers have none)")
+    return config.replace(browser_profile=schedule.profile)
 
 
 def _poll_summary(report: PollReport) -> dict[str, Any]:

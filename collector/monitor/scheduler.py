@@ -30,6 +30,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from collector.capture.run import check_url
 from collector.config import Config
 from collector.errors import InputError, NotFoundError
+from collector.profiles.store import profile_path
 from storage import monitoring as db
 from storage import reports
 from storage.database import connect, make_engine
@@ -123,7 +124,8 @@ class ScheduleInfo:
         s = self.schedule
         return {"id": s.id, "job_id": s.job_id, "kind": s.kind, "targets": list(s.targets),
                 "action": s.action, "every": s.every_seconds, "cron": s.cron, "adaptive": s.adaptive,
-                "paused": s.paused, "created_at": iso_z(s.created_at), "next_run_at": iso_z(self.next_run_at)}
+                "paused": s.paused, "created_at": iso_z(s.created_at), "next_run_at": iso_z(self.next_run_at),
+                "profile": s.profile}
 
 
 class _Editor:
@@ -177,12 +179,18 @@ def _check_target(config: Config, sessions: Any, urls: Sequence[str], report: st
 
 def add_schedule(config: Config, *, urls: Sequence[str] = (), report: str | None = None,
                  feed: str | None = None, every: float | None = None, cron: str | None = None,
-                 action: str = "capture", adaptive: bool = False,
+                 action: str = "capture", adaptive: bool = False, profile: str | None = None,
                  now: datetime | None = None) -> ScheduleInfo:
     """Add a schedule. ``adaptive`` re-visits each URL on its own rhythm (``collector.monitor.jobs``); its
-    ``every``, when not given, is how often it looks for due URLs (default 1 h)."""
+    ``every``, when not given, is how often it looks for due URLs (default 1 h). ``profile``: the
+    login profile its captures and checks go through (it must exist now; a run that finds it gone
+    fails with that reason)."""
     if every and cron:
         raise InputError("give --every or --cron, not both")
+    if profile is not None:
+        profile_path(config, profile)
+        if feed is not None:
+            raise InputError("--profile applies to URLs and reports: a feed is polled over HTTP")
     if adaptive and not cron and not every:
         every = config.monitor.adaptive_tick
     trigger = trigger_for(every, cron)
@@ -192,7 +200,7 @@ def add_schedule(config: Config, *, urls: Sequence[str] = (), report: str | None
             raise InputError("--adaptive applies to URLs and reports; feeds adapt by themselves")
         record = db.add_schedule(editor.sessions, kind=kind, targets=targets, action=action,
                                  every_seconds=None if cron else every, cron=cron, adaptive=adaptive,
-                                 now=now or datetime.now(UTC))
+                                 now=now or datetime.now(UTC), profile=profile)
         editor.scheduler.add_job(JOB_FUNC, trigger=trigger, args=[record.id], id=record.job_id,
                                  name=_job_name(action, kind, targets), replace_existing=True)
         return editor.info(record)

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, inspect, select
 
 from storage.archive import Archive
+from storage.media import MediaInput, commit_media
 from storage.models import Capture, CaptureHop, Extraction
 from storage.records import CaptureInput, ExtractionInput
 from storage.reindex import index_files, warc_files
@@ -263,3 +264,44 @@ def test_requisites_of_older_files_find_their_page_by_url(
     assert after["http://p.example/app.js"] == (*before["http://p.example/app.js"][:2], None)
     assert {url: link[:2] for url, link in after.items()} == {
         url: link[:2] for url, link in before.items()}
+
+
+def _links(archive: Archive) -> dict[str, tuple[Any, ...]]:
+    """Each row by its main record's id: (url, outcome, mode, mode_reason, its page's record id)."""
+    with archive.sessions() as session:
+        rows = session.execute(select(Capture.id, Capture.warc_record_id, Capture.url, Capture.outcome,
+                                      Capture.mode, Capture.mode_reason, Capture.page_id)).all()
+    record_of = {row.id: row.warc_record_id for row in rows}
+    return {row.warc_record_id: (row.url, row.outcome, row.mode, row.mode_reason,
+                                 record_of.get(row.page_id)) for row in rows}
+
+
+def test_modes_and_media_page_links_are_rebuilt(open_archive: OpenArchive, db_url: str,
+                                                warc_dir: Path, tmp_path: Path) -> None:
+    archive = open_archive()
+    # as the capture pipeline commits them: every HTTP fetch in mode "http"
+    page, _, _ = archive.commit_captures([
+        html_capture("http://plain.example/", T0, mode="http"),  # no metadata record
+        html_capture("http://plain.example/app", T0, mode="http", mode_reason="check of 4"),
+        failed_capture("http://gone.example/", T0),
+    ])
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
+    got = commit_media(archive, MediaInput(url="http://plain.example/clip.mp4", captured_at=T0,
+                                           outcome="captured", body=video, content_type="video/mp4",
+                                           page_id=page.id, mode_reason="<video> on the page"))
+    lost = commit_media(archive, MediaInput(url="http://plain.example/lost.m3u8", captured_at=T0,
+                                            outcome="failed", reason="media-error", page_id=page.id,
+                                            mode_reason="<video> on the page"))
+    before, written = _links(archive), _snapshot(archive)
+    assert before[page.warc_record_id or ""][2] == "http"
+    assert {before[r.warc_record_id or ""][4] for r in (got, lost)} == {page.warc_record_id}
+    archive.close()
+
+    drop_database(db_url)
+    rebuilt = open_archive()
+    summary = index_files(rebuilt, warc_files(warc_dir))
+    assert summary.captures == 5
+    assert _links(rebuilt) == before
+    assert summary.skipped_records.get("resource", 0) == 0  # the video is the media row's payload
+    assert _snapshot(rebuilt) == written  # the media's payload and columns too
