@@ -23,7 +23,9 @@ instead of letting an unguarded page load). It then:
   names the cookies of the top document's request, which Chromium adds without reporting them;
 - notes console errors, page errors, failed requests and crashes for the page-info record;
 - with a robots.txt check (``robots``: the crawl obeys robots.txt), skips the page's own sub-resource
-  requests that robots.txt forbids, each listed in ``robots_skipped``;
+  requests that robots.txt forbids, each listed in ``robots_skipped``, and refuses a redirect of the
+  top document to a URL it forbids (the capture fails ``robots-txt``, as an HTTP capture's redirect;
+  the target's response is not kept);
 - gives the top document's https hops their TLS evidence (:func:`tls_record`).
 
 Redirects: Playwright calls a route handler only for the first URL of a redirect chain. The
@@ -293,13 +295,26 @@ class PageRecorder:
             self._spawn(self._check_redirect(request))
 
     async def _check_redirect(self, request: Any) -> None:
-        reason = await self.guard.refusal(request.url, navigation=self._is_top(request))
+        top = self._is_top(request)
+        reason = await self.guard.refusal(request.url, navigation=top)
+        robots = reason is None and top and (reason := await self._robots_refusal(request.url)) is not None
         if reason is not None and not any(r["url"] == request.url for r in self.refused):
             self.refused.append({"url": request.url, "reason": f"redirect target: {reason}"})
-            if self._page is not None and self.proxy is None:
-                # the request is out (no guard proxy refused its connection): stop the page there
+            if self._page is not None and (self.proxy is None or robots):
+                # the request is out (no guard proxy refused its connection, or the proxy allowed
+                # a host robots.txt forbids this path of): stop the page there
                 with contextlib.suppress(Exception):
                     await self._page.evaluate("window.stop()")
+
+    async def _robots_refusal(self, url: str) -> str | None:
+        """Why robots.txt forbids the top document's redirect target ``url`` (None: allowed, robots.txt
+        unreadable, or the crawl does not obey it), as an HTTP capture's redirect is checked."""
+        if self.robots is None:
+            return None
+        try:
+            return await self.robots.refusal(url)
+        except Exception:  # robots.txt could not be read: allowed, as for a plain request
+            return None
 
     def _on_failed(self, request: Any) -> None:
         self.inflight = max(0, self.inflight - 1)
@@ -359,7 +374,7 @@ class PageRecorder:
         except Exception as exc:  # the page or context closed meanwhile
             self.failed.append({"url": request.url, "error": f"not recorded: {exc}"})
             return
-        if await self._refused_hop(chain):
+        if await self._refused_hop(chain, top=self._is_top(request)):
             return  # a refused redirect target's response (or the proxy's answer) is not kept
         if self.document is None and self._is_top(request):
             self.document = await self._with_tls(request, chain)
@@ -368,14 +383,17 @@ class PageRecorder:
         else:
             self.dropped += 1
 
-    async def _refused_hop(self, chain: list[dict[str, Any]]) -> bool:
+    async def _refused_hop(self, chain: list[dict[str, Any]], *, top: bool = False) -> bool:
         """True when a hop of ``chain`` was refused: by the guard (a redirect target, checked here
-        too, whatever order the checks ran in) or by the guard proxy (its answer is recorded as a
+        too, whatever order the checks ran in), by robots.txt (a redirect target of the top
+        document, when the crawl obeys it) or by the guard proxy (its answer is recorded as a
         refusal, never as the target's response)."""
         for hop in chain[1:]:
             if any(r["url"] == hop["url"] for r in self.refused):
                 return True
             reason = await self.guard.refusal(hop["url"])
+            if reason is None and top:
+                reason = await self._robots_refusal(hop["url"])
             if reason is not None:
                 self.refused.append({"url": hop["url"], "reason": f"redirect target: {reason}"})
                 return True
@@ -471,7 +489,7 @@ class PageRecorder:
             chain = await asyncio.wait_for(self._chain(request), timeout)
         except (TimeoutError, Exception):
             return None
-        if await self._refused_hop(chain):
+        if await self._refused_hop(chain, top=self._is_top(request)):
             return None  # a refused redirect target: the proxy's answer is not the document
         chain[-1]["truncated"] = chain[-1].get("truncated") or "unfinished"
         return await self._with_tls(request, chain)

@@ -41,6 +41,7 @@ from spiders.browser import (
     PageRecorder,
     RequestGuard,
 )
+from spiders.outcomes import REASONS
 from spiders.redaction import ProfileRedaction
 from spiders.safety import allowed_hosts, normalize_host
 from spiders.screenshot import Screenshooter
@@ -201,7 +202,7 @@ class BrowserCapture:
         timings["phases_s"] = _durations(started, phases)
         if document is None:
             refused = recorder.refused_redirect()  # the top document redirected to a refused target
-            return {"outcome": "failed", "reason": "private-address" if refused else "error",
+            return {"outcome": "failed", "reason": _refusal_reason(refused),
                     "final_url": final_url, "hops": [],
                     "reason_detail": refused or "the browser loaded the page but its top document "
                                                 "was not recorded", "mode": "browser",
@@ -229,6 +230,15 @@ class BrowserCapture:
 
 
 _SERIAL = itertools.count(1)
+
+
+def _refusal_reason(refused: str | None) -> str:
+    """The outcome reason of a top document that was not recorded: ``robots-txt`` when robots.txt
+    forbade its redirect target (as for an HTTP capture), ``private-address`` when the guard refused
+    it, else ``error``."""
+    if refused is None:
+        return "error"
+    return "robots-txt" if refused.endswith(REASONS["robots-txt"]) else "private-address"
 
 
 async def _screenshot(shooter: Screenshooter, notes: list[str]) -> bytes | None:

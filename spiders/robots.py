@@ -25,6 +25,8 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
+from spiders.outcomes import REASONS
+
 if TYPE_CHECKING:
     from scrapy.http import Response
     from scrapy.robotstxt import RobotParser
@@ -103,4 +105,4 @@ class SubresourceRobots:
         parser = await self.middleware.robot_parser(Request(url))
         if parser is None or parser.allowed(url, self.user_agent):
             return None
-        return "blocked by the site's robots.txt"
+        return REASONS["robots-txt"]
