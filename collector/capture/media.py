@@ -10,12 +10,17 @@ on every connection yt-dlp makes), within ``media_max_bytes`` and ``media_max_se
 record under the media's own URL with yt-dlp's info JSON in a ``metadata`` record beside it: one row
 per download, ``page_id`` the page's row.
 
+With a login profile (``browser_profile``), yt-dlp gets the profile's cookies for each media's
+site, and what is archived of the download is redacted as a browser capture's
+(``collector.capture.mediacookies``).
+
 yt-dlp is an optional dependency (``pip install 'collector[media]'``); without it, media = "auto"
 does nothing and says so once, ``media = "always"`` is an error naming the extra.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import logging
 import mimetypes
@@ -27,10 +32,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from collector.capture.mediacookies import cookie_file, matching_cookies, redact_info, redact_text
 from collector.capture.mediatargets import MEDIA_HOSTS, MEDIA_MODES, MediaTarget, check_mode, media_targets
 from collector.config import Config
 from collector.errors import CollectorError
+from collector.profiles.store import load_state
 from spiders.guardproxy import GuardProxy
+from spiders.redaction import ProfileRedaction
 from spiders.safety import allowed_hosts
 from storage.archive import Archive
 from storage.media import MediaInput, commit_media
@@ -64,8 +72,21 @@ class _Log:
         self.messages.append(msg)
 
 
-def download(config: Config, target: MediaTarget, workdir: Path, guard: GuardProxy) -> MediaInput:
-    """Download one media target with yt-dlp into ``workdir``; the attempt, ready to archive."""
+def download(config: Config, target: MediaTarget, workdir: Path, guard: GuardProxy, *,
+             cookies: Path | None = None, redaction: ProfileRedaction | None = None) -> MediaInput:
+    """Download one media target with yt-dlp into ``workdir``; the attempt, ready to archive.
+    ``cookies``: a Netscape cookie file of the login profile's cookies for the target; ``redaction``:
+    the profile's, applied to what the attempt records (``collector.capture.mediacookies``)."""
+    item = _download(config, target, workdir, guard, cookies)
+    if redaction is None:
+        return item
+    return dataclasses.replace(
+        item, info=redact_info(item.info, redaction),
+        reason_detail=redact_text(item.reason_detail, redaction) if item.reason_detail else None)
+
+
+def _download(config: Config, target: MediaTarget, workdir: Path, guard: GuardProxy,
+              cookies: Path | None) -> MediaInput:
     import yt_dlp  # here: an optional dependency, checked by capture_media
 
     started = time.monotonic()
@@ -90,6 +111,7 @@ def download(config: Config, target: MediaTarget, workdir: Path, guard: GuardPro
         "match_filter": duration_filter, "socket_timeout": config.download_timeout,
         "retries": 0, "fragment_retries": 0, "hls_prefer_native": True, "cachedir": False,
         "http_headers": {"User-Agent": config.ua}, "color": {"stderr": "never", "stdout": "never"},
+        **({"cookiefile": str(cookies)} if cookies is not None else {}),
     }
     base: dict[str, Any] = {"url": target.url, "captured_at": at, "page_id": target.page_id,
                             "mode_reason": target.why, "allow_private": config.allow_private,
@@ -153,14 +175,20 @@ def capture_media(config: Config, pages: Iterable[tuple[int, str]],
         log.warning("%d media not downloaded: yt-dlp is not installed (pip install 'collector[media]')",
                     len(targets))
         return 0
+    # a login profile's capture: its media with the same login (the cookies of the media's site)
+    state = load_state(config, config.browser_profile) if config.browser_profile else None
+    redaction = ProfileRedaction.of_state(state) if state is not None else None
     archive = Archive.from_settings(config)
     try:
         with GuardProxy(allow_private=config.allow_private,
                         allow_hosts=allowed_hosts(config.allow_host_list),
                         timeout=config.download_timeout, name="media-guard") as guard:
             for target in targets:
-                with tempfile.TemporaryDirectory(prefix="collector-media-") as tmp:
-                    item = download(config, target, Path(tmp), guard)
+                wanted = matching_cookies(state, target.url) if state is not None else []
+                with (tempfile.TemporaryDirectory(prefix="collector-media-") as tmp,
+                      cookie_file(wanted) as cookies):
+                    item = download(config, target, Path(tmp), guard, cookies=cookies,
+                                    redaction=redaction)
                     record = commit_media(archive, item)
                 on_result(record.to_json())
         return len(targets)

@@ -29,6 +29,9 @@ Routes:
                      cookie, else "Log in to see this post"; it also refreshes ``sid`` and sets a
                      ``theme`` cookie, and its script calls /api/me with ``Authorization: Bearer``
                      and the token (the reader's name is shown when the token is right)
+  /wall-video/<n>    a members-only video page: with a valid ``sid``, a <video> of /wall-media/<n>.mp4,
+                     else the wall
+  /wall-media/<n>.mp4  the video (VIDEO, a few bytes of video/mp4) with a valid ``sid``, else 403
   /redirecting?to=U  a page whose image (U/pixel.png) and XHR (U/data.json) are redirects to U's server
   /redirect?to=U     302 to U
   /robots-page       a page with an image robots.txt disallows (/blocked/a.png) and one it allows
@@ -63,6 +66,8 @@ POST_TEXT = ("Post %s: the mayor announced on Tuesday that the river port will c
              "until spring, according to the minutes of the council session published this week.")
 EDITED_TEXT = ("Post %s (edited): the harbour authority says the ferry terminal stays open all winter, "
                "and that the repairs announced earlier were postponed to an unknown date.")
+# a few bytes of video/mp4 (an ftyp box and padding): what yt-dlp downloads from /wall-media/
+VIDEO = struct.pack(">I", 24) + b"ftypisom" + b"\x00\x00\x02\x00isomiso2" + bytes(3000)
 RED = (200, 30, 60)
 BLUE = (20, 40, 220)
 
@@ -233,10 +238,10 @@ class Handler(BaseHTTPRequestHandler):
         """Quiet."""
 
     def send(self, body: bytes | str, ctype: str = "text/html; charset=utf-8", *,
-             encode: bool = False) -> None:
-        """Answer 200 with ``body`` (gzip-encoded when ``encode`` and the client accepts it)."""
+             encode: bool = False, status: int = 200) -> None:
+        """Answer ``status`` with ``body`` (gzip-encoded when ``encode`` and the client accepts it)."""
         data = body.encode("utf-8") if isinstance(body, str) else body
-        self.send_response(200)
+        self.send_response(status)
         self.send_header("Content-Type", ctype)
         if encode and "gzip" in (self.headers.get("Accept-Encoding") or ""):
             data = gzip.compress(data)
@@ -295,6 +300,15 @@ class Handler(BaseHTTPRequestHandler):
             self.send(WELCOME % TOKEN if self.logged_in() else LOGIN % "")
         elif path.startswith("/wall/"):
             self.send_wall(path.rsplit("/", 1)[1])
+        elif path.startswith("/wall-video/"):
+            n = path.rsplit("/", 1)[1]
+            self.send(f'<html><body><h1>Video {n}</h1><video controls src="/wall-media/{n}.mp4">'
+                      '</video></body></html>' if self.logged_in() else LOGIN % "")
+        elif path.startswith("/wall-media/"):
+            if self.logged_in():
+                self.send(VIDEO, "video/mp4")
+            else:
+                self.send("members only", "text/plain", status=403)
         elif path == "/api/me":
             right = self.headers.get("Authorization") == f"Bearer {TOKEN}"
             self.send(json.dumps({"name": LOGIN_USER if right else "anonymous"}), "application/json")
