@@ -13,7 +13,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
-from spiders.browser import RECORDER_KEY
+from spiders.browser import DOM_URN, RECORDER_KEY
 from spiders.browsercapture import MODE_REASON_KEY, BrowserCapture, browser_mode, close_page
 from spiders.jsshell import js_shell_reason, js_shell_signal
 from spiders.outcomes import classify_exception
@@ -258,12 +258,29 @@ class CaptureSpider(scrapy.Spider):
                     "reason_detail": f"the page crashed: {detail}" if crashed else detail,
                     "hops": [], "final_url": None, "mode": "browser",
                     "mode_reason": meta.get(MODE_REASON_KEY)}
+        media = self._browser_media(page, meta[TARGET_KEY])
         yield {
             "target": meta[TARGET_KEY],
             "redirect_chain": _chain(page["hops"]),
             "started_at": meta.get("collector_started"),
             **page,
+            **({"media": media} if media else {}),
         }
+
+    def _browser_media(self, page: dict[str, Any], target: dict[str, Any]) -> list[dict[str, str]]:
+        """The ``<video>``/``<audio>`` of a browser page's DOM, as an HTTP page's (a login profile's
+        capture goes through the browser: its members-only video is found there), when embedded media
+        is on; none for a failed page or a check's soft-404 probe."""
+        if page["outcome"] != "captured" or not self._setting_bool("COLLECTOR_MEDIA_EMBEDDED"):
+            return []
+        if (target.get("context") or {}).get("probe"):
+            return []  # a check's soft-404 probe is no page anyone will look at
+        dom = next((a["body"] for a in page.get("attachments") or []
+                    if str(a.get("uri", "")).startswith(DOM_URN)), None)
+        if dom is None:
+            return []
+        _, media = page_needs(dom, page["final_url"], "utf-8", requisites=False)
+        return [{"url": m.url, "kind": m.kind} for m in media]
 
     async def browser_failed(self, failure: Failure) -> AsyncIterator[dict[str, Any]]:
         """A browser request that failed (the page's context is closed first)."""

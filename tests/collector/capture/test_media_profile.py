@@ -24,15 +24,18 @@ pytest.importorskip("yt_dlp")
 
 @pytest.fixture(scope="module")
 def walled_video(social: str, tmp_path_factory: pytest.TempPathFactory) -> Walled:
-    """A home with profile ``social``; /wall-video/1 captured with it, /wall-video/2 without it
-    (both with media "always": the page goes to yt-dlp)."""
+    """A home with profile ``social``; /wall-video/1 captured with it (media "auto": the <video> the
+    browser's DOM holds) and /wall-video/3 too (media "always": the page itself goes to yt-dlp's
+    generic extractor as well), /wall-video/2 without it (media "always")."""
     home = tmp_path_factory.mktemp("media-profile") / "home"
     created = invoke(home, *login_args(social), env={"SITE_PASSWORD": socialweb.LOGIN_PASSWORD})
     assert created.exit_code == 0, created.output
     profile = json.loads((home / "profiles" / "social.json").read_text())
-    first = invoke(home, "capture", "--profile", "social", "--media", "always", "--json",
-                   social + "/wall-video/1")
+    first = invoke(home, "capture", "--profile", "social", "--json", social + "/wall-video/1")
     assert first.exit_code == 0, first.output
+    always = invoke(home, "capture", "--profile", "social", "--media", "always", "--json",
+                    social + "/wall-video/3")
+    assert always.exit_code == 0, always.output
     second = invoke(home, "capture", "--browser", "--media", "always", "--json",
                     social + "/wall-video/2")
     assert second.exit_code == 0, second.output
@@ -57,6 +60,14 @@ def test_the_walled_video_is_downloaded_with_the_profile(walled_video: Walled) -
     config = make_config(walled_video.home)
     record = read_record_at(config.warc_dir, clip.warc_file, clip.warc_offset)
     assert record.payload == socialweb.VIDEO
+    assert clip.mode_reason == "<video> on the page"
+
+
+def test_the_walled_page_goes_to_yt_dlp_with_the_profile(walled_video: Walled) -> None:
+    base = walled_video.base
+    media = _media_rows(walled_video, base + "/wall-video/3")
+    assert {row.mode_reason for row in media} == {"<video> on the page", "--media always"}
+    assert {(row.outcome, row.url) for row in media} == {("captured", base + "/wall-media/3.mp4")}
 
 
 def test_without_the_profile_the_video_is_lost(walled_video: Walled) -> None:
