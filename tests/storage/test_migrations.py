@@ -134,3 +134,31 @@ def test_0011_indexes_warc_record_id_and_widens_it(db_url: str) -> None:
             assert conn.execute(sa.select(captures.c.warc_record_id)).scalar_one() == long_id
     finally:
         engine.dispose()
+
+
+def _schedule_columns(engine: sa.Engine) -> set[str]:
+    return {c["name"] for c in sa.inspect(engine).get_columns("schedules")}
+
+
+def test_0029_adds_the_schedule_profile_only_when_missing(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        migrate(engine)
+        cfg = _alembic_config()
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0027")
+        assert "profile" not in _schedule_columns(engine)
+        with engine.begin() as conn:  # a schedule of before: its profile reads NULL
+            conn.execute(sa.text(
+                "INSERT INTO schedules (kind, targets, action, adaptive, paused, created_at) VALUES"
+                " ('urls', '[]', 'capture', false, false, '2026-12-06 00:00:00')"))
+        migrate(engine)
+        assert _version(engine) == head_revision() and "profile" in _schedule_columns(engine)
+        _back_to(engine, "0027")  # stamped back by hand: the column is there already
+        migrate(engine)
+        assert _version(engine) == head_revision()
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT profile FROM schedules")).all() == [(None,)]
+    finally:
+        engine.dispose()
