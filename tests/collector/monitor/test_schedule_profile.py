@@ -85,3 +85,8 @@ def test_a_scheduled_capture_goes_through_its_profile(social: str, home: Path) -
     texts = {url: invoke(home, "get", url, "--text").output for url in rows if "/wall/" in url}
     assert socialweb.WALL_TEXT % "3" in texts[social + "/wall/3"]
     assert "Log in to see this post" in texts[social + "/wall/4"]
+    # a check schedule with the profile compares logged-in pages: the baseline is unchanged
+    check = add_schedule(config, urls=[social + "/wall/3"], every=3600, action="check",
+                         profile="social")
+    [ran] = _run(config, check.schedule.id)
+    assert ran.status == "ok" and ran.summary == {"urls": 1, "statuses": {"unchanged": 1}}
