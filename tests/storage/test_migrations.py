@@ -42,6 +42,14 @@ def _back_to(engine: sa.Engine, revision: str) -> None:
         conn.execute(sa.text("UPDATE alembic_version SET version_num = :r"), {"r": revision})
 
 
+def _downgrade(engine: sa.Engine, revision: str) -> None:
+    """Run the migrations' downgrades to ``revision``."""
+    cfg = _alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+
+
 def _version(engine: sa.Engine) -> str:
     with engine.connect() as conn:
         return str(conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one())
@@ -113,10 +121,7 @@ def test_0011_indexes_warc_record_id_and_widens_it(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
         migrate(engine)
-        cfg = _alembic_config()
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0010")
+        _downgrade(engine, "0010")
         assert _record_id_column(engine) == (False, 64)
         migrate(engine)
         assert _version(engine) == head_revision()
@@ -144,10 +149,7 @@ def test_0029_adds_the_schedule_profile_only_when_missing(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
         migrate(engine)
-        cfg = _alembic_config()
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0027")
+        _downgrade(engine, "0027")
         assert "profile" not in _schedule_columns(engine)
         with engine.begin() as conn:  # a schedule of before: its profile reads NULL
             conn.execute(sa.text(
