@@ -193,7 +193,9 @@ class _Crawls:
     they come, until every crawl started (also while iterating) has ended."""
 
     def __init__(self, config: Config) -> None:
-        self.config = config.replace(extract=True)  # a check compares texts: it always extracts
+        # a check compares texts: it always extracts, but only the pages that changed (a revisit's
+        # text is its original's): its extraction pool starts at the first of those, if any
+        self.config = config.replace(extract=True, extract_on_demand=True)
         self._queue: queue.Queue[Any] = queue.Queue()
         self._threads: list[threading.Thread] = []
         self._running = 0
