@@ -33,7 +33,7 @@ from collector.config import Config
 from collector.errors import CollectorError, InputError
 
 __all__ = ["FALLBACK_REASONS", "LateModes", "Target", "capture_urls", "check_url", "crawl_in_process",
-           "crawl_targets", "http_fallback", "run_crawl", "stream_captures", "with_modes"]
+           "crawl_targets", "http_fallback", "http_only", "run_crawl", "stream_captures", "with_modes"]
 
 ALLOWED_SCHEMES = ("http", "https")
 
@@ -66,6 +66,17 @@ def with_modes(targets: list[Target], modes: Mapping[str, tuple[str, str]]) -> l
     """``targets`` with the (mode, reason) ``modes`` gives their URLs (the others as they are)."""
     return [dataclasses.replace(t, mode=modes[t.url][0], mode_reason=modes[t.url][1])
             if t.url in modes else t for t in targets]
+
+
+def http_only(config: Config, targets: list[Target]) -> Config:
+    """``config`` for a crawl of ``targets``: under ``browser = "auto"``, a crawl whose every target is
+    set to ``http`` mode (a check of pages archived over HTTP) has the settings of ``never``: no
+    target can go through the browser (``spiders.capture``), so its handler and Playwright (~0.3 s
+    of imports) are not loaded, and plain requests are fetched exactly as they are beside it."""
+    if (config.browser == "auto" and not config.browser_profile and targets
+            and all(t.mode == "http" for t in targets)):
+        return config.replace(browser="never")
+    return config
 
 
 def check_url(given: str) -> str:
@@ -153,6 +164,7 @@ def crawl_in_process(config: Config, targets: list[Target], emit: Callable[[dict
 
         if late_modes is not None:
             targets = with_modes(targets, late_modes())
+        config = http_only(config, targets)
         if targets:
             process = CrawlerProcess(
                 settings=scrapy_settings(config, COLLECTOR_WRITER=register_writer(writer),

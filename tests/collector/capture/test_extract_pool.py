@@ -157,7 +157,8 @@ idle = ExtractionPool(warcs, workers=1, timeout=60, max_bytes=2**20, warm=False,
 idle.close()  # no page: nothing was started
 print("idle", server_running(), len(multiprocessing.active_children()))
 
-html = b"<html><body><article><p>" + b"A sentence of the archived page. " * 40 + b"</p></article></body></html>"
+html = (b"<html><body><article><p>" + b"A sentence of the archived page. " * 40
+        + b"</p></article></body></html>")
 with (warcs / "page.warc.gz").open("wb") as out:
     writer = WARCWriter(out, gzip=True)
     offset = out.tell()
