@@ -106,12 +106,14 @@ def _enqueue_checks(config: Any, targets: list[Any], *, how: str, at: Any, wait:
 
 def verdict_printer(as_json: bool) -> Any:
     """The printer of a check's verdict lines: JSON lines, or a colored line each."""
-    from collector.cli.output import OUT  # lazy: CLI start-up
 
     def show(row: dict[str, Any]) -> None:
         if as_json:
             emit_json(row)
             return
+        # lazy: rich (~0.15 s) at the first verdict, once the crawl runs, and never for --json
+        from collector.cli.output import OUT
+
         color = _COLORS.get(row["status"], "")
         sim = f" similarity {row['similarity']:.3f}" if row["similarity"] is not None else ""
         ref = f"[{row['ref']}] " if row.get("ref") else ""

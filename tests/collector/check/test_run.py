@@ -229,7 +229,7 @@ IMPORT_LOG = Path(__file__).parent / "importlog"  # its sitecustomize notes watc
 # Playwright (its crawl cannot use the browser), trafilatura (a revisit's text is its original's: no
 # extraction process starts); and in the command's own process, no crawl modules either
 NOWHERE = ("playwright", "scrapy_playwright", "trafilatura")
-NOT_IN_COMMAND = ("scrapy", "twisted", "lxml", *NOWHERE)
+NOT_IN_COMMAND = ("scrapy", "twisted", "lxml", "rich", *NOWHERE)
 
 
 def test_a_check_of_an_unchanged_page_loads_nothing_it_does_not_need(server: str, home: Path,
