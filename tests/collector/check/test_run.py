@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import http.server
 import os
 import subprocess
 import sys
+import threading
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -258,3 +260,37 @@ def test_a_check_of_an_unchanged_page_loads_nothing_it_does_not_need(server: str
     assert ["scrapy"] in [[name] for _pid, name in lines]  # the log works: the crawl process loads it
     assert sorted({name for pid, name in lines if int(pid) == check.pid}) == []
     assert sorted({name for _pid, name in lines if name in NOWHERE}) == []
+
+
+class _Counting(http.server.BaseHTTPRequestHandler):
+    """Answers every GET with a small page and notes its path (``hits``)."""
+
+    hits: list[str] = []
+
+    def do_GET(self) -> None:
+        self.hits.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.end_headers()
+        self.wfile.write(b"<html><body><p>a page</p></body></html>")
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+def test_a_check_whose_baselines_cannot_be_looked_up_fetches_nothing(home: Path) -> None:
+    """The crawl process starts before the baselines' modes are looked up and waits for them: when
+    the lookup fails (the database cannot be opened), the check fails with that error and the
+    crawl stops without fetching anything."""
+    from storage.errors import StorageError
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Counting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        config = make_config(home, database_url="postgresql+psycopg://postgres@127.0.0.1:1/nothing")
+        with pytest.raises(StorageError, match="cannot open database"):
+            run_checks(config, [CheckTarget(url=f"http://127.0.0.1:{server.server_port}/page")])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert _Counting.hits == []
