@@ -172,6 +172,9 @@ class Config:
     # HTML/PDF capture's extraction "pending", for `collector extract --pending` (capture --no-extract)
     extract: bool = True
     extract_workers: int = 0  # 0: one per core
+    # true: a run starts its extraction pool at its first page to extract, not with the run (checks
+    # set it: their pages are mostly revisits, whose text is their original's)
+    extract_on_demand: bool = False
     extract_timeout: float = 30.0
     # an HTML page over either cap is not parsed (extraction "too-large"); the capture stands
     extract_max_bytes: int = 8 * 1024 * 1024  # decoded bytes

@@ -12,9 +12,13 @@ import functools
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import surt
-
+from storage.deferred import defer_module
 from storage.errors import InvalidUrlError
+
+# surt imports tldextract at its top for two methods url_key never calls: loading it (requests,
+# urllib3, chardet, filelock: ~0.1 s in every process that makes URL keys) waits for its first use
+defer_module("tldextract")
+import surt  # noqa: E402 - after the deferral above
 
 __all__ = ["TRACKING_PARAMS", "strip_tracking", "url_key"]
 

@@ -21,6 +21,7 @@ timed-out worker) failed with ``FileNotFoundError`` in ``synchronize.py`` ``__se
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import resource
 import threading
@@ -136,7 +137,7 @@ class ExtractionPool:
     def __init__(self, warc_dir: Path, *, workers: int, timeout: float, max_bytes: int,
                  max_tasks: int = 50, html_max_bytes: int = HTML_MAX_BYTES,
                  html_max_tags: int = HTML_MAX_TAGS, max_memory: int = MAX_MEMORY,
-                 warm: bool = True) -> None:
+                 warm: bool = True, on_demand: bool = False) -> None:
         self.warc_dir = str(Path(warc_dir).resolve())
         # the object store where workers find files that are not in warc_dir (storage.store)
         store = attached(Path(warc_dir))
@@ -146,34 +147,61 @@ class ExtractionPool:
         self.html_limits = (html_max_bytes, html_max_tags)
         self.max_memory = max_memory
         self.workers = workers
-        self._pool = ProcessPool(max_workers=workers, max_tasks=max_tasks, initializer=_warm,
-                                 initargs=(max_memory,), context=extraction_context(warm=warm))
+        self._make = functools.partial(ProcessPool, max_workers=workers, max_tasks=max_tasks,
+                                       initializer=_warm, initargs=(max_memory,))
+        self._warm = warm
+        # made with its fork server's context, by its start (on demand: never, without a page)
+        self._pool: ProcessPool | None = None
         # start the fork server (trafilatura loaded, and warmed: seconds) and the workers now, while
         # the crawl starts, rather than when the first page is committed; in a thread, because a
         # worker's start waits for the server's imports, which the caller (the writer process)
-        # spends importing storage and opening the database instead (~0.5 s of a one-URL capture)
+        # spends importing storage and opening the database instead (~0.5 s of a one-URL capture).
+        # ``on_demand``: at the first page instead (a check's pages are mostly revisits, whose text
+        # is their original's: an unchanged check starts no process at all), the pages submitted
+        # meanwhile scheduled by the starting thread once the pool runs
         self._locks: tuple[Any, ...] = ()  # until close: see the module's docstring
         self._start_error: BaseException | None = None
+        self._lock = threading.Lock()
+        self._early: list[tuple[tuple[Any, ...], Callable[[dict[str, Any]], None]]] | None = []
         self._starting = threading.Thread(target=self._start, name="extraction-pool-start",
                                           daemon=True)
-        self._starting.start()
+        if not on_demand:
+            self._starting.start()
 
     def _start(self) -> None:
         try:
+            self._pool = self._make(context=extraction_context(warm=self._warm))
             self._pool.schedule(_warm)
         except BaseException as exc:  # raised by close(), if no submit() met it first
             self._start_error = exc
-        self._locks = channel_locks(self._pool)
+        if self._pool is not None:
+            self._locks = channel_locks(self._pool)
+        with self._lock:  # the pages submitted while the pool started
+            early, self._early = self._early or [], None
+        for args, done in early:
+            try:
+                self._schedule(args, done)
+            except Exception as exc:  # the pool did not start: no caller to raise to, said here
+                done({"status": "error", "error": f"extraction pool: {type(exc).__name__}: {exc}"})
 
     def submit(self, payload_file: str, payload_offset: int, url: str,
                done: Callable[[dict[str, Any]], None]) -> None:
         """Extract the payload of the response record at ``payload_offset`` in a worker; call
         ``done(result_dict)`` when finished."""
-        future = self._pool.schedule(
-            extract_task, args=(self.warc_dir, payload_file, payload_offset, url, self.max_bytes,
-                                *self.html_limits, self.store),
-            timeout=self.timeout,
-        )
+        args = (self.warc_dir, payload_file, payload_offset, url, self.max_bytes, *self.html_limits,
+                self.store)
+        with self._lock:
+            if self._early is not None:  # the pool is starting: the starting thread schedules it
+                self._early.append((args, done))
+                if self._starting.ident is None:  # on demand: this is the first page
+                    self._starting.start()
+                return
+        self._schedule(args, done)
+
+    def _schedule(self, args: tuple[Any, ...], done: Callable[[dict[str, Any]], None]) -> None:
+        if self._pool is None:
+            raise RuntimeError(f"the extraction pool did not start ({self._start_error})")
+        future = self._pool.schedule(extract_task, args=args, timeout=self.timeout)
 
         def finished(fut: Future[dict[str, Any]]) -> None:
             try:
@@ -192,10 +220,15 @@ class ExtractionPool:
 
     def close(self) -> None:
         """Stop the workers (pending tasks are finished first); raises a failure of the pool's
-        start."""
+        start. A pool started on demand that never had a page has no process to stop."""
+        with self._lock:
+            started = self._starting.ident is not None
+        if not started:
+            return
         self._starting.join()
-        self._pool.close()
-        self._pool.join()
+        if self._pool is not None:
+            self._pool.close()
+            self._pool.join()
         self._locks = ()  # every worker has stopped: the semaphores may go now
         if self._start_error is not None:
             raise self._start_error

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
 import sys
@@ -31,8 +32,8 @@ from collector.capture.writeproc import WriterLink, describe_run
 from collector.config import Config
 from collector.errors import CollectorError, InputError
 
-__all__ = ["FALLBACK_REASONS", "Target", "capture_urls", "check_url", "crawl_in_process",
-           "crawl_targets", "http_fallback", "run_crawl", "stream_captures"]
+__all__ = ["FALLBACK_REASONS", "LateModes", "Target", "capture_urls", "check_url", "crawl_in_process",
+           "crawl_targets", "http_fallback", "http_only", "run_crawl", "stream_captures", "with_modes"]
 
 ALLOWED_SCHEMES = ("http", "https")
 
@@ -55,6 +56,27 @@ class Target:
         """The target as the capture spider takes it (``spiders.capture.CaptureSpider``)."""
         mode = {"mode": self.mode, "mode_reason": self.mode_reason} if self.mode else {}
         return {"url": self.url, "context": self.context, **mode}
+
+
+# URL -> (mode, reason) of the targets fetched in a set mode, known once the crawl has started
+LateModes = Callable[[], Mapping[str, tuple[str, str]]]
+
+
+def with_modes(targets: list[Target], modes: Mapping[str, tuple[str, str]]) -> list[Target]:
+    """``targets`` with the (mode, reason) ``modes`` gives their URLs (the others as they are)."""
+    return [dataclasses.replace(t, mode=modes[t.url][0], mode_reason=modes[t.url][1])
+            if t.url in modes else t for t in targets]
+
+
+def http_only(config: Config, targets: list[Target]) -> Config:
+    """``config`` for a crawl of ``targets``: under ``browser = "auto"``, a crawl whose every target is
+    set to ``http`` mode (a check of pages archived over HTTP) has the settings of ``never``: no
+    target can go through the browser (``spiders.capture``), so its handler and Playwright (~0.3 s
+    of imports) are not loaded, and plain requests are fetched exactly as they are beside it."""
+    if (config.browser == "auto" and not config.browser_profile and targets
+            and all(t.mode == "http" for t in targets)):
+        return config.replace(browser="never")
+    return config
 
 
 def check_url(given: str) -> str:
@@ -105,11 +127,14 @@ CAPTURE_SPIDER = "spiders.capture.CaptureSpider"
 
 def crawl_in_process(config: Config, targets: list[Target], emit: Callable[[dict], None],
                      *, run: dict[str, Any] | None = None, spider: str = CAPTURE_SPIDER,
-                     extract: bool = True) -> None:
+                     extract: bool = True, late_modes: LateModes | None = None) -> None:
     """Run a crawl in this process (the reactor starts and stops here: once per process).
 
     ``spider`` is the import path of the spider (the capture spider, or the feed spider for feed
     polls); ``extract`` False starts no extraction pool (feed documents are not HTML pages).
+    ``late_modes``, if given, is called once the crawl's imports are done, just before it starts:
+    (mode, reason) by target URL of the targets fetched in a set mode (the caller looks them up
+    while this process starts: ``crawl_targets``).
     """
     map_large_blocks()  # response bodies come and go: give each back when it goes
     run_info, info = describe_run(config, run)
@@ -137,6 +162,9 @@ def crawl_in_process(config: Config, targets: list[Target], emit: Callable[[dict
             register_writer,
         )
 
+        if late_modes is not None:
+            targets = with_modes(targets, late_modes())
+        config = http_only(config, targets)
         if targets:
             process = CrawlerProcess(
                 settings=scrapy_settings(config, COLLECTOR_WRITER=register_writer(writer),
@@ -152,13 +180,14 @@ def crawl_in_process(config: Config, targets: list[Target], emit: Callable[[dict
 
 
 def _child(config: Config, targets: list[Target], conn: Any, spider: str, extract: bool,
-           setup: ChildSetup | None = None) -> None:
+           setup: ChildSetup | None = None, modes_conn: Any = None) -> None:
     done = False
     try:
         if setup is not None:
             setup.apply()
         crawl_in_process(config, targets, lambda result: conn.send(("result", result)),
-                         spider=spider, extract=extract)
+                         spider=spider, extract=extract,
+                         late_modes=None if modes_conn is None else modes_conn.recv)
         conn.send(("done", None))
         done = True
     except BaseException as exc:  # report, never hang the parent
@@ -211,7 +240,7 @@ def stream_captures(
     on_result: Callable[[dict[str, Any]], None],
     contexts: dict[str, dict[str, Any]] | None = None,
     on_requisite: Callable[[dict[str, Any]], None] | None = None,
-    modes: Mapping[str, tuple[str, str]] | None = None,
+    modes: Mapping[str, tuple[str, str]] | Callable[[], Mapping[str, tuple[str, str]]] | None = None,
 ) -> Counter[str]:
     """Capture every URL, passing each result to ``on_result`` as it arrives and keeping none of
     them (a batch of any size costs the caller no memory); return the count of each outcome.
@@ -222,7 +251,9 @@ def stream_captures(
     The page requisites captured with the pages, and their media (``collector.capture.media``,
     downloaded after the crawl), are not counted: each one's result (with its ``page_id``) goes to
     ``on_requisite``, if given. ``modes`` (by given URL, like ``contexts``): (mode, reason) of the
-    URLs fetched in a set mode (``http`` or ``browser``), whatever the browser setting says.
+    URLs fetched in a set mode (``http`` or ``browser``), whatever the browser setting says; or a
+    function that returns them, called once the crawl process is started (it may wait for them: the
+    caller looks them up meanwhile) and before its crawl starts.
     """
     outcomes: Counter[str] = Counter()
     # the captured pages (id, URL) and the media they embed, downloaded after the crawl
@@ -238,6 +269,8 @@ def stream_captures(
     def media(found: dict[str, Any]) -> None:
         embedded[int(found["media_of"])] = list(found["media"])
 
+    late = functools.cache(modes) if callable(modes) else None
+    set_modes: Mapping[str, tuple[str, str]] = {} if callable(modes) else modes or {}
     targets: list[Target] = []
     seen: set[str] = set()
     fallbacks: dict[str, Target] = {}  # https URL guessed for a scheme-less input -> its http target
@@ -251,7 +284,7 @@ def stream_captures(
             continue
         seen.add(url)
         context = (contexts or {}).get(given)
-        mode, why = (modes or {}).get(given, (None, None))
+        mode, why = set_modes.get(given, (None, None))
         target = Target(url=url, given=given, context=context, mode=mode, mode_reason=why)
         targets.append(target)
         http = http_fallback(given, url)
@@ -268,15 +301,22 @@ def stream_captures(
         else:
             count(result)
 
-    crawl_targets(config, targets, on_result=first, on_requisite=on_requisite, on_media=media)
+    givens = {t.url: t.given for t in targets} | {f.url: f.given for f in fallbacks.values()}
+
+    def by_url() -> Mapping[str, tuple[str, str]]:  # the late modes, by target (or fallback) URL
+        found = late() if late is not None else {}
+        return {url: found[g] for url, g in givens.items() if g in found}
+
+    crawl_targets(config, targets, on_result=first, on_requisite=on_requisite, on_media=media,
+                  late_modes=by_url if late is not None else None)
     if held:
         def second(result: dict[str, Any]) -> None:
             failed = held.pop(result["url"], None)
             count({**result, "fallback_from": _attempt(failed)} if failed is not None else result)
 
         try:
-            crawl_targets(config, [fallbacks[r["url"]] for r in held.values()], on_result=second,
-                          on_requisite=on_requisite, on_media=media)
+            crawl_targets(config, with_modes([fallbacks[r["url"]] for r in held.values()], by_url()),
+                          on_result=second, on_requisite=on_requisite, on_media=media)
         finally:
             for failed in list(held.values()):  # the http attempt never came: report the https one
                 count(failed)
@@ -325,7 +365,8 @@ def crawl_targets(config: Config, targets: list[Target], *, on_result: Callable[
                   spider: str = CAPTURE_SPIDER, extract: bool = True,
                   start_method: str = "auto",
                   on_requisite: Callable[[dict[str, Any]], None] | None = None,
-                  on_media: Callable[[dict[str, Any]], None] | None = None) -> None:
+                  on_media: Callable[[dict[str, Any]], None] | None = None,
+                  late_modes: LateModes | None = None) -> None:
     """Crawl already-validated targets in a fresh child process; pass each result to ``on_result``.
 
     A target the crawl ended without answering gets a ``failed`` result, reason ``not-attempted``.
@@ -334,18 +375,26 @@ def crawl_targets(config: Config, targets: list[Target], *, on_result: Callable[
     answered URLs are kept here, not the results. A page requisite's result (``page_id`` set) is no
     target's: it goes to ``on_requisite`` (if given), not to ``on_result``; the media a page embeds
     (``{"media_of": page id, "media": [...]}``) to ``on_media``. A login profile (``browser_profile``)
-    that does not exist fails here, before any child is started.
+    that does not exist fails here, before any child is started. ``late_modes``: the (mode, reason)
+    of targets fetched in a set mode, by URL, asked for once the child is started and sent to it
+    (its crawl starts once it has them, after its imports: see ``crawl_in_process``).
     """
     profile_setting(config)
     ctx = crawl_context(start_method)
     receive, send = ctx.Pipe(duplex=False)
+    modes_receive, modes_send = ctx.Pipe(duplex=False) if late_modes is not None else (None, None)
     child = ctx.Process(target=_child, name="collector-crawl",
-                        args=(config, targets, send, spider, extract, ChildSetup.of_caller(ctx)))
+                        args=(config, targets, send, spider, extract, ChildSetup.of_caller(ctx),
+                              modes_receive))
     child.start()
     send.close()
     error = None
     answered: set[str] = set()
     try:
+        if modes_send is not None and modes_receive is not None:
+            modes_receive.close()
+            with modes_send:  # a failure to find them closes the pipe: the child stops, unanswered
+                modes_send.send(dict(late_modes() if late_modes is not None else {}))
         while True:
             try:
                 kind, payload = receive.recv()

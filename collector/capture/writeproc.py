@@ -274,7 +274,8 @@ def serve(conn: Any, config: Config, extract: bool, info: dict[str, str], softwa
                                   timeout=config.extract_timeout, max_bytes=config.max_body_bytes,
                                   html_max_bytes=config.extract_max_bytes,
                                   html_max_tags=config.extract_max_tags,
-                                  max_memory=config.extract_max_memory_mb * 2**20)
+                                  max_memory=config.extract_max_memory_mb * 2**20,
+                                  on_demand=config.extract_on_demand)
         # here, once the pool starts (see above); the writer process only
         from collector.capture.writer import ArchiveWriter  # after the pool starts
         from storage.archive import Archive  # after the pool starts

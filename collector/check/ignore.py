@@ -26,11 +26,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import lxml.html
-from cssselect import SelectorError
-from lxml import etree
-from lxml.cssselect import CSSSelector
-
 from collector.errors import InputError
 
 __all__ = ["KINDS", "Ignored", "Rule", "filter_text", "ignored_spans", "remove_spans", "summarize",
@@ -71,6 +66,11 @@ def validate(kind: str, pattern: str) -> None:
         raise InputError(f"unknown rule kind {kind!r}: choose from {', '.join(KINDS)}")
     if not pattern.strip():
         raise InputError(f"empty {kind} pattern: give what to ignore, e.g. --regex '^Updated: .*$'")
+    # lazy: lxml and cssselect (~0.1 s) only for the CSS and XPath rules (a check loads this module)
+    from cssselect import SelectorError
+    from lxml import etree
+    from lxml.cssselect import CSSSelector
+
     try:
         if kind == "regex":
             compiled = re.compile(pattern, re.MULTILINE)
@@ -96,11 +96,17 @@ def _squash(text: str) -> str:
 @functools.lru_cache(maxsize=256)
 def _compiled(kind: str, pattern: str) -> Any:
     """A rule's compiled selector (a check applies the same few rules to every capture)."""
+    from lxml import etree  # lazy: CSS and XPath rules only
+    from lxml.cssselect import CSSSelector  # lazy: CSS rules only
+
     return CSSSelector(pattern) if kind == "css" else etree.XPath(pattern)
 
 
 def _element_texts(document: Any, rule: Rule) -> list[str]:
     """The texts of what ``rule`` selects in ``document`` (an lxml HTML tree)."""
+    from cssselect import SelectorError  # lazy: CSS and XPath rules only
+    from lxml import etree  # lazy: CSS and XPath rules only
+
     try:
         found = _compiled(rule.kind, rule.pattern)(document)
     except (SelectorError, etree.XPathError):
@@ -117,6 +123,9 @@ def _element_texts(document: Any, rule: Rule) -> list[str]:
 
 
 def _parse(html: bytes | str) -> Any:
+    import lxml.html  # lazy: CSS and XPath rules only
+    from lxml import etree  # lazy: CSS and XPath rules only
+
     try:
         return lxml.html.document_fromstring(html)
     except (etree.ParserError, ValueError):

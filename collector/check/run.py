@@ -5,8 +5,9 @@ probe URL (a random URL shaped like a checked one) is captured too, so a site th
 URL with the same page is recognized (soft-404). The verdict logic itself is in ``collector.check.verdict``,
 the verdicts of a run are made by ``collector.check.judge``. Each URL is fetched in the mode of its
 baseline capture (``collector.check.modes``). This module imports neither storage nor SQLAlchemy at
-import: ``run_checks`` starts the crawl process first, and imports them meanwhile (except for the
-light query of the baselines' modes, made before the crawl when ``browser = "auto"`` can use them).
+import: ``run_checks`` starts the crawl process first, and imports them meanwhile (and, when
+``browser = "auto"`` can use them, looks up the baselines' modes, which the crawl process waits for
+once its own imports are done, before its crawl starts).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import queue
 import random
 import string
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -106,16 +108,23 @@ def run_checks(config: Config, targets: Sequence[CheckTarget], *, baseline: str 
     config = config.replace(retry_times=max(config.retry_times, 2))
     started = datetime.now(UTC)
     wanted = list(dict.fromkeys(urls))
-    sessions, modes = _baseline_modes(config, targets, urls, how=baseline, at=at)
     crawls = _Crawls(config)
-    crawls.start(wanted, {u: {"check": True} for u in wanted}, modes)
-    # here, once the crawl process is started: storage and SQLAlchemy load (~1 s) while it starts
-    from collector.check.judge import Judge  # lazy: after the crawl starts
-    from storage.archive import Archive  # lazy: after the crawl starts
-    from storage.checks import add_checks  # lazy: after the crawl starts
+    # the crawl process starts first; the baselines' modes, when they matter, are looked up while it
+    # starts (storage and SQLAlchemy: ~0.5 s) and handed to it before its crawl starts
+    late = _LateModes(config)
+    crawls.start(wanted, {u: {"check": True} for u in wanted}, late.modes if late.wanted else {})
+    try:
+        sessions = late.look_up(targets, urls, how=baseline, at=at)
+        # here, once the crawl process is started: storage and SQLAlchemy load (~1 s) while it starts
+        from collector.check.judge import Judge  # lazy: after the crawl starts
+        from storage.archive import Archive  # lazy: after the crawl starts
+        from storage.checks import add_checks  # lazy: after the crawl starts
 
-    archive = (Archive(sessions, config.warc_dir, worker=config.worker_label) if sessions is not None
-               else Archive.open(config.db_url, config.warc_dir, worker=config.worker_label))
+        archive = (Archive(sessions, config.warc_dir, worker=config.worker_label) if sessions is not None
+                   else Archive.open(config.db_url, config.warc_dir, worker=config.worker_label))
+    except BaseException:
+        crawls.stop()
+        raise
     try:
         judge = Judge(config, archive, targets, urls, probes, baseline=baseline, at=at,
                       before=started, on_result=on_result)
@@ -125,7 +134,7 @@ def run_checks(config: Config, targets: Sequence[CheckTarget], *, baseline: str 
             if judge.waiting and not probing:  # a verdict depends on a probe: probe every host
                 probing = True
                 crawls.start(list(probes.values()), {p: {"probe": True} for p in probes.values()},
-                             _probe_modes(probes, wanted, modes))
+                             _probe_modes(probes, wanted, late.modes()))
         judge.finish()
         add_checks(archive.sessions, judge.stored)
         if config.ledger:  # the verdicts' ledger entries under a checkpoint now (issue 15)
@@ -138,20 +147,41 @@ def run_checks(config: Config, targets: Sequence[CheckTarget], *, baseline: str 
     return judge.rows()
 
 
-def _baseline_modes(config: Config, targets: Sequence[CheckTarget], urls: list[str],
-                    *, how: str, at: datetime | None) -> tuple[Any, dict[str, tuple[str, str]]]:
-    """(the database's session factory, URL -> (mode, reason)) when the baselines' modes decide
-    how URLs are fetched (``collector.check.modes``); (None, {}) when the configuration does."""
-    # lazy: collector.check.modes imports this module
-    from collector.check.modes import follows_baselines, looked_up_modes
+class _LateModes:
+    """The baselines' modes of a run's URLs (``collector.check.modes``), looked up by the caller's
+    thread while the crawl process starts, and waited for by the crawl's thread."""
 
-    if not follows_baselines(config):
-        return None, {}
-    # before the crawl, only here: storage and SQLAlchemy (~0.5 s) for one light query
-    from storage.database import connect  # lazy: only when the baselines' modes matter
+    def __init__(self, config: Config) -> None:
+        # lazy: collector.check.modes imports this module
+        from collector.check.modes import follows_baselines
 
-    sessions = connect(config.db_url)
-    return sessions, looked_up_modes(sessions, targets, urls, how=how, at=at)
+        self.config = config
+        self.wanted = follows_baselines(config)  # else the configuration decides every URL's mode
+        self._found: Future[dict[str, tuple[str, str]]] = Future()
+        if not self.wanted:
+            self._found.set_result({})
+
+    def look_up(self, targets: Sequence[CheckTarget], urls: list[str], *, how: str,
+                at: datetime | None) -> Any:
+        """Look the modes up (when wanted): URL -> (mode, reason); return the database's session
+        factory it opened, or None. A failure is the crawl's too (it stops without fetching)."""
+        if not self.wanted:
+            return None
+        try:
+            # lazy: only when the baselines' modes matter (storage and SQLAlchemy: ~0.5 s)
+            from collector.check.modes import looked_up_modes
+            from storage.database import connect
+
+            sessions = connect(self.config.db_url)
+            self._found.set_result(looked_up_modes(sessions, targets, urls, how=how, at=at))
+        except BaseException as exc:
+            self._found.set_exception(exc)
+            raise
+        return sessions
+
+    def modes(self) -> dict[str, tuple[str, str]]:
+        """URL -> (mode, reason), once looked up (waits for ``look_up``)."""
+        return self._found.result()
 
 
 def _probe_modes(probes: dict[str, str], urls: list[str], modes: dict[str, tuple[str, str]]
@@ -186,6 +216,7 @@ def probe_urls(urls: Sequence[str], rng: random.Random) -> dict[str, str]:
 
 
 _DONE = object()
+_Modes = Mapping[str, tuple[str, str]] | Callable[[], Mapping[str, tuple[str, str]]]
 
 
 class _Crawls:
@@ -193,14 +224,17 @@ class _Crawls:
     they come, until every crawl started (also while iterating) has ended."""
 
     def __init__(self, config: Config) -> None:
-        self.config = config.replace(extract=True)  # a check compares texts: it always extracts
+        # a check compares texts: it always extracts, but only the pages that changed (a revisit's
+        # text is its original's): its extraction pool starts at the first of those, if any
+        self.config = config.replace(extract=True, extract_on_demand=True)
         self._queue: queue.Queue[Any] = queue.Queue()
         self._threads: list[threading.Thread] = []
         self._running = 0
 
     def start(self, urls: list[str], contexts: dict[str, dict[str, Any]],
-              modes: dict[str, tuple[str, str]] | None = None) -> None:
-        """Start a crawl of ``urls`` (``modes``: URL -> (mode, reason) of those fetched in a set mode)."""
+              modes: _Modes | None = None) -> None:
+        """Start a crawl of ``urls`` (``modes``: URL -> (mode, reason) of those fetched in a set mode,
+        or a function that waits for them, called once the crawl process is started)."""
         thread = threading.Thread(target=self._run, args=(urls, contexts, modes), name="check-crawl",
                                   daemon=True)
         self._threads.append(thread)
@@ -208,7 +242,7 @@ class _Crawls:
         thread.start()
 
     def _run(self, urls: list[str], contexts: dict[str, dict[str, Any]],
-             modes: dict[str, tuple[str, str]] | None) -> None:
+             modes: _Modes | None) -> None:
         try:
             # a check compares texts: media are downloaded by captures, not again by every check
             stream_captures(self.config.replace(media="never"), urls, on_result=self._queue.put,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import click
 from collector.cli.options import (
     cli_config,
     emit_json,
+    end_command,
     fetch_options,
     handle_errors,
     json_option,
@@ -85,8 +85,7 @@ def check(ctx: click.Context, urls: tuple[str, ...], from_file: Path | None, rep
                         source=f"report {report_name}" if report_name else None)
         return
     results = run_checks(config, targets, baseline=how, at=at, on_result=show)
-    if len(results) < len(targets):
-        sys.exit(1)
+    end_command(1 if len(results) < len(targets) else 0)
 
 
 def _enqueue_checks(config: Any, targets: list[Any], *, how: str, at: Any, wait: bool, as_json: bool,
@@ -107,12 +106,14 @@ def _enqueue_checks(config: Any, targets: list[Any], *, how: str, at: Any, wait:
 
 def verdict_printer(as_json: bool) -> Any:
     """The printer of a check's verdict lines: JSON lines, or a colored line each."""
-    from collector.cli.output import OUT  # lazy: CLI start-up
 
     def show(row: dict[str, Any]) -> None:
         if as_json:
             emit_json(row)
             return
+        # lazy: rich (~0.15 s) at the first verdict, once the crawl runs, and never for --json
+        from collector.cli.output import OUT
+
         color = _COLORS.get(row["status"], "")
         sim = f" similarity {row['similarity']:.3f}" if row["similarity"] is not None else ""
         ref = f"[{row['ref']}] " if row.get("ref") else ""

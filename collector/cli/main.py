@@ -29,6 +29,7 @@ from collector.cli import (
     warc,
     worker,
 )
+from collector.cli.options import PROGRAM
 from collector.config import version
 
 __all__ = ["cli", "main"]
@@ -76,7 +77,10 @@ for _command in (archive.capture, archive.snapshots, archive.get, archive.verify
 
 
 def main(args: list[str] | None = None) -> None:
-    """Entry point of the ``collector`` console script (callable from tests)."""
+    """Entry point of the ``collector`` console script (callable from tests, with ``args``: without,
+    it runs as the program, and a command that is done may end the process at once:
+    ``collector.cli.options.end_command``)."""
+    PROGRAM.running = args is None
     try:
         cli.main(args=args, prog_name="collector", standalone_mode=True)
     except SystemExit:

@@ -141,3 +141,45 @@ def test_the_pool_starts_its_workers_while_its_caller_goes_on(tmp_path: Path) ->
                           text=True, cwd=ROOT, env=env, timeout=180)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["constructed", "closed"] and gate.exists()
+
+
+ON_DEMAND = """
+import io, multiprocessing, sys, threading
+from pathlib import Path
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from collector.capture.crawlproc import server_running
+from collector.capture.extract_pool import ExtractionPool
+
+warcs = Path(sys.argv[1])
+idle = ExtractionPool(warcs, workers=1, timeout=60, max_bytes=2**20, warm=False, on_demand=True)
+idle.close()  # no page: nothing was started
+print("idle", server_running(), len(multiprocessing.active_children()))
+
+html = (b"<html><body><article><p>" + b"A sentence of the archived page. " * 40
+        + b"</p></article></body></html>")
+with (warcs / "page.warc.gz").open("wb") as out:
+    writer = WARCWriter(out, gzip=True)
+    offset = out.tell()
+    head = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+    writer.write_record(writer.create_warc_record("http://example.org/p", "response",
+                                                  payload=io.BytesIO(html), http_headers=head))
+pool = ExtractionPool(warcs, workers=1, timeout=60, max_bytes=2**20, warm=False, on_demand=True)
+print("constructed", server_running(), flush=True)  # on demand: no server before the first page
+got = threading.Event()
+results = []
+pool.submit("page.warc.gz", offset, "http://example.org/p", lambda r: (results.append(r), got.set()))
+got.wait(120)
+pool.close()
+print("page", server_running(), results[0]["status"], "archived page" in (results[0].get("text") or ""))
+"""
+
+
+def test_a_pool_on_demand_starts_at_its_first_page(tmp_path: Path) -> None:
+    """A check's pool (``extract_on_demand``) starts no process until a page needs extracting:
+    an unchanged check (revisits only) starts none; a changed page is extracted all the same."""
+    done = subprocess.run([sys.executable, "-c", ON_DEMAND, str(tmp_path)], capture_output=True,
+                          text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["idle False 0", "constructed False", "page True ok True"]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import http.server
 import os
 import subprocess
 import sys
+import threading
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -222,3 +224,73 @@ def test_verdicts_are_in_the_ledger_under_a_checkpoint(checked: dict[str, Any]) 
         assert report.ok, report.problems
     finally:
         archive.close()
+
+
+IMPORT_LOG = Path(__file__).parent / "importlog"  # its sitecustomize notes watched imports
+# what a one-URL check of an unchanged page archived over HTTP needs in none of its processes:
+# Playwright (its crawl cannot use the browser), trafilatura (a revisit's text is its original's: no
+# extraction process starts); and in the command's own process, no crawl modules either
+NOWHERE = ("playwright", "scrapy_playwright", "trafilatura")
+NOT_IN_COMMAND = ("scrapy", "twisted", "lxml", "rich", *NOWHERE)
+
+
+def test_a_check_of_an_unchanged_page_loads_nothing_it_does_not_need(server: str, home: Path,
+                                                                      tmp_path: Path) -> None:
+    """Issue 18: ``collector check URL`` of an unchanged page is cheap: its command process never
+    loads Scrapy, Twisted or the extractor, and no process of it loads Playwright or trafilatura."""
+    root = Path(__file__).resolve().parents[3]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")
+           and k.lower() not in ("http_proxy", "https_proxy")}
+    env["PYTHONPATH"] = str(root)
+    url = f"{server}/page/lean-{uuid.uuid4().hex[:8]}"
+    command = [sys.executable, "-m", "collector", "--home", str(home)]
+    done = subprocess.run([*command, "capture", "--allow-private", url], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    log = tmp_path / "imports.log"
+    watched = {**env, "PYTHONPATH": f"{IMPORT_LOG}{os.pathsep}{root}",
+               "COLLECTOR_TEST_IMPORT_LOG": str(log),
+               "COLLECTOR_TEST_IMPORT_WATCH": ",".join(NOT_IN_COMMAND)}
+    check = subprocess.Popen([*command, "check", "--allow-private", "--json", url], env=watched,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = check.communicate(timeout=300)
+    assert check.returncode == 0, err
+    assert '"status": "unchanged"' in out, out + err
+    lines = [line.split() for line in log.read_text(encoding="utf-8").splitlines()]
+    assert ["scrapy"] in [[name] for _pid, name in lines]  # the log works: the crawl process loads it
+    assert sorted({name for pid, name in lines if int(pid) == check.pid}) == []
+    assert sorted({name for _pid, name in lines if name in NOWHERE}) == []
+
+
+class _Counting(http.server.BaseHTTPRequestHandler):
+    """Answers every GET with a small page and notes its path (``hits``)."""
+
+    hits: list[str] = []
+
+    def do_GET(self) -> None:
+        self.hits.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.end_headers()
+        self.wfile.write(b"<html><body><p>a page</p></body></html>")
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+def test_a_check_whose_baselines_cannot_be_looked_up_fetches_nothing(home: Path) -> None:
+    """The crawl process starts before the baselines' modes are looked up and waits for them: when
+    the lookup fails (the database cannot be opened), the check fails with that error and the
+    crawl stops without fetching anything."""
+    from storage.errors import StorageError
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Counting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        config = make_config(home, database_url="postgresql+psycopg://postgres@127.0.0.1:1/nothing")
+        with pytest.raises(StorageError, match="cannot open database"):
+            run_checks(config, [CheckTarget(url=f"http://127.0.0.1:{server.server_port}/page")])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert _Counting.hits == []
