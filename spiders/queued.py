@@ -35,8 +35,16 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 
 from spiders.capture import TARGET_KEY, CaptureSpider
 
-__all__ = ["CHECK_RETRY_TIMES", "AttemptDupeFilter", "QueuedCaptureSpider", "attempt_fingerprint",
-           "DUPEFILTER_WINDOW", "job_dupefilter_key", "register_acceptor", "window_keys"]
+__all__ = [
+    "CHECK_RETRY_TIMES",
+    "DUPEFILTER_WINDOW",
+    "AttemptDupeFilter",
+    "QueuedCaptureSpider",
+    "attempt_fingerprint",
+    "job_dupefilter_key",
+    "register_acceptor",
+    "window_keys",
+]
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +115,10 @@ class AttemptDupeFilter(RFPDupeFilter):  # type: ignore[misc]  # scrapy-redis ha
     def request_seen(self, request: Request) -> bool:
         """Whether the cluster saw this request; a job's request is looked up in the job's own set."""
         job = ((request.meta.get(TARGET_KEY) or {}).get("context") or {}).get("job")
+        fingerprint = self.request_fingerprint(request)
         if job is None:
-            return bool(self._seen(keys=[self.key], args=[self.request_fingerprint(request), self.window]))
-        return int(self.server.sadd(job_dupefilter_key(self.key, job), self.request_fingerprint(request))) == 0
+            return bool(self._seen(keys=[self.key], args=[fingerprint, self.window]))
+        return int(self.server.sadd(job_dupefilter_key(self.key, job), fingerprint)) == 0
 
 
 # KEYS: the targets' list, the shared request queue; ARGV: room, batch. Pops at most ``batch`` targets

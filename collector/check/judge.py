@@ -65,7 +65,10 @@ class Judge:
 
     def __init__(self, config: Config, archive: Any, targets: Sequence[CheckTarget],
                  urls: list[str], probes: dict[str, str], *, baseline: str, at: datetime | None,
-                 before: datetime, on_result: Any) -> None:
+                 before: datetime, on_result: Any, skip: set[str] | frozenset[str] = frozenset()) -> None:
+        """``skip``: URLs not to judge (judged already elsewhere); their results still count for the
+        redirects' landing counts."""
+        self.skip = skip
         self.config, self.archive, self.targets, self.urls = config, archive, targets, urls
         self.probes, self.baseline, self.at, self.on_result = probes, baseline, at, on_result
         # the captures made before this run (the crawl may already be committing new ones)
@@ -92,7 +95,7 @@ class Judge:
         for result in batch:
             url = result["url"]
             self.results[url] = result
-            if url in self.by_url:
+            if url in self.by_url and url not in self.skip:
                 fresh.append(url)
             host = self.probe_hosts.get(url)
             if host is not None:

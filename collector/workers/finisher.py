@@ -3,7 +3,8 @@ article captures, finished jobs' duplicate filter sets expire.
 
 Each worker runs a ``Finisher`` thread: woken whenever one of its captures is archived (and every
 ``reap_interval`` seconds, so the work of workers that died is finished too), it judges the check jobs
-whose items are all answered (``collector.workers.checkjobs.judge_pending``), settles the answered
+whose items are all answered, and early the answered URLs of the others whose verdicts need no probe
+(``collector.workers.checkjobs.judge_pending``), settles the answered
 articles of feed jobs (``collector.workers.feedjobs``) and bounds the duplicate
 filter (``trim_dupefilters``): scrapy-redis keeps a set of request fingerprints, one per job here
 (``spiders.queued.job_dupefilter_key``); once a job is finished its set is given an expiry of
@@ -66,10 +67,11 @@ class Finisher(Periodic):
         super().__init__("collector-finisher", self.pass_once, interval=interval, spacing=0.2)
         self.config, self.sessions, self.server = config, sessions, server
         self.keys = QueueKeys(config.redis_prefix)
+        self.deferred: dict[int, set[int]] = {}  # check job -> its items that wait for the probe
 
     def pass_once(self) -> None:
         """Judge what can be judged, settle what can be settled, then trim."""
-        judge_pending(self.config, self.sessions, self.server)
+        judge_pending(self.config, self.sessions, self.server, deferred=self.deferred)
         settle_feed_jobs(self.config, self.sessions)
         trim_dupefilters(self.sessions, self.server, self.keys, expire=self.config.job_lease,
                          window=self.config.dupefilter_window)
