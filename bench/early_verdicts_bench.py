@@ -138,7 +138,9 @@ def main() -> int:
             # this script in both (the child imports collector from PYTHONPATH: the tree's)
             done = subprocess.run([sys.executable, __file__, "--child", "--base", "-", "--urls",
                                    str(args.urls), "--batch", str(args.batch)],
-                                  env=env, cwd=tree, capture_output=True, text=True, check=True)
+                                  env=env, cwd=tree, capture_output=True, text=True)
+            if done.returncode:
+                sys.exit(f"{name}: the round failed\n{done.stderr[-3000:]}")
             results[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
     print(f"{args.urls} URLs on 10 hosts, answered {args.batch} at a time; "
           f"database {'PostgreSQL' if db_url else 'SQLite'}; load average {os.getloadavg()[0]:.1f}")

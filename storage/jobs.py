@@ -319,9 +319,13 @@ def reap(sessions: sessionmaker[Session], *, now: datetime,
 
 
 def items_of(sessions: sessionmaker[Session], *, job_id: int | None = None,
-             ids: Sequence[int] | None = None, answered: bool = False) -> list[JobItemRecord]:
-    """Job items by job or by ids (``answered``: only those done or failed)."""
+             ids: Sequence[int] | None = None, answered: bool = False,
+             judged: bool | None = None) -> list[JobItemRecord]:
+    """Job items by job or by ids (``answered``: only those done or failed; ``judged``: only those with
+    (True) or without (False) verdicts stored)."""
     query = select(JobItem).order_by(JobItem.id)
+    if judged is not None:
+        query = query.where(JobItem.verdicts.is_not(None) if judged else JobItem.verdicts.is_(None))
     if job_id is not None:
         query = query.where(JobItem.job_id == job_id)
     if ids is not None:

@@ -193,12 +193,16 @@ def judge_job(config: Config, sessions: sessionmaker[Session], server: Redis, jo
     _, spec, stage = found
     assert stage is not None
     summary = job_summary(sessions, job_id)
+    if any(summary.counts.get(state, 0) for state in (jobs.QUEUED, jobs.CLAIMED)):
+        if stage == FETCHING:
+            judge_early(config, sessions, job_id, spec, summary.created_at, jobs.items_of(
+                sessions, job_id=job_id, answered=True, judged=False), deferred=deferred)
+        return "waiting"
     items = jobs.items_of(sessions, job_id=job_id)
     last = max((i.finished_at for i in items if i.finished_at is not None), default=now)
     # a worker that died between the ack and the text leaves its extraction to its next start: after a
     # lease, judge without the text rather than never
-    if any(summary.counts.get(state, 0) for state in (jobs.QUEUED, jobs.CLAIMED)) or (
-            _texts_pending(sessions, items) and now - last < timedelta(seconds=config.job_lease)):
+    if _texts_pending(sessions, items) and now - last < timedelta(seconds=config.job_lease):
         if stage == FETCHING:
             judge_early(config, sessions, job_id, spec, summary.created_at, items, deferred=deferred)
         return "waiting"
@@ -260,10 +264,10 @@ def wait_for_checks(sessions: sessionmaker[Session], job_id: int, *,
         summary = job_summary(sessions, job_id)
         if summary.stage is None:
             raise InputError(f"job {job_id} is a {summary.kind} job, not a check job")
-        for item in jobs.items_of(sessions, job_id=job_id, answered=True):
-            if item.verdicts is not None and item.id not in shown:
+        for item in jobs.items_of(sessions, job_id=job_id, judged=True):
+            if item.id not in shown:
                 shown.add(item.id)
-                for line in item.verdicts:
+                for line in item.verdicts or ():
                     on_result({**line, "job": job_id, "job_item": item.id})
         if summary.stage == JUDGED:  # read before the items: they had all their verdicts
             return summary
