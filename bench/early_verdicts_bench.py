@@ -7,7 +7,8 @@ finisher pass (``judge_pending``) after each batch, then the final steps (probes
 same steps run on two trees, interleaved round by round in fresh processes: ``--base`` (a worktree of
 main, before) and this tree (after). Printed per tree: how many URLs were answered when the first
 verdict was stored, the share of verdicts stored before the last URL was answered, the judging's wall
-and CPU seconds (the finisher passes and the final steps), and the load average.
+and CPU seconds (the finisher passes and the final steps; and those from the last answer to the job's
+end), and the load average.
 
     git -C /work/main worktree add /tmp/base-h7 main
     COLLECTOR_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test \\
@@ -79,7 +80,7 @@ def child(urls: int, batch: int, db_url: str) -> dict[str, Any]:
     extra = {"deferred": deferred} if "deferred" in inspect.signature(checkjobs.judge_pending).parameters \
         else {}
     messages = pop()
-    wall = cpu = 0.0
+    wall = cpu = end_wall = end_cpu = 0.0
     first_at, stored_early = None, 0
     for offset in range(0, len(messages), batch):
         chunk = messages[offset:offset + batch]
@@ -87,6 +88,8 @@ def child(urls: int, batch: int, db_url: str) -> dict[str, Any]:
         w0, c0 = time.perf_counter(), time.process_time()
         checkjobs.judge_pending(config, archive.sessions, server, **extra)
         wall, cpu = wall + time.perf_counter() - w0, cpu + time.process_time() - c0
+        if offset + len(chunk) >= len(messages):  # the pass after the last answer: the job's end
+            end_wall, end_cpu = time.perf_counter() - w0, time.process_time() - c0
         stored = sum(i.verdicts is not None for i in jobs.items_of(archive.sessions, job_id=done.job_id))
         if offset + len(chunk) < len(messages):
             stored_early = stored
@@ -101,6 +104,7 @@ def child(urls: int, batch: int, db_url: str) -> dict[str, Any]:
         w0, c0 = time.perf_counter(), time.process_time()
         step = checkjobs.judge_job(config, archive.sessions, server, done.job_id, now=later)
         wall, cpu = wall + time.perf_counter() - w0, cpu + time.process_time() - c0
+        end_wall, end_cpu = end_wall + time.perf_counter() - w0, end_cpu + time.process_time() - c0
         if step in ("judged", "done"):
             break
     assert jobs.list_jobs(archive.sessions, done.job_id)[0].stage == jobs.JUDGED, step
@@ -114,7 +118,7 @@ def child(urls: int, batch: int, db_url: str) -> dict[str, Any]:
     if keys:
         server.delete(*keys)
     return {"first_at": first_at or len(messages), "early_share": stored_early / len(items),
-            "wall": wall, "cpu": cpu, "statuses": statuses}
+            "wall": wall, "cpu": cpu, "end_wall": end_wall, "end_cpu": end_cpu, "statuses": statuses}
 
 
 def main() -> int:
@@ -148,9 +152,12 @@ def main() -> int:
         for r in rounds:
             print(f"  {name:6}  first verdict stored after {r['first_at']:4} answered; "
                   f"{r['early_share']:.0%} stored before the last answer; judging {r['wall']:.2f} s wall, "
-                  f"{r['cpu']:.2f} s CPU; {r['statuses']}")
+                  f"{r['cpu']:.2f} s CPU (after the last answer: {r['end_wall']:.2f} s wall, "
+                  f"{r['end_cpu']:.2f} s CPU); {r['statuses']}")
     cpu = {name: sum(r["cpu"] for r in rounds) for name, rounds in results.items()}
-    print(f"  judging CPU after/before: {cpu['after'] / cpu['before']:.2f}x")
+    end = {name: sum(r["end_cpu"] for r in rounds) for name, rounds in results.items()}
+    print(f"  judging CPU after/before: {cpu['after'] / cpu['before']:.2f}x; after the last answer: "
+          f"{end['after'] / end['before']:.2f}x")
     return 0
 
 
