@@ -216,6 +216,8 @@ class Config:
     dispatch: str = "local"  # local | queue
     job_lease: float = 300.0  # seconds a worker holds a claimed URL; then the reaper re-enqueues it
     reap_interval: float = 30.0  # how often each worker (and the daemon) runs the reaper
+    # seconds a request of no job is remembered by the cluster's duplicate filter (at most twice that)
+    dupefilter_window: float = 86400.0
     # page requisites (docs/requisites.md): an HTML page's images, stylesheets (and what they load),
     # scripts, fonts, icons and posters are captured with it, each a row of its own (page_id = the
     # page's); at most requisites_max of them and requisites_max_bytes of bodies per page
@@ -426,6 +428,8 @@ def load_config(
     if config.job_lease <= config.download_timeout:
         raise ConfigError(f"job_lease ({config.job_lease:g} s) must be longer than download_timeout "
                           f"({config.download_timeout:g} s)")
+    if config.dupefilter_window < 1:
+        raise ConfigError(f"dupefilter_window={config.dupefilter_window:g} must be at least 1 (seconds)")
     if not 1 <= config.warc_gzip_level <= 9:
         raise ConfigError(f"warc_gzip_level={config.warc_gzip_level} is not a gzip level (1 to 9)")
     attach_store(config)

@@ -11,7 +11,10 @@ duplicate filter: each attempt is one message, popped by one worker and claimed 
 already makes it unique (``AttemptDupeFilter`` still keys any other request by its attempt).
 A request of a job that does go through the filter (not an attempt's own) is looked up in a set of the
 job's own (``job_dupefilter_key``), which the workers let expire once the job is finished
-(``collector.workers.finisher``).
+(``collector.workers.finisher``). A request of no job is looked up in time-bucketed sets
+(``window_keys``): one per ``window`` seconds of Redis's clock, each expiring once the next window is
+over, so a duplicate is filtered for at least ``window`` seconds (at most twice that) and the cluster's
+own fingerprints never pile up.
 
 A check's targets (context ``check`` or ``probe``, from ``collector check --queue``) are retried as a
 local check retries them: at least twice.
@@ -32,12 +35,43 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 
 from spiders.capture import TARGET_KEY, CaptureSpider
 
-__all__ = ["CHECK_RETRY_TIMES", "AttemptDupeFilter", "QueuedCaptureSpider", "attempt_fingerprint",
-           "job_dupefilter_key", "register_acceptor"]
+__all__ = [
+    "CHECK_RETRY_TIMES",
+    "DUPEFILTER_WINDOW",
+    "AttemptDupeFilter",
+    "QueuedCaptureSpider",
+    "attempt_fingerprint",
+    "job_dupefilter_key",
+    "register_acceptor",
+    "window_keys",
+]
 
 log = logging.getLogger(__name__)
 
 CHECK_RETRY_TIMES = 2  # the least retries of a check's fetch (collector.check.run does the same)
+
+
+DUPEFILTER_WINDOW = 86400.0  # seconds a request of no job is filtered (config.dupefilter_window)
+
+# KEYS: the filter's key (a prefix); ARGV: fingerprint, window (whole seconds). On Redis's clock: looks
+# the fingerprint up in the window before this one, adds it to this window's set, which expires once
+# the next window is over; 1 when it was seen.
+_SEEN = """
+local window = tonumber(ARGV[2])
+local bucket = math.floor(tonumber(redis.call('TIME')[1]) / window)
+local current = KEYS[1] .. ':w:' .. bucket
+local seen = redis.call('SISMEMBER', KEYS[1] .. ':w:' .. (bucket - 1), ARGV[1])
+if redis.call('SADD', current, ARGV[1]) == 0 then seen = 1 end
+if redis.call('TTL', current) < 0 then
+  redis.call('EXPIREAT', current, (bucket + 2) * window)
+end
+return seen
+"""
+
+
+def window_keys(key: str) -> str:
+    """The pattern of the time-bucketed sets of the requests of no job, beside scrapy-redis's ``key``."""
+    return f"{key}:w:*"
 
 
 def job_dupefilter_key(key: str, job: object) -> str:
@@ -58,7 +92,21 @@ def attempt_fingerprint(request: Request) -> str | None:
 
 class AttemptDupeFilter(RFPDupeFilter):  # type: ignore[misc]  # scrapy-redis has no type hints
     """scrapy-redis's duplicate filter, with a job item's attempt in the fingerprint: an attempt is
-    fetched once by the cluster, and the reaper's next attempt is not a duplicate of it."""
+    fetched once by the cluster, and the reaper's next attempt is not a duplicate of it. A request of no
+    job is filtered for ``window`` seconds (setting COLLECTOR_DUPEFILTER_WINDOW)."""
+
+    def __init__(self, server: Any, key: str, debug: bool = False,
+                 window: float = DUPEFILTER_WINDOW) -> None:
+        super().__init__(server, key, debug)
+        self.window = max(1, int(window))
+        self._seen = server.register_script(_SEEN)
+
+    @classmethod
+    def from_spider(cls, spider: scrapy.Spider) -> AttemptDupeFilter:
+        """scrapy-redis's filter of the spider's key, with the window of its settings."""
+        made = super().from_spider(spider)
+        return cls(made.server, made.key, made.debug,
+                   spider.settings.getfloat("COLLECTOR_DUPEFILTER_WINDOW", DUPEFILTER_WINDOW))
 
     def request_fingerprint(self, request: Request) -> str:
         """The attempt's fingerprint (``attempt_fingerprint``), or scrapy-redis's own."""
@@ -67,8 +115,10 @@ class AttemptDupeFilter(RFPDupeFilter):  # type: ignore[misc]  # scrapy-redis ha
     def request_seen(self, request: Request) -> bool:
         """Whether the cluster saw this request; a job's request is looked up in the job's own set."""
         job = ((request.meta.get(TARGET_KEY) or {}).get("context") or {}).get("job")
-        key = self.key if job is None else job_dupefilter_key(self.key, job)
-        return int(self.server.sadd(key, self.request_fingerprint(request))) == 0
+        fingerprint = self.request_fingerprint(request)
+        if job is None:
+            return bool(self._seen(keys=[self.key], args=[fingerprint, self.window]))
+        return int(self.server.sadd(job_dupefilter_key(self.key, job), fingerprint)) == 0
 
 
 # KEYS: the targets' list, the shared request queue; ARGV: room, batch. Pops at most ``batch`` targets

@@ -61,7 +61,8 @@ QUEUED, CLAIMED, DONE, FAILED = "queued", "claimed", "done", "failed"
 ANSWERED = (DONE, FAILED)
 _OPEN = (QUEUED, CLAIMED)
 # the stages of a check job (migration 0027): its URLs are fetched, then (when a verdict needs them) one
-# probe per host, then its verdicts are stored, all in one transaction (record_verdicts)
+# probe per host, then its verdicts are stored (record_verdicts): early, per URL, for a verdict that
+# depends on no probe, and the rest in the one transaction that moves the job to judged
 FETCHING, PROBING, JUDGED = "fetching", "probing", "judged"
 SETTLED = "settled"  # a feed job's: each article's entry linked to its capture (and its matches)
 _FINAL = (None, JUDGED, SETTLED)
@@ -184,32 +185,42 @@ def add_stage_items(sessions: sessionmaker[Session], job_id: int, *, stage: str,
 
 
 def record_verdicts(sessions: sessionmaker[Session], job_id: int, *, stage: str,
-                    checks: Sequence[CheckRecord], verdicts: dict[int, list[dict[str, Any]]]
-                    ) -> list[CheckRecord] | None:
-    """In one transaction: move the job from ``stage`` to ``judged``, store its check rows (and their
-    ledger entries), and each item's verdict lines (``verdicts``: item id -> lines). None, with
-    nothing stored, when the job was no longer at ``stage``: its verdicts are stored once."""
+                    checks: dict[int, Sequence[CheckRecord]], verdicts: dict[int, list[dict[str, Any]]],
+                    final: bool = True) -> list[CheckRecord] | None:
+    """In one transaction: store each item's check rows (``checks``: item id -> rows, with their ledger
+    entries) and verdict lines (``verdicts``: item id -> lines), skipping an item whose verdicts are
+    already stored (another process judged it early meanwhile); with ``final`` the job also moves from
+    ``stage`` to ``judged``, else it stays at ``stage`` (early verdicts). The job's row is updated first,
+    so two processes storing a job's verdicts take turns. None, with nothing stored, when the job was no
+    longer at ``stage``: each item's verdicts are stored once."""
     with sessions() as session, session.begin():
         moved = session.execute(update(Job).where(Job.id == job_id, Job.stage == stage)
-                                .values(stage=JUDGED))
+                                .values(stage=JUDGED if final else stage))
         if not getattr(moved, "rowcount", 0):
             return None
-        stored = insert_checks(session, checks)
+        done = set(session.scalars(select(JobItem.id).where(
+            JobItem.id.in_(list(verdicts)), JobItem.verdicts.is_not(None)))) if verdicts else set()
+        fresh = [item for item in verdicts if item not in done]
+        stored = insert_checks(session, [check for item in fresh for check in checks.get(item, ())])
         table = JobItem.__table__
         assert isinstance(table, Table)
-        if verdicts:
+        if fresh:
             session.execute(update(table).where(table.c.id == bindparam("item"))
                             .values(verdicts=bindparam("lines")),
-                            [{"item": item, "lines": lines} for item, lines in verdicts.items()])
+                            [{"item": item, "lines": verdicts[item]} for item in fresh])
         return stored
 
 
 def check_jobs_to_judge(sessions: sessionmaker[Session]) -> list[int]:
-    """The check jobs waiting for their verdicts whose every item is answered, oldest first."""
+    """The check jobs waiting for their verdicts whose every item is answered, and those still fetching
+    with an answered item without verdicts (to be judged early when it can be), oldest first."""
     open_items = select(JobItem.id).where(JobItem.job_id == Job.id, JobItem.status.in_(_OPEN))
+    unjudged = select(JobItem.id).where(JobItem.job_id == Job.id, JobItem.status.in_(ANSWERED),
+                                        JobItem.verdicts.is_(None))
     with sessions() as session:
         return list(session.scalars(select(Job.id).where(
-            Job.kind == "check", Job.stage.in_((FETCHING, PROBING)), ~open_items.exists())
+            Job.kind == "check", Job.stage.in_((FETCHING, PROBING)),
+            ~open_items.exists() | ((Job.stage == FETCHING) & unjudged.exists()))
             .order_by(Job.id)))
 
 
@@ -308,9 +319,13 @@ def reap(sessions: sessionmaker[Session], *, now: datetime,
 
 
 def items_of(sessions: sessionmaker[Session], *, job_id: int | None = None,
-             ids: Sequence[int] | None = None, answered: bool = False) -> list[JobItemRecord]:
-    """Job items by job or by ids (``answered``: only those done or failed)."""
+             ids: Sequence[int] | None = None, answered: bool = False,
+             judged: bool | None = None) -> list[JobItemRecord]:
+    """Job items by job or by ids (``answered``: only those done or failed; ``judged``: only those with
+    (True) or without (False) verdicts stored)."""
     query = select(JobItem).order_by(JobItem.id)
+    if judged is not None:
+        query = query.where(JobItem.verdicts.is_not(None) if judged else JobItem.verdicts.is_(None))
     if job_id is not None:
         query = query.where(JobItem.job_id == job_id)
     if ids is not None:

@@ -65,12 +65,16 @@ class Judge:
 
     def __init__(self, config: Config, archive: Any, targets: Sequence[CheckTarget],
                  urls: list[str], probes: dict[str, str], *, baseline: str, at: datetime | None,
-                 before: datetime, on_result: Any) -> None:
+                 before: datetime, on_result: Any, skip: set[str] | frozenset[str] = frozenset()) -> None:
+        """``skip``: URLs not to judge (judged already elsewhere); their results still count for the
+        redirects' landing counts."""
+        self.skip = skip
         self.config, self.archive, self.targets, self.urls = config, archive, targets, urls
         self.probes, self.baseline, self.at, self.on_result = probes, baseline, at, on_result
         # the captures made before this run (the crawl may already be committing new ones)
+        judged = [u for u in urls if u not in skip]
         self.before = {u: [c for c in found if c.captured_at < before]
-                       for u, found in snapshots_of(archive.sessions, urls).items()}
+                       for u, found in snapshots_of(archive.sessions, judged).items()}
         self.by_url: dict[str, list[int]] = {}
         for index, url in enumerate(urls):
             self.by_url.setdefault(url, []).append(index)
@@ -81,7 +85,8 @@ class Judge:
         self.out: dict[int, dict[str, Any]] = {}
         self.stored: list[CheckRecord] = []
         self.texts: dict[tuple[str, int], str | None] = {}
-        self.rules = rules_for(archive.sessions, urls, [t.report for t in targets])
+        self.rules = rules_for(archive.sessions, judged, [t.report for t, u in zip(targets, urls, strict=True)
+                                                          if u not in skip])
         self.html: dict[int, bytes | None] = {}
 
     def add(self, batch: list[dict[str, Any]]) -> None:
@@ -92,7 +97,7 @@ class Judge:
         for result in batch:
             url = result["url"]
             self.results[url] = result
-            if url in self.by_url:
+            if url in self.by_url and url not in self.skip:
                 fresh.append(url)
             host = self.probe_hosts.get(url)
             if host is not None:

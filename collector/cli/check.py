@@ -40,7 +40,8 @@ _HISTORY_CHECK = ("status", "similarity", "http_status", "final_url", "redirecte
 @click.option("--queue", is_flag=True, help="Queue the checks for the capture workers (`collector "
               "worker`, docs/scale-out.md) as a job instead of fetching them here; prints the job.")
 @click.option("--wait", is_flag=True, help="With --queue: then wait for the job's verdicts and print "
-              "them (the lines of a local check; `collector jobs ID --wait` does the same later).")
+              "each URL's as it is stored (the lines of a local check; `collector jobs ID --wait` does the "
+              "same later).")
 @fetch_options
 @json_option
 @click.pass_context

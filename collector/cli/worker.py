@@ -57,8 +57,9 @@ def worker(ctx: click.Context, name: str | None, concurrency: int | None, as_jso
 def jobs(ctx: click.Context, job_id: int | None, wait: bool, as_json: bool) -> None:
     """List the queued jobs, or show one job's URLs: queued, in flight, done or failed.
 
-    A check job's URLs show their verdicts once the job is judged (--json: ``verdicts``, the lines of
-    `collector check --json`); with --wait it prints those lines once they are stored.
+    A check job's URLs show their verdicts once they are stored (--json: ``verdicts``, the lines of
+    `collector check --json`); with --wait it prints each URL's lines as they are stored (early for a
+    verdict that needs no soft-404 probe), until the job is judged.
 
     \b
     Example:

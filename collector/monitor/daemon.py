@@ -40,6 +40,7 @@ from sqlalchemy.engine import make_url
 
 from collector.capture.crawlproc import crawl_context
 from collector.config import Config
+from collector.errors import ConfigError
 from collector.monitor.jobs import FEEDS_JOB, LEDGER_JOB, REAP_JOB, JobRuntime, set_runtime
 from collector.monitor.notify import collect_events, deliver_due
 from collector.monitor.scheduler import make_scheduler
@@ -141,6 +142,14 @@ class Daemon:
 
     def __init__(self, config: Config, *, holder: str | None = None,
                  clock: Callable[[], datetime] | None = None) -> None:
+        """ConfigError when ``config`` asks for a login profile with ``dispatch = "queue"``."""
+        if config.dispatch == "queue" and config.browser_profile:
+            # the capture workers fetch: they do not have this home's profiles, and a profile's cookies
+            # and headers must not travel through Redis
+            raise ConfigError(f"browser_profile={config.browser_profile!r} (--profile) cannot go with "
+                              "dispatch = \"queue\": the capture workers do not have this home's login "
+                              "profiles (their secrets never travel through Redis); run the daemon with "
+                              "dispatch = \"local\" to capture with a profile")
         self.config = config
         self.settings = config.monitor
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"

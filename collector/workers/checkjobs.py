@@ -4,9 +4,15 @@ its verdicts, made as a local ``collector check`` makes them.
 A check job is a job (``storage.jobs``) of kind ``check`` whose ``spec`` holds what a local run keeps in
 memory: the targets (citations, quotes, access dates), the baseline choice and one probe URL per host.
 Its items are the checked URLs (context ``check``), fetched by the workers with a check's request
-metadata (``spiders.queued``: a check's retries). The verdicts are made **in a worker, once every item
-is answered** (``judge_job``, run by each worker's finisher thread, ``collector.workers.finisher``):
+metadata (``spiders.queued``: a check's retries). The verdicts are made **in a worker** (``judge_job``,
+run by each worker's finisher thread, ``collector.workers.finisher``):
 
+0. while the job is fetching, a URL whose verdict cannot depend on the probe nor on the other URLs
+   (``collector.check.verdict.needs_probe`` is false: an error status or failed fetch, or the
+   baseline's content again; a local check decides these as soon as their capture is in too) is judged
+   as soon as its capture is archived (and its text extracted): its check rows, ledger entries and
+   verdict lines are stored at once, in one transaction (``storage.jobs.record_verdicts``), so
+   ``jobs ID --wait`` prints it then. The others wait for the steps below;
 1. every checked URL answered (and its text extracted): the ``Judge`` of a local run
    (``collector.check.judge``) takes their capture rows as one batch, the baselines being the URLs'
    captures made before the job was created (the shared database holds them). When a verdict depends
@@ -14,11 +20,13 @@ is answered** (``judge_job``, run by each worker's finisher thread, ``collector.
    then too, and only then);
 2. every probe answered: the probes are the second batch, then the redirects' landing counts, as at the
    end of a local run;
-3. the check rows, their ledger entries and each item's verdict lines are stored in **one transaction
-   that also moves the job to ``judged``** (``storage.jobs.record_verdicts``): two workers judging the
-   same job at once store it once, and a worker killed while judging stores nothing (another does it at
-   its next pass). Webhooks and Apprise notifications follow from the check rows, as for a local run
-   (the daemon's notifier reads them).
+3. the check rows, their ledger entries and the verdict lines of every item not judged early are stored
+   in **one transaction that also moves the job to ``judged``** (``storage.jobs.record_verdicts``).
+
+Each store first updates the job's row, and skips an item whose verdicts are already stored: two workers
+judging the same job at once store each URL's verdicts once, and a worker killed while judging stores
+nothing (another does it at its next pass). Webhooks and Apprise notifications follow from the check
+rows, as for a local run (the daemon's notifier reads them).
 """
 
 from __future__ import annotations
@@ -48,6 +56,9 @@ from storage.timefmt import iso_z
 if TYPE_CHECKING:
     from redis import Redis
     from sqlalchemy.orm import Session, sessionmaker
+
+    from collector.check.judge import Judge
+    from storage.records import CheckRecord
 
 __all__ = ["enqueue_checks", "judge_job", "judge_pending", "wait_for_checks"]
 
@@ -114,14 +125,67 @@ def _texts_pending(sessions: sessionmaker[Session], items: Sequence[JobItemRecor
     return any(awaits_extraction(r) for r in queries.captures_by_ids(sessions, ids))
 
 
-def judge_job(config: Config, sessions: sessionmaker[Session], server: Redis, job_id: int, *,
-              now: datetime | None = None) -> str:
-    """Take check job ``job_id`` one step: ``waiting`` (items unanswered, or texts not extracted yet),
-    ``probing`` (its probes are queued now), ``judged`` (its verdicts are stored now), ``done`` (they
-    were already, or another process moved the job meanwhile)."""
+def _judge(config: Config, sessions: sessionmaker[Session], spec: dict[str, Any], created_at: datetime,
+           *, only: set[str] | None = None, skip: set[str] | frozenset[str] = frozenset()) -> Judge:
+    """The ``Judge`` of a local run for the job's targets (``only``: those of these URLs), the baselines
+    being the captures made before the job; ``skip``: URLs judged already."""
     from collector.check.judge import Judge  # lazy: storage queries and the verdict logic, judges only
     from storage.archive import Archive  # lazy: with the judge
 
+    targets = [t for t in _targets(spec) if only is None or check_url(t.url) in only]
+    urls = [check_url(t.url) for t in targets]
+    at = parse_time(spec["at"]) if spec.get("at") else None
+    archive = Archive(sessions, config.warc_dir, ledger=config.ledger)
+    return Judge(config, archive, targets, urls, dict(spec["probes"]), baseline=spec["baseline"], at=at,
+                 before=created_at, on_result=None, skip=skip)
+
+
+def _store(sessions: sessionmaker[Session], job_id: int, judge: Judge, items: Sequence[JobItemRecord], *,
+           stage: str, final: bool) -> list[CheckRecord] | None:
+    """Store the judge's verdicts of ``items`` (``storage.jobs.record_verdicts``)."""
+    lines: dict[str, list[dict[str, Any]]] = {}
+    for row in judge.rows():
+        lines.setdefault(row["url"], []).append(row)
+    checks: dict[str, list[CheckRecord]] = {}
+    for check in judge.stored:
+        checks.setdefault(check.url, []).append(check)
+    return jobs.record_verdicts(sessions, job_id, stage=stage, final=final,
+                               checks={i.id: checks.get(i.url, []) for i in items},
+                               verdicts={i.id: lines.get(i.url, []) for i in items})
+
+
+def judge_early(config: Config, sessions: sessionmaker[Session], job_id: int, spec: dict[str, Any],
+                created_at: datetime, items: Sequence[JobItemRecord], *,
+                deferred: set[int] | None = None) -> int:
+    """Judge and store now the answered ``items`` of a fetching job whose verdicts need no probe (step 0
+    of the module docstring); how many items' verdicts were stored. ``deferred``: the items found to need
+    the probe, looked at again only in the final step (this function adds to it)."""
+    deferred = deferred if deferred is not None else set()
+    answered = [i for i in items if i.status not in (jobs.QUEUED, jobs.CLAIMED) and i.verdicts is None
+                and i.id not in deferred]
+    records = {r.id: r for r in queries.captures_by_ids(
+        sessions, [i.capture_id for i in answered if i.capture_id is not None])}
+    ready = [i for i in answered
+             if not (i.capture_id in records and awaits_extraction(records[i.capture_id]))]
+    if not ready:
+        return 0
+    judge = _judge(config, sessions, spec, created_at, only={i.url for i in ready})
+    judge.add(_results(sessions, ready))
+    decided = {row["url"] for row in judge.rows()}
+    deferred.update(i.id for i in ready if i.url not in decided)
+    early = [i for i in ready if i.url in decided]
+    if not early or _store(sessions, job_id, judge, early, stage=FETCHING, final=False) is None:
+        return 0
+    log.info("check job %d: %d early verdict(s) stored", job_id, len(early))
+    return len(early)
+
+
+def judge_job(config: Config, sessions: sessionmaker[Session], server: Redis, job_id: int, *,
+              now: datetime | None = None, deferred: set[int] | None = None) -> str:
+    """Take check job ``job_id`` one step: ``waiting`` (items unanswered, or texts not extracted yet;
+    the answered items whose verdicts need no probe are judged now: ``judge_early``, with ``deferred``),
+    ``probing`` (its probes are queued now), ``judged`` (its verdicts are stored now), ``done`` (they
+    were already, or another process moved the job meanwhile)."""
     now = now or datetime.now(UTC)
     found = jobs.job_spec(sessions, job_id)
     if found is None or found[0] != "check" or found[2] not in (FETCHING, PROBING):
@@ -130,21 +194,22 @@ def judge_job(config: Config, sessions: sessionmaker[Session], server: Redis, jo
     assert stage is not None
     summary = job_summary(sessions, job_id)
     if any(summary.counts.get(state, 0) for state in (jobs.QUEUED, jobs.CLAIMED)):
+        if stage == FETCHING:
+            judge_early(config, sessions, job_id, spec, summary.created_at, jobs.items_of(
+                sessions, job_id=job_id, answered=True, judged=False), deferred=deferred)
         return "waiting"
     items = jobs.items_of(sessions, job_id=job_id)
     last = max((i.finished_at for i in items if i.finished_at is not None), default=now)
     # a worker that died between the ack and the text leaves its extraction to its next start: after a
     # lease, judge without the text rather than never
     if _texts_pending(sessions, items) and now - last < timedelta(seconds=config.job_lease):
+        if stage == FETCHING:
+            judge_early(config, sessions, job_id, spec, summary.created_at, items, deferred=deferred)
         return "waiting"
     checked = [i for i in items if i.context.get("check")]
     probed = [i for i in items if i.context.get("probe")]
-    targets = _targets(spec)
-    urls = [check_url(t.url) for t in targets]
-    at = parse_time(spec["at"]) if spec.get("at") else None
-    archive = Archive(sessions, config.warc_dir, ledger=config.ledger)
-    judge = Judge(config, archive, targets, urls, dict(spec["probes"]), baseline=spec["baseline"], at=at,
-                  before=summary.created_at, on_result=None)
+    judge = _judge(config, sessions, spec, summary.created_at,
+                   skip={i.url for i in checked if i.verdicts is not None})
     judge.add(_results(sessions, checked))
     if judge.waiting and stage == FETCHING:  # a verdict depends on a probe: probe every host
         probes = [(p, {"probe": True}) for p in spec["probes"].values()]
@@ -157,28 +222,32 @@ def judge_job(config: Config, sessions: sessionmaker[Session], server: Redis, jo
     if probed:
         judge.add(_results(sessions, probed))
     judge.finish()
-    rows = judge.rows()
-    by_url: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        by_url.setdefault(row["url"], []).append(row)
-    verdicts = {i.id: by_url.get(i.url, []) for i in checked}
-    stored = jobs.record_verdicts(sessions, job_id, stage=stage, checks=judge.stored, verdicts=verdicts)
+    stored = _store(sessions, job_id, judge, [i for i in checked if i.verdicts is None], stage=stage,
+                    final=True)
     if stored is None:
         return "done"
     log.info("check job %d: %d verdict(s) stored", job_id, len(stored))
     if config.ledger:  # the verdicts' ledger entries under a checkpoint now, as after a local check
         from collector.evidence.ledger import checkpoint_after_run  # lazy: cryptography, with a key only
 
-        checkpoint_after_run(archive, config)
+        checkpoint_after_run(judge.archive, config)
     return "judged"
 
 
-def judge_pending(config: Config, sessions: sessionmaker[Session], server: Redis) -> int:
-    """``judge_job`` for every check job whose items are all answered; how many moved on."""
+def judge_pending(config: Config, sessions: sessionmaker[Session], server: Redis, *,
+                  deferred: dict[int, set[int]] | None = None) -> int:
+    """``judge_job`` for every check job whose items are all answered, or that has answered items
+    without verdicts; how many moved on. ``deferred``: job -> its items known to wait for the probe
+    (kept by the caller from one pass to the next, so they are not judged early again and again)."""
     moved = 0
-    for job_id in jobs.check_jobs_to_judge(sessions):
+    pending = jobs.check_jobs_to_judge(sessions)
+    if deferred is not None:
+        for gone in set(deferred) - set(pending):
+            del deferred[gone]
+    for job_id in pending:
         try:
-            moved += judge_job(config, sessions, server, job_id) in ("probing", "judged")
+            moved += judge_job(config, sessions, server, job_id, deferred=None if deferred is None
+                               else deferred.setdefault(job_id, set())) in ("probing", "judged")
         except Exception:  # one job's failure must not stop the others (nor the worker)
             log.exception("check job %d: judging failed (tried again at the next pass)", job_id)
     return moved
@@ -187,17 +256,20 @@ def judge_pending(config: Config, sessions: sessionmaker[Session], server: Redis
 def wait_for_checks(sessions: sessionmaker[Session], job_id: int, *,
                     on_result: Callable[[dict[str, Any]], None], poll: float = 0.5,
                     sleep: Callable[[float], None] = time.sleep) -> JobSummary:
-    """Wait until check job ``job_id`` is judged; then pass its verdict lines to ``on_result`` in the
-    order of its targets (the lines of a local ``check --json``, with ``job`` and ``job_item``)."""
+    """Pass each URL's verdict lines to ``on_result`` as they are stored (the lines of a local
+    ``check --json``, with ``job`` and ``job_item``; those stored together in the order of the targets),
+    until check job ``job_id`` is judged."""
+    shown: set[int] = set()
     while True:
         summary = job_summary(sessions, job_id)
         if summary.stage is None:
             raise InputError(f"job {job_id} is a {summary.kind} job, not a check job")
-        if summary.stage == JUDGED:
-            break
+        for item in jobs.items_of(sessions, job_id=job_id, judged=True):
+            if item.id not in shown:
+                shown.add(item.id)
+                for line in item.verdicts or ():
+                    on_result({**line, "job": job_id, "job_item": item.id})
+        if summary.stage == JUDGED:  # read before the items: they had all their verdicts
+            return summary
         sleep(poll)
-    for item in jobs.items_of(sessions, job_id=job_id):
-        for line in item.verdicts or ():
-            on_result({**line, "job": job_id, "job_item": item.id})
-    return summary
 

@@ -64,6 +64,7 @@ def worker_settings(config: Config, *, concurrency: int | None = None, **overrid
         "SCHEDULER_PERSIST": True,  # the queue outlives every worker
         "REDIS_URL": config.redis_url,
         "COLLECTOR_CLUSTER_PREFIX": config.redis_prefix,
+        "COLLECTOR_DUPEFILTER_WINDOW": config.dupefilter_window,
         "DOWNLOADER_MIDDLEWARES": middlewares,
     })
     if concurrency:

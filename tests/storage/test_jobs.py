@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 
 from storage import jobs
+from storage.checks import checks_of
 from storage.models import Capture, JobItem
+from storage.records import CheckRecord
 from tests.storage.conftest import OpenArchive
 from tests.storage.helpers import T0, failed_capture, html_capture
 
@@ -118,3 +121,36 @@ def test_job_summary_counts_and_json(open_archive: OpenArchive) -> None:
         "queued": 0, "in_flight": 0, "done": 1, "failed": 0, "total": 1, "finished": True,
         "stage": None}
     assert jobs.items_of(archive.sessions, job_id=second)[0].to_json()["finished_at"] is not None
+
+
+def test_verdicts_stored_early_are_not_stored_again_by_the_final_store(open_archive: OpenArchive) -> None:
+    archive = open_archive()
+    job_id, items = jobs.create_job(archive.sessions, "check", [(u, {"check": True}) for u in URLS[:2]],
+                                    now=T0, stage=jobs.FETCHING)
+    first, second = items
+
+    def check(url: str, status: str) -> CheckRecord:
+        return CheckRecord(url=url, checked_at=T0, capture_id=None, baseline_id=None, status=status)
+
+    def line(url: str, status: str) -> list[dict[str, Any]]:
+        return [{"url": url, "status": status}]
+
+    early = jobs.record_verdicts(archive.sessions, job_id, stage=jobs.FETCHING, final=False,
+                                 checks={first.id: [check(URLS[0], "unchanged")]},
+                                 verdicts={first.id: line(URLS[0], "unchanged")})
+    assert early is not None and [c.url for c in early] == [URLS[0]]
+    assert jobs.list_jobs(archive.sessions, job_id)[0].stage == jobs.FETCHING  # not judged yet
+    # the final store of a judge that read the items before the early store: the first is skipped
+    final = jobs.record_verdicts(archive.sessions, job_id, stage=jobs.FETCHING,
+                                 checks={first.id: [check(URLS[0], "changed")],
+                                         second.id: [check(URLS[1], "gone")]},
+                                 verdicts={first.id: line(URLS[0], "changed"),
+                                           second.id: line(URLS[1], "gone")})
+    assert final is not None and [c.url for c in final] == [URLS[1]]
+    assert jobs.list_jobs(archive.sessions, job_id)[0].stage == jobs.JUDGED
+    stored = {i.url: i.verdicts for i in jobs.items_of(archive.sessions, job_id=job_id, judged=True)}
+    assert stored == {URLS[0]: line(URLS[0], "unchanged"), URLS[1]: line(URLS[1], "gone")}
+    assert [[c.status for c in checks_of(archive.sessions, u)] for u in URLS[:2]] == [["unchanged"], ["gone"]]
+    # and nothing more once the job moved on
+    assert jobs.record_verdicts(archive.sessions, job_id, stage=jobs.FETCHING, final=False, checks={},
+                                verdicts={second.id: line(URLS[1], "changed")}) is None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +22,7 @@ from collector.cli.main import cli
 from collector.config import Config
 from collector.monitor.jobs import JobRuntime, run_schedule, set_runtime
 from collector.monitor.scheduler import add_schedule
-from collector.workers.checkjobs import enqueue_checks, judge_job
+from collector.workers.checkjobs import enqueue_checks, judge_job, wait_for_checks
 from collector.workers.finisher import trim_dupefilters
 from collector.workers.queue import QueueKeys, enqueue
 from spiders.capture import TARGET_KEY
@@ -31,7 +32,7 @@ from storage.archive import Archive
 from storage.checks import checks_of
 from storage.records import CaptureInput
 from tests.conftest import make_config
-from tests.storage.helpers import HTML, html_capture
+from tests.storage.helpers import HTML, failed_capture, html_capture
 from tests.workers.conftest import REDIS_URL
 
 A, B = "https://example.org/a", "https://example.org/b"
@@ -246,3 +247,62 @@ def test_a_check_queued_under_never_names_no_mode(home: Path, db_url: str,
         assert "mode" not in message["context"]
     finally:
         archive.close()
+
+
+def test_a_verdict_that_needs_no_probe_is_stored_and_printed_before_the_last_url_is_answered(
+        queued: tuple[Config, Any, Archive]) -> None:
+    config, server, archive = queued
+    c, d = "https://example.org/c", "https://example.org/d"
+    for url in (A, B, c, d):  # the baselines
+        archive.commit_captures([html_capture(url, datetime.now(UTC) - timedelta(days=1))])
+    done = enqueue_checks(config, [CheckTarget(url=u) for u in (A, B, c, d)], sessions=archive.sessions,
+                          server=server, seed=5)
+    assert done.job_id is not None
+    job_id = done.job_id
+    messages = {m["url"]: m for m in _pop(server, config)}
+    printed: list[dict[str, Any]] = []
+    waiter = threading.Thread(target=wait_for_checks, args=(archive.sessions, job_id),
+                              kwargs={"on_result": printed.append, "poll": 0.05}, daemon=True)
+    waiter.start()
+    _answer(archive, messages[A])  # the baseline's content again: unchanged, whatever the probe says
+    _answer(archive, messages[B], body=OTHER)  # changed: its verdict waits (for its text, its probe)
+    gone = failed_capture(d, datetime.now(UTC), reason="dns-failure")  # unreachable, whatever the probe
+    archive.commit_captures([dataclasses.replace(gone, context=messages[d]["context"])])
+    barrier = threading.Barrier(2)
+
+    def judge() -> None:  # two workers' finishers at once
+        barrier.wait()
+        assert judge_job(config, archive.sessions, server, job_id) == "waiting"
+
+    judges = [threading.Thread(target=judge) for _ in range(2)]
+    for thread in judges:
+        thread.start()
+    for thread in judges:
+        thread.join()
+    items = {i.url: i for i in jobs.items_of(archive.sessions, job_id=job_id)}
+    assert [v["status"] for v in items[A].verdicts or []] == ["unchanged"]
+    assert [v["status"] for v in items[d].verdicts or []] == ["unreachable"]
+    assert items[B].verdicts is None and items[c].verdicts is None
+    assert [len(checks_of(archive.sessions, u)) for u in (A, B, c, d)] == [1, 0, 0, 1]
+    for _ in range(600):  # the waiter prints them while c is still unanswered
+        if len(printed) == 2:
+            break
+        time.sleep(0.05)
+    assert sorted(line["url"] for line in printed) == [A, d]
+    assert jobs.items_of(archive.sessions, ids=[items[c].id])[0].status == jobs.QUEUED
+    assert judge_job(config, archive.sessions, server, job_id) == "waiting"  # judged once
+    assert len(checks_of(archive.sessions, A)) == 1
+
+    _answer(archive, messages[c])
+    assert judge_job(config, archive.sessions, server, job_id, now=_later(config)) == "probing"
+    for probe in _pop(server, config):
+        _answer(archive, probe, body=b"<html><body><p>Not found here.</p></body></html>")
+    assert judge_job(config, archive.sessions, server, job_id, now=_later(config)) == "judged"
+    waiter.join(timeout=60)
+    assert not waiter.is_alive()
+    assert [line["url"] for line in printed] == [A, d, B, c]  # each once, as it was stored
+    assert [len(checks_of(archive.sessions, u)) for u in (A, B, c, d)] == [1, 1, 1, 1]
+    items = {i.url: i for i in jobs.items_of(archive.sessions, job_id=job_id)}
+    assert [[v["status"] for v in items[u].verdicts or []] for u in (A, c, d)] == [
+        ["unchanged"], ["unchanged"], ["unreachable"]]
+    assert (items[B].verdicts or [{}])[0]["status"] not in ("unchanged", None)
