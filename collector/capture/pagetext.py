@@ -5,7 +5,7 @@ it): on the pages of trafilatura's evaluation corpus the copy was ~1.5% of colle
 (bench/extraction_bench.py). collector reads the page's title and date first (``pagemeta``, which does
 not change the tree), then has no further use for the tree, so ``main_text`` runs the steps of
 ``bare_extraction(with_metadata=False)`` with collector's options on the tree itself, in its order:
-the cascade (``trafilatura_sequence``, its comment pruning by ``commentprune``), the minimum-size
+the cascade (``trafilatura_sequence``, its raw-page prunes by ``rawprune``), the minimum-size
 check, the text serialization. It uses trafilatura below its public API (pinned to one major version
 in pyproject.toml); tests/collector/capture/test_pagemeta.py compares the result with
 ``bare_extraction``'s on real pages.
@@ -19,7 +19,7 @@ from trafilatura.core import trafilatura_sequence
 from trafilatura.settings import Extractor
 from trafilatura.xml import xmltotxt
 
-from collector.capture.commentprune import fast_comment_pruning
+from collector.capture.rawprune import fast_pruning
 
 __all__ = ["main_text"]
 
@@ -32,7 +32,7 @@ def main_text(tree: HtmlElement, url: str | None) -> str | None:
     """
     options = Extractor(output_format="python", comments=False, tables=True, dedup=False, url=url)
     try:
-        with fast_comment_pruning():
+        with fast_pruning():
             body, text, _, comments = trafilatura_sequence(tree, options, options.url)
         if options.max_tree_size and len(body) > options.max_tree_size:
             strip_tags(body, "hi")
