@@ -89,4 +89,4 @@ def test_a_changed_xpath_of_trafilatura_is_left_in_place(monkeypatch: pytest.Mon
     with fast_pruning():
         assert trafilatura.core.REMOVE_COMMENTS_AND_LISTS_XPATH is changed
         raw = [select for _, select in MIRRORED["RAW_TREE_PRUNE_XPATH"]]
-        assert trafilatura.core.RAW_TREE_PRUNE_XPATH == raw  # the other list is still stood in for
+        assert raw == trafilatura.core.RAW_TREE_PRUNE_XPATH  # the other list is still stood in for
