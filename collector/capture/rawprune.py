@@ -100,7 +100,8 @@ def mirrors(name: str) -> bool:
 @contextmanager
 def fast_pruning() -> Iterator[None]:
     """Within the block, trafilatura prunes the raw page with the functions here (each XPath list
-    that they mirror; the others are left). Not for threads sharing trafilatura."""
+    that they mirror; the others are left). They select what the XPaths select, so another thread's
+    trafilatura call meanwhile extracts the same text (threads may at worst leave them in place)."""
     originals = {name: getattr(trafilatura.core, name) for name in MIRRORED}
     try:
         for name, pairs in MIRRORED.items():
