@@ -113,22 +113,22 @@ def html_over_limits(html: bytes, max_bytes: int, max_tags: int) -> str | None:
 def extract_html(html: bytes, url: str | None = None) -> dict[str, Any]:
     """Main text, title, published date and language of an HTML page (trafilatura).
 
-    The page is parsed once: ``bare_extraction`` works on its own copy of the tree, and the title and
-    date are read from the original (``pagemeta``: only the metadata collector keeps).
+    The page is parsed once and not copied: the title and date are read from the tree first
+    (``pagemeta``: only the metadata collector keeps; it leaves the tree as it was), then the main
+    text is extracted from the tree itself (``pagetext``: ``bare_extraction``'s steps, which prune it).
     """
-    import trafilatura  # lazy: ~70 MB, loaded by the extraction workers only, not the writer
-    from trafilatura.utils import load_html  # (the same)
+    from trafilatura.utils import load_html  # lazy: ~70 MB, loaded by the extraction workers only
 
-    from collector.capture.pagemeta import page_metadata  # (the same: it imports trafilatura)
+    from collector.capture.pagemeta import page_metadata  # (the same: they import trafilatura)
+    from collector.capture.pagetext import main_text
 
     tree = load_html(html)
-    doc = None if tree is None else trafilatura.bare_extraction(
-        tree, url=url, include_comments=False, include_tables=True, deduplicate=False)
-    if doc is None:
+    meta = None if tree is None else page_metadata(tree, url)
+    found = None if tree is None else main_text(tree, url)
+    if found is None or meta is None:
         return {"status": "empty", "text": "", "text_sha256": text_sha256(""), "title": None,
                 "published": None, "language": None}
-    meta = page_metadata(tree, url)  # type: ignore[arg-type]  # not None: doc was found in it
-    text = normalize_text((doc.as_dict() if hasattr(doc, "as_dict") else doc).get("text") or "")
+    text = normalize_text(found)
     return {
         "status": "ok" if text else "empty",
         "text": text,

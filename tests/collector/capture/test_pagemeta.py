@@ -81,3 +81,13 @@ def test_real_pages_of_the_evaluation_corpus_give_what_the_full_call_gives() -> 
         html = gzip.decompress((CORPUS / entry["stored_as"]).read_bytes())
         url = entry["url"] if entry["url"].startswith("http") else None
         _same_as_full(html, url)
+
+
+@pytest.mark.parametrize("html", [b"<html><head><title>T</title></head><body><div> </div></body></html>",
+                                  b"", b"\x00\x01"], ids=["short", "nothing", "binary"])
+def test_a_page_without_main_text_is_empty_where_the_full_call_finds_nothing(html: bytes) -> None:
+    full = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False,
+                                       include_tables=True, deduplicate=False)
+    assert full is None
+    result = extract_html(html, "https://news.example/short")
+    assert (result["status"], result["text"], result["title"]) == ("empty", "", None)
