@@ -3,9 +3,10 @@
 Every committed capture (and extracted text) appends one entry **in the same transaction** as its row:
 a sequence number, the kind, the row's id, the row's evidence fields, the previous entry's hash, and
 the entry's own hash, SHA-256 over its canonical serialization (``canonical``: JSON, sorted keys, no
-whitespace, UTF-8). The entry hashes are the leaves of an RFC 9162 Merkle tree; a checkpoint records
-the tree's size and root at one moment, signed (Ed25519) when the archive has a key. See
-docs/evidence.md for the formats and ``storage.ledgerverify`` for the checks.
+whitespace, UTF-8). A capture or text entry is stored packed (``storage.ledgerform``; readers get
+the canonical body back with ``ledgerform.unpack``). The entry hashes are the leaves of an RFC 9162
+Merkle tree; a checkpoint records the tree's size and root at one moment, signed (Ed25519) when the
+archive has a key. See docs/evidence.md for the formats and ``storage.ledgerverify`` for the checks.
 
 Sequence numbers are gapless and ordered under concurrency: on PostgreSQL an append takes a
 transaction-level advisory lock (held until the transaction ends); on SQLite the write lock the
@@ -25,6 +26,7 @@ from typing import Any, Protocol, cast
 from sqlalchemy import JSON, Boolean, Table, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage import ledgerform
 from storage.models import (
     Capture,
     Check,
@@ -240,9 +242,10 @@ def append_entries(session: Session, kind: str, items: Sequence[tuple[int, Mappi
     for row_id, fields in items:
         seq += 1
         body = entry_body(seq, kind, row_id, fields, prev)
+        # stored packed (storage.ledgerform) when it can be: the hash is over the canonical body
+        stored = ledgerform.pack(seq, kind, row_id, fields, prev, body) or body.decode("utf-8")
         prev = hashlib.sha256(body).hexdigest()
-        values.append({"seq": seq, "kind": kind, "row_id": row_id, "body": body.decode("utf-8"),
-                       "hash": prev})
+        values.append({"seq": seq, "kind": kind, "row_id": row_id, "body": stored, "hash": prev})
     session.execute(insert(_ENTRIES), values)  # Core: no ORM bulk machinery (half the append's cost)
 
 
