@@ -15,8 +15,9 @@ as a VACUUMed copy (free pages and the WAL do not count), with the bytes of each
 from SQLite's ``dbstat`` table. wget's figure is its WARC (it keeps no database). Ratios are
 collector's all-in bytes over wget's. No asserts: figures are printed and written to
 bench/out/storage_bench.json. Page requisites are off unless ``--requisites`` (wget fetches each page
-alone; with requisites on, the figures hold every image and stylesheet row too). When wget is missing the baseline is a warcio ``capture_http`` WARC
-at gzip level 6 of the same pages (named in the output).
+alone; with requisites on, the figures hold every image and stylesheet row too). When wget is
+missing the baseline is a warcio ``capture_http`` WARC at gzip level 6 of the same pages (named in
+the output).
 """
 
 from __future__ import annotations
