@@ -26,10 +26,12 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["PACKED", "is_packed", "pack", "unpack"]
+from storage import ledger  # which imports this module: only its attributes at call time are used
+
+__all__ = ["PACKED", "is_packed", "pack", "row_entry", "unpack"]
 
 PACKED = 3  # the first element of a packed entry
 # a field whose value is usually another field's (``true`` stands for that value)
@@ -91,28 +93,54 @@ def _unpack_value(name: str, value: Any, fields: Mapping[str, Any], key: str, ro
     return value
 
 
+def _packed_head(kind: ledger.Kind, fields: Mapping[str, Any], row_id: int, prev: str) -> str:
+    """The packed form of an entry up to its pinned value: ``[3,prev,values...,``."""
+    values: list[Any] = [PACKED, prev]
+    for name in kind.fields:
+        values.append(_pack_value(name, fields.get(name), fields, kind.key, row_id))
+    return _ENCODE.encode(values)[:-1] + ","
+
+
+def _pack_pinned(pinned: Any) -> str:
+    return _ENCODE.encode([_pack_digest(d) for d in pinned] if isinstance(pinned, list)
+                          else _pack_digest(pinned))
+
+
+def _unpack_pinned(value: Any) -> Any:
+    return [_unpack_digest(d) for d in value] if isinstance(value, list) else _unpack_digest(value)
+
+
 def pack(seq: int, kind: str, row_id: int, fields: Mapping[str, Any], prev: str, body: bytes
          ) -> str | None:
     """The packed form of the entry whose canonical body is ``body``; None when ``kind`` has no
     packed form, the entry pins nothing, or the packed form would not unpack to ``body``."""
-    from storage.ledger import KINDS  # storage.ledger imports this module
-
-    spec = KINDS.get(kind)
-    if spec is None or spec.pinned is None or spec.pinned not in fields:
+    spec = ledger.KINDS.get(kind)
+    if (spec is None or spec.pinned is None or spec.pinned not in fields
+            or len(fields) != len(spec.fields) + 1):  # a field the kind does not have
         return None
-    values: list[Any] = [PACKED, prev]
-    for name in spec.fields:
-        values.append(_pack_value(name, fields.get(name), fields, spec.key, row_id))
-    pinned = fields[spec.pinned]
-    values.append([_pack_digest(d) for d in pinned] if isinstance(pinned, list)
-                  else _pack_digest(pinned))
-    if len(fields) != len(spec.fields) + 1:
-        return None  # a field the kind does not have
     try:
-        packed = _ENCODE.encode(values)
+        packed = _packed_head(spec, fields, row_id, prev) + _pack_pinned(fields[spec.pinned]) + "]"
         return packed if unpack(packed, seq, kind, row_id).encode("utf-8") == body else None
     except (TypeError, ValueError):
         return None
+
+
+def row_entry(kind: ledger.Kind, seq: int, row_id: int, values: Sequence[Any], prev: str, stored: str
+              ) -> str | None:
+    """The canonical body of the packed entry ``stored`` when it is the packed form of the row whose
+    raw column values (``Kind.raw_fields``) are ``values``, after the entry whose hash is ``prev``
+    (``ledger verify``'s fast path: no JSON parsing but of the pinned value); None otherwise."""
+    if kind.pinned is None:
+        return None
+    fields = kind.raw_fields(values)
+    head = _packed_head(kind, fields, row_id, prev)
+    if not stored.startswith(head) or not stored.endswith("]"):
+        return None
+    try:
+        fields[kind.pinned] = _unpack_pinned(json.loads(stored[len(head):-1]))
+    except (ValueError, TypeError, binascii.Error):
+        return None
+    return ledger.entry_body(seq, kind.name, row_id, fields, prev).decode("utf-8")
 
 
 def unpack(stored: str, seq: int, kind: str, row_id: int) -> str:
@@ -120,9 +148,7 @@ def unpack(stored: str, seq: int, kind: str, row_id: int) -> str:
     entry unpacked, any other body as it is. ValueError when a packed entry is malformed."""
     if not is_packed(stored):
         return stored
-    from storage.ledger import KINDS, entry_body  # storage.ledger imports this module
-
-    spec = KINDS.get(kind)
+    spec = ledger.KINDS.get(kind)
     try:
         values = json.loads(stored)
         if spec is None or spec.pinned is None or len(values) != len(spec.fields) + 3 or (
@@ -131,9 +157,7 @@ def unpack(stored: str, seq: int, kind: str, row_id: int) -> str:
         fields: dict[str, Any] = {}
         for name, value in zip(spec.fields, values[2:-1], strict=True):
             fields[name] = _unpack_value(name, value, fields, spec.key, row_id)
-        pinned = values[-1]
-        fields[spec.pinned] = ([_unpack_digest(d) for d in pinned] if isinstance(pinned, list)
-                               else _unpack_digest(pinned))
+        fields[spec.pinned] = _unpack_pinned(values[-1])
     except (TypeError, IndexError, binascii.Error) as exc:
         raise ValueError(f"malformed packed entry {seq}: {exc}") from exc
-    return entry_body(seq, kind, row_id, fields, values[1]).decode("utf-8")
+    return ledger.entry_body(seq, kind, row_id, fields, values[1]).decode("utf-8")
