@@ -133,10 +133,10 @@ class Kind:
         have, in the version ``stored`` (the entry's body) says; the pinned field (version 2) is
         taken from ``stored``. Equal to ``entry_body`` (a test compares them). None when ``stored``
         is not a well-formed version-2 body that its kind allows."""
-        body: str = _CANONICAL.encode({"fields": self.raw_fields(values), "id": row_id,
-                                       "kind": self.name, "prev": prev, "seq": seq})
+        fields = self.raw_fields(values)
         if not stored.endswith(_V2_END):
-            return body
+            return str(_CANONICAL.encode({"fields": fields, "id": row_id, "kind": self.name,
+                                          "prev": prev, "seq": seq}))
         if self.pinned is None:
             return None
         head = '{"fields":{' + _CANONICAL.encode(self.pinned) + ":"
@@ -146,7 +146,16 @@ class Kind:
                else stored.find(",", len(head)))
         if end <= 0:
             return None
-        return stored[:end] + "," + body[len('{"fields":{'):-1] + _V2_END
+        return self.pinned_body(seq, row_id, fields, prev, stored[len(head):end])
+
+    def pinned_body(self, seq: int, row_id: int, fields: Mapping[str, Any], prev: str, pinned: str
+                    ) -> str:
+        """The version-2 body of an entry whose evidence fields are ``fields`` and whose pinned
+        field's canonical JSON is ``pinned`` (its name sorts first: it is spliced in front)."""
+        body: str = _CANONICAL.encode({"fields": fields, "id": row_id, "kind": self.name,
+                                       "prev": prev, "seq": seq})
+        return ('{"fields":{' + _CANONICAL.encode(self.pinned) + ":" + pinned + ","
+                + body[len('{"fields":{'):-1] + _V2_END)
 
 
 # a version-2 entry's body ends so (version 1, the first, has no "v"; see docs/evidence.md)

@@ -12,8 +12,9 @@ Merkle tree, proofs and evidence packages are unchanged:
 - no key names (the kind's field order is fixed);
 - ``true`` for a value equal to the field it usually copies (``final_url`` the ``url``, the
   ``payload_*`` place the ``warc_*`` one) or, for the text kind's ``capture_id``, the row id;
-- a sha256 in hex, and a ``sha256:BASE32`` WARC digest label, as 43 characters of unpadded base64url;
-  a ``<urn:uuid:...>`` record id as its uuid.
+- a sha256 in hex as 43 characters of unpadded base64url; a ``<urn:uuid:...>`` record id as its uuid;
+- the pinned value last, as the canonical body has it (WARC digest labels kept: ``ledger verify``
+  splices it into the body it makes from the row without parsing it).
 
 ``pack`` returns None when the packed form would not give the body back exactly (a value of an
 unexpected type); the entry is stored as its canonical body then, as every entry before this form
@@ -39,8 +40,8 @@ _SAME_AS = {"final_url": "url", "payload_file": "warc_file", "payload_offset": "
             "payload_length": "warc_length"}
 _HEX_FIELDS = frozenset({"sha256", "text_sha256"})
 _ID_FIELDS = frozenset({"warc_record_id"})
+_PACKED_FIELDS = frozenset(_SAME_AS) | _HEX_FIELDS | _ID_FIELDS  # (and the kind's key)
 _HEX = re.compile(r"[0-9a-f]{64}")
-_LABEL = re.compile(r"sha256:[A-Z2-7]{52}====")
 _UUID = re.compile(r"<urn:uuid:([0-9a-f-]{36})>")
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
@@ -56,18 +57,6 @@ def _b64(raw: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=")
-
-
-def _pack_digest(label: Any) -> Any:
-    if isinstance(label, str) and _LABEL.fullmatch(label):
-        return _b64(base64.b32decode(label[7:]))
-    return label
-
-
-def _unpack_digest(value: Any) -> Any:
-    if isinstance(value, str) and ":" not in value:
-        return "sha256:" + base64.b32encode(_unb64(value)).decode("ascii")
-    return value
 
 
 def _pack_value(name: str, value: Any, fields: Mapping[str, Any], key: str, row_id: int) -> Any:
@@ -97,17 +86,10 @@ def _packed_head(kind: ledger.Kind, fields: Mapping[str, Any], row_id: int, prev
     """The packed form of an entry up to its pinned value: ``[3,prev,values...,``."""
     values: list[Any] = [PACKED, prev]
     for name in kind.fields:
-        values.append(_pack_value(name, fields.get(name), fields, kind.key, row_id))
+        value = fields.get(name)
+        values.append(_pack_value(name, value, fields, kind.key, row_id)
+                      if name in _PACKED_FIELDS or name == kind.key else value)
     return _ENCODE.encode(values)[:-1] + ","
-
-
-def _pack_pinned(pinned: Any) -> str:
-    return _ENCODE.encode([_pack_digest(d) for d in pinned] if isinstance(pinned, list)
-                          else _pack_digest(pinned))
-
-
-def _unpack_pinned(value: Any) -> Any:
-    return [_unpack_digest(d) for d in value] if isinstance(value, list) else _unpack_digest(value)
 
 
 def pack(seq: int, kind: str, row_id: int, fields: Mapping[str, Any], prev: str, body: bytes
@@ -119,7 +101,8 @@ def pack(seq: int, kind: str, row_id: int, fields: Mapping[str, Any], prev: str,
             or len(fields) != len(spec.fields) + 1):  # a field the kind does not have
         return None
     try:
-        packed = _packed_head(spec, fields, row_id, prev) + _pack_pinned(fields[spec.pinned]) + "]"
+        packed = _packed_head(spec, fields, row_id, prev) + ledger.canonical(
+            fields[spec.pinned]).decode("utf-8") + "]"
         return packed if unpack(packed, seq, kind, row_id).encode("utf-8") == body else None
     except (TypeError, ValueError):
         return None
@@ -129,18 +112,14 @@ def row_entry(kind: ledger.Kind, seq: int, row_id: int, values: Sequence[Any], p
               ) -> str | None:
     """The canonical body of the packed entry ``stored`` when it is the packed form of the row whose
     raw column values (``Kind.raw_fields``) are ``values``, after the entry whose hash is ``prev``
-    (``ledger verify``'s fast path: no JSON parsing but of the pinned value); None otherwise."""
+    (``ledger verify``'s fast path: no JSON parsing); None otherwise."""
     if kind.pinned is None:
         return None
     fields = kind.raw_fields(values)
     head = _packed_head(kind, fields, row_id, prev)
     if not stored.startswith(head) or not stored.endswith("]"):
         return None
-    try:
-        fields[kind.pinned] = _unpack_pinned(json.loads(stored[len(head):-1]))
-    except (ValueError, TypeError, binascii.Error):
-        return None
-    return ledger.entry_body(seq, kind.name, row_id, fields, prev).decode("utf-8")
+    return kind.pinned_body(seq, row_id, fields, prev, stored[len(head):-1])
 
 
 def unpack(stored: str, seq: int, kind: str, row_id: int) -> str:
@@ -157,7 +136,7 @@ def unpack(stored: str, seq: int, kind: str, row_id: int) -> str:
         fields: dict[str, Any] = {}
         for name, value in zip(spec.fields, values[2:-1], strict=True):
             fields[name] = _unpack_value(name, value, fields, spec.key, row_id)
-        fields[spec.pinned] = _unpack_pinned(values[-1])
+        fields[spec.pinned] = values[-1]
     except (TypeError, IndexError, binascii.Error) as exc:
         raise ValueError(f"malformed packed entry {seq}: {exc}") from exc
     return ledger.entry_body(seq, kind, row_id, fields, values[1]).decode("utf-8")
