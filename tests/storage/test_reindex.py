@@ -290,3 +290,24 @@ def test_a_revisit_that_says_nothing_new_has_no_metadata_record(open_archive: Op
     rebuilt = open_archive()
     index_files(rebuilt, warc_files(warc_dir))
     assert _snapshot(rebuilt) == before
+
+
+def test_a_revisit_without_metadata_in_an_older_file_stays_a_plain_fetch(
+        open_archive: OpenArchive, db_url: str, warc_dir: Path) -> None:
+    # a file without the warcinfo field (written before issue 18): there a revisit without a metadata
+    # record was a plain http fetch, whatever its original's TLS and proxy
+    archive = open_archive(info={"revisit-metadata": "absent"})
+    url = "https://f.example/"
+    [first] = archive.commit_captures([_https_capture(url, T0)])
+    [again] = archive.commit_captures([_https_capture(url, T0 + timedelta(days=1))])
+    assert again.revisit_of == first.id
+    archive.close()
+
+    drop_database(db_url)
+    rebuilt = open_archive()
+    index_files(rebuilt, warc_files(warc_dir))
+    with rebuilt.sessions() as session:
+        found = {row.warc_record_id: (row.tls_fingerprint, row.proxy) for row in session.execute(
+            select(Capture.warc_record_id, Capture.tls_fingerprint, Capture.proxy))}
+    assert found == {first.warc_record_id: (_TLS["fingerprint"], "http://proxy.example:3128"),
+                     again.warc_record_id: (None, None)}
