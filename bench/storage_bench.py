@@ -14,8 +14,10 @@ For collector the figures are WARC bytes per page and database bytes per page, t
 as a VACUUMed copy (free pages and the WAL do not count), with the bytes of each table and index
 from SQLite's ``dbstat`` table. wget's figure is its WARC (it keeps no database). Ratios are
 collector's all-in bytes over wget's. No asserts: figures are printed and written to
-bench/out/storage_bench.json. When wget is missing the baseline is a warcio ``capture_http`` WARC
-at gzip level 6 of the same pages (named in the output).
+bench/out/storage_bench.json. Page requisites are off unless ``--requisites`` (wget fetches each page
+alone; with requisites on, the figures hold every image and stylesheet row too). When wget is
+missing the baseline is a warcio ``capture_http`` WARC at gzip level 6 of the same pages (named in
+the output).
 """
 
 from __future__ import annotations
@@ -158,7 +160,7 @@ def phases(args: argparse.Namespace, port: int, config: Callable[[str], Config],
     baseline = "wget --warc-file" if have_wget else "warcio capture_http, gzip 6 (no wget)"
     first_all = (warc1 + stats1["bytes"]) / n
     summary: dict[str, Any] = {
-        "urls": n, "baseline": baseline, "load_avg": os.getloadavg(),
+        "urls": n, "baseline": baseline, "requisites": cfg.requisites, "load_avg": os.getloadavg(),
         "warc_gzip_level": cfg.warc_gzip_level,
         "first": {"outcomes": first["outcomes"], "warc_per_page": per_page(warc1, n),
                   "db_per_page": per_page(stats1["bytes"], n), "all_per_page": round(first_all, 1),
@@ -198,6 +200,8 @@ def main() -> int:
     parser.add_argument("--start-delay", type=float, default=0.1)
     parser.add_argument("--gzip-level", type=int, default=None,
                         help="collector's warc_gzip_level (default: the configured default)")
+    parser.add_argument("--requisites", action="store_true",
+                        help="collector fetches page requisites too (wget does not: not comparable)")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (else a temporary one)")
     args = parser.parse_args()
     manifest = CORPUS / "manifest.jsonl"
@@ -213,7 +217,7 @@ def main() -> int:
             tmp = str(args.keep or scratch)
             summary.update(phases(args, port, lambda name: load_config(
                 {"home": Path(tmp) / name, "allow_private": True,
-                 "autothrottle_start_delay": args.start_delay,
+                 "autothrottle_start_delay": args.start_delay, "requisites": args.requisites,
                  **({"warc_gzip_level": args.gzip_level} if args.gzip_level else {})}, env={}), Path(tmp)))
     finally:
         server.terminate()

@@ -176,7 +176,8 @@ class Archive:
                         hops.append(chain)
                         digests.append(pinned)
                         if plan.dedup and original is None and pending is not None:
-                            originals[(plan.key, plan.sha_hex)] = _Original(None, pending, index)
+                            originals[(plan.key, plan.sha_hex)] = _Original(
+                                None, pending, index, _tls_columns(plan.last))
                         if original is not None and original.id is None:
                             in_batch[index] = original.batch_index
                         rows.append(row)
@@ -319,11 +320,13 @@ class Archive:
                 moment=item.captured_at, concurrent_to=event.record_id if event else None)
             entries.append(_entry(attached, item))
             block_digests.append(attached.block_digest)
-        wrote_meta = not _self_evident(item) or main is None or not (
-            original is not None or queries.is_html_type(plan.content_type))
+        plain = (_says_nothing_new(item, plan, original) if original is not None
+                 else _self_evident(item) and queries.is_html_type(plan.content_type))
+        wrote_meta = main is None or not plain
         if wrote_meta:
             # the outcome, reason and run flags of anything but a plain page fetch; a plain HTML
-            # page's outcome goes in its extracted-text record, a revisit's is its original's.
+            # page's outcome goes in its extracted-text record, a revisit's is its original's (and
+            # so are its TLS and proxy when they are the original's: reindex takes them from there).
             # Its target is a urn: naming the page (not the page's URL: see storage.warcfile.CAPTURE_URN),
             # written in the same capture event as the final response (or, without one, the request)
             event = main or request
@@ -517,6 +520,7 @@ class _Original:
     id: int | None
     location: RecordLocation
     batch_index: int = -1
+    tls: dict[str, Any] | None = None  # its TLS and proxy columns (``_tls_columns``)
 
 
 def _original_location(warc_dir: Path, row: Any) -> RecordLocation:
@@ -544,14 +548,15 @@ def _find_originals(session: Session, warc_dir: Path, wanted: set[tuple[str, str
         stmt = (select(Capture.id, Capture.url_key, Capture.sha256, Capture.payload_file,
                        Capture.payload_offset, Capture.payload_length, Capture.warc_file,
                        Capture.warc_offset, Capture.warc_record_id, Capture.final_url, Capture.url,
-                       Capture.captured_at, Capture.records)
+                       Capture.captured_at, Capture.records, *_TLS_COLUMNS)
                 .where(tuple_(Capture.url_key, Capture.sha256).in_(pairs[start:start + 200]),
                        Capture.revisit_of.is_(None), Capture.payload_file.is_not(None))
                 .order_by(Capture.captured_at, Capture.id))
         for row in session.execute(stmt):
             if (row.url_key, row.sha256) not in found:
-                found[(row.url_key, row.sha256)] = _Original(row.id,
-                                                             _original_location(warc_dir, row))
+                found[(row.url_key, row.sha256)] = _Original(
+                    row.id, _original_location(warc_dir, row), tls={
+                        column.key: getattr(row, column.key) for column in _TLS_COLUMNS})
     return found
 
 
@@ -577,12 +582,13 @@ def _compact(entries: list[list[Any]], main: RecordLocation) -> list[list[Any]]:
     return out
 
 
-def _self_evident(item: CaptureInput) -> bool:
+def _self_evident(item: CaptureInput, *, allow_tls: bool = False) -> bool:
     """True for a plain page fetch: one exchange over plain http without a proxy, captured whole,
-    nothing to explain (an https fetch has its certificate's verification to record)."""
+    nothing to explain (an https fetch has its certificate's verification to record; with
+    ``allow_tls``, TLS and proxy are not looked at)."""
     return (item.outcome == "captured" and len(item.exchanges) == 1 and not item.reason
             and not item.exchanges[0].truncated and not item.context
-            and item.exchanges[0].tls is None and item.exchanges[0].proxy is None
+            and (allow_tls or (item.exchanges[0].tls is None and item.exchanges[0].proxy is None))
             and not item.attachments and item.mode in (None, "http") and not item.mode_reason
             and item.page_id is None)
 
@@ -591,6 +597,18 @@ def _row_mode(item: CaptureInput, wrote_meta: bool) -> str | None:
     """The row's ``mode``: the item's, and "http" for a plain page fetch whose attempt has no
     metadata record (what ``storage.reindex`` reads from a capture without one)."""
     return item.mode if wrote_meta else item.mode or "http"
+
+
+def _says_nothing_new(item: CaptureInput, plan: _Plan, original: _Original | None) -> bool:
+    """True for a revisit that is a plain page fetch but for its TLS or proxy, and those are its
+    original's: a metadata record of its own would say nothing its original's does not."""
+    return (original is not None and original.tls is not None
+            and _self_evident(item, allow_tls=True) and _tls_columns(plan.last) == original.tls)
+
+
+# the TLS and proxy columns (``_tls_columns``)
+_TLS_COLUMNS = (Capture.tls_verified, Capture.tls_fingerprint, Capture.tls_issuer, Capture.tls_detail,
+                Capture.proxy)
 
 
 def _tls_columns(last: Exchange | None) -> dict[str, Any]:

@@ -3,9 +3,10 @@
 Every committed capture (and extracted text) appends one entry **in the same transaction** as its row:
 a sequence number, the kind, the row's id, the row's evidence fields, the previous entry's hash, and
 the entry's own hash, SHA-256 over its canonical serialization (``canonical``: JSON, sorted keys, no
-whitespace, UTF-8). The entry hashes are the leaves of an RFC 9162 Merkle tree; a checkpoint records
-the tree's size and root at one moment, signed (Ed25519) when the archive has a key. See
-docs/evidence.md for the formats and ``storage.ledgerverify`` for the checks.
+whitespace, UTF-8). A capture or text entry is stored packed (``storage.ledgerform``; readers get
+the canonical body back with ``ledgerform.unpack``). The entry hashes are the leaves of an RFC 9162
+Merkle tree; a checkpoint records the tree's size and root at one moment, signed (Ed25519) when the
+archive has a key. See docs/evidence.md for the formats and ``storage.ledgerverify`` for the checks.
 
 Sequence numbers are gapless and ordered under concurrency: on PostgreSQL an append takes a
 transaction-level advisory lock (held until the transaction ends); on SQLite the write lock the
@@ -25,6 +26,7 @@ from typing import Any, Protocol, cast
 from sqlalchemy import JSON, Boolean, Table, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage import ledgerform
 from storage.models import (
     Capture,
     Check,
@@ -131,10 +133,10 @@ class Kind:
         have, in the version ``stored`` (the entry's body) says; the pinned field (version 2) is
         taken from ``stored``. Equal to ``entry_body`` (a test compares them). None when ``stored``
         is not a well-formed version-2 body that its kind allows."""
-        body: str = _CANONICAL.encode({"fields": self.raw_fields(values), "id": row_id,
-                                       "kind": self.name, "prev": prev, "seq": seq})
+        fields = self.raw_fields(values)
         if not stored.endswith(_V2_END):
-            return body
+            return str(_CANONICAL.encode({"fields": fields, "id": row_id, "kind": self.name,
+                                          "prev": prev, "seq": seq}))
         if self.pinned is None:
             return None
         head = '{"fields":{' + _CANONICAL.encode(self.pinned) + ":"
@@ -144,7 +146,16 @@ class Kind:
                else stored.find(",", len(head)))
         if end <= 0:
             return None
-        return stored[:end] + "," + body[len('{"fields":{'):-1] + _V2_END
+        return self.pinned_body(seq, row_id, fields, prev, stored[len(head):end])
+
+    def pinned_body(self, seq: int, row_id: int, fields: Mapping[str, Any], prev: str, pinned: str
+                    ) -> str:
+        """The version-2 body of an entry whose evidence fields are ``fields`` and whose pinned
+        field's canonical JSON is ``pinned`` (its name sorts first: it is spliced in front)."""
+        body: str = _CANONICAL.encode({"fields": fields, "id": row_id, "kind": self.name,
+                                       "prev": prev, "seq": seq})
+        return ('{"fields":{' + _CANONICAL.encode(self.pinned) + ":" + pinned + ","
+                + body[len('{"fields":{'):-1] + _V2_END)
 
 
 # a version-2 entry's body ends so (version 1, the first, has no "v"; see docs/evidence.md)
@@ -240,9 +251,10 @@ def append_entries(session: Session, kind: str, items: Sequence[tuple[int, Mappi
     for row_id, fields in items:
         seq += 1
         body = entry_body(seq, kind, row_id, fields, prev)
+        # stored packed (storage.ledgerform) when it can be: the hash is over the canonical body
+        stored = ledgerform.pack(seq, kind, row_id, fields, prev, body) or body.decode("utf-8")
         prev = hashlib.sha256(body).hexdigest()
-        values.append({"seq": seq, "kind": kind, "row_id": row_id, "body": body.decode("utf-8"),
-                       "hash": prev})
+        values.append({"seq": seq, "kind": kind, "row_id": row_id, "body": stored, "hash": prev})
     session.execute(insert(_ENTRIES), values)  # Core: no ORM bulk machinery (half the append's cost)
 
 

@@ -27,7 +27,7 @@ __all__ = ["BLOCK", "EntryRow", "MerkleLevels", "StreamedProofs", "entries_of", 
 
 @dataclass(frozen=True)
 class EntryRow:
-    """One stored ledger entry."""
+    """One ledger entry, with its canonical body (the one its hash is over)."""
 
     seq: int
     kind: str
@@ -42,6 +42,7 @@ def entries_of(sessions: sessionmaker[Session], kinds: Sequence[str], row_ids: I
     # lazy: ``collector evidence verify`` imports this module offline, without the database layer
     from sqlalchemy import select
 
+    from storage.ledgerform import unpack
     from storage.models import LedgerEntry
 
     ids = sorted(set(row_ids))
@@ -49,10 +50,13 @@ def entries_of(sessions: sessionmaker[Session], kinds: Sequence[str], row_ids: I
     with sessions() as session:
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
-            found += [EntryRow(*row) for row in session.execute(
+            rows = session.execute(
                 select(LedgerEntry.seq, LedgerEntry.kind, LedgerEntry.row_id, LedgerEntry.body,
                        LedgerEntry.hash)
-                .where(LedgerEntry.kind.in_(list(kinds)), LedgerEntry.row_id.in_(chunk)))]
+                .where(LedgerEntry.kind.in_(list(kinds)), LedgerEntry.row_id.in_(chunk)))
+            # the canonical body (a packed entry unpacked, storage.ledgerform): what a package holds
+            found += [EntryRow(seq, kind, row_id, unpack(body, seq, kind, row_id), digest)
+                      for seq, kind, row_id, body, digest in rows]
     return sorted(found, key=lambda e: e.seq)
 
 

@@ -41,6 +41,7 @@ from sqlalchemy.types import NullType
 from storage import ledger
 from storage.database import make_engine
 from storage.errors import ArchiveCorruptError
+from storage.ledgerform import is_packed, row_entry, unpack
 from storage.models import LedgerEntry
 from storage.verify import Findings
 from storage.warcread import WarcRecord, check_record, read_record_at
@@ -268,8 +269,9 @@ def _check_entries(rows: Sequence[Any], report: _Part, warc_dir: Path | None, ch
     and records of those after ``start``; each entry's hash goes into ``tree``.
 
     The fast path serializes each entry's body from its row and the previous entry's hash
-    (``Kind.row_body``): when that is the stored body and hashes to the stored hash, the entry is
-    canonical, in its place and its row unchanged. Anything else is looked at field by field."""
+    (``Kind.row_body``; a packed entry: ``ledgerform.row_entry``): when that is the stored body (a
+    packed one: its packed form) and hashes to the stored hash, the entry is canonical, in its place
+    and its row unchanged. Anything else is looked at field by field."""
     kinds, spans, sha256, tree = ledger.KINDS, _SPANS, hashlib.sha256, report.tree
     for row in rows:
         seq, kind, row_id, body, digest = row[:_ENTRY_COLUMNS]
@@ -280,6 +282,19 @@ def _check_entries(rows: Sequence[Any], report: _Part, warc_dir: Path | None, ch
             span = spans.get(kind)
             values = row[slice(*span)] if span else (others or {}).get((kind, row_id))
         present = values is not None and len(values) > 0 and values[0] is not None
+        canonical = None  # the body made from the row, when the entry is the packed form of it
+        if is_packed(body):  # stored packed (storage.ledgerform): the hash is over the canonical body
+            canonical = (row_entry(spec, seq, row_id, values, chain.prev, body)
+                         if present and spec is not None and values is not None
+                         and seq == chain.seq + 1 else None)
+            try:
+                body = canonical or unpack(body, seq, kind, row_id)
+            except ValueError as exc:
+                report.problems.append({"seq": seq, "entry_kind": kind, "row_id": row_id,
+                                        "kind": "entry-rewritten", "detail": str(exc)})
+                chain.seq, chain.prev = seq, digest
+                tree.add(_leaf(digest))
+                continue
         if seq == chain.seq + 1:
             if seq <= start:  # covered by the trusted checkpoint: its hash and link only
                 leaf = sha256(body.encode("utf-8")).digest()
@@ -291,7 +306,8 @@ def _check_entries(rows: Sequence[Any], report: _Part, warc_dir: Path | None, ch
                     continue
             elif present:
                 assert spec is not None and values is not None
-                if spec.row_body(seq, row_id, values, chain.prev, body) == body:
+                if canonical is not None or spec.row_body(seq, row_id, values, chain.prev,
+                                                          body) == body:
                     leaf = sha256(body.encode("utf-8")).digest()
                     if leaf.hex() == digest:
                         report.rows_checked += 1
@@ -321,6 +337,9 @@ def _diagnose(seq: int, kind: str, row_id: int, raw: bytes, digest: str,
         data = json.loads(raw)
     except ValueError as exc:
         report.problems.append({**where, "kind": "entry-rewritten", "detail": f"body: {exc}"})
+        return
+    if not isinstance(data, dict):
+        report.problems.append({**where, "kind": "entry-rewritten", "detail": "body: not an entry"})
         return
     if ledger.canonical(data) != raw or hashlib.sha256(raw).hexdigest() != digest:
         report.problems.append({**where, "kind": "entry-rewritten",

@@ -43,6 +43,7 @@ from storage.retrieve import extracted_type, header_value
 from storage.search import index_texts
 from storage.storable import storable_row, storable_value
 from storage.store import open_warc, warc_names
+from storage.warcfile import REVISIT_METADATA
 from storage.warcindex import (
     CaptureEvent,
     FileRecord,
@@ -108,6 +109,9 @@ class _Payload:
     location: RecordLocation
     sha256: str
     length: int
+    # its TLS and proxy columns: a revisit without a metadata record of its own has these too
+    # (storage.archive writes none when they are the same)
+    tls: dict[str, Any] | None = None
 
 
 @dataclass
@@ -301,6 +305,9 @@ def _index_capture(session: Session, event: CaptureEvent, state: _State,
             entries.append(_entry(extra.location, item))  # type: ignore[arg-type]
     row = (_resource_values(event.resource) if event.resource is not None
            else _row_values(event, final, main, state, session))
+    inherited = row.pop("inherited", None)  # a revisit's original's TLS and proxy columns
+    if not REVISIT_METADATA.items() <= event.info.items():
+        inherited = None  # an older file: a revisit without metadata was a plain http fetch
     key = url_key(url)
     row.update({
         "url": url, "url_key": key, "captured_at": captured_at,
@@ -316,7 +323,7 @@ def _index_capture(session: Session, event: CaptureEvent, state: _State,
                                           event.info.get("private-addresses") == "allowed")),
         "user_agent": event.info.get("http-header-user-agent") or _user_agent(exchanges),
         "run_id": event.info.get("run-id"),
-        **_tls_columns(content),
+        **(_tls_columns(content) if event.meta is not None or inherited is None else inherited),
         "purpose": _purpose(content),
         # an attempt without a metadata record is a plain page fetched over HTTP (storage.archive)
         "mode": _text(content.get("mode")) if event.meta is not None else "http",
@@ -335,7 +342,8 @@ def _index_capture(session: Session, event: CaptureEvent, state: _State,
         state.pages[row["final_url_key"] or key] = main.record_id
     payload = untexted = None
     if final is not None and row["revisit_of"] is None and row["sha256"]:
-        payload = _Payload(None, final.location, row["sha256"], row["content_length"] or 0)
+        payload = _Payload(None, final.location, row["sha256"], row["content_length"] or 0,
+                           {name: row[name] for name in _TLS_NAMES})
         state.by_record.setdefault(final.location.record_id, payload)
         state.by_target.setdefault((final.location.target_uri, final.location.date), payload)
         state.by_digest.setdefault((key, row["sha256"]), payload)
@@ -354,6 +362,9 @@ def _index_capture(session: Session, event: CaptureEvent, state: _State,
                   for hop in hop_rows(key, hops)]
         summary.hops += len(values)
     state.batch.append(_Pending(main.record_id, row, values, payload, untexted))
+
+
+_TLS_NAMES = ("tls_verified", "tls_fingerprint", "tls_issuer", "tls_detail", "proxy")
 
 
 def _tls_columns(content: dict[str, Any]) -> dict[str, Any]:
@@ -444,7 +455,8 @@ def _row_values(event: CaptureEvent, final: FileRecord | None, main: RecordLocat
             values.update(sha256=original.sha256, content_length=original.length,
                           payload_file=original.location.warc_file,
                           payload_offset=original.location.offset,
-                          payload_length=original.location.length, revisit_of=original.capture_id)
+                          payload_length=original.location.length, revisit_of=original.capture_id,
+                          inherited=original.tls)
         return values
     values.update(sha256=hashlib.sha256(record.payload).hexdigest(),
                   content_length=len(record.payload), payload_file=final.warc_file,
@@ -468,7 +480,8 @@ def _stored_original(session: Session, uri: str, sha: str | None) -> _Payload | 
         return None
     row = session.execute(
         select(Capture.id, Capture.sha256, Capture.content_length, Capture.payload_file,
-               Capture.payload_offset, Capture.payload_length)
+               Capture.payload_offset, Capture.payload_length,
+               *(Capture.__table__.c[name] for name in _TLS_NAMES))
         .where(Capture.url_key == url_key(uri), Capture.sha256 == sha,
                Capture.revisit_of.is_(None), Capture.payload_file.is_not(None))
         .order_by(Capture.captured_at, Capture.id).limit(1)).first()
@@ -476,7 +489,8 @@ def _stored_original(session: Session, uri: str, sha: str | None) -> _Payload | 
         return None
     location = RecordLocation(warc_file=row.payload_file, offset=row.payload_offset or 0,
                               length=row.payload_length or 0)
-    return _Payload(row.id, location, row.sha256, row.content_length or 0)
+    return _Payload(row.id, location, row.sha256, row.content_length or 0,
+                    {name: getattr(row, name) for name in _TLS_NAMES})
 
 
 def _index_texts(session: Session, state: _State, summary: IndexSummary) -> None:

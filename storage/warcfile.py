@@ -50,8 +50,8 @@ except ImportError:  # pragma: no cover - a platform without its wheel
 
 ISAL_MAX_LEVEL = 3  # ISA-L has levels 0 to 3
 
-__all__ = ["CAPTURE_URN", "TEXT_URN", "WarcFileWriter", "digest_label", "file_day", "full_record_id",
-           "lock_file", "metadata_uri", "new_record_id", "short_record_id", "warc_date",
+__all__ = ["CAPTURE_URN", "REVISIT_METADATA", "TEXT_URN", "WarcFileWriter", "digest_label", "file_day",
+           "full_record_id", "lock_file", "metadata_uri", "new_record_id", "short_record_id", "warc_date",
            "warcinfo_member"]
 
 Clock = Callable[[], datetime]
@@ -66,6 +66,12 @@ Clock = Callable[[], datetime]
 CAPTURE_URN = "urn:collector:capture:"  # the outcome of one fetch attempt (outcome, reason, context)
 TEXT_URN = "urn:collector:text:"  # the text extracted from a capture's payload
 _URNS = (CAPTURE_URN, TEXT_URN)
+
+
+# A warcinfo field of the files written since issue 18: in them, a revisit without a capture metadata
+# record of its own has its original's TLS and proxy (``storage.archive`` writes one otherwise), and
+# reindex takes them from the original. (Older files: such a revisit was a plain http fetch.)
+REVISIT_METADATA = {"revisit-metadata": "when-new"}
 
 
 def metadata_uri(prefix: str, url: str) -> str:
@@ -313,7 +319,7 @@ class WarcFileWriter:
         self._name = name
         self._writer = _Sha256Writer(fh, gzip=False, warc_version="1.1")
         info = {"software": self.software, "format": "WARC File Format 1.1",
-                "conformsTo": "https://iso.org/standard/68004.html", **self.info}
+                "conformsTo": "https://iso.org/standard/68004.html", **REVISIT_METADATA, **self.info}
         record = self._writer.create_warcinfo_record(name, info)
         record.rec_headers.replace_header("WARC-Record-ID", self.record_id())
         record.rec_headers.replace_header("WARC-Date", warc_date(self.clock()))

@@ -11,6 +11,9 @@ response came), then, unless the attempt is a plain page fetch, a ``metadata`` r
 reason and redirect chain. Its text comes later as a ``metadata`` record ``urn:collector:text:<url>``
 that refers to the response. A plain page fetch (one exchange, captured, nothing to explain) has no
 outcome record, and neither has a response record of another tool: each becomes a ``captured`` row.
+Nor has a revisit that says nothing new (a plain fetch but for its TLS and proxy, which are its
+original's) in a file whose warcinfo has ``revisit-metadata: when-new`` (``storage.warcfile``):
+reindex gives it its original's TLS and proxy columns.
 """
 
 from __future__ import annotations

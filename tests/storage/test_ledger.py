@@ -12,6 +12,7 @@ import io
 import threading
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from warcio.archiveiterator import ArchiveIterator
 from collector.evidence.keys import ArchiveKey, create_key, verify_signature
 from storage import ledger
 from storage.archive import Archive
+from storage.ledgerform import unpack
 from storage.ledgerverify import LedgerReport, verify_ledger
 from storage.models import Capture, LedgerCheckpoint, LedgerEntry
 from storage.records import CaptureRecord, ExtractionInput
@@ -63,8 +65,11 @@ def three(archive: Archive) -> list[CaptureRecord]:
 
 
 def entries(archive: Archive) -> list[Any]:
+    """The entries, each with its canonical body (a packed one unpacked: storage.ledgerform)."""
     with archive.sessions() as session:
-        return list(session.scalars(select(LedgerEntry).order_by(LedgerEntry.seq)))
+        return [SimpleNamespace(seq=e.seq, kind=e.kind, row_id=e.row_id, hash=e.hash,
+                                body=unpack(e.body, e.seq, e.kind, e.row_id))
+                for e in session.scalars(select(LedgerEntry).order_by(LedgerEntry.seq))]
 
 
 def rechain(archive: Archive, bodies: list[tuple[str, int, dict[str, Any]]]) -> None:

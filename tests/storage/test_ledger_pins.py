@@ -18,6 +18,7 @@ from sqlalchemy import select
 from collector.evidence.keys import ArchiveKey, create_key, verify_signature
 from storage import ledger, ledgerverify
 from storage.archive import Archive
+from storage.ledgerform import unpack
 from storage.models import Capture
 from storage.verify import verify_archive
 from storage.warcfile import digest_label
@@ -151,6 +152,7 @@ def test_fast_serialization_is_the_canonical_one_for_every_kind(archive: Archive
         others = ledgerverify._other_rows(archive.sessions, batch)  # checks, report versions
         for row in batch:
             seq, kind, row_id, body, digest = row[:5]
+            body = unpack(body, seq, kind, row_id)
             spec = ledger.KINDS[kind]
             span = ledgerverify._SPANS.get(kind)
             values = row[slice(*span)] if span else others[(kind, row_id)]
@@ -167,7 +169,9 @@ def ledgerverify_bodies(archive: Archive) -> list[str]:
     from storage.models import LedgerEntry
 
     with archive.sessions() as session:
-        return list(session.scalars(select(LedgerEntry.body).order_by(LedgerEntry.seq)))
+        return [unpack(body, seq, kind, row_id) for seq, kind, row_id, body in session.execute(
+            select(LedgerEntry.seq, LedgerEntry.kind, LedgerEntry.row_id, LedgerEntry.body)
+            .order_by(LedgerEntry.seq))]
 
 
 def _later() -> Any:

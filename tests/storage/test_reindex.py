@@ -106,10 +106,10 @@ _TLS = {"verified": False, "detail": "untrusted: self-signed certificate", "fing
         "cipher": "TLS_AES_256_GCM_SHA384", "chain_length": 1}
 
 
-def _https_capture(url: str, at: Any) -> CaptureInput:
+def _https_capture(url: str, at: Any, proxy: str = "http://proxy.example:3128") -> CaptureInput:
     """A capture over https through a proxy, with its certificate's record."""
     return CaptureInput(url=url, captured_at=at, outcome="captured",
-                        exchanges=[exchange(url, at, tls=_TLS, proxy="http://proxy.example:3128")],
+                        exchanges=[exchange(url, at, tls=_TLS, proxy=proxy)],
                         final_url=url, redirect_chain=[{"url": url, "status": 200}])
 
 
@@ -305,3 +305,51 @@ def test_modes_and_media_page_links_are_rebuilt(open_archive: OpenArchive, db_ur
     assert _links(rebuilt) == before
     assert summary.skipped_records.get("resource", 0) == 0  # the video is the media row's payload
     assert _snapshot(rebuilt) == written  # the media's payload and columns too
+
+
+def test_a_revisit_that_says_nothing_new_has_no_metadata_record(open_archive: OpenArchive,
+                                                                 db_url: str, warc_dir: Path) -> None:
+    archive = open_archive()
+    url = "https://f.example/"
+    [first] = archive.commit_captures([_https_capture(url, T0)])
+    same = archive.commit_captures([_https_capture(url, T0 + timedelta(days=1))])
+    moved = archive.commit_captures([_https_capture(url, T0 + timedelta(days=2),
+                                                    proxy="http://other-proxy.example:3128")])
+    assert same[0].revisit_of == moved[0].revisit_of == first.id
+    with archive.sessions() as session:
+        kinds = {row.warc_record_id: [entry[0] for entry in row.records]
+                 for row in session.execute(select(Capture.warc_record_id, Capture.records))}
+    assert kinds[first.warc_record_id] == ["response", "request", "metadata"]
+    assert kinds[same[0].warc_record_id] == ["revisit", "request"]  # its original's TLS and proxy
+    assert kinds[moved[0].warc_record_id] == ["revisit", "request", "metadata"]  # another proxy
+    before = _snapshot(archive)
+    columns = {c["warc_record_id"]: (c["tls_fingerprint"], c["proxy"]) for c in before["captures"]}
+    assert columns[same[0].warc_record_id] == (_TLS["fingerprint"], "http://proxy.example:3128")
+    assert columns[moved[0].warc_record_id] == (_TLS["fingerprint"], "http://other-proxy.example:3128")
+    archive.close()
+
+    drop_database(db_url)
+    rebuilt = open_archive()
+    index_files(rebuilt, warc_files(warc_dir))
+    assert _snapshot(rebuilt) == before
+
+
+def test_a_revisit_without_metadata_in_an_older_file_stays_a_plain_fetch(
+        open_archive: OpenArchive, db_url: str, warc_dir: Path) -> None:
+    # a file without the warcinfo field (written before issue 18): there a revisit without a metadata
+    # record was a plain http fetch, whatever its original's TLS and proxy
+    archive = open_archive(info={"revisit-metadata": "absent"})
+    url = "https://f.example/"
+    [first] = archive.commit_captures([_https_capture(url, T0)])
+    [again] = archive.commit_captures([_https_capture(url, T0 + timedelta(days=1))])
+    assert again.revisit_of == first.id
+    archive.close()
+
+    drop_database(db_url)
+    rebuilt = open_archive()
+    index_files(rebuilt, warc_files(warc_dir))
+    with rebuilt.sessions() as session:
+        found = {row.warc_record_id: (row.tls_fingerprint, row.proxy) for row in session.execute(
+            select(Capture.warc_record_id, Capture.tls_fingerprint, Capture.proxy))}
+    assert found == {first.warc_record_id: (_TLS["fingerprint"], "http://proxy.example:3128"),
+                     again.warc_record_id: (None, None)}
