@@ -156,7 +156,10 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler, PooledHTTPDownload
     def _subresource_robots(self) -> SubresourceRobots | None:
         """The robots.txt check of sub-resources: the crawl's robots.txt middleware (None when the
         crawl does not obey robots.txt)."""
-        engine = getattr(self.crawler, "engine", None)
+        try:
+            engine = self.crawler.engine
+        except RuntimeError:  # newer Scrapy: no engine yet (a handler used outside a crawl)
+            engine = None
         middlewares = engine.downloader.middleware.middlewares if engine is not None else ()
         found = next((mw for mw in middlewares if isinstance(mw, RobotsTxtMiddleware)), None)
         if found is None:
