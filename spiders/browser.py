@@ -45,7 +45,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from spiders.guardproxy import GUARD_HEADER
 from spiders.redaction import REDACTED, ProfileRedaction
@@ -293,9 +293,13 @@ class PageRecorder:
             self._spawn(self._check_redirect(request))
 
     async def _check_redirect(self, request: Any) -> None:
-        reason = await self.guard.refusal(request.url, navigation=self._is_top(request))
-        if reason is not None and not any(r["url"] == request.url for r in self.refused):
-            self.refused.append({"url": request.url, "reason": f"redirect target: {reason}"})
+        await self._check_target(request.url, navigation=self._is_top(request))
+
+    async def _check_target(self, url: str, *, navigation: bool) -> None:
+        """Record a refusal of the redirect target ``url`` (and stop the page when no proxy did)."""
+        reason = await self.guard.refusal(url, navigation=navigation)
+        if reason is not None and not any(r["url"] == url for r in self.refused):
+            self.refused.append({"url": url, "reason": f"redirect target: {reason}"})
             if self._page is not None and self.proxy is None:
                 # the request is out (no guard proxy refused its connection): stop the page there
                 with contextlib.suppress(Exception):
@@ -304,7 +308,13 @@ class PageRecorder:
     def _on_failed(self, request: Any) -> None:
         self.inflight = max(0, self.inflight - 1)
         self._active()
-        self._responses.pop(request, None)
+        response = self._responses.pop(request, None)
+        location = response.headers.get("location") if response is not None else None
+        if location and response.status in _REDIRECTS:
+            # a redirect that failed (a CORS error on the refused target's answer): Chromium may
+            # report no request for its target, which is checked here then
+            self._spawn(self._check_target(urljoin(request.url, location),
+                                           navigation=self._is_top(request)))
         failure = request.failure or "failed"
         if "ERR_BLOCKED_BY_CLIENT" not in failure and request.url not in self.blocked_navigations:
             self.failed.append({"url": request.url, "error": failure})
