@@ -47,7 +47,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from spiders.guardproxy import GUARD_HEADER
 from spiders.redaction import REDACTED, ProfileRedaction
@@ -295,11 +295,16 @@ class PageRecorder:
             self._spawn(self._check_redirect(request))
 
     async def _check_redirect(self, request: Any) -> None:
-        top = self._is_top(request)
-        reason = await self.guard.refusal(request.url, navigation=top)
-        robots = reason is None and top and (reason := await self._robots_refusal(request.url)) is not None
-        if reason is not None and not any(r["url"] == request.url for r in self.refused):
-            self.refused.append({"url": request.url, "reason": f"redirect target: {reason}"})
+        await self._check_target(request.url, navigation=self._is_top(request))
+
+    async def _check_target(self, url: str, *, navigation: bool) -> None:
+        """Record a refusal of the redirect target ``url`` (by the guard, or for a top page by
+        robots.txt) and stop the page when no proxy refused its connection."""
+        reason = await self.guard.refusal(url, navigation=navigation)
+        robots = (reason is None and navigation
+                  and (reason := await self._robots_refusal(url)) is not None)
+        if reason is not None and not any(r["url"] == url for r in self.refused):
+            self.refused.append({"url": url, "reason": f"redirect target: {reason}"})
             if self._page is not None and (self.proxy is None or robots):
                 # the request is out (no guard proxy refused its connection, or the proxy allowed
                 # a host robots.txt forbids this path of): stop the page there
@@ -319,7 +324,13 @@ class PageRecorder:
     def _on_failed(self, request: Any) -> None:
         self.inflight = max(0, self.inflight - 1)
         self._active()
-        self._responses.pop(request, None)
+        response = self._responses.pop(request, None)
+        location = response.headers.get("location") if response is not None else None
+        if location and response.status in _REDIRECTS:
+            # a redirect that failed (a CORS error on the refused target's answer): Chromium may
+            # report no request for its target, which is checked here then
+            self._spawn(self._check_target(urljoin(request.url, location),
+                                           navigation=self._is_top(request)))
         failure = request.failure or "failed"
         if "ERR_BLOCKED_BY_CLIENT" not in failure and request.url not in self.blocked_navigations:
             self.failed.append({"url": request.url, "error": failure})
