@@ -5,29 +5,14 @@ worker holds is waited for by polling."""
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from redis.asyncio import Redis as AsyncRedis
 from scrapy import Request
 from scrapy.http import Response
 
 from spiders.cluster import SLOT_META, ClusterSlotsMiddleware, HostLimits, redis_client
-from tests.workers.conftest import REDIS_URL, redis_or_skip
-
-
-@pytest.fixture
-def prefix() -> Iterator[str]:
-    """A Redis key prefix of this test's own, deleted afterwards."""
-    server = redis_or_skip()
-    name = f"test-{uuid.uuid4().hex[:12]}"
-    yield name
-    keys = list(server.scan_iter(f"{name}:*"))
-    if keys:
-        server.delete(*keys)
-    server.close()
+from tests.workers.conftest import REDIS_URL
 
 
 class GatedLimits(HostLimits):
