@@ -10,7 +10,11 @@ Redis key prefix of its own. Phases, each on a fresh database (targets in bracke
    ``worker1``: one ``collector worker`` already started and idle, the same URLs enqueued, timed from
    the enqueue to the job's end [worker1 >= 0.8x local];
 2. the same web answering each response after ``--latency`` seconds: one worker vs two
-   [two >= 1.5x one] (``--latency-concurrency C``: each worker with ``--concurrency C``);
+   [two >= 1.5x one] (``--latency-concurrency C``: each worker with ``--concurrency C``;
+   ``--latency-rounds N``: N rounds, one and two workers, and each tree, interleaved in each), with
+   the CPU per URL of each role: the workers' crawl processes, their writers, the web, Redis, and the
+   PostgreSQL backends of the run's database (on 2 cores, two workers can beat one by as much as
+   the second core takes: a crawl process runs on one core, and the other roles share both);
 3. three workers on ``--kill-urls`` URLs, one SIGKILLed once a fifth is answered and started again:
    URLs never answered, and URLs without exactly one captured row [0];
 4. round trips per captured URL of one worker, in a run of its own (``--count-urls``; MONITOR slows
@@ -316,6 +320,8 @@ def main() -> int:
     parser.add_argument("--latency-urls", type=int, default=1000)
     parser.add_argument("--latency-concurrency", type=int, default=None,
                         help="--concurrency of the workers of the latency phase (default: setting)")
+    parser.add_argument("--latency-rounds", type=int, default=1,
+                        help="phase 2 repeated, one and two workers (and each tree) interleaved")
     parser.add_argument("--kill-urls", type=int, default=600)
     parser.add_argument("--count-urls", type=int, default=500)
     parser.add_argument("--start-delay", type=float, default=0.1)
@@ -349,24 +355,7 @@ def main() -> int:
                 print(json.dumps({k: v for k, v in summary.items() if "count" in k or "per_url" in k}),
                       flush=True)
             if "latency" not in skip:
-                slow_urls = make_urls(args.latency_urls)
-                for tag, code in trees.items():
-                    rates = {}
-                    for count in (1, 2):
-                        bench = Bench(root / f"{tag}lat{count}", slow_port, args.start_delay, code)
-                        bench.fresh(f"lat{count}")
-                        names = [f"w{i}" for i in range(1, count + 1)]
-                        for name in names:
-                            bench.start_worker(name, concurrency=args.latency_concurrency)
-                        bench.wait_ready(names)
-                        summary[f"{tag}load_latency_{count}"] = load()
-                        seconds, _ = bench.run_job(slow_urls)
-                        bench.stop_all()
-                        rates[count] = args.latency_urls / seconds
-                        summary[f"{tag}latency_workers{count}_pages_s"] = round(rates[count], 1)
-                        summary[f"{tag}latency_workers{count}_cpu_ms_per_url"] = round(
-                            1000 * bench.cpu / args.latency_urls, 2)
-                    summary[f"{tag}latency_two_vs_one"] = round(rates[2] / rates[1], 2)
+                summary.update(latency_phase(root, slow_port, slow_site.pid, args, trees))
                 print(json.dumps({k: v for k, v in summary.items() if "latency" in k}), flush=True)
             if "kill" not in skip:
                 summary.update(kill_phase(root / "kill", port, args))
@@ -419,6 +408,74 @@ def local_phase(root: Path, port: int, args: argparse.Namespace, urls: list[str]
             f"{tag}worker1_cpu_ms_per_url": round(1000 * totals[f"{tag}worker1_cpu"] / count, 2),
             f"{tag}worker1_redis_cpu_ms_per_url": round(1000 * totals[f"{tag}redis_cpu"] / count, 2)})
     return out
+
+
+def latency_phase(root: Path, port: int, site_pid: int, args: argparse.Namespace,
+                  trees: dict[str, Path]) -> dict[str, Any]:
+    """Phase 2: ``--latency-rounds`` times, one worker then two of each tree on the late web, on fresh
+    databases (rounds interleaved); wall seconds and CPU seconds per role summed over the rounds."""
+    urls = make_urls(args.latency_urls)
+    totals: Counter[str] = Counter()
+    loads: dict[str, list[float]] = {}
+    for round_ in range(args.latency_rounds):
+        for tag, code in trees.items():
+            for count in (1, 2):
+                bench = Bench(root / f"{tag}lat{count}-{round_}", port, args.start_delay, code)
+                bench.fresh(f"lat{count}")
+                names = [f"w{i}" for i in range(1, count + 1)]
+                for name in names:
+                    bench.start_worker(name, concurrency=args.latency_concurrency)
+                bench.wait_ready(names)
+                loads.setdefault(f"{tag}load_latency_{count}", []).append(round(load(), 1))
+                before = role_cpu(bench, site_pid)
+                seconds, _ = bench.run_job(urls)
+                used = role_cpu(bench, site_pid)
+                used.subtract(before)
+                bench.stop_all()
+                totals[f"{tag}{count}_s"] += seconds
+                for role, cpu in used.items():
+                    totals[f"{tag}{count}_{role}"] += cpu
+    n = len(urls) * args.latency_rounds
+    out: dict[str, Any] = {"latency_rounds": args.latency_rounds,
+                           "latency_concurrency": args.latency_concurrency, **loads}
+    for tag in trees:
+        for count in (1, 2):
+            out[f"{tag}latency_workers{count}_pages_s"] = round(n / totals[f"{tag}{count}_s"], 1)
+            out[f"{tag}latency_workers{count}_cpu_ms_per_url"] = round(
+                1000 * (totals[f"{tag}{count}_crawl"] + totals[f"{tag}{count}_writer"]) / n, 2)
+            out[f"{tag}latency_workers{count}_cpu_ms_per_url_by_role"] = {
+                role: round(1000 * totals[f"{tag}{count}_{role}"] / n, 2) for role in ROLES}
+        out[f"{tag}latency_two_vs_one"] = round(totals[f"{tag}1_s"] / totals[f"{tag}2_s"], 2)
+    return out
+
+
+ROLES = ("crawl", "writer", "site", "redis", "postgres")
+
+
+def role_cpu(bench: Bench, site_pid: int) -> Counter[str]:
+    """CPU seconds so far of each role: the workers' crawl processes (their own), the rest of the
+    workers' trees (the writer and what it starts), the web, Redis, and the PostgreSQL backends
+    connected to the run's database now (the workers', and this bench's enqueue and polling)."""
+    import sqlalchemy as sa
+
+    crawl = sum(proc_cpu(p.pid) for p in bench.procs.values())
+    engine = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        backends = [row[0] for row in conn.execute(sa.text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = :db"), {"db": bench.db_url.rsplit("/", 1)[1]})]
+    engine.dispose()
+    return Counter({"crawl": crawl, "writer": sum(tree_cpu(p.pid) for p in bench.procs.values()) - crawl,
+                    "site": tree_cpu(site_pid), "redis": redis_cpu(),
+                    "postgres": sum(proc_cpu(pid) for pid in backends)})
+
+
+def proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of ``pid`` alone; 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(x) for x in fields[11:13]) / os.sysconf("SC_CLK_TCK")
 
 
 def count_phase(bench: Bench, urls: list[str]) -> dict[str, Any]:

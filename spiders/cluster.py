@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -158,9 +160,15 @@ class ClusterSlotsMiddleware:
     """Downloader middleware (next to the downloader): a request waits for a cluster-wide slot of its
     host and gives it back with the response or the failure."""
 
-    def __init__(self, limits: HostLimits) -> None:
+    def __init__(self, limits: HostLimits, *,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        """``sleep`` waits before a full host's slot is tried again (none of this worker's own slots
+        of the host being given back meanwhile)."""
         self.limits = limits
+        self.sleep = sleep
         self.releasing: set[asyncio.Future[None]] = set()  # slots being given back
+        self.releasing_by_host: dict[str, set[asyncio.Future[None]]] = {}
+        self.held: dict[str, int] = {}  # slots this worker holds, per host (not being given back)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ClusterSlotsMiddleware:
@@ -174,9 +182,21 @@ class ClusterSlotsMiddleware:
         """Wait for a slot of the request's host (and for the host's next allowed start)."""
         host = urlsplit(request.url).hostname or ""
         token = uuid.uuid4().hex
+        giving_back = self.releasing_by_host.get(host)
+        if giving_back and self.held.get(host, 0) + len(giving_back) >= self.limits.concurrency:
+            # every slot of the host is this worker's, some on their way back (their responses are
+            # in): a try now is refused for sure; one once the first is back is not (one Lua call)
+            await asyncio.wait(set(giving_back), timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
         while (wait := await self.limits.try_acquire(host, token)) is not None:
-            await asyncio.sleep(min(max(wait, 0.001), 1.0))
+            wait = min(max(wait, 0.001), 1.0)
+            if giving_back := self.releasing_by_host.get(host):
+                # a slot of this worker's is on its way back: try again as soon as it is back rather
+                # than a poll later; a slot is never taken earlier
+                await asyncio.wait(set(giving_back), timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+            else:
+                await self.sleep(wait)
         request.meta[SLOT_META] = (host, token)
+        self.held[host] = self.held.get(host, 0) + 1
 
     async def process_response(self, request: Request, response: Response,
                                spider: Spider | None = None) -> Response:
@@ -196,12 +216,22 @@ class ClusterSlotsMiddleware:
         slot stays taken a round trip longer, never shorter)."""
         slot = request.meta.pop(SLOT_META, None)
         if slot is not None:
+            if (held := self.held.get(slot[0], 0) - 1) > 0:
+                self.held[slot[0]] = held
+            else:
+                self.held.pop(slot[0], None)
             task = asyncio.ensure_future(self.limits.release(*slot, **kwargs))
             self.releasing.add(task)
-            task.add_done_callback(self._released_one)
+            self.releasing_by_host.setdefault(slot[0], set()).add(task)
+            task.add_done_callback(functools.partial(self._released_one, slot[0]))
 
-    def _released_one(self, task: asyncio.Future[None]) -> None:
+    def _released_one(self, host: str, task: asyncio.Future[None]) -> None:
         self.releasing.discard(task)
+        giving_back = self.releasing_by_host.get(host)
+        if giving_back is not None:
+            giving_back.discard(task)
+            if not giving_back:
+                del self.releasing_by_host[host]
         if not task.cancelled() and task.exception() is not None:  # the slot's lease ends it anyway
             log.warning("a host slot was not given back: %r", task.exception())
 

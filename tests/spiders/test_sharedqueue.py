@@ -4,17 +4,14 @@ skips the duplicate filter (the ledger dedups), any other request goes through i
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import scrapy
 from scrapy.utils.test import get_crawler
 
 from spiders.queued import QueuedCaptureSpider, window_keys
 from spiders.sharedqueue import LocalFirstScheduler
-from tests.workers.conftest import REDIS_URL, redis_or_skip
+from tests.workers.conftest import REDIS_URL
 
 
 class Clock:
@@ -25,18 +22,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def prefix() -> Iterator[str]:
-    """A Redis key prefix of this test's own, deleted afterwards."""
-    server = redis_or_skip()
-    name = f"test-{uuid.uuid4().hex[:12]}"
-    yield name
-    keys = list(server.scan_iter(f"{name}:*"))
-    if keys:
-        server.delete(*keys)
-    server.close()
 
 
 def open_scheduler(prefix: str, clock: Clock | None = None, **settings: Any) -> LocalFirstScheduler:
