@@ -158,7 +158,10 @@ def in_child(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
             "pss_mb_at_peak": {f"{pid} {labels.get(pid, '?')}": round(v / 2**20, 1)
                                for pid, v in at_peak.items()},
             "pss_file_mb_at_peak": round(sum(files_at_peak.values()) / 2**20, 1),
-            "tree_cpu_s": tree, "other_cpu_s": machine - tree}
+            "tree_cpu_s": tree, "other_cpu_s": machine - tree,
+            # where the tree's CPU went: the measured process (depth 0), its children (the crawl
+            # child, depth 1), their forks (the writer, depth 2) ...
+            "cpu_s_by_process": {f"{pid} {labels.get(pid, '?')}": round(v, 2) for pid, v in cpu.items()}}
 
 
 def _child_main(fn: Callable[..., dict[str, Any]], args: tuple[Any, ...], conn: Any) -> None:
@@ -720,6 +723,10 @@ def main() -> int:
     parser.add_argument("--baseline", default=None,
                         help="with --rounds: a source tree (a worktree of main) whose collector is "
                              "measured in the same rounds, for a before/after")
+    parser.add_argument("--browser", choices=("auto", "always", "never"), default=None,
+                        help="every crawl's browser setting (default: Config's, auto: a page that "
+                             "looks like a JavaScript shell is captured again with Chromium, which "
+                             "bare Scrapy never does; never: like for like)")
     parser.add_argument("--requisites", action="store_true",
                         help="the archive path fetches page requisites too (counted as fetches)")
     parser.add_argument("--unthrottled-bare", action="store_true",
@@ -747,7 +754,8 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="capture-bench-") as tmp:
             phases(args, port, lambda name, **extra: load_config(
                 {"home": Path(tmp) / name, "allow_private": True,
-                 "autothrottle_start_delay": args.start_delay, **extra}, env={}), summary)
+                 "autothrottle_start_delay": args.start_delay,
+                 **({"browser": args.browser} if args.browser else {}), **extra}, env={}), summary)
     finally:
         server.terminate()
         server.join()
