@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import gzip
 import json
 import multiprocessing as mp
 import os
 import random
+import resource
 import statistics
 import sys
 import tempfile
@@ -156,7 +158,10 @@ def in_child(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
             "pss_mb_at_peak": {f"{pid} {labels.get(pid, '?')}": round(v / 2**20, 1)
                                for pid, v in at_peak.items()},
             "pss_file_mb_at_peak": round(sum(files_at_peak.values()) / 2**20, 1),
-            "tree_cpu_s": tree, "other_cpu_s": machine - tree}
+            "tree_cpu_s": tree, "other_cpu_s": machine - tree,
+            # where the tree's CPU went: the measured process (depth 0), its children (the crawl
+            # child, depth 1), their forks (the writer, depth 2) ...
+            "cpu_s_by_process": {f"{pid} {labels.get(pid, '?')}": round(v, 2) for pid, v in cpu.items()}}
 
 
 def _child_main(fn: Callable[..., dict[str, Any]], args: tuple[Any, ...], conn: Any) -> None:
@@ -274,6 +279,7 @@ def extract(config: Config, workers: int) -> dict[str, Any]:
 def capture_child(config: Config, urls: list[str]) -> dict[str, Any]:
     """The capture command's path (stream_captures; the memory run measures this process's whole
     tree): results are counted as they come, not kept."""
+    import collector
     from collector.capture.run import stream_captures
 
     extraction = Counter[str]()
@@ -283,7 +289,8 @@ def capture_child(config: Config, urls: list[str]) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "results": sum(outcomes.values()),
             "pages_per_s": sum(outcomes.values()) / seconds,
-            "outcomes": dict(outcomes), "extraction": dict(extraction)}
+            "outcomes": dict(outcomes), "extraction": dict(extraction),
+            "tree": str(Path(collector.__file__).parent.parent)}  # the source tree measured
 
 
 def pending_child(config: Config) -> dict[str, Any]:
@@ -315,6 +322,108 @@ def no_extract_phases(run: Callable[..., dict[str, Any]], config: Callable[..., 
     later["cpu_ms_per_page"] = later["tree_cpu_s"] * 1e3 / len(urls)
     print(f"extract --pending (2 workers): {later['pages_per_s']:.1f} pages/s "
           f"({later['seconds']:.1f} s, {later['cpu_ms_per_page']:.1f} ms CPU/page) {later['statuses']}")
+
+
+def trafilatura_all_cores(n: int) -> dict[str, Any]:
+    """Default ``trafilatura.extract()`` on all cores (a process pool of ``os.cpu_count()``) over the
+    pages the site serves for ``n`` URLs (``/page/i``: corpus page ``i mod 990``), read beforehand:
+    the extraction half of the end-to-end limit. The pool is started and warmed outside the clock."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    import trafilatura
+
+    files = corpus_files()
+    pages = [gzip.decompress(Path(f).read_bytes()) for f in files]
+    workers = os.cpu_count() or 1
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+        list(pool.map(trafilatura.extract, pages[:2 * workers]))  # start and warm the workers
+        started, cpu = time.perf_counter(), time.process_time()
+        found = sum(text is not None for text in pool.map(
+            trafilatura.extract, (pages[i % len(pages)] for i in range(n)), chunksize=8))
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    # the workers' CPU, once they have ended (the warm-up's few pages included), and this process's
+    workers_cpu = sum(resource.getrusage(resource.RUSAGE_CHILDREN)[:2])
+    return {"seconds": seconds, "pages_per_s": n / seconds, "workers": workers, "texts": found,
+            "cpu_ms_per_page": (cpu + workers_cpu) * 1e3 / n}
+
+
+def rounds_phases(args: argparse.Namespace, run: Callable[..., dict[str, Any]],
+                  config: Callable[..., Config], urls: list[str], summary: dict[str, Any]) -> None:
+    """Issue 18's two ratios over ``--rounds`` interleaved rounds (the order rotates each round, so
+    no side always runs first or last), each round's ratios from that round's own figures, medians:
+
+    - archive path: ``capture --no-extract`` (pages alone, as bare Scrapy) vs bare Scrapy [>= 0.8x],
+      by wall (pages/s) and by CPU (bare's CPU seconds per page over collector's: the process trees);
+    - end to end: ``capture`` with extraction (the Config default workers) vs
+      ``max(bare crawl, default trafilatura.extract() on all cores)``: the slower of the two bounds the
+      pages/s any pipeline of both reaches, so the limit is min of their pages/s [>= 0.85x]."""
+    n, out = len(urls), summary.setdefault("rounds", [])
+    trees = {"": None, **({"_baseline": args.baseline} if args.baseline else {})}
+    sides: list[tuple[str, Callable[[int], dict[str, Any]]]] = [
+        ("bare", lambda r: run(f"bare_{r}", bare_crawl, config(f"bare{r}"), urls)),
+        ("trafilatura", lambda r: run(f"trafilatura_{r}", trafilatura_all_cores, n))]
+    for suffix, tree in trees.items():  # collector's two paths, with --baseline also the baseline's
+        sides.insert(1, (f"no_extract{suffix}", functools.partial(lambda r, s, t: with_tree(t, lambda: run(
+            f"no_extract{s}_{r}", capture_child, config(f"noext{s}{r}", extract=False,
+                                                        requisites=False, media="never"), urls)),
+            s=suffix, t=tree)))
+        sides.insert(-1, (f"end_to_end{suffix}", functools.partial(lambda r, s, t: with_tree(
+            t, lambda: run(f"end_to_end{s}_{r}", capture_child, config(
+                f"e2e{s}{r}", requisites=False, media="never"), urls)), s=suffix, t=tree)))
+    for r in range(args.rounds):
+        got: dict[str, dict[str, Any]] = {}
+        for name, measure in sides[r % len(sides):] + sides[:r % len(sides)]:
+            got[name] = measure(r)
+            got[name]["load_avg"] = os.getloadavg()
+        row = round_row(got, trees)
+        out.append(row)
+        print(f"round {r + 1}: " + "; ".join(
+            f"{k} {v['pages_per_s']:.1f} pages/s {v['cpu_ms_per_page']:.1f} ms CPU/page"
+            for k, v in got.items()) + "; " + ", ".join(
+            f"{k} {v:.2f}x" for k, v in row.items() if k.startswith(("archive", "e2e")))
+            + f"; load {row['load_avg_1min']}")
+    medians = summary["rounds_median"] = {k: statistics.median(row[k] for row in out)
+                                          for k in out[0] if k.startswith(("archive", "e2e"))}
+    for suffix in trees:
+        label = f" ({args.baseline})" if suffix else ""
+        print(f"median of {len(out)} rounds{label}: archive path (capture --no-extract) vs bare "
+              f"Scrapy {medians['archive_wall' + suffix]:.2f}x by wall, "
+              f"{medians['archive_cpu' + suffix]:.2f}x by CPU per page (target >= 0.8); end to end "
+              f"vs max(bare crawl, trafilatura.extract() on all cores) "
+              f"{medians['e2e_wall' + suffix]:.2f}x by wall, {medians['e2e_cpu' + suffix]:.2f}x by "
+              f"CPU per page (bare's + trafilatura's over end to end's; target >= 0.85)")
+
+
+def round_row(got: dict[str, dict[str, Any]], trees: dict[str, str | None]) -> dict[str, Any]:
+    """One round's ratios (for each tree: ``archive_wall``, ``archive_cpu``, ``e2e_wall``,
+    ``e2e_cpu``, the baseline's with ``_baseline`` after) and its figures."""
+    bare, traf = got["bare"], got["trafilatura"]
+    limit = min(bare["pages_per_s"], traf["pages_per_s"])
+    row: dict[str, Any] = {}
+    for suffix in trees:
+        noext, e2e = got["no_extract" + suffix], got["end_to_end" + suffix]
+        row.update({
+            "archive_wall" + suffix: noext["pages_per_s"] / bare["pages_per_s"],
+            "archive_cpu" + suffix: bare["cpu_ms_per_page"] / noext["cpu_ms_per_page"],
+            "e2e_wall" + suffix: e2e["pages_per_s"] / limit,
+            "e2e_cpu" + suffix: (bare["cpu_ms_per_page"] + traf["cpu_ms_per_page"])
+            / e2e["cpu_ms_per_page"]})
+    return {**row, **{f"{k}_pages_per_s": round(v["pages_per_s"], 1) for k, v in got.items()},
+            **{f"{k}_cpu_ms_per_page": round(v["cpu_ms_per_page"], 1) for k, v in got.items()},
+            "load_avg_1min": [round(v["load_avg"][0], 1) for v in got.values()]}
+
+
+def with_tree(tree: str | None, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """``measure()`` with ``tree`` (a source tree: --baseline) first on ``sys.path``, which the
+    processes it spawns take over: they import collector from it."""
+    if tree is None:
+        return measure()
+    saved = list(sys.path)
+    sys.path.insert(0, tree)
+    try:
+        return measure()
+    finally:
+        sys.path[:] = saved
 
 
 # -- machine state ---------------------------------------------------------------------------------
@@ -521,6 +630,8 @@ def phases(args: argparse.Namespace, port: int, config: Callable[..., Config],
 
     if args.only_memory:
         return memory_phase(args, run, config)
+    if args.rounds:
+        return rounds_phases(args, run, config, urls, summary)
     if args.only_no_extract:
         bare = run("bare", bare_crawl, config("bare"), urls)
         print(f"bare scrapy: {rate(bare)} {bare['statuses']}")
@@ -576,12 +687,17 @@ def memory_phase(args: argparse.Namespace, run: Callable[..., dict[str, Any]],
           f"the peak: {mem['pss_mb_at_peak']}, of which mapped files {mem['pss_file_mb_at_peak']} MB")
 
 
+def corpus_files() -> list[str]:
+    """The corpus pages' files, in the order the site serves them (``/page/i``: file ``i mod n``)."""
+    manifest = CORPUS / "manifest.jsonl"
+    return sorted(str(CORPUS / json.loads(line)["stored_as"])
+                  for line in manifest.read_text().splitlines() if line.strip())
+
+
 def start_site() -> tuple[Any, int]:
     """Start the proxy site over the corpus in its own process and point ``http_proxy`` at it (every
     spawned child inherits it); return the process and its port."""
-    manifest = CORPUS / "manifest.jsonl"
-    files = sorted(str(CORPUS / json.loads(line)["stored_as"])
-                   for line in manifest.read_text().splitlines() if line.strip())
+    files = corpus_files()
     receive, send = mp.get_context("spawn").Pipe(duplex=False)
     server = mp.get_context("spawn").Process(target=serve, args=(files, send), daemon=True)
     server.start()
@@ -601,6 +717,16 @@ def main() -> int:
     parser.add_argument("--only-memory", action="store_true", help="the memory run alone")
     parser.add_argument("--only-no-extract", action="store_true",
                         help="bare Scrapy, capture --no-extract and extract --pending alone")
+    parser.add_argument("--rounds", type=int, default=0,
+                        help="issue 18's ratios alone: this many interleaved rounds of bare Scrapy, "
+                             "capture --no-extract, capture and trafilatura on all cores; medians")
+    parser.add_argument("--baseline", default=None,
+                        help="with --rounds: a source tree (a worktree of main) whose collector is "
+                             "measured in the same rounds, for a before/after")
+    parser.add_argument("--browser", choices=("auto", "always", "never"), default=None,
+                        help="every crawl's browser setting (default: Config's, auto: a page that "
+                             "looks like a JavaScript shell is captured again with Chromium, which "
+                             "bare Scrapy never does; never: like for like)")
     parser.add_argument("--requisites", action="store_true",
                         help="the archive path fetches page requisites too (counted as fetches)")
     parser.add_argument("--unthrottled-bare", action="store_true",
@@ -628,7 +754,8 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="capture-bench-") as tmp:
             phases(args, port, lambda name, **extra: load_config(
                 {"home": Path(tmp) / name, "allow_private": True,
-                 "autothrottle_start_delay": args.start_delay, **extra}, env={}), summary)
+                 "autothrottle_start_delay": args.start_delay,
+                 **({"browser": args.browser} if args.browser else {}), **extra}, env={}), summary)
     finally:
         server.terminate()
         server.join()
