@@ -8,10 +8,6 @@ exactly as in a crawl without a browser. On top of scrapy-playwright:
   a run that needs no browser starts none;
 - the request's ``spiders.browser.PageRecorder`` is attached to its page before the page navigates
   (a recorder that cannot be attached fails the request: no page loads unguarded);
-- a capture's response is made as soon as its page commits, with the top document's status and
-  headers and no body: scrapy-playwright's early ``page.content()`` (and its headers, TLS and
-  address look-ups), each a round trip to the driver, are not made; the capture reads the DOM itself
-  once the page has settled (``spiders.browsercapture``);
 - unless ``COLLECTOR_ALLOW_PRIVATE``, Chromium is launched behind ``spiders.guardproxy.GuardProxy``
   (``--proxy-server``, with ``<-loopback>`` so that loopback targets pass it too): every connection
   the browser opens, redirect targets and everything else no request interception sees, meets the
@@ -30,11 +26,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import TYPE_CHECKING, Any
 
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
-from scrapy.http import Headers, HtmlResponse
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
 from spiders.browser import RECORDER_KEY
@@ -127,39 +121,16 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler, PooledHTTPDownload
     async def _download_request_with_page(self, request: Request, page: Any,
                                           spider: Spider) -> Response:
         recorder = request.meta.get(RECORDER_KEY)
-        if recorder is None:  # not a capture's page: scrapy-playwright's response, DOM and all
-            response: Response = await super()._download_request_with_page(request, page, spider)
-            return response
-        if not recorder.attached:
+        if recorder is not None and not recorder.attached:
             recorder.proxy, recorder.robots = self.guard_proxy, self._robots
             await recorder.attach(page)
-        return await self._committed(request, page, spider)
-
-    async def _committed(self, request: Request, page: Any, spider: Spider) -> Response:
-        """A capture's response as soon as its page has committed: the status and (provisional)
-        headers of the top document, with no body. scrapy-playwright's own would also read the
-        DOM (``page.content()``), the headers, TLS details and server address, each a round trip
-        to the driver made before the page has loaded, and none of them used: the capture reads
-        the DOM and records the document's hops itself (``spiders.browsercapture``)."""
-        request.meta["playwright_page"] = page  # set early: the errback closes it
-        started = time.time()
-        navigation, download = await self._get_response_and_download(request, page, spider)
-        request.meta["download_latency"] = time.time() - started
-        if download is not None:  # downloads are refused: nothing of one is kept
-            raise download.exception or RuntimeError(f"{request.url} started a download")
-        headers = Headers(navigation.headers if navigation is not None else {})
-        headers.pop("Content-Encoding", None)
-        return HtmlResponse(url=page.url, status=navigation.status if navigation is not None else 200,
-                            headers=headers, body=b"", request=request, flags=["playwright"],
-                            encoding="utf-8")
+        response: Response = await super()._download_request_with_page(request, page, spider)
+        return response
 
     def _subresource_robots(self) -> SubresourceRobots | None:
         """The robots.txt check of sub-resources: the crawl's robots.txt middleware (None when the
         crawl does not obey robots.txt)."""
-        try:
-            engine = self.crawler.engine
-        except RuntimeError:  # newer Scrapy: no engine yet (a handler used outside a crawl)
-            engine = None
+        engine = getattr(self.crawler, "engine", None)
         middlewares = engine.downloader.middleware.middlewares if engine is not None else ()
         found = next((mw for mw in middlewares if isinstance(mw, RobotsTxtMiddleware)), None)
         if found is None:
