@@ -1,85 +1,93 @@
 """A login profile's cookies for yt-dlp, and its secrets kept out of what a media download records.
 
 A capture made with a login profile (``browser_profile``) downloads its media with the same login:
-the profile's cookies whose domain matches the media's URL (RFC 6265 domain and path matching: a
-host-only cookie for its host, a domain cookie for the domain and its subdomains) go to yt-dlp in a
-Netscape cookie file, written 0600 in a private (0700) temporary directory and removed with it after
-the download. Cookies of other sites are not handed over. What is archived of the download (yt-dlp's
-info JSON, an error's detail) passes through the profile's redaction (``spiders.redaction``): the
-``cookies`` yt-dlp reports and any value of the profile become the marker, as for browser captures.
+the profile's cookies a browser would send to the media's URL (``http.cookiejar``'s matching of
+domain, path, ``secure`` and expiry: a host-only cookie for its host, a domain cookie for the domain
+and its subdomains) go to yt-dlp in a Netscape cookie file (``MozillaCookieJar``), written 0600 in a
+private (0700) temporary directory and removed with it after the download. Cookies of other sites
+are not handed over. What is archived of the download (yt-dlp's info JSON, an error's detail) passes
+through the profile's redaction (``spiders.redaction``): the ``cookies`` yt-dlp reports and any value
+of the profile become the marker, as for browser captures.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
 import tempfile
+import urllib.request
 from collections.abc import Iterator
+from http.cookiejar import Cookie, CookieJar, DefaultCookiePolicy, MozillaCookieJar
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from spiders.redaction import REDACTED, ProfileRedaction
 
-__all__ = ["cookie_file", "matching_cookies", "netscape_cookies", "redact_info", "redact_text"]
+__all__ = ["cookie_file", "matching_cookies", "redact_info", "redact_text"]
 
 
-def _domain_matches(host: str, cookie: dict[str, Any]) -> bool:
-    domain = str(cookie.get("domain") or "").lower()
-    bare = domain.lstrip(".")
-    if not bare:
-        return False
-    # Playwright writes a host-only cookie's domain without a leading dot, a domain cookie's with one
-    return host == bare or (domain.startswith(".") and host.endswith("." + bare))
+class _SentCookies(DefaultCookiePolicy):
+    """The stdlib's policy of what a browser sends (domain, path, ``secure``, expiry), host-only
+    cookies for their host only (``DomainStrictNonDomain``), recording the cookies it lets through."""
+
+    def __init__(self) -> None:
+        super().__init__(strict_ns_domain=DefaultCookiePolicy.DomainStrictNonDomain)
+        self.sent: list[Cookie] = []
+
+    def return_ok(self, cookie: Cookie, request: urllib.request.Request) -> bool:
+        """Whether ``cookie`` goes with ``request`` (the jar asks after its domain and path matched)."""
+        ok = bool(super().return_ok(cookie, request))
+        if ok:
+            self.sent.append(cookie)
+        return ok
 
 
-def _path_matches(path: str, cookie: dict[str, Any]) -> bool:
-    prefix = str(cookie.get("path") or "/")
-    return path == prefix or path.startswith(prefix if prefix.endswith("/") else prefix + "/")
+def _cookie(state_cookie: dict[str, Any]) -> Cookie:
+    """A Playwright storage state's cookie as the stdlib's (a session cookie is discarded at exit)."""
+    domain = str(state_cookie.get("domain") or "").lower()
+    host_only = not domain.startswith(".")
+    if host_only and "." not in domain:
+        # the stdlib (and yt-dlp, whose jar it is) holds a dotless host's cookie under "host.local"
+        domain += ".local"
+    expires = state_cookie.get("expires")
+    when = int(expires) if isinstance(expires, int | float) and expires > 0 else None
+    return Cookie(version=0, name=str(state_cookie["name"]), value=str(state_cookie["value"]),
+                  port=None, port_specified=False, domain=domain, domain_specified=not host_only,
+                  domain_initial_dot=not host_only, path=str(state_cookie.get("path") or "/"),
+                  path_specified=True, secure=bool(state_cookie.get("secure")), expires=when,
+                  discard=when is None, comment=None, comment_url=None, rest={})
 
 
-def matching_cookies(state: dict[str, Any], url: str) -> list[dict[str, Any]]:
+def matching_cookies(state: dict[str, Any], url: str) -> list[Cookie]:
     """The cookies of a storage state (``cookies``, as Playwright writes them) a browser would send
-    to ``url``: domain, path and ``secure`` matched (expiry is the site's to judge)."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    path = parts.path or "/"
-    return [c for c in state.get("cookies", []) if isinstance(c, dict)
-            and _domain_matches(host, c) and _path_matches(path, c)
-            and (parts.scheme == "https" or not c.get("secure"))]
-
-
-def netscape_cookies(cookies: list[dict[str, Any]]) -> str:
-    """``cookies`` (Playwright's form) as a Netscape cookie file, the form yt-dlp's ``cookiefile``
-    reads (a session cookie's expiry is 0)."""
-    lines = ["# Netscape HTTP Cookie File"]
-    for c in cookies:
-        domain = str(c["domain"])
-        expires = c.get("expires")
-        when = int(expires) if isinstance(expires, int | float) and expires > 0 else 0
-        lines.append("\t".join([domain, "TRUE" if domain.startswith(".") else "FALSE",
-                                str(c.get("path") or "/"), "TRUE" if c.get("secure") else "FALSE",
-                                str(when), str(c["name"]), str(c["value"])]))
-    return "\n".join(lines) + "\n"
+    to ``url``: domain, path, ``secure`` and expiry matched by ``http.cookiejar``, in the state's
+    order."""
+    policy = _SentCookies()
+    jar = CookieJar(policy)
+    order: dict[tuple[str, str, str], int] = {}
+    for c in state.get("cookies", []):
+        if isinstance(c, dict) and c.get("domain"):
+            cookie = _cookie(c)
+            jar.set_cookie(cookie)
+            order.setdefault((cookie.domain, cookie.path, cookie.name), len(order))
+    jar.add_cookie_header(urllib.request.Request(url))
+    return sorted(policy.sent, key=lambda c: order[(c.domain, c.path, c.name)])
 
 
 @contextlib.contextmanager
-def cookie_file(cookies: list[dict[str, Any]]) -> Iterator[Path | None]:
-    """A Netscape cookie file of ``cookies`` (None when there are none), mode 0600 in a private
-    temporary directory, removed with it on leaving."""
+def cookie_file(cookies: list[Cookie]) -> Iterator[Path | None]:
+    """A Netscape cookie file of ``cookies`` (None when there are none), the form yt-dlp's
+    ``cookiefile`` reads, mode 0600 in a private (0700) temporary directory removed on leaving."""
     if not cookies:
         yield None
         return
-    directory = Path(tempfile.mkdtemp(prefix="collector-cookies-"))  # 0700
-    try:
-        path = directory / "cookies.txt"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(netscape_cookies(cookies))
+    with tempfile.TemporaryDirectory(prefix="collector-cookies-") as directory:
+        path = Path(directory) / "cookies.txt"
+        jar = MozillaCookieJar()
+        for cookie in cookies:
+            jar.set_cookie(cookie)
+        # session cookies (discard) too: the profile's login is mostly those
+        jar.save(str(path), ignore_discard=True, ignore_expires=True)  # written 0600
         yield path
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 def redact_text(text: str, redaction: ProfileRedaction) -> str:

@@ -6,13 +6,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import stat
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from collector.capture.mediacookies import cookie_file, matching_cookies
 from spiders.redaction import REDACTED
 from storage.warcread import read_record_at, scan_file
 from tests.collector.capture import socialweb
@@ -92,26 +89,3 @@ def test_no_secret_of_the_profile_is_recorded(walled_video: Walled) -> None:
         assert secret.encode() not in stored
     warcio_check(walled_video.home)
 
-
-def test_only_the_cookies_of_the_media_site_go_to_yt_dlp(tmp_path: Path) -> None:
-    state = {"cookies": [
-        {"name": "sid", "value": "s" * 16, "domain": "video.example", "path": "/"},
-        {"name": "pref", "value": "p" * 16, "domain": ".example", "path": "/"},
-        {"name": "deep", "value": "d" * 16, "domain": "video.example", "path": "/members"},
-        {"name": "safe", "value": "x" * 16, "domain": "video.example", "path": "/", "secure": True},
-        {"name": "other", "value": "o" * 16, "domain": "other.example", "path": "/"},
-        {"name": "host", "value": "h" * 16, "domain": "example", "path": "/"}]}
-    names = [c["name"] for c in matching_cookies(state, "http://video.example/watch/1")]
-    assert names == ["sid", "pref"]
-    names = [c["name"] for c in matching_cookies(state, "https://video.example/members/1.mp4")]
-    assert names == ["sid", "pref", "deep", "safe"]
-    with cookie_file(matching_cookies(state, "http://video.example/")) as path:
-        assert path is not None
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600
-        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
-        lines = path.read_text().splitlines()
-        assert lines[0] == "# Netscape HTTP Cookie File"
-        assert [line.split("\t")[5] for line in lines[1:]] == ["sid", "pref"]
-    assert not path.parent.exists()  # removed after the download
-    with cookie_file([]) as none:
-        assert none is None
