@@ -12,7 +12,8 @@ run by each worker's finisher thread, ``collector.workers.finisher``):
    baseline's content again; a local check decides these as soon as their capture is in too) is judged
    as soon as its capture is archived (and its text extracted): its check rows, ledger entries and
    verdict lines are stored at once, in one transaction (``storage.jobs.record_verdicts``), so
-   ``jobs ID --wait`` prints it then. The others wait for the steps below;
+   ``jobs ID --wait`` prints it then (the last URLs answered too: before the job moves to ``probing``
+   below). The others wait for the steps below;
 1. every checked URL answered (and its text extracted): the ``Judge`` of a local run
    (``collector.check.judge``) takes their capture rows as one batch, the baselines being the URLs'
    captures made before the job was created (the shared database holds them). When a verdict depends
@@ -154,6 +155,12 @@ def _store(sessions: sessionmaker[Session], job_id: int, judge: Judge, items: Se
                                verdicts={i.id: lines.get(i.url, []) for i in items})
 
 
+def _decided(judge: Judge, items: Sequence[JobItemRecord]) -> list[JobItemRecord]:
+    """Those of ``items`` whose verdicts ``judge`` has made (those that need no probe, before it)."""
+    decided = {row["url"] for row in judge.rows()}
+    return [i for i in items if i.url in decided]
+
+
 def judge_early(config: Config, sessions: sessionmaker[Session], job_id: int, spec: dict[str, Any],
                 created_at: datetime, items: Sequence[JobItemRecord], *,
                 deferred: set[int] | None = None) -> int:
@@ -171,9 +178,8 @@ def judge_early(config: Config, sessions: sessionmaker[Session], job_id: int, sp
         return 0
     judge = _judge(config, sessions, spec, created_at, only={i.url for i in ready})
     judge.add(_results(sessions, ready))
-    decided = {row["url"] for row in judge.rows()}
-    deferred.update(i.id for i in ready if i.url not in decided)
-    early = [i for i in ready if i.url in decided]
+    early = _decided(judge, ready)
+    deferred.update({i.id for i in ready} - {i.id for i in early})
     if not early or _store(sessions, job_id, judge, early, stage=FETCHING, final=False) is None:
         return 0
     log.info("check job %d: %d early verdict(s) stored", job_id, len(early))
@@ -212,6 +218,10 @@ def judge_job(config: Config, sessions: sessionmaker[Session], server: Redis, jo
                    skip={i.url for i in checked if i.verdicts is not None})
     judge.add(_results(sessions, checked))
     if judge.waiting and stage == FETCHING:  # a verdict depends on a probe: probe every host
+        # the verdicts made without it are stored now (step 0), not after every host's probe
+        early = _decided(judge, [i for i in checked if i.verdicts is None])
+        if early and _store(sessions, job_id, judge, early, stage=FETCHING, final=False) is None:
+            return "done"
         probes = [(p, {"probe": True}) for p in spec["probes"].values()]
         added = jobs.add_stage_items(sessions, job_id, stage=FETCHING, new_stage=PROBING, targets=probes,
                                      now=now)

@@ -295,12 +295,17 @@ def test_a_verdict_that_needs_no_probe_is_stored_and_printed_before_the_last_url
 
     _answer(archive, messages[c])
     assert judge_job(config, archive.sessions, server, job_id, now=_later(config)) == "probing"
+    # the last URL answered needs no probe either: stored now, not after the probes of B's host
+    items = {i.url: i for i in jobs.items_of(archive.sessions, job_id=job_id)}
+    assert [v["status"] for v in items[c].verdicts or []] == ["unchanged"]
+    assert items[B].verdicts is None
+    assert [len(checks_of(archive.sessions, u)) for u in (A, B, c, d)] == [1, 0, 1, 1]
     for probe in _pop(server, config):
         _answer(archive, probe, body=b"<html><body><p>Not found here.</p></body></html>")
     assert judge_job(config, archive.sessions, server, job_id, now=_later(config)) == "judged"
     waiter.join(timeout=60)
     assert not waiter.is_alive()
-    assert [line["url"] for line in printed] == [A, d, B, c]  # each once, as it was stored
+    assert [line["url"] for line in printed] == [A, d, c, B]  # each once, as it was stored
     assert [len(checks_of(archive.sessions, u)) for u in (A, B, c, d)] == [1, 1, 1, 1]
     items = {i.url: i for i in jobs.items_of(archive.sessions, job_id=job_id)}
     assert [[v["status"] for v in items[u].verdicts or []] for u in (A, c, d)] == [
