@@ -24,7 +24,6 @@ unexpected type); the entry is stored as its canonical body then, as every entry
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -52,11 +51,14 @@ def is_packed(stored: str) -> bool:
 
 
 def _b64(raw: bytes) -> str:
+    """``raw`` as unpadded base64url."""
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=")
+    """The bytes of a 43-character unpadded base64url digest; binascii.Error (a ValueError) for a
+    character outside the alphabet (``urlsafe_b64decode`` would drop it silently)."""
+    return base64.b64decode(text + "=", altchars=b"-_", validate=True)
 
 
 def _pack_value(name: str, value: Any, fields: Mapping[str, Any], key: str, row_id: int) -> Any:
@@ -124,19 +126,21 @@ def row_entry(kind: ledger.Kind, seq: int, row_id: int, values: Sequence[Any], p
 
 def unpack(stored: str, seq: int, kind: str, row_id: int) -> str:
     """The canonical body of a stored entry (``seq``, ``kind``, ``row_id``: its columns): a packed
-    entry unpacked, any other body as it is. ValueError when a packed entry is malformed."""
+    entry unpacked, any other body as it is. ValueError naming the entry when a packed one is
+    malformed (not JSON, not of the kind's length, a value that does not decode)."""
     if not is_packed(stored):
         return stored
     spec = ledger.KINDS.get(kind)
     try:
         values = json.loads(stored)
-        if spec is None or spec.pinned is None or len(values) != len(spec.fields) + 3 or (
-                values[0] != PACKED or not isinstance(values[1], str)):
-            raise ValueError(f"not a packed {kind} entry")
+        if spec is None or spec.pinned is None:
+            raise ValueError(f"{kind!r} entries have no packed form")
+        if len(values) != len(spec.fields) + 3 or values[0] != PACKED or not isinstance(values[1], str):
+            raise ValueError(f"not [{PACKED}, prev, {len(spec.fields)} values, pinned]")
         fields: dict[str, Any] = {}
         for name, value in zip(spec.fields, values[2:-1], strict=True):
             fields[name] = _unpack_value(name, value, fields, spec.key, row_id)
         fields[spec.pinned] = values[-1]
-    except (TypeError, IndexError, binascii.Error) as exc:
-        raise ValueError(f"malformed packed entry {seq}: {exc}") from exc
+    except (TypeError, IndexError, ValueError) as exc:  # binascii.Error and JSON's are ValueErrors
+        raise ValueError(f"malformed packed {kind} entry {seq} (row {row_id}): {exc}") from exc
     return ledger.entry_body(seq, kind, row_id, fields, values[1]).decode("utf-8")

@@ -5,6 +5,7 @@ canonical bodies (every archive before it) still verify; a rewritten packed entr
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,15 @@ def test_values_that_would_not_unpack_the_same_are_stored_canonical() -> None:
     packed = ledgerform.pack(7, ledger.CAPTURE, 3, fields, ledger.GENESIS, body)
     assert packed is not None and ledgerform.unpack(packed, 7, ledger.CAPTURE, 3).encode() == body
     assert ledgerform.pack(7, ledger.CHECK, 3, {}, ledger.GENESIS, b"{}") is None  # no packed form
+
+
+def _packed(**values: object) -> str:
+    """A packed capture entry of nulls but ``values`` (by field name), as ``json`` writes it."""
+    fields = [values.get(name) for name in ledger.CAPTURE_FIELDS]
+    return json.dumps([values.get("marker", ledgerform.PACKED), "prev", *fields, []])
+
+
+@pytest.mark.parametrize("body", ["[3,", '[3,"prev"]', _packed(marker=4), _packed(sha256="*" * 43)])
+def test_a_malformed_packed_entry_is_named(body: str) -> None:
+    with pytest.raises(ValueError, match=rf"packed {ledger.CAPTURE} entry 7 \(row 3\)"):
+        ledgerform.unpack(body, 7, ledger.CAPTURE, 3)
