@@ -8,6 +8,7 @@ extraction no text), ``ArchiveCorruptError`` when the WARC file does not give ba
 
 from __future__ import annotations
 
+import email.message
 import hashlib
 import itertools
 import json
@@ -23,8 +24,8 @@ from storage.store import open_warc
 from storage.warcread import WarcRecord, read_record_at
 
 __all__ = ["EXTRACTED_TYPES", "ArchivedResponse", "archived_response", "capture_headers", "capture_main_text",
-           "capture_payload", "capture_text", "capture_warc", "decode_content", "decode_prefix",
-           "extracted_type", "header_value", "response_headers"]
+           "capture_payload", "capture_text", "capture_warc", "content_charset", "decode_content",
+           "decode_prefix", "extracted_type", "header_value", "response_headers"]
 
 # the media types whose text is extracted (HTML by trafilatura, PDF by pypdf)
 EXTRACTED_TYPES = ("text/html", "application/xhtml+xml", "application/pdf", "application/x-pdf")
@@ -33,6 +34,19 @@ EXTRACTED_TYPES = ("text/html", "application/xhtml+xml", "application/pdf", "app
 def extracted_type(content_type: str | None) -> bool:
     """True for a Content-Type whose text collector extracts (HTML, XHTML, PDF), in any case."""
     return bool(content_type and content_type.split(";", 1)[0].strip().lower() in EXTRACTED_TYPES)
+
+
+def content_charset(content_type: str | None) -> str | None:
+    """The ``charset`` parameter of a Content-Type value, lowercased (quoted, or RFC 2231-encoded, as
+    ``email.message`` reads it); None when it names none (or not in ASCII)."""
+    if not content_type:
+        return None
+    message = email.message.Message()
+    try:
+        message["Content-Type"] = content_type
+    except ValueError:  # a value the email package refuses (a line break)
+        return None
+    return message.get_content_charset()
 
 
 def decode_content(body: bytes, encoding: str | None, max_bytes: int) -> bytes:

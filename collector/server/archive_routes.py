@@ -42,7 +42,7 @@ from storage.errors import NoCaptureError
 from storage.payloadstream import http_headers_at, payload_chunks
 from storage.queries import MATCH_TYPES, MementoRef, captures_by_ids, cdx_mementos, mementos
 from storage.records import CaptureRecord
-from storage.retrieve import archived_response, decode_prefix, header_value
+from storage.retrieve import archived_response, content_charset, decode_prefix, header_value
 from storage.warcread import read_record_at
 
 __all__ = ["mementos_of", "routes", "target_url"]
@@ -247,9 +247,8 @@ def _stylesheet(request: Request, capture: CaptureRecord, url: str, headers: dic
     archived = archived_response(ctx.warc_dir, capture)
     body, _problem = decode_prefix(archived.payload, archived.content_encoding,
                                    ctx.config.replay_max_html_bytes)
-    charset = re.search(r"charset=([\w.:-]+)", capture.content_type or "", re.I)
     try:
-        text = body.decode(charset.group(1) if charset else "utf-8", "replace")
+        text = body.decode(content_charset(capture.content_type) or "utf-8", "replace")
     except LookupError:
         text = body.decode("utf-8", "replace")
     replay, stamp14 = ctx.replay(request), memento.ts14(capture.captured_at)
@@ -281,7 +280,6 @@ def _framed(request: Request, capture: CaptureRecord, url: str, headers: dict[st
         archived = archived_response(ctx.warc_dir, capture)
         payload, encoding = archived.payload, archived.content_encoding
     body, problem = decode_prefix(payload, encoding, ctx.config.replay_max_html_bytes)
-    charset = re.search(r"charset=([\w.:-]+)", capture.content_type or "", re.I)
     main, replay = ctx.base(request), ctx.replay(request)
     stamp14 = memento.ts14(capture.captured_at)
     notice = None
@@ -295,7 +293,7 @@ def _framed(request: Request, capture: CaptureRecord, url: str, headers: dict[st
     def mapper(target: str, kind: str) -> str:
         return prefixes[kind] + target
 
-    html = rewrite_html(decode_html(body, charset.group(1) if charset else None),
+    html = rewrite_html(decode_html(body, content_charset(capture.content_type)),
                         base=capture.final_url or url, mapper=mapper, notice=notice)
     headers = {**headers, "Content-Security-Policy": framed_csp(replay, origin_of(main))}
     if problem:

@@ -197,3 +197,11 @@ def test_capture_warc_of_a_truncated_record_is_an_archive_error(archive: Archive
         fh.truncate(capture.warc_offset + (capture.warc_length or 0) // 2)
     with pytest.raises(ArchiveCorruptError):
         retrieve.capture_warc(archive.warc_dir, capture)
+
+
+@pytest.mark.parametrize(("content_type", "charset"), [
+    ("text/html; charset=UTF-8", "utf-8"), ('text/html; charset="KOI8-R"', "koi8-r"),
+    ("text/html;charset=iso-8859-1;q=1", "iso-8859-1"), ("text/html; charset*=utf-8''koi8-r", "koi8-r"),
+    ("text/html", None), ("", None), (None, None), ('text/html; charset="é"', None)])
+def test_the_charset_a_content_type_names(content_type: str | None, charset: str | None) -> None:
+    assert retrieve.content_charset(content_type) == charset

@@ -7,15 +7,22 @@ import http.client
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import uvicorn
 
 from collector.server import ServerContext, create_app
+from storage.archive import Archive
+from storage.database import connect
+from storage.records import CaptureInput
+from tests.conftest import make_config
+from tests.storage.helpers import exchange
 
 
 @contextlib.contextmanager
@@ -38,6 +45,27 @@ def running(ctx: ServerContext) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=20)
         sock.close()
+
+
+def archived(url: str, when: datetime, body: bytes, headers: list[tuple[str, str]]) -> CaptureInput:
+    """A capture of ``url`` at ``when``: one GET answered 200 with ``body`` and ``headers``."""
+    return CaptureInput(url=url, captured_at=when, outcome="captured", final_url=url,
+                        exchanges=[exchange(url, when, body=body, headers=headers)],
+                        redirect_chain=[{"url": url, "status": 200}])
+
+
+@contextlib.contextmanager
+def serving(db_url: str, home: Path, items: Sequence[CaptureInput]) -> Iterator[str]:
+    """``items`` archived under ``home`` on ``db_url`` (100 a commit) and served: yields the base URL."""
+    archive = Archive.open(db_url, home / "warcs")
+    try:
+        for start in range(0, len(items), 100):
+            archive.commit_captures(list(items[start:start + 100]))
+        ctx = ServerContext(config=make_config(home, database_url=db_url), sessions=connect(db_url))
+        with running(ctx) as base:
+            yield base
+    finally:
+        archive.close()
 
 
 @dataclass

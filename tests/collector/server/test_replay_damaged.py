@@ -12,14 +12,8 @@ import brotli
 import lxml.html
 import pytest
 
-from collector.server import ServerContext
-from storage.archive import Archive
-from storage.database import connect
-from storage.records import CaptureInput
 from tests.collector.server.conftest import at
-from tests.collector.server.helpers import fetch, running
-from tests.conftest import make_config
-from tests.storage.helpers import exchange
+from tests.collector.server.helpers import archived, fetch, serving
 
 PAGE = b"<html><body><p>FIRST-PART</p>" + b"".join(
     f"<p>{os.urandom(40).hex()}</p>".encode() for _ in range(3000)) + b"<p>LAST-PART</p></body></html>"
@@ -46,22 +40,11 @@ BODIES = {  # path -> (Content-Encoding, body as received)
 
 @pytest.fixture
 def damaged(db_url: str, tmp_path: Path) -> Iterator[str]:
-    home = tmp_path / "dhome"
-    archive = Archive.open(db_url, home / "warcs")
-    try:
-        items = []
-        for path, (coding, body) in BODIES.items():
-            url = "https://damaged.example.org" + path
-            headers = [("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", coding)]
-            items.append(CaptureInput(url=url, captured_at=at(STAMP), outcome="captured", final_url=url,
-                                      exchanges=[exchange(url, at(STAMP), body=body, headers=headers)],
-                                      redirect_chain=[{"url": url, "status": 200}]))
-        archive.commit_captures(items)
-        ctx = ServerContext(config=make_config(home, database_url=db_url), sessions=connect(db_url))
-        with running(ctx) as base:
-            yield base
-    finally:
-        archive.close()
+    items = [archived("https://damaged.example.org" + path, at(STAMP), body,
+                      [("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", coding)])
+             for path, (coding, body) in BODIES.items()]
+    with serving(db_url, tmp_path / "dhome", items) as base:
+        yield base
 
 
 @pytest.mark.parametrize("path", [p for p in BODIES if p != "/br-whole"])

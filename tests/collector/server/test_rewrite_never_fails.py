@@ -14,15 +14,9 @@ from urllib.parse import quote
 import lxml.html
 import pytest
 
-from collector.server import ServerContext
 from collector.server.rewrite import inert_page, rewrite_html
-from storage.archive import Archive
-from storage.database import connect
-from storage.records import CaptureInput
 from tests.collector.server.conftest import at
-from tests.collector.server.helpers import fetch, running
-from tests.conftest import make_config
-from tests.storage.helpers import exchange
+from tests.collector.server.helpers import archived, fetch, serving
 
 STAMP = "20240501120000"
 # what the forum page of the corpus (wolfsrebellen-netz.forumieren.com) has: a template placeholder
@@ -38,25 +32,11 @@ def _mapper(target: str, kind: str) -> str:
     return f"/web/{STAMP}/{target}"
 
 
-def _serve(db_url: str, home: Path, pages: dict[str, bytes]) -> Iterator[str]:
-    archive = Archive.open(db_url, home / "warcs")
-    try:
-        items = [CaptureInput(url=url, captured_at=at(STAMP), outcome="captured", final_url=url,
-                              exchanges=[exchange(url, at(STAMP), body=body, headers=HEADERS)],
-                              redirect_chain=[{"url": url, "status": 200}])
-                 for url, body in pages.items()]
-        for start in range(0, len(items), 100):
-            archive.commit_captures(items[start:start + 100])
-        ctx = ServerContext(config=make_config(home, database_url=db_url), sessions=connect(db_url))
-        with running(ctx) as base:
-            yield base
-    finally:
-        archive.close()
-
-
 @pytest.fixture
 def odd_page(db_url: str, tmp_path: Path) -> Iterator[str]:
-    yield from _serve(db_url, tmp_path / "home", {"https://forum.example.org/regeln": ODD_ATTRIBUTE})
+    url = "https://forum.example.org/regeln"
+    with serving(db_url, tmp_path / "home", [archived(url, at(STAMP), ODD_ATTRIBUTE, HEADERS)]) as base:
+        yield base
 
 
 def test_a_page_with_an_attribute_lxml_refuses_is_replayed(odd_page: str) -> None:
@@ -105,7 +85,8 @@ def corpus(tmp_path: Path) -> Iterator[tuple[str, dict[str, bytes]]]:
                     "../shared/corpora/trafilatura-eval is absent")
     pages = _corpus()
     db = f"sqlite:///{tmp_path / 'corpus.db'}"
-    for base in _serve(db, tmp_path / "home", pages):
+    items = [archived(url, at(STAMP), body, HEADERS) for url, body in pages.items()]
+    with serving(db, tmp_path / "home", items) as base:
         yield base, pages
 
 
