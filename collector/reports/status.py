@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from collector.check.quotes import find_quote
+from collector.check.quotes import QuoteMatch, find_quote
 from collector.check.run import source_state
 from collector.config import Config
 from collector.reports.links import (
@@ -22,11 +23,11 @@ from storage.checks import checks_of
 from storage.errors import StorageError
 from storage.ledgerseal import capture_seals
 from storage.queries import snapshots
-from storage.records import CaptureRecord
+from storage.records import CaptureRecord, CheckRecord
 from storage.timefmt import iso_z
 
-__all__ = ["HEALTH_FIELDS", "HEALTH_LABELS", "archive_link", "health_of", "render_html", "render_markdown",
-           "report_health", "report_status"]
+__all__ = ["HEALTH_FIELDS", "HEALTH_LABELS", "archive_link", "health_of", "quote_row", "render_html",
+           "render_markdown", "report_health", "report_status"]
 
 DEFAULT_BASE_URL = LOCAL_BASE_URL
 
@@ -95,6 +96,46 @@ def _entry(cite: Any) -> str:
     return text
 
 
+def quote_row(quote: str, texts: Iterable[tuple[str | None, str]]) -> dict[str, Any]:
+    """The status of a cited quote in the archived texts (``texts``: each capture's sha256 and text,
+    oldest first, read only as far as needed): found in the first that holds it, else the closest
+    passage of the most similar one; ``archived`` None when there is no text."""
+    best: tuple[str | None, QuoteMatch] | None = None
+    for sha256, text in texts:
+        match = find_quote(quote, text)
+        if best is None or match.similarity > best[1].similarity:
+            best = (sha256, match)
+        if match.found:
+            break
+    return {"text": quote,
+            "archived": None if best is None else best[1].found,
+            "similarity": None if best is None else best[1].similarity,
+            "capture_sha256": None if best is None else best[0],
+            "closest": None if best is None or best[1].found else best[1].closest}
+
+
+def _texts(config: Config, captures: Iterable[CaptureRecord], cache: dict[int, str | None]
+           ) -> Iterator[tuple[str | None, str]]:
+    """(sha256, extracted text) of each of ``captures`` that has one, each read once (``cache``)."""
+    for rec in captures:
+        if rec.text_file is None:
+            continue
+        if rec.id not in cache:
+            try:
+                cache[rec.id] = retrieve.capture_text(config.warc_dir, rec).get("text")
+            except StorageError:
+                cache[rec.id] = None
+        text = cache[rec.id]
+        if text is not None:
+            yield rec.sha256, text
+
+
+def _check_json(check: CheckRecord) -> dict[str, Any]:
+    """The latest check of a citation, as its status row gives it."""
+    return {"status": check.status, "similarity": check.similarity, "checked_at": iso_z(check.checked_at),
+            "http_status": check.http_status, "redirected": check.redirected, "quotes": list(check.quotes)}
+
+
 def report_status(config: Config, name: str, *, base_url: str | None = None
                   ) -> list[dict[str, Any]]:
     """One dict per citation of the report's latest version (see the README for the fields).
@@ -115,32 +156,7 @@ def report_status(config: Config, name: str, *, base_url: str | None = None
                 captures += snapshots(archive.sessions, url)
             captures.sort(key=lambda r: r.captured_at)
             fetched = [r for r in captures if r.outcome == "captured"]
-            quote_rows = []
-            for quote in cite.quotes:
-                best = None
-                for rec in fetched:
-                    if rec.text_file is None:
-                        continue
-                    if rec.id not in texts:
-                        try:
-                            texts[rec.id] = retrieve.capture_text(config.warc_dir, rec).get("text")
-                        except StorageError:
-                            texts[rec.id] = None
-                    text = texts[rec.id]
-                    if text is None:
-                        continue
-                    match = find_quote(quote, text)
-                    if best is None or match.similarity > best[1].similarity:
-                        best = (rec, match)
-                    if match.found:
-                        break
-                quote_rows.append({
-                    "text": quote,
-                    "archived": None if best is None else best[1].found,
-                    "similarity": None if best is None else best[1].similarity,
-                    "capture_sha256": None if best is None else best[0].sha256,
-                    "closest": None if best is None or best[1].found else best[1].closest,
-                })
+            quote_rows = [quote_row(quote, _texts(config, fetched, texts)) for quote in cite.quotes]
             checks = [c for url in cite.urls for c in checks_of(archive.sessions, url)]
             checks.sort(key=lambda c: c.checked_at)
             last_check = checks[-1] if checks else None
@@ -160,11 +176,7 @@ def report_status(config: Config, name: str, *, base_url: str | None = None
                 "captures": [_capture_json(r) for r in captures],
                 "first_capture": _capture_json(captures[0]) if captures else None,
                 "latest_capture": _capture_json(captures[-1]) if captures else None,
-                "check": None if last_check is None else {
-                    "status": last_check.status, "similarity": last_check.similarity,
-                    "checked_at": iso_z(last_check.checked_at),
-                    "http_status": last_check.http_status, "redirected": last_check.redirected,
-                    "quotes": list(last_check.quotes)},
+                "check": None if last_check is None else _check_json(last_check),
                 "state": source_state(checks, min_checks=config.dead_after_checks,
                                       min_hours=config.dead_after_hours),
                 "quotes": quote_rows,
