@@ -300,6 +300,11 @@ def test_a_verdict_that_needs_no_probe_is_stored_and_printed_before_the_last_url
     assert [v["status"] for v in items[c].verdicts or []] == ["unchanged"]
     assert items[B].verdicts is None
     assert [len(checks_of(archive.sessions, u)) for u in (A, B, c, d)] == [1, 0, 1, 1]
+    for _ in range(600):  # the waiter prints it while B waits for its probe
+        if len(printed) == 3:
+            break
+        time.sleep(0.05)
+    assert [line["url"] for line in printed] == [A, d, c]
     for probe in _pop(server, config):
         _answer(archive, probe, body=b"<html><body><p>Not found here.</p></body></html>")
     assert judge_job(config, archive.sessions, server, job_id, now=_later(config)) == "judged"
