@@ -36,7 +36,7 @@ import dataclasses
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from collector.check.judge import Judge
-    from storage.records import CheckRecord
+    from storage.records import CaptureRecord, CheckRecord
 
 __all__ = ["enqueue_checks", "judge_job", "judge_pending", "wait_for_checks"]
 
@@ -102,15 +102,21 @@ def _baseline_modes(config: Config, targets: Sequence[CheckTarget], urls: list[s
 
 
 def _targets(spec: dict[str, Any]) -> list[CheckTarget]:
+    """The check targets a job's ``spec`` holds (``enqueue_checks`` wrote them)."""
     return [CheckTarget(url=t["url"], quotes=tuple(t.get("quotes") or ()), report=t.get("report"),
                         ref=t.get("ref"), access_date=t.get("access_date"), extra=t.get("extra") or {})
             for t in spec["targets"]]
 
 
-def _results(sessions: sessionmaker[Session], items: Sequence[JobItemRecord]) -> list[dict[str, Any]]:
-    """Each answered item's capture row as a crawl result line (keyed by the URL the job asked for)."""
-    records = {r.id: r for r in queries.captures_by_ids(
-        sessions, [i.capture_id for i in items if i.capture_id is not None])}
+def _captures(sessions: sessionmaker[Session], items: Sequence[JobItemRecord]) -> dict[int, CaptureRecord]:
+    """The capture rows of the answered ``items``, by id (one query)."""
+    ids = [i.capture_id for i in items if i.capture_id is not None]
+    return {r.id: r for r in queries.captures_by_ids(sessions, ids)}
+
+
+def _results(records: Mapping[int, CaptureRecord], items: Sequence[JobItemRecord]) -> list[dict[str, Any]]:
+    """Each answered item's capture row (``records``: by id) as a crawl result line (keyed by the URL
+    the job asked for)."""
     results = []
     for item in items:
         record = records.get(item.capture_id) if item.capture_id is not None else None
@@ -118,12 +124,6 @@ def _results(sessions: sessionmaker[Session], items: Sequence[JobItemRecord]) ->
             "url": item.url, "outcome": item.outcome or "failed", "id": None, "reason": "not-attempted"}
         results.append({**line, "url": item.url})
     return results
-
-
-def _texts_pending(sessions: sessionmaker[Session], items: Sequence[JobItemRecord]) -> bool:
-    """Whether a capture of these items still waits for its text (the writer extracts it after the ack)."""
-    ids = [i.capture_id for i in items if i.capture_id is not None]
-    return any(awaits_extraction(r) for r in queries.captures_by_ids(sessions, ids))
 
 
 def _judge(config: Config, sessions: sessionmaker[Session], spec: dict[str, Any], created_at: datetime,
@@ -170,14 +170,13 @@ def judge_early(config: Config, sessions: sessionmaker[Session], job_id: int, sp
     deferred = deferred if deferred is not None else set()
     answered = [i for i in items if i.status not in (jobs.QUEUED, jobs.CLAIMED) and i.verdicts is None
                 and i.id not in deferred]
-    records = {r.id: r for r in queries.captures_by_ids(
-        sessions, [i.capture_id for i in answered if i.capture_id is not None])}
+    records = _captures(sessions, answered)
     ready = [i for i in answered
              if not (i.capture_id in records and awaits_extraction(records[i.capture_id]))]
     if not ready:
         return 0
     judge = _judge(config, sessions, spec, created_at, only={i.url for i in ready})
-    judge.add(_results(sessions, ready))
+    judge.add(_results(records, ready))
     early = _decided(judge, ready)
     deferred.update({i.id for i in ready} - {i.id for i in early})
     if not early or _store(sessions, job_id, judge, early, stage=FETCHING, final=False) is None:
@@ -208,7 +207,9 @@ def judge_job(config: Config, sessions: sessionmaker[Session], server: Redis, jo
     last = max((i.finished_at for i in items if i.finished_at is not None), default=now)
     # a worker that died between the ack and the text leaves its extraction to its next start: after a
     # lease, judge without the text rather than never
-    if _texts_pending(sessions, items) and now - last < timedelta(seconds=config.job_lease):
+    records = _captures(sessions, items)
+    texts_pending = any(awaits_extraction(r) for r in records.values())
+    if texts_pending and now - last < timedelta(seconds=config.job_lease):
         if stage == FETCHING:
             judge_early(config, sessions, job_id, spec, summary.created_at, items, deferred=deferred)
         return "waiting"
@@ -216,7 +217,7 @@ def judge_job(config: Config, sessions: sessionmaker[Session], server: Redis, jo
     probed = [i for i in items if i.context.get("probe")]
     judge = _judge(config, sessions, spec, summary.created_at,
                    skip={i.url for i in checked if i.verdicts is not None})
-    judge.add(_results(sessions, checked))
+    judge.add(_results(records, checked))
     if judge.waiting and stage == FETCHING:  # a verdict depends on a probe: probe every host
         # the verdicts made without it are stored now (step 0), not after every host's probe
         early = _decided(judge, [i for i in checked if i.verdicts is None])
@@ -230,7 +231,7 @@ def judge_job(config: Config, sessions: sessionmaker[Session], server: Redis, jo
         push(server, QueueKeys(config.redis_prefix), added)
         return "probing"
     if probed:
-        judge.add(_results(sessions, probed))
+        judge.add(_results(records, probed))
     judge.finish()
     stored = _store(sessions, job_id, judge, [i for i in checked if i.verdicts is None], stage=stage,
                     final=True)
