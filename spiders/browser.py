@@ -23,17 +23,20 @@ instead of letting an unguarded page load). It then:
   names the cookies of the top document's request, which Chromium adds without reporting them;
 - notes console errors, page errors, failed requests and crashes for the page-info record;
 - with a robots.txt check (``robots``: the crawl obeys robots.txt), skips the page's own sub-resource
-  requests that robots.txt forbids, each listed in ``robots_skipped``, and refuses a redirect of the
-  top document to a URL it forbids (the capture fails ``robots-txt``, as an HTTP capture's redirect;
-  the target's response is not kept);
+  requests that robots.txt forbids, redirect hops included (never sent), each listed in
+  ``robots_skipped``, and refuses a redirect of the top document to a URL it forbids (the capture
+  fails ``robots-txt``, as an HTTP capture's redirect; the target's response is not kept);
 - gives the top document's https hops their TLS evidence (:func:`tls_record`).
 
-Redirects: Playwright calls a route handler only for the first URL of a redirect chain. The
-connection to a redirect's target is refused by the guard proxy Chromium runs behind
-(``spiders.guardproxy``, set as ``proxy`` by the download handler), so a private target receives
-nothing; here the target is checked again when Chromium reports the request and the refusal
-recorded, and neither the proxy's answer nor any response of a refused target is kept. (Without the
-proxy, the request is already out: the page is stopped there.)
+Redirects: Playwright calls a route handler only for the first URL of a redirect chain. So the
+recorder also pauses every request in a DevTools session of its own (CDP ``Fetch``, which does pause
+each redirect hop): a sub-resource's redirect hop that the guard refuses or robots.txt forbids fails
+there, before it is sent, and is recorded like a refused first hop. The connection to any redirect's
+target is refused by the guard proxy Chromium runs behind too (``spiders.guardproxy``, set as
+``proxy`` by the download handler), so a private target receives nothing; the top document's target
+is checked when Chromium reports the request and the refusal recorded, and neither the proxy's answer
+nor any response of a refused target is kept. (Without the proxy, the request is already out: the
+page is stopped there.)
 With a proxy, Chromium's server address of a response is the proxy's: each hop's ``ip_address`` is
 the address the proxy connected to.
 """
@@ -223,6 +226,7 @@ class PageRecorder:
         self._navigation_response: Any = None
         self._jar: dict[str, list[str]] = {}  # a profile's top document: cookies in the jar as it left
         self._redirects: set[int] = set()  # ids of the requests answered by a redirect
+        self._main_frame: str | None = None  # the DevTools id of the page's main frame
 
     # -- wiring ---------------------------------------------------------------------------------
     async def attach(self, page: Any) -> None:
@@ -238,7 +242,19 @@ class PageRecorder:
         page.on("download", lambda download: self._spawn(self._refuse_download(download)))
         page.on("load", self._on_load)
         await page.route("**/*", self._route)  # runs before scrapy-playwright's (registered first)
+        if self.robots is not None or not self.guard.allow_private:
+            await self._intercept_redirects(page)
         self.attached = True
+
+    async def _intercept_redirects(self, page: Any) -> None:
+        """Pause every request of ``page`` in a DevTools session of our own (``Fetch``): Playwright
+        routes only the first URL of a redirect chain, this session sees each redirect hop before it
+        leaves (:meth:`_paused`); any other request goes on at once."""
+        session = await page.context.new_cdp_session(page)
+        tree = await session.send("Page.getFrameTree")
+        self._main_frame = tree["frameTree"]["frame"]["id"]
+        session.on("Fetch.requestPaused", lambda event: self._spawn(self._paused(session, event)))
+        await session.send("Fetch.enable", {"patterns": [{"urlPattern": "*"}]})
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -264,11 +280,8 @@ class PageRecorder:
             self.refused.append({"url": request.url, "reason": reason})
             await _quietly(route.abort("blockedbyclient"))
             return
-        if not top and self.robots is not None:
-            try:
-                skipped = await self.robots.refusal(request.url)
-            except Exception:  # robots.txt could not be read: allowed, as for a plain request
-                skipped = None
+        if not top:
+            skipped = await self._robots_refusal(request.url)
             if skipped is not None:
                 self.robots_skipped.append({"url": request.url, "reason": skipped})
                 await _quietly(route.abort("blockedbyclient"))
@@ -279,6 +292,28 @@ class PageRecorder:
             await _quietly(route.fallback())  # scrapy-playwright's handler: the Scrapy request's headers
         else:
             await _quietly(route.continue_())  # as the page asked (one round trip less per request)
+
+    async def _paused(self, session: Any, event: dict[str, Any]) -> None:
+        """A request paused in our DevTools session: a sub-resource's redirect hop that the guard
+        refuses (recorded in ``refused``) or robots.txt forbids (in ``robots_skipped``) fails there,
+        never sent, as its first hop would be; anything else continues. The top document's redirects
+        continue: they are checked when Chromium reports them (:meth:`_check_target`)."""
+        request_id = event["requestId"]
+        url = str(event.get("request", {}).get("url", ""))
+        top = event.get("resourceType") == "Document" and event.get("frameId") == self._main_frame
+        reason = None
+        if event.get("redirectedRequestId") is not None and not top:
+            reason = await self.guard.refusal(url)
+            if reason is not None:
+                if not any(r["url"] == url for r in self.refused):
+                    self.refused.append({"url": url, "reason": f"redirect target: {reason}"})
+            elif (reason := await self._robots_refusal(url)) is not None:
+                self.robots_skipped.append({"url": url, "reason": reason})
+        if reason is None:
+            await _quietly(session.send("Fetch.continueRequest", {"requestId": request_id}))
+        else:
+            await _quietly(session.send("Fetch.failRequest",
+                                        {"requestId": request_id, "errorReason": "BlockedByClient"}))
 
     async def _note_jar(self, url: str) -> None:
         """The names of the cookies the context holds for ``url`` as its top-level request leaves:
@@ -312,8 +347,8 @@ class PageRecorder:
                     await self._page.evaluate("window.stop()")
 
     async def _robots_refusal(self, url: str) -> str | None:
-        """Why robots.txt forbids the top document's redirect target ``url`` (None: allowed, robots.txt
-        unreadable, or the crawl does not obey it), as an HTTP capture's redirect is checked."""
+        """Why robots.txt forbids the redirect target ``url`` (None: allowed, robots.txt unreadable,
+        or the crawl does not obey it), as an HTTP capture's redirect is checked."""
         if self.robots is None:
             return None
         try:

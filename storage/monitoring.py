@@ -187,8 +187,9 @@ _UNSET: Any = object()
 
 def update_schedule(sessions: Sessions, schedule_id: int, *, action: str | None = None,
                     every_seconds: float | None = _UNSET, cron: str | None = _UNSET,
-                    adaptive: bool | None = None) -> ScheduleRecord | None:
-    """Change what a schedule does or when (arguments not given are kept); None when it is gone."""
+                    adaptive: bool | None = None, profile: str | None = _UNSET) -> ScheduleRecord | None:
+    """Change what a schedule does or when (arguments not given are kept; ``profile=None`` clears the
+    login profile); None when it is gone."""
     values: dict[str, Any] = {}
     if action is not None:
         values["action"] = action
@@ -198,6 +199,8 @@ def update_schedule(sessions: Sessions, schedule_id: int, *, action: str | None 
         values["cron"] = cron
     if adaptive is not None:
         values["adaptive"] = adaptive
+    if profile is not _UNSET:
+        values["profile"] = profile
     with sessions() as session, session.begin():
         if values:
             session.execute(update(Schedule).where(Schedule.id == schedule_id).values(**values))

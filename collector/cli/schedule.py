@@ -124,12 +124,19 @@ def _change(ctx: click.Context, what: str, schedule_id: int, as_json: bool) -> N
 @click.option("--cron", default=None, help='New crontab line in UTC, e.g. "0 3 * * *".')
 @click.option("--action", type=click.Choice(["capture", "check"]), default=None, help="New action.")
 @click.option("--adaptive/--no-adaptive", default=None, help="Turn adaptive re-visits on or off.")
+@click.option("--profile", "profile", default=None, metavar="NAME",
+              help="Capture and check through Chromium logged in with login profile NAME "
+                   "(`collector profile`; it must exist).")
+@click.option("--no-profile", "no_profile", is_flag=True,
+              help="Drop the schedule's login profile (plain captures again).")
 @json_option
 @click.pass_context
 @handle_errors
 def schedule_edit(ctx: click.Context, schedule_id: int, every: float | None, cron: str | None,
-                  action: str | None, adaptive: bool | None, as_json: bool) -> None:
-    """Change a schedule: its trigger (--every or --cron), its action, adaptive re-visits.
+                  action: str | None, adaptive: bool | None, profile: str | None, no_profile: bool,
+                  as_json: bool) -> None:
+    """Change a schedule: its trigger (--every or --cron), its action, adaptive re-visits, its login
+    profile.
 
     A new trigger takes effect at once (the next run is its first slot from now); a paused schedule
     stays paused. Past runs are kept.
@@ -137,11 +144,13 @@ def schedule_edit(ctx: click.Context, schedule_id: int, every: float | None, cro
     \b
     Example:
       collector schedule edit 3 --cron "30 4 * * *" --action check
+      collector schedule edit 3 --profile mylogin
+      collector schedule edit 3 --no-profile
     """
     from collector.monitor.scheduler import edit_schedule  # lazy: CLI start-up
 
     info = edit_schedule(cli_config(ctx), schedule_id, every=every, cron=cron, action=action,
-                         adaptive=adaptive)
+                         adaptive=adaptive, profile=profile, clear_profile=no_profile)
     _show_schedule(info, as_json, "edited ")
 
 

@@ -187,10 +187,7 @@ def add_schedule(config: Config, *, urls: Sequence[str] = (), report: str | None
     fails with that reason)."""
     if every and cron:
         raise InputError("give --every or --cron, not both")
-    if profile is not None:
-        profile_path(config, profile)
-        if feed is not None:
-            raise InputError("--profile applies to URLs and reports: a feed is polled over HTTP")
+    _check_profile(config, profile, "feed" if feed is not None else "urls")
     if adaptive and not cron and not every:
         every = config.monitor.adaptive_tick
     trigger = trigger_for(every, cron)
@@ -235,22 +232,37 @@ def resume_schedule(config: Config, schedule_id: int) -> ScheduleInfo:
         return editor.info(editor.record(schedule_id))
 
 
+def _check_profile(config: Config, profile: str | None, kind: str) -> None:
+    """Refuse a login profile that does not exist (NotFoundError naming it) or a profile on a feed."""
+    if profile is None:
+        return
+    profile_path(config, profile)
+    if kind == "feed":
+        raise InputError("--profile applies to URLs and reports: a feed is polled over HTTP")
+
+
 def _job_name(action: str, kind: str, targets: Sequence[str]) -> str:
     return f"{action} {kind} {', '.join(targets)[:100]}"
 
 
 def edit_schedule(config: Config, schedule_id: int, *, every: float | None = None,
                   cron: str | None = None, action: str | None = None,
-                  adaptive: bool | None = None) -> ScheduleInfo:
-    """Change a schedule's trigger (``every`` seconds or a ``cron`` line), action or adaptiveness.
+                  adaptive: bool | None = None, profile: str | None = None,
+                  clear_profile: bool = False) -> ScheduleInfo:
+    """Change a schedule's trigger (``every`` seconds or a ``cron`` line), action, adaptiveness or login
+    profile (``profile`` NAME, which must exist as for :func:`add_schedule`; ``clear_profile`` drops it).
 
     A new trigger takes effect at once: the next run is its first slot from now (APScheduler's
     ``reschedule_job``), and a paused schedule stays paused. Its past runs are kept.
     """
     if every and cron:
         raise InputError("give --every or --cron, not both")
-    if every is None and cron is None and action is None and adaptive is None:
-        raise InputError("nothing to change: give --every, --cron, --action or --adaptive/--no-adaptive")
+    if profile is not None and clear_profile:
+        raise InputError("give --profile NAME or --no-profile, not both")
+    if (every is None and cron is None and action is None and adaptive is None and profile is None
+            and not clear_profile):
+        raise InputError("nothing to change: give --every, --cron, --action, --adaptive/--no-adaptive "
+                         "or --profile NAME/--no-profile")
     if action is not None and action not in ACTIONS:
         raise InputError(f"--action must be one of {', '.join(ACTIONS)}")
     trigger = trigger_for(every, cron) if every or cron else None
@@ -260,7 +272,10 @@ def edit_schedule(config: Config, schedule_id: int, *, every: float | None = Non
             raise InputError("a feed schedule polls the feed: --action check does not apply")
         if record.kind == "feed" and adaptive:
             raise InputError("--adaptive applies to URLs and reports; feeds adapt by themselves")
+        _check_profile(config, profile, record.kind)
         changes: dict[str, Any] = {"action": action, "adaptive": adaptive}
+        if profile is not None or clear_profile:
+            changes["profile"] = profile
         if trigger is not None:
             changes.update(every_seconds=None if cron else every, cron=cron)
         updated = db.update_schedule(editor.sessions, schedule_id, **changes)

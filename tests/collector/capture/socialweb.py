@@ -36,6 +36,9 @@ Routes:
   /redirect?to=U     302 to U
   /robots-page       a page with an image robots.txt disallows (/blocked/a.png) and one it allows
   /robots.txt        disallows /blocked/ (each fetch counted: /robots-count)
+  /robots-redirects  a page whose image (two hops) and XHR redirect to /blocked/ URLs, and whose other
+                     image redirects to an allowed one
+  /blocked/<name>    a PNG robots.txt forbids (each path fetched listed by /blocked-fetches)
 """
 
 from __future__ import annotations
@@ -206,7 +209,14 @@ ROBOTS_PAGE = """<!doctype html><html><head><title>Robots</title></head><body>
 <img src="/blocked/a.png" width="8" height="8"><img src="/img/robots-ok.png" width="8" height="8">
 </body></html>"""
 
+ROBOTS_REDIRECTS = """<!doctype html><html><head><title>Robots redirects</title></head><body>
+<p>A page whose image and XHR are redirected to URLs robots.txt disallows.</p>
+<img src="/redirect?to=%2Fredirect%3Fto%3D%2Fblocked%2Fr.png" width="8" height="8">
+<img src="/redirect?to=/img/robots-redirect-ok.png" width="8" height="8">
+<script>fetch('/redirect?to=/blocked/r.json').catch(() => {});</script></body></html>"""
+
 ROBOTS_FETCHES = [0]
+BLOCKED_FETCHES: list[str] = []  # the /blocked/ paths fetched, in order
 
 
 def bench_page(n: str) -> str:
@@ -368,7 +378,12 @@ class Handler(BaseHTTPRequestHandler):
             self.send(str(ROBOTS_FETCHES[0]), "text/plain")
         elif path == "/robots-page":
             self.send(ROBOTS_PAGE)
+        elif path == "/robots-redirects":
+            self.send(ROBOTS_REDIRECTS)
+        elif path == "/blocked-fetches":
+            self.send(json.dumps(BLOCKED_FETCHES), "application/json")
         elif path.startswith("/blocked/"):
+            BLOCKED_FETCHES.append(path)
             self.send(png(path), "image/png")
         elif path == "/redirecting":
             to = query.get("to", [""])[0]

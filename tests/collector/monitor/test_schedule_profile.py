@@ -17,6 +17,7 @@ from collector.profiles.store import save_profile
 from storage.database import connect
 from storage.monitoring import RunRecord, runs_of
 from tests.collector.capture import socialweb
+from tests.collector.monitor.conftest import control
 from tests.collector.profiles.test_login import invoke, login_args
 from tests.conftest import capture_rows, make_config
 
@@ -54,6 +55,34 @@ def test_the_profile_is_listed_and_must_exist(home: Path) -> None:
     assert missing.exit_code == 1 and "no profile named 'nobody'" in missing.output
     with pytest.raises(NotFoundError):
         add_schedule(config, urls=["https://example.org/c"], every=60, profile="nobody")
+
+
+def test_edit_sets_and_clears_the_profile(home: Path, feed_server: str) -> None:
+    config = make_config(home)
+    save_profile(config, "member", _STATE, source="test")
+    plain = add_schedule(config, urls=["https://example.org/a"], every=3600)
+    sid = str(plain.schedule.id)
+    edited = invoke(home, "schedule", "edit", sid, "--profile", "member", "--json")
+    assert edited.exit_code == 0, edited.output
+    assert json.loads(edited.output)["profile"] == "member"
+    assert [s.schedule.profile for s in list_schedules(config)] == ["member"]
+    trigger = json.loads(invoke(home, "schedule", "edit", sid, "--every", "2h", "--json").output)
+    assert (trigger["every"], trigger["profile"]) == (7200, "member")  # kept when not named
+    missing = invoke(home, "schedule", "edit", sid, "--profile", "nobody")
+    assert missing.exit_code == 1 and "no profile named 'nobody'" in missing.output
+    both = invoke(home, "schedule", "edit", sid, "--profile", "member", "--no-profile")
+    assert both.exit_code == 2 and "not both" in both.output
+    assert [s.schedule.profile for s in list_schedules(config)] == ["member"]  # refusals changed nothing
+    cleared = invoke(home, "schedule", "edit", sid, "--no-profile", "--json")
+    assert cleared.exit_code == 0, cleared.output
+    assert json.loads(cleared.output)["profile"] is None
+    assert [s.schedule.profile for s in list_schedules(config)] == [None]
+    control(feed_server, "profilefeed", grow=1)
+    assert invoke(home, "feed", "add", f"{feed_server}/feed/profilefeed.xml", "--name",
+                  "profilefeed").exit_code == 0
+    feed = add_schedule(config, feed="profilefeed", every=900)
+    on_feed = invoke(home, "schedule", "edit", str(feed.schedule.id), "--profile", "member")
+    assert on_feed.exit_code == 2 and "a feed is polled over HTTP" in on_feed.output
 
 
 def test_a_profile_gone_at_run_time_fails_that_run(home: Path, server: str) -> None:

@@ -1,4 +1,5 @@
-"""Schedule endpoints over real HTTP: add, list, pause, resume, remove; token and read-only refusals."""
+"""Schedule endpoints over real HTTP: add, list, edit, pause, resume, remove; login profiles; token and
+read-only refusals."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from collector.monitor.scheduler import list_schedules
+from collector.profiles.store import save_profile
 from collector.server import ServerContext
 from storage.database import connect
 from storage.tokens import create_token
@@ -56,6 +58,54 @@ def test_add_list_pause_resume_remove(served: dict[str, Any]) -> None:
     assert call(f"{base}/api/schedules/{added['id']}/pause", "POST", token=token)[0] == 404
 
 
+def test_a_profile_is_set_on_add_and_set_or_dropped_on_edit(served: dict[str, Any]) -> None:
+    base, token, config = served["base"], served["token"], served["config"]
+    save_profile(config, "member", {"cookies": [], "origins": [{"origin": "https://example.org",
+                                                                 "localStorage": []}]}, source="test")
+    status, added = call(base + "/api/schedules", "POST",
+                         {"urls": ["https://example.org/a"], "every": "1d", "profile": "member"}, token)
+    assert status == 201 and added["profile"] == "member", added
+    status, plain = call(base + "/api/schedules", "POST", {"urls": ["https://example.org/b"], "every": 60},
+                         token)
+    assert status == 201 and plain["profile"] is None
+    status, missing = call(base + "/api/schedules", "POST",
+                           {"urls": ["https://example.org/c"], "every": 60, "profile": "nobody"}, token)
+    assert status == 400 and "no profile named 'nobody'" in missing["error"]
+
+    edit = f"{base}/api/schedules/{plain['id']}"
+    status, edited = call(edit, "PATCH", {"profile": "member", "every": "2h"}, token)
+    assert status == 200, edited
+    assert (edited["id"], edited["profile"], edited["every"]) == (plain["id"], "member", 7200)
+    status, kept = call(edit, "PATCH", {"action": "check"}, token)
+    assert status == 200 and (kept["action"], kept["profile"]) == ("check", "member")  # kept when not given
+    status, refused = call(edit, "PATCH", {"profile": "nobody"}, token)
+    assert status == 400 and "no profile named 'nobody'" in refused["error"]
+    status, cleared = call(edit, "PATCH", {"profile": None}, token)
+    assert status == 200 and cleared["profile"] is None
+    listed = call(base + "/api/schedules")[1]["schedules"]
+    assert [(s["id"], s["profile"]) for s in listed] == [(added["id"], "member"), (plain["id"], None)]
+    assert [s.schedule.profile for s in list_schedules(config)] == ["member", None]  # same as the CLI
+
+
+@pytest.mark.parametrize("body", [
+    {},                                                                   # nothing to change
+    {"profile": 3},
+    {"every": "soon"},
+    {"every": 60, "cron": "0 3 * * *"},
+    {"action": "delete"},
+    {"adaptive": "yes"},
+    {"urls": ["https://example.org/b"]},                                  # targets are not edited
+])
+def test_bad_edits_are_400(served: dict[str, Any], body: dict[str, Any]) -> None:
+    base, token = served["base"], served["token"]
+    status, added = call(base + "/api/schedules", "POST", {"urls": ["https://example.org/a"], "every": 60},
+                         token)
+    assert status == 201
+    status, answer = call(f"{base}/api/schedules/{added['id']}", "PATCH", body, token)
+    assert status == 400 and answer["error"], answer
+    assert call(base + "/api/schedules")[1]["schedules"] == [added]
+
+
 @pytest.mark.parametrize("body", [
     {"urls": ["https://example.org/a"]},                                  # neither every nor cron
     {"urls": ["https://example.org/a"], "every": "soon"},                 # not a duration
@@ -82,9 +132,10 @@ def test_schedule_writes_need_a_token(served: dict[str, Any]) -> None:
     assert call(base + "/api/schedules", "POST", body, token + "x")[0] == 401
     status, added = call(base + "/api/schedules", "POST", body, token)
     assert status == 201
-    for method, path in (("POST", "/pause"), ("POST", "/resume"), ("DELETE", "")):
+    for method, path in (("POST", "/pause"), ("POST", "/resume"), ("DELETE", ""), ("PATCH", "")):
         assert call(f"{base}/api/schedules/{added['id']}{path}", method)[0] == 401
     assert call(f"{base}/api/schedules/abc", "DELETE", token=token)[0] == 400
+    assert call(f"{base}/api/schedules/99", "PATCH", {"every": 60}, token)[0] == 404
     assert call(base + "/api/schedules", "PUT", body, token)[0] == 405
     assert len(call(base + "/api/schedules")[1]["schedules"]) == 1
 
