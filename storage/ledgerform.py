@@ -6,15 +6,20 @@ largest row of an unchanged recapture (~1.2 KB). The *packed* form keeps the sam
 about half the bytes, and ``unpack`` gives back the canonical body byte for byte, so hashes, the
 Merkle tree, proofs and evidence packages are unchanged:
 
-``[3, prev, value of each evidence field in the kind's order ..., pinned]``
+``[4, prev, value of each evidence field in the kind's order ..., pinned]``
 
 - the sequence number, kind and row id are the entry's own columns, not repeated;
 - no key names (the kind's field order is fixed);
 - ``true`` for a value equal to the field it usually copies (``final_url`` the ``url``, the
   ``payload_*`` place the ``warc_*`` one) or, for the text kind's ``capture_id``, the row id;
-- a sha256 in hex as 43 characters of unpadded base64url; a ``<urn:uuid:...>`` record id as its uuid;
-- the pinned value last, as the canonical body has it (WARC digest labels kept: ``ledger verify``
-  splices it into the body it makes from the row without parsing it).
+- a sha256 in hex (the previous entry's hash too) as 43 characters of unpadded base64url; a
+  ``<urn:uuid:...>`` record id as its 16 bytes in 22 characters of base64url;
+- a time (``2026-01-02T03:04:05.123456Z``) as its microseconds since 1970 (an integer);
+- the pinned value last: each WARC digest label ``sha256:<base32>`` in it as the digest's 43
+  characters of base64url (any other value as it is).
+
+Entries packed before times, record ids and pins were (version 3: ``[3, prev hex, ...]``, times and
+pins as the canonical body has them, a record id as its uuid) unpack as before.
 
 ``pack`` returns None when the packed form would not give the body back exactly (a value of an
 unexpected type); the entry is stored as its canonical body then, as every entry before this form
@@ -27,14 +32,17 @@ import base64
 import binascii
 import json
 import re
+import uuid
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from storage import ledger  # which imports this module: only its attributes at call time are used
 
 __all__ = ["PACKED", "is_packed", "pack", "row_entry", "unpack"]
 
-PACKED = 3  # the first element of a packed entry
+PACKED = 4  # the first element of a packed entry (3: the first packed form, read as ever)
+_V3 = 3
 # a field whose value is usually another field's (``true`` stands for that value)
 _SAME_AS = {"final_url": "url", "payload_file": "warc_file", "payload_offset": "warc_offset",
             "payload_length": "warc_length"}
@@ -43,6 +51,10 @@ _ID_FIELDS = frozenset({"warc_record_id"})
 _PACKED_FIELDS = frozenset(_SAME_AS) | _HEX_FIELDS | _ID_FIELDS  # (and the kind's key)
 _HEX = re.compile(r"[0-9a-f]{64}")
 _UUID = re.compile(r"<urn:uuid:([0-9a-f-]{36})>")
+_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+_LABEL = re.compile(r"sha256:([A-Z2-7]{52}====)")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
@@ -56,40 +68,89 @@ def _b64(raw: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _pack_value(name: str, value: Any, fields: Mapping[str, Any], key: str, row_id: int) -> Any:
+def _micros(value: str) -> int:
+    """Microseconds since 1970 of an entry's time (``_TIME``)."""
+    return (datetime.fromisoformat(value[:-1]).replace(tzinfo=UTC) - _EPOCH) // _MICROSECOND
+
+
+def _time(micros: int) -> str:
+    return (_EPOCH + micros * _MICROSECOND).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def _pack_value(name: str, value: Any, fields: Mapping[str, Any], kind: ledger.Kind, row_id: int
+                ) -> Any:
     same = _SAME_AS.get(name)
     if (same is not None and value is not None and type(value) is type(fields.get(same))
-            and value == fields.get(same)) or (name == key and type(value) is int and value == row_id):
+            and value == fields.get(same)) or (name == kind.key and type(value) is int
+                                               and value == row_id):
         return True
-    if name in _HEX_FIELDS and isinstance(value, str) and _HEX.fullmatch(value):
+    if not isinstance(value, str):
+        return value
+    if name in _HEX_FIELDS and _HEX.fullmatch(value):
         return _b64(bytes.fromhex(value))
-    if name in _ID_FIELDS and isinstance(value, str):
+    if name in _ID_FIELDS:
         match = _UUID.fullmatch(value)
-        return match.group(1) if match else value
+        return _b64(uuid.UUID(match.group(1)).bytes) if match else value
+    if name in kind.times and _TIME.fullmatch(value):
+        return _micros(value)
     return value
 
 
-def _unpack_value(name: str, value: Any, fields: Mapping[str, Any], key: str, row_id: int) -> Any:
-    if value is True and (name in _SAME_AS or name == key):
-        return row_id if name == key else fields.get(_SAME_AS[name])
+def _unpack_value(name: str, value: Any, fields: Mapping[str, Any], kind: ledger.Kind, row_id: int,
+                  version: int) -> Any:
+    if value is True and (name in _SAME_AS or name == kind.key):
+        return row_id if name == kind.key else fields.get(_SAME_AS[name])
     if name in _HEX_FIELDS and isinstance(value, str) and len(value) == 43:
         return _unb64(value).hex()
     if name in _ID_FIELDS and isinstance(value, str) and not value.startswith("<"):
-        return f"<urn:uuid:{value}>"
+        if version == _V3:
+            return f"<urn:uuid:{value}>"
+        return f"<urn:uuid:{uuid.UUID(bytes=_unb64(value))}>" if len(value) == 22 else value
+    if version != _V3 and name in kind.times and type(value) is int:
+        return _time(value)
     return value
 
 
-def _packed_head(kind: ledger.Kind, fields: Mapping[str, Any], row_id: int, prev: str) -> str:
-    """The packed form of an entry up to its pinned value: ``[3,prev,values...,``."""
-    values: list[Any] = [PACKED, prev]
-    for name in kind.fields:
-        value = fields.get(name)
-        values.append(_pack_value(name, value, fields, kind.key, row_id)
-                      if name in _PACKED_FIELDS or name == kind.key else value)
+def _pack_pinned(value: Any) -> Any:
+    """The packed form of a pinned value: its ``sha256:<base32>`` labels as base64url."""
+    if isinstance(value, list):
+        return [_pack_pinned(item) for item in value]
+    match = _LABEL.fullmatch(value) if isinstance(value, str) else None
+    return _b64(base64.b32decode(match.group(1))) if match else value
+
+
+def _unpack_pinned(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_unpack_pinned(item) for item in value]
+    if isinstance(value, str) and len(value) == 43 and ":" not in value:
+        return "sha256:" + base64.b32encode(_unb64(value)).decode("ascii")
+    return value
+
+
+def _packed_head(kind: ledger.Kind, fields: Mapping[str, Any], row_id: int, prev: str,
+                 version: int = PACKED) -> str:
+    """The packed form (``version``) of an entry up to its pinned value: ``[4,prev,values...,``."""
+    if version == _V3:
+        values: list[Any] = [_V3, prev]
+        for name in kind.fields:
+            value = fields.get(name)
+            values.append(_pack_v3(name, value, fields, kind, row_id)
+                          if name in _PACKED_FIELDS or name == kind.key else value)
+    else:
+        values = [PACKED, _b64(bytes.fromhex(prev)) if _HEX.fullmatch(prev) else prev]
+        values += [_pack_value(name, fields.get(name), fields, kind, row_id) for name in kind.fields]
     return _ENCODE.encode(values)[:-1] + ","
+
+
+def _pack_v3(name: str, value: Any, fields: Mapping[str, Any], kind: ledger.Kind, row_id: int) -> Any:
+    """A value as the first packed form (version 3) held it: times as they are, a record id as its uuid."""
+    if name in _ID_FIELDS and isinstance(value, str):
+        match = _UUID.fullmatch(value)
+        return match.group(1) if match else value
+    return value if name in kind.times else _pack_value(name, value, fields, kind, row_id)
 
 
 def pack(seq: int, kind: str, row_id: int, fields: Mapping[str, Any], prev: str, body: bytes
@@ -101,25 +162,37 @@ def pack(seq: int, kind: str, row_id: int, fields: Mapping[str, Any], prev: str,
             or len(fields) != len(spec.fields) + 1):  # a field the kind does not have
         return None
     try:
-        packed = _packed_head(spec, fields, row_id, prev) + ledger.canonical(
-            fields[spec.pinned]).decode("utf-8") + "]"
+        packed = _packed_head(spec, fields, row_id, prev) + _ENCODE.encode(
+            _pack_pinned(fields[spec.pinned])) + "]"
         return packed if unpack(packed, seq, kind, row_id).encode("utf-8") == body else None
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, binascii.Error):
         return None
+
+
+def _version(stored: str) -> int:
+    return _V3 if stored.startswith("[3,") else PACKED
 
 
 def row_entry(kind: ledger.Kind, seq: int, row_id: int, values: Sequence[Any], prev: str, stored: str
               ) -> str | None:
     """The canonical body of the packed entry ``stored`` when it is the packed form of the row whose
     raw column values (``Kind.raw_fields``) are ``values``, after the entry whose hash is ``prev``
-    (``ledger verify``'s fast path: no JSON parsing); None otherwise."""
+    (``ledger verify``'s fast path: the head compared as text, only the pinned value parsed); None
+    otherwise."""
     if kind.pinned is None:
         return None
     fields = kind.raw_fields(values)
-    head = _packed_head(kind, fields, row_id, prev)
+    version = _version(stored)
+    head = _packed_head(kind, fields, row_id, prev, version)
     if not stored.startswith(head) or not stored.endswith("]"):
         return None
-    return kind.pinned_body(seq, row_id, fields, prev, stored[len(head):-1])
+    pinned = stored[len(head):-1]
+    if version != _V3:
+        try:
+            pinned = ledger.canonical(_unpack_pinned(json.loads(pinned))).decode("utf-8")
+        except (ValueError, binascii.Error):
+            return None
+    return kind.pinned_body(seq, row_id, fields, prev, pinned)
 
 
 def unpack(stored: str, seq: int, kind: str, row_id: int) -> str:
@@ -131,12 +204,15 @@ def unpack(stored: str, seq: int, kind: str, row_id: int) -> str:
     try:
         values = json.loads(stored)
         if spec is None or spec.pinned is None or len(values) != len(spec.fields) + 3 or (
-                values[0] != PACKED or not isinstance(values[1], str)):
+                values[0] not in (_V3, PACKED) or not isinstance(values[1], str)):
             raise ValueError(f"not a packed {kind} entry")
+        version, prev = values[0], values[1]
+        if version != _V3 and len(prev) == 43:
+            prev = _unb64(prev).hex()
         fields: dict[str, Any] = {}
         for name, value in zip(spec.fields, values[2:-1], strict=True):
-            fields[name] = _unpack_value(name, value, fields, spec.key, row_id)
-        fields[spec.pinned] = values[-1]
+            fields[name] = _unpack_value(name, value, fields, spec, row_id, version)
+        fields[spec.pinned] = values[-1] if version == _V3 else _unpack_pinned(values[-1])
     except (TypeError, IndexError, binascii.Error) as exc:
         raise ValueError(f"malformed packed entry {seq}: {exc}") from exc
-    return ledger.entry_body(seq, kind, row_id, fields, values[1]).decode("utf-8")
+    return ledger.entry_body(seq, kind, row_id, fields, prev).decode("utf-8")
