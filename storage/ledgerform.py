@@ -15,6 +15,9 @@ Merkle tree, proofs and evidence packages are unchanged:
 - a sha256 in hex (the previous entry's hash too) as 43 characters of unpadded base64url; a
   ``<urn:uuid:...>`` record id as its 16 bytes in 22 characters of base64url;
 - a time (``2026-01-02T03:04:05.123456Z``) as its microseconds since 1970 (an integer);
+- in a capture's ``records`` ([type, offset, length, uuid, ...] each), ``true`` for an offset
+  where the record before ended (the first record: ``warc_offset``) and for the first length equal
+  to ``warc_length``, each uuid as its 16 bytes in base64url;
 - the pinned value last: each WARC digest label ``sha256:<base32>`` in it as the digest's 43
   characters of base64url (any other value as it is).
 
@@ -48,9 +51,11 @@ _SAME_AS = {"final_url": "url", "payload_file": "warc_file", "payload_offset": "
             "payload_length": "warc_length"}
 _HEX_FIELDS = frozenset({"sha256", "text_sha256"})
 _ID_FIELDS = frozenset({"warc_record_id"})
+_RECORDS = "records"  # a capture's WARC records: their offsets and ids are packed (version 4)
 _PACKED_FIELDS = frozenset(_SAME_AS) | _HEX_FIELDS | _ID_FIELDS  # (and the kind's key)
 _HEX = re.compile(r"[0-9a-f]{64}")
 _UUID = re.compile(r"<urn:uuid:([0-9a-f-]{36})>")
+_BARE_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 _LABEL = re.compile(r"sha256:([A-Z2-7]{52}====)")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -87,6 +92,8 @@ def _pack_value(name: str, value: Any, fields: Mapping[str, Any], kind: ledger.K
             and value == fields.get(same)) or (name == kind.key and type(value) is int
                                                and value == row_id):
         return True
+    if name == _RECORDS and isinstance(value, list):
+        return _pack_records(value, fields)
     if not isinstance(value, str):
         return value
     if name in _HEX_FIELDS and _HEX.fullmatch(value):
@@ -111,7 +118,51 @@ def _unpack_value(name: str, value: Any, fields: Mapping[str, Any], kind: ledger
         return f"<urn:uuid:{uuid.UUID(bytes=_unb64(value))}>" if len(value) == 22 else value
     if version != _V3 and name in kind.times and type(value) is int:
         return _time(value)
+    if version != _V3 and name == _RECORDS and isinstance(value, list):
+        return _unpack_records(value, fields)
     return value
+
+
+def _pack_records(records: list[Any], fields: Mapping[str, Any]) -> list[Any]:
+    """A capture's ``records`` ([type, offset, length, uuid, ...] each), each offset that follows on
+    from the record before (the first: ``warc_offset``) and the first length equal to ``warc_length``
+    as ``true``, each uuid as its 16 bytes in base64url."""
+    packed: list[Any] = []
+    follows, length = fields.get("warc_offset"), fields.get("warc_length")
+    for record in records:
+        if not (isinstance(record, list) and len(record) >= 4):
+            packed.append(record)
+            follows = length = None
+            continue
+        offset, size, rid = record[1], record[2], record[3]
+        item = [record[0],
+                True if type(offset) is int and offset == follows else offset,
+                True if type(size) is int and size == length else size,
+                _b64(uuid.UUID(rid).bytes) if isinstance(rid, str) and _BARE_UUID.fullmatch(rid)
+                else rid, *record[4:]]
+        packed.append(item)
+        follows = offset + size if type(offset) is int and type(size) is int else None
+        length = None
+    return packed
+
+
+def _unpack_records(records: list[Any], fields: Mapping[str, Any]) -> list[Any]:
+    unpacked: list[Any] = []
+    follows, length = fields.get("warc_offset"), fields.get("warc_length")
+    for record in records:
+        if not (isinstance(record, list) and len(record) >= 4):
+            unpacked.append(record)
+            follows = length = None
+            continue
+        offset = follows if record[1] is True else record[1]
+        size = length if record[2] is True else record[2]
+        rid = record[3]
+        if isinstance(rid, str) and len(rid) == 22:
+            rid = str(uuid.UUID(bytes=_unb64(rid)))
+        unpacked.append([record[0], offset, size, rid, *record[4:]])
+        follows = offset + size if type(offset) is int and type(size) is int else None
+        length = None
+    return unpacked
 
 
 def _pack_pinned(value: Any) -> Any:
@@ -150,7 +201,9 @@ def _pack_v3(name: str, value: Any, fields: Mapping[str, Any], kind: ledger.Kind
     if name in _ID_FIELDS and isinstance(value, str):
         match = _UUID.fullmatch(value)
         return match.group(1) if match else value
-    return value if name in kind.times else _pack_value(name, value, fields, kind, row_id)
+    if name in kind.times or name == _RECORDS:
+        return value
+    return _pack_value(name, value, fields, kind, row_id)
 
 
 def pack(seq: int, kind: str, row_id: int, fields: Mapping[str, Any], prev: str, body: bytes

@@ -105,7 +105,8 @@ def test_values_that_would_not_unpack_the_same_are_stored_canonical() -> None:
     assert packed is not None and ledgerform.unpack(packed, 7, ledger.CAPTURE, 3).encode() == body
     assert ledgerform.pack(7, ledger.CHECK, 3, {}, ledger.GENESIS, b"{}") is None  # no packed form
     odd = {**fields, "warc_record_id": "not-a-urn", "captured_at": "2026-01-02T03:04:05Z",
-           ledger.BLOCK_DIGESTS: ["sha1:ABC", None]}  # kept as they are
+           ledger.BLOCK_DIGESTS: ["sha1:ABC", None], "warc_offset": 10, "warc_length": 5,
+           "records": [["response", 10, 5, None], ["request", 16, 3, "X"], "odd", [1]]}  # kept as is
     body = ledger.entry_body(7, ledger.CAPTURE, 3, odd, ledger.GENESIS)
     packed = ledgerform.pack(7, ledger.CAPTURE, 3, odd, ledger.GENESIS, body)
     assert packed is not None and ledgerform.unpack(packed, 7, ledger.CAPTURE, 3).encode() == body
@@ -124,6 +125,7 @@ def first_form(body: str, seq: int, kind: str, row_id: int) -> str:
 def test_a_packed_entry_holds_times_record_ids_and_digests_compactly(archive: Archive) -> None:
     three(archive)
     extracted(archive)
+    with_ids = 0  # captures with more than one record (a response and its request)
     for seq, kind, row_id, body, _ in stored(archive):
         canonical = json.loads(ledgerform.unpack(body, seq, kind, row_id))
         values = json.loads(body)
@@ -133,10 +135,18 @@ def test_a_packed_entry_holds_times_record_ids_and_digests_compactly(archive: Ar
         for label in digests if isinstance(digests, list) else [digests]:
             assert label.startswith("sha256:") and label not in body  # packed: 43 characters
         if kind == ledger.CAPTURE:
-            assert canonical["fields"]["captured_at"] not in body
-            assert canonical["fields"]["warc_record_id"][len("<urn:uuid:"):-1] not in body
+            fields = canonical["fields"]
+            assert fields["captured_at"] not in body
+            assert fields["warc_record_id"][len("<urn:uuid:"):-1] not in body
+            records = values[2 + ledger.CAPTURE_FIELDS.index("records")]
+            assert len(records) == len(fields["records"]) >= 1
+            with_ids += len(records) > 1
+            # each record's offset follows on from the one before, the first one's is the row's
+            assert [r[1] for r in records] == [True] * len(records), records
+            assert not any(r[3] and r[3] in body for r in fields["records"])
         assert len(first_form(body, seq, kind, row_id)) - len(body) >= (
             21 + 20 * (len(digests) if isinstance(digests, list) else 1)), body
+    assert with_ids
 
 
 def test_entries_of_the_first_packed_form_still_verify(archive: Archive, key: ArchiveKey) -> None:
