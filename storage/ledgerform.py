@@ -93,7 +93,7 @@ def _pack_value(name: str, value: Any, fields: Mapping[str, Any], kind: ledger.K
                                                and value == row_id):
         return True
     if name == _RECORDS and isinstance(value, list):
-        return _pack_records(value, fields)
+        return _records(value, fields, packing=True)
     if not isinstance(value, str):
         return value
     if name in _HEX_FIELDS and _HEX.fullmatch(value):
@@ -119,50 +119,38 @@ def _unpack_value(name: str, value: Any, fields: Mapping[str, Any], kind: ledger
     if version != _V3 and name in kind.times and type(value) is int:
         return _time(value)
     if version != _V3 and name == _RECORDS and isinstance(value, list):
-        return _unpack_records(value, fields)
+        return _records(value, fields, packing=False)
     return value
 
 
-def _pack_records(records: list[Any], fields: Mapping[str, Any]) -> list[Any]:
-    """A capture's ``records`` ([type, offset, length, uuid, ...] each), each offset that follows on
-    from the record before (the first: ``warc_offset``) and the first length equal to ``warc_length``
-    as ``true``, each uuid as its 16 bytes in base64url."""
-    packed: list[Any] = []
+def _records(records: list[Any], fields: Mapping[str, Any], packing: bool) -> list[Any]:
+    """A capture's ``records`` ([type, offset, length, uuid, ...] each) packed (``packing``) or
+    unpacked: ``true`` for each offset that follows on from the record before (the first:
+    ``warc_offset``) and for the first length when it is ``warc_length``; each uuid as its 16
+    bytes in base64url. Any other item is kept as it is."""
+    out: list[Any] = []
     follows, length = fields.get("warc_offset"), fields.get("warc_length")
     for record in records:
         if not (isinstance(record, list) and len(record) >= 4):
-            packed.append(record)
+            out.append(record)
             follows = length = None
             continue
         offset, size, rid = record[1], record[2], record[3]
-        item = [record[0],
-                True if type(offset) is int and offset == follows else offset,
-                True if type(size) is int and size == length else size,
-                _b64(uuid.UUID(rid).bytes) if isinstance(rid, str) and _BARE_UUID.fullmatch(rid)
-                else rid, *record[4:]]
-        packed.append(item)
+        if packing:
+            item = [record[0], True if type(offset) is int and offset == follows else offset,
+                    True if type(size) is int and size == length else size,
+                    _b64(uuid.UUID(rid).bytes) if isinstance(rid, str) and _BARE_UUID.fullmatch(rid)
+                    else rid]
+        else:
+            offset = follows if offset is True else offset
+            size = length if size is True else size
+            item = [record[0], offset, size,
+                    str(uuid.UUID(bytes=_unb64(rid))) if isinstance(rid, str) and len(rid) == 22
+                    else rid]
+        out.append([*item, *record[4:]])
         follows = offset + size if type(offset) is int and type(size) is int else None
         length = None
-    return packed
-
-
-def _unpack_records(records: list[Any], fields: Mapping[str, Any]) -> list[Any]:
-    unpacked: list[Any] = []
-    follows, length = fields.get("warc_offset"), fields.get("warc_length")
-    for record in records:
-        if not (isinstance(record, list) and len(record) >= 4):
-            unpacked.append(record)
-            follows = length = None
-            continue
-        offset = follows if record[1] is True else record[1]
-        size = length if record[2] is True else record[2]
-        rid = record[3]
-        if isinstance(rid, str) and len(rid) == 22:
-            rid = str(uuid.UUID(bytes=_unb64(rid)))
-        unpacked.append([record[0], offset, size, rid, *record[4:]])
-        follows = offset + size if type(offset) is int and type(size) is int else None
-        length = None
-    return unpacked
+    return out
 
 
 def _pack_pinned(value: Any) -> Any:
