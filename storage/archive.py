@@ -137,6 +137,13 @@ class Archive:
             self._writer = WarcFileWriter(self.warc_dir, **self._writer_args)
         return self._writer
 
+    def row_user_agent(self, agent: str | None) -> str | None:
+        """The ``user_agent`` column of a row fetched as ``agent``: None when that is the User-Agent
+        the warcinfo record its WARC records name says the run fetched as (``http-header-user-agent``;
+        the request records hold the header as sent), so an unread column does not repeat it."""
+        run_agent = (self._writer_args.get("info") or {}).get("http-header-user-agent")
+        return None if agent is not None and agent == run_agent else agent
+
     def close(self) -> None:
         """Close the current WARC file and the database pool."""
         if self._writer is not None:
@@ -360,7 +367,7 @@ class Archive:
             "records": _compact(entries, main),
             "ip_address": final_exchange.ip_address if final_exchange else None,
             "ignore_robots": item.ignore_robots, "allow_private": item.allow_private,
-            "user_agent": item.user_agent, "run_id": item.run_id,
+            "user_agent": self.row_user_agent(item.user_agent), "run_id": item.run_id,
             "fetch_seconds": item.fetch_seconds, "purpose": item.purpose,
             "mode": _row_mode(item, wrote_meta), "mode_reason": item.mode_reason,
             "page_id": item.page_id, **_tls_columns(plan.last),

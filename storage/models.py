@@ -86,6 +86,8 @@ class Capture(Base):
     ip_address: Mapped[str | None] = mapped_column(String(64))
     ignore_robots: Mapped[bool] = mapped_column(Boolean, default=False)
     allow_private: Mapped[bool] = mapped_column(Boolean, default=False)
+    # None on rows written since issue 18 when it is the User-Agent the warcinfo record of the row's
+    # WARC records names (http-header-user-agent; Archive.row_user_agent)
     user_agent: Mapped[str | None] = mapped_column(Text)
     run_id: Mapped[str | None] = mapped_column(String(64))
     fetch_seconds: Mapped[float | None] = mapped_column(Float)
