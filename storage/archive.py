@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage import jobs, ledger, queries
 from storage.canonical import url_key
 from storage.database import connect
-from storage.hops import Hop, hop_rows
+from storage.hops import Hop, hop_rows, stored_chain
 from storage.models import EXTRACTION_PENDING as PENDING
 from storage.models import Capture, CaptureHop, Extraction
 from storage.records import (
@@ -374,6 +374,7 @@ class Archive:
         }
         # the network's values as the database can hold them (the WARC has them as received)
         row = storable_row(Capture.__table__, row, note="reason_detail")
+        row["redirect_chain"] = stored_chain(row)  # null when it was not redirected
         # a probe's hops are no mementos of the URLs it went through (often the site's home page)
         chain = hop_rows(plan.key, answered) if item.outcome == "captured" and not item.purpose else []
         pinned = [digest or None for digest in block_digests]

@@ -68,7 +68,9 @@ class Capture(Base):
     http_status: Mapped[int | None] = mapped_column(Integer)
     final_url: Mapped[str | None] = mapped_column(Text)
     final_url_key: Mapped[str | None] = mapped_column(Text)
-    redirect_chain: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # null (issue 18) for a fetch that was not redirected: [{"url": final_url, "status": http_status}]
+    # (storage.hops.stored_chain, chain_of)
+    redirect_chain: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=list)
     content_type: Mapped[str | None] = mapped_column(String(255))
     content_length: Mapped[int | None] = mapped_column(BigInteger)
     sha256: Mapped[str | None] = mapped_column(String(64))

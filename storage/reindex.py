@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from storage.archive import Archive, _compact, _entry
 from storage.canonical import url_key
 from storage.errors import ArchiveCorruptError
-from storage.hops import Hop, hop_rows
+from storage.hops import Hop, hop_rows, stored_chain
 from storage.ledger import adopt_rows
 from storage.models import Capture, CaptureHop, Extraction
 from storage.records import PROBE, ExtractionInput, RecordLocation
@@ -332,6 +332,7 @@ def _index_capture(session: Session, event: CaptureEvent, state: _State,
         "page_id": _page_of(session, content, state),
     })
     row = storable_row(Capture.__table__, row, note="reason_detail")
+    row["redirect_chain"] = stored_chain(row)  # as storage.archive stores it
     summary.captures += 1
     if row["outcome"] == "captured":
         summary.captured += 1
