@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage import jobs, ledger, queries
 from storage.canonical import url_key
 from storage.database import connect
-from storage.hops import Hop, hop_rows, stored_chain
+from storage.hops import Hop, final_key, hop_rows, stored_chain
 from storage.models import EXTRACTION_PENDING as PENDING
 from storage.models import Capture, CaptureHop, Extraction
 from storage.records import (
@@ -352,8 +352,7 @@ class Archive:
             "outcome": item.outcome, "reason": item.reason, "reason_detail": item.reason_detail,
             "http_status": final_exchange.status if final_exchange else None,
             "final_url": item.final_url,
-            "final_url_key": (plan.key if item.final_url == item.url
-                              else url_key(item.final_url) if item.final_url else None),
+            "final_url_key": final_key(plan.key, item.url, item.final_url),
             "redirect_chain": item.redirect_chain,
             "content_type": plan.content_type,
             "content_length": len(final_exchange.body) if final_exchange else None,

@@ -18,7 +18,7 @@ from typing import Any
 
 from storage.canonical import url_key
 
-__all__ = ["Hop", "chain_of", "hop_rows", "stored_chain"]
+__all__ = ["Hop", "chain_of", "final_key", "hop_rows", "stored_chain"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,3 +75,13 @@ def chain_of(chain: list[dict[str, Any]] | None, final_url: str | None, http_sta
         return list(chain)
     return [{"url": final_url, "status": http_status}] if final_url is not None and (
         http_status is not None) else []
+
+
+def final_key(key: str, url: str, final_url: str | None) -> str | None:
+    """The ``final_url_key`` column of a captures row whose URL ``url`` has the key ``key``: the
+    final URL's key, or None when there is no final URL or its key is the row's own (issue 18;
+    readers take ``coalesce(final_url_key, url_key)``)."""
+    if not final_url or final_url == url:
+        return None
+    final = url_key(final_url)
+    return None if final == key else final

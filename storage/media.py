@@ -102,7 +102,7 @@ def commit_media(archive: Archive, item: MediaInput) -> CaptureRecord:
     row: dict[str, Any] = {
         "url": item.url, "url_key": key, "captured_at": item.captured_at.astimezone(UTC),
         "outcome": item.outcome, "reason": item.reason, "reason_detail": item.reason_detail,
-        "http_status": None, "final_url": item.url, "final_url_key": key, "redirect_chain": [],
+        "http_status": None, "final_url": item.url, "final_url_key": None, "redirect_chain": [],
         "content_type": item.content_type if resource else None,
         "content_length": size if resource else None, "sha256": sha_hex if resource else None,
         "warc_file": main.warc_file, "warc_offset": main.offset, "warc_length": main.length,

@@ -67,6 +67,7 @@ class Capture(Base):
     reason_detail: Mapped[str | None] = mapped_column(Text)
     http_status: Mapped[int | None] = mapped_column(Integer)
     final_url: Mapped[str | None] = mapped_column(Text)
+    # None (issue 18) when it is url_key (readers take coalesce(final_url_key, url_key))
     final_url_key: Mapped[str | None] = mapped_column(Text)
     # null (issue 18) for a fetch that was not redirected: [{"url": final_url, "status": http_status}]
     # (storage.hops.stored_chain, chain_of)

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from storage.archive import Archive, _compact, _entry
 from storage.canonical import url_key
 from storage.errors import ArchiveCorruptError
-from storage.hops import Hop, hop_rows, stored_chain
+from storage.hops import Hop, final_key, hop_rows, stored_chain
 from storage.ledger import adopt_rows
 from storage.models import Capture, CaptureHop, Extraction
 from storage.records import PROBE, ExtractionInput, RecordLocation
@@ -313,7 +313,7 @@ def _index_capture(session: Session, event: CaptureEvent, state: _State,
         "url": url, "url_key": key, "captured_at": captured_at,
         "outcome": content.get("outcome") or "captured", "reason": content.get("reason"),
         "reason_detail": content.get("reason_detail"), "final_url": final_url,
-        "final_url_key": (key if final_url == url else url_key(final_url) if final_url else None),
+        "final_url_key": final_key(key, url, final_url),
         "redirect_chain": ([] if media else content.get("redirect_chain") if event.meta is not None
                            else [{"url": final_url, "status": row["http_status"]}]),
         "warc_file": main.warc_file, "warc_offset": main.offset, "warc_length": main.length,

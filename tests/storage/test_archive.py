@@ -570,3 +570,19 @@ def test_a_row_leaves_out_the_user_agent_its_warcinfo_names(open_archive: OpenAr
                     assert record.http_headers.get_header("User-Agent") == "collector-test"
     [info] = [infos[n] for n in named]
     assert b"http-header-user-agent: collector-test" in info
+
+
+def test_a_row_keeps_a_final_key_only_when_it_is_another_key(archive: Archive) -> None:
+    from sqlalchemy import select
+
+    from storage.models import Capture
+
+    same, slash, moved = archive.commit_captures([
+        html_capture(URL), redirect_capture(URL + "x", URL + "x/", T0),
+        redirect_capture("http://example.com/old", URL, T0)])
+    with archive.sessions() as session:
+        keys = {i: k for i, k in session.execute(select(Capture.id, Capture.final_url_key))}
+    assert keys == {same.id: None, slash.id: None, moved.id: url_key(URL)}
+    # mementos as before: the redirected row's final response is one of URL (as its hop)
+    assert [m.id for m in queries.mementos(archive.sessions, URL)] == [same.id, moved.id]
+    assert [m.id for m in queries.mementos(archive.sessions, URL + "x")] == [slash.id]
