@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage import jobs, ledger, queries
 from storage.canonical import url_key
 from storage.database import connect
-from storage.hops import Hop, hop_rows
+from storage.hops import Hop, final_key, hop_rows, stored_chain
 from storage.models import EXTRACTION_PENDING as PENDING
 from storage.models import Capture, CaptureHop, Extraction
 from storage.records import (
@@ -136,6 +136,13 @@ class Archive:
         if self._writer is None:
             self._writer = WarcFileWriter(self.warc_dir, **self._writer_args)
         return self._writer
+
+    def row_user_agent(self, agent: str | None) -> str | None:
+        """The ``user_agent`` column of a row fetched as ``agent``: None when that is the User-Agent
+        the warcinfo record its WARC records name says the run fetched as (``http-header-user-agent``;
+        the request records hold the header as sent), so an unread column does not repeat it."""
+        run_agent = (self._writer_args.get("info") or {}).get("http-header-user-agent")
+        return None if agent is not None and agent == run_agent else agent
 
     def close(self) -> None:
         """Close the current WARC file and the database pool."""
@@ -345,8 +352,7 @@ class Archive:
             "outcome": item.outcome, "reason": item.reason, "reason_detail": item.reason_detail,
             "http_status": final_exchange.status if final_exchange else None,
             "final_url": item.final_url,
-            "final_url_key": (plan.key if item.final_url == item.url
-                              else url_key(item.final_url) if item.final_url else None),
+            "final_url_key": final_key(plan.key, item.url, item.final_url),
             "redirect_chain": item.redirect_chain,
             "content_type": plan.content_type,
             "content_length": len(final_exchange.body) if final_exchange else None,
@@ -360,13 +366,14 @@ class Archive:
             "records": _compact(entries, main),
             "ip_address": final_exchange.ip_address if final_exchange else None,
             "ignore_robots": item.ignore_robots, "allow_private": item.allow_private,
-            "user_agent": item.user_agent, "run_id": item.run_id,
+            "user_agent": self.row_user_agent(item.user_agent), "run_id": item.run_id,
             "fetch_seconds": item.fetch_seconds, "purpose": item.purpose,
             "mode": _row_mode(item, wrote_meta), "mode_reason": item.mode_reason,
             "page_id": item.page_id, **_tls_columns(plan.last),
         }
         # the network's values as the database can hold them (the WARC has them as received)
         row = storable_row(Capture.__table__, row, note="reason_detail")
+        row["redirect_chain"] = stored_chain(row)  # null when it was not redirected
         # a probe's hops are no mementos of the URLs it went through (often the site's home page)
         chain = hop_rows(plan.key, answered) if item.outcome == "captured" and not item.purpose else []
         pinned = [digest or None for digest in block_digests]

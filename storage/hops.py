@@ -11,13 +11,14 @@ every other memento is a ``capture_hops`` row (``storage.models.CaptureHop``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from storage.canonical import url_key
 
-__all__ = ["Hop", "hop_rows"]
+__all__ = ["Hop", "chain_of", "final_key", "hop_rows", "stored_chain"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,3 +55,33 @@ def hop_rows(capture_key: str, hops: list[Hop]) -> list[dict[str, Any]]:
                      "warc_file": hop.warc_file, "warc_offset": hop.warc_offset,
                      "warc_length": hop.warc_length})
     return rows
+
+
+def stored_chain(row: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """The ``redirect_chain`` column of a captures row's values (issue 18): None for the chain of a
+    fetch that was not redirected, ``[{"url": final_url, "status": http_status}]``, which
+    ``chain_of`` gives back from the row's own columns; any other chain as it is."""
+    chain = row.get("redirect_chain")
+    one_hop = [{"url": row.get("final_url"), "status": row.get("http_status")}]
+    return None if (chain == one_hop and row.get("final_url") is not None
+                    and row.get("http_status") is not None) else chain
+
+
+def chain_of(chain: list[dict[str, Any]] | None, final_url: str | None, http_status: int | None
+             ) -> list[dict[str, Any]]:
+    """A row's redirect chain from its ``redirect_chain`` column (``stored_chain``), its ``final_url``
+    and ``http_status``: a list (empty when the fetch got no answer)."""
+    if chain is not None:
+        return list(chain)
+    return [{"url": final_url, "status": http_status}] if final_url is not None and (
+        http_status is not None) else []
+
+
+def final_key(key: str, url: str, final_url: str | None) -> str | None:
+    """The ``final_url_key`` column of a captures row whose URL ``url`` has the key ``key``: the
+    final URL's key, or None when there is no final URL or its key is the row's own (issue 18;
+    readers take ``coalesce(final_url_key, url_key)``)."""
+    if not final_url or final_url == url:
+        return None
+    final = url_key(final_url)
+    return None if final == key else final

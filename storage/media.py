@@ -102,7 +102,7 @@ def commit_media(archive: Archive, item: MediaInput) -> CaptureRecord:
     row: dict[str, Any] = {
         "url": item.url, "url_key": key, "captured_at": item.captured_at.astimezone(UTC),
         "outcome": item.outcome, "reason": item.reason, "reason_detail": item.reason_detail,
-        "http_status": None, "final_url": item.url, "final_url_key": key, "redirect_chain": [],
+        "http_status": None, "final_url": item.url, "final_url_key": None, "redirect_chain": [],
         "content_type": item.content_type if resource else None,
         "content_length": size if resource else None, "sha256": sha_hex if resource else None,
         "warc_file": main.warc_file, "warc_offset": main.offset, "warc_length": main.length,
@@ -113,7 +113,8 @@ def commit_media(archive: Archive, item: MediaInput) -> CaptureRecord:
         "revisit_of": None,
         "records": [_entry(loc, main, item.url) for loc in (resource, meta) if loc is not None],
         "ip_address": None, "ignore_robots": False, "allow_private": item.allow_private,
-        "user_agent": item.user_agent, "run_id": item.run_id, "fetch_seconds": item.fetch_seconds,
+        "user_agent": archive.row_user_agent(item.user_agent), "run_id": item.run_id,
+        "fetch_seconds": item.fetch_seconds,
         "purpose": None, "mode": "media", "mode_reason": item.mode_reason, "page_id": item.page_id,
         "tls_verified": None, "tls_fingerprint": None, "tls_issuer": None, "tls_detail": None,
         "proxy": None,

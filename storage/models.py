@@ -67,8 +67,11 @@ class Capture(Base):
     reason_detail: Mapped[str | None] = mapped_column(Text)
     http_status: Mapped[int | None] = mapped_column(Integer)
     final_url: Mapped[str | None] = mapped_column(Text)
+    # None (issue 18) when it is url_key (readers take coalesce(final_url_key, url_key))
     final_url_key: Mapped[str | None] = mapped_column(Text)
-    redirect_chain: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # null (issue 18) for a fetch that was not redirected: [{"url": final_url, "status": http_status}]
+    # (storage.hops.stored_chain, chain_of)
+    redirect_chain: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=list)
     content_type: Mapped[str | None] = mapped_column(String(255))
     content_length: Mapped[int | None] = mapped_column(BigInteger)
     sha256: Mapped[str | None] = mapped_column(String(64))
@@ -86,6 +89,8 @@ class Capture(Base):
     ip_address: Mapped[str | None] = mapped_column(String(64))
     ignore_robots: Mapped[bool] = mapped_column(Boolean, default=False)
     allow_private: Mapped[bool] = mapped_column(Boolean, default=False)
+    # None on rows written since issue 18 when it is the User-Agent the warcinfo record of the row's
+    # WARC records names (http-header-user-agent; Archive.row_user_agent)
     user_agent: Mapped[str | None] = mapped_column(Text)
     run_id: Mapped[str | None] = mapped_column(String(64))
     fetch_seconds: Mapped[float | None] = mapped_column(Float)

@@ -34,6 +34,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from storage.canonical import url_key
 from storage.errors import NoCaptureError
+from storage.hops import chain_of
 from storage.models import (
     EXTRACTION_PENDING,
     Capture,
@@ -119,7 +120,8 @@ def _record(row: Capture, ext: Extraction | None) -> CaptureRecord:
         id=row.id, url=row.url, url_key=row.url_key, captured_at=row.captured_at,
         outcome=row.outcome, reason=row.reason, reason_detail=row.reason_detail,
         http_status=row.http_status, final_url=row.final_url,
-        redirect_chain=list(row.redirect_chain or []), content_type=row.content_type,
+        redirect_chain=chain_of(row.redirect_chain, row.final_url, row.http_status),
+        content_type=row.content_type,
         content_length=row.content_length, sha256=row.sha256, warc_file=row.warc_file,
         warc_offset=row.warc_offset, warc_length=row.warc_length,
         warc_record_id=row.warc_record_id, payload_file=row.payload_file,

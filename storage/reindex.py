@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from storage.archive import Archive, _compact, _entry
 from storage.canonical import url_key
 from storage.errors import ArchiveCorruptError
-from storage.hops import Hop, hop_rows
+from storage.hops import Hop, final_key, hop_rows, stored_chain
 from storage.ledger import adopt_rows
 from storage.models import Capture, CaptureHop, Extraction
 from storage.records import PROBE, ExtractionInput, RecordLocation
@@ -313,7 +313,7 @@ def _index_capture(session: Session, event: CaptureEvent, state: _State,
         "url": url, "url_key": key, "captured_at": captured_at,
         "outcome": content.get("outcome") or "captured", "reason": content.get("reason"),
         "reason_detail": content.get("reason_detail"), "final_url": final_url,
-        "final_url_key": (key if final_url == url else url_key(final_url) if final_url else None),
+        "final_url_key": final_key(key, url, final_url),
         "redirect_chain": ([] if media else content.get("redirect_chain") if event.meta is not None
                            else [{"url": final_url, "status": row["http_status"]}]),
         "warc_file": main.warc_file, "warc_offset": main.offset, "warc_length": main.length,
@@ -321,7 +321,8 @@ def _index_capture(session: Session, event: CaptureEvent, state: _State,
         "ignore_robots": bool(content.get("ignore_robots", event.info.get("robots") == "ignore")),
         "allow_private": bool(content.get("allow_private",
                                           event.info.get("private-addresses") == "allowed")),
-        "user_agent": event.info.get("http-header-user-agent") or _user_agent(exchanges),
+        # None when the warcinfo says it, as storage.archive stores it (Archive.row_user_agent)
+        "user_agent": None if event.info.get("http-header-user-agent") else _user_agent(exchanges),
         "run_id": event.info.get("run-id"),
         **(_tls_columns(content) if event.meta is not None or inherited is None else inherited),
         "purpose": _purpose(content),
@@ -331,6 +332,7 @@ def _index_capture(session: Session, event: CaptureEvent, state: _State,
         "page_id": _page_of(session, content, state),
     })
     row = storable_row(Capture.__table__, row, note="reason_detail")
+    row["redirect_chain"] = stored_chain(row)  # as storage.archive stores it
     summary.captures += 1
     if row["outcome"] == "captured":
         summary.captured += 1

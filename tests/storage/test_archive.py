@@ -541,3 +541,48 @@ def test_returned_records_equal_the_rows_read_back(archive: Archive) -> None:
     ])
     assert returned == queries.captures_by_ids(archive.sessions, [r.id for r in returned])
     assert returned[0].revisit_of == first.id and returned[0].extraction_status == "ok"
+
+
+def test_a_row_leaves_out_the_user_agent_its_warcinfo_names(open_archive: OpenArchive,
+                                                            warc_dir: Path) -> None:
+    from sqlalchemy import select
+    from warcio.archiveiterator import ArchiveIterator
+
+    from storage.models import Capture
+
+    archive = open_archive(info={"http-header-user-agent": "collector-test"})
+    runs = archive.commit_captures([html_capture(URL, T0, user_agent="collector-test"),
+                                    html_capture(URL + "b", T0, user_agent="other/1.0")])
+    with archive.sessions() as session:
+        agents = {i: a for i, a in session.execute(select(Capture.id, Capture.user_agent))}
+    assert agents == {runs[0].id: None, runs[1].id: "other/1.0"}
+    # the run's User-Agent is in the warcinfo record the rows' records name (and in their requests)
+    [path] = warc_dir.glob("*.warc.gz")
+    with path.open("rb") as fh:
+        infos, named = {}, set()
+        for record in ArchiveIterator(fh):
+            headers = record.rec_headers
+            if record.rec_type == "warcinfo":
+                infos[headers.get_header("WARC-Record-ID")] = record.content_stream().read()
+            elif headers.get_header("WARC-Target-URI") == URL:
+                named.add(headers.get_header("WARC-Warcinfo-ID"))
+                if record.rec_type == "request":
+                    assert record.http_headers.get_header("User-Agent") == "collector-test"
+    [info] = [infos[n] for n in named]
+    assert b"http-header-user-agent: collector-test" in info
+
+
+def test_a_row_keeps_a_final_key_only_when_it_is_another_key(archive: Archive) -> None:
+    from sqlalchemy import select
+
+    from storage.models import Capture
+
+    same, slash, moved = archive.commit_captures([
+        html_capture(URL), redirect_capture(URL + "x", URL + "x/", T0),
+        redirect_capture("http://example.com/old", URL, T0)])
+    with archive.sessions() as session:
+        keys = {i: k for i, k in session.execute(select(Capture.id, Capture.final_url_key))}
+    assert keys == {same.id: None, slash.id: None, moved.id: url_key(URL)}
+    # mementos as before: the redirected row's final response is one of URL (as its hop)
+    assert [m.id for m in queries.mementos(archive.sessions, URL)] == [same.id, moved.id]
+    assert [m.id for m in queries.mementos(archive.sessions, URL + "x")] == [slash.id]

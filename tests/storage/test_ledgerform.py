@@ -4,6 +4,7 @@ canonical bodies (every archive before it) still verify; a rewritten packed entr
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from pathlib import Path
@@ -93,7 +94,8 @@ def test_a_row_rewritten_under_a_packed_entry_names_its_fields(archive: Archive)
 def test_values_that_would_not_unpack_the_same_are_stored_canonical() -> None:
     fields = {name: None for name in ledger.CAPTURE_FIELDS}
     fields[ledger.BLOCK_DIGESTS] = []
-    for odd in ({"sha256": "x" * 43}, {"warc_record_id": "not-a-urn"},
+    for odd in ({"sha256": "x" * 43}, {"warc_record_id": "x" * 22},
+                {"captured_at": 1767322245123456},
                 {"url": "u", "final_url": True}, {"extra": 1}):
         values = {**fields, **odd}
         body = ledger.entry_body(7, ledger.CAPTURE, 3, values, ledger.GENESIS)
@@ -102,6 +104,64 @@ def test_values_that_would_not_unpack_the_same_are_stored_canonical() -> None:
     packed = ledgerform.pack(7, ledger.CAPTURE, 3, fields, ledger.GENESIS, body)
     assert packed is not None and ledgerform.unpack(packed, 7, ledger.CAPTURE, 3).encode() == body
     assert ledgerform.pack(7, ledger.CHECK, 3, {}, ledger.GENESIS, b"{}") is None  # no packed form
+    odd = {**fields, "warc_record_id": "not-a-urn", "captured_at": "2026-01-02T03:04:05Z",
+           ledger.BLOCK_DIGESTS: ["sha1:ABC", None], "warc_offset": 10, "warc_length": 5,
+           "records": [["response", 10, 5, None], ["request", 16, 3, "X"], "odd", [1]]}  # kept as is
+    body = ledger.entry_body(7, ledger.CAPTURE, 3, odd, ledger.GENESIS)
+    packed = ledgerform.pack(7, ledger.CAPTURE, 3, odd, ledger.GENESIS, body)
+    assert packed is not None and ledgerform.unpack(packed, 7, ledger.CAPTURE, 3).encode() == body
+
+
+def first_form(body: str, seq: int, kind: str, row_id: int) -> str:
+    """The first packed form (version 3) of an entry: prev in hex, times, record ids' uuids and the
+    pinned WARC digest labels as the canonical body has them."""
+    spec = ledger.KINDS[kind]
+    canonical = json.loads(ledgerform.unpack(body, seq, kind, row_id))
+    fields = canonical["fields"]
+    return (ledgerform._packed_head(spec, fields, row_id, canonical["prev"], 3)
+            + ledger.canonical(fields[spec.pinned]).decode("utf-8") + "]")
+
+
+def test_a_packed_entry_holds_times_record_ids_and_digests_compactly(archive: Archive) -> None:
+    three(archive)
+    extracted(archive)
+    with_ids = 0  # captures with more than one record (a response and its request)
+    for seq, kind, row_id, body, _ in stored(archive):
+        canonical = json.loads(ledgerform.unpack(body, seq, kind, row_id))
+        values = json.loads(body)
+        assert values[0] == 4 and bytes.fromhex(canonical["prev"]) == base64.urlsafe_b64decode(
+            values[1] + "=")
+        digests = canonical["fields"][ledger.KINDS[kind].pinned]
+        for label in digests if isinstance(digests, list) else [digests]:
+            assert label.startswith("sha256:") and label not in body  # packed: 43 characters
+        if kind == ledger.CAPTURE:
+            fields = canonical["fields"]
+            assert fields["captured_at"] not in body
+            assert fields["warc_record_id"][len("<urn:uuid:"):-1] not in body
+            records = values[2 + ledger.CAPTURE_FIELDS.index("records")]
+            assert len(records) == len(fields["records"]) >= 1
+            with_ids += len(records) > 1
+            # each record's offset follows on from the one before, the first one's is the row's
+            assert [r[1] for r in records] == [True] * len(records), records
+            assert not any(r[3] and r[3] in body for r in fields["records"])
+        assert len(first_form(body, seq, kind, row_id)) - len(body) >= (
+            21 + 20 * (len(digests) if isinstance(digests, list) else 1)), body
+    assert with_ids
+
+
+def test_entries_of_the_first_packed_form_still_verify(archive: Archive, key: ArchiveKey) -> None:
+    three(archive)
+    extracted(archive)
+    archive.checkpoint(key)
+    for seq, kind, row_id, body, _ in stored(archive):  # as an archive packed before version 4
+        set_body(archive, seq, first_form(body, seq, kind, row_id))
+    assert all(body.startswith("[3,") for _, _, _, body, _ in stored(archive))
+    for seq, kind, row_id, body, digest in stored(archive):
+        canonical = ledgerform.unpack(body, seq, kind, row_id)
+        assert hashlib.sha256(canonical.encode("utf-8")).hexdigest() == digest
+    report = check(archive, key)
+    assert report.ok, report.problems
+    assert report.rows_checked == len(stored(archive))
 
 
 def _packed(**values: object) -> str:
@@ -110,7 +170,7 @@ def _packed(**values: object) -> str:
     return json.dumps([values.get("marker", ledgerform.PACKED), "prev", *fields, []])
 
 
-@pytest.mark.parametrize("body", ["[3,", '[3,"prev"]', _packed(marker=4), _packed(sha256="*" * 43)])
+@pytest.mark.parametrize("body", ["[3,", '[3,"prev"]', _packed(marker=99), _packed(sha256="*" * 43)])
 def test_a_malformed_packed_entry_is_named(body: str) -> None:
     with pytest.raises(ValueError, match=rf"packed {ledger.CAPTURE} entry 7 \(row 3\)"):
         ledgerform.unpack(body, 7, ledger.CAPTURE, 3)
