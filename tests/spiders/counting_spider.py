@@ -36,7 +36,7 @@ class CountingSpider(CaptureSpider):
         return super().request_for(target)
 
     def _empty(self) -> None:
-        if self.issued < len(self.targets):
+        if self.issued < len(list(self.targets)):  # the test's targets are a list
             self.starved += 1
 
     def closed(self, reason: str) -> None:
