@@ -11,6 +11,8 @@ import scrapy
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 from spiders.browser import DOM_URN, RECORDER_KEY
@@ -114,17 +116,34 @@ class CaptureSpider(scrapy.Spider):
         """One request per target, made lazily so huge URL lists stay out of memory.
 
         Scrapy reads start() on as long as the downloader is busy, which would put every target's
-        request in the scheduler at once (20,000 URLs: 20,000 requests with their meta). Here it
-        pauses whenever ``backlog_limit`` requests wait in the scheduler, until the scheduler is empty.
+        request in the scheduler at once (20,000 URLs: 20,000 requests with their meta). Here the
+        requests are put in the scheduler (``engine.crawl``, as start requests) until
+        ``backlog_limit`` wait there, then again once fewer than half of that wait. Yielded, they
+        would reach the scheduler one per turn of the reactor while the downloader has room, and a
+        busy crawl turns slowly: on 2,000 pages the scheduler ran empty and the downloader had a
+        median of 4 requests in flight of 32 allowed, against 31 for bare Scrapy.
         """
         limit = self.backlog_limit()
+        engine = getattr(self.crawler, "engine", None)
         for target in self.targets:
             self._fetched.add(target["url"])  # a target is no requisite to fetch again
-            yield self.request_for(target)
+            request = self.request_for(target)
             scheduler = _scheduler(self)
-            if scheduler is not None and len(scheduler) >= limit:
-                # no await between the check and the wait: the signal cannot be missed
-                await self.crawler.signals.wait_for(signals.scheduler_empty)
+            if engine is None or scheduler is None:
+                yield request
+                continue
+            request.meta.setdefault("is_start_request", True)  # the scheduler's FIFO start queue
+            engine.crawl(request)
+            if len(scheduler) >= limit:
+                await self._backlog_below(scheduler, max(1, limit // 2))
+    async def _backlog_below(self, scheduler: Any, low: int) -> None:
+        """Return once fewer than ``low`` requests wait in ``scheduler``. It is looked at again each
+        time a download ends, or the scheduler runs empty (a request refused before the downloader,
+        by robots.txt say, ends no download)."""
+        while len(scheduler) >= low:
+            # no await between the check and the wait: the signals cannot be missed
+            await _any_signal(self.crawler.signals,
+                              (signals.request_left_downloader, signals.scheduler_empty))
 
     def backlog_limit(self) -> int:
         """How many requests may wait in the scheduler: four times the crawl's concurrency."""
@@ -317,6 +336,22 @@ class CaptureSpider(scrapy.Spider):
             "redirect_chain": _chain(hops),
             "started_at": meta.get("collector_started"),
         }
+
+
+async def _any_signal(manager: Any, which: tuple[Any, ...]) -> None:
+    """Await the next of the ``which`` signals of ``manager`` (a Scrapy SignalManager): its
+    ``wait_for`` for several signals at once."""
+    fired: Deferred[None] = Deferred()
+
+    def handle(**_: Any) -> None:
+        for signal in which:
+            manager.disconnect(handle, signal)
+        if not fired.called:
+            fired.callback(None)
+
+    for signal in which:
+        manager.connect(handle, signal)
+    await maybe_deferred_to_future(fired)
 
 
 def _scheduler(spider: scrapy.Spider) -> Any:

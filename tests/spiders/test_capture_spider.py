@@ -25,7 +25,7 @@ print(json.dumps(sorted(r["outcome"] for r in seen).count("captured")))
 """
 
 
-def _crawl(server: str, tmp_path: Path, n: int, backlog: int) -> tuple[int, int]:
+def _crawl(server: str, tmp_path: Path, n: int, backlog: int) -> tuple[int, int, int]:
     most = tmp_path / f"most-{backlog}"
     env = {**os.environ, "COLLECTOR_TEST_MOST": str(most), "COLLECTOR_TEST_BACKLOG": str(backlog)}
     done = subprocess.run(
@@ -33,16 +33,27 @@ def _crawl(server: str, tmp_path: Path, n: int, backlog: int) -> tuple[int, int]
          "tests.spiders.counting_spider.CountingSpider"],
         capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
-    return int(done.stdout.strip().splitlines()[-1]), int(most.read_text())
+    most_seen, starved = map(int, most.read_text().split())
+    return int(done.stdout.strip().splitlines()[-1]), most_seen, starved
 
 
 def test_scheduler_holds_at_most_the_backlog_limit(server: str, tmp_path: Path) -> None:
-    captured, most = _crawl(server, tmp_path, 120, backlog=8)
+    captured, most, _ = _crawl(server, tmp_path, 120, backlog=8)
     assert captured == 120  # every target still fetched
     assert most <= 8
     # the same crawl with a limit above the target count queues most of them at once
-    _, unbounded = _crawl(server, tmp_path, 120, backlog=1000)
+    _, unbounded, _ = _crawl(server, tmp_path, 120, backlog=1000)
     assert unbounded > 8 * 4
+
+
+def test_scheduler_is_refilled_before_it_runs_empty(server: str, tmp_path: Path) -> None:
+    # refilled once half the backlog is gone: with the backlog above twice the concurrency (4),
+    # the downloader can never take the last waiting request before the refill; refilled only once
+    # empty (as before), the scheduler ran empty at every refill, ~(120 - 12) / 12 times
+    captured, most, starved = _crawl(server, tmp_path, 120, backlog=12)
+    assert captured == 120
+    assert most <= 12
+    assert starved == 0
 
 
 def test_url_argument_gives_the_targets() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from spiders.jsshell import js_shell_signal, visible_text
+from spiders.jsshell import js_shell_signal, visible_length, visible_text
 from tests.collector.capture import socialweb
 
 CORPUS = Path("/work/shared/corpora/trafilatura-eval/html")
@@ -85,3 +85,26 @@ def test_visible_text_collapses_every_kind_of_whitespace_to_one_space() -> None:
     # no-break, em and ideographic spaces, tabs and line breaks, as the reader sees them: one gap
     html = "<p>\n\t a\u00a0\u00a0b\u2003 c</p>\r\n<p>d\u3000e </p>\n".encode()
     assert visible_text(html) == "a b c d e"
+
+
+def test_visible_length_is_the_visible_texts_up_to_the_limit_on_real_pages() -> None:
+    # the spider's one-pass count stops once the page shows enough; below that it must be exact,
+    # else auto mode would judge pages by another measure than the one the tests above check
+    pages = corpus_pages()[::3]
+    assert len(pages) >= 300
+    for path in pages:
+        data = path.read_bytes()
+        html = gzip.decompress(data) if path.name.endswith(".gz") else data
+        full = len(visible_text(html))
+        assert min(visible_length(html, enough=1600), 1600) == min(full, 1600), path.name
+        assert visible_length(html, enough=10**9) == full, path.name
+
+
+@pytest.mark.parametrize("html", [
+    b"", b"  \n ", b"<p>a</p>", b"<p>\n\t a\xc2\xa0\xc2\xa0b</p> c &amp; d",
+    b"<style>p{}</style><p>Shown &amp; kept</p><script>hidden()</script><noscript>x</noscript><!-- c -->",
+    b"<SCRIPT type=x>var a = '<p>no</p>';</SCRIPT ><p>yes</p>", b"<script>unclosed <p>text</p>",
+])
+def test_visible_length_counts_what_visible_text_shows(html: bytes) -> None:
+    assert visible_length(html, enough=10**9) == len(visible_text(html))
+    assert visible_length(html, enough=1) >= min(1, len(visible_text(html)))
