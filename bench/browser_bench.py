@@ -21,13 +21,14 @@ concurrency, visiting the same pages:
 
 Figures: pages/s of each and their ratio [target >= 0.7x], and the peak summed PSS of collector's
 process tree (crawl, writer, extraction workers, Playwright's driver and Chromium's processes)
-[target < 1.5 GB]. Each loop's CPU seconds per page are those of this process and its descendants
-(Playwright's driver, every Chromium process; collector's crawl, writer and extraction processes; not
-the site's server), sampled from /proc every 0.1 s (a process that exits loses at most its last
-tenth of a second): on a shared machine, where wall time is noise, they say what each page costs.
-The bench's own instruments run in this process and are left out of both loops' CPU: the CPU
-sampler's thread, and, in collector's loop, the PSS sampler's (reading smaps_rollup of every
-Chromium process every 0.1 s cost ~0.1 s per page; ``instruments_cpu_s`` gives both).
+[target < 1.5 GB], sampled every 0.5 s. Each loop's CPU seconds per page are those of this process
+and its descendants (Playwright's driver, every Chromium process; collector's crawl, writer and
+extraction processes; not the site's server), sampled from /proc every 0.1 s (a process that exits
+loses at most its last tenth of a second): on a shared machine, where wall time is noise, they say
+what each page costs. The bench's own instruments run in this process and are left out of both
+loops' CPU: the CPU sampler's thread, and, in collector's loop, the PSS sampler's (reading
+smaps_rollup of every Chromium process every 0.1 s cost 0.13-0.17 s per page; every 0.5 s, a fifth
+of it; ``instruments_cpu_s`` gives both).
 ``--rounds N`` runs the loops N times, interleaved (bare, routed, collector, bare, ...), and gives
 the median of the rounds' ratios. No asserts: figures are printed and written to
 bench/out/browser_bench.json.
@@ -163,7 +164,10 @@ def one_round(config: Any, urls: list[str], launch: dict[str, Any], concurrency:
     if routed:
         loops.append(("bare_routed", lambda: asyncio.run(
             bare_loop(urls, launch, concurrency, route=True))))
-    peak = TreePeak(interval=0.1)
+    # every 0.5 s: each sample reads smaps_rollup of every Chromium process (~26 ms of CPU at 0.1 s
+    # intervals took 13-17 s of a 100-page run, from the cores collector's loop is timed on); the
+    # peak is a plateau (the browser with its pages open), which 0.5 s samples find
+    peak = TreePeak(interval=0.5)
 
     def ours() -> int:
         with peak:
