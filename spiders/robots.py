@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
@@ -94,15 +95,24 @@ class RobotsMiddleware(RobotsTxtMiddleware):
 
 class SubresourceRobots:
     """robots.txt for a browser page's own requests, through the crawl's robots.txt middleware (its
-    per-host cache: one robots.txt fetch per host)."""
+    per-host cache: one robots.txt fetch per host). A host's parsed rules, once the middleware has
+    them, are kept here by ``netloc`` as the middleware keys them: a page's sub-resources are then
+    checked without a Scrapy request and a deferred each."""
 
     def __init__(self, middleware: RobotsTxtMiddleware, user_agent: str | None) -> None:
         self.middleware = middleware
         self.user_agent = user_agent or "*"
+        self._parsers: dict[str, Any] = {}
 
     async def refusal(self, url: str) -> str | None:
         """Why robots.txt forbids ``url`` (None: it allows it, or has no rules for it)."""
-        parser = await self.middleware.robot_parser(Request(url))
+        netloc = urlsplit(url).netloc
+        parser = self._parsers.get(netloc)
+        if parser is None:
+            request = Request(url)
+            parser = await self.middleware.robot_parser(request)
+            if parser is not None and urlparse_cached(request).netloc == netloc:
+                self._parsers[netloc] = parser
         if parser is None or parser.allowed(url, self.user_agent):
             return None
         return REASONS["robots-txt"]

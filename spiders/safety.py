@@ -26,6 +26,7 @@ hand back the redirect itself as if it were the page.
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import re
 from typing import TYPE_CHECKING
@@ -78,13 +79,14 @@ class UnsupportedSchemeError(IgnoreRequest):
     """The target (or a redirect's target) is not an http or https URL."""
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function, asked once per request of a browser page
 def normalize_host(host: str) -> str:
     """``host`` as a resolver or proxy reads it: IP addresses in their standard form, names lower-case
     ASCII (IDNA) without trailing dots.
 
     ``0x7f.1``, ``2130706433``, ``0177.0.0.1``, ``127.1`` and ``１２７.０.０.１`` all become
     ``127.0.0.1``; ``[::FFFF:7f00:1]`` becomes ``::ffff:7f00:1``; ``LocalHost.`` becomes
-    ``localhost``.
+    ``localhost``. Results are cached (the browser's guard asks it for each sub-resource).
     """
     text = _DOTS.sub(".", unquote(host).strip())
     if text.startswith("[") and text.endswith("]"):
