@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 from urllib.request import urlopen
 
 import pytest
@@ -123,8 +124,15 @@ def test_redirects_to_a_host_not_allowed_never_reach_it(guarded: tuple[Crawl, in
     page = f"{social}/redirecting?to={target}"
     assert crawl.results[page]["outcome"] == "captured"
     assert forbidden.connections == 0
-    refused = {item["url"]: item["reason"] for item in crawl.page_info(page)["requests_refused"]}
-    assert {target + "/pixel.png", target + "/data.json"} <= set(refused)
+    info = crawl.page_info(page)
+    refused = {item["url"]: item["reason"] for item in info["requests_refused"]}
+    assert target + "/pixel.png" in refused
+    # the XHR's redirect: refused by name when Chromium asks for its target (the hop's DevTools Fetch
+    # pause); a fetch that Chromium fails on CORS at the redirect itself never asks for the target (no
+    # request, no pause: seen in a fresh-clone CI run after the pause was added), and is then recorded
+    # as a failed request; either way the host gets no connection
+    failed = [unquote(item["url"]) for item in info["requests_failed"]]
+    assert target + "/data.json" in refused or any(target + "/data.json" in url for url in failed)
     assert all("127.0.0.2" in reason for reason in refused.values())
     assert not [row for row in crawl.rows() if row.outcome == "captured"
                 and (row.url.startswith(target) or (row.final_url or "").startswith(target))]
