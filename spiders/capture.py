@@ -124,18 +124,27 @@ class CaptureSpider(scrapy.Spider):
         median of 4 requests in flight of 32 allowed, against 31 for bare Scrapy.
         """
         limit = self.backlog_limit()
-        engine = getattr(self.crawler, "engine", None)
         for target in self.targets:
             self._fetched.add(target["url"])  # a target is no requisite to fetch again
             request = self.request_for(target)
-            scheduler = _scheduler(self)
-            if engine is None or scheduler is None:
+            scheduler = _scheduler(self)  # without it the backlog cannot be watched: yield
+            if scheduler is None or not self.schedule(request):
                 yield request
                 continue
-            request.meta.setdefault("is_start_request", True)  # the scheduler's FIFO start queue
-            engine.crawl(request)
             if len(scheduler) >= limit:
                 await self._backlog_below(scheduler, max(1, limit // 2))
+
+    def schedule(self, request: scrapy.Request) -> bool:
+        """Put ``request`` in the running crawl's scheduler now, as a start request (the scheduler's
+        FIFO start queue keeps the targets' order); False when there is no running crawl to take it
+        (the caller yields it then)."""
+        engine = getattr(self.crawler, "engine", None)
+        if engine is None:
+            return False
+        request.meta.setdefault("is_start_request", True)
+        engine.crawl(request)
+        return True
+
     async def _backlog_below(self, scheduler: Any, low: int) -> None:
         """Return once fewer than ``low`` requests wait in ``scheduler``. It is looked at again each
         time a download ends, or the scheduler runs empty (a request refused before the downloader,

@@ -188,18 +188,14 @@ class QueuedCaptureSpider(CaptureSpider):
                 if accept is not None and attempts:
                     wanted = await asyncio.to_thread(accept, attempts)
                     targets = [t for t in targets if _attempt(t) is None or _attempt(t) in wanted]
-                engine = getattr(self.crawler, "engine", None)
                 for target in targets:
-                    request = self.request_for(target)
-                    if engine is None:
-                        yield request
-                        continue
                     # the whole batch to the scheduler at once, not one per reactor turn: a worker
                     # stopped (SIGTERM) between two yields dropped the rest of a batch it had taken from
                     # Redis and claimed; held by the scheduler, they go back to the shared queue when it
                     # closes
-                    request.meta.setdefault("is_start_request", True)
-                    engine.crawl(request)
+                    request = self.request_for(target)
+                    if not self.schedule(request):
+                        yield request
                 if not raw:
                     await asyncio.sleep(self.poll)
         finally:
