@@ -91,6 +91,31 @@ def warc_bytes(folder: Path, pattern: str = "*.warc.gz") -> int:
     return sum(p.stat().st_size for p in folder.rglob(pattern))
 
 
+def record_bytes(folder: Path) -> dict[str, int]:
+    """Compressed bytes of the WARC records under ``folder`` by kind: the WARC-Type, and for a
+    ``metadata`` record the ``urn:`` scheme part of its target (collector's capture and text records)."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    out: dict[str, int] = {}
+    for path in sorted(folder.rglob("*.warc.gz")):
+        with path.open("rb") as fh:
+            records = ArchiveIterator(fh)
+            for record in records:
+                record.content_stream().read()
+                target = record.rec_headers.get_header("WARC-Target-URI") or ""
+                kind = record.rec_headers.get_header("WARC-Type") or "?"
+                if kind == "metadata" and target.startswith("urn:"):
+                    kind += ":" + ":".join(target.split(":")[1:3])
+                out[kind] = out.get(kind, 0) + records.get_record_length()
+    return out
+
+
+def records_delta(after: dict[str, int], before: dict[str, int], n: int) -> dict[str, float]:
+    """WARC bytes per page each kind of record added, largest first."""
+    grown = {k: (after[k] - before.get(k, 0)) / n for k in after}
+    return {k: round(v, 1) for k, v in sorted(grown.items(), key=lambda kv: -kv[1]) if v > 0}
+
+
 def wget(urls: list[str], folder: Path, port: int, dedup: Path | None) -> dict[str, Any]:
     """Fetch ``urls`` with one wget through the proxy site, writing ``folder``/wget.warc.gz (+ CDX)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -154,9 +179,12 @@ def phases(args: argparse.Namespace, port: int, config: Callable[[str], Config],
     have_wget = shutil.which("wget") is not None
     w1 = (wget(urls, root / "wget1", port, None) if have_wget
           else warcio_baseline(urls, root / "warcio", port))
+    recs1 = record_bytes(cfg.warc_dir)
+    wrecs1 = record_bytes(root / ("wget1" if have_wget else "warcio"))
     again = run_capture(cfg, urls)
     warc2, stats2 = warc_bytes(cfg.warc_dir), db_stats(db)
     w2 = wget(urls, root / "wget2", port, root / "wget1" / "wget.cdx") if have_wget else None
+    recs2 = record_bytes(cfg.warc_dir)
     baseline = "wget --warc-file" if have_wget else "warcio capture_http, gzip 6 (no wget)"
     first_all = (warc1 + stats1["bytes"]) / n
     summary: dict[str, Any] = {
@@ -164,7 +192,9 @@ def phases(args: argparse.Namespace, port: int, config: Callable[[str], Config],
         "warc_gzip_level": cfg.warc_gzip_level,
         "first": {"outcomes": first["outcomes"], "warc_per_page": per_page(warc1, n),
                   "db_per_page": per_page(stats1["bytes"], n), "all_per_page": round(first_all, 1),
-                  "tables_per_page": table_delta(stats1["per"], {}, n)},
+                  "tables_per_page": table_delta(stats1["per"], {}, n),
+                  "records_per_page": records_delta(recs1, {}, n)},
+        "baseline_first_records_per_page": records_delta(wrecs1, {}, n),
         "baseline_first_per_page": per_page(w1["warc"], n),
     }
     summary["first"]["ratio"] = round(first_all / (w1["warc"] / n), 3)
@@ -173,9 +203,11 @@ def phases(args: argparse.Namespace, port: int, config: Callable[[str], Config],
                             "warc_per_page": per_page(warc2 - warc1, n),
                             "db_per_page": per_page(stats2["bytes"] - stats1["bytes"], n),
                             "all_per_page": round(re_all, 1),
-                            "tables_per_page": table_delta(stats2["per"], stats1["per"], n)}
+                            "tables_per_page": table_delta(stats2["per"], stats1["per"], n),
+                            "records_per_page": records_delta(recs2, recs1, n)}
     if w2 is not None:
         summary["baseline_recapture_per_page"] = per_page(w2["warc"], n)
+        summary["baseline_recapture_records_per_page"] = records_delta(record_bytes(root / "wget2"), {}, n)
         summary["recapture"]["ratio"] = round(re_all / (w2["warc"] / n), 3)
     f, r = summary["first"], summary["recapture"]
     print(f"{n} pages, collector warc_gzip_level {cfg.warc_gzip_level}, baseline {baseline}, "
@@ -184,6 +216,8 @@ def phases(args: argparse.Namespace, port: int, config: Callable[[str], Config],
           f"{f['db_per_page']:.0f} B/page = {f['all_per_page']:.0f} B/page; baseline "
           f"{summary['baseline_first_per_page']:.0f} B/page: {f['ratio']:.2f}x (target <= 1.2)")
     print(f"  DB per table/index, B/page: {f['tables_per_page']}")
+    print(f"  WARC per kind of record, B/page: {f['records_per_page']}; baseline: "
+          f"{summary['baseline_first_records_per_page']}")
     line = (f"recapture {r['outcomes']}: WARC {r['warc_per_page']:.0f} B/page + DB "
             f"{r['db_per_page']:.0f} B/page = {r['all_per_page']:.0f} B/page (target <= 1200)")
     if w2 is not None:
@@ -191,6 +225,8 @@ def phases(args: argparse.Namespace, port: int, config: Callable[[str], Config],
                  f"{r['ratio']:.2f}x")
     print(line)
     print(f"  DB per table/index, B/page: {r['tables_per_page']}")
+    print(f"  WARC per kind of record, B/page: {r['records_per_page']}; baseline: "
+          f"{summary.get('baseline_recapture_records_per_page', {})}")
     return summary
 
 
