@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from collector.capture.crawlproc import forget_inherited_server
 from collector.capture.extract_pool import EXTRACT_PRELOAD, LIGHT_PRELOAD
 from collector.capture.run import capture_urls
 from tests.collector.cli.test_cli import lines, no_traceback, run
@@ -46,7 +47,12 @@ def _descendants() -> list[str]:
 
 def _capture_watching(config: Any, urls: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
     """Capture ``urls`` in-process; with each result (the crawl and its writer still running), the
-    command lines of the processes below this one."""
+    command lines of the processes below this one.
+
+    A fork server this process runs (an earlier test's extraction pool started one) is let go first:
+    a crawl child forked from it, and the writer forked from that child, would show its command line,
+    which names the extraction preload."""
+    forget_inherited_server()
     seen: list[str] = []
     results = capture_urls(config, urls, on_result=lambda _r: seen.extend(_descendants()))
     return results, seen
