@@ -11,7 +11,8 @@ Routes:
                      image URLs
   /_edit/<n>         edits post n (its text becomes EDITED_TEXT % n)
   /img/<name>.png    a small PNG (colour from the name's hash)
-  /timeline          an infinite-scroll timeline: 3 items, 3 more per scroll to the bottom (4 pages)
+  /timeline          an infinite-scroll timeline: 3 items, 3 more per scroll to the bottom (4 pages),
+                     loaded TIMELINE_PAUSE_MS after the scrolling pauses there (debounced)
   /api/timeline?page=P  the items of page P as JSON
   /lazy              images with loading="lazy" and data-src (IntersectionObserver) 3000 px down
   /consent           an article covered by a cookie banner (a fixed blue overlay, "Accept all")
@@ -99,6 +100,7 @@ SHELL = """<!doctype html><html><head><title>Post %s</title>
 <div id="post"></div><div id="images"></div><div id="root"></div>
 <script src="/app.js"></script></body></html>"""
 
+TIMELINE_PAUSE_MS = 800  # the timeline's loader waits for the scrolling to pause this long
 TIMELINE = """<!doctype html><html><head><title>Timeline</title></head><body>
 <div id="feed"></div>
 <script>
@@ -116,10 +118,16 @@ function more() {
   });
 }
 more();
+// as many timelines do, the loader looks at the scroll once it pauses (debounced): the next items
+// come some time after the view reached the bottom, as a busy machine's would
+let pause = null;
 window.addEventListener('scroll', () => {
-  if (window.innerHeight + window.scrollY >= document.body.scrollHeight - 200) more();
+  clearTimeout(pause);
+  pause = setTimeout(() => {
+    if (window.innerHeight + window.scrollY >= document.body.scrollHeight - 200) more();
+  }, %d);
 });
-</script></body></html>"""
+</script></body></html>""" % TIMELINE_PAUSE_MS
 
 LAZY = """<!doctype html><html><head><title>Lazy</title></head><body>
 <p>A gallery of photographs from the flood, described at length for the record.</p>
