@@ -125,9 +125,9 @@ window.addEventListener('scroll', () => {
   clearTimeout(pause);
   pause = setTimeout(() => {
     if (window.innerHeight + window.scrollY >= document.body.scrollHeight - 200) more();
-  }, %d);
+  }, PAUSE_MS);
 });
-</script></body></html>""" % TIMELINE_PAUSE_MS
+</script></body></html>""".replace("PAUSE_MS", str(TIMELINE_PAUSE_MS))
 
 LAZY = """<!doctype html><html><head><title>Lazy</title></head><body>
 <p>A gallery of photographs from the flood, described at length for the record.</p>
