@@ -104,9 +104,11 @@ _PAUSE_JS = r"""
 }
 """
 
-# "see more" and autoplay in one round trip (each costs one on a busy machine)
-_EXPAND_AND_PAUSE_JS = ("(args) => ({clicked: (" + _SEE_MORE_JS.strip() + ")(args), paused: ("
-                        + _PAUSE_JS.strip() + ")()})")
+_TEXT = "(document.body ? document.body.innerText.length : 0)"  # the text a reader sees, in characters
+# "see more" and autoplay in one round trip (each costs one on a busy machine); ``text``: the page's
+# text before the clicks
+_EXPAND_AND_PAUSE_JS = ("(args) => ({text: " + _TEXT + ", clicked: (" + _SEE_MORE_JS.strip()
+                        + ")(args), paused: (" + _PAUSE_JS.strip() + ")()})")
 
 # the consent survey, and when it clicked nothing and the page fits the viewport (nothing to wait
 # for, nothing to scroll) "see more" and autoplay too: one round trip for a page that needs no more
@@ -123,6 +125,7 @@ _VIEW_JS = f"() => ({{height: {_HEIGHT}, bottom: window.scrollY + window.innerHe
 _FRAMES_JS = ("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame("
               "() => setTimeout(done, 0))))")
 _GREW_JS = f"(height) => {_HEIGHT} > height"
+_TEXT_GREW_JS = f"(length) => {_TEXT} > length"
 
 
 async def _bounded(action: Awaitable[Any], seconds: float) -> tuple[Any, str | None]:
@@ -178,6 +181,22 @@ async def _grows(page: Any, height: int, seconds: float) -> bool:
     return True
 
 
+async def _expanded(page: Any, recorder: PageRecorder, length: int, seconds: float) -> bool:
+    """After "see more" clicks: the page's frames, the network, then its text growing past ``length``
+    characters (the rest it fetched, however late it comes), within ``seconds``; whether it grew."""
+    end = time.monotonic() + seconds
+    await _bounded(page.evaluate(_FRAMES_JS), seconds)
+    await recorder.wait_idle(max(0.0, end - time.monotonic()), quiet=0.3)
+    remaining = end - time.monotonic()
+    if remaining <= 0:
+        return False
+    try:
+        await page.wait_for_function(_TEXT_GREW_JS, arg=length, polling=100, timeout=remaining * 1000)
+    except Exception:  # nothing more to read (or the page went away)
+        return False
+    return True
+
+
 async def run_behaviours(page: Any, recorder: PageRecorder, *, scroll_steps: int = 10,
                          idle_seconds: float = 5.0) -> dict[str, Any]:
     """Run the behaviours on a loaded ``page``; what each did (or why it stopped)."""
@@ -211,7 +230,7 @@ async def run_behaviours(page: Any, recorder: PageRecorder, *, scroll_steps: int
     if error:
         report["see_more_error"] = error
     if report["see_more_clicked"]:
-        await recorder.wait_idle(2.0, quiet=0.3)
+        await _expanded(page, recorder, int(done.get("text") or 0), 2.0)
     report["network_idle"] = await recorder.wait_idle(idle_seconds)
     report["seconds"] = round(time.monotonic() - started, 3)
     return report
