@@ -104,9 +104,11 @@ _PAUSE_JS = r"""
 }
 """
 
-# "see more" and autoplay in one round trip (each costs one on a busy machine)
-_EXPAND_AND_PAUSE_JS = ("(args) => ({clicked: (" + _SEE_MORE_JS.strip() + ")(args), paused: ("
-                        + _PAUSE_JS.strip() + ")()})")
+_TEXT = "(document.body ? document.body.innerText.length : 0)"  # the text a reader sees, in characters
+# "see more" and autoplay in one round trip (each costs one on a busy machine); ``text``: the page's
+# text before the clicks
+_EXPAND_AND_PAUSE_JS = ("(args) => ({text: " + _TEXT + ", clicked: (" + _SEE_MORE_JS.strip()
+                        + ")(args), paused: (" + _PAUSE_JS.strip() + ")()})")
 
 # the consent survey, and when it clicked nothing and the page fits the viewport (nothing to wait
 # for, nothing to scroll) "see more" and autoplay too: one round trip for a page that needs no more
@@ -114,8 +116,16 @@ _SURVEY_JS = ("(args) => { const survey = (" + _CONSENT_JS.strip() + ")(args.con
               " if (!survey.clicked.length && survey.fits) survey.more = ("
               + _EXPAND_AND_PAUSE_JS + ")(args.more); return survey; }")
 
-_HEIGHT_JS = "() => Math.max(document.body ? document.body.scrollHeight : 0, " \
-             "document.documentElement ? document.documentElement.scrollHeight : 0)"
+_HEIGHT = ("Math.max(document.body ? document.body.scrollHeight : 0, "
+           "document.documentElement ? document.documentElement.scrollHeight : 0)")
+# the page's height, and whether the view is at its bottom
+_VIEW_JS = f"() => ({{height: {_HEIGHT}, bottom: window.scrollY + window.innerHeight >= {_HEIGHT} - 2}})"
+# two frames and a task later: the scroll's events, the page's handlers of them and its
+# IntersectionObservers have run (the requests they make are started)
+_FRAMES_JS = ("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame("
+              "() => setTimeout(done, 0))))")
+_GREW_JS = f"(height) => {_HEIGHT} > height"
+_TEXT_GREW_JS = f"(length) => {_TEXT} > length"
 
 
 async def _bounded(action: Awaitable[Any], seconds: float) -> tuple[Any, str | None]:
@@ -129,32 +139,62 @@ async def _bounded(action: Awaitable[Any], seconds: float) -> tuple[Any, str | N
 
 
 async def scroll(page: Any, recorder: PageRecorder, steps: int, seconds: float) -> dict[str, Any]:
-    """Scroll down one viewport at a time (at most ``steps``), letting lazy content load; stop at
-    the bottom once the page stops growing."""
+    """Scroll down one viewport at a time (at most ``steps``), letting lazy content load; at the
+    bottom, wait for the page to grow (an infinite scroll's next items), and stop when it does not.
+
+    Each step (``STEP_SECONDS`` at most) waits on the page, not on a clock: for its frames (the
+    scroll's handlers have run), for the network, and at the bottom for the page's height: on a busy
+    machine an infinite scroll's items come late, and a step taken before they came would be lost (the
+    view, still at the bottom, would not move)."""
     deadline = time.monotonic() + seconds
-    done = 0
-    grew = 0
-    for _ in range(steps):
-        if time.monotonic() >= deadline:
-            break
-        before = await page.evaluate(_HEIGHT_JS)
-        at_bottom = await page.evaluate(
-            "() => window.scrollY + window.innerHeight >= "
-            "Math.max(document.body ? document.body.scrollHeight : 0, "
-            "document.documentElement.scrollHeight) - 2")
-        if at_bottom and done == 0:
-            break  # the whole page is in view: nothing to scroll to
+    step_end = deadline
+
+    def left() -> float:
+        return max(0.0, step_end - time.monotonic())
+
+    done = grew = 0
+    view = await page.evaluate(_VIEW_JS)  # at the bottom already: the whole page is in view
+    while done < steps and not view["bottom"] and time.monotonic() < deadline:
+        height = view["height"]
         await page.evaluate("() => window.scrollBy(0, window.innerHeight)")
+        step_end = min(deadline, time.monotonic() + STEP_SECONDS)
         done += 1
-        await asyncio.sleep(0.2)  # let IntersectionObservers fire and start their requests
-        await recorder.wait_idle(min(STEP_SECONDS, max(0.0, deadline - time.monotonic())), quiet=0.3)
-        after = await page.evaluate(_HEIGHT_JS)
-        if after > before:
+        await _bounded(page.evaluate(_FRAMES_JS), left())
+        await recorder.wait_idle(left(), quiet=0.3)
+        view = await page.evaluate(_VIEW_JS)
+        if view["bottom"] and view["height"] <= height and await _grows(page, height, left()):
+            view = await page.evaluate(_VIEW_JS)
+        if view["height"] > height:
             grew += 1
-        elif at_bottom:
-            break
     await page.evaluate("() => window.scrollTo(0, 0)")
-    return {"steps": done, "page_grew": grew, "height": await page.evaluate(_HEIGHT_JS)}
+    return {"steps": done, "page_grew": grew, "height": view["height"]}
+
+
+async def _grows(page: Any, height: int, seconds: float) -> bool:
+    """Whether the page grows taller than ``height`` within ``seconds`` (its height polled in the page)."""
+    if seconds <= 0:
+        return False
+    try:
+        await page.wait_for_function(_GREW_JS, arg=height, polling=100, timeout=seconds * 1000)
+    except Exception:  # timed out (the page's end), or the page went away: the next call says so
+        return False
+    return True
+
+
+async def _expanded(page: Any, recorder: PageRecorder, length: int, seconds: float) -> bool:
+    """After "see more" clicks: the page's frames, the network, then its text growing past ``length``
+    characters (the rest it fetched, however late it comes), within ``seconds``; whether it grew."""
+    end = time.monotonic() + seconds
+    await _bounded(page.evaluate(_FRAMES_JS), seconds)
+    await recorder.wait_idle(max(0.0, end - time.monotonic()), quiet=0.3)
+    remaining = end - time.monotonic()
+    if remaining <= 0:
+        return False
+    try:
+        await page.wait_for_function(_TEXT_GREW_JS, arg=length, polling=100, timeout=remaining * 1000)
+    except Exception:  # nothing more to read (or the page went away)
+        return False
+    return True
 
 
 async def run_behaviours(page: Any, recorder: PageRecorder, *, scroll_steps: int = 10,
@@ -190,7 +230,7 @@ async def run_behaviours(page: Any, recorder: PageRecorder, *, scroll_steps: int
     if error:
         report["see_more_error"] = error
     if report["see_more_clicked"]:
-        await recorder.wait_idle(2.0, quiet=0.3)
+        await _expanded(page, recorder, int(done.get("text") or 0), 2.0)
     report["network_idle"] = await recorder.wait_idle(idle_seconds)
     report["seconds"] = round(time.monotonic() - started, 3)
     return report

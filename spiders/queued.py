@@ -4,7 +4,11 @@
 context naming the job item and its attempt) onto ``<prefix>:capture-queue:start``. Each worker's spider
 takes them in batches (one script: pop no more than the room its backlog has left) whenever it runs low,
 lets the worker claim them (an acceptor: ``register_acceptor``; the spider knows nothing of the job
-ledger), and turns each one accepted into the capture spider's usual request. The request goes to the
+ledger), and turns each one accepted into the capture spider's usual request. Every
+``COLLECTOR_RENEW_INTERVAL`` seconds it hands the attempts this worker holds (its scheduler's, its
+downloader's, its scraper's: ``held_attempts``) to a renewer (``register_renewer``), which extends their
+claims: a request that waits in a live worker longer than a claim's lease (for its host's slot, behind a
+Crawl-delay) is not re-queued for another worker to fetch a second time. The request goes to the
 worker's scheduler (``spiders.sharedqueue.LocalFirstScheduler``: held by this worker first, the rest on
 scrapy-redis's shared queue, which every worker pulls from). A job item's request skips scrapy-redis's
 duplicate filter: each attempt is one message, popped by one worker and claimed by it, so the ledger
@@ -30,7 +34,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import scrapy
-from scrapy import Request
+from scrapy import Request, signals
 from scrapy_redis.dupefilter import RFPDupeFilter
 
 from spiders.capture import TARGET_KEY, CaptureSpider
@@ -43,6 +47,7 @@ __all__ = [
     "attempt_fingerprint",
     "job_dupefilter_key",
     "register_acceptor",
+    "register_renewer",
     "window_keys",
 ]
 
@@ -132,6 +137,7 @@ return redis.call('LPOP', KEYS[1], room)
 # Scrapy deep-copies its settings: the live acceptor is passed by key (COLLECTOR_ACCEPT)
 Acceptor = Callable[[list[tuple[int, int]]], set[tuple[int, int]]]
 _ACCEPTORS: dict[str, Acceptor] = {}
+_RENEWERS: dict[str, Acceptor] = {}
 
 
 def register_acceptor(accept: Acceptor) -> str:
@@ -143,6 +149,15 @@ def register_acceptor(accept: Acceptor) -> str:
     return key
 
 
+def register_renewer(renew: Acceptor) -> str:
+    """Make ``renew`` reachable from a crawl; put the returned key in COLLECTOR_RENEW (and the seconds
+    between two renewals in COLLECTOR_RENEW_INTERVAL). It is given the ``(job item, attempt)`` pairs
+    the worker holds and extends their claims (it runs in a thread: it may block)."""
+    key = f"renewer-{id(renew)}"
+    _RENEWERS[key] = renew
+    return key
+
+
 class QueuedCaptureSpider(CaptureSpider):
     """The capture spider with its targets popped from the Redis list ``redis_key`` until it is stopped."""
 
@@ -150,6 +165,7 @@ class QueuedCaptureSpider(CaptureSpider):
     # the requests this worker holds outside the shared queue; the scheduler sets it
     # (spiders.sharedqueue.LocalFirstScheduler), scrapy-redis's own holds none
     local_backlog: Callable[[], int] = staticmethod(lambda: 0)
+    local_requests: Callable[[], list[Request]] = staticmethod(list)
 
     def __init__(self, redis_key: str = "", poll: float = 0.2, batch: int = 16, **kwargs: Any) -> None:
         """``redis_key``: the list of JSON targets; ``poll``: seconds between two looks at an empty
@@ -158,6 +174,7 @@ class QueuedCaptureSpider(CaptureSpider):
         self.redis_key = redis_key
         self.poll = poll
         self.batch = batch
+        self._renewing: asyncio.Future[None] | None = None
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         """Requests for the targets popped from the list (those the acceptor takes: COLLECTOR_ACCEPT),
@@ -178,6 +195,7 @@ class QueuedCaptureSpider(CaptureSpider):
         take = server.register_script(_TAKE)
         limit = self.backlog_limit()
         queue_key = settings.get("SCHEDULER_QUEUE_KEY", "%(spider)s:requests") % {"spider": self.name}
+        self._start_renewing()
         try:
             while True:
                 room = limit - self.local_backlog()
@@ -199,7 +217,49 @@ class QueuedCaptureSpider(CaptureSpider):
                 if not raw:
                     await asyncio.sleep(self.poll)
         finally:
+            self.stop_renewing()
             await server.aclose()
+
+    def _start_renewing(self) -> None:
+        """Renew the claims held every COLLECTOR_RENEW_INTERVAL seconds, until the spider closes."""
+        settings = self.crawler.settings
+        renew = _RENEWERS.get(settings.get("COLLECTOR_RENEW") or "")
+        interval = settings.getfloat("COLLECTOR_RENEW_INTERVAL", 0.0)
+        if renew is None or interval <= 0 or self._renewing is not None:
+            return
+        self._renewing = asyncio.ensure_future(self._renew_every(renew, interval))
+        self.crawler.signals.connect(self.stop_renewing, signal=signals.spider_closed)
+
+    def stop_renewing(self, *_: Any, **__: Any) -> None:
+        """No more renewals (the spider closes: what it held is in the shared queue or finished)."""
+        if self._renewing is not None:
+            self._renewing.cancel()
+
+    async def _renew_every(self, renew: Acceptor, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            held = self.held_attempts()
+            if not held:
+                continue
+            try:
+                await asyncio.to_thread(renew, sorted(held))
+            except Exception:  # the next turn tries again; the lease is what is left meanwhile
+                log.exception("the claims of %d held attempt(s) were not renewed", len(held))
+
+    def held_attempts(self) -> set[tuple[int, int]]:
+        """The ``(job item, attempt)`` pairs of the requests this worker holds: in its scheduler (not
+        the shared queue), its downloader (waiting for a host's slot included) and its scraper (the
+        callback and the pipeline). Read on the reactor's thread."""
+        requests = list(self.local_requests())
+        engine = getattr(self.crawler, "engine", None)
+        if engine is not None:
+            requests.extend(engine.downloader.active)
+            slot = engine.scraper.slot
+            if slot is not None:
+                requests.extend(slot.active)
+                requests.extend(request for _, request, _ in slot.queue)
+        held = (_attempt(request.meta.get(TARGET_KEY) or {}) for request in requests)
+        return {attempt for attempt in held if attempt is not None}
 
     def _targets(self, raw: list[Any]) -> list[dict[str, Any]]:
         targets = []

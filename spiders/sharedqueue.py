@@ -14,8 +14,9 @@ queue (its key, its serializer, its FIFO order) and makes those calls rare:
 - ``close`` (SIGTERM, the end of the crawl) puts what it still holds back at the head of the shared
   queue, in order, for the other workers.
 
-A held request is as safe as one in flight: its job item is claimed by this worker, so a worker
-killed with it loses nothing that the reaper does not queue again once the claim's lease ends.
+A held request is as safe as one in flight: its job item is claimed, and the claim renewed while this
+worker holds it (``spiders.queued``), so a worker killed with it loses nothing that the reaper does not
+queue again once the claim's lease ends.
 """
 
 from __future__ import annotations
@@ -66,14 +67,21 @@ class LocalFirstScheduler(Scheduler):  # type: ignore[misc]  # scrapy-redis has 
         return bool(self.held or self.overflow) or len(self.queue) > 0
 
     def open(self, spider: Any) -> None:
-        """scrapy-redis's open; a spider with a ``local_backlog`` attribute gets ``backlog`` there."""
+        """scrapy-redis's open; a spider with a ``local_backlog`` attribute gets ``backlog`` there, one
+        with ``local_requests`` gets ``local_requests``."""
         super().open(spider)
         if hasattr(spider, "local_backlog"):
             spider.local_backlog = self.backlog
+        if hasattr(spider, "local_requests"):
+            spider.local_requests = self.local_requests
 
     def backlog(self) -> int:
         """How many requests this worker holds (not counting the shared queue): no round trip."""
         return len(self.held) + len(self.overflow)
+
+    def local_requests(self) -> list[Request]:
+        """The requests this worker holds (not those in the shared queue), in order."""
+        return [*self.held, *self.overflow]
 
     def enqueue_request(self, request: Request) -> bool:
         """Hold ``request`` here while there is room, else set it aside for the shared queue.

@@ -3,13 +3,15 @@
 Each enqueue is a job; each of its URLs is a job item::
 
     queued --claim(worker, lease)--> claimed --capture row committed--> done | failed
-       ^                                |
+       ^                                |   (renew: the lease extended while a live worker holds it)
        +------ reap: lease expired -----+   (attempt + 1; the old attempt may still answer)
 
 A worker claims an item when it pops its message from the queue, and acks it in the
 transaction that commits the capture row (``mark_answered``, called by
 ``storage.archive.Archive.commit_captures``): the row and the ack are one commit, so an item is never
-done without its row, nor a row left without its ack. The reaper puts items whose lease expired back
+done without its row, nor a row left without its ack. A live worker renews the leases of the attempts
+it holds (``renew``): a lease expires only when its worker died or hung, or let the request go (to the
+shared queue) and no other worker took it up. The reaper puts items whose lease expired back
 in the queue with the next attempt number: a claim names the attempt, so a stale copy of the request
 is dropped, and the first attempt to answer wins (every attempt that was fetched is a capture row all
 the same).
@@ -54,6 +56,7 @@ __all__ = [
     "mark_answered",
     "reap",
     "record_verdicts",
+    "renew",
     "staged_jobs",
 ]
 
@@ -266,6 +269,23 @@ def claim_many(sessions: sessionmaker[Session], attempts: Sequence[tuple[int, in
             update(JobItem)
             .where(tuple_(JobItem.id, JobItem.attempt).in_(list(attempts)), JobItem.status.in_(_OPEN))
             .values(status=CLAIMED, worker=worker, lease_until=now + timedelta(seconds=lease))
+            .returning(JobItem.id, JobItem.attempt)
+            .execution_options(synchronize_session=False))
+        return {(row.id, row.attempt) for row in rows}
+
+
+def renew(sessions: sessionmaker[Session], attempts: Sequence[tuple[int, int]], *, now: datetime,
+          lease: float) -> set[tuple[int, int]]:
+    """Extend to ``now + lease`` the claims of the ``(item id, attempt)`` pairs a live worker holds (in
+    its scheduler, downloader or pipeline), whoever claimed them; the pairs renewed. A pair answered or
+    re-enqueued meanwhile is left as it is."""
+    if not attempts:
+        return set()
+    with sessions() as session, session.begin():
+        rows = session.execute(
+            update(JobItem)
+            .where(tuple_(JobItem.id, JobItem.attempt).in_(list(attempts)), JobItem.status == CLAIMED)
+            .values(lease_until=now + timedelta(seconds=lease))
             .returning(JobItem.id, JobItem.attempt)
             .execution_options(synchronize_session=False))
         return {(row.id, row.attempt) for row in rows}

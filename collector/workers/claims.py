@@ -3,7 +3,11 @@
 The spider (``spiders.queued``) pops a few targets from Redis and asks the acceptor registered here
 which of them it may fetch: the attempts this worker could claim (``storage.jobs.claim_many``) until
 ``now + lease``. A stale attempt (the item was answered, or re-enqueued as a later attempt) is dropped.
-The lease covers the wait in the shared request queue and the download, by whichever worker pulls it.
+While a worker holds a target (in its scheduler, its downloader or its pipeline), its spider renews
+the claim every ``lease / 3`` seconds (``renew``): a request that waits longer than a lease in a live
+worker (for its host's slot, behind a Crawl-delay) is not re-queued for another worker to fetch again.
+The lease covers the wait in the shared request queue (no worker holds it there) and the time after a
+worker let it go (the archive's commit), and is what ends the claims of a worker that died or hung.
 """
 
 from __future__ import annotations
@@ -38,3 +42,8 @@ class Claimer:
             log.info("dropped %d stale attempt(s): %s", len(attempts) - len(held),
                      sorted(set(attempts) - held)[:10])
         return held
+
+    def renew(self, attempts: list[tuple[int, int]]) -> set[tuple[int, int]]:
+        """Extend the claims of the ``(job item, attempt)`` pairs this worker holds (whoever claimed
+        them) by a lease from now; the pairs still claimed."""
+        return jobs.renew(self.sessions, attempts, now=self.clock(), lease=self.lease)

@@ -5,8 +5,8 @@ forked before Scrapy starts (``collector.capture.writeproc``), with its extracti
 capture spider's pipeline, middlewares and settings. What differs is where the requests come from and
 who else is polite to the same hosts: the spider pops targets from Redis (``spiders.queued``), the
 scheduler is scrapy-redis's shared queue with this worker's own requests held first
-(``spiders.sharedqueue``), the URLs popped are claimed in the job ledger
-(``collector.workers.claims``), politeness and robots.txt are shared through Redis
+(``spiders.sharedqueue``), the URLs popped are claimed in the job ledger (``collector.workers.claims``;
+renewed while the worker holds them), politeness and robots.txt are shared through Redis
 (``spiders.cluster``), and each claimed URL is acked in the transaction that commits its capture row
 (``storage.jobs``). A finisher thread then judges the check jobs whose URLs are all answered and
 lets finished jobs' duplicate filter sets expire (``collector.workers.finisher``).
@@ -114,7 +114,11 @@ def run_worker(config: Config, *, name: str | None = None, concurrency: int | No
         from collector.workers.claims import Claimer  # after the fork: the database
         from collector.workers.finisher import Finisher  # after the fork: the database
         from collector.workers.reaper import Reaper  # after the fork: the database
-        from spiders.queued import QueuedCaptureSpider, register_acceptor  # after the fork: Scrapy
+        from spiders.queued import (  # after the fork: Scrapy
+            QueuedCaptureSpider,
+            register_acceptor,
+            register_renewer,
+        )
         from storage.database import connect  # after the fork
 
         sessions = connect(config.db_url)
@@ -127,6 +131,7 @@ def run_worker(config: Config, *, name: str | None = None, concurrency: int | No
         process = CrawlerProcess(settings=worker_settings(
             config, concurrency=concurrency, COLLECTOR_WRITER=register_writer(writer),
             COLLECTOR_RUN=run_info, COLLECTOR_ACCEPT=register_acceptor(claimer.accept),
+            COLLECTOR_RENEW=register_renewer(claimer.renew), COLLECTOR_RENEW_INTERVAL=config.job_lease / 3,
             COLLECTOR_WORKER_NAME=name))
 
         if not stopping.is_set():

@@ -108,6 +108,28 @@ def test_claim_many_takes_the_wanted_attempts_in_one_statement(open_archive: Ope
     assert jobs.claim_many(archive.sessions, [], "w", now=T0, lease=30) == set()
 
 
+def test_renew_extends_the_claims_still_held_and_nothing_else(open_archive: OpenArchive) -> None:
+    archive = open_archive()
+    _, items = _job(archive)
+    a, b, c = (i.id for i in items)
+    assert jobs.claim_many(archive.sessions, [(a, 1), (b, 1), (c, 1)], "w1", now=T0, lease=30)
+    archive.commit_captures([_with_item(html_capture(URLS[2]), items[2])])  # c is answered
+    later = T0 + timedelta(seconds=20)
+    # (b, 7): no such attempt; c answered: neither is touched
+    renewed = jobs.renew(archive.sessions, [(a, 1), (b, 7), (c, 1)], now=later, lease=30)
+    assert renewed == {(a, 1)}
+    held = {i.id: i for i in jobs.items_of(archive.sessions, job_id=items[0].job_id)}
+    assert (held[a].status, held[a].worker, held[a].lease_until) == (
+        "claimed", "w1", later + timedelta(seconds=30))
+    assert held[b].lease_until == T0 + timedelta(seconds=30) and held[c].status == "done"
+    # past the first lease only b, never renewed, goes back on the queue
+    assert [(i.id, i.attempt) for i in jobs.reap(archive.sessions, now=T0 + timedelta(seconds=31))] == [
+        (b, 2)]
+    # a re-enqueued attempt is not renewed by the holder of the old one
+    assert jobs.renew(archive.sessions, [(b, 1)], now=later, lease=30) == set()
+    assert jobs.renew(archive.sessions, [], now=later, lease=30) == set()
+
+
 def test_job_summary_counts_and_json(open_archive: OpenArchive) -> None:
     archive = open_archive()
     first, _ = _job(archive)

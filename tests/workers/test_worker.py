@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from collector.workers.queue import enqueue
 from storage import jobs, queries
 from storage.database import connect
 from storage.verify import verify_archive
-from tests.workers.conftest import Cluster, start_web, wait_until
+from tests.workers.conftest import Cluster, redis_or_skip, start_web, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -86,6 +88,49 @@ def test_three_workers_one_killed_lose_nothing(cluster: Cluster) -> None:
             s["robots"] for s in stats.values()) <= web.hosts + 1, stats
         sessions.kw["bind"].dispose()
     finally:
+        web_proc.kill()
+        web_proc.wait()
+
+
+def test_a_request_held_longer_than_its_lease_is_renewed_not_fetched_twice(cluster: Cluster) -> None:
+    """A live worker's request that waits for its host longer than a claim's lease (the test holds every
+    cluster slot of the host, as other workers would) keeps its claim: the worker renews it while it
+    holds the request, its reaper (every second) never queues the URL again, and once the host is free
+    the URL is fetched once, at attempt 1. Before, the reaper queued attempt 2 after one lease, the
+    worker took that too, and the host got both."""
+    cluster.settings.update({"COLLECTOR_JOB_LEASE": "6", "COLLECTOR_DOWNLOAD_TIMEOUT": "3"})
+    server = redis_or_skip()
+    web_proc, web = start_web(hosts=1)
+    try:
+        config = cluster.config()
+        slots = f"{cluster.prefix}:host:127.0.0.1:slots"
+        server.zadd(slots, {f"elsewhere-{i}": time.time() + 3600 for i in range(config.per_host_concurrency)})
+        cluster.start("w", concurrency=2)
+        cluster.wait_taking_work("w")
+        sessions = connect(config.db_url)
+        done = enqueue(config, web.urls(1), sessions=sessions)
+        assert done.job_id is not None
+
+        def item() -> jobs.JobItemRecord:
+            return jobs.items_of(sessions, job_id=done.job_id)[0]
+
+        wait_until(lambda: item().status == "claimed", 60, "the worker to claim the URL")
+        first = item().lease_until
+        assert first is not None
+        # the request sits in the worker, its host full, past the first lease and a few reaper passes
+        wait_until(lambda: datetime.now(UTC) > first + timedelta(seconds=3), 60, "the first lease to end")
+        held = item()
+        assert (held.status, held.attempt) == ("claimed", 1)
+        assert held.lease_until is not None and held.lease_until > first  # renewed
+        server.delete(slots)  # the host is free
+        wait_until(lambda: jobs.list_jobs(sessions, done.job_id)[0].finished, 60, "the job to finish")
+        assert set(cluster.stop_all().values()) == {0}, cluster.log("w")[-2000:]
+        assert [(i.status, i.attempt) for i in jobs.items_of(sessions, job_id=done.job_id)] == [("done", 1)]
+        assert [c.url for c in queries.iter_captures(sessions)] == web.urls(1)
+        assert [s["requests"] - s["robots"] for s in web.stats().values()] == [1]  # the page, once
+        sessions.kw["bind"].dispose()
+    finally:
+        server.close()
         web_proc.kill()
         web_proc.wait()
 

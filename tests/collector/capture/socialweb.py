@@ -11,7 +11,8 @@ Routes:
                      image URLs
   /_edit/<n>         edits post n (its text becomes EDITED_TEXT % n)
   /img/<name>.png    a small PNG (colour from the name's hash)
-  /timeline          an infinite-scroll timeline: 3 items, 3 more per scroll to the bottom (4 pages)
+  /timeline          an infinite-scroll timeline: 3 items, 3 more per scroll to the bottom (4 pages),
+                     loaded LATE_MS after the scrolling pauses there (debounced)
   /api/timeline?page=P  the items of page P as JSON
   /lazy              images with loading="lazy" and data-src (IntersectionObserver) 3000 px down
   /consent           an article covered by a cookie banner (a fixed blue overlay, "Accept all")
@@ -99,6 +100,7 @@ SHELL = """<!doctype html><html><head><title>Post %s</title>
 <div id="post"></div><div id="images"></div><div id="root"></div>
 <script src="/app.js"></script></body></html>"""
 
+LATE_MS = 800  # how late the timeline's next items and "see more"'s rest come (as on a busy machine)
 TIMELINE = """<!doctype html><html><head><title>Timeline</title></head><body>
 <div id="feed"></div>
 <script>
@@ -116,10 +118,16 @@ function more() {
   });
 }
 more();
+// as many timelines do, the loader looks at the scroll once it pauses (debounced): the next items
+// come some time after the view reached the bottom, as a busy machine's would
+let pause = null;
 window.addEventListener('scroll', () => {
-  if (window.innerHeight + window.scrollY >= document.body.scrollHeight - 200) more();
+  clearTimeout(pause);
+  pause = setTimeout(() => {
+    if (window.innerHeight + window.scrollY >= document.body.scrollHeight - 200) more();
+  }, PAUSE_MS);
 });
-</script></body></html>"""
+</script></body></html>""".replace("PAUSE_MS", str(LATE_MS))
 
 LAZY = """<!doctype html><html><head><title>Lazy</title></head><body>
 <p>A gallery of photographs from the flood, described at length for the record.</p>
@@ -143,9 +151,9 @@ Accept all</button><button>Settings</button></div></body></html>"""
 SEE_MORE_REST = "and the rest of the council's statement, fetched when a reader asks for it."
 SEE_MORE = """<!doctype html><html><head><title>See more</title></head><body>
 <p id="post">The council's statement, shortened: the river port closes</p>
-<button onclick="fetch('/api/rest').then(r => r.text()).then(t => {
-  document.getElementById('post').textContent += ' ' + t; this.remove(); })">See more</button>
-</body></html>"""
+<button onclick="const button = this; setTimeout(() => fetch('/api/rest').then(r => r.text()).then(t => {
+  document.getElementById('post').textContent += ' ' + t; button.remove(); }), PAUSE_MS)">See more</button>
+</body></html>""".replace("PAUSE_MS", str(LATE_MS))
 
 NEVER = """<!doctype html><html><head><title>Never</title></head><body>
 <p>This page never settles: its image never arrives.</p><img src="/hang"></body></html>"""
