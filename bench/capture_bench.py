@@ -414,16 +414,22 @@ def round_row(got: dict[str, dict[str, Any]], trees: dict[str, str | None]) -> d
 
 
 def with_tree(tree: str | None, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """``measure()`` with ``tree`` (a source tree: --baseline) first on ``sys.path``, which the
-    processes it spawns take over: they import collector from it."""
-    if tree is None:
-        return measure()
-    saved = list(sys.path)
-    sys.path.insert(0, tree)
+    """``measure()`` with ``tree`` (a source tree: --baseline; None: this bench's own tree) first on
+    ``sys.path``, which the processes it spawns take over: they import collector from it.
+
+    It is also the working directory meanwhile: a fork server (the extraction pool's, the crawl's)
+    is started as ``python -c``, whose first path entry is the working directory, and Python 3.11's
+    ``forkserver.main`` ignores the ``sys_path`` it is given. Run from another worktree's root, the
+    baseline's extraction workers imported that worktree's collector, not the baseline's."""
+    saved, cwd = list(sys.path), os.getcwd()
+    root = tree or str(Path(__file__).resolve().parents[1])
+    sys.path.insert(0, root)
+    os.chdir(root)
     try:
         return measure()
     finally:
         sys.path[:] = saved
+        os.chdir(cwd)
 
 
 # -- machine state ---------------------------------------------------------------------------------

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import delete, insert, select, tuple_
+from sqlalchemy import Table, delete, insert, select, tuple_
 from sqlalchemy.exc import InterfaceError, OperationalError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -50,6 +50,7 @@ from storage.warcread import read_record_at
 __all__ = ["Archive", "ArchiveSettings", "payload_digest"]
 
 DEFAULT_GZIP_LEVEL = 3
+_EXTRACTIONS = cast(Table, Extraction.__table__)  # rows inserted by Core (no ORM bulk machinery)
 
 log = logging.getLogger(__name__)
 
@@ -408,8 +409,8 @@ class Archive:
                 fresh.append(item)
             written = [self._write_extraction(item) for item in fresh]
             rows = [row for row, _ in written]
-            if rows:
-                session.execute(insert(Extraction), rows)
+            if rows:  # Core executemany: the ORM's bulk insert cost ~0.1 ms a row here
+                session.execute(insert(_EXTRACTIONS), rows)
                 if self.ledger:  # version 2: pinning the text record's block digest
                     ledger.append_entries(session, ledger.TEXT, [
                         (r["capture_id"], {**ledger.text_fields(r), ledger.TEXT_BLOCK_DIGEST: pinned})

@@ -20,10 +20,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import Float, bindparam, exists, select, text
+from sqlalchemy import Float, Table, bindparam, exists, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -52,6 +52,7 @@ HIT_START = "\ue000"
 HIT_END = "\ue001"
 _PG_HEADLINE_CHARS = 100_000
 _TERM = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+_DOCUMENTS = cast(Table, SearchDocument.__table__)
 
 
 
@@ -178,12 +179,14 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
     maker = pg_insert if dialect == "postgresql" else sqlite_insert
     if dialect != "postgresql":  # SQLite keeps the text compressed (storage.packedtext)
         rows = [{**row, "text": deflate_text(row["text"])} for row in rows]
-    stmt = maker(SearchDocument).values(rows).on_conflict_do_nothing()
+    # Core executemany of one cached statement: a multi-row VALUES was compiled anew for every batch
+    # (through the ORM's bulk machinery): ~0.1 ms of the writer's CPU per text in groups of 8
+    stmt = maker(_DOCUMENTS).on_conflict_do_nothing()
     if dialect == "postgresql":
         with session.begin_nested():  # a failed index insert must never undo the archive's own rows
-            session.execute(stmt)
+            session.execute(stmt, rows)
     else:
-        session.execute(stmt)
+        session.execute(stmt, rows)
 
 
 def _row(capture: Any, text_sha256: str, title: str | None, body: str) -> dict[str, Any]:
