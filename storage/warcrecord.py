@@ -23,8 +23,8 @@ from urllib.parse import quote
 from warcio.statusandheaders import StatusAndHeaders
 
 __all__ = ["REQUEST_TYPE", "RESPONSE_TYPE", "REVISIT_PROFILE", "BuiltRecord", "RecordHead",
-           "digest_label", "document_record", "http_head", "request_record", "response_record",
-           "revisit_record", "status_line"]
+           "digest_label", "document_record", "http_head", "label_digest", "request_record",
+           "response_record", "revisit_record", "status_line"]
 
 Fields = list[tuple[str, str]]
 
@@ -36,9 +36,29 @@ _END = b"\r\n\r\n"
 _PRINTABLE = "".join(map(chr, range(0x20, 0x7F)))  # what the last resort of ``http_head`` keeps
 
 
+# base32 of a 32-byte digest, ~3x faster than base64.b32encode (pure Python on 3.11) and ~7x for
+# decoding: a record's labels and the ledger's packing of them took ~5% of the writer's CPU
+_B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_B32_PAIRS = [first + second for first in _B32 for second in _B32]  # 10 bits -> 2 characters
+_B32_SHIFTS = range(270, -1, -10)  # 256 bits + 24 zero bits: 28 pairs, the last 4 characters padding
+_B32_AS_BASE32HEX = str.maketrans(_B32, "0123456789ABCDEFGHIJKLMNOPQRSTUV")  # what int(_, 32) reads
+
+
 def digest_label(digest: bytes) -> str:
-    """The WARC ``sha256:BASE32`` label of a sha256 digest."""
-    return "sha256:" + base64.b32encode(digest).decode("ascii")
+    """The WARC ``sha256:BASE32`` label of a sha256 digest (``base64.b32encode``'s text)."""
+    if len(digest) != 32:
+        return "sha256:" + base64.b32encode(digest).decode("ascii")
+    bits = int.from_bytes(digest, "big") << 24
+    return "sha256:" + "".join([_B32_PAIRS[(bits >> shift) & 0x3FF] for shift in _B32_SHIFTS])[:52] + "===="
+
+
+def label_digest(base32: str) -> bytes:
+    """The 32 bytes of the ``BASE32`` part of a sha256 label (52 characters of ``A-Z2-7``, then
+    ``====``), as ``base64.b32decode`` reads them (the 4 bits after the 256 are dropped);
+    ValueError for any other text."""
+    if len(base32) != 56 or not base32.endswith("====") or base32[:52].strip(_B32):
+        raise ValueError(f"not the base32 of a sha256 digest: {base32!r}")
+    return (int(base32[:52].translate(_B32_AS_BASE32HEX), 32) >> 4).to_bytes(32, "big")
 
 
 def _sha256_label(*parts: bytes) -> str:

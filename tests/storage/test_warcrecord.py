@@ -27,7 +27,7 @@ from warcio.warcwriter import WARCWriter
 
 from storage.records import Exchange, RecordLocation
 from storage.warcfile import WarcFileWriter, digest_label, warc_date
-from storage.warcrecord import http_head, status_line
+from storage.warcrecord import http_head, label_digest, status_line
 from tests.storage.helpers import HTML, T0, FixedClock, SequentialIds, warc_files, warcio_check_files
 
 # -- the reference: collector's warcio path as it was ------------------------------------------------
@@ -332,3 +332,26 @@ def test_a_streamed_resource_is_compressed_as_it_is_read(tmp_path: Path) -> None
                 if r.rec_headers.get_header("WARC-Type") == "resource"]
     assert record.digest_checker.passed is True
     assert int(record.rec_headers.get_header("Content-Length")) == size
+
+
+def test_digest_labels_are_base64s_base32() -> None:
+    """The fast base32 of a sha256 digest and back, against the standard library's."""
+    import base64
+    import random
+
+    rng = random.Random(18)
+    for digest in [bytes(32), b"\xff" * 32, *(rng.randbytes(32) for _ in range(2000))]:
+        label = digest_label(digest)
+        assert label == "sha256:" + base64.b32encode(digest).decode("ascii")
+        assert label_digest(label[7:]) == digest
+    for _ in range(500):  # any 52 base32 characters: the 4 bits after the 256 are dropped
+        text = "".join(rng.choices("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", k=52)) + "===="
+        assert label_digest(text) == base64.b32decode(text)
+    assert digest_label(b"") == "sha256:"  # not a sha256: base64's, whatever its length
+
+
+@pytest.mark.parametrize("text", ["A" * 52 + "===", "a" * 52 + "====", "A" * 51 + "1====",
+                                  "A" * 56, "A" * 52 + "====\n"])
+def test_label_digest_refuses_what_is_not_a_sha256s_base32(text: str) -> None:
+    with pytest.raises(ValueError, match="not the base32"):
+        label_digest(text)
