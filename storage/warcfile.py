@@ -23,7 +23,6 @@ import io
 import json
 import os
 import re
-import uuid
 import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -31,7 +30,6 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
-from warcio.timeutils import datetime_to_iso_date
 from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
@@ -89,8 +87,13 @@ def metadata_uri(prefix: str, url: str) -> str:
 
 
 def new_record_id() -> str:
-    """A fresh ``<urn:uuid:...>`` WARC-Record-ID."""
-    return f"<urn:uuid:{uuid.uuid4()}>"
+    """A fresh ``<urn:uuid:...>`` WARC-Record-ID: a random (version 4) UUID, as ``uuid.uuid4()``
+    makes one but without its object (a third of the time; 3 to 4 per capture)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
+    text = raw.hex()
+    return f"<urn:uuid:{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}>"
 
 
 def short_record_id(record_id: str) -> str:
@@ -106,8 +109,8 @@ def full_record_id(short: str) -> str:
 
 
 def warc_date(moment: datetime) -> str:
-    """WARC 1.1 date with microseconds, UTC."""
-    return str(datetime_to_iso_date(moment.astimezone(UTC).replace(tzinfo=None), use_micros=True))
+    """WARC 1.1 date with microseconds (none when they are 0, as warcio writes it), UTC."""
+    return moment.astimezone(UTC).isoformat()[:-6] + "Z"  # without its "+00:00"
 
 
 class _Sha256Writer(WARCWriter):  # type: ignore[misc]
