@@ -40,6 +40,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from storage import ledger  # which imports this module: only its attributes at call time are used
+from storage.warcrecord import digest_label, label_digest
 
 __all__ = ["PACKED", "is_packed", "pack", "row_entry", "unpack"]
 
@@ -160,14 +161,14 @@ def _pack_pinned(value: Any) -> Any:
     if isinstance(value, list):
         return [_pack_pinned(item) for item in value]
     match = _LABEL.fullmatch(value) if isinstance(value, str) else None
-    return _b64(base64.b32decode(match.group(1))) if match else value
+    return _b64(label_digest(match.group(1))) if match else value
 
 
 def _unpack_pinned(value: Any) -> Any:
     if isinstance(value, list):
         return [_unpack_pinned(item) for item in value]
     if isinstance(value, str) and len(value) == 43 and ":" not in value:
-        return "sha256:" + base64.b32encode(_unb64(value)).decode("ascii")
+        return digest_label(_unb64(value))
     return value
 
 

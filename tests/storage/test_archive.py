@@ -103,6 +103,19 @@ def test_html_response_record(archive: Archive) -> None:
     assert retrieve.capture_headers(archive.warc_dir, rec).startswith(b"HTTP/1.1 200 OK\r\n")
 
 
+def test_a_header_warcio_cannot_encode_is_archived(archive: Archive) -> None:
+    """A Link header with a raw UTF-8 URL (read as latin-1, as Scrapy's headers are) failed the
+    whole group commit in warcio's header encoding; its non-ASCII characters are %-encoded now."""
+    link = "<https://example.com/caf\u00c3\u00a9>; rel=preload"
+    item = html_capture(URL, T0)
+    item.exchanges[0].response_headers.append(("Link", link))
+    rec = commit_one(archive, item)
+    record = own_record(archive, rec)
+    assert ("Link", "<https://example.com/caf%C3%83%C2%A9>; rel=preload") in record.http_headers
+    assert record.payload == HTML
+    assert check_record(record) == []
+
+
 def test_every_listed_record_is_where_the_row_says(archive: Archive) -> None:
     rec = commit_one(archive, redirect_capture("http://example.com/old", URL, T0))
     for entry in rec.records:

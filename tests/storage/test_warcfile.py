@@ -287,3 +287,30 @@ def test_records_reach_the_file_at_sync_not_later(tmp_path: Path) -> None:
     assert path.stat().st_size == request.offset + request.length
     assert read_record_at(tmp_path, response.warc_file, response.offset).payload == HTML
     writer.close()
+
+
+def test_warc_date_is_warcios() -> None:
+    """The same text as warcio's datetime_to_iso_date of the UTC time (microseconds only when
+    there are some)."""
+    from datetime import timezone
+
+    from warcio.timeutils import datetime_to_iso_date
+
+    zones = [UTC, timezone(timedelta(hours=-7)), timezone(timedelta(hours=5, minutes=30))]
+    for moment in [datetime(2024, 5, 1, 12, 0, 0, micro, tzinfo=zone)
+                   for micro in (0, 1, 250_000, 999_999) for zone in zones]:
+        expected = datetime_to_iso_date(moment.astimezone(UTC).replace(tzinfo=None), use_micros=True)
+        assert warc_date(moment) == expected
+
+
+def test_new_record_ids_are_random_uuids() -> None:
+    import uuid
+
+    from storage.warcfile import new_record_id, short_record_id
+
+    ids = [new_record_id() for _ in range(1000)]
+    assert len(set(ids)) == len(ids)
+    for record_id in ids:
+        value = uuid.UUID(short_record_id(record_id))
+        assert (value.version, value.variant) == (4, uuid.RFC_4122)
+        assert record_id == f"<urn:uuid:{value}>"
