@@ -22,28 +22,13 @@ from urllib.parse import urlsplit
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
-from warcio.utils import Digester
-from warcio.warcwriter import WARCWriter
 
 from storage.records import Exchange, RecordLocation
-from storage.warcfile import WarcFileWriter, digest_label, warc_date
+from storage.warcfile import WarcFileWriter, _Sha256Writer, digest_label, warc_date
 from storage.warcrecord import http_head, label_digest, status_line
 from tests.storage.helpers import HTML, T0, FixedClock, SequentialIds, warc_files, warcio_check_files
 
 # -- the reference: collector's warcio path as it was ------------------------------------------------
-
-
-class _Sha256Writer(WARCWriter):  # type: ignore[misc]
-    """warcio's writer with sha256 digests and no payload digest for a request without a body."""
-
-    @staticmethod
-    def _create_digester() -> Digester:
-        return Digester("sha256")
-
-    def ensure_digest(self, record: Any, block: bool = True, payload: bool = True) -> None:
-        if record.rec_type == "request" and not getattr(record, "payload_length", None):
-            payload = False
-        super().ensure_digest(record, block=block, payload=payload)
 
 
 class WarcioReference:
