@@ -172,11 +172,16 @@ async def scroll(page: Any, recorder: PageRecorder, steps: int, seconds: float) 
 
 async def _grows(page: Any, height: int, seconds: float) -> bool:
     """Whether the page grows taller than ``height`` within ``seconds`` (its height polled in the page)."""
+    return await _comes_true(page, _GREW_JS, height, seconds)
+
+
+async def _comes_true(page: Any, predicate: str, arg: Any, seconds: float) -> bool:
+    """Whether the page's ``predicate(arg)`` comes true within ``seconds`` (polled in the page)."""
     if seconds <= 0:
         return False
     try:
-        await page.wait_for_function(_GREW_JS, arg=height, polling=100, timeout=seconds * 1000)
-    except Exception:  # timed out (the page's end), or the page went away: the next call says so
+        await page.wait_for_function(predicate, arg=arg, polling=100, timeout=seconds * 1000)
+    except Exception:  # timed out (nothing more came), or the page went away: the next call says so
         return False
     return True
 
@@ -187,14 +192,7 @@ async def _expanded(page: Any, recorder: PageRecorder, length: int, seconds: flo
     end = time.monotonic() + seconds
     await _bounded(page.evaluate(_FRAMES_JS), seconds)
     await recorder.wait_idle(max(0.0, end - time.monotonic()), quiet=0.3)
-    remaining = end - time.monotonic()
-    if remaining <= 0:
-        return False
-    try:
-        await page.wait_for_function(_TEXT_GREW_JS, arg=length, polling=100, timeout=remaining * 1000)
-    except Exception:  # nothing more to read (or the page went away)
-        return False
-    return True
+    return await _comes_true(page, _TEXT_GREW_JS, length, end - time.monotonic())
 
 
 async def run_behaviours(page: Any, recorder: PageRecorder, *, scroll_steps: int = 10,
